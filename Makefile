@@ -1,0 +1,30 @@
+# The two commands of the README:   make tour   and   make test
+# Both create .venv with the project installed (pip upgraded first) when it is missing or stale.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+TOUR_DIR ?= sabbatical-tour
+
+.PHONY: install tour test bench clean-tour
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "sabbatical needs Python 3.11 or newer; set PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --editable '.[dev]'
+	@touch $@
+
+install: $(VENV)/.installed
+
+tour: install
+	$(BIN)/sabbatical tour $(TOUR_DIR)
+
+test: install
+	bash scripts/system-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python benchmarks/run_all.py
+
+clean-tour:
+	rm -rf $(TOUR_DIR)

@@ -1,0 +1,45 @@
+"""Startup time: median wall time of `sabbatical --help` next to `python -c pass`.
+
+Goal: `sabbatical --help` ≤ 0.25 s. Prints figures; `--json` prints them as JSON for run_all.py.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+RUNS = 15
+GOAL_SECONDS = 0.25
+
+
+def median_wall(command: list[str], runs: int = RUNS) -> float:
+    subprocess.run(command, capture_output=True, check=True)  # warm the OS caches once
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(command, capture_output=True, check=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def measure() -> dict:
+    entry = shutil.which("sabbatical", path=str(Path(sys.executable).parent)) or "sabbatical"
+    ours = median_wall([entry, "--help"])
+    floor = median_wall([sys.executable, "-c", "pass"])
+    return {"runs": RUNS, "sabbatical_help_s": round(ours, 4), "python_pass_s": round(floor, 4),
+            "ratio": round(ours / floor, 2), "goal_s": GOAL_SECONDS, "met": ours <= GOAL_SECONDS}
+
+
+if __name__ == "__main__":
+    figures = measure()
+    if "--json" in sys.argv:
+        print(json.dumps(figures))
+    else:
+        print(f"sabbatical --help  median {figures['sabbatical_help_s'] * 1000:.0f} ms over {RUNS} runs")
+        print(f"python -c pass     median {figures['python_pass_s'] * 1000:.0f} ms")
+        print(f"ratio {figures['ratio']}x; goal ≤ {GOAL_SECONDS * 1000:.0f} ms: {'met' if figures['met'] else 'SHORT'}")

@@ -1,0 +1,29 @@
+"""sabbatical: a notebook and artifact tracker for a research sabbatical.
+
+The public nouns are importable from here. They load lazily, so `import sabbatical` (and the CLI's
+`--help`) costs nothing heavy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+_PUBLIC = {
+    "Workspace": ("sabbatical.workspace", "Workspace"),
+    "find_workspace": ("sabbatical.workspace", "find_workspace"),
+    "init_workspace": ("sabbatical.workspace", "init_workspace"),
+    "SabbaticalError": ("sabbatical.errors", "SabbaticalError"),
+}
+
+__all__ = [*_PUBLIC, "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'sabbatical' has no attribute {name!r}")
+    from importlib import import_module
+
+    module, attribute = _PUBLIC[name]
+    return getattr(import_module(module), attribute)

@@ -1,0 +1,87 @@
+"""The `sabbatical` command line: a thin layer that parses, calls the library, and prints.
+
+This package is the only place that prints or exits. Each command group (a noun) lives in its own
+module; errors from any of them become `Error: …` on stderr with the documented exit code in one place,
+`SabbaticalGroup.invoke`, which also serves `typer.testing.CliRunner`.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer._click.exceptions import ClickException  # Typer vendors click; its exceptions must pass through
+from typer.core import TyperGroup
+
+from ..errors import ExitCode, PartialFailure, SabbaticalError
+from .context import State, set_state
+
+
+class SabbaticalGroup(TyperGroup):
+    """The root group: turns every error into one line on stderr and a documented exit code."""
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (ClickException, typer.Exit, typer.Abort):
+            raise
+        except SabbaticalError as exc:
+            _fail(exc, exc.exit_code, str(exc))
+            if isinstance(exc, PartialFailure):
+                for line in exc.failures:
+                    typer.echo(f"  - {line}", err=True)
+            raise typer.Exit(int(exc.exit_code)) from None
+        except sqlite3.Error as exc:
+            _fail(exc, ExitCode.ERROR, f"the pile database: {exc} — nothing after the last completed step was written")
+            raise typer.Exit(int(ExitCode.ERROR)) from None
+        except KeyboardInterrupt:
+            typer.echo("Interrupted — work finished before the interrupt is saved; run the command again to continue.",
+                       err=True)
+            raise typer.Exit(130) from None
+        except Exception as exc:  # a bug: say so in one line unless asked for the traceback
+            _fail(exc, ExitCode.ERROR,
+                  f"unexpected {type(exc).__name__}: {exc} — rerun with SABBATICAL_DEBUG=1 for the traceback")
+            raise typer.Exit(int(ExitCode.ERROR)) from None
+
+
+def _fail(exc: BaseException, code: ExitCode, message: str) -> None:
+    if os.environ.get("SABBATICAL_DEBUG") == "1":
+        raise exc
+    typer.echo(f"Error: {message}", err=True)
+
+
+app = typer.Typer(
+    cls=SabbaticalGroup,
+    name="sabbatical",
+    help="A notebook and artifact tracker for a research sabbatical: read into a pile, work in sprints, publish a site.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def root(
+    workspace: Annotated[Path | None, typer.Option(
+        "--workspace", "-w", help="Workspace folder (default: $SABBATICAL_WORKSPACE, else walk up from here).",
+        show_default=False)] = None,
+) -> None:
+    """Exit codes: 0 ok, 1 error, 2 bad usage, 3 partial (some sources or items failed, the rest was done)."""
+    set_state(State(workspace_option=workspace))
+
+
+def _register() -> None:
+    from . import pile, read, site, sprint, workspace  # noqa: F401  (each module adds its commands)
+
+
+_register()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(app(prog_name="sabbatical"))

@@ -1,0 +1,112 @@
+"""What every command shares: the resolved workspace, JSON output, progress bars.
+
+Rendering lives here so that command modules stay ~10-line bodies: resolve, call the library, print.
+rich is imported only when something is rendered, so `--help` stays instant.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import asdict, dataclass, is_dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ..errors import NotBuiltYet
+from ..workspace import Workspace, find_workspace
+
+
+@dataclass
+class State:
+    workspace_option: Path | None = None
+
+
+_state: ContextVar[State] = ContextVar("sabbatical_cli_state", default=State())
+
+
+def set_state(state: State) -> None:
+    """Called once per invocation by the root callback with the global options."""
+    _state.set(state)
+
+
+def current_workspace() -> Workspace:
+    """The workspace for this command: --workspace, then $SABBATICAL_WORKSPACE, then walking up."""
+    return find_workspace(_state.get().workspace_option)
+
+
+def not_built_yet(command: str, issue: int) -> None:
+    raise NotBuiltYet(command, issue)
+
+
+def _jsonable(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def print_json(value: Any) -> None:
+    """Print `value` as indented JSON (dataclasses, dates and paths included)."""
+    typer.echo(json.dumps(value, default=_jsonable, indent=2, ensure_ascii=False))
+
+
+def console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def print_table(columns: list[str], rows: list[list[Any]], title: str | None = None) -> None:
+    from rich.table import Table
+
+    table = Table(title=title, show_edge=False, header_style="bold")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*("" if cell is None else str(cell) for cell in row))
+    console().print(table)
+
+
+def warn(message: str) -> None:
+    typer.echo(f"Warning: {message}", err=True)
+
+
+Report = Callable[..., None]
+
+
+@contextmanager
+def progress(description: str, total: int | None = None) -> Iterator[Report]:
+    """A rich progress bar on a terminal; silent otherwise.
+
+    Yields `report(advance=1, total=None, description=None)`, which library code receives as its
+    `on_progress` callback.
+    """
+    if not sys.stdout.isatty():
+        yield lambda *args, **kwargs: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console(stderr=True), transient=True) as bar:
+        task = bar.add_task(description, total=total)
+
+        def report(advance: int = 1, total: int | None = None, description: str | None = None) -> None:
+            changes: dict[str, Any] = {"advance": advance}
+            if total is not None:
+                changes["total"] = total
+            if description is not None:
+                changes["description"] = description
+            bar.update(task, **changes)
+
+        yield report

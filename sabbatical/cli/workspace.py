@@ -1,0 +1,52 @@
+"""Workspace commands: `init`, `paths`, `tour`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from . import app
+from .context import current_workspace, print_json, print_table
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder to make a workspace (created if missing).")] = Path("."),
+    force: Annotated[bool, typer.Option("--force", help="Add only what is missing; never overwrite or delete.")] = False,
+    title: Annotated[str | None, typer.Option(help="The sabbatical's title.")] = None,
+) -> None:
+    """Create a workspace: sabbatical.toml, mkdocs.yml, reading/, sprints/ and .gitignore entries."""
+    from ..workspace import init_workspace
+
+    workspace, created = init_workspace(directory, force=force, title=title)
+    if created:
+        typer.echo(f"Workspace at {workspace.root}: created {', '.join(created)}")
+    else:
+        typer.echo(f"Workspace at {workspace.root} already has everything; nothing changed")
+
+
+@app.command()
+def paths(as_json: JsonOption = False) -> None:
+    """Show every resolved location and where it came from."""
+    locations = current_workspace().locations()
+    if as_json:
+        print_json({loc.name: {"path": loc.value, "origin": loc.origin} for loc in locations})
+        return
+    print_table(["what", "where", "because"], [[loc.name, loc.value, loc.origin] for loc in locations])
+
+
+@app.command()
+def tour(
+    directory: Annotated[Path, typer.Argument(help="Folder for the tour's workspace.")] = Path("sabbatical-tour"),
+) -> None:
+    """Run the whole story offline on bundled samples: read, summarise, organise, sprint, publish."""
+    from ..tour import run_tour
+
+    report = run_tour(directory, on_step=lambda step: typer.echo(f"• {step.name}: {step.detail}"))
+    typer.echo("\nThe tour is done. Next:")
+    for line in report.open_next:
+        typer.echo(f"  {line}")

@@ -1,0 +1,98 @@
+"""The exception hierarchy and the exit-code contract.
+
+Every error the library raises on purpose is a `SabbaticalError`. Its message is one line that says what
+went wrong and what to do next; its `exit_code` is what the CLI exits with. The CLI turns these into
+`Error: …` on stderr in exactly one place (`sabbatical.cli.main`).
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from pathlib import Path
+
+
+class ExitCode(IntEnum):
+    """The documented exit codes of every `sabbatical` command."""
+
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    PARTIAL = 3
+
+
+class SabbaticalError(Exception):
+    """Base of every deliberate error. The message says what to do next."""
+
+    exit_code: ExitCode = ExitCode.ERROR
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(SabbaticalError):
+    """The command was called wrongly (a bad option value, a bad date)."""
+
+    exit_code = ExitCode.USAGE
+
+
+class WorkspaceNotFound(SabbaticalError):
+    def __init__(self, start: Path):
+        self.start = start
+        super().__init__(
+            f"No sabbatical workspace at or above {start} — run `sabbatical init` there, "
+            "or pass --workspace / set SABBATICAL_WORKSPACE"
+        )
+
+
+class WorkspaceExists(SabbaticalError):
+    def __init__(self, root: Path):
+        self.root = root
+        super().__init__(
+            f"{root} is already a sabbatical workspace (it has sabbatical.toml) — nothing was changed; "
+            "use `sabbatical init --force` to add only what is missing"
+        )
+
+
+class ConfigError(SabbaticalError):
+    """sabbatical.toml is unreadable or has a bad key or value."""
+
+    def __init__(self, path: Path, problem: str, key: str | None = None):
+        self.path = path
+        self.key = key
+        self.problem = problem
+        where = f"{path}: {key}: " if key else f"{path}: "
+        super().__init__(where + problem)
+
+
+class NotBuiltYet(SabbaticalError):
+    """A command of the design whose implementation has not landed."""
+
+    def __init__(self, command: str, issue: int):
+        self.command = command
+        self.issue = issue
+        super().__init__(f"`sabbatical {command}` is not built yet (tracked in issue #{issue})")
+
+
+class NotFound(SabbaticalError):
+    """A thing the user named (an item, a sprint, a topic) does not exist."""
+
+
+class StoreError(SabbaticalError):
+    """The SQLite store cannot be opened or written (disk full, corrupt, newer schema)."""
+
+
+class PartialFailure(SabbaticalError):
+    """Some units of work failed while others succeeded; the successes are kept.
+
+    `failures` holds one line per failed unit, already phrased for the user.
+    """
+
+    exit_code = ExitCode.PARTIAL
+
+    def __init__(self, summary: str, failures: list[str]):
+        self.failures = failures
+        super().__init__(summary)
