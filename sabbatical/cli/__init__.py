@@ -76,7 +76,7 @@ def root(
 
 
 def _register() -> None:
-    from . import pile, read, site, sprint, workspace  # noqa: F401  (each module adds its commands)
+    from . import pile, pile_find, pile_summarise, read, site, sprint, workspace  # noqa: F401  (each adds commands)
 
 
 _register()
