@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import import_module
 from pathlib import Path
 
 from .errors import SabbaticalError
@@ -32,7 +33,12 @@ class TourReport:
 
 
 Stage = Callable[[Workspace], str]
-STAGES: list[tuple[str, Stage]] = []
+# In story order. A stage is a function, or "module:function" imported when the tour reaches it.
+STAGES: list[tuple[str, Stage | str]] = [
+    ("read", "sabbatical.reading.ingest:tour_stage"),
+    ("summarise", "sabbatical.reading.summarise:tour_stage"),
+    ("organise", "sabbatical.reading.topics:tour_stage"),
+]
 
 
 def run_tour(directory: Path, on_step: Callable[[TourStep], None] | None = None) -> TourReport:
@@ -51,7 +57,7 @@ def run_tour(directory: Path, on_step: Callable[[TourStep], None] | None = None)
     report = TourReport(workspace=workspace.root, reused=reused, steps=[first])
     _emit(on_step, first)
     for name, stage in STAGES:
-        step = TourStep(name, stage(workspace))
+        step = TourStep(name, _run_stage(stage, workspace))
         report.steps.append(step)
         _emit(on_step, step)
     report.open_next = [
@@ -60,6 +66,21 @@ def run_tour(directory: Path, on_step: Callable[[TourStep], None] | None = None)
         "sabbatical --help       # every command group",
     ]
     return report
+
+
+def _run_stage(stage: Stage | str, workspace: Workspace) -> str:
+    if callable(stage):
+        return stage(workspace)
+    module_name, _, function = stage.partition(":")
+    try:
+        module = import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            return f"not built yet ({module_name} is missing)"
+        raise
+    if not hasattr(module, function):
+        return f"not built yet ({stage} is missing)"
+    return getattr(module, function)(workspace)
 
 
 def _emit(on_step: Callable[[TourStep], None] | None, step: TourStep) -> None:
