@@ -50,3 +50,15 @@ def tour(
     typer.echo("\nThe tour is done. Next:")
     for line in report.open_next:
         typer.echo(f"  {line}")
+    _say_where_the_command_is()
+
+
+def _say_where_the_command_is() -> None:
+    """After `make tour` the command lives in .venv/bin, which is not on PATH yet."""
+    import shutil
+    import sys
+
+    here = Path(sys.argv[0]).resolve()
+    on_path = shutil.which("sabbatical")
+    if here.name == "sabbatical" and (on_path is None or Path(on_path).resolve() != here):
+        typer.echo(f"  (`sabbatical` is {here}; `source {here.parent}/activate` puts it on your PATH)")
