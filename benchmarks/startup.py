@@ -32,7 +32,13 @@ def measure() -> dict:
     ours = median_wall([entry, "--help"])
     floor = median_wall([sys.executable, "-c", "pass"])
     return {"runs": RUNS, "sabbatical_help_s": round(ours, 4), "python_pass_s": round(floor, 4),
-            "ratio": round(ours / floor, 2), "goal_s": GOAL_SECONDS, "met": ours <= GOAL_SECONDS}
+            "ratio": round(ours / floor, 2), "goal_s": GOAL_SECONDS, "met": ours <= GOAL_SECONDS,
+            "figures": [
+                {"name": f"`sabbatical --help`, median of {RUNS}", "value": round(ours * 1000), "unit": "ms",
+                 "goal": f"≤ {GOAL_SECONDS * 1000:.0f} ms", "met": ours <= GOAL_SECONDS},
+                {"name": "`python -c pass` (floor)", "value": round(floor * 1000), "unit": "ms"},
+                {"name": "ratio to the floor", "value": round(ours / floor, 1), "unit": "×"},
+            ]}
 
 
 if __name__ == "__main__":

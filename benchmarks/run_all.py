@@ -1,0 +1,124 @@
+"""Run every benchmark in one go and rewrite benchmarks/RESULTS.md.
+
+Each benchmark is a script in this folder that prints one JSON object with `--json`. A benchmark may
+describe its own figures as {"figures": [{"name", "value", "unit", "goal", "met"}, …]}; a flat
+{name: value} object is shown as it is. Goals met or short are counted at the top, with the machine.
+
+    python benchmarks/run_all.py            # all of them (well under 15 minutes here)
+    python benchmarks/run_all.py startup    # just some
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ORDER = ["startup", "ingest", "llm_throughput", "search", "topics", "sprint", "site"]
+TITLES = {
+    "startup": "Startup (#2)", "ingest": "Ingest (#3)", "llm_throughput": "Summariser throughput (#4)",
+    "search": "Hybrid search (#5)", "topics": "Topics (#5)", "sprint": "Sprints (#6)", "site": "Site build (#7)",
+}
+TIMEOUT_S = 900
+
+
+def machine() -> dict[str, str]:
+    memory = ""
+    if Path("/proc/meminfo").exists():
+        total_kb = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f"{total_kb / 1024 / 1024:.0f} GiB"
+    return {"python": platform.python_version(), "platform": platform.platform(terse=True),
+            "cores": str(os.cpu_count()), "memory": memory, "cpu": _cpu_name()}
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def run_one(name: str) -> dict:
+    script = HERE / f"{name}.py"
+    if not script.exists():
+        return {"error": "the benchmark script does not exist yet"}
+    start = time.perf_counter()
+    try:
+        done = subprocess.run([sys.executable, str(script), "--json"], capture_output=True, text=True,
+                              timeout=TIMEOUT_S, cwd=HERE.parent)
+    except subprocess.TimeoutExpired:
+        return {"error": f"did not finish within {TIMEOUT_S} s"}
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        return {"error": f"exit {done.returncode}: " + " / ".join(tail), "seconds": elapsed}
+    try:
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+    except (json.JSONDecodeError, IndexError):
+        return {"error": "the last line of output was not JSON", "seconds": elapsed}
+    result["_seconds"] = round(elapsed, 1)
+    return result
+
+
+def figures_of(result: dict) -> list[dict]:
+    if isinstance(result.get("figures"), list):
+        return result["figures"]
+    return [{"name": key, "value": value} for key, value in result.items() if not key.startswith("_")]
+
+
+def render(results: dict[str, dict], info: dict[str, str], total_s: float) -> str:
+    met = short = 0
+    sections = []
+    for name, result in results.items():
+        lines = [f"## {TITLES.get(name, name)} — `benchmarks/{name}.py`", ""]
+        if "error" in result:
+            lines += [f"Not measured: {result['error']}", ""]
+            sections.append("\n".join(lines))
+            continue
+        lines += ["| figure | value | goal | |", "| --- | --- | --- | --- |"]
+        for figure in figures_of(result):
+            verdict = {True: "met", False: "**short**", None: ""}[figure.get("met")]
+            met += figure.get("met") is True
+            short += figure.get("met") is False
+            value = figure.get("value")
+            value = f"{value:,.4g}" if isinstance(value, float) else value
+            unit = f" {figure['unit']}" if figure.get("unit") else ""
+            lines.append(f"| {figure['name']} | {value}{unit} | {figure.get('goal', '')} | {verdict} |")
+        lines += ["", f"({result.get('_seconds', '?')} s)", ""]
+        sections.append("\n".join(lines))
+    head = [
+        "# Benchmark results", "",
+        f"Written by `python benchmarks/run_all.py` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC "
+        f"in {total_s:.0f} s. Goals: {met} met, {short} short.", "",
+        "| machine | |", "| --- | --- |", *[f"| {k} | {v} |" for k, v in info.items()], "",
+    ]
+    return "\n".join(head + sections)
+
+
+def main(names: list[str]) -> int:
+    chosen = names or ORDER
+    start = time.perf_counter()
+    results = {}
+    for name in chosen:
+        print(f"running {name}…", file=sys.stderr, flush=True)
+        results[name] = run_one(name)
+    text = render(results, machine(), time.perf_counter() - start)
+    if names:
+        print(text)
+    else:
+        (HERE / "RESULTS.md").write_text(text, encoding="utf-8")
+        print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
