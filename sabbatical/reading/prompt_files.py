@@ -1,0 +1,103 @@
+"""Versioned prompt files (sabbatical/prompts/*.md), and turning an item into fenced chat messages.
+
+A prompt file has a small front matter (version, purpose, limits, what changed) and two sections marked
+`<!-- system -->` and `<!-- user -->`. The user section is a `string.Template` whose `$text` is the item's
+text. Ingested text is data, never instructions: it is placed between <document> and </document>, and
+any document tag inside the text itself is defused, so a page cannot close the fence early and speak
+to the model as if it were us.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+from string import Template
+
+import yaml
+
+from ..errors import NotFound
+from .summary_schema import SourceDocument
+
+PROMPTS_PACKAGE = "sabbatical"
+PROMPTS_FOLDER = "prompts"
+_DOCUMENT_TAG = re.compile(r"<(\s*/?\s*document)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Prompt:
+    version: str
+    purpose: str
+    system: str
+    user_template: str
+    max_document_chars: int = 12_000
+    max_tokens: int = 1_500
+    about: str = ""
+
+    def messages(self, document: SourceDocument) -> list[dict[str, str]]:
+        """The chat messages for one item: our instructions, then its fenced text."""
+        text = document.body[: self.max_document_chars]
+        values = {
+            "item_id": _attribute(document.id), "kind": _attribute(document.kind), "title": fence(document.title),
+            "authors": fence(", ".join(document.authors[:12])), "published": fence(document.published or "unknown"),
+            "text": fence(text),
+        }
+        user = Template(self.user_template).safe_substitute(values)
+        return [{"role": "system", "content": self.system}, {"role": "user", "content": user}]
+
+
+def fence(text: str) -> str:
+    """Defuse anything in ingested text that looks like our <document> fence ('<' becomes '&lt;')."""
+    return _DOCUMENT_TAG.sub(r"&lt;\1", text)
+
+
+def _attribute(text: str) -> str:
+    """A value inside the fence's opening tag: no quote or angle bracket may end the tag."""
+    return text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def available_prompts(purpose: str = "summarise") -> list[str]:
+    """Every shipped prompt version for `purpose`, oldest first."""
+    folder = resources.files(PROMPTS_PACKAGE).joinpath(PROMPTS_FOLDER)
+    names = [entry.name.removesuffix(".md") for entry in folder.iterdir()
+             if entry.name.startswith(purpose + "-") and entry.name.endswith(".md")]
+    return sorted(names, key=_version_number)
+
+
+def resolve_version(name: str, purpose: str = "summarise") -> str:
+    """'v2', '2' or 'summarise-v2' → 'summarise-v2'."""
+    name = name.strip()
+    if re.fullmatch(r"v?\d+", name):
+        name = f"{purpose}-v{name.lstrip('v')}"
+    return name
+
+
+def load_prompt(version: str, purpose: str = "summarise") -> Prompt:
+    """The prompt file for `version` (see `available_prompts`)."""
+    version = resolve_version(version, purpose)
+    path = resources.files(PROMPTS_PACKAGE).joinpath(PROMPTS_FOLDER, f"{version}.md")
+    if not path.is_file():
+        shipped = ", ".join(available_prompts(purpose)) or "none"
+        raise NotFound(f"No prompt version {version!r} — shipped versions: {shipped}")
+    return parse_prompt(path.read_text(encoding="utf-8"), version)
+
+
+def parse_prompt(text: str, version: str) -> Prompt:
+    match = re.fullmatch(r"---\n(.*?)\n---\n(.*)", text, re.S)
+    if not match:
+        raise ValueError(f"prompt {version} has no front matter")
+    meta = yaml.safe_load(match.group(1)) or {}
+    body = match.group(2)
+    system, _, user = body.partition("<!-- user -->")
+    system = system.replace("<!-- system -->", "").strip()
+    if not system or not user.strip():
+        raise ValueError(f"prompt {version} needs a <!-- system --> and a <!-- user --> section")
+    return Prompt(version=meta.get("version", version), purpose=meta.get("purpose", "summarise"),
+                  system=system, user_template=user.strip(), about=str(meta.get("about", "")),
+                  max_document_chars=int(meta.get("max_document_chars", 12_000)),
+                  max_tokens=int(meta.get("max_tokens", 1_500)))
+
+
+def _version_number(name: str) -> tuple[int, str]:
+    match = re.search(r"-v(\d+)$", name)
+    return (int(match.group(1)) if match else 0, name)

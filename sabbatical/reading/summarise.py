@@ -1,0 +1,397 @@
+"""Summarising the pile: which items, by which producer, the cache, and the stored summaries.
+
+A summary is stored per (item, content hash, prompt version, model). That triple is the cache: an item
+whose current text already has an ok summary from the current producer costs nothing, so re-running
+makes no calls; a changed text, a new prompt version or a new model makes a new row, and old rows are
+kept. The producer is the configured endpoint with the configured prompt (`[llm] prompt`), or the
+offline summariser when no endpoint is configured; a run never switches from one to the other.
+
+Selections: `pending` (no ok summary for the current triple; the default), `all` (every item; those
+already done count as cached), `retry-failed` (only those whose last try failed), or explicit ids.
+Failures are recorded as rows with status 'failed' and their error, so `--retry-failed` finds them.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import db
+from ..config import LLMConfig
+from ..errors import NotFound, UsageError
+from ..llm import LLM, Budget, CallContext, Endpoint, LLMFailure, RunStopped, resolve_endpoint
+from .offline import OFFLINE_MODEL, OFFLINE_VERSION, summarise_offline
+from .prompt_files import Prompt, load_prompt, resolve_version
+from .summary_schema import QuoteCheck, SourceDocument, Summary, stored_form, verify_quotes
+
+SELECTIONS = ("pending", "all", "retry-failed", "ids")
+WRITE_BATCH = 25
+
+Progress = Callable[..., None]
+
+
+# -- the producer ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Producer:
+    """Who writes the summaries of a run: the offline summariser, or one endpoint with one prompt."""
+
+    kind: str                         # 'offline' or 'llm'
+    model: str
+    prompt_version: str
+    endpoint: Endpoint | None = None
+    prompt: Prompt | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.prompt_version, self.model)
+
+    @property
+    def label(self) -> str:
+        if self.kind == "offline":
+            return f"the offline summariser ({OFFLINE_MODEL}, {OFFLINE_VERSION})"
+        return f"{self.model} at {self.endpoint.provider} with prompt {self.prompt_version}"  # type: ignore[union-attr]
+
+
+OFFLINE = Producer("offline", OFFLINE_MODEL, OFFLINE_VERSION)
+
+
+def choose_producer(config: LLMConfig, prompt_version: str | None = None,
+                    environ: dict[str, str] | None = None) -> Producer:
+    """The configured endpoint with `prompt_version` (default `[llm] prompt`), else the offline summariser.
+
+    Asking for an LLM prompt version with no endpoint configured is an error, not a quiet offline run.
+    """
+    endpoint = resolve_endpoint(config, environ)
+    version = resolve_version(prompt_version) if prompt_version else None
+    if version == OFFLINE_VERSION:
+        return OFFLINE
+    if endpoint is None:
+        if version is not None:
+            raise UsageError(f"prompt {version} needs an LLM endpoint — set [llm] base_url in sabbatical.toml "
+                             "(or OPENAI_BASE_URL); without one, summaries are offline")
+        return OFFLINE
+    version = version or resolve_version(config.prompt)
+    return Producer("llm", endpoint.model, version, endpoint, load_prompt(version))
+
+
+# -- the report -----------------------------------------------------------------------------------
+@dataclass
+class SummariseReport:
+    producer: str
+    model: str
+    prompt_version: str
+    selection: str
+    selected: int = 0        # items in scope
+    done: int = 0            # summarised in this run
+    cached: int = 0          # already had an ok summary for this (content, prompt, model): no call
+    failed: int = 0
+    pending: int = 0         # left for a later run because the run stopped (budget, unreachable endpoint)
+    calls: int = 0           # requests made to the endpoint (rows added to llm_calls)
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float | None = None
+    quotes_total: int = 0
+    quotes_verified: int = 0
+    stopped: str | None = None
+    seconds: float = 0.0
+    failures: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Outcome:
+    document: SourceDocument
+    summary: Summary | None = None
+    checks: list[QuoteCheck] = field(default_factory=list)
+    error: str | None = None
+
+
+# -- choosing items -------------------------------------------------------------------------------
+_ITEM_COLUMNS = "i.id, i.kind, i.title, i.abstract, i.content, i.content_hash, i.authors, i.published"
+
+
+def _document(row: sqlite3.Row) -> SourceDocument:
+    try:
+        authors = tuple(str(a) for a in json.loads(row["authors"] or "[]"))
+    except (json.JSONDecodeError, TypeError):
+        authors = ()
+    return SourceDocument(id=row["id"], kind=row["kind"], title=row["title"] or "", abstract=row["abstract"] or "",
+                          content=row["content"] or "", content_hash=row["content_hash"], authors=authors,
+                          published=row["published"])
+
+
+def select_items(conn: sqlite3.Connection, producer: Producer, selection: str = "pending",
+                 ids: Iterable[str] = ()) -> tuple[list[SourceDocument], list[str]]:
+    """(items that need work, ids of items in scope that are already cached) for a selection."""
+    if selection not in SELECTIONS:
+        raise UsageError(f"unknown selection {selection!r}; use one of {', '.join(SELECTIONS)}")
+    status = ("SELECT s.status FROM summaries s WHERE s.item_id = i.id AND s.content_hash = i.content_hash "
+              "AND s.prompt_version = ? AND s.model = ?")
+    rows = conn.execute(f"SELECT {_ITEM_COLUMNS}, ({status}) AS status FROM items i ORDER BY i.seq",
+                        producer.key).fetchall()
+    if selection == "ids":
+        wanted = resolve_ids(conn, ids)
+        by_id = {row["id"]: row for row in rows}
+        rows = [by_id[item_id] for item_id in wanted]
+    elif selection == "retry-failed":
+        rows = [row for row in rows if row["status"] == "failed"]
+    cached = [row["id"] for row in rows if row["status"] == "ok"]
+    todo = [_document(row) for row in rows if row["status"] != "ok"]
+    return todo, cached
+
+
+def resolve_ids(conn: sqlite3.Connection, ids: Iterable[str]) -> list[str]:
+    """Canonical ids for what the user typed (a canonical id or any alias), in order, without repeats."""
+    resolved: list[str] = []
+    for given in ids:
+        row = conn.execute("SELECT id FROM items WHERE id = ? UNION ALL SELECT item_id FROM aliases WHERE alias = ? "
+                           "LIMIT 1", (given, given)).fetchone()
+        if row is None:
+            raise NotFound(f"No item {given!r} in the pile — `sabbatical pile list` shows the items")
+        if row[0] not in resolved:
+            resolved.append(row[0])
+    return resolved
+
+
+# -- the run --------------------------------------------------------------------------------------
+def summarise_pile(conn: sqlite3.Connection, producer: Producer, *, selection: str = "pending",
+                   ids: Iterable[str] = (), budget: Budget | None = None, on_progress: Progress | None = None,
+                   backoff_base: float = 0.5) -> SummariseReport:
+    """Summarise the selected items with `producer`; every result (ok or failed) is stored as it comes.
+
+    Stops cleanly when the budget is spent or the endpoint is unreachable: the items not yet started
+    stay pending (no row), and the report says why.
+    """
+    started = time.monotonic()
+    todo, cached = select_items(conn, producer, selection, ids)
+    report = SummariseReport(producer.kind, producer.model, producer.prompt_version, selection,
+                             selected=len(todo) + len(cached), cached=len(cached))
+    progress = on_progress or (lambda *a, **k: None)
+    progress(0, total=len(todo))
+    first_call = conn.execute("SELECT COALESCE(MAX(id), 0) FROM llm_calls").fetchone()[0]
+    writer = _SummaryWriter(conn, producer, report)
+    try:
+        if producer.kind == "offline":
+            _run_offline(todo, writer, progress)
+        else:
+            _run_endpoint(conn, producer, todo, writer, progress, budget or Budget(), backoff_base, report)
+    finally:
+        writer.flush()
+    report.calls = conn.execute("SELECT COUNT(*) FROM llm_calls WHERE id > ?", (first_call,)).fetchone()[0]
+    report.seconds = round(time.monotonic() - started, 3)
+    return report
+
+
+def _run_offline(todo: list[SourceDocument], writer: _SummaryWriter, progress: Progress) -> None:
+    for document in todo:
+        summary = summarise_offline(document)
+        writer.add(_Outcome(document, summary, verify_quotes(summary, document.full_text)))
+        progress(1)
+
+
+def _run_endpoint(conn: sqlite3.Connection, producer: Producer, todo: list[SourceDocument], writer: _SummaryWriter,
+                  progress: Progress, budget: Budget, backoff_base: float, report: SummariseReport) -> None:
+    llm = LLM(producer.endpoint, conn, budget, lock=writer.lock, backoff_base=backoff_base)  # type: ignore[arg-type]
+    assert producer.prompt is not None
+    with ThreadPoolExecutor(max_workers=producer.endpoint.concurrency,  # type: ignore[union-attr]
+                            thread_name_prefix="summarise") as pool:
+        futures = [pool.submit(_ask_endpoint, llm, producer.prompt, document) for document in todo]
+        try:
+            for future in as_completed(futures):
+                try:
+                    writer.add(future.result())
+                except RunStopped as stop:
+                    report.pending += 1
+                    report.stopped = report.stopped or stop.reason
+                progress(1)
+        except BaseException:   # Ctrl-C: finish what is in flight, start nothing new
+            for future in futures:
+                future.cancel()
+            raise
+    report.tokens_in, report.tokens_out = budget.tokens_in, budget.tokens_out
+    report.cost_usd = round(budget.usd, 6) if budget.priced else None
+
+
+def _ask_endpoint(llm: LLM, prompt: Prompt, document: SourceDocument) -> _Outcome:
+    context = CallContext("summarise", prompt.version, document.id)
+    try:
+        answer = llm.structured(prompt.messages(document), Summary, context, max_tokens=prompt.max_tokens)
+    except LLMFailure as failure:
+        return _Outcome(document, error=failure.message)
+    return _Outcome(document, answer.value, verify_quotes(answer.value, document.full_text))
+
+
+class _SummaryWriter:
+    """Stores outcomes in batches (one transaction each) and keeps the report's counts."""
+
+    def __init__(self, conn: sqlite3.Connection, producer: Producer, report: SummariseReport):
+        self.conn = conn
+        self.producer = producer
+        self.report = report
+        self.lock = threading.Lock()
+        self._batch: list[_Outcome] = []
+
+    def add(self, outcome: _Outcome) -> None:
+        self._batch.append(outcome)
+        if outcome.summary is None:
+            self.report.failed += 1
+            self.report.failures.append(f"{outcome.document.id}: {outcome.error}")
+        else:
+            self.report.done += 1
+            self.report.quotes_total += len(outcome.checks)
+            self.report.quotes_verified += sum(c.verified for c in outcome.checks)
+        if len(self._batch) >= WRITE_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._batch:
+            return
+        rows = [self._row(o) for o in self._batch]
+        with self.lock, db.transaction(self.conn):
+            self.conn.executemany(_UPSERT, rows)
+        self._batch = []
+
+    def _row(self, outcome: _Outcome) -> tuple[Any, ...]:
+        document, summary, producer = outcome.document, outcome.summary, self.producer
+        base = (document.id, document.content_hash, producer.prompt_version, producer.model, producer.kind)
+        if summary is None:
+            return (*base, "failed", None, None, None, None, 0, 0, outcome.error)
+        data = json.dumps(stored_form(summary, outcome.checks), ensure_ascii=False)
+        return (*base, "ok", data, summary.tldr, summary.contribution.value, summary.insight.score,
+                len(outcome.checks), sum(c.verified for c in outcome.checks), None)
+
+
+# An ok row is final for its triple; a failed one is overwritten by the next try, which counts attempts.
+_UPSERT = """
+INSERT INTO summaries (item_id, content_hash, prompt_version, model, producer, status, data, tldr, contribution,
+                       insight_score, quotes_total, quotes_verified, error)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (item_id, content_hash, prompt_version, model) DO UPDATE SET
+    producer = excluded.producer, status = excluded.status, data = excluded.data, tldr = excluded.tldr,
+    contribution = excluded.contribution, insight_score = excluded.insight_score,
+    quotes_total = excluded.quotes_total, quotes_verified = excluded.quotes_verified, error = excluded.error,
+    attempts = summaries.attempts + 1, created_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+WHERE summaries.status != 'ok'
+"""
+
+
+# -- reading summaries back -----------------------------------------------------------------------
+@dataclass
+class StoredSummary:
+    """A stored summary row, with its parsed summary and quote checks."""
+
+    item_id: str
+    prompt_version: str
+    model: str
+    producer: str
+    status: str
+    tldr: str | None
+    contribution: str | None
+    insight_score: float | None
+    quotes_total: int
+    quotes_verified: int
+    created_at: str
+    current: bool                      # made from the item's current text
+    summary: Summary | None = None
+    quote_checks: list[QuoteCheck] = field(default_factory=list)
+    error: str | None = None
+
+
+def latest_summaries(conn: sqlite3.Connection, item_ids: Iterable[str] | None = None,
+                     prefer: tuple[str, str] | None = None) -> dict[str, StoredSummary]:
+    """The latest ok summary of each item (of the given items, or of all).
+
+    Summaries of the item's current text win over older ones; among those, the `prefer`red
+    (prompt version, model) wins (pass `preferred_key(config)` to follow the configured producer);
+    otherwise the newest.
+    """
+    prefer = prefer or ("", "")
+    wanted = None if item_ids is None else list(item_ids)
+    query = (
+        "SELECT s.*, (s.content_hash = i.content_hash) AS current FROM summaries s JOIN items i ON i.id = s.item_id "
+        "WHERE s.status = 'ok' ORDER BY s.item_id, current DESC, (s.prompt_version = ? AND s.model = ?) DESC, s.id DESC")
+    found: dict[str, StoredSummary] = {}
+    if wanted is not None and len(wanted) <= 500:
+        marks = ",".join("?" for _ in wanted)
+        query = query.replace("WHERE s.status = 'ok'", f"WHERE s.status = 'ok' AND s.item_id IN ({marks})")
+        rows = conn.execute(query, (*wanted, *prefer))
+    else:
+        rows = conn.execute(query, prefer)
+    allowed = None if wanted is None else set(wanted)
+    for row in rows:
+        if row["item_id"] not in found and (allowed is None or row["item_id"] in allowed):
+            found[row["item_id"]] = _stored(row)
+    return found
+
+
+def latest_summary(conn: sqlite3.Connection, item_id: str,
+                   prefer: tuple[str, str] | None = None) -> StoredSummary | None:
+    """The latest ok summary of one item (see `latest_summaries`), or None."""
+    return latest_summaries(conn, [item_id], prefer).get(item_id)
+
+
+def preferred_key(config: LLMConfig, environ: dict[str, str] | None = None) -> tuple[str, str]:
+    """(prompt version, model) of the configured producer, for `prefer=` above."""
+    if resolve_endpoint(config, environ) is None:
+        return OFFLINE.key
+    return (resolve_version(config.prompt), config.model)
+
+
+def _stored(row: sqlite3.Row) -> StoredSummary:
+    summary, checks = None, []
+    if row["data"]:
+        data = json.loads(row["data"])
+        summary = Summary.model_validate(data["summary"])
+        checks = [QuoteCheck(**c) for c in data.get("quote_checks", [])]
+    return StoredSummary(item_id=row["item_id"], prompt_version=row["prompt_version"], model=row["model"],
+                         producer=row["producer"], status=row["status"], tldr=row["tldr"],
+                         contribution=row["contribution"], insight_score=row["insight_score"],
+                         quotes_total=row["quotes_total"], quotes_verified=row["quotes_verified"],
+                         created_at=row["created_at"], current=bool(row["current"]), summary=summary,
+                         quote_checks=checks, error=row["error"])
+
+
+def summary_for_display(conn: sqlite3.Connection, item_id: str,
+                        prefer: tuple[str, str] | None = None) -> dict[str, Any] | None:
+    """The latest summary and judgement of an item as plain data for `pile show` (and its --json):
+    who produced it, the tldr, claims with their quotes, the judgement, and which quotes did not verify."""
+    stored = latest_summary(conn, item_id, prefer)
+    if stored is None or stored.summary is None:
+        return None
+    summary = stored.summary
+    status = {c.field: c.status for c in stored.quote_checks}
+    return {
+        "producer": stored.producer, "model": stored.model, "prompt_version": stored.prompt_version,
+        "current": stored.current, "created_at": stored.created_at, "tldr": summary.tldr,
+        "contribution": summary.contribution.value, "insight_score": summary.insight.score,
+        "rationale": summary.insight.rationale,
+        "insight_quote": {"quote": summary.insight.quote, "check": status.get("insight", "unchecked")},
+        "key_claims": [{"claim": c.claim, "quote": c.quote, "check": status.get(f"key_claims[{i}]", "unchecked")}
+                       for i, c in enumerate(summary.key_claims)],
+        "topics": summary.topics, "questions": summary.questions,
+        "quotes_verified": stored.quotes_verified, "quotes_total": stored.quotes_total,
+    }
+
+
+# -- the tour -------------------------------------------------------------------------------------
+def tour_stage(workspace: Any) -> str:
+    """The tour's summarise stage: the offline summariser over every pending item (idempotent)."""
+    conn = db.connect(workspace.pile_path)
+    try:
+        report = summarise_pile(conn, OFFLINE, selection="pending")
+        kinds = conn.execute(
+            "SELECT contribution, COUNT(*) AS n FROM summaries WHERE status = 'ok' AND model = ? "
+            "GROUP BY contribution ORDER BY n DESC", (OFFLINE_MODEL,)).fetchall()
+    finally:
+        conn.close()
+    if not report.selected:
+        return "no items to summarise yet"
+    judged = ", ".join(f"{row['n']} {row['contribution'].replace('_', ' ')}" for row in kinds)
+    verified = (f"; {report.quotes_verified}/{report.quotes_total} quotes verified" if report.quotes_total else "")
+    return (f"summarised {report.done} items offline ({OFFLINE_MODEL}), {report.cached} already done{verified}; "
+            f"judged: {judged}")
