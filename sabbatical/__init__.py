@@ -10,11 +10,13 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_PUBLIC = {
+_PUBLIC: dict[str, tuple[str, str | None]] = {
     "Workspace": ("sabbatical.workspace", "Workspace"),
     "find_workspace": ("sabbatical.workspace", "find_workspace"),
     "init_workspace": ("sabbatical.workspace", "init_workspace"),
     "SabbaticalError": ("sabbatical.errors", "SabbaticalError"),
+    "Sprint": ("sabbatical.sprints.model", "Sprint"),
+    "track": ("sabbatical.track", None),
 }
 
 __all__ = [*_PUBLIC, "__version__"]
@@ -26,4 +28,5 @@ def __getattr__(name: str) -> Any:
     from importlib import import_module
 
     module, attribute = _PUBLIC[name]
-    return getattr(import_module(module), attribute)
+    loaded = import_module(module)
+    return loaded if attribute is None else getattr(loaded, attribute)

@@ -96,3 +96,16 @@ class PartialFailure(SabbaticalError):
     def __init__(self, summary: str, failures: list[str]):
         self.failures = failures
         super().__init__(summary)
+
+
+class SprintFileError(SabbaticalError):
+    """A sprint's sprint.md cannot be read (broken front matter, a missing key)."""
+
+    def __init__(self, path: Path, problem: str):
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{path}: {problem} — fix the YAML between the two `---` lines at the top of the file")
+
+
+class TrackingError(SabbaticalError):
+    """The MLflow tracking store could not be reached or refused a write."""

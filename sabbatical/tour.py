@@ -38,6 +38,7 @@ STAGES: list[tuple[str, Stage | str]] = [
     ("read", "sabbatical.reading.ingest:tour_stage"),
     ("summarise", "sabbatical.reading.summarise:tour_stage"),
     ("organise", "sabbatical.reading.topics:tour_stage"),
+    ("sprint", "sabbatical.sprints.tour:tour_stage"),
 ]
 
 

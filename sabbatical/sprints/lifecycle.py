@@ -1,0 +1,212 @@
+"""A sprint's life after `new-sprint`: listing, status, the journal from the CLI, close, reopen, reading.
+
+Functions here take a `Sprint` (or the workspace) and return dataclasses for the CLI to render.
+sprint.md stays the source of truth: closing writes its Retro section and front matter first, then tags
+the MLflow experiment; when only the tagging fails the close stands and the error says so (exit 3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING
+
+from ..errors import PartialFailure, SabbaticalError, TrackingError, UsageError
+from . import tracking
+from .journal import JournalEntry, count_kinds, record
+from .model import ANSWERS, Sprint, SprintMeta, all_sprints
+from .reading_list import ReadingList, render_markdown, search_pile
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
+
+
+@dataclass
+class SprintSummary:
+    id: str
+    folder: str
+    title: str
+    question: str
+    start: str
+    end: str
+    days: int
+    days_left: int | None
+    status: str
+    answer: str | None
+    private: bool
+    runs: int | None
+    failures: int
+    findings: int
+    feedback: int
+    notes: int
+    mlflow_experiment_id: str | None
+
+
+@dataclass
+class SprintListing:
+    sprints: list[SprintSummary]
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SprintStatus:
+    summary: SprintSummary
+    hypothesis: str
+    path: str
+    tracking_uri: str
+    notebooks: list[str]
+    artifacts: list[str]
+    journal: list[JournalEntry]
+    runs: list[tracking.RunSummary] | None
+    warnings: list[str] = field(default_factory=list)
+
+
+def days_left(meta: SprintMeta, today: date | None = None) -> int | None:
+    """Days until the end, counting today (0 once the end has passed; None when closed)."""
+    if meta.status != "open":
+        return None
+    today = today or date.today()
+    if today < meta.start:
+        return meta.days
+    return max(0, (meta.end - today).days + 1)
+
+
+def summarise(sprint: Sprint, meta: SprintMeta, runs: int | None, today: date | None = None) -> SprintSummary:
+    counts = count_kinds(sprint.journal())
+    return SprintSummary(
+        id=sprint.id, folder=sprint.name, title=meta.title, question=meta.question,
+        start=meta.start.isoformat(), end=meta.end.isoformat(), days=meta.days, days_left=days_left(meta, today),
+        status=meta.status, answer=meta.answer, private=meta.private, runs=runs, failures=counts["failure"],
+        findings=counts["finding"], feedback=counts["feedback"], notes=counts["note"],
+        mlflow_experiment_id=meta.mlflow_experiment_id)
+
+
+def list_sprints(workspace: Workspace, *, today: date | None = None, with_runs: bool = True) -> SprintListing:
+    """Every sprint with its dates, status and journal counts, and its number of runs when reachable."""
+    sprints = [(sprint, sprint.meta) for sprint in all_sprints(workspace)]
+    experiment_ids = [meta.mlflow_experiment_id for _, meta in sprints if meta.mlflow_experiment_id]
+    warnings: list[str] = []
+    runs: dict[str, int] | None = None
+    if with_runs:
+        try:
+            runs = tracking.count_runs(workspace, experiment_ids)
+        except TrackingError as exc:
+            warnings.append(f"run counts are missing: {exc}")
+    summaries = [summarise(sprint, meta, None if runs is None else runs.get(meta.mlflow_experiment_id or "", 0),
+                           today) for sprint, meta in sprints]
+    return SprintListing(summaries, warnings)
+
+
+def sprint_status(sprint: Sprint, *, today: date | None = None) -> SprintStatus:
+    """One sprint in detail: its journal, files, and every run with its best metrics."""
+    meta = sprint.meta
+    warnings: list[str] = []
+    runs: list[tracking.RunSummary] | None = []
+    if meta.mlflow_experiment_id:
+        try:
+            runs = tracking.run_summaries(sprint.workspace, meta.mlflow_experiment_id)
+        except TrackingError as exc:
+            runs = None
+            warnings.append(f"runs are missing: {exc}")
+    return SprintStatus(
+        summary=summarise(sprint, meta, None if runs is None else len(runs), today), hypothesis=meta.hypothesis,
+        path=str(sprint.folder), tracking_uri=sprint.workspace.tracking_uri,
+        notebooks=_files(sprint.notebooks_dir, "*.ipynb"), artifacts=_files(sprint.artifacts_dir, "**/*"),
+        journal=sprint.journal(), runs=runs, warnings=warnings)
+
+
+def _files(folder, pattern: str) -> list[str]:
+    if not folder.is_dir():
+        return []
+    return sorted(str(path.relative_to(folder)) for path in folder.glob(pattern)
+                  if path.is_file() and not path.name.startswith("."))
+
+
+def log_entry(sprint: Sprint, kind: str, text: str, *, source: str | None = None,
+              private: bool = False) -> JournalEntry:
+    """A journal entry written from the command line (`--from NAME` names who said it)."""
+    return record(sprint.journal_path, kind, text, source=source or "cli", private=private)
+
+
+def close_sprint(sprint: Sprint, answer: str, summary: str, *, today: date | None = None) -> SprintMeta:
+    """Write the retro, mark the sprint closed with its answer, and tag its MLflow experiment."""
+    if answer not in ANSWERS:
+        raise UsageError(f"--answer must be yes, no or partly, not {answer!r}")
+    summary = summary.strip()
+    if not summary:
+        raise UsageError('the summary is empty — say in a few sentences what the sprint showed: --summary "…"')
+    document = sprint.document()
+    meta = document.meta
+    if meta.status == "closed":
+        raise SabbaticalError(f"sprint {sprint.id} is already closed (answer: {meta.answer}) — "
+                              f"`sabbatical sprint reopen {sprint.id}` first to close it again")
+    today = today or date.today()
+    meta.status, meta.answer, meta.closed = "closed", answer, today
+    document.replace_section("Retro", render_retro(meta, summary, sprint.journal()))
+    sprint.save(document)
+    record(sprint.journal_path, "note", f"closed with answer {answer}: {summary}", source="sabbatical sprint close",
+           event="closed", answer=answer)
+    _tag_experiment(sprint, meta, "closed")
+    return meta
+
+
+def reopen_sprint(sprint: Sprint) -> SprintMeta:
+    """Open a closed sprint again; its retro stays in sprint.md as a record of the first close."""
+    document = sprint.document()
+    meta = document.meta
+    if meta.status == "open":
+        raise SabbaticalError(f"sprint {sprint.id} is already open")
+    previous = meta.answer
+    meta.status, meta.answer, meta.closed = "open", None, None
+    retro = document.section("Retro") or ""
+    document.replace_section("Retro", f"_Reopened on {date.today()}; the retro below is from the earlier close._"
+                                      f"\n\n{retro.strip()}")
+    sprint.save(document)
+    record(sprint.journal_path, "note", f"reopened (it was closed with answer {previous})",
+           source="sabbatical sprint reopen", event="reopened")
+    _tag_experiment(sprint, meta, "open")
+    return meta
+
+
+def _tag_experiment(sprint: Sprint, meta: SprintMeta, status: str) -> None:
+    if not meta.mlflow_experiment_id:
+        return
+    tags = {"sabbatical.status": status, "sabbatical.answer": meta.answer or "",
+            "sabbatical.closed": meta.closed.isoformat() if meta.closed else ""}
+    try:
+        tracking.set_experiment_tags(sprint.workspace, meta.mlflow_experiment_id, tags)
+    except TrackingError as exc:
+        raise PartialFailure(f"sprint {sprint.id} is {status} in sprint.md, but its MLflow experiment was not tagged",
+                             [str(exc)]) from exc
+
+
+def render_retro(meta: SprintMeta, summary: str, journal: list[JournalEntry]) -> str:
+    """The Retro section: the answer, the summary, and the public findings, failures and feedback."""
+    day = min(meta.days, max(1, ((meta.closed or date.today()) - meta.start).days + 1))
+    lines = [f"**Answer: {meta.answer}** (closed {meta.closed}, day {day} of {meta.days})", "", summary]
+    public = [entry for entry in journal if not entry.private]
+    for kind, heading in (("finding", "Findings"), ("failure", "Failures"), ("feedback", "Feedback")):
+        entries = [entry for entry in public if entry.kind == kind]
+        if entries:
+            lines += ["", f"{heading}:", ""] + [f"- {_retro_line(entry)}" for entry in entries]
+    return "\n".join(lines)
+
+
+def _retro_line(entry: JournalEntry) -> str:
+    detail = entry.extra.get("why") or entry.extra.get("evidence")
+    text = entry.text.replace("\n", " ")
+    if detail:
+        text += f" ({str(detail).replace(chr(10), ' ')})"
+    if entry.kind == "feedback" and entry.source not in ("cli", ""):
+        text += f" (from {entry.source})"
+    return text
+
+
+def refresh_reading(sprint: Sprint, *, write: bool) -> ReadingList:
+    """Search the pile with the sprint's question; with `write`, replace the Reading list in sprint.md."""
+    document = sprint.document()
+    reading = search_pile(sprint.workspace, document.meta.question, include_private=document.meta.private)
+    if write:
+        document.replace_section("Reading list", render_markdown(reading))
+        sprint.save(document)
+    return reading

@@ -1,0 +1,1 @@
+"""Templates shipped with sabbatical: the sprint folder (sprint.md and its notebooks)."""

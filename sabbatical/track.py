@@ -1,0 +1,269 @@
+"""`sabbatical.track`: the notebook API for sprints.
+
+    from sabbatical import track
+
+    with track.run("baseline", params={"lr": 0.1}) as run:
+        for step, loss in enumerate(losses):
+            track.metric("loss", loss, step=step)
+        track.figure(fig, "loss-curve")          # saved under the sprint's artifacts/ and logged to the run
+        track.failure("lr 1.0 diverges", why="the loss doubled every step")
+    track.finding("0.1 is the best rate", evidence="runs lr=…")
+
+The sprint is found from the working directory (a notebook's folder inside `sprints/NN-slug/`) or
+given: `track.sprint("03")`. Runs go to the sprint's MLflow experiment through an `MlflowClient` on the
+workspace's absolute tracking URI (a local store or a remote `mlflow server`), whatever the working
+directory. A run always ends: FINISHED, FAILED with the error recorded (and a failure in the journal),
+or KILLED on an interrupt. Failures, findings and notes go to the sprint journal and, inside a run,
+onto the run as tags.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import NotFound, SabbaticalError, TrackingError
+from .sprints.journal import JournalEntry, record
+from .sprints.model import Sprint, sprint_of_folder
+from .workspace import Workspace, find_workspace
+
+__all__ = ["TrackedRun", "artifact", "current_run", "failure", "figure", "finding", "metric", "note", "run",
+           "sprint"]
+
+_TAG_VALUE_MAX = 5000
+_open_runs: list[TrackedRun] = []
+
+
+@dataclass
+class TrackedRun:
+    """An open run: its MLflow ids, its sprint, and the same verbs as the module (aimed at this run)."""
+
+    id: str
+    name: str
+    experiment_id: str
+    sprint: Sprint
+    client: Any = field(repr=False)
+    _next_step: dict[str, int] = field(default_factory=dict, repr=False)
+    _journal_count: int = field(default=0, repr=False)
+
+    def metric(self, name: str, value: float, step: int | None = None) -> None:
+        if step is None:
+            step = self._next_step.get(name, 0)
+        self._next_step[name] = step + 1
+        self.client.log_metric(self.id, name, float(value), step=int(step))
+
+    def param(self, name: str, value: Any) -> None:
+        self.client.log_param(self.id, name, _text(value))
+
+    def figure(self, fig: Any, name: str) -> Path:
+        return figure(fig, name, run=self)
+
+    def artifact(self, path: str | os.PathLike, name: str | None = None) -> Path:
+        return artifact(path, name, run=self)
+
+    def failure(self, text: str, *, why: str | None = None, private: bool = False, **extra: Any) -> JournalEntry:
+        return _journal("failure", text, run=self, private=private, why=why, **extra)
+
+    def finding(self, text: str, *, evidence: str | None = None, private: bool = False, **extra: Any) -> JournalEntry:
+        return _journal("finding", text, run=self, private=private, evidence=evidence, **extra)
+
+    def note(self, text: str, *, private: bool = False, **extra: Any) -> JournalEntry:
+        return _journal("note", text, run=self, private=private, **extra)
+
+    def _tag_entry(self, entry: JournalEntry) -> None:
+        self._journal_count += 1
+        self.client.set_tag(self.id, f"sabbatical.{entry.kind}.{self._journal_count}", entry.text[:_TAG_VALUE_MAX])
+
+
+def sprint(sprint_id: str | int | None = None, *, workspace: Workspace | str | os.PathLike | None = None) -> Sprint:
+    """The sprint this notebook belongs to (from the working directory), or the one named."""
+    ws = workspace if isinstance(workspace, Workspace) else find_workspace(workspace)
+    if sprint_id is not None:
+        return Sprint(ws, sprint_id)
+    found = sprint_of_folder(ws, Path.cwd())
+    if found is None:
+        raise NotFound(f"{Path.cwd()} is not inside a sprint folder of {ws.root} — open the notebook from "
+                       'sprints/NN-slug/notebooks/, or name the sprint: track.sprint("03")')
+    return found
+
+
+def _as_sprint(value: Sprint | str | int | None) -> Sprint:
+    return value if isinstance(value, Sprint) else sprint(value)
+
+
+def current_run() -> TrackedRun | None:
+    """The innermost open run, if any."""
+    return _open_runs[-1] if _open_runs else None
+
+
+@contextmanager
+def run(name: str, params: dict[str, Any] | None = None, *, sprint: Sprint | str | int | None = None,
+        tags: dict[str, str] | None = None) -> Iterator[TrackedRun]:
+    """Open a run in the sprint's experiment; it ends FINISHED, or FAILED (re-raising) if the block raises."""
+    the_sprint = _as_sprint(sprint)
+    opened = _start_run(the_sprint, name, params or {}, tags or {})
+    _open_runs.append(opened)
+    try:
+        yield opened
+    except KeyboardInterrupt:
+        _end_run(opened, "KILLED")
+        raise
+    except BaseException as exc:
+        _record_exception(opened, exc)
+        _end_run(opened, "FAILED")
+        raise
+    else:
+        _end_run(opened, "FINISHED")
+    finally:
+        _open_runs.remove(opened)
+
+
+def _start_run(the_sprint: Sprint, name: str, params: dict[str, Any], tags: dict[str, str]) -> TrackedRun:
+    from mlflow.entities import Param
+
+    from .sprints import tracking
+
+    meta = the_sprint.meta
+    if not meta.mlflow_experiment_id:
+        raise TrackingError(f"sprint {the_sprint.id} has no mlflow_experiment_id in its sprint.md — "
+                            "it was not made by `sabbatical new-sprint`; add the id of its experiment there")
+    source = _source()
+    run_tags = {"sabbatical.sprint": the_sprint.id, "mlflow.source.name": source,
+                "mlflow.source.type": "NOTEBOOK" if os.environ.get("JPY_SESSION_NAME") else "LOCAL",
+                **{key: _text(value) for key, value in tags.items()}}
+    mlflow_client = tracking.client(the_sprint.workspace)
+    try:
+        created = mlflow_client.create_run(meta.mlflow_experiment_id, run_name=name, tags=run_tags)
+    except Exception as exc:
+        raise TrackingError(f"could not open run {name!r} on {the_sprint.workspace.tracking_uri}: "
+                            f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
+    opened = TrackedRun(created.info.run_id, name, meta.mlflow_experiment_id, the_sprint, mlflow_client)
+    try:
+        if params:
+            mlflow_client.log_batch(opened.id, params=[Param(str(key), _text(value)) for key, value in params.items()])
+    except BaseException:
+        _end_run(opened, "FAILED")
+        raise
+    return opened
+
+
+def _end_run(opened: TrackedRun, status: str) -> None:
+    opened.client.set_terminated(opened.id, status)
+
+
+def _record_exception(opened: TrackedRun, exc: BaseException) -> None:
+    """Write the error onto the run and into the journal; never hide the original exception."""
+    summary = f"{type(exc).__name__}: {exc}".strip().rstrip(":")
+    try:
+        opened.client.set_tag(opened.id, "sabbatical.error", summary[:_TAG_VALUE_MAX])
+        opened.client.log_text(opened.id, "".join(traceback.format_exception(exc)), "error.txt")
+    except Exception:
+        pass
+    record(opened.sprint.journal_path, "failure", f"run {opened.name!r} failed with {summary.splitlines()[0]}",
+           source=f"run:{opened.id}", why=summary[:2000], run_id=opened.id, run_name=opened.name,
+           notebook=_notebook())
+
+
+def metric(name: str, value: float, step: int | None = None) -> None:
+    """Log a metric to the open run; without `step`, steps count 0, 1, 2, … per metric name."""
+    _require_run("metric").metric(name, value, step)
+
+
+def figure(fig: Any, name: str, *, run: TrackedRun | None = None) -> Path:
+    """Save a matplotlib figure as artifacts/NAME.png in the sprint, and log it to the open run (if any)."""
+    opened = run or current_run()
+    the_sprint = opened.sprint if opened else sprint()
+    filename = _safe_name(name)
+    if Path(filename).suffix.lower() not in (".png", ".svg", ".pdf", ".jpg", ".jpeg"):
+        filename += ".png"
+    target = the_sprint.artifacts_dir / filename
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(target, dpi=110, bbox_inches="tight")
+    if opened:
+        opened.client.log_artifact(opened.id, str(target), artifact_path="figures")
+    return target
+
+
+def artifact(path: str | os.PathLike, name: str | None = None, *, run: TrackedRun | None = None) -> Path:
+    """Log a file or folder to the open run; a copy lands in the sprint's artifacts/ if it lives elsewhere."""
+    opened = run or current_run()
+    the_sprint = opened.sprint if opened else sprint()
+    source = Path(path).resolve()
+    if not source.exists():
+        raise SabbaticalError(f"{source} does not exist — save the file first, then track.artifact(path)")
+    kept = source
+    if the_sprint.folder.resolve() not in source.parents:
+        kept = the_sprint.artifacts_dir / _safe_name(name or source.name)
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, kept, dirs_exist_ok=True)
+        else:
+            shutil.copy2(source, kept)
+    if opened:
+        if source.is_dir():
+            opened.client.log_artifacts(opened.id, str(source), artifact_path=name or source.name)
+        else:
+            opened.client.log_artifact(opened.id, str(source))
+    return kept
+
+
+def failure(text: str, *, why: str | None = None, private: bool = False, **extra: Any) -> JournalEntry:
+    """Something that did not work, and why: into the journal, and onto the open run."""
+    return _journal("failure", text, run=current_run(), private=private, why=why, **extra)
+
+
+def finding(text: str, *, evidence: str | None = None, private: bool = False, **extra: Any) -> JournalEntry:
+    """Something learned, and what shows it: into the journal, and onto the open run."""
+    return _journal("finding", text, run=current_run(), private=private, evidence=evidence, **extra)
+
+
+def note(text: str, *, private: bool = False, **extra: Any) -> JournalEntry:
+    """Anything worth remembering: into the journal, and onto the open run."""
+    return _journal("note", text, run=current_run(), private=private, **extra)
+
+
+def _journal(kind: str, text: str, *, run: TrackedRun | None, private: bool, **extra: Any) -> JournalEntry:
+    the_sprint = run.sprint if run else sprint()
+    extra = {key: _text(value) for key, value in extra.items() if value is not None}
+    if run:
+        extra.update(run_id=run.id, run_name=run.name)
+    entry = record(the_sprint.journal_path, kind, text, source=f"run:{run.id}" if run else _source(),
+                   private=private, notebook=_notebook(), **extra)
+    if run:
+        run._tag_entry(entry)
+    return entry
+
+
+def _require_run(verb: str) -> TrackedRun:
+    opened = current_run()
+    if opened is None:
+        raise SabbaticalError(f'track.{verb} needs an open run — put it inside `with track.run("name"):`')
+    return opened
+
+
+def _notebook() -> str | None:
+    """The notebook's path as Jupyter gives it to the kernel (None outside Jupyter)."""
+    session = os.environ.get("JPY_SESSION_NAME")
+    return Path(session).name if session else None
+
+
+def _source() -> str:
+    return _notebook() or "python"
+
+
+def _safe_name(name: str) -> str:
+    cleaned = re.sub(r"[^\w.\-]+", "-", str(name)).strip("-.")
+    if not cleaned:
+        raise SabbaticalError(f"{name!r} is not usable as a file name — use letters, digits, dots and dashes")
+    return cleaned
+
+
+def _text(value: Any) -> str:
+    return str(value)[:_TAG_VALUE_MAX]
