@@ -69,6 +69,7 @@ class SprintsConfig:
 class SiteConfig:
     feedback_url: str = _key("", "mailto: or issue URL template; {title} and {url} are filled in")
     reading_items: int = _key(10, "items shown per topic on the reading page")
+    alt_text_model: str = _key("", "vision model on the [llm] endpoint that describes uncaptioned images; empty = captions and file names")
 
 
 @dataclass(frozen=True)
