@@ -109,3 +109,24 @@ class SprintFileError(SabbaticalError):
 
 class TrackingError(SabbaticalError):
     """The MLflow tracking store could not be reached or refused a write."""
+
+
+class SiteBuildError(SabbaticalError):
+    """The site engine refused the generated pages (a strict-mode warning, a bad mkdocs.yml)."""
+
+    def __init__(self, message: str, details: list[str] | None = None):
+        self.details = details or []
+        super().__init__(message)
+
+
+class SecretsInSite(SabbaticalError):
+    """Files about to be published hold something that looks like a secret; nothing was published.
+
+    `files` holds one line per file naming it and the kind of secret, never the secret itself.
+    """
+
+    def __init__(self, files: list[str]):
+        self.files = files
+        shown = "; ".join(files[:5]) + (f"; and {len(files) - 5} more" if len(files) > 5 else "")
+        super().__init__(f"the site was not published: secrets found in {shown} — remove them from the source "
+                         "(clear the notebook output or the file) and build again")
