@@ -1,98 +1,279 @@
-"""`sabbatical pile …`: search, organise into topics, triage, rank and digest."""
+"""`sabbatical pile …`: search, organise into topics, triage, rank and digest.
+
+Triage commands append events; `pile undo ID` cancels an item's latest triage/note/tag with another
+event, and `pile unmark ID` puts an item back in the inbox. Nothing is ever deleted.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
-from .context import not_built_yet
+from .context import current_workspace, print_json, print_table, progress
 from .pile import pile
 
-topic = typer.Typer(help="Rename, pin and merge topics.", no_args_is_help=True)
+topic = typer.Typer(help="Rename, pin and merge topics (your names and pins win over every refit).",
+                    no_args_is_help=True)
 pile.add_typer(topic, name="topic")
 
-Ids = Annotated[list[str], typer.Argument(help="Item ids.")]
+Ids = Annotated[list[str], typer.Argument(help="Item ids (canonical id, alias, arXiv id or URL).")]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+Limit = Annotated[int, typer.Option("--limit", "-n", min=1, help="How many to show.")]
 
+
+@contextmanager
+def _pile() -> Iterator[tuple[Any, Any]]:
+    """(workspace, open pile connection), closed afterwards."""
+    from .. import db
+
+    workspace = current_workspace()
+    conn = db.connect(workspace.pile_path)
+    try:
+        yield workspace, conn
+    finally:
+        conn.close()
+
+
+# -- finding ---------------------------------------------------------------------------------------------
 @pile.command("search")
-def search(query: str) -> None:
-    """Search by words and meaning."""
-    not_built_yet("pile search", 5)
+def search(
+    query: Annotated[str, typer.Argument(help="Words to look for; any text is safe.")],
+    topic_: Annotated[str | None, typer.Option("--topic", help="Topic number or name, or 'unsorted'.")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="paper, post, page or document.")] = None,
+    state: Annotated[str | None, typer.Option("--state", help="inbox, kept, starred or dropped.")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Published since: 7d, 2w, 3m, 1y or a date.")] = None,
+    source: Annotated[str | None, typer.Option("--source", help="Source id, kind, or part of its URL/title.")] = None,
+    limit: Limit = 20, as_json: Json = False,
+) -> None:
+    """Search by words (BM25) and meaning (vectors), fused; each hit says why it matched."""
+    from ..reading import search as searching
+
+    with _pile() as (workspace, conn):
+        filters = searching.Filters(topic_, kind, state, since, source)
+        hits = searching.search(conn, workspace.config, query, limit=limit, filters=filters)
+    _print_hits(hits, as_json)
 
 
 @pile.command("related")
-def related(item_id: str) -> None:
-    """Items most like this one."""
-    not_built_yet("pile related", 5)
+def related(item_id: str, limit: Limit = 10, as_json: Json = False) -> None:
+    """Items most like this one in meaning."""
+    from ..reading import search as searching
+
+    with _pile() as (workspace, conn):
+        hits = searching.related(conn, workspace.config, item_id, limit=limit)
+    _print_hits(hits, as_json)
 
 
+def _print_hits(hits: list[Any], as_json: bool) -> None:
+    if as_json:
+        print_json([{**h.__dict__} for h in hits])
+        return
+    if not hits:
+        typer.echo("No matches.")
+        return
+    print_table(["id", "title", "kind", "state", "why"],
+                [[h.id, h.title, h.kind, h.state, h.why_text] for h in hits])
+
+
+# -- topics ------------------------------------------------------------------------------------------------
 @pile.command("organise")
-def organise() -> None:
-    """Sort the pile into stable topics."""
-    not_built_yet("pile organise", 5)
+def organise(
+    refit: Annotated[bool, typer.Option("--refit", help="Re-cluster the whole pile; ids, names and pins survive.")] = False,
+    as_json: Json = False,
+) -> None:
+    """Sort the pile into stable topics (new items join the nearest topic, or stay unsorted)."""
+    from ..reading import topics
+
+    with _pile() as (workspace, conn), progress("organising") as report:
+        result = topics.organise(conn, workspace.config, refit=refit, on_progress=report)
+    if as_json:
+        print_json(result)
+        return
+    why = f" ({result.reason})" if result.reason else ""
+    typer.echo(f"{result.mode}{why}: {result.placed} item(s) placed, {result.embedded} embedded; "
+               f"{result.topics} topics ({result.new_topics} new, {result.retired_topics} retired), "
+               f"{result.unsorted} unsorted, in {result.seconds:.2f} s [{result.model}]")
 
 
 @pile.command("topics")
-def topics() -> None:
-    """List topics with size and growth."""
-    not_built_yet("pile topics", 5)
+def topics_(as_json: Json = False) -> None:
+    """List topics with size and growth (new this week)."""
+    from ..reading import topics
+
+    with _pile() as (_, conn):
+        found = topics.list_topics(conn)
+    if as_json:
+        print_json(found)
+        return
+    print_table(["id", "name", "size", "new this week", "", "keywords"],
+                [[t.id or "—", t.name, t.size, t.new_this_week, "pinned" if t.pinned else "",
+                  ", ".join(t.keywords[:5])] for t in found])
 
 
 @topic.command("rename")
-def topic_rename(topic_id: str, name: str) -> None:
-    """Rename a topic."""
-    not_built_yet("pile topic rename", 5)
+def topic_rename(topic_id: str, name: Annotated[str, typer.Argument(help="The new name ('' = back to keywords).")]) -> None:
+    """Rename a topic (an event; survives refits)."""
+    from ..reading import topics
+
+    with _pile() as (_, conn):
+        info = topics.rename_topic(conn, topic_id, name)
+    typer.echo(f"topic {info.id} is now {info.name!r}")
 
 
 @topic.command("pin")
 def topic_pin(topic_id: str) -> None:
-    """Pin a topic so refits keep it."""
-    not_built_yet("pile topic pin", 5)
+    """Pin a topic: refits keep it, with its centre where it is."""
+    from ..reading import topics
+
+    with _pile() as (_, conn):
+        info = topics.pin_topic(conn, topic_id, True)
+    typer.echo(f"topic {info.id} ({info.name}) pinned")
+
+
+@topic.command("unpin")
+def topic_unpin(topic_id: str) -> None:
+    """Unpin a topic."""
+    from ..reading import topics
+
+    with _pile() as (_, conn):
+        info = topics.pin_topic(conn, topic_id, False)
+    typer.echo(f"topic {info.id} ({info.name}) unpinned")
 
 
 @topic.command("merge")
-def topic_merge(topic_ids: list[str]) -> None:
-    """Merge topics into the first one."""
-    not_built_yet("pile topic merge", 5)
+def topic_merge(into: str, others: Annotated[list[str], typer.Argument(help="Topics merged into the first.")]) -> None:
+    """Merge topics into the first one (an event; the merged ids stay retired)."""
+    from ..reading import topics
+
+    with _pile() as (_, conn):
+        info = topics.merge_topics(conn, into, others)
+    typer.echo(f"topic {info.id} ({info.name}) now holds {info.size} item(s)")
+
+
+# -- triage --------------------------------------------------------------------------------------------
+def _triage(ids: list[str], action: str) -> None:
+    from ..reading import triage
+
+    with _pile() as (_, conn):
+        done = triage.triage(conn, ids, action)
+    for record in done:
+        typer.echo(f"{record.item_id}: {record.state}")
 
 
 @pile.command("keep")
 def keep(ids: Ids) -> None:
     """Keep items."""
-    not_built_yet("pile keep", 5)
+    _triage(ids, "keep")
 
 
 @pile.command("star")
 def star(ids: Ids) -> None:
     """Star items."""
-    not_built_yet("pile star", 5)
+    _triage(ids, "star")
 
 
 @pile.command("drop")
 def drop(ids: Ids) -> None:
     """Drop items (they stay in the pile, out of the inbox)."""
-    not_built_yet("pile drop", 5)
+    _triage(ids, "drop")
+
+
+@pile.command("unmark")
+def unmark(ids: Ids) -> None:
+    """Put items back in the inbox."""
+    _triage(ids, "inbox")
+
+
+@pile.command("undo")
+def undo(ids: Ids) -> None:
+    """Undo each item's latest keep/star/drop/note/tag (recorded as another event)."""
+    from ..reading import triage
+
+    with _pile() as (_, conn):
+        done = triage.undo(conn, ids)
+    for record in done:
+        typer.echo(f"{record.item_id}: {record.action} undone, now {record.state}")
 
 
 @pile.command("note")
 def note(item_id: str, text: str) -> None:
     """Attach a note to an item."""
-    not_built_yet("pile note", 5)
+    from ..reading import triage
+
+    with _pile() as (_, conn):
+        record = triage.add_note(conn, item_id, text)
+    typer.echo(f"{record.item_id}: note added")
 
 
 @pile.command("tag")
-def tag(item_id: str, tags: list[str]) -> None:
-    """Tag an item."""
-    not_built_yet("pile tag", 5)
+def tag(item_id: str, tags: Annotated[list[str], typer.Argument(help="Tags to add.")],
+        remove: Annotated[bool, typer.Option("--remove", help="Remove these tags instead.")] = False) -> None:
+    """Tag an item (or remove tags with --remove)."""
+    from ..reading import triage
+
+    with _pile() as (_, conn):
+        state = triage.tag(conn, item_id, tags, remove=remove)
+    typer.echo("tags: " + (", ".join(state.tags) or "none"))
+
+
+# -- ranking, digest, stats -----------------------------------------------------------------------------
+@pile.command("inbox")
+def inbox(limit: Limit = 20, as_json: Json = False) -> None:
+    """The inbox, best first: insight × relevance × recency, each with why it is here."""
+    from ..reading import rank
+
+    with _pile() as (workspace, conn):
+        ranked = rank.rank_items(conn, workspace.config, state="inbox", sprints_dir=workspace.sprints_dir,
+                                 limit=limit)
+    print_ranked(ranked, as_json)
+
+
+def print_ranked(ranked: list[Any], as_json: bool) -> None:
+    """Ranked items as a table (or JSON); `pile list --state` shares it."""
+    if as_json:
+        print_json(ranked)
+        return
+    if not ranked:
+        typer.echo("Nothing here.")
+        return
+    print_table(["id", "title", "score", "topic", "why it is here"],
+                [[r.id, r.title, f"{r.score:.3f}", r.topic, r.why] for r in ranked])
 
 
 @pile.command("digest")
-def digest() -> None:
-    """Write a Markdown digest of new and top items, by topic."""
-    not_built_yet("pile digest", 5)
+def digest(
+    since: Annotated[str, typer.Option("--since", help="New since: 7d, 2w, 1m or a date.")] = "7d",
+    out: Annotated[Path | None, typer.Option("--out", help="Where to write (default: reading/digest.md).")] = None,
+) -> None:
+    """Write a Markdown digest of new and top-ranked items, by topic."""
+    from ..reading import digest as digests
+
+    with _pile() as (workspace, conn):
+        written = digests.write_digest(conn, workspace.config, out or workspace.reading_dir / "digest.md",
+                                       since=since, sprints_dir=workspace.sprints_dir)
+    typer.echo(f"{written.new_items} new item(s) in {len(written.topics)} topic(s) → {written.path}")
 
 
 @pile.command("stats")
-def stats() -> None:
-    """Pile statistics, and how well the ranking has learned your taste."""
-    not_built_yet("pile stats", 5)
+def stats(as_json: Json = False) -> None:
+    """Counts by kind, state and topic, and how well the ranking has learned your taste."""
+    from ..reading import rank
+
+    with _pile() as (workspace, conn):
+        figures = rank.pile_stats(conn, workspace.config)
+    if as_json:
+        print_json(figures)
+        return
+    for section in ("kinds", "states"):
+        typer.echo(f"{section}: " + ", ".join(f"{k} {v}" for k, v in figures[section].items()))
+    typer.echo("topics: " + ", ".join(f"{t['name']} {t['size']}" for t in figures["topics"][:10]))
+    taste = figures["taste"]
+    if taste["active"]:
+        typer.echo(f"taste model: held-out accuracy {taste['held_out_accuracy']:.0%} over {taste['labelled']} "
+                   f"decisions ({taste['folds']}-fold; always guessing the larger class: {taste['baseline_accuracy']:.0%})")
+    else:
+        typer.echo(f"taste model: not yet — {taste['needs']}")

@@ -8,6 +8,7 @@ and the benchmark can call the same code. Vectors are L2-normalised, so a dot pr
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -154,10 +155,10 @@ def class_keywords(texts_by_topic: Sequence[Sequence[str]], top: int = 6) -> lis
     import numpy as np
     from sklearn.feature_extraction.text import CountVectorizer
 
-    documents = [" ".join(texts) for texts in texts_by_topic]
+    documents = [_plain_words(" ".join(texts)) for texts in texts_by_topic]
     if not any(d.strip() for d in documents):
         return [[] for _ in documents]
-    vectorizer = CountVectorizer(stop_words="english", ngram_range=(1, 2), min_df=1,
+    vectorizer = CountVectorizer(stop_words=_stop_words(), ngram_range=(1, 2), min_df=1,
                                  token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z\-]+\b", max_features=60_000)
     try:
         counts = vectorizer.fit_transform(documents).astype(np.float64)
@@ -176,12 +177,41 @@ def class_keywords(texts_by_topic: Sequence[Sequence[str]], top: int = 6) -> lis
     return keywords
 
 
+# Words every abstract uses: they name no topic.
+ACADEMIC_STOP_WORDS = frozenset("""
+    paper papers propose proposed proposes present presents presented show shows shown study studies studied
+    result results method methods approach approaches based using use used new novel work works problem
+    problems existing recent recently demonstrate demonstrates provide provides introduce introduces
+    consider considered obtain obtained significant significantly furthermore moreover finally different
+    various important large small high low including given able achieve achieves allow allows analysis
+    performance state art main find found investigate investigated develop developed effective efficient
+    well also however thus paper's article letter simple general case cases time way number
+""".split())
+
+
+def _singular(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def _stop_words() -> list[str]:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return sorted(ENGLISH_STOP_WORDS | ACADEMIC_STOP_WORDS)
+
+
+def _plain_words(text: str) -> str:
+    """Text without inline maths ($…$) and LaTeX commands, which make poor keywords ('mathcal')."""
+    text = re.sub(r"\$[^$]{0,200}\$", " ", text)
+    return re.sub(r"\\[a-zA-Z]+", " ", text)
+
+
 def _distinct_terms(ranked: list[str], top: int) -> list[str]:
-    """Drop a word that repeats part of a better-ranked phrase ('neural' after 'neural networks')."""
+    """Drop a word that repeats a better-ranked one or part of its phrase ('graphs' after 'graph',
+    'neural' after 'neural networks')."""
     chosen: list[str] = []
     for term in ranked:
-        words = set(term.split())
-        if any(words <= set(c.split()) or set(c.split()) <= words for c in chosen):
+        words = {_singular(w) for w in term.split()}
+        if any(words <= c or c <= words for c in ({_singular(w) for w in c.split()} for c in chosen)):
             continue
         chosen.append(term)
         if len(chosen) == top:

@@ -1,0 +1,285 @@
+"""Ranking: what to read next, best first, each item with a short "why it is here".
+
+    score = insight × relevance × recency
+
+- **insight**: the latest good summary's insight score (0 = a small benchmark gain, 1 = new
+  understanding); an item not summarised yet gets a neutral 0.5 and says so.
+- **relevance**: cosine similarity of the item to your `[reading] interests` and to the question of the
+  open sprint (sprints/*/sprint.md), whichever is closest, mapped to 0.25…1; 1 when neither is set.
+  Once you have triaged enough (≥ 20 keep/star/drop, both kinds ≥ 5), a logistic regression over the
+  embeddings learns your taste, and relevance is multiplied by 0.5 + P(you would keep it).
+- **recency**: halves every 30 days since the item entered the pile (never below 0.1).
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..config import Config
+from . import embed, search, topics, triage
+
+if TYPE_CHECKING:
+    import numpy as np
+
+NEUTRAL_INSIGHT = 0.5
+HALF_LIFE_DAYS = 30.0
+MIN_LABELLED = 20
+MIN_PER_CLASS = 5
+POSITIVE = ("kept", "starred")
+
+
+@dataclass
+class RankedItem:
+    id: str
+    title: str
+    kind: str
+    state: str
+    score: float
+    insight: float
+    relevance: float
+    recency: float
+    taste: float | None
+    topic: str
+    tldr: str | None
+    contribution: str | None
+    first_seen: str
+    private: bool
+    why: str
+
+
+@dataclass
+class TasteReport:
+    """How far the ranking has learned from your triage."""
+
+    labelled: int
+    positives: int
+    negatives: int
+    active: bool
+    held_out_accuracy: float | None = None
+    baseline_accuracy: float | None = None
+    folds: int = 0
+    needs: str = ""
+
+
+@dataclass
+class _Context:
+    config: Config
+    index: embed.VectorIndex | None
+    aims: list[tuple[str, Any]] = field(default_factory=list)     # (label, vector)
+    taste: Any = None
+
+
+# -- ranking ----------------------------------------------------------------------------------------------
+def rank_items(conn: sqlite3.Connection, config: Config, *, state: str | None = "inbox",
+               sprints_dir: Path | None = None, limit: int | None = None, include_private: bool = True,
+               now: datetime | None = None) -> list[RankedItem]:
+    """Items in `state` (None = every state but dropped), ranked, each saying why it is where it is."""
+    now = now or datetime.now(timezone.utc)
+    wanted = _ids_for(conn, state)
+    context = _context(conn, config, sprints_dir)
+    summaries = latest_summaries(conn)
+    names = topics.topic_names(conn)
+    where = "" if include_private else "WHERE private = 0"
+    ranked = []
+    user = triage.user_states(conn)
+    topic_of = topics.topic_of_items(conn)
+    for row in conn.execute(f"SELECT id, title, kind, first_seen, private FROM items {where}"):
+        if row["id"] not in wanted:
+            continue
+        topic_id = topic_of.get(row["id"])
+        ranked.append(_rank_one(row, context, summaries.get(row["id"]), user.get(row["id"]),
+                                names.get(topic_id, topics.UNSORTED) if topic_id else topics.UNSORTED, now))
+    ranked.sort(key=lambda r: (-r.score, r.id))
+    return ranked[:limit] if limit else ranked
+
+
+def _ids_for(conn: sqlite3.Connection, state: str | None) -> set[str]:
+    if state is not None:
+        return triage.ids_in_state(conn, state)
+    return {r["id"] for r in conn.execute("SELECT id FROM items")} - triage.ids_in_state(conn, "dropped")
+
+
+def _rank_one(row: sqlite3.Row, context: _Context, summary: dict | None, user: triage.UserState | None,
+              topic: str, now: datetime) -> RankedItem:
+    reasons: list[str] = []
+    insight = _insight(summary, reasons)
+    relevance, taste = _relevance(row["id"], context, reasons)
+    recency = _recency(row["first_seen"], now, reasons)
+    score = insight * relevance * recency
+    return RankedItem(row["id"], row["title"], row["kind"], user.state if user else "inbox", round(score, 5),
+                      round(insight, 3), round(relevance, 3), round(recency, 3),
+                      None if taste is None else round(taste, 3), topic,
+                      summary["tldr"] if summary else None, summary["contribution"] if summary else None,
+                      row["first_seen"], bool(row["private"]), "; ".join(reasons))
+
+
+def _insight(summary: dict | None, reasons: list[str]) -> float:
+    if not summary or summary["insight_score"] is None:
+        reasons.append("not summarised yet (neutral insight 0.5)")
+        return NEUTRAL_INSIGHT
+    value = min(1.0, max(0.0, float(summary["insight_score"])))
+    kind = (summary["contribution"] or "").replace("_", " ")
+    reasons.append(f"insight {value:.2f}" + (f" ({kind})" if kind else ""))
+    return max(0.05, value)
+
+
+def _relevance(item_id: str, context: _Context, reasons: list[str]) -> tuple[float, float | None]:
+    vector = context.index.vector(item_id) if context.index is not None else None
+    relevance = 1.0
+    if not context.aims:
+        reasons.append("no interests or open sprint to match (neutral relevance)")
+    elif vector is None:
+        reasons.append("not embedded yet (neutral relevance)")
+    else:
+        label, best = max(((label, float(aim @ vector)) for label, aim in context.aims), key=lambda pair: pair[1])
+        relevance = 0.25 + 0.75 * min(1.0, max(0.0, best))
+        reasons.append(f"close to {label} ({best:.2f})")
+    taste = None
+    if context.taste is not None and vector is not None:
+        taste = float(context.taste.predict_proba(vector[None, :])[0, 1])
+        relevance *= 0.5 + taste
+        reasons.append(f"your taste model: {taste:.0%} like what you keep")
+    return relevance, taste
+
+
+def _recency(first_seen: str, now: datetime, reasons: list[str]) -> float:
+    try:
+        seen = datetime.fromisoformat(first_seen.replace("Z", "+00:00"))
+    except (ValueError, AttributeError):
+        return 1.0
+    if seen.tzinfo is None:
+        seen = seen.replace(tzinfo=timezone.utc)
+    days = max(0.0, (now - seen).total_seconds() / 86400)
+    reasons.append("added today" if days < 1 else f"added {days:.0f} days ago")
+    return max(0.1, math.pow(0.5, days / HALF_LIFE_DAYS))
+
+
+def _context(conn: sqlite3.Connection, config: Config, sprints_dir: Path | None) -> _Context:
+    import numpy as np
+
+    index = search.ready_index(conn, config) if conn.execute("SELECT 1 FROM items LIMIT 1").fetchone() else None
+    context = _Context(config, index)
+    if index is None or len(index) == 0:
+        return context
+    embedder = search._embedder(conn, config)
+    aims = [(f"interest {text!r}", text) for text in config.reading.interests if text.strip()]
+    question = sprint_question(sprints_dir) if sprints_dir else None
+    if question:
+        aims.append(("the sprint question", question))
+    if aims:
+        vectors = embedder.embed([text for _, text in aims])
+        context.aims = [(label, vectors[i]) for i, (label, _) in enumerate(aims) if np.any(vectors[i])]
+    context.taste = taste_model(conn, index)
+    return context
+
+
+def latest_summaries(conn: sqlite3.Connection) -> dict[str, dict]:
+    """item id → its latest good summary's tldr, contribution and insight score."""
+    rows = conn.execute("SELECT s.item_id, s.tldr, s.contribution, s.insight_score FROM summaries s "
+                        "JOIN (SELECT item_id, MAX(id) AS id FROM summaries WHERE status = 'ok' GROUP BY item_id) "
+                        "latest ON latest.id = s.id")
+    return {r["item_id"]: dict(r) for r in rows}
+
+
+def sprint_question(sprints_dir: Path) -> str | None:
+    """The question of the newest open sprint, read from its sprint.md front matter (None if none)."""
+    import yaml
+
+    if not sprints_dir.is_dir():
+        return None
+    for folder in sorted((p for p in sprints_dir.iterdir() if p.is_dir()), reverse=True):
+        document = folder / "sprint.md"
+        try:
+            text = document.read_text(encoding="utf-8")
+            if not text.startswith("---"):
+                continue
+            meta = yaml.safe_load(text.split("---", 2)[1]) or {}
+        except (OSError, yaml.YAMLError, IndexError):
+            continue
+        if isinstance(meta, dict) and str(meta.get("status", "open")) in ("open", "active") and meta.get("question"):
+            return str(meta["question"])
+    return None
+
+
+# -- learning taste -------------------------------------------------------------------------------------------
+def _labelled(conn: sqlite3.Connection, index: embed.VectorIndex) -> tuple[np.ndarray, np.ndarray]:
+    import numpy as np
+
+    decided = [(item_id, state) for item_id, state in triage.state_map(conn).items() if item_id in index.row_of]
+    rows = [index.row_of[item_id] for item_id, _ in decided]
+    labels = np.array([1 if state in POSITIVE else 0 for _, state in decided], dtype=int)
+    return index.matrix[rows], labels
+
+
+_TASTE_CACHE: dict[tuple[str, str, int], Any] = {}
+
+
+def taste_model(conn: sqlite3.Connection, index: embed.VectorIndex) -> Any:
+    """A logistic regression of keep/star (1) vs drop (0) over the embeddings, once there is enough triage."""
+    from sklearn.linear_model import LogisticRegression
+
+    latest_event = conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
+    key = (embed._database_key(conn), index.model, latest_event)
+    if key in _TASTE_CACHE:
+        return _TASTE_CACHE[key]
+    vectors, labels = _labelled(conn, index)
+    model = None
+    if _enough(labels):
+        model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000).fit(vectors, labels)
+    _TASTE_CACHE[key] = model
+    return model
+
+
+def _enough(labels: np.ndarray) -> bool:
+    positives = int(labels.sum())
+    return len(labels) >= MIN_LABELLED and min(positives, len(labels) - positives) >= MIN_PER_CLASS
+
+
+def taste_report(conn: sqlite3.Connection, config: Config) -> TasteReport:
+    """How many triage decisions there are, and the taste model's held-out (cross-validated) accuracy."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    index = search.ready_index(conn, config) if conn.execute("SELECT 1 FROM items LIMIT 1").fetchone() else None
+    if index is None:
+        return TasteReport(0, 0, 0, False, needs="the pile is empty")
+    vectors, labels = _labelled(conn, index)
+    positives = int(labels.sum())
+    report = TasteReport(len(labels), positives, len(labels) - positives, _enough(labels))
+    if not report.active:
+        report.needs = (f"needs ≥ {MIN_LABELLED} keep/star/drop decisions with ≥ {MIN_PER_CLASS} of each "
+                        f"(have {positives} kept/starred, {len(labels) - positives} dropped)")
+        return report
+    folds = min(5, positives, len(labels) - positives)
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
+    model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000)
+    scores = cross_val_score(model, vectors, labels, cv=splitter, scoring="accuracy")
+    report.held_out_accuracy = round(float(np.mean(scores)), 3)
+    report.baseline_accuracy = round(max(positives, len(labels) - positives) / len(labels), 3)
+    report.folds = folds
+    return report
+
+
+# -- stats ------------------------------------------------------------------------------------------------
+def pile_stats(conn: sqlite3.Connection, config: Config) -> dict[str, Any]:
+    """Counts by kind, triage state and topic, the last organise run, and the taste model's report."""
+    from dataclasses import asdict
+
+    kinds = {r["kind"]: r["n"] for r in conn.execute("SELECT kind, COUNT(*) AS n FROM items GROUP BY kind ORDER BY n DESC")}
+    last_run = conn.execute("SELECT at, mode, model, topics, unsorted, seconds FROM organise_runs "
+                            "ORDER BY id DESC LIMIT 1").fetchone()
+    return {
+        "items": sum(kinds.values()),
+        "kinds": kinds,
+        "states": triage.counts_by_state(conn),
+        "topics": [{"id": t.id, "name": t.name, "size": t.size, "new_this_week": t.new_this_week}
+                   for t in topics.list_topics(conn)],
+        "last_organise": dict(last_run) if last_run else None,
+        "taste": asdict(taste_report(conn, config)),
+    }

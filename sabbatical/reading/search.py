@@ -1,0 +1,266 @@
+"""Search: words (SQLite FTS5, BM25) and meaning (vector similarity), fused by reciprocal rank fusion.
+
+Any text a user types is safe: it is cut into words and each word is quoted before it reaches FTS5, so
+operators and punctuation (`"`, `*`, `:`, `NEAR`, `-`, parentheses) are searched for as text, never
+parsed. Filters (topic, kind, triage state, date, source) narrow both lists before they are fused. Each
+hit says why it matched: the query words it contains, its topic, and its similarity to the query.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from ..config import Config
+from ..errors import UsageError
+from . import embed, topics, triage
+
+if TYPE_CHECKING:
+    import numpy as np
+
+RRF_K = 60                    # the usual constant: a rank-1 hit scores 1/61, rank 10 scores 1/70
+CANDIDATES = 100              # how deep each list goes before fusion
+FILTERED_CANDIDATES = 2_000   # deeper when a filter may remove most of the top hits
+BM25_WEIGHTS = (10.0, 2.0, 4.0, 1.0)   # title, authors, abstract, content
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass
+class Filters:
+    topic: str | None = None
+    kind: str | None = None
+    state: str | None = None
+    since: str | None = None
+    source: str | None = None
+
+    def any(self) -> bool:
+        return any(v for v in (self.topic, self.kind, self.state, self.since, self.source))
+
+
+@dataclass
+class Hit:
+    id: str
+    title: str
+    kind: str
+    url: str | None
+    published: str | None
+    state: str
+    topic_id: int | None
+    topic: str
+    score: float
+    similarity: float | None
+    matched_terms: list[str] = field(default_factory=list)
+    why: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def why_text(self) -> str:
+        parts = []
+        if self.matched_terms:
+            parts.append("words: " + ", ".join(self.matched_terms))
+        if self.similarity is not None:
+            parts.append(f"similarity {self.similarity:.2f}")
+        parts.append(f"topic: {self.topic}")
+        return "; ".join(parts)
+
+
+def query_words(query: str) -> list[str]:
+    """The words of a query, lower-cased and de-duplicated, in order."""
+    return list(dict.fromkeys(w.lower() for w in _WORD.findall(query)))
+
+
+def fts_expression(words: list[str]) -> str:
+    """An FTS5 query matching any of the words; each is a quoted string, so nothing in it is syntax."""
+    return " OR ".join('"' + w.replace('"', '""') + '"' for w in words)
+
+
+def search(conn: sqlite3.Connection, config: Config, query: str, *, limit: int = 20,
+           filters: Filters | None = None) -> list[Hit]:
+    """The best `limit` items for `query` by words and meaning, each with why it matched."""
+    words = query_words(query)
+    if not words:
+        raise UsageError("give some words to search for, e.g. `sabbatical pile search \"sparse attention\"`")
+    filters = filters or Filters()
+    allowed = allowed_ids(conn, filters)
+    depth = FILTERED_CANDIDATES if allowed is not None else CANDIDATES
+    by_words = _fts_ranking(conn, words, depth, allowed)
+    vectors = _vector_ranking(conn, config, query, depth, allowed)
+    fused = _fuse([by_words, [item_id for item_id, _ in vectors]])[:limit]
+    similarity = dict(vectors)
+    return _hits(conn, fused, similarity, words)
+
+
+def related(conn: sqlite3.Connection, config: Config, ref: str, *, limit: int = 10) -> list[Hit]:
+    """The items nearest to one item in meaning (the item itself left out)."""
+    import numpy as np
+
+    item_id = triage.resolve_item(conn, ref)
+    index = ready_index(conn, config)
+    vector = index.vector(item_id) if index else None
+    if vector is None:
+        return []
+    sims = index.matrix @ vector
+    sims[index.row_of[item_id]] = -np.inf
+    top = _top(sims, limit)
+    fused = [(index.ids[r], float(sims[r])) for r in top]
+    return _hits(conn, fused, dict(fused), [])
+
+
+# -- the two rankings --------------------------------------------------------------------------------
+def _fts_ranking(conn: sqlite3.Connection, words: list[str], depth: int, allowed: set[str] | None) -> list[str]:
+    weights = ", ".join(str(w) for w in BM25_WEIGHTS)
+    rows = conn.execute(
+        f"SELECT i.id FROM items_fts JOIN items i ON i.seq = items_fts.rowid WHERE items_fts MATCH ? "
+        f"ORDER BY bm25(items_fts, {weights}) LIMIT ?", (fts_expression(words), depth)).fetchall()
+    ids = [r["id"] for r in rows]
+    return ids if allowed is None else [i for i in ids if i in allowed]
+
+
+def _vector_ranking(conn: sqlite3.Connection, config: Config, query: str, depth: int,
+                    allowed: set[str] | None) -> list[tuple[str, float]]:
+    import numpy as np
+
+    index = ready_index(conn, config)
+    if index is None or len(index) == 0:
+        return []
+    vector = embed.embed_query(_embedder(conn, config), query)
+    if not np.any(vector):
+        return []
+    if allowed is None:
+        sims = index.matrix @ vector
+        return [(index.ids[r], float(sims[r])) for r in _top(sims, depth) if sims[r] > 0]
+    rows = np.fromiter((index.row_of[i] for i in allowed if i in index.row_of), dtype=np.int64)
+    sims = index.matrix[rows] @ vector
+    return [(index.ids[rows[r]], float(sims[r])) for r in _top(sims, depth) if sims[r] > 0]
+
+
+def _top(scores: np.ndarray, count: int) -> np.ndarray:
+    import numpy as np
+
+    if len(scores) <= count:
+        return np.argsort(-scores)
+    part = np.argpartition(-scores, count)[:count]
+    return part[np.argsort(-scores[part])]
+
+
+def _fuse(rankings: list[list[str]]) -> list[tuple[str, float]]:
+    """Reciprocal rank fusion: each list adds 1/(k + rank) for every item it holds."""
+    scores: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, item_id in enumerate(ranking, start=1):
+            scores[item_id] = scores.get(item_id, 0.0) + 1.0 / (RRF_K + rank)
+    return sorted(scores.items(), key=lambda kv: -kv[1])
+
+
+# -- vectors, ready when needed --------------------------------------------------------------------
+_EMBEDDERS: dict[tuple[str, str], Any] = {}
+
+
+def _embedder(conn: sqlite3.Connection, config: Config) -> Any:
+    """The pile's embedder, kept per process (loading a fitted TF-IDF space costs ~100 ms)."""
+    key = (embed._database_key(conn), config.embed.backend)
+    latest = conn.execute("SELECT model FROM embedders WHERE backend = ? ORDER BY rowid DESC LIMIT 1",
+                          (config.embed.backend,)).fetchone()
+    cached = _EMBEDDERS.get(key)
+    if cached is not None and latest is not None and cached.model == latest["model"]:
+        return cached
+    embedder = embed.current_embedder(conn, config)
+    _EMBEDDERS[key] = embedder
+    return embedder
+
+
+def ready_index(conn: sqlite3.Connection, config: Config) -> embed.VectorIndex | None:
+    """The vector index of the current model, embedding items that arrived since (fits a first TF-IDF)."""
+    embedder = _embedder(conn, config)
+    if embedder is None:
+        return None
+    items = conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+    index = embed.vector_index(conn, embedder.model)
+    if len(index) < items:
+        embed.embed_items(conn, embedder)
+        index = embed.vector_index(conn, embedder.model)
+    return index
+
+
+# -- filters -----------------------------------------------------------------------------------------
+def parse_since(text: str, now: datetime | None = None) -> str:
+    """'7d', '2w', '3m', '1y' (ago) or an ISO date → an ISO date string to compare against."""
+    now = now or datetime.now(timezone.utc)
+    match = re.fullmatch(r"\s*(\d+)\s*([dwmy])\s*", text.lower())
+    if match:
+        days = int(match[1]) * {"d": 1, "w": 7, "m": 30, "y": 365}[match[2]]
+        return (now - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        return date.fromisoformat(text.strip()[:10]).isoformat()
+    except ValueError:
+        raise UsageError(f"--since {text!r}: use a span like 7d, 2w, 3m, 1y or a date like 2024-01-31") from None
+
+
+def allowed_ids(conn: sqlite3.Connection, filters: Filters) -> set[str] | None:
+    """The ids the filters allow (None = no filter). --since compares the publication date, else the date added."""
+    if not filters.any():
+        return None
+    clauses, params = [], []
+    if filters.kind:
+        clauses.append("i.kind = ?")
+        params.append(filters.kind)
+    if filters.since:
+        clauses.append("COALESCE(i.published, i.first_seen) >= ?")
+        params.append(parse_since(filters.since))
+    if filters.source:
+        clauses.append("i.id IN (SELECT s.item_id FROM item_sources s JOIN sources src ON src.id = s.source_id "
+                       "WHERE CAST(src.id AS TEXT) = ? OR src.kind = ? OR src.locator LIKE ? OR src.title LIKE ?)")
+        params += [filters.source, filters.source, f"%{filters.source}%", f"%{filters.source}%"]
+    if filters.topic:
+        topic_id = topics.resolve_topic(conn, filters.topic)
+        clauses.append("i.id IN (SELECT item_id FROM item_topics WHERE topic_id IS ?)")
+        params.append(topic_id)
+    where = " AND ".join(clauses) or "1"
+    ids = {r["id"] for r in conn.execute(f"SELECT i.id FROM items i WHERE {where}", params)}
+    if filters.state:
+        ids &= triage.ids_in_state(conn, filters.state)
+    return ids
+
+
+# -- rendering hits ------------------------------------------------------------------------------------
+def _hits(conn: sqlite3.Connection, fused: list[tuple[str, float]], similarity: dict[str, float],
+          words: list[str]) -> list[Hit]:
+    if not fused:
+        return []
+    ids = [item_id for item_id, _ in fused]
+    marks = ",".join("?" * len(ids))
+    rows = {r["id"]: r for r in conn.execute(
+        f"SELECT i.id, i.seq, i.title, i.kind, i.url, i.published, t.topic_id FROM items i "
+        f"LEFT JOIN item_topics t ON t.item_id = i.id WHERE i.id IN ({marks})", ids)}
+    names = topics.topic_names(conn)
+    states = triage.user_states(conn, ids)
+    matched = _matched_words(conn, [rows[i]["seq"] for i in ids if i in rows], words)
+    hits = []
+    for item_id, score in fused:
+        row = rows.get(item_id)
+        if row is None:
+            continue
+        topic_id = row["topic_id"]
+        topic_name = names.get(topic_id, topics.UNSORTED) if topic_id else topics.UNSORTED
+        sim = similarity.get(item_id)
+        terms = matched.get(row["seq"], [])
+        hits.append(Hit(item_id, row["title"], row["kind"], row["url"], row["published"],
+                        states.get(item_id, triage.UserState()).state, topic_id, topic_name, round(score, 6),
+                        None if sim is None else round(sim, 4), terms,
+                        {"terms": terms, "similarity": None if sim is None else round(sim, 4), "topic": topic_name}))
+    return hits
+
+
+def _matched_words(conn: sqlite3.Connection, seqs: list[int], words: list[str]) -> dict[int, list[str]]:
+    """Which query words each hit contains (as FTS5 sees them: stemmed, accent-folded)."""
+    found: dict[int, list[str]] = {}
+    if not seqs:
+        return found
+    marks = ",".join("?" * len(seqs))
+    for word in words[:12]:
+        for row in conn.execute(f"SELECT rowid FROM items_fts WHERE items_fts MATCH ? AND rowid IN ({marks})",
+                                (fts_expression([word]), *seqs)):
+            found.setdefault(row["rowid"], []).append(word)
+    return found

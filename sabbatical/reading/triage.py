@@ -1,0 +1,233 @@
+"""Triage: keep, star, drop, notes and tags as append-only events, and the state derived from them.
+
+Nothing is ever deleted or edited. Each action appends a row to `events` with the item's canonical id as
+its subject. Undo is another event ('undo', pointing at the event it cancels); undoing again walks one
+more step back. The current state of an item is folded from its events in order:
+
+    inbox   no triage event yet (or an explicit `unmark`)
+    kept    the latest triage event is 'keep'
+    starred the latest triage event is 'star'
+    dropped the latest triage event is 'drop' (the item stays in the pile, out of the inbox)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from dataclasses import dataclass, field
+
+from .. import db
+from ..errors import NotFound, PartialFailure, UsageError
+
+TRIAGE = {"keep": "kept", "star": "starred", "drop": "dropped", "inbox": "inbox"}
+STATES = ("inbox", "kept", "starred", "dropped")
+UNDOABLE = (*TRIAGE, "note", "tag", "untag")
+_ARXIV_ID = re.compile(r"^(?:arxiv:)?(\d{4}\.\d{4,5}|[a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$", re.I)
+
+
+@dataclass
+class Note:
+    event_id: int
+    at: str
+    text: str
+
+
+@dataclass
+class UserState:
+    """What the user has decided about one item, folded from its events."""
+
+    state: str = "inbox"
+    state_at: str | None = None
+    notes: list[Note] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Recorded:
+    item_id: str
+    action: str
+    event_id: int
+    state: str
+
+
+# -- naming items ---------------------------------------------------------------------------------
+def resolve_item(conn: sqlite3.Connection, ref: str) -> str:
+    """The canonical id of an item named by its id, an alias, an arXiv id or URL (any version)."""
+    text = ref.strip()
+    row = conn.execute("SELECT id FROM items WHERE id = ?", (text,)).fetchone() or \
+        conn.execute("SELECT item_id AS id FROM aliases WHERE alias = ?", (text,)).fetchone()
+    if row:
+        return row["id"]
+    resolved = _resolve_through_pile(conn, text)
+    if resolved:
+        return resolved
+    bare = re.sub(r"^https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf)/", "", text).removesuffix(".pdf")
+    match = _ARXIV_ID.match(bare)
+    if match:
+        row = conn.execute("SELECT id FROM items WHERE id = ?", (f"arxiv:{match[1]}",)).fetchone()
+        if row:
+            return row["id"]
+    raise NotFound(f"no item {ref!r} in the pile — `sabbatical pile list` or `pile search` finds ids")
+
+
+def _resolve_through_pile(conn: sqlite3.Connection, text: str) -> str | None:
+    """The pile's own resolver (aliases, URL normalisation), when the pile module offers one."""
+    try:
+        from .pile import Pile
+    except ImportError:
+        return None
+    try:
+        found = Pile(conn).resolve(text)
+    except (NotFound, TypeError, AttributeError, ValueError):
+        return None
+    if found is None:
+        return None
+    return found if isinstance(found, str) else getattr(found, "id", None)
+
+
+def resolve_items(conn: sqlite3.Connection, refs: list[str]) -> tuple[list[str], list[str]]:
+    """(canonical ids found, one failure line per ref that names no item)."""
+    found, failures = [], []
+    for ref in refs:
+        try:
+            found.append(resolve_item(conn, ref))
+        except NotFound as exc:
+            failures.append(str(exc))
+    return found, failures
+
+
+# -- recording ----------------------------------------------------------------------------------------
+def triage(conn: sqlite3.Connection, refs: list[str], action: str) -> list[Recorded]:
+    """Keep, star, drop, or put back in the inbox ('inbox') each item; unknown refs fail after the rest."""
+    if action not in TRIAGE:
+        raise UsageError(f"unknown triage action {action!r}; use one of {', '.join(TRIAGE)}")
+    ids, failures = resolve_items(conn, refs)
+    recorded = []
+    with db.transaction(conn):
+        for item_id in dict.fromkeys(ids):
+            event_id = _append(conn, item_id, action, {})
+            recorded.append(Recorded(item_id, action, event_id, TRIAGE[action]))
+    _raise_partial(recorded, failures, f"{action} recorded")
+    return recorded
+
+
+def add_note(conn: sqlite3.Connection, ref: str, text: str) -> Recorded:
+    if not text.strip():
+        raise UsageError("a note needs some text: `pile note ID \"what you thought\"`")
+    item_id = resolve_item(conn, ref)
+    event_id = _append(conn, item_id, "note", {"text": text.strip()})
+    return Recorded(item_id, "note", event_id, current_state(conn, item_id).state)
+
+
+def tag(conn: sqlite3.Connection, ref: str, tags: list[str], *, remove: bool = False) -> UserState:
+    """Add (or remove) tags; a tag is trimmed and lower-cased so 'RL' and 'rl' are one tag."""
+    cleaned = [t.strip().lower() for t in tags if t.strip()]
+    if not cleaned:
+        raise UsageError("give at least one tag: `pile tag ID TAG…`")
+    item_id = resolve_item(conn, ref)
+    with db.transaction(conn):
+        for name in dict.fromkeys(cleaned):
+            _append(conn, item_id, "untag" if remove else "tag", {"tag": name})
+    return current_state(conn, item_id)
+
+
+def undo(conn: sqlite3.Connection, refs: list[str]) -> list[Recorded]:
+    """Cancel each item's latest triage, note or tag event by appending an 'undo' event."""
+    ids, failures = resolve_items(conn, refs)
+    recorded = []
+    with db.transaction(conn):
+        for item_id in dict.fromkeys(ids):
+            target = _latest_undoable(conn, item_id)
+            if target is None:
+                failures.append(f"{item_id}: nothing to undo")
+                continue
+            event_id = _append(conn, item_id, "undo", {"event": target["id"], "action": target["action"]})
+            recorded.append(Recorded(item_id, f"undo {target['action']}", event_id, current_state(conn, item_id).state))
+    _raise_partial(recorded, failures, "undo recorded")
+    return recorded
+
+
+def _latest_undoable(conn: sqlite3.Connection, item_id: str) -> sqlite3.Row | None:
+    cancelled = _cancelled(conn, item_id)
+    marks = ",".join("?" * len(UNDOABLE))
+    for row in conn.execute(f"SELECT id, action FROM events WHERE subject = ? AND action IN ({marks}) "
+                            "ORDER BY id DESC", (item_id, *UNDOABLE)):
+        if row["id"] not in cancelled:
+            return row
+    return None
+
+
+def _cancelled(conn: sqlite3.Connection, item_id: str) -> set[int]:
+    return {json.loads(r["value"]).get("event") for r in
+            conn.execute("SELECT value FROM events WHERE subject = ? AND action = 'undo'", (item_id,))}
+
+
+def _append(conn: sqlite3.Connection, item_id: str, action: str, value: dict) -> int:
+    return conn.execute("INSERT INTO events (subject, action, value) VALUES (?, ?, ?)",
+                        (item_id, action, json.dumps(value, ensure_ascii=False))).lastrowid
+
+
+def _raise_partial(recorded: list[Recorded], failures: list[str], what: str) -> None:
+    if failures:
+        raise PartialFailure(f"{what} for {len(recorded)} item(s); {len(failures)} could not be", failures)
+
+
+# -- deriving state -----------------------------------------------------------------------------------
+def user_states(conn: sqlite3.Connection, item_ids: list[str] | None = None) -> dict[str, UserState]:
+    """Every item that has user events → its folded state (items without events are in the inbox)."""
+    if item_ids is not None and not item_ids:
+        return {}
+    query = "SELECT id, at, subject, action, value FROM events WHERE subject NOT LIKE 'topic:%'"
+    params: tuple = ()
+    if item_ids is not None and len(item_ids) <= 500:
+        query += f" AND subject IN ({','.join('?' * len(item_ids))})"
+        params = tuple(item_ids)
+    rows = conn.execute(query + " ORDER BY id", params).fetchall()
+    cancelled = {json.loads(r["value"]).get("event") for r in rows if r["action"] == "undo"}
+    states: dict[str, UserState] = {}
+    for row in rows:
+        if row["action"] in UNDOABLE and row["id"] not in cancelled:
+            _fold(states.setdefault(row["subject"], UserState()), row)
+    return states
+
+
+def _fold(state: UserState, row: sqlite3.Row) -> None:
+    action, value = row["action"], json.loads(row["value"] or "{}")
+    if action in TRIAGE:
+        state.state, state.state_at = TRIAGE[action], row["at"]
+    elif action == "note":
+        state.notes.append(Note(row["id"], row["at"], value.get("text", "")))
+    elif action == "tag" and value.get("tag") not in state.tags:
+        state.tags.append(value.get("tag"))
+    elif action == "untag" and value.get("tag") in state.tags:
+        state.tags.remove(value.get("tag"))
+
+
+def current_state(conn: sqlite3.Connection, item_id: str) -> UserState:
+    return user_states(conn, [item_id]).get(item_id, UserState())
+
+
+def state_map(conn: sqlite3.Connection) -> dict[str, str]:
+    """item id → triage state, for items that are not simply in the inbox."""
+    return {item_id: s.state for item_id, s in user_states(conn).items() if s.state != "inbox"}
+
+
+def ids_in_state(conn: sqlite3.Connection, state: str) -> set[str]:
+    """Every item id in a triage state (the inbox is everything without another state)."""
+    if state not in STATES:
+        raise UsageError(f"unknown state {state!r}; use one of {', '.join(STATES)}")
+    decided = state_map(conn)
+    if state != "inbox":
+        return {item_id for item_id, s in decided.items() if s == state}
+    return {r["id"] for r in conn.execute("SELECT id FROM items")} - set(decided)
+
+
+def counts_by_state(conn: sqlite3.Connection) -> dict[str, int]:
+    decided = state_map(conn)
+    total = conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+    counts = {state: 0 for state in STATES}
+    for state in decided.values():
+        counts[state] += 1
+    counts["inbox"] = total - sum(v for k, v in counts.items() if k != "inbox")
+    return counts
