@@ -130,3 +130,11 @@ class SecretsInSite(SabbaticalError):
         shown = "; ".join(files[:5]) + (f"; and {len(files) - 5} more" if len(files) > 5 else "")
         super().__init__(f"the site was not published: secrets found in {shown} — remove them from the source "
                          "(clear the notebook output or the file) and build again")
+
+
+class SiteCheckFailed(SabbaticalError):
+    """`site check` found broken internal links or secrets in the built site."""
+
+    def __init__(self, message: str, problems: list[str]):
+        self.problems = problems
+        super().__init__(message)
