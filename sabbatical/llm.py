@@ -239,7 +239,7 @@ class _Reply:
     tokens_out: int
     latency_ms: float
     attempt: int
-    data: Any = None
+    context: CallContext | None = None     # the request as logged (with its mode and input hash)
 
 
 class _StructuredModeRejected(Exception):
@@ -326,12 +326,12 @@ class LLM:
                 totals.value = parse_answer(reply.content, model)
             except ValueError as exc:
                 problem = str(exc)
-                self._log(context, reply, "invalid", problem)
+                self._log(reply.context or context, reply, "invalid", problem)
                 conversation += [{"role": "assistant", "content": reply.content or ""},
                                  {"role": "user", "content": f"That reply is invalid: {problem}. Reply again with "
                                   "only the corrected JSON object."}]
                 continue
-            self._log(context, reply, "ok", None)
+            self._log(reply.context or context, reply, "ok", None)
             return totals
         raise LLMFailure("invalid", f"the model's answer was invalid twice: {problem}", totals.calls)
 
@@ -378,7 +378,7 @@ class LLM:
             usage = getattr(completion, "usage", None)
             reply = _Reply(completion.choices[0].message.content if completion.choices else None,
                            int(getattr(usage, "prompt_tokens", 0) or 0),
-                           int(getattr(usage, "completion_tokens", 0) or 0), latency, attempt, None)
+                           int(getattr(usage, "completion_tokens", 0) or 0), latency, attempt, call)
             totals.calls = attempt
             totals.tokens_in += reply.tokens_in
             totals.tokens_out += reply.tokens_out
@@ -514,3 +514,75 @@ def _retry_after_seconds(headers: Mapping[str, str]) -> float | None:
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
     except (TypeError, ValueError):
         return None
+
+
+# -- reading the call log -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LoggedCall:
+    id: int
+    at: str
+    purpose: str
+    provider: str
+    model: str
+    prompt_version: str | None
+    item_id: str | None
+    structured_mode: str | None
+    tokens_in: int
+    tokens_out: int
+    latency_ms: float | None
+    cost_usd: float | None
+    status: str
+    error: str | None
+    attempt: int
+
+
+def recent_calls(conn: sqlite3.Connection, limit: int = 50, item_id: str | None = None,
+                 status: str | None = None) -> list[LoggedCall]:
+    """The newest logged calls first, optionally of one item or with one status."""
+    where, values = [], []
+    if item_id:
+        where.append("item_id = ?")
+        values.append(item_id)
+    if status:
+        where.append("status = ?")
+        values.append(status)
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    rows = conn.execute(
+        f"SELECT id, at, purpose, provider, model, prompt_version, item_id, structured_mode, tokens_in, tokens_out, "
+        f"latency_ms, cost_usd, status, error, attempt FROM llm_calls {clause} ORDER BY id DESC LIMIT ?",
+        (*values, max(0, limit)))
+    return [LoggedCall(**dict(row)) for row in rows]
+
+
+EMBED_BATCH = 128
+
+
+def embed_texts(config: Any, texts: list[str], conn: sqlite3.Connection | None = None,
+                environ: Mapping[str, str] | None = None) -> list[list[float]]:
+    """Embeddings of `texts` from the configured endpoint with `[embed] model`, in order.
+
+    `config` is the workspace `Config`. Requests are batched, retried like every other call, and
+    logged to `conn` (the pile) when given. An unconfigured or failing endpoint is an error, never a
+    quiet switch to another embedder.
+    """
+    from . import db
+    from .errors import SabbaticalError
+
+    endpoint = resolve_endpoint(config.llm, environ)
+    if endpoint is None:
+        raise SabbaticalError('[embed] backend = "openai" needs an endpoint — set [llm] base_url in sabbatical.toml '
+                              '(or OPENAI_BASE_URL), or use backend = "tfidf"')
+    log = conn if conn is not None else db.connect(":memory:")
+    client = LLM(endpoint, log)
+    vectors: list[list[float]] = []
+    try:
+        for start in range(0, len(texts), EMBED_BATCH):
+            batch = texts[start:start + EMBED_BATCH]
+            vectors += client.embed(batch, CallContext("embed"), model=config.embed.model or None)
+    except (LLMFailure, RunStopped) as exc:
+        raise SabbaticalError(f"embedding request to {endpoint.base_url} failed: {exc} — check [llm] base_url "
+                              "and [embed] model") from None
+    finally:
+        if conn is None:
+            log.close()
+    return vectors

@@ -358,6 +358,30 @@ def insert_items(conn: sqlite3.Connection, documents: Iterable[dict[str, Any]]) 
     return len(rows)
 
 
+def configure_llm(workspace_root: Any, **values: Any) -> None:
+    """Set keys of the [llm] section in a workspace's sabbatical.toml (e.g. base_url=server.url)."""
+    from pathlib import Path
+
+    from .config import _toml_value
+
+    path = Path(workspace_root) / "sabbatical.toml"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    section, seen = "", set()
+    for index, line in enumerate(lines):
+        header = re.fullmatch(r"\s*\[([a-z_]+)\]\s*", line)
+        if header:
+            section = header.group(1)
+            continue
+        key = re.match(r"\s*([a-z_]+)\s*=", line)
+        if section == "llm" and key and key.group(1) in values:
+            lines[index] = f"{key.group(1)} = {_toml_value(values[key.group(1)])}"
+            seen.add(key.group(1))
+    missing = set(values) - seen
+    if missing:
+        raise KeyError(f"no such [llm] keys in {path}: {sorted(missing)}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the loopback server in this process until interrupted; prints its base URL first."""
     import argparse

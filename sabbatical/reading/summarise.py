@@ -13,6 +13,7 @@ Failures are recorded as rows with status 'failed' and their error, so `--retry-
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import threading
@@ -24,8 +25,9 @@ from typing import Any
 
 from .. import db
 from ..config import LLMConfig
-from ..errors import NotFound, UsageError
-from ..llm import LLM, Budget, CallContext, Endpoint, LLMFailure, RunStopped, resolve_endpoint
+from ..errors import NotFound, PartialFailure, UsageError
+from ..llm import (LLM, Budget, CallContext, Endpoint, LLMFailure, RunStopped, budget_from_config, parse_budget,
+                   resolve_endpoint)
 from .offline import OFFLINE_MODEL, OFFLINE_VERSION, summarise_offline
 from .prompt_files import Prompt, load_prompt, resolve_version
 from .summary_schema import QuoteCheck, SourceDocument, Summary, stored_form, verify_quotes
@@ -102,6 +104,13 @@ class SummariseReport:
     seconds: float = 0.0
     failures: list[str] = field(default_factory=list)
 
+    def raise_for_failures(self) -> None:
+        """PartialFailure (exit 3) listing the failed items, when any failed; the rest is already stored."""
+        if self.failed:
+            raise PartialFailure(f"{self.failed} of {self.done + self.failed} items could not be summarised; the "
+                                 f"other {self.done} were stored — `sabbatical pile summarise --retry-failed` "
+                                 "tries the failed ones again", self.failures[:20])
+
 
 @dataclass
 class _Outcome:
@@ -161,14 +170,18 @@ def resolve_ids(conn: sqlite3.Connection, ids: Iterable[str]) -> list[str]:
 # -- the run --------------------------------------------------------------------------------------
 def summarise_pile(conn: sqlite3.Connection, producer: Producer, *, selection: str = "pending",
                    ids: Iterable[str] = (), budget: Budget | None = None, on_progress: Progress | None = None,
-                   backoff_base: float = 0.5) -> SummariseReport:
+                   sample: int | None = None, backoff_base: float = 0.5) -> SummariseReport:
     """Summarise the selected items with `producer`; every result (ok or failed) is stored as it comes.
 
-    Stops cleanly when the budget is spent or the endpoint is unreachable: the items not yet started
-    stay pending (no row), and the report says why.
+    `sample` keeps only that many of the items needing work (a stable pseudo-random choice). Stops
+    cleanly when the budget is spent or the endpoint is unreachable: the items not yet started stay
+    pending (no row), and the report says why.
     """
     started = time.monotonic()
     todo, cached = select_items(conn, producer, selection, ids)
+    if sample is not None:
+        todo = sorted(todo, key=lambda d: hashlib.sha256(d.id.encode()).hexdigest())[:max(0, sample)]
+        cached = cached[:max(0, sample - len(todo))]
     report = SummariseReport(producer.kind, producer.model, producer.prompt_version, selection,
                              selected=len(todo) + len(cached), cached=len(cached))
     progress = on_progress or (lambda *a, **k: None)
@@ -278,6 +291,21 @@ ON CONFLICT (item_id, content_hash, prompt_version, model) DO UPDATE SET
     attempts = summaries.attempts + 1, created_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
 WHERE summaries.status != 'ok'
 """
+
+
+def summarise_workspace(workspace: Any, *, selection: str = "pending", ids: Iterable[str] = (),
+                        prompt_version: str | None = None, budget: str | None = None, sample: int | None = None,
+                        on_progress: Progress | None = None, environ: dict[str, str] | None = None) -> SummariseReport:
+    """`sabbatical pile summarise`: the workspace's producer over its pile. `budget` is '5000' tokens or
+    '$0.50' (default: `[llm] budget_tokens` / `budget_usd`)."""
+    producer = choose_producer(workspace.config.llm, prompt_version, environ)
+    spend = parse_budget(budget) if budget else budget_from_config(workspace.config.llm)
+    conn = db.connect(workspace.pile_path)
+    try:
+        return summarise_pile(conn, producer, selection=selection, ids=ids, budget=spend, sample=sample,
+                              on_progress=on_progress)
+    finally:
+        conn.close()
 
 
 # -- reading summaries back -----------------------------------------------------------------------

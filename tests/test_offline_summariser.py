@@ -1,0 +1,86 @@
+"""The offline summariser and heuristic judge: real sentences, verifiable quotes, a transparent verdict."""
+
+from __future__ import annotations
+
+import pytest
+
+from sabbatical import db
+from sabbatical.reading.offline import OFFLINE_MODEL, OFFLINE_VERSION, summarise_offline
+from sabbatical.reading.summarise import OFFLINE, latest_summary, summarise_pile, tour_stage
+from sabbatical.reading.summary_schema import ContributionKind, SourceDocument, Summary, split_sentences, verify_quotes
+from sabbatical.testing import insert_items, sample_documents
+
+INSIGHT = SourceDocument(
+    "arxiv:1", "paper", "Why do transformers copy?",
+    "We train small transformers on synthetic sequences. We find that two attention heads form an induction "
+    "mechanism early in training. Surprisingly, the mechanism fails to form when positional information is "
+    "removed. Our analysis explains the phase change seen in the loss curve.", "", "h1")
+SOTA = SourceDocument(
+    "arxiv:2", "paper", "A stronger baseline for machine translation",
+    "We revisit data augmentation for translation. Our system achieves state-of-the-art results on WMT14 and "
+    "outperforms the previous best system by 1.1 BLEU. It also improves accuracy by 2.4% on two further "
+    "benchmarks, a new SOTA.", "", "h2")
+SURVEY = SourceDocument("arxiv:3", "paper", "Retrieval-augmented generation: a survey",
+                        "This survey reviews retrieval-augmented generation methods. We organise forty papers by "
+                        "where retrieval happens.", "", "h3")
+
+
+@pytest.mark.parametrize("document", [INSIGHT, SOTA, SURVEY])
+def test_every_quote_is_a_real_sentence_of_the_text_and_verifies(document):
+    summary = summarise_offline(document)
+    assert isinstance(summary, Summary)
+    checks = verify_quotes(summary, document.full_text)
+    assert checks and all(c.verified for c in checks), checks
+    assert len(split_sentences(summary.tldr)) <= 2
+
+
+def test_the_judge_tells_insight_from_a_benchmark_gain():
+    insight, sota = summarise_offline(INSIGHT), summarise_offline(SOTA)
+    assert insight.contribution is ContributionKind.NEW_INSIGHT
+    assert sota.contribution is ContributionKind.SOTA_INCREMENT
+    assert insight.insight.score > 0.7 > 0.3 > sota.insight.score
+
+
+def test_the_rationale_names_the_cues_it_found():
+    sota = summarise_offline(SOTA).insight.rationale
+    assert "state-of-the-art" in sota and "outperforms" in sota
+    insight = summarise_offline(INSIGHT)
+    assert "we find that" in insight.insight.rationale and "mechanism" in insight.insight.rationale
+    assert "mechanism" in insight.insight.quote.lower() or "we find that" in insight.insight.quote.lower()
+
+
+def test_explicit_kinds_are_recognised():
+    assert summarise_offline(SURVEY).contribution is ContributionKind.SURVEY
+    dataset = SourceDocument("x", "paper", "CodeBench", "We introduce a new benchmark of 2,000 coding tasks. "
+                             "Models solve 31% of them.", "", "h")
+    assert summarise_offline(dataset).contribution is ContributionKind.DATASET_BENCHMARK
+
+
+def test_a_title_only_item_still_gets_a_valid_summary():
+    summary = summarise_offline(SourceDocument("u", "page", "Notes on scaling laws", "", "", "h"))
+    assert summary.key_claims[0].quote == "Notes on scaling laws"
+    assert summary.contribution is ContributionKind.OTHER
+
+
+def test_offline_summaries_are_labelled_with_what_made_them(tmp_path):
+    conn = db.connect(tmp_path / "pile.db")
+    insert_items(conn, sample_documents(6))
+    report = summarise_pile(conn, OFFLINE)
+    assert (report.done, report.failed, report.calls) == (6, 0, 0)
+    assert report.quotes_verified == report.quotes_total > 0
+    rows = conn.execute("SELECT DISTINCT producer, model, prompt_version, status FROM summaries").fetchall()
+    assert [tuple(r) for r in rows] == [("offline", OFFLINE_MODEL, OFFLINE_VERSION, "ok")]
+    assert conn.execute("SELECT COUNT(*) FROM llm_calls").fetchone()[0] == 0
+    stored = latest_summary(conn, "test:00000")
+    assert stored.producer == "offline" and stored.summary.contribution is ContributionKind.NEW_INSIGHT
+
+
+def test_the_tour_stage_summarises_once_and_is_idempotent(workspace):
+    conn = db.connect(workspace.pile_path)
+    assert tour_stage(workspace) == "no items to summarise yet"
+    insert_items(conn, sample_documents(4))
+    first = tour_stage(workspace)
+    assert first.startswith("summarised 4 items offline") and "16/16 quotes verified" in first
+    second = tour_stage(workspace)
+    assert second.startswith("summarised 0 items offline") and "4 already done" in second
+    assert conn.execute("SELECT COUNT(*) FROM summaries").fetchone()[0] == 4
