@@ -2,28 +2,60 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from . import app
-from .context import not_built_yet
+from .context import current_workspace, progress
 
 site = typer.Typer(help="Publish sprints, findings, failures and reading as a static site.", no_args_is_help=True)
 app.add_typer(site, name="site")
 
 
 @site.command("build")
-def build() -> None:
-    """Build the site into site/."""
-    not_built_yet("site build", 7)
+def build(
+    strict: Annotated[bool, typer.Option("--strict/--no-strict",
+                                         help="Fail on any warning of the site engine (a broken link, say).")] = True,
+) -> None:
+    """Build the site into site/ (private sprints, entries and items are left out; secrets stop the build)."""
+    from ..site.build import build_site
+
+    with progress("Building the site") as report:
+        result = build_site(current_workspace(), strict=strict, on_progress=report)
+    typer.echo(f"Built {result.pages} pages ({result.sprints} sprints) into {result.site_dir}: "
+               f"{result.files} files, {result.size_bytes / 1024 / 1024:.1f} MB, in {result.seconds:.1f} s")
+    typer.echo(f"Open {result.index}")
 
 
 @site.command("serve")
-def serve() -> None:
-    """Serve the site on 127.0.0.1, rebuilding on change."""
-    not_built_yet("site serve", 7)
+def serve(
+    port: Annotated[int, typer.Option("--port", "-p", help="Port on 127.0.0.1 (0 picks a free one).")] = 8000,
+    strict: Annotated[bool, typer.Option("--strict/--no-strict", help="Fail rebuilds on engine warnings.")] = True,
+) -> None:
+    """Serve the site on 127.0.0.1, rebuilding it when the workspace changes (Ctrl-C stops)."""
+    from ..site.serve import SiteServer
+
+    server = SiteServer(current_workspace(), port)
+    typer.echo(server.rebuild(strict).capitalize())
+    typer.echo(f"Serving {server.workspace.site_dir} at {server.start()} (rebuilds on change; Ctrl-C stops)")
+    try:
+        server.watch(lambda line: typer.echo(line), strict=strict)
+    finally:
+        server.stop()
 
 
 @site.command("check")
 def check() -> None:
-    """Check internal links and scan for secrets."""
-    not_built_yet("site check", 7)
+    """Check the built site's internal links and scan it for secrets."""
+    from ..errors import SiteCheckFailed
+    from ..site.check import check_site
+
+    report = check_site(current_workspace().site_dir)
+    for line in report.broken + [f"{line} (a secret: rebuild to remove it)" for line in report.secrets]:
+        typer.echo(f"  - {line}", err=True)
+    if not report.ok:
+        raise SiteCheckFailed(f"site check: {len(report.broken)} broken links, {len(report.secrets)} files with "
+                              "secrets — fix the sources and run `sabbatical site build`", report.broken)
+    typer.echo(f"Checked {report.pages} pages and {report.links} links in {report.site_dir}: no broken links, "
+               "no secrets")

@@ -1,0 +1,147 @@
+"""`site build`: generate the pages, run the site engine, scan for secrets, then publish into site/.
+
+The order matters for safety. The generated pages (rendered notebooks included) are scanned before the
+engine runs; the engine builds into a staging folder (.sabbatical/site-build), which is scanned again;
+only a clean build replaces `site/`. So a secret never reaches `site/`: the previous site stays as it was
+and the error names the files. The engine is mkdocs, run in-process through its Python API (imported
+lazily) on the generated `mkdocs.yml`; `mkdocs build -f .sabbatical/site-src/mkdocs.yml` builds the same
+pages by hand, and any engine that reads that config can replace it.
+
+Problems met while gathering (a broken sprint file, a broken notebook, an unreachable tracking store) do
+not stop the build: the rest is published, then `PartialFailure` reports them (exit code 3).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import PartialFailure, SecretsInSite, SiteBuildError
+from . import secrets
+
+Progress = Callable[..., None]
+STAGING = "site-build"
+
+
+@dataclass
+class BuildReport:
+    site_dir: Path
+    index: Path
+    pages: int
+    sprints: int
+    files: int
+    size_bytes: int
+    seconds: float
+    engine_seconds: float
+    problems: list[str] = field(default_factory=list)
+
+
+def build_site(workspace: Any, *, strict: bool = True, on_progress: Progress | None = None) -> BuildReport:
+    """Build and publish the site; raises PartialFailure (after publishing) when something was left out."""
+    from .generate import generate_site
+
+    started = time.perf_counter()
+    generated = generate_site(workspace, on_progress)
+    _refuse_secrets(secrets.scan_tree(generated.docs_dir), generated.docs_dir, generated.sources)
+    staging = workspace.cache_dir / STAGING
+    engine_started = time.perf_counter()
+    run_engine(generated.config_path, staging, strict=strict)
+    engine_seconds = time.perf_counter() - engine_started
+    hits = secrets.scan_tree(staging)
+    if hits:
+        try:
+            _refuse_secrets(hits, staging, _built_sources(generated.sources))
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    publish(staging, workspace.site_dir)
+    files = [path for path in workspace.site_dir.rglob("*") if path.is_file()]
+    report = BuildReport(site_dir=workspace.site_dir, index=workspace.site_dir / "index.html",
+                         pages=len(generated.pages), sprints=len(generated.data.sprints), files=len(files),
+                         size_bytes=sum(path.stat().st_size for path in files),
+                         seconds=time.perf_counter() - started, engine_seconds=engine_seconds,
+                         problems=list(generated.problems))
+    if report.problems:
+        count = len(report.problems)
+        raise PartialFailure(f"built the site at {report.index}, but {count} thing{'s' if count != 1 else ''} "
+                             "could not be published; fix them and build again", report.problems)
+    return report
+
+
+def _refuse_secrets(hits: list[secrets.SecretHit], root: Path, sources: dict[str, Path]) -> None:
+    if not hits:
+        return
+    lines = []
+    for line in secrets.describe(hits, root):
+        relative = line.split(":", 1)[0]
+        origin = sources.get(relative)
+        lines.append(f"{line} (from {origin})" if origin else line)
+    raise SecretsInSite(lines)
+
+
+def _built_sources(sources: dict[str, Path]) -> dict[str, Path]:
+    """Map built files back to what they came from: a page's HTML to its source, copied files to theirs."""
+    built = dict(sources)
+    for docs_path, origin in sources.items():
+        if docs_path.endswith("index.md"):
+            built[docs_path[: -len(".md")] + ".html"] = origin
+    return built
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage().splitlines()[0][:300])
+
+
+def run_engine(config_path: Path, site_dir: Path, *, strict: bool = True) -> list[str]:
+    """Run mkdocs on `config_path` into `site_dir`; return its warnings (strict mode fails on any)."""
+    os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # a notice meant for mkdocs' own CLI, not for us
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import MkDocsException
+
+    logger = logging.getLogger("mkdocs")
+    collect = _Collect()
+    previous = logger.propagate
+    logger.addHandler(collect)
+    logger.propagate = False  # the library never prints; warnings are returned or raised
+    try:
+        config = load_config(config_file=str(config_path), strict=strict, site_dir=str(site_dir))
+        config.plugins.on_startup(command="build", dirty=False)
+        try:
+            build(config)
+        finally:
+            config.plugins.on_shutdown()
+    except MkDocsException as exc:
+        details = collect.messages or [str(exc)]
+        raise SiteBuildError(f"the site engine stopped: {details[0]}"
+                             + (" — or build with --no-strict to publish despite warnings" if strict else ""),
+                             details) from None
+    finally:
+        logger.removeHandler(collect)
+        logger.propagate = previous
+    return collect.messages
+
+
+def publish(staging: Path, site_dir: Path) -> None:
+    """Replace site/ with the staging build, as close to atomically as two renames allow."""
+    old = site_dir.with_name(f".{site_dir.name}-old")
+    if old.exists():
+        shutil.rmtree(old)
+    if site_dir.exists():
+        site_dir.rename(old)
+    staging.rename(site_dir)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def site_size(site_dir: Path) -> int:
+    return sum(path.stat().st_size for path in site_dir.rglob("*") if path.is_file())

@@ -1,0 +1,112 @@
+"""Static charts for the site, drawn with matplotlib's Agg backend into PNG bytes.
+
+Two kinds: a metric over steps for every run of a sprint (one line per run, FAILED runs dashed), and the
+sprint timeline on the home page (one bar per sprint on its dates, coloured by its answer). Each chart
+comes with a sentence of alt text saying what it shows. Charts are static images, so the site needs no
+JavaScript to show them and any engine can publish them.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from .model import SiteRun, SiteSprint
+
+MAX_METRICS_CHARTED = 6
+_ANSWER_COLOURS = {"yes": "#2e7d32", "partly": "#f9a825", "no": "#c62828", None: "#5c6bc0"}
+
+
+@dataclass
+class Chart:
+    name: str
+    png: bytes
+    alt: str
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _to_png(figure) -> bytes:
+    buffer = io.BytesIO()
+    # Fixed metadata keeps the bytes stable, so an unchanged chart is an unchanged file.
+    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight", metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def metric_names(runs: list[SiteRun]) -> list[str]:
+    """Metrics with a history worth drawing (two or more points in some run), in first-seen order."""
+    names: list[str] = []
+    for run in runs:
+        for name, points in run.history.items():
+            if len(points) >= 2 and name not in names:
+                names.append(name)
+    return names[:MAX_METRICS_CHARTED]
+
+
+def metric_chart(metric: str, runs: list[SiteRun]) -> Chart:
+    plt = _pyplot()
+    figure, axes = plt.subplots(figsize=(6.4, 3.4))
+    try:
+        drawn = []
+        for run in runs:
+            points = sorted(run.history.get(metric, []), key=lambda point: point.step)
+            if not points:
+                continue
+            style = "--" if run.status == "FAILED" else "-"
+            label = f"{run.name} ({run.status.lower()})" if run.status != "FINISHED" else run.name
+            axes.plot([p.step for p in points], [p.value for p in points], style, label=label[:40])
+            drawn.append(run.name)
+        axes.set(xlabel="step", ylabel=metric, title=metric)
+        if _spans_orders_of_magnitude(runs, metric):
+            axes.set_yscale("log")  # a diverging run would otherwise flatten every other line
+        axes.grid(alpha=0.3)
+        if drawn:
+            axes.legend(fontsize="small")
+        png = _to_png(figure)
+    finally:
+        plt.close(figure)
+    alt = f"Line chart of {metric} over steps for {len(drawn)} run{'s' if len(drawn) != 1 else ''}: {', '.join(drawn)}"
+    return Chart(name=_file_name(metric), png=png, alt=alt)
+
+
+def _spans_orders_of_magnitude(runs: list[SiteRun], metric: str) -> bool:
+    values = [p.value for run in runs for p in run.history.get(metric, []) if p.value == p.value]
+    positive = [value for value in values if value > 0]
+    return bool(values) and len(positive) == len(values) and max(positive) / min(positive) > 1000
+
+
+def timeline_chart(sprints: list[SiteSprint]) -> Chart:
+    """The sprints on a calendar: one bar per sprint, coloured by its answer (blue while open)."""
+    plt = _pyplot()
+    figure, axes = plt.subplots(figsize=(8, 0.6 + 0.45 * max(len(sprints), 1)))
+    try:
+        import matplotlib.dates as mdates
+
+        for row, sprint in enumerate(reversed(sprints)):
+            start = mdates.date2num(sprint.start)
+            width = mdates.date2num(sprint.end + timedelta(days=1)) - start
+            axes.barh(row, width, left=start, color=_ANSWER_COLOURS.get(sprint.answer, "#5c6bc0"), height=0.6)
+        axes.set_yticks(range(len(sprints)), [f"Sprint {s.id}" for s in reversed(sprints)])
+        axes.xaxis_date()
+        axes.xaxis.set_major_formatter(mdates.DateFormatter("%d %b %Y"))
+        axes.axvline(mdates.date2num(date.today()), color="#888888", linewidth=1, linestyle=":")
+        axes.grid(axis="x", alpha=0.3)
+        figure.autofmt_xdate()
+        png = _to_png(figure)
+    finally:
+        plt.close(figure)
+    parts = [f"Sprint {s.id} from {s.start} to {s.end}, {s.answer or s.status}" for s in sprints]
+    return Chart(name="timeline.png", png=png, alt="Timeline of the sprints: " + "; ".join(parts))
+
+
+def _file_name(metric: str) -> str:
+    safe = "".join(char if char.isalnum() or char in "-_" else "-" for char in metric).strip("-") or "metric"
+    return f"{safe[:60]}.png"

@@ -1,0 +1,103 @@
+"""Rendering notebooks to page fragments with nbconvert, their figures as files.
+
+Each notebook becomes cleaned HTML (nbconvert's `basic` template: cells, prompts, highlighted code,
+outputs) plus the images its outputs hold (PNG, JPEG, SVG), written next to the page that shows them.
+The notebook is rendered from what is saved in it; nothing is executed here. Before rendering, outputs
+that would run code in a reader's browser (JavaScript, widget views) are removed, and after rendering
+the HTML goes through the same allowlist as every other untrusted fragment (`sanitise.clean_html`).
+
+A notebook can keep itself off the site with `"sabbatical": {"private": true}` in its metadata.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import sanitise
+
+_DROPPED_MIME = ("application/javascript", "text/javascript", "application/vnd.jupyter.widget-view+json",
+                 "application/vnd.jupyter.widget-state+json")
+
+
+class NotebookProblem(Exception):
+    """A notebook that cannot be read or rendered; its message is one line for the user."""
+
+
+@dataclass
+class RenderedNotebook:
+    html: str
+    images: dict[str, bytes] = field(default_factory=dict)
+    title: str = ""
+    private: bool = False
+
+
+class NotebookRenderer:
+    """One nbconvert exporter, reused for every notebook of a build (building it costs ~0.3 s)."""
+
+    def __init__(self) -> None:
+        from nbconvert import HTMLExporter
+
+        # Heading anchors would point at ids that cleaning renames; the page has its own table of contents.
+        exporter = HTMLExporter(template_name="basic", exclude_anchor_links=True)
+        exporter.register_preprocessor("nbconvert.preprocessors.ExtractOutputPreprocessor", enabled=True)
+        self._exporter = exporter
+
+    def render(self, path: Path, image_prefix: str) -> RenderedNotebook:
+        """Render `path`; images are named `<image_prefix>/…` in the HTML and in `images`."""
+        notebook = read_notebook(path)
+        private = bool((notebook.metadata.get("sabbatical") or {}).get("private", False))
+        if private:
+            return RenderedNotebook(html="", private=True)
+        _drop_active_outputs(notebook)
+        try:
+            body, resources = self._exporter.from_notebook_node(
+                notebook, resources={"unique_key": path.stem, "output_files_dir": image_prefix})
+        except Exception as exc:  # nbconvert raises many types for a malformed cell
+            raise NotebookProblem(f"could not be rendered ({type(exc).__name__}: {_first_line(exc)})") from None
+        html = _describe_figures(sanitise.clean_html(body, id_prefix="nb-"), path.stem)
+        return RenderedNotebook(html=html, images=dict(resources.get("outputs") or {}), title=_title_of(notebook))
+
+
+def read_notebook(path: Path) -> Any:
+    import nbformat
+
+    try:
+        notebook = nbformat.read(str(path), as_version=4)
+    except Exception as exc:  # invalid JSON, wrong schema, unreadable file
+        raise NotebookProblem(f"is not a readable notebook ({type(exc).__name__}: {_first_line(exc)})") from None
+    return notebook
+
+
+def _drop_active_outputs(notebook: Any) -> None:
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data")
+            if data:
+                for mime in _DROPPED_MIME:
+                    data.pop(mime, None)
+
+
+def _title_of(notebook: Any) -> str:
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return ""
+
+
+def _describe_figures(html: str, notebook_name: str) -> str:
+    # nbconvert gives every figure the same placeholder alt text; say where each one comes from instead.
+    placeholder = 'alt="No description has been provided for this image"'
+    count = html.count(placeholder)
+    for number in range(1, count + 1):
+        alt = sanitise.attribute(f"Figure {number} of {count} in notebook {notebook_name}")
+        html = html.replace(placeholder, f'alt="{alt}"', 1)
+    return html
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:200] if lines else ""

@@ -1,0 +1,363 @@
+"""The site's pages as Markdown text: home, one per sprint, failures, findings, reading, the digest.
+
+Page writers read only `SiteData` (model.py) and return Markdown; they never touch the disk. Every piece of
+text that did not come from us passes through `sanitise`: titles, questions, journal entries and pile
+items as text-as-data; sprint sections and the digest as cleaned HTML. Links between pages are relative
+Markdown links to `.md` files, so the engine resolves them for any URL style; pages whose raw HTML points
+at files (galleries, notebooks) are each an `index.md` in their own folder, so those paths work too.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from datetime import date, datetime
+from urllib.parse import quote
+
+from . import sanitise
+from .model import ReadingItem, SiteArtifact, SiteData, SiteEntry, SiteRun, SiteSprint
+
+esc = sanitise.text
+FAILURES_PAGE = "failures.md"
+FINDINGS_PAGE = "findings.md"
+READING_PAGE = "reading/index.md"
+DIGEST_PAGE = "reading/digest.md"
+TIMELINE_IMAGE = "assets/timeline.png"
+_VERDICTS = {"yes": "Yes", "no": "No", "partly": "Partly"}
+# The Retro section of an open sprint holds only the scaffold's instructions; it is not published.
+_OPEN_RETRO_PREFIX = "Not closed yet"
+
+
+def rel(from_page: str, target: str) -> str:
+    """The relative path from one docs file to another (both relative to the docs folder)."""
+    return posixpath.relpath(target, posixpath.dirname(from_page) or ".")
+
+
+def md_link(label: str, from_page: str, target: str) -> str:
+    """A Markdown link to another page of the site; the label is text-as-data."""
+    return f"[{esc(label)}]({quote(rel(from_page, target))})"
+
+
+def sprint_label(sprint: SiteSprint) -> str:
+    return f"Sprint {sprint.id} · {sprint.title}"
+
+
+def verdict(sprint: SiteSprint, today: date | None = None) -> str:
+    """The answer of a closed sprint, or where an open one stands."""
+    if sprint.status == "closed":
+        return _VERDICTS.get(sprint.answer or "", sprint.answer or "closed without an answer")
+    today = today or date.today()
+    if today < sprint.start:
+        return "not started"
+    if today > sprint.end:
+        return f"open, {(today - sprint.end).days} days past its end"
+    return f"open, day {(today - sprint.start).days + 1} of {(sprint.end - sprint.start).days + 1}"
+
+
+def dates(sprint: SiteSprint) -> str:
+    days = (sprint.end - sprint.start).days + 1
+    return f"{sprint.start:%d %b %Y} → {sprint.end:%d %b %Y} ({days} days)"
+
+
+def when(timestamp: str) -> str:
+    """'2025-03-05T10:00:00Z' → '2025-03-05 10:00 UTC' (unparseable stamps are shown as given)."""
+    try:
+        moment = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    except ValueError:
+        return timestamp
+    return f"{moment:%Y-%m-%d %H:%M}" + (" UTC" if moment.utcoffset() is not None else "")
+
+
+def feedback_link(template: str, title: str, url: str) -> str | None:
+    """The "Give feedback" URL from `[site] feedback_url`, with {title} and {url} filled in (URL-encoded)."""
+    if not template.strip():
+        return None
+    filled = template.replace("{title}", quote(title, safe="")).replace("{url}", quote(url, safe=""))
+    return sanitise.safe_url(filled)
+
+
+def feedback_button(data: SiteData, title: str, page: str) -> str:
+    target = feedback_link(data.feedback_url, title, page_url(data.site_url, page))
+    if target is None:
+        return ""
+    return f'<a class="md-button sabbatical-feedback" href="{sanitise.attribute(target)}">Give feedback</a>'
+
+
+def page_url(site_url: str, page: str) -> str:
+    """Where a page will be published: absolute when the site has a site_url, else its path."""
+    path = page[: -len("index.md")] if page.endswith("index.md") else page[:-3] + "/"
+    return site_url.rstrip("/") + "/" + path if site_url else path
+
+
+# -- entries ------------------------------------------------------------------------------------------
+def entry_line(entry: SiteEntry, *, with_sprint_from: str | None = None) -> str:
+    """One journal entry as a list item: its text, its why/evidence, when and from where."""
+    parts = [esc(entry.text)]
+    for key, label in (("why", "why"), ("evidence", "evidence")):
+        if entry.details.get(key):
+            parts.append(f"*{label}:* {esc(entry.details[key])}")
+    meta = [when(entry.time)]
+    if entry.kind == "feedback" and entry.source and entry.source not in ("cli", "python"):
+        meta.insert(0, f"from {entry.source}")
+    elif entry.details.get("run_name"):
+        meta.append(f"run {entry.details['run_name']}")
+    line = " — ".join(parts) + f" <small>({esc(' · '.join(meta))})</small>"
+    if with_sprint_from is not None:
+        line += " " + md_link(f"Sprint {entry.sprint_id}", with_sprint_from, entry.sprint_page)
+    return f"- {line}"
+
+
+# -- home -----------------------------------------------------------------------------------------------
+def home_page(data: SiteData, timeline_alt: str, today: date | None = None) -> str:
+    sprints = data.sprints
+    runs = sum(len(s.runs) for s in sprints)
+    artifacts = sum(len(s.artifacts) for s in sprints)
+    failures, findings = data.entries("failure"), data.entries("finding")
+    feedback = data.entries("feedback")
+    lines = [f"# {esc(data.title)}", ""]
+    if data.author:
+        lines += [f"By {esc(data.author)}.", ""]
+    lines += [
+        "A research sabbatical done in public: each two-week sprint asks one question, tries things, and "
+        "writes down what failed and what was found. Your feedback goes back into the sprint's journal.", "",
+        "| Sprints | Runs | Artifacts | Failures | Findings | Feedback |",
+        "| --- | --- | --- | --- | --- | --- |",
+        f"| {len(sprints)} | {runs} | {artifacts} | [{len(failures)}]({FAILURES_PAGE}) | "
+        f"[{len(findings)}]({FINDINGS_PAGE}) | {len(feedback)} |", "",
+        "## Sprint timeline", "",
+    ]
+    if not sprints:
+        lines += ["No sprints are published yet.", ""]
+    else:
+        lines += [f"![{esc(timeline_alt)}]({TIMELINE_IMAGE})", "",
+                  "| Sprint | Dates | Question | Status | Verdict |", "| --- | --- | --- | --- | --- |"]
+        for sprint in sprints:
+            lines.append(f"| {sprint.id} | {esc(dates(sprint))} | {md_link(sprint.question, 'index.md', sprint.page)}"
+                         f" | {esc(sprint.status)} | {esc(verdict(sprint, today))} |")
+        lines.append("")
+    lines += _highlights(data)
+    return "\n".join(lines)
+
+
+def _highlights(data: SiteData) -> list[str]:
+    lines = ["## Recent reading highlights", ""]
+    if not data.reading.highlights:
+        return lines + ["Nothing from the reading pile is published yet.", ""]
+    for item in data.reading.highlights:
+        lines.append("- " + reading_item_text(item))
+    return lines + ["", md_link("All reading topics", "index.md", READING_PAGE), ""]
+
+
+def reading_item_text(item: ReadingItem) -> str:
+    title = sanitise.link(item.title or item.id, item.url)
+    facts = [item.kind]
+    if item.contribution:
+        facts.append(item.contribution.replace("_", " "))
+    if item.insight_score is not None:
+        facts.append(f"insight {item.insight_score:.2f}")
+    text = f"**{title}** <small>({esc(', '.join(facts))})</small>"
+    if item.tldr:
+        text += f": {esc(item.tldr)}"
+    return text
+
+
+# -- a sprint -------------------------------------------------------------------------------------------
+def sprint_page(data: SiteData, sprint: SiteSprint, charts: list[tuple[str, str]],
+                notebook_pages: list[tuple[str, str]], today: date | None = None) -> str:
+    """The sprint's page. `charts` are (file relative to the page, alt); `notebook_pages` (title, docs path)."""
+    label = sprint_label(sprint)
+    lines = [f"# {esc(label)}", ""]
+    button = feedback_button(data, label, sprint.page)
+    if button:
+        lines += [button, ""]
+    lines += _failures_admonition(sprint)
+    lines += _facts(sprint, today)
+    lines += _answer(sprint, today)
+    lines += _entries_section("Findings", sprint.kind("finding"), "No findings recorded yet.")
+    lines += _gallery(sprint.artifacts)
+    lines += _runs(sprint, charts)
+    lines += _notebooks(sprint, notebook_pages)
+    for heading in ("Plan", "Notes", "Reading list"):
+        body = sprint.sections.get(heading, "").strip()
+        if body:
+            lines += [f"## {heading}", "", sanitise.html_block(sanitise.markdown_html(body), "sabbatical-section")]
+    lines += _entries_section("Feedback received", sprint.kind("feedback"), "No feedback yet: be the first.")
+    if button:
+        lines += [button, ""]
+    notes = sprint.kind("note")
+    if notes:
+        lines += _entries_section("Journal notes", notes, "")
+    return "\n".join(lines)
+
+
+def _failures_admonition(sprint: SiteSprint) -> list[str]:
+    failures = sprint.kind("failure")
+    if not failures:
+        return []
+    title = f"What failed ({len(failures)})"
+    lines = [f'!!! failure "{title}"', ""]
+    lines += ["    " + entry_line(entry) for entry in failures]
+    return lines + [""]
+
+
+def _facts(sprint: SiteSprint, today: date | None) -> list[str]:
+    counts = (f"{len(sprint.kind('failure'))} failures, {len(sprint.kind('finding'))} findings, "
+              f"{len(sprint.runs)} runs, {len(sprint.artifacts)} artifacts")
+    rows = [("Question", esc(sprint.question)), ("Hypothesis", esc(sprint.hypothesis or "none written down")),
+            ("Dates", esc(dates(sprint))), ("Status", esc(sprint.status)),
+            ("Verdict", f"**{esc(verdict(sprint, today))}**"), ("Recorded", esc(counts))]
+    return [f"- **{name}:** {value}" for name, value in rows] + [""]
+
+
+def _answer(sprint: SiteSprint, today: date | None) -> list[str]:
+    lines = ["## The answer and retro", ""]
+    retro = sprint.sections.get("Retro", "").strip()
+    if sprint.status != "closed" or not retro or retro.startswith(_OPEN_RETRO_PREFIX):
+        return lines + [f"Still open ({esc(verdict(sprint, today))}): the answer and the retro come when the "
+                        "sprint closes.", ""]
+    return lines + [sanitise.html_block(sanitise.markdown_html(retro), "sabbatical-section")]
+
+
+def _entries_section(heading: str, entries: list[SiteEntry], empty: str) -> list[str]:
+    lines = [f"## {heading}", ""]
+    if not entries:
+        return lines + [empty, ""] if empty else []
+    return lines + [entry_line(entry) for entry in entries] + [""]
+
+
+def artifact_file(artifact: SiteArtifact) -> str:
+    """Where an artifact is published, relative to its sprint page: a URL-safe copy of its path."""
+    safe = "/".join(safe_part(part) for part in artifact.name.split("/"))
+    return f"artifacts/{safe}"
+
+
+def safe_part(part: str) -> str:
+    """A file or folder name that needs no URL quoting."""
+    cleaned = "".join(char if char.isalnum() or char in "-_." else "-" for char in part).strip(".-")
+    return cleaned or "file"
+
+
+def _gallery(artifacts: list[SiteArtifact]) -> list[str]:
+    lines = ["## Artifacts", ""]
+    if not artifacts:
+        return lines + ["No artifacts yet.", ""]
+    images = [a for a in artifacts if a.is_image]
+    files = [a for a in artifacts if not a.is_image]
+    if images:
+        figures = [_figure(artifact) for artifact in images]
+        lines += ['<div class="sabbatical-gallery" markdown="0">', *figures, "</div>", ""]
+    if files:
+        lines += ["| File | Size | About |", "| --- | --- | --- |"]
+        for artifact in files:
+            link = f"[{esc(artifact.name)}]({quote(artifact_file(artifact))})"
+            lines.append(f"| {link} | {esc(human_size(artifact.size))} | {esc(artifact.caption)} |")
+        lines.append("")
+    return lines
+
+
+def _figure(artifact: SiteArtifact) -> str:
+    href = sanitise.attribute(quote(artifact_file(artifact)))
+    caption = esc(artifact.caption or artifact.name)
+    return (f'<figure><a href="{href}"><img src="{href}" alt="{sanitise.attribute(artifact.alt)}" loading="lazy"></a>'
+            f'<figcaption>{caption} · <a href="{href}" download>download</a> '
+            f"({esc(human_size(artifact.size))})</figcaption></figure>")
+
+
+def human_size(size: int) -> str:
+    for unit in ("bytes", "KB", "MB"):
+        if size < 1024 or unit == "MB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} MB"
+
+
+def _runs(sprint: SiteSprint, charts: list[tuple[str, str]]) -> list[str]:
+    lines = ["## Runs", ""]
+    if not sprint.runs:
+        tracked = "No runs are tracked for this sprint yet." if sprint.experiment_id else \
+            "This sprint has no MLflow experiment."
+        return lines + [tracked, ""]
+    lines += ["| Run | Status | Started | Duration | Parameters | Metrics (best / last) |",
+              "| --- | --- | --- | --- | --- | --- |"]
+    lines += [_run_row(run) for run in sprint.runs]
+    lines.append("")
+    for path, alt in charts:
+        lines += [f"![{esc(alt)}]({quote(path)})", ""]
+    return lines
+
+
+def _run_row(run: SiteRun) -> str:
+    status = f"**{run.status}**" if run.status != "FINISHED" else run.status
+    started = datetime.fromtimestamp(run.start_ms / 1000).strftime("%Y-%m-%d %H:%M") if run.start_ms else ""
+    duration = f"{run.seconds:.1f} s" if run.seconds is not None else ""
+    params = ", ".join(f"{key}={value}" for key, value in sorted(run.params.items()))
+    metrics = ", ".join(f"{key} {_number(run.best[key])} / {_number(run.last[key])}" for key in run.best)
+    return f"| {esc(run.name)} | {status} | {esc(started)} | {esc(duration)} | {esc(params)} | {esc(metrics)} |"
+
+
+def _number(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def _notebooks(sprint: SiteSprint, notebook_pages: list[tuple[str, str]]) -> list[str]:
+    lines = ["## Notebooks", ""]
+    if not notebook_pages:
+        return lines + ["No notebooks are published for this sprint.", ""]
+    return lines + [f"- {md_link(title, sprint.page, page)}" for title, page in notebook_pages] + [""]
+
+
+def notebook_page(sprint: SiteSprint, page: str, title: str, html: str, download: str | None) -> str:
+    """A rendered notebook; `page` is its own docs path, `download` the notebook file beside it."""
+    lines = [f"# {esc(title)}", "", f"From {md_link(sprint_label(sprint), page, sprint.page)}."]
+    if download:
+        lines[-1] += f" [Download the notebook]({quote(download)})."
+    return "\n".join(lines + ["", sanitise.html_block(html, "sabbatical-notebook")])
+
+
+# -- indexes --------------------------------------------------------------------------------------------
+def entries_index(data: SiteData, kind: str, page: str) -> str:
+    heading = {"failure": "Failures", "finding": "Findings"}[kind]
+    intro = {"failure": "Everything that did not work, sprint by sprint. Failures are results too.",
+             "finding": "What each sprint found, sprint by sprint."}[kind]
+    lines = [f"# {heading}", "", intro, ""]
+    any_entries = False
+    for sprint in data.sprints:
+        entries = sprint.kind(kind)
+        if not entries:
+            continue
+        any_entries = True
+        lines += [f"## {esc(sprint_label(sprint))}", "", md_link("The sprint's page", page, sprint.page), ""]
+        lines += [entry_line(entry) for entry in entries] + [""]
+    if not any_entries:
+        lines += [f"No {heading.lower()} recorded yet.", ""]
+    return "\n".join(lines)
+
+
+def reading_page(data: SiteData) -> str:
+    reading = data.reading
+    lines = ["# Reading", ""]
+    if not reading.topics:
+        return "\n".join(lines + ["The reading pile has not been organised into topics yet.", ""])
+    lines += [f"{reading.item_count} items read, in {len(reading.topics)} topics; the top items of each "
+              f"topic are shown. {md_link('The latest digest', READING_PAGE, DIGEST_PAGE)}.", ""]
+    for topic in reading.topics:
+        lines += [f"## {esc(topic.name)}", "", f"<small>{topic.size} items"
+                  + (f" · {esc(', '.join(topic.keywords[:6]))}" if topic.keywords else "") + "</small>", ""]
+        lines += [f"1. {reading_item_text(item)}" for item in topic.items] + [""]
+    return "\n".join(lines)
+
+
+def digest_page(data: SiteData) -> str:
+    reading = data.reading
+    lines = [f"# {esc(reading.digest_title or 'Latest digest')}", ""]
+    if not reading.digest_markdown.strip():
+        return "\n".join(lines + ["No digest has been written yet.", ""])
+    return "\n".join(lines + [sanitise.html_block(sanitise.markdown_html(reading.digest_markdown),
+                                                  "sabbatical-section")])
+
+
+def nav_title(text: str, limit: int = 70) -> str:
+    """A navigation label: one line, no markup characters, not too long."""
+    flat = " ".join(str(text).split())
+    for bad, good in (("&", "and"), ("<", "‹"), (">", "›"), ('"', "”"), ("`", "'")):
+        flat = flat.replace(bad, good)
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"

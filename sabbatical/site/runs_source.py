@@ -1,0 +1,67 @@
+"""Reading the sprints' MLflow runs for the site: the runs table and the metric charts.
+
+`MlflowClient(tracking_uri=workspace.tracking_uri)` (through `sabbatical.sprints.tracking.client`) is asked
+once for the runs of every published sprint's experiment, then for each metric's full history, which the
+charts need (the sprints library's run summaries keep only best and last). Best values use the sprints
+library's own rule (`summarise_metric`), so the site and `sabbatical sprint status` agree. Every status is
+kept, FAILED and KILLED included. A store that is unreachable is reported once; pages then say so.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .model import MetricPoint, SiteRun
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
+
+
+def runs_by_experiment(workspace: Workspace, experiment_ids: list[str], problems: list[str]) -> dict[str, list[SiteRun]]:
+    """experiment id → its active runs (oldest first); empty when nothing is tracked yet."""
+    from ..sprints import tracking
+
+    wanted = [experiment for experiment in experiment_ids if experiment]
+    found: dict[str, list[SiteRun]] = {experiment: [] for experiment in wanted}
+    if not wanted or tracking.local_store_missing(workspace):
+        return found
+    try:
+        client = tracking.client(workspace)
+        for run in _search(client, wanted):
+            found.setdefault(run.info.experiment_id, []).append(_site_run(client, run, tracking.summarise_metric))
+    except Exception as exc:  # the store is someone else's process or file: report, never crash the build
+        problems.append(f"MLflow runs could not be read from {workspace.tracking_uri} "
+                        f"({type(exc).__name__}: {_first_line(exc)}) — the runs tables are empty in this build")
+        return {experiment: [] for experiment in wanted}
+    for runs in found.values():
+        runs.sort(key=lambda run: run.start_ms or 0)
+    return found
+
+
+def _search(client: Any, experiment_ids: list[str]):
+    token = None
+    while True:
+        page = client.search_runs(experiment_ids, max_results=1000, page_token=token)
+        yield from page
+        token = page.token
+        if not token:
+            return
+
+
+def _site_run(client: Any, run: Any, summarise_metric: Any) -> SiteRun:
+    site_run = SiteRun(id=run.info.run_id, name=run.info.run_name or run.info.run_id[:8], status=run.info.status,
+                       start_ms=run.info.start_time, end_ms=run.info.end_time, params=dict(run.data.params))
+    for key in sorted(run.data.metrics):
+        history = client.get_metric_history(run.info.run_id, key)
+        if not history:
+            continue
+        summary = summarise_metric(key, [(point.step, point.value, point.timestamp) for point in history])
+        site_run.best[key] = summary.best
+        site_run.last[key] = summary.last
+        site_run.history[key] = [MetricPoint(point.step, point.value) for point in history]
+    return site_run
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:200] if lines else ""

@@ -1,0 +1,138 @@
+"""Turning untrusted text into page content that can only be read, never run.
+
+Everything the site shows that came from outside the researcher's own site settings goes through here:
+pile items (titles, summaries, URLs from feeds and web pages), journal entries, sprint sections, the
+digest and notebook HTML. Two kinds of input, two treatments:
+
+- **Text as data** (`text`, `block`, `link`): a title or a journal entry is shown exactly as written. It is
+  HTML-escaped and every character Markdown (or a Markdown extension) could act on becomes a numeric
+  character reference, so `**`, `[x](javascript:…)`, `<script>` or `:emoji:` are displayed, not obeyed.
+- **Markup** (`markdown_html`, `clean_html`): a sprint section or a notebook is meant to be formatted. It is
+  rendered to HTML first and then cleaned by nh3 with an allowlist: no scripts, no event-handler
+  attributes, no styles, and links only to http, https and mailto (or relative ones inside the site).
+
+URLs pass through `safe_url`, which accepts only those schemes, so a `javascript:` link becomes plain text.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from urllib.parse import urlsplit
+
+SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
+
+# Characters that Markdown or a common extension (tables, attr_list, emoji, mark, tilde, caret, math,
+# magiclink, abbr) may treat as syntax. Spelled as character references they display as themselves.
+_MARKDOWN_ACTIVE = "\\`*_{}[]()#+-.!|~^=:$@%"
+# One pass over the text: HTML's own specials and the Markdown-active characters, each as a reference.
+_REFERENCES = {ord(char): f"&#{ord(char)};" for char in _MARKDOWN_ACTIVE + "&<>\"'"}
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_URL_JUNK = re.compile(r"[\x00-\x20\x7f]")
+
+# Markup allowed in formatted content. No form controls, no embeds, no style, no scripts.
+_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "col", "colgroup", "dd", "del", "details",
+    "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins",
+    "kbd", "li", "mark", "ol", "p", "pre", "q", "s", "samp", "small", "span", "strong", "sub", "summary", "sup",
+    "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul", "var",
+}
+_ATTRIBUTES = {
+    "*": {"class", "title"},
+    "a": {"href"},
+    "img": {"src", "alt", "width", "height"},
+    "td": {"colspan", "rowspan", "align"},
+    "th": {"colspan", "rowspan", "align", "scope"},
+    "ol": {"start"},
+    "h1": {"id"}, "h2": {"id"}, "h3": {"id"}, "h4": {"id"}, "h5": {"id"}, "h6": {"id"},
+}
+# Dropped with everything inside them, not just unwrapped.
+_DROP_WITH_CONTENT = {"script", "style", "iframe", "object", "embed", "template", "noscript", "textarea", "select"}
+
+
+def text(value: object) -> str:
+    """`value` as inline page text: shown literally, one line, inert in Markdown and HTML."""
+    flat = " ".join(_CONTROL.sub("", str(value)).split())
+    return flat.translate(_REFERENCES)
+
+
+def block(value: object) -> str:
+    """Multi-line text shown literally: paragraphs kept, line breaks kept, nothing interpreted."""
+    cleaned = _CONTROL.sub("", str(value)).replace("\r\n", "\n").strip()
+    paragraphs = [part for part in re.split(r"\n\s*\n", cleaned) if part.strip()]
+    rendered = []
+    for paragraph in paragraphs:
+        lines = [text(line) for line in paragraph.splitlines() if line.strip()]
+        rendered.append("<br>\n".join(lines))
+    return "\n\n".join(rendered)
+
+
+def safe_url(url: object, *, allow_relative: bool = False) -> str | None:
+    """The URL if it is http(s) or mailto (or relative, when allowed); None for anything else.
+
+    Whitespace and control characters are removed first, as browsers do, so `java\\tscript:` is caught.
+    """
+    if url is None:
+        return None
+    candidate = _URL_JUNK.sub("", html.unescape(str(url)))
+    if not candidate:
+        return None
+    try:
+        parts = urlsplit(candidate)
+    except ValueError:
+        return None
+    if parts.scheme:
+        return candidate if parts.scheme.lower() in SAFE_SCHEMES else None
+    if candidate.startswith("//"):  # scheme-relative: leaves the site; refuse rather than guess
+        return None
+    return candidate if allow_relative else None
+
+
+def attribute(value: object) -> str:
+    """A value for an HTML attribute we write ourselves (alt text, titles)."""
+    return html.escape(" ".join(_CONTROL.sub("", str(value)).split()), quote=True)
+
+
+def link(label: object, url: object) -> str:
+    """An external link whose label is text-as-data; just the label when the URL is not safe."""
+    target = safe_url(url)
+    if target is None:
+        return text(label)
+    return f'<a href="{html.escape(target, quote=True)}" rel="nofollow noopener noreferrer">{text(label)}</a>'
+
+
+def clean_html(markup: str, *, id_prefix: str | None = None) -> str:
+    """Allowlist-clean an HTML fragment (notebooks, rendered sections)."""
+    import nh3
+
+    return nh3.clean(
+        markup,
+        tags=_TAGS,
+        clean_content_tags=_DROP_WITH_CONTENT,
+        attributes=_ATTRIBUTES,
+        url_schemes=set(SAFE_SCHEMES),
+        link_rel="nofollow noopener noreferrer",
+        strip_comments=True,
+        id_prefix=id_prefix,
+    )
+
+
+def markdown_html(markdown_text: str) -> str:
+    """Render Markdown written by a person or a program to HTML, then clean it.
+
+    Used for sprint sections and the digest, whose formatting should survive but whose content may quote
+    ingested text (reading list titles and links come from feeds).
+    """
+    import markdown
+
+    rendered = markdown.markdown(
+        _CONTROL.sub("", markdown_text),
+        extensions=["extra", "admonition", "sane_lists"],
+        output_format="html",
+    )
+    return clean_html(rendered)
+
+
+def html_block(markup: str, css_class: str) -> str:
+    """Cleaned HTML as a block that Markdown engines pass through untouched (blank lines around it)."""
+    return f'\n<div class="{css_class}" markdown="0">\n{markup}\n</div>\n'
