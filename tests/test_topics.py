@@ -1,0 +1,253 @@
+"""Topics: a first fit finds the pile's subjects; ids stay put as items arrive and across refits;
+nothing close means unsorted; renames, pins and merges are events that survive refits."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from sabbatical import db
+from sabbatical.config import Config
+from sabbatical.errors import ExitCode, NotFound, UsageError
+from sabbatical.reading import topics
+from tests.helpers.organise_pile import add_item, add_items, event_count, topic_pile
+
+
+@pytest.fixture
+def conn(tmp_path):
+    connection = db.connect(tmp_path / "pile.db")
+    yield connection
+    connection.close()
+
+
+def _topic_of(conn) -> dict[str, int | None]:
+    return topics.topic_of_items(conn)
+
+
+def _dominant(conn, ids: list[str]) -> tuple[int | None, float]:
+    """The topic most of `ids` sit in, and the share that do."""
+    placed = Counter(_topic_of(conn)[i] for i in ids)
+    topic_id, count = placed.most_common(1)[0]
+    return topic_id, count / len(ids)
+
+
+def test_a_first_organise_finds_the_subjects_and_labels_them_by_their_words(conn):
+    pile = topic_pile(conn, per_topic=20)
+    report = topics.organise(conn, Config())
+    assert report.mode == "fit" and report.placed == 60 and report.topics >= 3
+    dominant = {subject: _dominant(conn, ids) for subject, ids in pile.items()}
+    assert len({topic_id for topic_id, _ in dominant.values()}) == 3          # three subjects, three topics
+    assert all(share >= 0.6 for _, share in dominant.values())
+    names = {t.id: " ".join(t.keywords) for t in topics.list_topics(conn)}
+    assert any(w in names[dominant["quantum"][0]] for w in ("quantum", "qubit", "entanglement", "photon", "spin"))
+    run = conn.execute("SELECT mode, items_placed, topics FROM organise_runs").fetchone()
+    assert tuple(run) == ("fit", 60, report.topics)
+
+
+def test_later_items_join_the_nearest_topic_and_earlier_places_never_move(conn):
+    pile = topic_pile(conn, per_topic=20)
+    topics.organise(conn, Config())
+    before = _topic_of(conn)
+    ids_before = {t.id for t in topics.list_topics(conn)}
+    newcomers = add_items(conn, "quantum", 5, start=100)
+    report = topics.organise(conn, Config())
+    assert report.mode == "increment" and report.placed == 5 and report.new_topics == 0
+    after = _topic_of(conn)
+    assert all(after[i] == before[i] for i in before)
+    quantum_topics = {before[i] for i in pile["quantum"]} - {None}
+    assert all(after[i] in quantum_topics for i in newcomers)
+    assert {t.id for t in topics.list_topics(conn)} == ids_before
+    assert conn.execute("SELECT how FROM item_topics WHERE item_id = ?", (newcomers[0],)).fetchone()[0] == "join"
+
+
+def test_an_item_close_to_no_topic_stays_unsorted_instead_of_being_forced(conn):
+    topic_pile(conn, per_topic=20)
+    topics.organise(conn, Config())
+    stranger = add_item(conn, "test:stranger", "Medieval tax records of Flemish abbeys",
+                        "Ledgers, tithes and abbots in the twelfth century")
+    topics.organise(conn, Config())
+    assert _topic_of(conn)[stranger] is None
+    unsorted = [t for t in topics.list_topics(conn) if t.id == 0]
+    assert unsorted and unsorted[0].name == "unsorted" and unsorted[0].size >= 1
+
+
+def test_a_refit_keeps_ids_renames_and_pins(conn):
+    pile = topic_pile(conn, per_topic=20)
+    topics.organise(conn, Config())
+    quantum, _ = _dominant(conn, pile["quantum"])
+    vision, _ = _dominant(conn, pile["vision"])
+    topics.rename_topic(conn, str(quantum), "Quantum things")
+    topics.pin_topic(conn, f"topic:{vision}")
+    pinned_centroid = conn.execute("SELECT centroid FROM topics WHERE id = ?", (vision,)).fetchone()[0]
+    add_items(conn, "biology", 20)
+    add_items(conn, "quantum", 10, start=100)
+    report = topics.organise(conn, Config(), refit=True)
+    assert report.mode == "refit" and report.reason == "asked for" and report.new_topics >= 1
+    assert _dominant(conn, pile["quantum"])[0] == quantum
+    assert _dominant(conn, pile["vision"])[0] == vision
+    listed = {t.id: t for t in topics.list_topics(conn)}
+    assert listed[quantum].name == "Quantum things" and listed[quantum].renamed
+    assert listed[vision].pinned
+    # The pinned topic's centre was recomputed in the new space from its members, then held fixed;
+    # it is in the new model's space now.
+    row = conn.execute("SELECT model, centroid FROM topics WHERE id = ?", (vision,)).fetchone()
+    assert row["model"] == report.model and row["centroid"] != pinned_centroid
+
+
+def test_a_pinned_topic_keeps_its_centre_through_a_refit_in_the_same_space(conn):
+    pile = topic_pile(conn, per_topic=20)
+    topics.organise(conn, Config())
+    vision, _ = _dominant(conn, pile["vision"])
+    topics.pin_topic(conn, str(vision))
+    add_items(conn, "vision", 3, start=100)
+    topics.organise(conn, Config())                                  # increment: same space
+    member_vectors = _member_mean(conn, vision)
+    topics._cluster(conn, _index(conn), topics._active_topic_rows(conn), mode="refit", labeller=None)
+    centroid = np.frombuffer(conn.execute("SELECT centroid FROM topics WHERE id = ?", (vision,)).fetchone()[0],
+                             dtype=np.float32)
+    assert np.allclose(centroid, member_vectors, atol=1e-5)
+
+
+def _index(conn):
+    from sabbatical.reading import embed
+
+    return embed.vector_index(conn, embed.latest_tfidf(conn).model)
+
+
+def _member_mean(conn, topic_id):
+    from sabbatical.reading import clustering
+
+    index = _index(conn)
+    rows = [index.row_of[i] for i, t in _topic_of(conn).items() if t == topic_id]
+    return clustering.normalised_mean(index.matrix[rows])
+
+
+def test_merge_moves_items_and_is_an_event_and_survives_a_refit(conn):
+    pile = topic_pile(conn, per_topic=20)
+    topics.organise(conn, Config())
+    quantum, _ = _dominant(conn, pile["quantum"])
+    language, _ = _dominant(conn, pile["language"])
+    sizes = Counter(_topic_of(conn).values())
+    were_language = [i for i, t in _topic_of(conn).items() if t == language]
+    events = event_count(conn)
+    merged = topics.merge_topics(conn, str(quantum), [str(language)])
+    assert event_count(conn) == events + 1
+    event = conn.execute("SELECT subject, action, value FROM events ORDER BY id DESC LIMIT 1").fetchone()
+    assert (event["subject"], event["action"], json.loads(event["value"])) == (f"topic:{language}", "topic_merge",
+                                                                             {"into": quantum})
+    assert merged.size == sizes[quantum] + sizes[language]
+    assert all(_topic_of(conn)[i] == quantum for i in were_language)
+    status = conn.execute("SELECT status, merged_into FROM topics WHERE id = ?", (language,)).fetchone()
+    assert tuple(status) == ("merged", quantum)
+    assert topics.resolve_topic(conn, str(language)) == quantum         # the old id leads to where it went
+    topics.organise(conn, Config(), refit=True)
+    assert language not in {t.id for t in topics.list_topics(conn)}
+
+
+def test_topic_events_only_ever_add_rows(conn):
+    topic_pile(conn, per_topic=10)
+    topics.organise(conn, Config())
+    first = topics.list_topics(conn)[0]
+    counts = [event_count(conn)]
+    for action in (lambda: topics.rename_topic(conn, str(first.id), "One"),
+                   lambda: topics.rename_topic(conn, str(first.id), ""),
+                   lambda: topics.pin_topic(conn, str(first.id)),
+                   lambda: topics.pin_topic(conn, str(first.id), False)):
+        action()
+        counts.append(event_count(conn))
+    assert counts == sorted(counts) and counts[-1] == counts[0] + 4
+    now = {t.id: t for t in topics.list_topics(conn)}[first.id]
+    assert now.name == first.name and not now.renamed and not now.pinned      # back to the machine's label
+    with pytest.raises(Exception, match="append-only"):
+        conn.execute("DELETE FROM events")
+
+
+def test_topics_are_found_by_number_or_name(conn):
+    topic_pile(conn, per_topic=10)
+    topics.organise(conn, Config())
+    some = topics.list_topics(conn)[0]
+    topics.rename_topic(conn, str(some.id), "Reading group picks")
+    assert topics.resolve_topic(conn, "reading group") == some.id
+    assert topics.resolve_topic(conn, "unsorted") is None
+    with pytest.raises(NotFound, match="pile topics"):
+        topics.resolve_topic(conn, "999")
+    with pytest.raises(UsageError):
+        topics.merge_topics(conn, str(some.id), [str(some.id)])
+
+
+def test_growth_counts_items_new_this_week(conn):
+    add_items(conn, "quantum", 12, first_seen="2020-01-01T00:00:00Z")
+    add_items(conn, "vision", 12, first_seen="2020-01-01T00:00:00Z")
+    topics.organise(conn, Config())
+    fresh = add_items(conn, "quantum", 3, start=100, first_seen="2099-01-01T00:00:00Z")
+    topics.organise(conn, Config())
+    home = _topic_of(conn)[fresh[0]]
+    listed = {t.id: t for t in topics.list_topics(conn)}
+    assert listed[home].new_this_week >= 1
+    assert sum(t.new_this_week for t in listed.values()) == 3
+
+
+def test_an_outgrown_embedder_is_refitted_and_topic_ids_carry_over(conn):
+    pile = topic_pile(conn, per_topic=10)
+    topics.organise(conn, Config())
+    quantum, _ = _dominant(conn, pile["quantum"])
+    add_items(conn, "quantum", 20, start=100)
+    add_items(conn, "biology", 20)
+    report = topics.organise(conn, Config())
+    assert report.mode == "refit" and "grew" in report.reason and report.model == "tfidf-svd/2"
+    assert _dominant(conn, pile["quantum"])[0] == quantum
+
+
+def test_an_llm_labels_topics_when_an_endpoint_is_configured(conn, http_server):
+    from sabbatical.config import LLMConfig
+
+    answer = {"id": "x", "object": "chat.completion", "created": 0, "model": "m",
+              "choices": [{"index": 0, "finish_reason": "stop",
+                           "message": {"role": "assistant", "content": json.dumps({"label": "Qubits and light"})}}],
+              "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}}
+    http_server.route("/v1/chat/completions", body=json.dumps(answer), headers={"Content-Type": "application/json"})
+    topic_pile(conn, per_topic=10)
+    topics.organise(conn, Config(llm=LLMConfig(base_url=http_server.url + "/v1", max_retries=0)))
+    listed = [t for t in topics.list_topics(conn) if t.id]
+    assert listed and all(t.name == "Qubits and light" and t.label_source == "llm" for t in listed)
+    assert all(t.keywords for t in listed)                                   # keywords are still kept
+    sent = http_server.requests_to("/v1/chat/completions")
+    assert len(sent) == len(listed)
+    assert conn.execute("SELECT COUNT(*) FROM llm_calls WHERE purpose = 'topic_label'").fetchone()[0] == len(listed)
+
+
+def test_a_failing_llm_falls_back_to_keyword_labels(conn, http_server):
+    from sabbatical.config import LLMConfig
+
+    http_server.route("/v1/chat/completions", status=400, body='{"error": {"message": "bad request"}}',
+                      headers={"Content-Type": "application/json"})
+    topic_pile(conn, per_topic=10)
+    topics.organise(conn, Config(llm=LLMConfig(base_url=http_server.url + "/v1", max_retries=0)))
+    assert all(t.label_source == "keywords" for t in topics.list_topics(conn) if t.id)
+
+
+def test_the_cli_organises_lists_and_renames(workspace, cli):
+    conn = db.connect(workspace.pile_path)
+    topic_pile(conn, per_topic=12)
+    conn.close()
+    first = cli("--workspace", workspace.root, "pile", "organise")
+    assert first.exit_code == 0, first.stderr
+    assert first.stdout.startswith("fit: 36 item(s) placed")
+    listed = json.loads(cli("--workspace", workspace.root, "pile", "topics", "--json").stdout)
+    assert listed[0].keys() >= {"id", "name", "keywords", "size", "new_this_week", "pinned"}
+    renamed = cli("--workspace", workspace.root, "pile", "topic", "rename", str(listed[0]["id"]), "My topic")
+    assert renamed.exit_code == 0 and "My topic" in renamed.stdout
+    pinned = cli("--workspace", workspace.root, "pile", "topic", "pin", "My topic")
+    assert pinned.exit_code == 0 and "pinned" in pinned.stdout
+    missing = cli("--workspace", workspace.root, "pile", "topic", "pin", "4242")
+    assert missing.exit_code == ExitCode.ERROR and missing.stderr.startswith("Error: no topic 4242")
+    again = cli("--workspace", workspace.root, "pile", "organise", "--json")
+    assert json.loads(again.stdout)["mode"] == "increment"
+
+
+def test_organising_an_empty_pile_says_so(workspace, cli):
+    result = cli("--workspace", workspace.root, "pile", "organise")
+    assert result.exit_code == 0 and result.stdout.startswith("empty")
