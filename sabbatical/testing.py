@@ -12,6 +12,7 @@ on purpose, per request in order (`queue`) or for requests mentioning a marker (
     schema_violation    200, JSON that does not match the requested schema
     reject_json_schema  400 "response_format json_schema is not supported" (as servers without
                         structured output answer); `reject_json_schema=True` does this for every request
+    invented_quotes     200, a valid summary whose quotes are not in the document
 
 Otherwise it acts as a small, deterministic model: it reads the document between <document> and
 </document>, summarises it with the offline summariser (so quotes are real sentences and verify) and
@@ -41,7 +42,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-FAULTS = ("ok", "rate_limit", "server_error", "timeout", "invalid_json", "schema_violation", "reject_json_schema")
+FAULTS = ("ok", "rate_limit", "server_error", "timeout", "invalid_json", "schema_violation", "reject_json_schema",
+          "invented_quotes")
 _FENCE = re.compile(r"<document\b[^>]*>(.*?)</document>", re.S | re.I)
 _INJECTION = re.compile(r"ignore (?:all )?previous instructions(.*)", re.S | re.I)
 
@@ -169,6 +171,8 @@ class FakeOpenAI:
             content = json.dumps({"tldr": "Fine.", "contribution": "groundbreaking", "insight": {"score": 7}})
         else:
             content = self.answer(body.get("messages", []))
+        if fault == "invented_quotes":
+            content = _invent_quotes(content)
         return 200, {}, _completion(self.model, body.get("messages", []), content)
 
     def answer(self, messages: list[dict[str, Any]]) -> str:
@@ -212,6 +216,14 @@ class FakeOpenAI:
         tokens = sum(_token_estimate(str(t)) for t in texts)
         return {"object": "list", "data": data, "model": body.get("model", self.model),
                 "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+
+
+def _invent_quotes(content: str) -> str:
+    data = json.loads(content)
+    for claim in data.get("key_claims", []):
+        claim["quote"] = "a sentence this document never contained"
+    data["insight"]["quote"] = "words nobody wrote in this document"
+    return json.dumps(data)
 
 
 def pseudo_embedding(text: str, dimensions: int = 64) -> list[float]:

@@ -105,9 +105,8 @@ def compare_prompts(workspace: Any, new_version: str, sample: int = 20, *, conn:
 def sample_items(conn: sqlite3.Connection, size: int) -> list[str]:
     """A deterministic sample: items the researcher triaged first (so agreement with them can be
     measured), then the rest, each group in a stable pseudo-random order."""
-    triaged = {row[0] for row in conn.execute(
-        f"SELECT DISTINCT subject FROM events WHERE action IN ({_marks(TRIAGE_ACTIONS)})", TRIAGE_ACTIONS)}
     ids = [row[0] for row in conn.execute("SELECT id FROM items ORDER BY seq")]
+    triaged = set(latest_triage(conn))
     ordered = sorted(ids, key=lambda i: (i not in triaged, hashlib.sha256(i.encode()).hexdigest()))
     return ordered[:size]
 
@@ -133,14 +132,15 @@ def measure(conn: sqlite3.Connection, ids: list[str], old: Producer, new: Produc
         triaged_items=sum(1 for i in ids if i in triage), rows=table)
 
 
-def latest_triage(conn: sqlite3.Connection, ids: list[str]) -> dict[str, str]:
-    """The researcher's latest keep/star/drop for each of `ids` that has one ('inbox' undoes triage)."""
+def latest_triage(conn: sqlite3.Connection, ids: list[str] | None = None) -> dict[str, str]:
+    """The researcher's latest keep/star/drop of each item (of `ids`, or of all) that has one; a later
+    'inbox' event undoes triage."""
     actions = (*TRIAGE_ACTIONS, "inbox")
-    rows = conn.execute(
-        f"SELECT subject, action FROM events WHERE action IN ({_marks(actions)}) AND subject IN ({_marks(ids)}) "
-        "ORDER BY id", (*actions, *ids))
+    rows = conn.execute(f"SELECT subject, action FROM events WHERE action IN ({_marks(actions)}) ORDER BY id", actions)
     latest = {row["subject"]: row["action"] for row in rows}
-    return {item_id: action for item_id, action in latest.items() if action != "inbox"}
+    wanted = None if ids is None else set(ids)
+    return {item_id: action for item_id, action in latest.items()
+            if action != "inbox" and (wanted is None or item_id in wanted)}
 
 
 def _rows_for(conn: sqlite3.Connection, ids: list[str], producer: Producer) -> dict[str, dict[str, Any]]:
@@ -212,14 +212,17 @@ def _marks(values: Any) -> str:
 def record_comparison(workspace: Any, comparison: Comparison) -> tuple[str, str]:
     """One run in the "prompts" experiment of the workspace's MLflow store; returns (experiment, run) ids."""
     from mlflow.entities import Metric, Param, RunTag
-    from mlflow.tracking import MlflowClient
+
+    from ..sprints.tracking import client as tracking_client
+    from ..sprints.tracking import ensure_local_store, experiment_artifact_location
 
     old, new = comparison.old, comparison.new
     try:
-        client = MlflowClient(tracking_uri=workspace.tracking_uri)
+        ensure_local_store(workspace)
+        client = tracking_client(workspace)
         experiment = client.get_experiment_by_name(EXPERIMENT)
         experiment_id = experiment.experiment_id if experiment else client.create_experiment(
-            EXPERIMENT, artifact_location=f"{workspace.artifact_root.rstrip('/')}/{EXPERIMENT}")
+            EXPERIMENT, artifact_location=experiment_artifact_location(workspace, EXPERIMENT))
         run = client.create_run(experiment_id, run_name=f"{old.prompt_version} vs {new.prompt_version}",
                                 tags={"sabbatical.kind": "prompt-comparison"})
         run_id = run.info.run_id

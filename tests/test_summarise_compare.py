@@ -1,0 +1,95 @@
+"""The prompt-iteration loop: a new prompt on a sample, agreement figures, an MLflow run in "prompts"."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from sabbatical import db
+from sabbatical.errors import ExitCode, UsageError
+from sabbatical.reading.prompt_compare import compare_prompts, spearman
+from sabbatical.testing import FakeOpenAI, configure_llm, insert_items, sample_documents
+from sabbatical.workspace import Workspace
+
+
+@pytest.fixture
+def server(workspace):
+    with FakeOpenAI(latency=0.01) as fake:
+        configure_llm(workspace.root, base_url=fake.url, model="loopback", max_retries=1, timeout=2.0)
+        yield fake
+
+
+@pytest.fixture
+def pile(workspace):
+    conn = db.connect(workspace.pile_path)
+    insert_items(conn, sample_documents(10))
+    # The researcher kept the insight-style studies and dropped two benchmark ones.
+    for item_id, action in [("test:00000", "keep"), ("test:00002", "star"), ("test:00001", "drop"),
+                            ("test:00003", "drop"), ("test:00005", "keep"), ("test:00005", "inbox")]:
+        conn.execute("INSERT INTO events (subject, action) VALUES (?, ?)", (item_id, action))
+    yield conn
+    conn.close()
+
+
+def test_spearman():
+    assert spearman([1, 2, 3, 4], [10, 20, 30, 40]) == 1.0
+    assert spearman([1, 2, 3, 4], [4, 3, 2, 1]) == -1.0
+    assert spearman([1, 2, 2, 3], [1, 2, 2, 3]) == 1.0
+    assert spearman([1, 1], [1, 2]) is None
+
+
+@pytest.mark.slow
+def test_compare_measures_agreement_and_records_an_mlflow_run(workspace, pile, server):
+    workspace = Workspace(workspace.root)
+    comparison = compare_prompts(workspace, "v2", sample=6)
+    assert comparison.sample == 6 and comparison.triaged_items == 4        # triaged items are sampled first
+    assert {r.item_id for r in comparison.rows} >= {"test:00000", "test:00001", "test:00002", "test:00003"}
+    old, new = comparison.old, comparison.new
+    assert (old.prompt_version, new.prompt_version) == ("summarise-v1", "summarise-v2")
+    assert comparison.kind_agreement == 1.0                   # the loopback model only moves scores with a rubric
+    assert comparison.score_correlation is not None and comparison.score_correlation > 0.5
+    assert old.triage_agreement == new.triage_agreement == 1.0
+    assert old.failure_rate == new.failure_rate == 0.0 and old.calls_this_run == new.calls_this_run == 6
+    assert old.tokens_per_item > 0 and new.tokens_per_item > old.tokens_per_item     # v2 is the longer prompt
+    assert any(r.old_score != r.new_score for r in comparison.rows)
+
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=workspace.tracking_uri)
+    run = client.get_run(comparison.mlflow_run_id)
+    experiment = client.get_experiment(comparison.mlflow_experiment_id)
+    assert experiment.name == "prompts" and run.info.status == "FINISHED"
+    assert experiment.artifact_location.startswith(workspace.artifact_root)
+    assert run.data.params["new_prompt"] == "summarise-v2" and run.data.metrics["kind_agreement"] == 1.0
+    assert {"score_spearman", "old_triage_agreement", "new_tokens_per_item", "new_failure_rate"} <= set(run.data.metrics)
+    artifacts = Path(urlparse(run.info.artifact_uri).path)
+    table = json.loads((artifacts / "comparison.json").read_text())
+    assert len(table["rows"]) == 6 and (artifacts / "prompts" / "summarise-v2.md").is_file()
+
+    again = compare_prompts(workspace, "v2", sample=6, record=False)
+    assert again.old.calls_this_run == again.new.calls_this_run == 0          # both sides cached
+
+
+def test_comparing_the_current_prompt_with_itself_is_refused(workspace, pile, server):
+    with pytest.raises(UsageError, match="already the current prompt"):
+        compare_prompts(Workspace(workspace.root), "summarise-v1", sample=3, record=False)
+
+
+@pytest.mark.slow
+def test_the_cli_shows_old_and_new_side_by_side(cli, workspace, pile, server):
+    result = cli("--workspace", workspace.root, "pile", "summarise", "--prompt", "v2", "--sample", "4", "--compare",
+                 env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.stderr
+    assert "Old vs new, side by side" in result.stdout and "kind agreement" in result.stdout
+    assert "agreement with your triage (4 items)" in result.stdout
+    assert 'Recorded as MLflow run' in result.stdout and 'set [llm] prompt = "summarise-v2"' in result.stdout
+    rows = pile.execute("SELECT prompt_version, COUNT(*) FROM summaries GROUP BY prompt_version").fetchall()
+    assert [tuple(r) for r in rows] == [("summarise-v1", 4), ("summarise-v2", 4)]
+
+
+def test_compare_without_an_endpoint_says_what_to_configure(cli, workspace, pile):
+    result = cli("--workspace", workspace.root, "pile", "summarise", "--prompt", "v2", "--compare")
+    assert result.exit_code == ExitCode.USAGE and "needs an LLM endpoint" in result.stderr
