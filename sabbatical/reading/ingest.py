@@ -1,0 +1,493 @@
+"""Ingest: running sources into the pile, each independently, and reporting what happened.
+
+Every command of `sabbatical read` lands here. Each source (a feed, a query, an id, a URL, a file) is read
+on its own: a failure becomes one line "<source>: <why>" and the others go on. Good work is committed as
+it is read (batched transactions in `Pile.add`), so a failure, Ctrl-C or kill -9 loses at most the batch
+in flight, and running the command again completes it. `IngestReport.error()` says whether the run as a
+whole failed (exit 1) or partly failed (exit 3).
+
+Fetch state makes re-reading cheap: a URL is fetched with If-None-Match / If-Modified-Since from the
+validators stored on its source, and a file is skipped when its sha256 is the one read last time
+(`force` reads it anyway). The state is written only after the whole source was read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from urllib.parse import quote
+
+from ..config import ReadingConfig
+from ..errors import PartialFailure, SabbaticalError
+from ..workspace import Workspace
+from .identity import parse_arxiv_id
+from .pile import AddCounts, Pile, Source
+from .sources import SourceError, SourceRead
+
+Progress = Callable[..., None]
+TOUR_SAMPLES = ("papers.atom", "blog.rss", "notes.atom")
+UPDATE_QUERY_RESULTS = 200
+
+
+@dataclass
+class SourceOutcome:
+    """What happened to one source."""
+
+    source: str
+    status: str                     # 'ok', 'not_modified', 'followed', 'failed', 'partial'
+    new: int = 0
+    updated: int = 0
+    duplicate: int = 0
+    message: str = ""
+
+
+@dataclass
+class IngestReport:
+    """Counts over all sources, one outcome per source, warnings, and the failures as one-liners."""
+
+    new: int = 0
+    updated: int = 0
+    duplicate: int = 0
+    failed: int = 0
+    linked: int = 0                 # minimal items made for papers that posts link to
+    sources: list[SourceOutcome] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        line = f"{self.new} new, {self.updated} updated, {self.duplicate} duplicate, {self.failed} failed"
+        return line + (f" ({self.linked} linked papers not read yet)" if self.linked else "")
+
+    def absorb(self, other: IngestReport) -> None:
+        for name in ("new", "updated", "duplicate", "failed", "linked"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.sources += other.sources
+        self.warnings += other.warnings
+        self.failures += other.failures
+
+    def error(self) -> SabbaticalError | None:
+        """None when every source worked; exit 3 when some failed; exit 1 when all failed."""
+        if not self.failures:
+            return None
+        worked = [s for s in self.sources if s.status != "failed"]
+        if worked:
+            return PartialFailure(f"{self.failed} of {len(self.sources)} sources failed; the rest was read "
+                                  "and kept (run the command again to retry)", self.failures)
+        if len(self.failures) == 1:
+            return SabbaticalError(self.failures[0])
+        return PartialFailure(f"all {self.failed} sources failed; nothing was read", self.failures)
+
+
+class Ingester:
+    """Runs sources against one pile with the workspace's [reading] settings."""
+
+    def __init__(self, pile: Pile, reading: ReadingConfig, *, on_progress: Progress | None = None,
+                 force: bool = False):
+        self.pile = pile
+        self.reading = reading
+        self.on_progress = on_progress or (lambda *a, **k: None)
+        self.force = force
+        self.report = IngestReport()
+        self._fetcher = None
+
+    @property
+    def fetcher(self):
+        from .sources.fetch import Fetcher
+
+        if self._fetcher is None:
+            self._fetcher = Fetcher(self.reading.timeout, self.reading.max_response_mb)
+        return self._fetcher
+
+    # -- running one source ------------------------------------------------------------------------------
+    def run_source(self, name: str, kind: str, locator: str, produce: Callable[[Source | None], SourceRead],
+                   *, followed: bool | None = None) -> SourceOutcome:
+        """Read one source with `produce(previous_state)` and store what it gives; never raises SourceError."""
+        self.on_progress(advance=0, description=name)
+        counts = AddCounts()
+        source_id = None
+        try:
+            read = produce(self.pile.find_source(kind, locator))
+            source_id = self.pile.ensure_source(kind, locator, title=read.title, followed=followed)
+            if read.not_modified:
+                self.pile.record_fetch(source_id, "not_modified")
+                return self._outcome(SourceOutcome(name, "not_modified", message="not modified since last read"))
+            written_as = read.metadata_from if read.metadata_from == "arxiv" else f"{read.metadata_from}:{source_id}"
+            self.pile.add(read.entries, source_id, written_as, on_progress=self.on_progress, counts=counts)
+            self.pile.record_fetch(source_id, "ok", etag=read.etag, last_modified=read.last_modified,
+                                   last_entry=read.last_entry, title=read.title)
+            if not (counts.new or counts.updated or counts.duplicate) and not read.warnings:
+                read.warnings.append("it has no entries")
+            self.report.warnings += [f"{name}: {w}" for w in read.warnings]
+            return self._outcome(SourceOutcome(name, "ok", counts.new, counts.updated, counts.duplicate), counts)
+        except (SourceError, UnicodeError, ValueError, OSError, LookupError) as exc:
+            return self._failed(name, source_id, counts, _reason(exc))
+        except Exception as exc:  # a parser crashing on hostile input must not stop the other sources
+            return self._failed(name, source_id, counts, f"unexpected {type(exc).__name__}: {_reason(exc)}")
+
+    def _failed(self, name: str, source_id: int | None, counts: AddCounts, why: str) -> SourceOutcome:
+        if source_id is not None:
+            self.pile.record_fetch(source_id, "partial" if counts.new + counts.updated else "failed", error=why)
+        self.report.failed += 1
+        self.report.failures.append(f"{name}: {why}")
+        status = "partial" if counts.new + counts.updated + counts.duplicate else "failed"
+        return self._outcome(SourceOutcome(name, status, counts.new, counts.updated, counts.duplicate, why), counts)
+
+    def _outcome(self, outcome: SourceOutcome, counts: AddCounts | None = None) -> SourceOutcome:
+        if counts:
+            self.report.new += counts.new
+            self.report.updated += counts.updated
+            self.report.duplicate += counts.duplicate
+            self.report.linked += counts.stubs
+        self.report.sources.append(outcome)
+        return outcome
+
+    def fail(self, name: str, why: str) -> None:
+        """A source that failed before it could be read (a malformed argument)."""
+        self._failed(name, None, AddCounts(), why)
+
+    # -- fetching with remembered state --------------------------------------------------------------------
+    def fetch(self, url: str, state: Source | None, accept: str | None = None):
+        etag = state.etag if state and not self.force else None
+        modified = state.last_modified if state and not self.force else None
+        return self.fetcher.get(url, etag=etag, last_modified=modified, accept=accept)
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return "sha256:" + digest.hexdigest()
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, SabbaticalError):
+        return exc.message
+    if isinstance(exc, FileNotFoundError):
+        return f"no such file: {exc.filename}"
+    if isinstance(exc, IsADirectoryError):
+        return f"is a folder, not a file: {exc.filename}"
+    if isinstance(exc, PermissionError):
+        return f"permission denied: {exc.filename}"
+    return " ".join(str(exc).split())[:200] or type(exc).__name__
+
+
+# -- the commands ------------------------------------------------------------------------------------------
+
+def read_arxiv(ingester: Ingester, arguments: Sequence[str], *, max_results: int = 100, sort: str = "relevance",
+               follow: bool = False, page_size: int = 100) -> IngestReport:
+    """`read arxiv`: ids and abs/pdf URLs in one request, then each search query."""
+    from .sources.arxiv import ArxivSource, sort_arguments
+
+    ids, queries = [], []
+    for argument in arguments:
+        try:
+            sorted_args = sort_arguments([argument])
+        except SourceError as exc:
+            ingester.fail(f"arxiv {argument}", exc.message)
+            continue
+        ids += sorted_args.ids
+        queries += sorted_args.queries
+    if ids or queries:
+        source = ArxivSource(ingester.reading.arxiv_api_url, ingester.reading.timeout, page_size=page_size)
+        if ids:
+            _read_arxiv_ids(ingester, source, ids)
+        for query in queries:
+            _read_arxiv_query(ingester, source, query, max_results, sort, follow)
+    return ingester.report
+
+
+def _read_arxiv_ids(ingester: Ingester, source, ids: list) -> None:
+    try:
+        found = source.by_ids(ids)
+    except SourceError as exc:
+        for arxiv in ids:
+            ingester.fail(f"arxiv {arxiv.versioned.removeprefix('arxiv:')}", exc.message)
+        return
+    for arxiv in dict.fromkeys(ids):
+        name = arxiv.versioned.removeprefix("arxiv:")
+
+        def produce(_state, arxiv=arxiv, name=name) -> SourceRead:
+            entry = found.get(arxiv.base)
+            if entry is None:
+                raise SourceError(f"arXiv has no paper {name} — check the id")
+            return SourceRead(entries=[entry], metadata_from="arxiv", title=entry.title)
+
+        ingester.run_source(f"arxiv {name}", "arxiv_ids", arxiv.base, produce)
+
+
+def _read_arxiv_query(ingester: Ingester, source, query: str, max_results: int | None, sort: str,
+                      follow: bool | None) -> None:
+    def produce(_state) -> SourceRead:
+        read = SourceRead(entries=[], metadata_from="arxiv", title=f"arXiv search: {query}")
+        entries = source.search(query, max_results=max_results, sort=sort)
+        first = next(entries, None)
+        if first is None:
+            read.warnings.append("the search found nothing")
+            return read
+        read.entries = _chain(first, entries)
+        return read
+
+    ingester.run_source(f"arxiv search '{query}'", "arxiv_query", query, produce, followed=follow or None)
+
+
+def harvest_arxiv(ingester: Ingester, since: str, *, set_spec: str | None = None,
+                  until: str | None = None) -> IngestReport:
+    """`read arxiv --harvest`: every record since a date through OAI-PMH, streamed page by page."""
+    from .sources import oai_pmh
+    from .sources.fetch import Fetcher
+
+    endpoint = ingester.reading.oai_pmh_url
+    locator = f"{endpoint}?from={since}" + (f"&until={until}" if until else "") + (f"&set={set_spec}" if set_spec else "")
+    fetcher = Fetcher(ingester.reading.timeout, ingester.reading.max_response_mb, retries=5, max_retry_after=120)
+
+    def produce(_state) -> SourceRead:
+        entries = oai_pmh.harvest(fetcher, endpoint, since, until=until, set_spec=set_spec,
+                                  on_page=lambda _n, total: ingester.on_progress(advance=0, total=total))
+        return SourceRead(entries=entries, metadata_from="arxiv", title=f"OAI-PMH harvest from {since}")
+
+    ingester.run_source(f"harvest {locator}", "oai_pmh", locator, produce)
+    return ingester.report
+
+
+def read_feeds(ingester: Ingester, locators: Sequence[str], *, follow: bool = True) -> IngestReport:
+    """`read feed`: each feed URL or file, remembered (followed) unless `follow` is False."""
+    for locator in locators:
+        _read_feed(ingester, locator, follow)
+    return ingester.report
+
+
+def _read_feed(ingester: Ingester, locator: str, follow: bool | None) -> None:
+    from .sources.feeds import looks_like_url, parse_feed
+
+    if looks_like_url(locator):
+        def produce(state: Source | None) -> SourceRead:
+            fetched = ingester.fetch(locator, state, accept=", ".join(FEED_ACCEPT))
+            if fetched.not_modified:
+                return SourceRead(entries=[], metadata_from="feed", not_modified=True)
+            read = parse_feed(fetched.body, locator, fetched.content_type)
+            read.etag, read.last_modified = fetched.etag, fetched.last_modified
+            return read
+
+        ingester.run_source(f"feed {locator}", "feed", locator, produce, followed=follow)
+        return
+    path = Path(locator).expanduser().resolve()
+    ingester.run_source(f"feed {locator}", "feed", str(path),
+                        _file_producer(ingester, path, lambda data: parse_feed(data, str(path))), followed=follow)
+
+
+FEED_ACCEPT = ("application/rss+xml", "application/atom+xml", "application/feed+json", "application/xml;q=0.9",
+               "text/xml;q=0.9", "*/*;q=0.5")
+
+
+def _file_producer(ingester: Ingester, path: Path, parse: Callable[[bytes], SourceRead]):
+    def produce(state: Source | None) -> SourceRead:
+        digest = file_digest(path)
+        if state and state.etag == digest and not ingester.force:
+            return SourceRead(entries=[], metadata_from="file", not_modified=True)
+        read = parse(path.read_bytes())
+        read.etag = digest
+        return read
+
+    return produce
+
+
+def read_urls(ingester: Ingester, urls: Sequence[str]) -> IngestReport:
+    """`read url`: web pages (main text), PDFs by URL; arXiv URLs go through the arXiv API."""
+    from .sources.feeds import looks_like_url
+
+    arxiv_urls = [u for u in urls if parse_arxiv_id(u)]
+    if arxiv_urls:
+        read_arxiv(ingester, arxiv_urls)
+    for url in urls:
+        if url in arxiv_urls:
+            continue
+        if not looks_like_url(url):
+            ingester.fail(f"url {url}", "not a web address (it needs http:// or https://); "
+                                        "use `sabbatical read file` for files")
+            continue
+        ingester.run_source(f"url {url}", "url", url, lambda state, url=url: _read_page(ingester, url, state))
+    return ingester.report
+
+
+def _read_page(ingester: Ingester, url: str, state: Source | None) -> SourceRead:
+    from .sources.pdf import read_pdf
+    from .sources.web import extract_page
+
+    fetched = ingester.fetch(url, state, accept="text/html,application/xhtml+xml,application/pdf;q=0.9,*/*;q=0.5")
+    if fetched.not_modified:
+        return SourceRead(entries=[], metadata_from="web", not_modified=True)
+    kind = fetched.content_type.split(";")[0].strip().lower()
+    if kind == "application/pdf" or fetched.body[:5] == b"%PDF-":
+        entry = read_pdf(fetched.body, url=url)
+    elif kind and "html" not in kind and not fetched.body.lstrip()[:1] == b"<":
+        raise SourceError(f"not a web page (it is {kind}) — use `sabbatical read feed` for feeds")
+    else:
+        entry = extract_page(fetched.body, url=url)
+    return SourceRead(entries=[entry], metadata_from="web", title=entry.title, etag=fetched.etag,
+                      last_modified=fetched.last_modified)
+
+
+def read_files(ingester: Ingester, paths: Sequence[str | Path]) -> IngestReport:
+    """`read file`: PDF, HTML, BibTeX, OPML, feeds, arXiv Atom/OAI-PMH/JSON-lines; folders are walked."""
+    for path in _expand(paths):
+        read_file(ingester, path)
+    return ingester.report
+
+
+def read_file(ingester: Ingester, path: Path) -> None:
+    """One file, read by what it is (its content decides, its name helps)."""
+    from .sources import kaggle, oai_pmh
+    from .sources.feeds import parse_feed
+    from .sources.pdf import read_pdf
+    from .sources.web import extract_page
+
+    name = f"file {path}"
+    if not path.is_file():
+        ingester.fail(name, "no such file" if not path.exists() else "not a regular file")
+        return
+    with path.open("rb") as handle:
+        head = handle.read(8192)
+    kind = detect_file_kind(path, head)
+    parsers: dict[str, Callable[[bytes], SourceRead]] = {
+        "pdf": lambda data: SourceRead([read_pdf(data, path=path)], "file"),
+        "html": lambda data: SourceRead([extract_page(data, path=path)], "file"),
+        "bibtex": _bibtex_read,
+        "oai_pmh": lambda data: SourceRead(oai_pmh.parse_file(data), "arxiv"),
+        "feed": lambda data: parse_feed(data, str(path)),
+    }
+    if kind == "opml":
+        _follow_opml(ingester, name, path)
+    elif kind == "arxiv_jsonl":
+        def produce(state: Source | None) -> SourceRead:
+            digest = file_digest(path)
+            if state and state.etag == digest and not ingester.force:
+                return SourceRead(entries=[], metadata_from="arxiv", not_modified=True)
+            read = SourceRead(entries=[], metadata_from="arxiv", etag=digest)
+            read.entries = kaggle.read_lines(path, read.warnings)
+            return read
+
+        ingester.run_source(name, "file", str(path), produce)
+    elif kind in parsers:
+        ingester.run_source(name, "file", str(path), _file_producer(ingester, path, parsers[kind]))
+    else:
+        ingester.fail(name, "not a file type sabbatical reads (PDF, HTML, BibTeX, OPML, RSS/Atom/JSON feed, "
+                            "arXiv Atom, OAI-PMH XML or arXiv JSON lines)")
+
+
+def _bibtex_read(data: bytes) -> SourceRead:
+    from .sources.bibtex import parse_bibtex
+
+    entries, warnings = parse_bibtex(data.decode("utf-8", errors="replace"))
+    return SourceRead(entries=entries, metadata_from="bibtex", warnings=warnings)
+
+
+def _follow_opml(ingester: Ingester, name: str, path: Path) -> None:
+    from .sources.opml import parse_opml
+
+    try:
+        subscriptions = parse_opml(path.read_bytes())
+    except (SourceError, OSError) as exc:
+        ingester.fail(name, _reason(exc))
+        return
+    for subscription in subscriptions:
+        ingester.pile.ensure_source("feed", subscription.url, title=subscription.title, followed=True)
+    ingester.report.sources.append(SourceOutcome(
+        name, "followed", message=f"following {len(subscriptions)} feeds — `sabbatical read update` fetches them"))
+
+
+def detect_file_kind(path: Path, head: bytes) -> str | None:
+    """'pdf', 'bibtex', 'opml', 'arxiv_jsonl', 'oai_pmh', 'html', 'feed', or None."""
+    from .sources.kaggle import looks_like_arxiv_jsonl
+    from .sources.oai_pmh import is_oai_pmh
+    from .sources.opml import is_opml
+
+    suffix = path.suffix.lower()
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    lowered = text[:2048].lower()
+    if text.startswith(b"%PDF-"):
+        return "pdf"
+    if suffix == ".bib" or re.match(rb"(%[^\n]*\n\s*)*@[a-zA-Z]+\s*[{(]", text):
+        return "bibtex"
+    if is_opml(text):
+        return "opml"
+    if text[:1] == b"{" and looks_like_arxiv_jsonl(text.split(b"\n", 1)[0].decode("utf-8", errors="replace")):
+        return "arxiv_jsonl"
+    if is_oai_pmh(text):
+        return "oai_pmh"
+    feedish = any(marker in lowered for marker in (b"<rss", b"<feed", b"<rdf:rdf", b"<channel"))
+    if not feedish and (b"<html" in lowered or b"<!doctype html" in lowered or suffix in (".html", ".htm")):
+        return "html"
+    if feedish or text[:1] in (b"{", b"<") or suffix in (".rss", ".atom", ".xml", ".rdf", ".json"):
+        return "feed"
+    return None
+
+
+def _expand(paths: Sequence[str | Path]) -> Iterable[Path]:
+    for given in paths:
+        path = Path(given).expanduser()
+        if path.is_dir():
+            yield from sorted(p.resolve() for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+        else:
+            yield path.resolve() if path.exists() else path
+
+
+def update(ingester: Ingester) -> IngestReport:
+    """`read update`: follow the config's feeds, then refresh every followed source and config query."""
+    pile, reading = ingester.pile, ingester.reading
+    for url in reading.feeds:
+        pile.ensure_source("feed", url, followed=True)
+    followed = pile.sources(followed=True)
+    for source in followed:
+        if source.kind == "feed":
+            _read_feed(ingester, source.locator, None)
+    queries = list(dict.fromkeys([*reading.arxiv_queries, *(s.locator for s in followed if s.kind == "arxiv_query")]))
+    if queries:
+        from .sources.arxiv import ArxivSource
+
+        arxiv = ArxivSource(reading.arxiv_api_url, reading.timeout)
+        for query in queries:
+            _read_arxiv_query(ingester, arxiv, query, UPDATE_QUERY_RESULTS, "newest", None)
+    return ingester.report
+
+
+def _chain(first, rest):
+    yield first
+    yield from rest
+
+
+# -- the tour ----------------------------------------------------------------------------------------------
+
+def sample_path(name: str) -> Path:
+    """A bundled sample input (package data)."""
+    return Path(str(resources.files("sabbatical") / "samples" / name))
+
+
+def tour_stage(workspace: Workspace) -> str:
+    """The tour's "read" stage: the bundled samples into the workspace's pile (idempotent)."""
+    folder = workspace.reading_dir / "samples"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in TOUR_SAMPLES:
+        target = folder / name
+        if not target.exists() or target.read_bytes() != sample_path(name).read_bytes():
+            shutil.copyfile(sample_path(name), target)
+    with Pile.open(workspace) as pile:
+        ingester = Ingester(pile, workspace.config.reading)
+        read_files(ingester, [folder / TOUR_SAMPLES[0]])
+        read_feeds(ingester, [str(folder / name) for name in TOUR_SAMPLES[1:]])
+        counts = pile.counts_by_kind(include_stubs=False)
+    report = ingester.report
+    if report.failures:
+        raise SabbaticalError("the tour's samples did not read: " + "; ".join(report.failures))
+    again = " on a re-run" if report.new == 0 else ""
+    return (f"read {counts.get('paper', 0)} papers and {counts.get('post', 0)} posts into the pile "
+            f"({report.new} new{again})")
+
+
+def file_uri(path: Path) -> str:
+    return "file://" + quote(str(path))

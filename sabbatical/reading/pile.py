@@ -1,0 +1,608 @@
+"""The pile store: items with one canonical id, their aliases, versions, sources and links.
+
+`Pile(conn)` works over an open connection (`Pile.open(workspace)` opens the workspace's pile). Sources
+turn what they read into `Entry` records; `Pile.add` writes a stream of them in batched transactions
+(one per `batch_size` entries), so an interrupted ingest keeps every finished batch and a re-run completes
+the rest. Each entry is resolved to an existing item through its ids and the alias table, or becomes a new
+item named by its first id.
+
+Who may overwrite what: every item remembers which source last wrote its metadata (`metadata_from`).
+Sources rank by how authoritative their metadata is (arXiv > BibTeX > a feed, page or file > a bare link);
+a stronger source, or the same source again, overwrites; a weaker or equal-but-different source only fills
+empty fields. An older arXiv version never overwrites a newer one. Within one read of a source the first
+occurrence of an item wins (feeds list newest first), so re-reading the same input changes nothing.
+
+`content_hash` is the sha256 of title, abstract and content joined by blank lines; summaries and
+embeddings key on it. The FTS index follows the items table through triggers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import db
+from ..errors import NotFound
+from ..workspace import Workspace
+from .identity import canonical_id, parse_arxiv_id
+
+KINDS = ("paper", "post", "page", "document")
+RANKS = {"link": 0, "feed": 1, "web": 1, "file": 1, "bibtex": 2, "import": 2, "arxiv": 3}
+ITEM_FIELDS = ("kind", "title", "authors", "abstract", "content", "url", "published", "updated",
+               "categories", "extra")
+DEFAULT_BATCH = 500
+_LOOKUP_CHUNK = 5_000
+
+Progress = Callable[..., None]
+
+
+def dump_json(value: Any) -> str:
+    """The one JSON form the pile stores (compact, keys sorted) so equal values are equal text."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def content_hash(title: str, abstract: str, content: str) -> str:
+    return hashlib.sha256(f"{title}\n\n{abstract}\n\n{content}".encode()).hexdigest()
+
+
+def rank_of(metadata_from: str) -> int:
+    return RANKS.get(metadata_from.split(":", 1)[0], 0)
+
+
+@dataclass
+class Mention:
+    """An item an entry links to (a paper a post mentions). Missing targets become minimal items."""
+
+    id: str
+    title: str = ""
+    url: str | None = None
+    kind: str = "paper"
+
+
+@dataclass
+class Entry:
+    """One record read from a source, before it meets the pile.
+
+    `ids` are canonical ids, strongest first: the first names a new item, any of them finds an existing
+    one, and the others become aliases. `aliases` are further (alias, kind) names, e.g. a raw URL.
+    """
+
+    ids: list[str]
+    kind: str
+    title: str = ""
+    authors: list[str] = field(default_factory=list)
+    abstract: str = ""
+    content: str = ""
+    url: str | None = None
+    published: str | None = None
+    updated: str | None = None
+    categories: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    aliases: list[tuple[str, str]] = field(default_factory=list)
+    version: int | None = None
+    entry_id: str | None = None
+    mentions: list[Mention] = field(default_factory=list)
+
+    def row(self) -> dict[str, Any]:
+        """The entry as item column values (JSON columns as stored text)."""
+        return {"kind": self.kind, "title": self.title.strip(), "authors": dump_json(self.authors),
+                "abstract": self.abstract.strip(), "content": self.content.strip(), "url": self.url,
+                "published": self.published, "updated": self.updated,
+                "categories": dump_json(self.categories), "extra": dump_json(self.extra)}
+
+
+@dataclass
+class AddCounts:
+    new: int = 0
+    updated: int = 0
+    duplicate: int = 0
+    stubs: int = 0
+    links: int = 0
+
+    def __iadd__(self, other: AddCounts) -> AddCounts:
+        for name in ("new", "updated", "duplicate", "stubs", "links"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        return self
+
+
+@dataclass
+class Source:
+    id: int
+    kind: str
+    locator: str
+    title: str
+    followed: bool
+    etag: str | None
+    last_modified: str | None
+    last_entry: str | None
+    last_fetched: str | None
+    last_status: str | None
+    last_error: str | None
+    added_at: str
+
+
+@dataclass
+class ItemSource:
+    kind: str
+    locator: str
+    title: str
+    entry_id: str | None
+    first_seen: str
+
+
+@dataclass
+class Version:
+    version: int
+    title: str
+    published: str | None
+    seen_at: str
+
+
+@dataclass
+class LinkedItem:
+    id: str
+    kind: str
+    title: str
+    link: str
+
+
+@dataclass
+class Item:
+    """One item with everything the pile knows about it."""
+
+    id: str
+    seq: int
+    kind: str
+    title: str
+    authors: list[str]
+    abstract: str
+    content: str
+    url: str | None
+    published: str | None
+    updated: str | None
+    categories: list[str]
+    content_hash: str
+    private: bool
+    extra: dict[str, Any]
+    first_seen: str
+    last_changed: str
+    metadata_from: str
+    aliases: list[tuple[str, str]] = field(default_factory=list)
+    versions: list[Version] = field(default_factory=list)
+    sources: list[ItemSource] = field(default_factory=list)
+    links_out: list[LinkedItem] = field(default_factory=list)
+    links_in: list[LinkedItem] = field(default_factory=list)
+
+
+@dataclass
+class ItemRow:
+    """An item as `Pile.list` shows it."""
+
+    id: str
+    kind: str
+    title: str
+    published: str | None
+    first_seen: str
+    url: str | None
+    sources: int
+
+
+class Pile:
+    """The reading pile over one open SQLite connection."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    @classmethod
+    def open(cls, workspace: Workspace) -> Pile:
+        """The workspace's pile (created and migrated on first use)."""
+        return cls(db.connect(workspace.pile_path))
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Pile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- sources ---------------------------------------------------------------------------------------
+    def ensure_source(self, kind: str, locator: str, title: str = "", followed: bool | None = None) -> int:
+        """The id of the source (kind, locator), created if new; `followed` set when given."""
+        with db.transaction(self.conn):
+            self.conn.execute("INSERT OR IGNORE INTO sources (kind, locator, title) VALUES (?, ?, ?)",
+                              (kind, locator, title))
+            row = self.conn.execute("SELECT id, title FROM sources WHERE kind = ? AND locator = ?",
+                                    (kind, locator)).fetchone()
+            if title and title != row["title"]:
+                self.conn.execute("UPDATE sources SET title = ? WHERE id = ?", (title, row["id"]))
+            if followed is not None:
+                self.conn.execute("UPDATE sources SET followed = ? WHERE id = ?", (int(followed), row["id"]))
+        return row["id"]
+
+    def source(self, source_id: int) -> Source:
+        row = self.conn.execute("SELECT * FROM sources WHERE id = ?", (source_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"No source {source_id} in the pile")
+        return _source(row)
+
+    def find_source(self, kind: str, locator: str) -> Source | None:
+        row = self.conn.execute("SELECT * FROM sources WHERE kind = ? AND locator = ?", (kind, locator)).fetchone()
+        return _source(row) if row else None
+
+    def sources(self, followed: bool | None = None) -> list[Source]:
+        sql = "SELECT * FROM sources" + ("" if followed is None else " WHERE followed = ?") + " ORDER BY id"
+        rows = self.conn.execute(sql, () if followed is None else (int(followed),))
+        return [_source(r) for r in rows]
+
+    def record_fetch(self, source_id: int, status: str, *, etag: str | None = None,
+                     last_modified: str | None = None, last_entry: str | None = None,
+                     error: str | None = None, title: str | None = None) -> None:
+        """Remember how the last fetch of a source went (and its validators for the next conditional GET)."""
+        with db.transaction(self.conn):
+            self.conn.execute(
+                "UPDATE sources SET last_status = ?, last_error = ?, "
+                "last_fetched = strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), "
+                "etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified), "
+                "last_entry = COALESCE(?, last_entry), title = COALESCE(NULLIF(?, ''), title) WHERE id = ?",
+                (status, error, etag, last_modified, last_entry, title, source_id))
+
+    # -- writing ---------------------------------------------------------------------------------------
+    def add(self, entries: Iterable[Entry], source_id: int | None, metadata_from: str, *,
+            batch_size: int = DEFAULT_BATCH, on_progress: Progress | None = None,
+            counts: AddCounts | None = None) -> AddCounts:
+        """Upsert `entries` from one source, one transaction per batch; return what happened to them.
+
+        `counts`, when given, is updated batch by batch, so a caller still knows what was stored when the
+        entries' iterator fails part-way (every finished batch stays committed).
+        """
+        counts = counts if counts is not None else AddCounts()
+        seen: set[str] = set()
+        for batch in _batches(entries, batch_size):
+            with db.transaction(self.conn):
+                counts += _BatchWriter(self.conn, source_id, metadata_from, seen).write(batch)
+            if on_progress:
+                on_progress(advance=len(batch))
+        return counts
+
+    # -- reading ---------------------------------------------------------------------------------------
+    def resolve(self, ref: str) -> str:
+        """The canonical id for an id, alias, URL, arXiv id, `seq` number or unique id prefix."""
+        ref = (ref or "").strip()
+        if not ref:
+            raise NotFound("No item named '' — give an id, URL or arXiv id (`sabbatical pile list` shows them)")
+        candidates = [ref]
+        canonical = canonical_id(ref)
+        if canonical:
+            candidates.append(canonical)
+        for candidate in candidates:
+            found = self._lookup([candidate])
+            if found:
+                return found[candidate]
+        if ref.isdigit():
+            row = self.conn.execute("SELECT id FROM items WHERE seq = ?", (int(ref),)).fetchone()
+            if row:
+                return row["id"]
+        return self._resolve_prefix(ref)
+
+    def _resolve_prefix(self, ref: str) -> str:
+        pattern = ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = self.conn.execute(
+            "SELECT id FROM items WHERE id LIKE ? ESCAPE '\\' OR id LIKE ? ESCAPE '\\' ORDER BY id LIMIT 6",
+            (pattern, "arxiv:" + pattern)).fetchall()
+        if len(rows) == 1:
+            return rows[0]["id"]
+        if rows:
+            shown = ", ".join(r["id"] for r in rows[:5])
+            raise NotFound(f"'{ref}' matches several items ({shown}{', …' if len(rows) > 5 else ''}) "
+                           "— give more of the id")
+        raise NotFound(f"No item '{ref}' in the pile — `sabbatical pile list` shows what is there")
+
+    def get(self, ref: str) -> Item:
+        """Everything about one item: fields, aliases, versions, sources and links."""
+        item_id = self.resolve(ref)
+        row = self.conn.execute("SELECT * FROM items WHERE id = ?", (item_id,)).fetchone()
+        item = Item(id=row["id"], seq=row["seq"], kind=row["kind"], title=row["title"],
+                    authors=json.loads(row["authors"]), abstract=row["abstract"], content=row["content"],
+                    url=row["url"], published=row["published"], updated=row["updated"],
+                    categories=json.loads(row["categories"]), content_hash=row["content_hash"],
+                    private=bool(row["private"]), extra=json.loads(row["extra"]), first_seen=row["first_seen"],
+                    last_changed=row["last_changed"], metadata_from=row["metadata_from"])
+        q = self.conn.execute
+        item.aliases = [(r["alias"], r["kind"]) for r in
+                        q("SELECT alias, kind FROM aliases WHERE item_id = ? ORDER BY alias", (item_id,))]
+        item.versions = [Version(r["version"], r["title"], r["published"], r["seen_at"]) for r in
+                         q("SELECT * FROM item_versions WHERE item_id = ? ORDER BY version", (item_id,))]
+        item.sources = [ItemSource(r["kind"], r["locator"], r["title"], r["entry_id"], r["first_seen"]) for r in
+                        q("SELECT s.kind, s.locator, s.title, x.entry_id, x.first_seen FROM item_sources x "
+                          "JOIN sources s ON s.id = x.source_id WHERE x.item_id = ? ORDER BY x.first_seen, s.id",
+                          (item_id,))]
+        item.links_out = [LinkedItem(r["id"], r["kind"], r["title"], r["link"]) for r in
+                          q("SELECT i.id, i.kind, i.title, l.kind AS link FROM links l JOIN items i ON i.id = l.to_item "
+                            "WHERE l.from_item = ? ORDER BY i.id", (item_id,))]
+        item.links_in = [LinkedItem(r["id"], r["kind"], r["title"], r["link"]) for r in
+                         q("SELECT i.id, i.kind, i.title, l.kind AS link FROM links l JOIN items i ON i.id = l.from_item "
+                           "WHERE l.to_item = ? ORDER BY i.id", (item_id,))]
+        return item
+
+    def list(self, *, kind: str | None = None, source: str | None = None, limit: int | None = 50,
+             offset: int = 0) -> list[ItemRow]:
+        """Items, newest first; `source` matches a source id, kind, or part of its locator."""
+        where, params = [], []
+        if kind:
+            where.append("i.kind = ?")
+            params.append(kind)
+        if source:
+            where.append("i.id IN (SELECT x.item_id FROM item_sources x JOIN sources s ON s.id = x.source_id "
+                         "WHERE s.kind = ? OR s.locator LIKE ? OR CAST(s.id AS TEXT) = ?)")
+            params += [source, f"%{source}%", source]
+        sql = ("SELECT i.id, i.kind, i.title, i.published, i.first_seen, i.url, "
+               "(SELECT COUNT(*) FROM item_sources x WHERE x.item_id = i.id) AS n FROM items i"
+               + (" WHERE " + " AND ".join(where) if where else "")
+               + " ORDER BY COALESCE(i.published, i.first_seen) DESC, i.seq DESC LIMIT ? OFFSET ?")
+        rows = self.conn.execute(sql, (*params, -1 if limit is None else limit, offset))
+        return [ItemRow(r["id"], r["kind"], r["title"], r["published"], r["first_seen"], r["url"], r["n"])
+                for r in rows]
+
+    def count(self, kind: str | None = None) -> int:
+        if kind:
+            return self.conn.execute("SELECT COUNT(*) FROM items WHERE kind = ?", (kind,)).fetchone()[0]
+        return self.conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+
+    def counts_by_kind(self, *, include_stubs: bool = True) -> dict[str, int]:
+        sql = "SELECT kind, COUNT(*) FROM items" + ("" if include_stubs else " WHERE metadata_from != 'link'")
+        return {r[0]: r[1] for r in self.conn.execute(sql + " GROUP BY kind")}
+
+    def _lookup(self, names: Sequence[str]) -> dict[str, str]:
+        return lookup_ids(self.conn, names)
+
+
+def lookup_ids(conn: sqlite3.Connection, names: Sequence[str]) -> dict[str, str]:
+    """name → item id for every name that is an item id or an alias (bulk, in chunks)."""
+    found: dict[str, str] = {}
+    unique = list(dict.fromkeys(n for n in names if n))
+    for chunk in _chunks(unique, _LOOKUP_CHUNK):
+        marks = ",".join("?" * len(chunk))
+        for row in conn.execute(f"SELECT id FROM items WHERE id IN ({marks})", chunk):
+            found[row[0]] = row[0]
+        for row in conn.execute(f"SELECT alias, item_id FROM aliases WHERE alias IN ({marks})", chunk):
+            found.setdefault(row[0], row[1])
+    return found
+
+
+class _BatchWriter:
+    """Writes one batch of entries inside the caller's transaction, with bulk reads and bulk writes."""
+
+    def __init__(self, conn: sqlite3.Connection, source_id: int | None, metadata_from: str, seen: set[str]):
+        self.conn = conn
+        self.source_id = source_id
+        self.metadata_from = metadata_from
+        self.seen = seen  # items already met in this read of the source
+        self.counts = AddCounts()
+
+    def write(self, batch: list[Entry]) -> AddCounts:
+        names = [name for e in batch for name in (*e.ids, *(a for a, _ in e.aliases))]
+        names += [m.id for e in batch for m in e.mentions]
+        self.known = lookup_ids(self.conn, names)
+        targets = self._resolve_targets(batch)
+        existing_ids = sorted({t for t in targets if t in self.known.values()})
+        self.rows = self._load_rows(existing_ids)
+        self.versions = self._load_versions(existing_ids)
+        self.newest: dict[str, int] = {}
+        for item_id, version in self.versions:
+            self.newest[item_id] = max(version, self.newest.get(item_id, 0))
+        self.has_source = self._load_item_sources(existing_ids)
+        self.new_rows: dict[str, dict[str, Any]] = {}
+        self.changed: dict[str, dict[str, Any]] = {}
+        aliases, item_sources, versions, mentions = [], [], [], []
+        for entry, target in zip(batch, targets):
+            self._merge(entry, target)
+            aliases += [(a, target, k) for a, k in self._aliases_of(entry, target)]
+            if self.source_id is not None and target not in self.has_source:
+                self.has_source.add(target)
+                item_sources.append((target, self.source_id, entry.entry_id))
+            if entry.version and (target, entry.version) not in self.versions:
+                self.versions.add((target, entry.version))
+                versions.append((target, entry.version, entry.title.strip(), entry.abstract.strip(), entry.published))
+            mentions += [(target, m) for m in entry.mentions if m.id not in entry.ids]
+        self._flush(aliases, item_sources, versions)
+        self._write_mentions(mentions)
+        return self.counts
+
+    def _resolve_targets(self, batch: list[Entry]) -> list[str]:
+        targets = []
+        for entry in batch:
+            primary = entry.ids[0]
+            target = next((self.known[i] for i in entry.ids if i in self.known
+                           and _may_merge(primary, self.known[i])), primary)
+            for name in entry.ids:
+                self.known.setdefault(name, target)  # later entries of this batch find it too
+            targets.append(target)
+        return targets
+
+    def _merge(self, entry: Entry, target: str) -> None:
+        if target in self.seen:
+            self.counts.duplicate += 1
+            return
+        self.seen.add(target)
+        incoming = entry.row()
+        current = self.rows.get(target)
+        if current is None:
+            incoming.update(id=target, metadata_from=self.metadata_from)
+            self.new_rows[target] = incoming
+            self.counts.new += 1
+            return
+        stronger = (rank_of(self.metadata_from) > rank_of(current["metadata_from"])
+                    or self.metadata_from == current["metadata_from"])
+        if entry.version and entry.version < self.newest.get(target, 0):
+            stronger = False
+        merged = _merged(current, incoming, stronger)
+        if stronger:
+            merged["metadata_from"] = self.metadata_from
+        if all(merged[f] == current[f] for f in (*ITEM_FIELDS, "metadata_from")):
+            self.counts.duplicate += 1
+            return
+        was_stub = current["metadata_from"] == "link" and self.metadata_from != "link"
+        self.rows[target] = merged
+        self.changed[target] = merged
+        if was_stub:
+            self.counts.new += 1
+        else:
+            self.counts.updated += 1
+
+    def _aliases_of(self, entry: Entry, target: str) -> Iterator[tuple[str, str]]:
+        names = [(i, _alias_kind(i)) for i in entry.ids] + list(entry.aliases)
+        if entry.version and entry.ids[0].startswith("arxiv:"):
+            names.append((f"{entry.ids[0]}v{entry.version}", "arxiv_version"))
+        for name, kind in names:
+            if name and name != target and name not in self.known:
+                self.known[name] = target
+                yield name, kind
+
+    def _flush(self, aliases: list, item_sources: list, versions: list) -> None:
+        columns = ("id", *ITEM_FIELDS, "metadata_from")
+        if self.new_rows:
+            self.conn.executemany(
+                f"INSERT INTO items ({', '.join(columns)}, content_hash) VALUES ({', '.join('?' * len(columns))}, ?)",
+                [(*(r[c] for c in columns), _hash(r)) for r in self.new_rows.values()])
+        if self.changed:
+            sets = ", ".join(f"{c} = ?" for c in (*ITEM_FIELDS, "metadata_from"))
+            self.conn.executemany(
+                f"UPDATE items SET {sets}, content_hash = ?, "
+                "last_changed = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?",
+                [(*(r[c] for c in (*ITEM_FIELDS, "metadata_from")), _hash(r), item_id)
+                 for item_id, r in self.changed.items()])
+        if aliases:
+            self.conn.executemany("INSERT OR IGNORE INTO aliases (alias, item_id, kind) VALUES (?, ?, ?)", aliases)
+        if item_sources:
+            self.conn.executemany("INSERT OR IGNORE INTO item_sources (item_id, source_id, entry_id) VALUES (?, ?, ?)",
+                                  item_sources)
+        if versions:
+            self.conn.executemany("INSERT OR IGNORE INTO item_versions (item_id, version, title, abstract, published) "
+                                  "VALUES (?, ?, ?, ?, ?)", versions)
+
+    def _write_mentions(self, mentions: list[tuple[str, Mention]]) -> None:
+        if not mentions:
+            return
+        stubs: dict[str, Mention] = {}
+        links = set()
+        for source_item, mention in mentions:
+            target = self.known.get(mention.id)
+            if target is None:
+                stubs.setdefault(mention.id, mention)
+                target = mention.id
+            if target != source_item:
+                links.add((source_item, target))
+        if stubs:
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO items (id, kind, title, url, content_hash, metadata_from) "
+                "VALUES (?, ?, ?, ?, ?, 'link')",
+                [(m.id, m.kind, m.title, m.url, content_hash(m.title, "", "")) for m in stubs.values()])
+            self.counts.stubs += len(stubs)
+            for stub in stubs:
+                self.known[stub] = stub
+        existing = set()
+        for chunk in _chunks(sorted({s for s, _ in links}), _LOOKUP_CHUNK):
+            marks = ",".join("?" * len(chunk))
+            existing |= {(r[0], r[1]) for r in self.conn.execute(
+                f"SELECT from_item, to_item FROM links WHERE kind = 'mentions' AND from_item IN ({marks})", chunk)}
+        fresh = sorted(links - existing)
+        self.conn.executemany("INSERT OR IGNORE INTO links (from_item, to_item, kind) VALUES (?, ?, 'mentions')", fresh)
+        self.counts.links += len(fresh)
+
+    def _load_rows(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        rows = {}
+        for chunk in _chunks(ids, _LOOKUP_CHUNK):
+            marks = ",".join("?" * len(chunk))
+            for row in self.conn.execute(
+                    f"SELECT id, {', '.join(ITEM_FIELDS)}, metadata_from FROM items WHERE id IN ({marks})", chunk):
+                rows[row["id"]] = dict(row)
+        return rows
+
+    def _load_versions(self, ids: list[str]) -> set[tuple[str, int]]:
+        found = set()
+        for chunk in _chunks([i for i in ids if i.startswith("arxiv:")], _LOOKUP_CHUNK):
+            marks = ",".join("?" * len(chunk))
+            found |= {(r[0], r[1]) for r in self.conn.execute(
+                f"SELECT item_id, version FROM item_versions WHERE item_id IN ({marks})", chunk)}
+        return found
+
+    def _load_item_sources(self, ids: list[str]) -> set[str]:
+        if self.source_id is None:
+            return set()
+        found = set()
+        for chunk in _chunks(ids, _LOOKUP_CHUNK):
+            marks = ",".join("?" * len(chunk))
+            found |= {r[0] for r in self.conn.execute(
+                f"SELECT item_id FROM item_sources WHERE source_id = ? AND item_id IN ({marks})",
+                (self.source_id, *chunk))}
+        return found
+
+
+def _merged(current: dict[str, Any], incoming: dict[str, Any], stronger: bool) -> dict[str, Any]:
+    """A stronger source overwrites with what it has; any other only fills what is empty."""
+    merged = dict(current)
+    for name in ITEM_FIELDS:
+        if name == "extra":
+            continue
+        value = incoming[name]
+        if _empty(value):
+            continue
+        if stronger or _empty(current[name]):
+            merged[name] = value
+    old_extra, new_extra = json.loads(current["extra"] or "{}"), json.loads(incoming["extra"])
+    merged["extra"] = dump_json({**old_extra, **new_extra} if stronger else {**new_extra, **old_extra})
+    return merged
+
+
+def _may_merge(primary: str, target: str) -> bool:
+    """Two different arXiv ids (or DOIs) are two papers, even when a secondary id ties them together
+    (arXiv records sharing a journal DOI, say); only a weaker name may lead to a stronger one."""
+    kind = _alias_kind(primary)
+    return target == primary or kind not in ("arxiv", "doi") or _alias_kind(target) != kind
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value in ("", "[]", "{}")
+
+
+def _hash(row: dict[str, Any]) -> str:
+    return content_hash(row["title"], row["abstract"], row["content"])
+
+
+def _alias_kind(name: str) -> str:
+    if name.startswith("arxiv:"):
+        arxiv = parse_arxiv_id(name)
+        return "arxiv_version" if arxiv and arxiv.version else "arxiv"
+    if name.startswith("doi:"):
+        return "doi"
+    if name.startswith(("http://", "https://")):
+        return "url"
+    return "entry"
+
+
+def _source(row: sqlite3.Row) -> Source:
+    return Source(row["id"], row["kind"], row["locator"], row["title"], bool(row["followed"]), row["etag"],
+                  row["last_modified"], row["last_entry"], row["last_fetched"], row["last_status"],
+                  row["last_error"], row["added_at"])
+
+
+def _batches(entries: Iterable[Entry], size: int) -> Iterator[list[Entry]]:
+    batch: list[Entry] = []
+    for entry in entries:
+        batch.append(entry)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _chunks(values: Sequence, size: int) -> Iterator[Sequence]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
