@@ -158,10 +158,22 @@ def topic_merge(into: str, others: Annotated[list[str], typer.Argument(help="Top
 def _triage(ids: list[str], action: str) -> None:
     from ..reading import triage
 
-    with _pile() as (_, conn):
-        done = triage.triage(conn, ids, action)
-    for record in done:
-        typer.echo(f"{record.item_id}: {record.state}")
+    with _pile() as (_, conn), _show_recorded(lambda r: f"{r.item_id}: {r.state}"):
+        for record in triage.triage(conn, ids, action):
+            typer.echo(f"{record.item_id}: {record.state}")
+
+
+@contextmanager
+def _show_recorded(line: Any) -> Iterator[None]:
+    """On a partial failure, print what was recorded before the error lines are printed."""
+    from ..errors import PartialFailure
+
+    try:
+        yield
+    except PartialFailure as exc:
+        for record in getattr(exc, "recorded", []):
+            typer.echo(line(record))
+        raise
 
 
 @pile.command("keep")
@@ -193,10 +205,12 @@ def undo(ids: Ids) -> None:
     """Undo each item's latest keep/star/drop/note/tag (recorded as another event)."""
     from ..reading import triage
 
-    with _pile() as (_, conn):
-        done = triage.undo(conn, ids)
-    for record in done:
-        typer.echo(f"{record.item_id}: {record.action} undone, now {record.state}")
+    def line(record: Any) -> str:
+        return f"{record.item_id}: {record.action.removeprefix('undo ')} undone, now {record.state}"
+
+    with _pile() as (_, conn), _show_recorded(line):
+        for record in triage.undo(conn, ids):
+            typer.echo(line(record))
 
 
 @pile.command("note")

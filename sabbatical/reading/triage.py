@@ -169,8 +169,11 @@ def _append(conn: sqlite3.Connection, item_id: str, action: str, value: dict) ->
 
 
 def _raise_partial(recorded: list[Recorded], failures: list[str], what: str) -> None:
+    """After the good work is committed: the failures, with what was recorded attached as `.recorded`."""
     if failures:
-        raise PartialFailure(f"{what} for {len(recorded)} item(s); {len(failures)} could not be", failures)
+        error = PartialFailure(f"{what} for {len(recorded)} item(s); {len(failures)} could not be", failures)
+        error.recorded = recorded  # type: ignore[attr-defined]
+        raise error
 
 
 # -- deriving state -----------------------------------------------------------------------------------

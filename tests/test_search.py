@@ -1,0 +1,152 @@
+"""Search: words and meaning fused, every filter, why each hit matched, and any user text is safe."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sabbatical import db
+from sabbatical.config import Config, EmbedConfig
+from sabbatical.errors import ExitCode, UsageError
+from sabbatical.reading import search, topics, triage
+from tests.helpers.organise_pile import add_item, add_items, topic_pile
+
+NASTY_QUERIES = ['"', '""', "'", "*", "qubit*", "NEAR(qubit photon)", "qubit AND OR NOT", "-photon", "a:b",
+                 "title:qubit", "(", ")", "^qubit", "{qubit}", "[x]", "qubit\"photon", "\\", "%_", "🙂 qubit",
+                 "SELECT * FROM items; --", "col:\"x\" OR", "+", "qubit NEAR/2 photon"]
+
+
+@pytest.fixture
+def conn(tmp_path):
+    connection = db.connect(tmp_path / "pile.db")
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def organised(conn):
+    pile = topic_pile(conn, per_topic=15)
+    topics.organise(conn, Config())
+    return pile
+
+
+def test_a_word_search_finds_the_subject_and_says_why(conn, organised):
+    hits = search.search(conn, Config(), "qubit entanglement", limit=10)
+    assert len(hits) == 10
+    assert all(h.id in organised["quantum"] for h in hits)
+    best = hits[0]
+    assert set(best.matched_terms) <= {"qubit", "entanglement"} and best.matched_terms
+    assert best.similarity is not None and best.similarity > 0.3
+    assert best.topic == topics.topic_names(conn)[best.topic_id]
+    assert best.why == {"terms": best.matched_terms, "similarity": best.similarity, "topic": best.topic}
+    assert "words: " in best.why_text and "similarity" in best.why_text and "topic: " in best.why_text
+
+
+def test_meaning_finds_items_that_share_no_query_word(conn):
+    """An item about photons and spin, searched for as 'qubit': no shared word, yet found by similarity
+    (a 3-dimensional space, so the SVD has to generalise across co-occurring words)."""
+    config = Config(embed=EmbedConfig(dimensions=3))
+    topic_pile(conn, per_topic=15)
+    add_item(conn, "test:no-shared-word", "Photon spin decoherence", "hamiltonian superposition photon spin")
+    topics.organise(conn, config)
+    hits = search.search(conn, config, "qubit", limit=50)
+    found = {h.id: h for h in hits}
+    assert "test:no-shared-word" in found
+    assert found["test:no-shared-word"].matched_terms == [] and found["test:no-shared-word"].similarity > 0
+
+
+def test_words_find_what_meaning_does_not_know(conn, organised):
+    """A rare word outside the fitted vocabulary is still found by FTS5."""
+    add_item(conn, "test:rare", "Zymurgy notes", "zymurgy of lambic beer")
+    hits = search.search(conn, Config(), "zymurgy")
+    assert [h.id for h in hits] == ["test:rare"] and hits[0].matched_terms == ["zymurgy"]
+
+
+@pytest.mark.parametrize("query", NASTY_QUERIES)
+def test_any_user_text_is_safe(conn, organised, query):
+    try:
+        hits = search.search(conn, Config(), query)
+    except UsageError:
+        assert not search.query_words(query)              # only punctuation: asked for words, no crash
+        return
+    assert isinstance(hits, list)
+
+
+def test_stemming_matches_word_forms(conn, organised):
+    add_item(conn, "test:forms", "Translations everywhere", "translating translated sentences")
+    hits = search.search(conn, Config(), "translation", limit=50)
+    assert "test:forms" in {h.id for h in hits}
+
+
+def test_filters_by_kind_topic_state_since_and_source(conn, organised):
+    posts = add_items(conn, "quantum", 3, start=200, kind="post", published="2026-06-01")
+    topics.organise(conn, Config())
+    by_kind = search.search(conn, Config(), "qubit", filters=search.Filters(kind="post"))
+    assert {h.id for h in by_kind} == set(posts)
+    quantum_topic = topics.topic_of_items(conn)[organised["quantum"][0]]
+    by_topic = search.search(conn, Config(), "qubit photon image", limit=100,
+                             filters=search.Filters(topic=str(quantum_topic)))
+    assert by_topic and all(h.topic_id == quantum_topic for h in by_topic)
+    triage.triage(conn, organised["quantum"][:2], "star")
+    starred = search.search(conn, Config(), "qubit", filters=search.Filters(state="starred"))
+    assert {h.id for h in starred} == set(organised["quantum"][:2]) and all(h.state == "starred" for h in starred)
+    inbox = search.search(conn, Config(), "qubit", limit=100, filters=search.Filters(state="inbox"))
+    assert not {h.id for h in inbox} & set(organised["quantum"][:2])
+    recent = search.search(conn, Config(), "qubit", filters=search.Filters(since="2026-01-01"))
+    assert {h.id for h in recent} == set(posts)
+    source = conn.execute("INSERT INTO sources (kind, locator, title) VALUES ('feed', 'https://blog.example/feed', "
+                          "'Example blog')").lastrowid
+    conn.execute("INSERT INTO item_sources (item_id, source_id) VALUES (?, ?)", (posts[0], source))
+    for name in ("blog.example", "Example blog", str(source)):
+        assert [h.id for h in search.search(conn, Config(), "qubit", filters=search.Filters(source=name))] == [posts[0]]
+
+
+def test_since_accepts_spans_and_dates_and_refuses_nonsense():
+    assert search.parse_since("2024-03-01") == "2024-03-01"
+    assert search.parse_since("7d") < search.parse_since("1d")
+    with pytest.raises(UsageError, match="7d, 2w"):
+        search.parse_since("last tuesday")
+
+
+def test_unsorted_is_a_topic_filter(conn, organised):
+    stranger = add_item(conn, "test:stranger", "Flemish abbey ledgers", "tithes abbots qubit ledgers")
+    topics.organise(conn, Config())
+    assert topics.topic_of_items(conn)[stranger] is None
+    hits = search.search(conn, Config(), "qubit", filters=search.Filters(topic="unsorted"))
+    assert [h.id for h in hits] == [stranger] and hits[0].topic == "unsorted"
+
+
+def test_search_before_any_organise_embeds_on_the_fly(conn):
+    topic_pile(conn, per_topic=10)
+    hits = search.search(conn, Config(), "pixel segmentation")
+    assert hits and hits[0].similarity is not None and hits[0].topic == "unsorted"
+
+
+def test_related_items_are_near_in_meaning(conn, organised):
+    hits = search.related(conn, Config(), organised["vision"][0], limit=5)
+    assert len(hits) == 5 and organised["vision"][0] not in {h.id for h in hits}
+    assert all(h.id in organised["vision"] for h in hits)
+    assert all(h.similarity is not None for h in hits)
+
+
+def test_the_cli_searches_with_json_and_refuses_an_empty_query(workspace, cli):
+    conn = db.connect(workspace.pile_path)
+    topic_pile(conn, per_topic=10)
+    conn.close()
+    result = cli("--workspace", workspace.root, "pile", "search", "qubit photon", "--json", "-n", "3")
+    assert result.exit_code == 0, result.stderr
+    hits = json.loads(result.stdout)
+    assert len(hits) == 3
+    assert set(hits[0]) == {"id", "title", "kind", "url", "published", "state", "topic_id", "topic", "score",
+                            "similarity", "matched_terms", "why"}
+    table = cli("--workspace", workspace.root, "pile", "search", 'qubit" NEAR(', "--kind", "paper")
+    assert table.exit_code == 0 and "qubit" in table.stdout
+    empty = cli("--workspace", workspace.root, "pile", "search", "  ?! ")
+    assert empty.exit_code == ExitCode.USAGE and empty.stderr.startswith("Error: give some words")
+    bad_since = cli("--workspace", workspace.root, "pile", "search", "qubit", "--since", "soon")
+    assert bad_since.exit_code == ExitCode.USAGE
+    related = cli("--workspace", workspace.root, "pile", "related", "test:quantum-0", "--json")
+    assert related.exit_code == 0 and len(json.loads(related.stdout)) == 10
+    missing = cli("--workspace", workspace.root, "pile", "related", "test:nothing")
+    assert missing.exit_code == ExitCode.ERROR and "no item" in missing.stderr
