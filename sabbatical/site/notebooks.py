@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from . import sanitise
 
@@ -56,8 +57,30 @@ class NotebookRenderer:
                 notebook, resources={"unique_key": path.stem, "output_files_dir": image_prefix})
         except Exception as exc:  # nbconvert raises many types for a malformed cell
             raise NotebookProblem(f"could not be rendered ({type(exc).__name__}: {_first_line(exc)})") from None
-        html = _describe_figures(sanitise.clean_html(body, id_prefix="nb-"), path.stem)
+        cleaned = sanitise.clean_html(body, id_prefix="nb-", attribute_filter=_site_relative(image_prefix))
+        html = _describe_figures(cleaned, path.stem)
         return RenderedNotebook(html=html, images=dict(resources.get("outputs") or {}), title=_title_of(notebook))
+
+
+def _site_relative(image_prefix: str):
+    """Keep notebook URLs working on the site, and keep notebooks from pulling in arbitrary local files.
+
+    Images may only be the notebook's own extracted figures or web images. Relative links were written
+    from the notebooks/ folder; the rendered page sits one folder deeper, so they gain one `../`.
+    """
+
+    def rewrite(tag: str, attribute: str, value: str) -> str | None:
+        if attribute not in ("src", "href"):
+            return value
+        if value.startswith("#"):
+            return "#nb-" + value[1:]  # heading ids are prefixed when the HTML is cleaned
+        if urlsplit(value).scheme:
+            return value
+        if attribute == "src":
+            return value if value.startswith(image_prefix + "/") else None
+        return "../" + value
+
+    return rewrite
 
 
 def read_notebook(path: Path) -> Any:

@@ -256,10 +256,10 @@ def _gallery(artifacts: list[SiteArtifact]) -> list[str]:
 
 def _figure(artifact: SiteArtifact) -> str:
     href = sanitise.attribute(quote(artifact_file(artifact)))
-    caption = esc(artifact.caption or artifact.name)
+    caption = sanitise.html_text(artifact.caption or artifact.name)  # raw HTML: no Markdown escapes here
     return (f'<figure><a href="{href}"><img src="{href}" alt="{sanitise.attribute(artifact.alt)}" loading="lazy"></a>'
             f'<figcaption>{caption} · <a href="{href}" download>download</a> '
-            f"({esc(human_size(artifact.size))})</figcaption></figure>")
+            f"({sanitise.html_text(human_size(artifact.size))})</figcaption></figure>")
 
 
 def human_size(size: int) -> str:

@@ -1,17 +1,18 @@
 """Reading the pile for the site: topics with their top items, highlights, and the latest digest.
 
-Topics and their names come from the reading library (`sabbatical.reading.topics.list_topics`, which
-applies the researcher's renames and merges). The pile library has no bulk "public items with their
-latest summary" call, so `public_items` below is a small read-only query of our own over the pile's
-`items`, `summaries` and `events` tables. It leaves out private items and items whose latest triage is a
-drop: those are never published. No page is made per item; items appear inside topic lists.
+Everything comes through the reading library: the ranking (`reading.rank.rank_items`, public items only,
+dropped ones left out, best first), the topics (`reading.topics.list_topics` and `topic_of_items`, with the
+researcher's renames and merges applied) and the digest (`reading.digest.build_digest`, built fresh at
+each site build, so it is always the latest). Ranked items carry no URL, so `item_links` below is a small
+read-only query of our own for the URL of each public item. No page is made per item: items appear inside
+topic lists, and their text is escaped when the page is written.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .model import ReadingItem, ReadingTopic, SiteReading
 
@@ -20,8 +21,8 @@ if TYPE_CHECKING:
 
 HIGHLIGHTS = 5
 HIGHLIGHT_DAYS = 30
+DIGEST_SINCE = "7d"
 UNSORTED_NAME = "Not sorted into a topic yet"
-_TRIAGE_ACTIONS = ("keep", "star", "drop", "inbox", "unstar", "undrop")
 
 
 def public_reading(workspace: Workspace, items_per_topic: int, problems: list[str]) -> SiteReading:
@@ -37,85 +38,62 @@ def public_reading(workspace: Workspace, items_per_topic: int, problems: list[st
         problems.append(f"the reading pile could not be opened ({exc}) — the reading pages are empty")
         return SiteReading()
     try:
-        items = public_items(conn)
-        reading = SiteReading(topics=_topics(conn, items, items_per_topic, problems),
-                              highlights=highlights(items), item_count=len(items))
-        reading.digest_title, reading.digest_markdown = _digest(workspace, conn, problems)
-        return reading
-    except sqlite3.Error as exc:
-        problems.append(f"the reading pile could not be read ({exc}) — the reading pages are incomplete")
+        return _reading(workspace, conn, items_per_topic)
+    except (sqlite3.Error, ValueError) as exc:
+        problems.append(f"the reading pile could not be read ({type(exc).__name__}: {exc}) — the reading pages "
+                        "are empty in this build")
         return SiteReading()
     finally:
         conn.close()
 
 
-def public_items(conn: sqlite3.Connection) -> dict[str, ReadingItem]:
-    """Every public, not-dropped item with its latest good summary, by id."""
-    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    summary = ("(SELECT s.{0} FROM summaries s WHERE s.item_id = i.id AND s.status = 'ok' "
-               "ORDER BY s.id DESC LIMIT 1)")
-    columns = ", ".join(summary.format(name) if "summaries" in tables else "NULL"
-                        for name in ("tldr", "contribution", "insight_score"))
-    dropped = ""
-    if "events" in tables:
-        marks = ", ".join("?" for _ in _TRIAGE_ACTIONS)
-        dropped = (f"AND COALESCE((SELECT e.action FROM events e WHERE e.subject = i.id AND e.action IN ({marks}) "
-                   "ORDER BY e.id DESC LIMIT 1), '') != 'drop'")
-    rows = conn.execute(
-        f"SELECT i.id, i.title, i.url, i.kind, i.published, i.first_seen, {columns} "
-        f"FROM items i WHERE i.private = 0 {dropped}", _TRIAGE_ACTIONS if dropped else ()).fetchall()
-    items = {}
-    for row in rows:
-        item = ReadingItem(id=row[0], title=row[1] or row[0], url=row[2], kind=row[3], published=row[4], first_seen=row[5],
-                           tldr=row[6], contribution=row[7],
-                           insight_score=None if row[8] is None else float(row[8]))
-        items[item.id] = item
-    return items
+def _reading(workspace: Workspace, conn: sqlite3.Connection, items_per_topic: int) -> SiteReading:
+    from ..reading import digest, rank, topics
 
-
-def _rank_key(item: ReadingItem) -> tuple:
-    # Most insightful first; unsummarised items after summarised ones; newer first among equals.
-    return (-(item.insight_score if item.insight_score is not None else -1.0), _negated(item.published or ""))
-
-
-def _negated(text: str) -> tuple:
-    return tuple(-ord(char) for char in text)
-
-
-def _topics(conn: sqlite3.Connection, items: dict[str, ReadingItem], limit: int,
-            problems: list[str]) -> list[ReadingTopic]:
-    try:
-        from ..reading.topics import list_topics, topic_of_items
-    except ImportError:
-        return []
-    try:
-        infos = list_topics(conn)
-        membership = topic_of_items(conn)
-    except sqlite3.OperationalError as exc:
-        problems.append(f"the pile's topics could not be read ({exc}) — run `sabbatical pile organise`")
-        return []
+    ranked = rank.rank_items(conn, workspace.config, state=None, include_private=False,
+                             sprints_dir=workspace.sprints_dir)
+    links = item_links(conn)
+    items = [_item(entry, links) for entry in ranked if entry.id in links and not entry.private]
+    by_id = {item.id: item for item in items}
     members: dict[int, list[ReadingItem]] = {}
-    for item_id, topic_id in membership.items():
-        if item_id in items:
-            members.setdefault(topic_id or 0, []).append(items[item_id])
-    topics = []
-    for info in infos:
-        public = sorted(members.get(info.id, []), key=_rank_key)
-        if not public:
-            continue
-        name = UNSORTED_NAME if info.id == 0 else info.name
-        topics.append(ReadingTopic(id=str(info.id), name=name, size=len(public), items=public[:limit],
-                                   keywords=list(info.keywords)))
-    return topics
+    for item_id, topic_id in topics.topic_of_items(conn).items():
+        if item_id in by_id:
+            members.setdefault(topic_id or 0, []).append(by_id[item_id])
+    order = {item.id: index for index, item in enumerate(items)}
+    reading = SiteReading(item_count=len(items), highlights=highlights(items))
+    for info in topics.list_topics(conn):
+        public = sorted(members.get(info.id, []), key=lambda item: order[item.id])
+        if public:
+            reading.topics.append(ReadingTopic(id=str(info.id), name=UNSORTED_NAME if info.id == 0 else info.name,
+                                               size=len(public), items=public[:items_per_topic],
+                                               keywords=list(info.keywords)))
+    latest = digest.build_digest(conn, workspace.config, since=DIGEST_SINCE, sprints_dir=workspace.sprints_dir)
+    reading.digest_title, reading.digest_markdown = _split_title(latest.markdown)
+    return reading
 
 
-def highlights(items: dict[str, ReadingItem], now: datetime | None = None) -> list[ReadingItem]:
-    """The most insightful recent items (the last 30 days, else the whole pile)."""
+def item_links(conn: sqlite3.Connection) -> dict[str, tuple[str | None, str | None]]:
+    """id → (url, published) of every public item (the ranking does not carry them)."""
+    return {row[0]: (row[1], row[2]) for row in conn.execute("SELECT id, url, published FROM items WHERE private = 0")}
+
+
+def _item(entry: Any, links: dict[str, tuple[str | None, str | None]]) -> ReadingItem:
+    url, published = links[entry.id]
+    return ReadingItem(id=entry.id, title=entry.title or entry.id, url=url, kind=entry.kind, published=published,
+                       first_seen=entry.first_seen, tldr=entry.tldr, contribution=entry.contribution,
+                       insight_score=entry.insight if entry.tldr or entry.contribution else None)
+
+
+def highlights(items: list[ReadingItem], now: datetime | None = None) -> list[ReadingItem]:
+    """The best-ranked items read in the last 30 days (else the best-ranked of all), in rank order."""
     since = ((now or datetime.now(timezone.utc)) - timedelta(days=HIGHLIGHT_DAYS)).strftime("%Y-%m-%d")
-    summarised = [item for item in items.values() if item.insight_score is not None]
-    recent = [item for item in summarised if (item.first_seen or "") >= since]
-    return sorted(recent or summarised, key=_rank_key)[:HIGHLIGHTS]
+    recent = [item for item in items if (item.first_seen or "") >= since]
+    return (recent or items)[:HIGHLIGHTS]
 
 
-def _digest(workspace: Workspace, conn: sqlite3.Connection, problems: list[str]) -> tuple[str, str]:
-    return "", ""
+def _split_title(markdown: str) -> tuple[str, str]:
+    """The digest's own `# Title` line becomes the page title, so the page has one heading 1."""
+    first, _, rest = markdown.partition("\n")
+    if first.startswith("# "):
+        return first[2:].strip(), rest
+    return "", markdown

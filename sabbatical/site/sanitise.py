@@ -4,9 +4,10 @@ Everything the site shows that came from outside the researcher's own site setti
 pile items (titles, summaries, URLs from feeds and web pages), journal entries, sprint sections, the
 digest and notebook HTML. Two kinds of input, two treatments:
 
-- **Text as data** (`text`, `block`, `link`): a title or a journal entry is shown exactly as written. It is
-  HTML-escaped and every character Markdown (or a Markdown extension) could act on becomes a numeric
-  character reference, so `**`, `[x](javascript:…)`, `<script>` or `:emoji:` are displayed, not obeyed.
+- **Text as data** (`text`, `block`, `link`; `html_text` inside raw HTML): a title or a journal entry is
+  shown exactly as written. HTML's specials are escaped and every character Markdown (or a Markdown
+  extension) could act on is escaped too, so `**`, `[x](javascript:…)`, `<script>` or `:emoji:` are
+  displayed, not obeyed.
 - **Markup** (`markdown_html`, `clean_html`): a sprint section or a notebook is meant to be formatted. It is
   rendered to HTML first and then cleaned by nh3 with an allowlist: no scripts, no event-handler
   attributes, no styles, and links only to http, https and mailto (or relative ones inside the site).
@@ -18,15 +19,17 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
 
-# Characters that Markdown or a common extension (tables, attr_list, emoji, mark, tilde, caret, math,
-# magiclink, abbr) may treat as syntax. Spelled as character references they display as themselves.
-_MARKDOWN_ACTIVE = "\\`*_{}[]()#+-.!|~^=:$@%"
-# One pass over the text: HTML's own specials and the Markdown-active characters, each as a reference.
-_REFERENCES = {ord(char): f"&#{ord(char)};" for char in _MARKDOWN_ACTIVE + "&<>\"'"}
+# Markdown syntax characters are backslash-escaped (CommonMark and Python-Markdown both accept these, and
+# the page shows the bare character); HTML's specials and characters that only some Markdown extensions
+# act on (emoji, mark, tilde, caret, math, magiclink, tables) become numeric character references.
+_BACKSLASHED = "\\`*_{}[]()#+-.!"
+_REFERENCED = "&<>\"'|~^=:$@"
+_MARKDOWN_TEXT = {ord(char): "\\" + char for char in _BACKSLASHED} | {ord(char): f"&#{ord(char)};" for char in _REFERENCED}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _URL_JUNK = re.compile(r"[\x00-\x20\x7f]")
 
@@ -53,7 +56,12 @@ _DROP_WITH_CONTENT = {"script", "style", "iframe", "object", "embed", "template"
 def text(value: object) -> str:
     """`value` as inline page text: shown literally, one line, inert in Markdown and HTML."""
     flat = " ".join(_CONTROL.sub("", str(value)).split())
-    return flat.translate(_REFERENCES)
+    return flat.translate(_MARKDOWN_TEXT)
+
+
+def html_text(value: object) -> str:
+    """`value` as one line of text inside raw HTML (where Markdown is not processed, so no backslashes)."""
+    return html.escape(" ".join(_CONTROL.sub("", str(value)).split()), quote=True)
 
 
 def block(value: object) -> str:
@@ -90,7 +98,7 @@ def safe_url(url: object, *, allow_relative: bool = False) -> str | None:
 
 def attribute(value: object) -> str:
     """A value for an HTML attribute we write ourselves (alt text, titles)."""
-    return html.escape(" ".join(_CONTROL.sub("", str(value)).split()), quote=True)
+    return html_text(value)
 
 
 def link(label: object, url: object) -> str:
@@ -101,8 +109,12 @@ def link(label: object, url: object) -> str:
     return f'<a href="{html.escape(target, quote=True)}" rel="nofollow noopener noreferrer">{text(label)}</a>'
 
 
-def clean_html(markup: str, *, id_prefix: str | None = None) -> str:
-    """Allowlist-clean an HTML fragment (notebooks, rendered sections)."""
+def clean_html(markup: str, *, id_prefix: str | None = None,
+               attribute_filter: Callable[[str, str, str], str | None] | None = None) -> str:
+    """Allowlist-clean an HTML fragment (notebooks, rendered sections).
+
+    `attribute_filter(tag, attribute, value)` may rewrite or drop (None) attribute values that pass.
+    """
     import nh3
 
     return nh3.clean(
@@ -114,6 +126,7 @@ def clean_html(markup: str, *, id_prefix: str | None = None) -> str:
         link_rel="nofollow noopener noreferrer",
         strip_comments=True,
         id_prefix=id_prefix,
+        attribute_filter=attribute_filter,
     )
 
 
