@@ -39,6 +39,7 @@ STAGES: list[tuple[str, Stage | str]] = [
     ("summarise", "sabbatical.reading.summarise:tour_stage"),
     ("organise", "sabbatical.reading.topics:tour_stage"),
     ("sprint", "sabbatical.sprints.tour:tour_stage"),
+    ("site", "sabbatical.site.tour:tour_stage"),
 ]
 
 
@@ -66,6 +67,8 @@ def run_tour(directory: Path, on_step: Callable[[TourStep], None] | None = None)
         "sabbatical paths        # where everything lives",
         "sabbatical --help       # every command group",
     ]
+    if (workspace.site_dir / "index.html").is_file():
+        report.open_next.insert(1, f"open {workspace.site_dir / 'index.html'}   # the published site")
     return report
 
 
