@@ -251,3 +251,19 @@ def test_the_cli_organises_lists_and_renames(workspace, cli):
 def test_organising_an_empty_pile_says_so(workspace, cli):
     result = cli("--workspace", workspace.root, "pile", "organise")
     assert result.exit_code == 0 and result.stdout.startswith("empty")
+
+
+def test_the_tour_stage_organises_searches_and_writes_the_digest_again_and_again(workspace):
+    conn = db.connect(workspace.pile_path)
+    topic_pile(conn, per_topic=8)
+    conn.close()
+    first = topics.tour_stage(workspace)
+    assert first.startswith("24 items in ") and "search '" in first and "→ '" in first
+    assert f"digest written to {workspace.reading_dir / 'digest.md'}" in first
+    assert (workspace.reading_dir / "digest.md").read_text().startswith("# Reading digest")
+    second = topics.tour_stage(workspace)
+    assert second.split(";")[0] == first.split(";")[0]                      # the same topics, nothing moved
+
+
+def test_the_tour_stage_on_an_empty_pile_says_so(workspace):
+    assert topics.tour_stage(workspace) == "the pile is empty, nothing to organise"

@@ -128,3 +128,18 @@ def test_the_cli_triages_undoes_and_exits_3_on_a_bad_id(workspace, cli):
     assert triage.current_state(conn, a).state == "kept"
     assert [n.text for n in triage.current_state(conn, a).notes] == ["worth a sprint"]
     conn.close()
+
+
+def test_pile_list_by_state_is_ranked_and_explained(workspace, cli):
+    conn = db.connect(workspace.pile_path)
+    quantum = add_items(conn, "quantum", 3)
+    add_items(conn, "vision", 3, kind="post")
+    conn.close()
+    w = ("--workspace", workspace.root)
+    cli(*w, "pile", "star", *quantum[:2])
+    starred = json.loads(cli(*w, "pile", "list", "--state", "starred", "--json").stdout)
+    assert {r["id"] for r in starred} == set(quantum[:2]) and all(r["why"] for r in starred)
+    inbox = json.loads(cli(*w, "pile", "list", "--state", "inbox", "--kind", "post", "--json").stdout)
+    assert len(inbox) == 3 and all(r["kind"] == "post" for r in inbox)
+    bad = cli(*w, "pile", "list", "--state", "archived")
+    assert bad.exit_code == ExitCode.USAGE and "inbox, kept, starred, dropped" in bad.stderr

@@ -246,6 +246,17 @@ def inbox(limit: Limit = 20, as_json: Json = False) -> None:
     print_ranked(ranked, as_json)
 
 
+def list_by_state(state: str, *, kind: str | None, source: str | None, limit: int | None, as_json: bool) -> None:
+    """`pile list --state …`: items in a triage state, ranked, optionally narrowed by kind and source."""
+    from ..reading import rank, search as searching
+
+    with _pile() as (workspace, conn):
+        allowed = searching.allowed_ids(conn, searching.Filters(kind=kind, source=source))
+        ranked = rank.rank_items(conn, workspace.config, state=state, sprints_dir=workspace.sprints_dir)
+        ranked = [r for r in ranked if allowed is None or r.id in allowed][:limit]
+    print_ranked(ranked, as_json)
+
+
 def print_ranked(ranked: list[Any], as_json: bool) -> None:
     """Ranked items as a table (or JSON); `pile list --state` shares it."""
     if as_json:
