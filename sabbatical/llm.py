@@ -24,6 +24,7 @@ The `openai` package is imported only when the first request is made.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -171,11 +172,13 @@ def budget_from_config(config: LLMConfig) -> Budget:
 _UNSUPPORTED_IN_STRICT = ("minLength", "maxLength", "default")
 
 
+@functools.cache
 def strict_json_schema(model: type[BaseModel]) -> dict[str, Any]:
     """The model's JSON schema in the form strict structured output requires.
 
     Every object lists all its properties as required and allows no others; keywords strict mode does
-    not accept are left out (pydantic still enforces them when the answer is validated).
+    not accept are left out (pydantic still enforces them when the answer is validated). Cached per
+    model: treat the result as read-only.
     """
     def tighten(node: Any) -> Any:
         if isinstance(node, dict):

@@ -93,7 +93,9 @@ class FakeOpenAI:
         self._queue: list[str] = []
         self._rules: list[_Rule] = []
         self._httpd = _Server(("127.0.0.1", self.port), _handler_for(self))
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        # A short poll interval makes stop() quick (it waits for the serving loop to notice).
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
 
     @property
     def url(self) -> str:
@@ -274,6 +276,9 @@ def _check_faults(faults: Iterable[str]) -> None:
 def _handler_for(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes; with Nagle's algorithm on, the second waits for the
+        # client's delayed ACK (~40 ms), which would dwarf the latency being simulated.
+        disable_nagle_algorithm = True
 
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
             if self.path.rstrip("/").endswith("/models"):
