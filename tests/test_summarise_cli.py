@@ -101,3 +101,21 @@ def test_llm_log_lists_calls(cli, workspace, pile, server):
     assert json.loads(cli("--workspace", workspace.root, "pile", "llm-log", "--json", "--limit", "2").stdout)[1]["id"] == 4
     table = cli("--workspace", workspace.root, "pile", "llm-log", "--item", "test:00001", env={"COLUMNS": "250"}).stdout
     assert "http_error" in table and "summarise-v1" in table and "loopback" in table
+
+
+def test_pile_show_has_the_summary_judgement_and_flags_quotes_not_in_the_text(cli, workspace, pile, server):
+    from sabbatical.cli import pile as pile_commands
+
+    if not hasattr(pile_commands, "SHOW_SECTIONS"):
+        pytest.skip("`pile show` renders no sections yet")
+    before = cli("--workspace", workspace.root, "pile", "show", "test:00001", env={"COLUMNS": "200"}).stdout
+    assert "none yet — `sabbatical pile summarise --ids test:00001`" in before
+    server.queue("invented_quotes")
+    cli("--workspace", workspace.root, "pile", "summarise", "--ids", "test:00001")
+    shown = cli("--workspace", workspace.root, "pile", "show", "test:00001", env={"COLUMNS": "200"}).stdout
+    assert "Summary (llm: loopback, summarise-v1" in shown and "Judgement: sota increment, insight" in shown
+    assert "“words nobody wrote in this document” (⚠ NOT found in the text)" in shown
+    assert "0/4 quotes found in the text" in shown
+    cli("--workspace", workspace.root, "pile", "summarise", "--ids", "test:00000")
+    verified = cli("--workspace", workspace.root, "pile", "show", "test:00000", env={"COLUMNS": "200"}).stdout
+    assert "(✓ in the text)" in verified and "NOT found" not in verified and "4/4 quotes found" in verified
