@@ -11,6 +11,7 @@ A notebook can keep itself off the site with `"sabbatical": {"private": true}` i
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,8 +59,9 @@ class NotebookRenderer:
         except Exception as exc:  # nbconvert raises many types for a malformed cell
             raise NotebookProblem(f"could not be rendered ({type(exc).__name__}: {_first_line(exc)})") from None
         cleaned = sanitise.clean_html(body, id_prefix="nb-", attribute_filter=_site_relative(image_prefix))
-        html = _describe_figures(cleaned, path.stem)
-        return RenderedNotebook(html=html, images=dict(resources.get("outputs") or {}), title=_title_of(notebook))
+        title = _title_of(notebook)
+        html = _describe_figures(_below_the_page_title(cleaned, title), path.stem)
+        return RenderedNotebook(html=html, images=dict(resources.get("outputs") or {}), title=title)
 
 
 def _site_relative(image_prefix: str):
@@ -109,6 +111,16 @@ def _title_of(notebook: Any) -> str:
                 if line.startswith("# "):
                     return line[2:].strip()
     return ""
+
+
+def _below_the_page_title(html: str, title: str) -> str:
+    """Headings one level down, so the page's own title is its only heading 1; a first heading that
+    repeats that title is dropped."""
+    demoted = re.sub(r"<(/?)h([1-5])\b", lambda m: f"<{m[1]}h{int(m[2]) + 1}", html)
+    if title:
+        repeated = re.compile(r"<h2[^>]*>\s*" + re.escape(sanitise.html_text(title)) + r"\s*</h2>")
+        demoted = repeated.sub("", demoted, count=1)
+    return demoted
 
 
 def _describe_figures(html: str, notebook_name: str) -> str:
