@@ -28,27 +28,39 @@ BENCHMARK_CUES = [
     (r"state[- ]of[- ]the[- ]art", 1.0, "state-of-the-art"),
     (r"\bsota\b", 1.0, "SOTA"),
     (r"\boutperform(?:s|ed|ing)?\b", 1.0, "outperforms"),
-    (r"\bimprov\w*\b(?:\W+\w+){0,8}?\W+by\W+(?:up to\W+)?\d+(?:\.\d+)?\s*(?:%|percent|points?|pp\b)", 1.0,
-     "improves … by X%"),
-    (r"\+\s?\d+(?:\.\d+)?\s*(?:%|bleu|rouge|f1|map|points?|pp\b|accuracy)", 1.0, "+X on a metric"),
-    (r"\b(?:surpass(?:es|ed|ing)?|beats?|new record|leaderboard)\b", 0.8, "surpasses"),
+    (r"\b(?:improv|reduc|increas|boost|rais|lower|cut)\w*\b(?:\W+\w+){0,8}?\W+(?:by|from)\W+(?:up to\W+)?"
+     r"\d+(?:\.\d+)?\s*(?:%|percent|points?|pp\b|x\b)", 1.0, "improves … by X%"),
+    (r"(?:\+\s?|\badds?\s+)\d+(?:\.\d+)?\s*(?:%|bleu|rouge|f1|map|points?|pp\b|accuracy)", 1.0, "+X on a metric"),
+    (r"\d+(?:\.\d+)?\s*(?:%|points?|pp)\s+(?:higher|lower|better|fewer|faster|more)\b", 1.0, "X% better"),
+    (r"\bfrom\s+\d+(?:\.\d+)?%?\s+to\s+\d+(?:\.\d+)?%", 0.8, "from X% to Y%"),
+    (r"\b(?:surpass(?:es|ed|ing)?|beats?|new (?:record|best)|leaderboard)\b", 0.8, "surpasses"),
     (r"\b(?:achiev\w+|obtain\w*|reach\w*)\W+(?:\w+\W+){0,3}(?:best|highest|superior|competitive|strong)\b", 0.6,
      "achieves best/competitive results"),
+    (r"\b(?:converges?|trains?)\s+faster\b|\bspeed-?ups?\b", 0.6, "faster"),
+    (r"\b(?:than|over)\s+(?:the\s+|a\s+)?(?:\w+[- ])?baselines?\b|\bbaseline'?s\b", 0.6, "beats the baseline"),
+    (r"\b(?:glue|superglue|mmlu|imagenet|squad|wmt\d*|coco|humaneval|gsm8k|cifar-?\d*)\b", 0.5, "a named benchmark"),
     (r"\b(?:benchmarks?|top-1|accuracy gains?)\b", 0.3, "benchmark"),
 ]
 INSIGHT_CUES = [
     (r"\bwe (?:show|explain|demonstrate) (?:why|how)\b", 1.5, "we show why"),
-    (r"\bwe (?:find|found|observe|discover) that\b", 1.0, "we find that"),
+    (r"\bwe (?:find|found|observe|discover|show) that\b", 0.8, "we find that"),
     (r"\bsurprising(?:ly)?\b|\bcounter-?intuitive\b|\bunexpected(?:ly)?\b", 1.0, "surprisingly"),
     # "attention mechanism" names a component, "scene understanding" a task: neither is an explanation.
     (r"(?<!attention )(?<!gating )(?<!fusion )(?<!memory )\bmechanisms?\b|\bmechanistic\b", 1.2, "mechanism"),
-    (r"\bwe (?:analy[sz]e|investigate|study|characteri[sz]e|probe|examine)\b|\banalys[ie]s\b", 0.8, "we analyse"),
-    (r"\b(?:fails? to|failure modes?|cannot|negative results?)\b", 0.8, "fails to"),
+    (r"\bwe trace\b|\btraced? (?:\w+ ){0,4}to\b|\bis caused by\b|\bexplain(?:s|ed)?\b|\baccounts? for\b", 1.0,
+     "explains / traces a cause"),
+    (r"\bwe (?:analy[sz]e|investigate|study|characteri[sz]e|probe|examine|measure)\b|\banalys[ie]s\b", 0.8,
+     "we analyse"),
+    (r"\bfail(?:s|ed|ure|ures)?\b|\bcannot\b|\bnegative results?\b|\breverse[sd]?\b|\bbreaks? down\b", 0.8,
+     "fails to"),
     (r"\bdoes not\b|\bdo not\b", 0.4, "does not"),
+    (r"\bthe (?:usual|common|standard|prevailing) (?:view|explanation|assumption)\b|\bcontrary to\b|,\s*not\b", 0.8,
+     "against a common view"),
+    (r"\bdepends? on\b|\bdetermined by\b|\bpredicts?\b", 0.5, "depends on"),
     (r"(?<!scene )(?<!language )(?<!video )(?<!image )(?<!visual )(?<!text )(?<!document )(?<!speech )"
-     r"\bunderstand(?:ing)?\b|\binsights?\b|\bexplain(?:s|ed)?\b|\binterpretab\w*\b", 0.8, "understanding"),
-    (r"\breveal(?:s|ed)?\b|\bphenomen(?:on|a)\b|\bemergen\w*\b|\btheor(?:y|etical(?:ly)?)\b", 0.6,
-     "reveals / theory"),
+     r"\bunderstand(?:ing)?\b|\binsights?\b|\binterpretab\w*\b", 0.8, "understanding"),
+    (r"\breveal(?:s|ed)?\b|\bphenomen(?:on|a)\b|\bemergen\w*\b|\btheor(?:y|etical(?:ly)?)\b|\bphase "
+     r"(?:diagram|transition)s?\b", 0.6, "reveals / theory"),
 ]
 KIND_CUES = [
     (ContributionKind.SURVEY, r"\b(?:survey|we review|this review|overview of|systematic review|literature review)\b"),
@@ -96,8 +108,10 @@ def summarise_offline(document: SourceDocument) -> Summary:
     sentences = split_sentences(document.body) or split_sentences(document.title) or [document.title or document.id]
     scores = score_sentences(sentences, document.title)
     ranked = sorted(range(len(sentences)), key=lambda i: (-scores[i], i))
-    benchmark = find_cues(sentences, BENCHMARK_CUES)
-    insight = find_cues(sentences, INSIGHT_CUES)
+    # Titles state the claim most plainly ("… Explains …", "… Adds 0.3 Points"), so cues count there too.
+    cue_sentences = sentences + ([document.title] if document.title and document.body else [])
+    benchmark = find_cues(cue_sentences, BENCHMARK_CUES)
+    insight = find_cues(cue_sentences, INSIGHT_CUES)
     kind = judge_kind(document, benchmark, insight)
     score = insight_score(kind, benchmark, insight)
     quote_index = _evidence_sentence(kind, benchmark, insight, ranked)
@@ -108,7 +122,7 @@ def summarise_offline(document: SourceDocument) -> Summary:
         key_claims=claims,
         contribution=kind,
         insight=Insight(score=score, rationale=rationale(kind, score, benchmark, insight),
-                        quote=quote_from(sentences[quote_index])),
+                        quote=quote_from(cue_sentences[quote_index])),
         topics=keywords(document),
         questions=questions(sentences, kind),
     )
