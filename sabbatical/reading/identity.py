@@ -213,8 +213,8 @@ def find_arxiv_links(text: str) -> list[ArxivLink]:
         if arxiv and arxiv.base not in found:
             label = " ".join(html.unescape(_TAG.sub(" ", inner)).split())
             found[arxiv.base] = ArxivLink(arxiv, "" if parse_arxiv_id(label) or "arxiv.org" in label else label)
-    for pattern in (_URL_MENTION, _TEXT_MENTION):
-        for match in pattern.finditer(text):
-            arxiv = _from_match(match)
-            found.setdefault(arxiv.base, ArxivLink(arxiv))
+    bare = sorted([*_URL_MENTION.finditer(text), *_TEXT_MENTION.finditer(text)], key=lambda m: m.start())
+    for match in bare:
+        arxiv = _from_match(match)
+        found.setdefault(arxiv.base, ArxivLink(arxiv))
     return list(found.values())

@@ -389,8 +389,10 @@ class _BatchWriter:
         names = [name for e in batch for name in (*e.ids, *(a for a, _ in e.aliases))]
         names += [m.id for e in batch for m in e.mentions]
         self.known = lookup_ids(self.conn, names)
+        self.pending: dict[str, str] = {}
         targets = self._resolve_targets(batch)
-        existing_ids = sorted({t for t in targets if t in self.known.values()})
+        stored = set(self.known.values())
+        existing_ids = sorted({t for t in targets if t in stored})
         self.rows = self._load_rows(existing_ids)
         self.versions = self._load_versions(existing_ids)
         self.newest: dict[str, int] = {}
@@ -418,12 +420,16 @@ class _BatchWriter:
         targets = []
         for entry in batch:
             primary = entry.ids[0]
-            target = next((self.known[i] for i in entry.ids if i in self.known
-                           and _may_merge(primary, self.known[i])), primary)
+            target = next((self._find(i) for i in entry.ids if self._find(i)
+                           and _may_merge(primary, self._find(i))), primary)
             for name in entry.ids:
-                self.known.setdefault(name, target)  # later entries of this batch find it too
+                self.pending.setdefault(name, target)  # later entries of this batch find it too
             targets.append(target)
         return targets
+
+    def _find(self, name: str) -> str | None:
+        """The item a name belongs to: stored before this batch, or given earlier in this batch."""
+        return self.known.get(name) or self.pending.get(name)
 
     def _merge(self, entry: Entry, target: str) -> None:
         if target in self.seen:
@@ -460,8 +466,8 @@ class _BatchWriter:
         if entry.version and entry.ids[0].startswith("arxiv:"):
             names.append((f"{entry.ids[0]}v{entry.version}", "arxiv_version"))
         for name, kind in names:
-            if name and name != target and name not in self.known:
-                self.known[name] = target
+            if name and name != target and name not in self.known and self.pending.get(name, target) == target:
+                self.known[name] = target  # stored from now on
                 yield name, kind
 
     def _flush(self, aliases: list, item_sources: list, versions: list) -> None:
@@ -492,7 +498,7 @@ class _BatchWriter:
         stubs: dict[str, Mention] = {}
         links = set()
         for source_item, mention in mentions:
-            target = self.known.get(mention.id)
+            target = self._find(mention.id)
             if target is None:
                 stubs.setdefault(mention.id, mention)
                 target = mention.id

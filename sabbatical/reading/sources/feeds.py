@@ -60,18 +60,18 @@ def parse_feed(data: bytes, locator: str, content_type: str = "") -> SourceRead:
         title, entries = parse_atom(data)
         return SourceRead(entries=entries, metadata_from="arxiv", title=title)
     else:
-        title, site, raw, warnings = _parse_xml(data, content_type)
+        title, site, raw, warnings = _parse_xml(data, content_type, locator)
     entries = [entry for entry in _to_entries(raw, site or _locator_key(locator))]
     return SourceRead(entries=entries, metadata_from="feed", title=title, warnings=warnings)
 
 
-def _parse_xml(data: bytes, content_type: str) -> tuple[str, str, list[RawEntry], list[str]]:
+def _parse_xml(data: bytes, content_type: str, locator: str) -> tuple[str, str, list[RawEntry], list[str]]:
     import feedparser
 
     headers = {"content-type": content_type} if content_type else {}
     parsed = feedparser.parse(data, response_headers=headers, sanitize_html=False, resolve_relative_uris=True)
     if not parsed.version and not parsed.entries:
-        raise SourceError(_not_a_feed(data, parsed))
+        raise SourceError(_not_a_feed(data, parsed, locator))
     warnings = []
     if parsed.bozo:
         problem = _one_line(parsed.get("bozo_exception"))
@@ -90,7 +90,9 @@ def _raw_from_feedparser(e: Any) -> RawEntry:
         authors = [e["author"]]
     return RawEntry(guid=e.get("id", "") or "", link=e.get("link", "") or "", title=_text(e.get("title", "")),
                     summary=summary if summary != content else "", content=content,
-                    published=_struct_time(e.get("published_parsed")), updated=_struct_time(e.get("updated_parsed")),
+                    published=_struct_time(e.get("published_parsed")),
+                    # `in` first: feedparser's get("updated_parsed") falls back to the published date, with a warning
+                    updated=_struct_time(e["updated_parsed"]) if "updated_parsed" in e else None,
                     authors=authors, tags=[t.get("term") for t in e.get("tags", []) if t.get("term")])
 
 
@@ -311,10 +313,10 @@ def _one_line(exc: Any) -> str:
 _ALTERNATE = re.compile(r"<link\b[^>]*>", re.IGNORECASE)
 
 
-def _not_a_feed(data: bytes, parsed: Any) -> str:
+def _not_a_feed(data: bytes, parsed: Any, locator: str) -> str:
     head = data[:200_000].decode("utf-8", errors="replace")
     if re.search(r"<html\b|<!doctype\s+html|<body\b", head, re.IGNORECASE):
-        found = discover_feeds(head, parsed.get("href", ""))
+        found = discover_feeds(head, locator if looks_like_url(locator) else "")
         if found:
             return f"this is a web page, not a feed; the page names its feed at {found[0]} — read that instead"
         return "this is a web page, not a feed — use `sabbatical read url` for a page, or find the page's feed URL"
