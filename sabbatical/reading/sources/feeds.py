@@ -61,7 +61,11 @@ def parse_feed(data: bytes, locator: str, content_type: str = "") -> SourceRead:
         return SourceRead(entries=entries, metadata_from="arxiv", title=title)
     else:
         title, site, raw, warnings = _parse_xml(data, content_type, locator)
-    entries = [entry for entry in _to_entries(raw, site or _locator_key(locator))]
+    anonymous = sum(1 for r in raw if not r.guid and not _web(r.link))
+    if anonymous:
+        warnings.append(f"{anonymous} of {len(raw)} entries have no link or id; they are named by their text, "
+                        "so an edited entry will come back as a new one")
+    entries = _to_entries(raw, site or _locator_key(locator))
     return SourceRead(entries=entries, metadata_from="feed", title=title, warnings=warnings)
 
 

@@ -77,14 +77,23 @@ def entry_from_record(record: Any) -> Entry | None:
 def _authors(record: dict[str, Any]) -> list[str]:
     parsed = record.get("authors_parsed")
     if isinstance(parsed, list) and parsed:
-        return [" ".join(f"{p[1] if len(p) > 1 else ''} {p[0]} {p[2] if len(p) > 2 else ''}".split())
-                for p in parsed if isinstance(p, list) and p]
-    authors = record.get("authors")
-    if isinstance(authors, list):
-        return [" ".join(str(a).split()) for a in authors if str(a).strip()]
-    text = " ".join(str(authors or "").split())
-    names = [part.strip() for chunk in text.split(",") for part in chunk.split(" and ")]
-    return [n for n in names if n]
+        names = [" ".join(f"{p[1] if len(p) > 1 else ''} {p[0]} {p[2] if len(p) > 2 else ''}".split())
+                 for p in parsed if isinstance(p, list) and p]
+    elif isinstance(record.get("authors"), list):
+        names = [" ".join(str(a).split()) for a in record["authors"] if str(a).strip()]
+    else:
+        text = " ".join(str(record.get("authors") or "").split())
+        names = [part.strip() for chunk in text.split(",") for part in chunk.split(" and ")]
+    return [_unlatex(n) for n in names if n]
+
+
+def _unlatex(name: str) -> str:
+    """The snapshot writes accents in LaTeX (Bal\\'azs); people's names are shown as they are spelled."""
+    if "\\" not in name and "{" not in name:
+        return name
+    from pylatexenc.latex2text import LatexNodes2Text
+
+    return " ".join(LatexNodes2Text().latex_to_text(name).split())
 
 
 def _categories(value: Any) -> list[str]:
