@@ -143,3 +143,18 @@ def test_pile_list_by_state_is_ranked_and_explained(workspace, cli):
     assert len(inbox) == 3 and all(r["kind"] == "post" for r in inbox)
     bad = cli(*w, "pile", "list", "--state", "archived")
     assert bad.exit_code == ExitCode.USAGE and "inbox, kept, starred, dropped" in bad.stderr
+
+
+def test_pile_show_tells_the_topic_state_tags_and_notes(workspace, cli):
+    conn = db.connect(workspace.pile_path)
+    (item,) = add_items(conn, "quantum", 1)
+    conn.close()
+    w = ("--workspace", workspace.root)
+    before = cli(*w, "pile", "show", item)
+    assert before.exit_code == 0, before.stderr
+    assert "topic: not organised yet" in before.stdout and "state: inbox" in before.stdout
+    cli(*w, "pile", "star", item)
+    cli(*w, "pile", "tag", item, "qubits")
+    cli(*w, "pile", "note", item, "read the appendix")
+    shown = cli(*w, "pile", "show", item).stdout
+    assert "state: starred since" in shown and "tags: qubits" in shown and "read the appendix" in shown

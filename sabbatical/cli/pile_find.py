@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from .context import current_workspace, print_json, print_table, progress
-from .pile import pile
+from .pile import SHOW_SECTIONS, pile
 
 topic = typer.Typer(help="Rename, pin and merge topics (your names and pins win over every refit).",
                     no_args_is_help=True)
@@ -302,3 +302,28 @@ def stats(as_json: Json = False) -> None:
                    f"decisions ({taste['folds']}-fold; always guessing the larger class: {taste['baseline_accuracy']:.0%})")
     else:
         typer.echo(f"taste model: not yet — {taste['needs']}")
+
+
+# -- `pile show`: the item's topic and what you decided about it ----------------------------------------------
+def _yours_section(item: Any, opened: Any) -> list[str]:
+    from ..reading import topics, triage
+
+    conn = opened.conn
+    state = triage.current_state(conn, item.id)
+    row = conn.execute("SELECT topic_id, similarity FROM item_topics WHERE item_id = ?", (item.id,)).fetchone()
+    if row is None:
+        where = "not organised yet (`sabbatical pile organise`)"
+    elif row["topic_id"] is None:
+        where = f"unsorted (nothing close; best similarity {row['similarity']:.2f})"
+    else:
+        name = topics.topic_names(conn).get(row["topic_id"], "")
+        where = f"{row['topic_id']} {name} (similarity {row['similarity']:.2f})"
+    lines = ["", "[bold]Topic and triage[/bold]", f"  topic: {where}",
+             f"  state: {state.state}" + (f" since {state.state_at}" if state.state_at else "")]
+    if state.tags:
+        lines.append("  tags: " + ", ".join(state.tags))
+    lines += [f"  note ({note.at[:10]}): {note.text}" for note in state.notes]
+    return lines
+
+
+SHOW_SECTIONS.append(_yours_section)

@@ -287,7 +287,8 @@ class VectorIndex:
 _INDEX_CACHE: dict[tuple[str, str], tuple[tuple[int, int], VectorIndex]] = {}
 
 
-def _database_key(conn: sqlite3.Connection) -> str:
+def database_key(conn: sqlite3.Connection) -> str:
+    """What identifies a connection's database in per-process caches: its file, or the connection itself."""
     path = conn.execute("PRAGMA database_list").fetchone()[2]
     return path or f"memory:{id(conn)}"
 
@@ -298,7 +299,7 @@ def vector_index(conn: sqlite3.Connection, model: str) -> VectorIndex:
 
     signature = tuple(conn.execute("SELECT COUNT(*), COALESCE(MAX(rowid), 0) FROM embeddings WHERE model = ?",
                                    (model,)).fetchone())
-    key = (_database_key(conn), model)
+    key = (database_key(conn), model)
     cached = _INDEX_CACHE.get(key)
     if cached and cached[0] == signature:
         return cached[1]

@@ -166,7 +166,7 @@ def _context(conn: sqlite3.Connection, config: Config, sprints_dir: Path | None)
     context = _Context(config, index)
     if index is None or len(index) == 0:
         return context
-    embedder = search._embedder(conn, config)
+    embedder = search.pile_embedder(conn, config)
     aims = [(f"interest {text!r}", text) for text in config.reading.interests if text.strip()]
     question = sprint_question(sprints_dir) if sprints_dir else None
     if question:
@@ -224,7 +224,7 @@ def taste_model(conn: sqlite3.Connection, index: embed.VectorIndex) -> Any:
     from sklearn.linear_model import LogisticRegression
 
     latest_event = conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
-    key = (embed._database_key(conn), index.model, latest_event)
+    key = (embed.database_key(conn), index.model, latest_event)
     if key in _TASTE_CACHE:
         return _TASTE_CACHE[key]
     vectors, labels = _labelled(conn, index)

@@ -125,7 +125,7 @@ def _vector_ranking(conn: sqlite3.Connection, config: Config, query: str, depth:
     index = ready_index(conn, config)
     if index is None or len(index) == 0:
         return []
-    vector = embed.embed_query(_embedder(conn, config), query)
+    vector = embed.embed_query(pile_embedder(conn, config), query)
     if not np.any(vector):
         return []
     if allowed is None:
@@ -158,9 +158,9 @@ def _fuse(rankings: list[list[str]]) -> list[tuple[str, float]]:
 _EMBEDDERS: dict[tuple[str, str], Any] = {}
 
 
-def _embedder(conn: sqlite3.Connection, config: Config) -> Any:
+def pile_embedder(conn: sqlite3.Connection, config: Config) -> Any:
     """The pile's embedder, kept per process (loading a fitted TF-IDF space costs ~100 ms)."""
-    key = (embed._database_key(conn), config.embed.backend)
+    key = (embed.database_key(conn), config.embed.backend)
     latest = conn.execute("SELECT model FROM embedders WHERE backend = ? ORDER BY rowid DESC LIMIT 1",
                           (config.embed.backend,)).fetchone()
     cached = _EMBEDDERS.get(key)
@@ -173,7 +173,7 @@ def _embedder(conn: sqlite3.Connection, config: Config) -> Any:
 
 def ready_index(conn: sqlite3.Connection, config: Config) -> embed.VectorIndex | None:
     """The vector index of the current model, embedding items that arrived since (fits a first TF-IDF)."""
-    embedder = _embedder(conn, config)
+    embedder = pile_embedder(conn, config)
     if embedder is None:
         return None
     items = conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
