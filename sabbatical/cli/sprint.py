@@ -73,13 +73,13 @@ def lab(
     no_browser: Annotated[bool, typer.Option("--no-browser", help="Do not open a browser.")] = False,
 ) -> None:
     """Start JupyterLab in a sprint folder, tracking to the workspace's MLflow store."""
-    from ..sprints.model import Sprint, sprint_folders
+    from ..sprints.model import Sprint, active_or_latest
     from ..sprints.servers import lab_launch, serve
 
     workspace = current_workspace()
-    chosen = Sprint(workspace, sprint_id) if sprint_id or sprint_folders(workspace) else None
+    chosen = Sprint(workspace, sprint_id) if sprint_id else active_or_latest(workspace)
     launch = lab_launch(workspace, chosen, port=port, open_browser=not no_browser)
-    typer.echo(f"JupyterLab in {launch.cwd}\n  {launch.url}\nCtrl-C stops it.", err=False)
+    typer.echo(f"JupyterLab in {launch.cwd}\n  {launch.url}\nCtrl-C stops it.")
     raise typer.Exit(serve(launch))
 
 

@@ -291,6 +291,17 @@ def latest_sprint(workspace: Workspace) -> Sprint:
     return Sprint(workspace, folder=folders[-1])
 
 
+def active_or_latest(workspace: Workspace) -> Sprint | None:
+    """The active sprint, else the latest one, else None (for looking at a sprint, not writing to it)."""
+    folders = sprint_folders(workspace)
+    if not folders:
+        return None
+    try:
+        return Sprint(workspace, folder=active_folder(workspace, folders))
+    except NotFound:
+        return Sprint(workspace, folder=folders[-1])
+
+
 def resolve_folder(workspace: Workspace, sprint_id: str | int | None) -> Path:
     """The folder of a sprint named by number, slug or folder name; with no id, the active sprint."""
     folders = sprint_folders(workspace)

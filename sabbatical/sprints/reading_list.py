@@ -98,21 +98,32 @@ def _search(conn: sqlite3.Connection, query: str, limit: int, include_private: b
         f"""SELECT i.id, i.title, i.kind, i.url, {tldr} AS tldr, {contribution} AS contribution,
                    bm25(items_fts) AS score
             FROM items_fts JOIN items i ON i.seq = items_fts.rowid
-            WHERE items_fts MATCH ? {private} {_not_dropped(tables)}
+            WHERE items_fts MATCH ? {private}
             ORDER BY score LIMIT ?""",
-        (query, limit)).fetchall()
+        (query, limit * 3)).fetchall()  # room for the dropped ones, filtered out below
+    dropped = _dropped(conn, [row["id"] for row in rows]) if "events" in tables else set()
     return [ReadingEntry(item_id=row["id"], title=row["title"] or row["id"], kind=row["kind"], url=row["url"],
                          tldr=row["tldr"], contribution=row["contribution"], score=round(-row["score"], 4))
-            for row in rows]
+            for row in rows if row["id"] not in dropped][:limit]
 
 
-def _not_dropped(tables: set[str]) -> str:
-    """Leave out items whose latest triage event is a drop (events are append-only; the latest wins)."""
-    if "events" not in tables:
-        return ""
-    return ("AND COALESCE((SELECT e.action FROM events e WHERE e.subject = i.id "
-            "AND e.action IN ('keep', 'star', 'drop', 'inbox', 'unstar', 'undrop') "
-            "ORDER BY e.id DESC LIMIT 1), '') != 'drop'")
+def _dropped(conn: sqlite3.Connection, item_ids: list[str]) -> set[str]:
+    """Items the researcher dropped (triage state folded from the pile's append-only events)."""
+    try:
+        from ..reading.triage import user_states
+    except ImportError:  # an older pile package: the latest triage event decides
+        return _latest_action_is_drop(conn, item_ids)
+    return {item_id for item_id, state in user_states(conn, item_ids).items() if state.state == "dropped"}
+
+
+def _latest_action_is_drop(conn: sqlite3.Connection, item_ids: list[str]) -> set[str]:
+    dropped = set()
+    for item_id in item_ids:
+        row = conn.execute("SELECT action FROM events WHERE subject = ? AND action IN ('keep', 'star', 'drop', "
+                           "'inbox') ORDER BY id DESC LIMIT 1", (item_id,)).fetchone()
+        if row and row["action"] == "drop":
+            dropped.add(item_id)
+    return dropped
 
 
 def render_markdown(reading: ReadingList) -> str:

@@ -73,6 +73,8 @@ def lab_launch(workspace: Workspace, sprint: Sprint | None, *, port: int | None 
     command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.ip={HOST}", f"--ServerApp.port={chosen}",
                "--ServerApp.port_retries=0", f"--ServerApp.root_dir={folder}",
                f"--ServerApp.open_browser={open_browser}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--ServerApp.allow_root=True")  # containers often run as root; Jupyter refuses unless told
     landing = "lab/tree/notebooks" if sprint is not None and sprint.notebooks_dir.is_dir() else "lab"
     return ServerLaunch("JupyterLab", command, env, folder, f"http://{HOST}:{chosen}/{landing}?token={token}")
 
@@ -88,6 +90,9 @@ def mlflow_launch(workspace: Workspace, *, port: int | None = None) -> ServerLau
                "--workers", "1"]
     env = dict(os.environ)
     env.pop("MLFLOW_TRACKING_URI", None)
+    # The server's background job runner (GenAI scoring, trace archival) starts a dozen processes that a
+    # sprint tracker never uses; leave it off unless the user turned it on.
+    env.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
     return ServerLaunch("MLflow", command, env, workspace.root, f"http://{HOST}:{chosen}")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -106,7 +107,9 @@ def _store_template() -> Path:
 
     engine = sqlalchemy.create_engine(f"sqlite:///{building}")
     try:
-        _initialize_tables(engine)
+        with warnings.catch_warnings():  # MLflow's old migrations use deprecated SQLAlchemy options
+            warnings.simplefilter("ignore")
+            _initialize_tables(engine)
     finally:
         engine.dispose()
     os.replace(building, template)
