@@ -9,6 +9,7 @@ notebook (outputs included) is written back so the site can show it.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import time
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from ..workspace import Workspace
 
 KERNEL = "python3"
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @dataclass
@@ -70,6 +72,8 @@ def execute_notebook(workspace: Workspace, path: Path, *, timeout: int = 600, sa
 
 
 def _first_line(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if getattr(exc, "ename", None):
+        return f"{exc.ename}: {exc.evalue}".splitlines()[0][:300]
     # nbclient puts the cell source first and the error last; the last line says what went wrong.
+    lines = [_ANSI.sub("", line).strip() for line in str(exc).splitlines() if line.strip()]
     return (lines[-1] if lines else type(exc).__name__)[:300]
