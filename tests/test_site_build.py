@@ -257,3 +257,20 @@ def test_strict_builds_fail_on_an_engine_warning_and_no_strict_publishes(workspa
     relaxed = cli("--workspace", workspace.root, "site", "build", "--no-strict")
     assert relaxed.exit_code == 0, relaxed.stderr
     assert (workspace.site_dir / "about" / "index.html").is_file()  # the researcher's own page joins the nav
+
+
+def test_a_rebuild_shows_a_changed_notebook_and_a_new_run(workspace, cli):
+    """The build cache never serves a stale notebook or runs table."""
+    sprint = add_sprint(workspace, "Does the cache keep up?", slug="cache")
+    write_notebook(sprint.notebooks_dir / "05-cached.ipynb", text_output="first output")
+    add_run(workspace, sprint, "first-run", metrics={"loss": [2.0, 1.0]})
+    assert cli("--workspace", workspace.root, "site", "build").exit_code == 0
+    write_notebook(sprint.notebooks_dir / "05-cached.ipynb", text_output="second output")
+    add_run(workspace, sprint, "second-run", status="KILLED", metrics={"loss": [3.0, 2.5]})
+    assert cli("--workspace", workspace.root, "site", "build").exit_code == 0
+    folder = workspace.site_dir / "sprints" / sprint.name
+    assert "second output" in (folder / "notebooks" / "05-cached" / "index.html").read_text()
+    page = (folder / "index.html").read_text()
+    assert "first-run" in page and "second-run" in page and "<strong>KILLED</strong>" in page
+    cached = list((workspace.cache_dir / "site-cache" / "notebooks").iterdir())
+    assert len(cached) == 3  # this build's notebooks only: the old render was pruned

@@ -9,9 +9,12 @@ JavaScript to show them and any engine can publish them.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
+from .cache import BuildCache, key_of
 from .model import SiteRun, SiteSprint
 
 MAX_METRICS_CHARTED = 6
@@ -49,6 +52,30 @@ def metric_names(runs: list[SiteRun]) -> list[str]:
             if len(points) >= 2 and name not in names:
                 names.append(name)
     return names[:MAX_METRICS_CHARTED]
+
+
+def cached(cache: BuildCache, parts: Any, draw: Callable[[], Chart]) -> Chart:
+    """The chart for `parts` from the cache, else drawn (and kept); a hit never imports matplotlib."""
+    key = key_of("chart", parts)
+    hit = cache.load("charts", key)
+    if hit is not None:
+        folder, meta = hit
+        return Chart(name=meta["name"], png=(folder / "chart.png").read_bytes(), alt=meta["alt"])
+    chart = draw()
+    cache.store("charts", key, {"name": chart.name, "alt": chart.alt}, {"chart.png": chart.png})
+    return chart
+
+
+def metric_chart_cached(cache: BuildCache, metric: str, runs: list[SiteRun]) -> Chart:
+    parts = [metric, [(run.name, run.status, [(p.step, p.value) for p in run.history.get(metric, [])])
+                      for run in runs]]
+    return cached(cache, parts, lambda: metric_chart(metric, runs))
+
+
+def timeline_chart_cached(cache: BuildCache, sprints: list[SiteSprint]) -> Chart:
+    # Today's date is part of the key: the chart marks today.
+    parts = [date.today(), [(s.id, s.start, s.end, s.answer, s.status) for s in sprints]]
+    return cached(cache, ["timeline", parts], lambda: timeline_chart(sprints))
 
 
 def metric_chart(metric: str, runs: list[SiteRun]) -> Chart:

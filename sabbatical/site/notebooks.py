@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import sanitise
+from .cache import BuildCache, key_of
 
 _DROPPED_MIME = ("application/javascript", "text/javascript", "application/vnd.jupyter.widget-view+json",
                  "application/vnd.jupyter.widget-state+json")
@@ -83,6 +84,33 @@ def _site_relative(image_prefix: str):
         return "../" + value
 
     return rewrite
+
+
+class CachedRenderer:
+    """Renders through the build cache: an unchanged notebook is neither rendered nor is nbconvert imported."""
+
+    def __init__(self, cache: BuildCache):
+        self.cache = cache
+        self._renderer: NotebookRenderer | None = None
+
+    def render(self, path: Path, image_prefix: str) -> RenderedNotebook:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise NotebookProblem(f"cannot be read ({exc.strerror})") from None
+        key = key_of("notebook", data, image_prefix)
+        hit = self.cache.load("notebooks", key)
+        if hit is not None:
+            folder, meta = hit
+            images = {name: (folder / "images" / name).read_bytes() for name in meta["images"]}
+            return RenderedNotebook(html=meta["html"], images=images, title=meta["title"], private=meta["private"])
+        if self._renderer is None:
+            self._renderer = NotebookRenderer()
+        rendered = self._renderer.render(path, image_prefix)
+        meta = {"html": rendered.html, "title": rendered.title, "private": rendered.private,
+                "images": sorted(rendered.images)}
+        self.cache.store("notebooks", key, meta, {f"images/{name}": data for name, data in rendered.images.items()})
+        return rendered
 
 
 def read_notebook(path: Path) -> Any:

@@ -5,19 +5,24 @@ once for the runs of every published sprint's experiment, then for each metric's
 charts need (the sprints library's run summaries keep only best and last). Best values use the sprints
 library's own rule (`summarise_metric`), so the site and `sabbatical sprint status` agree. Every status is
 kept, FAILED and KILLED included. A store that is unreachable is reported once; pages then say so.
+For the workspace's own SQLite store the runs are cached, keyed by the store's file stamps, so a build
+after no new run neither imports MLflow nor opens the store.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
+from .cache import BuildCache, key_of
 from .model import MetricPoint, SiteRun
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
 
 
-def runs_by_experiment(workspace: Workspace, experiment_ids: list[str], problems: list[str]) -> dict[str, list[SiteRun]]:
+def runs_by_experiment(workspace: Workspace, experiment_ids: list[str], problems: list[str],
+                       cache: BuildCache | None = None) -> dict[str, list[SiteRun]]:
     """experiment id → its active runs (oldest first); empty when nothing is tracked yet."""
     from ..sprints import tracking
 
@@ -25,6 +30,10 @@ def runs_by_experiment(workspace: Workspace, experiment_ids: list[str], problems
     found: dict[str, list[SiteRun]] = {experiment: [] for experiment in wanted}
     if not wanted or tracking.local_store_missing(workspace):
         return found
+    key = _local_store_key(workspace, wanted)
+    hit = cache.load("runs", key) if cache is not None and key else None
+    if hit is not None:
+        return {experiment: [_run_from(raw) for raw in runs] for experiment, runs in hit[1]["runs"].items()}
     try:
         client = tracking.client(workspace)
         for run in _search(client, wanted):
@@ -35,7 +44,29 @@ def runs_by_experiment(workspace: Workspace, experiment_ids: list[str], problems
         return {experiment: [] for experiment in wanted}
     for runs in found.values():
         runs.sort(key=lambda run: run.start_ms or 0)
+    if cache is not None and key:
+        cache.store("runs", key, {"runs": {e: [asdict(run) for run in runs] for e, runs in found.items()}}, {})
     return found
+
+
+def _local_store_key(workspace: Workspace, experiment_ids: list[str]) -> str | None:
+    """For the workspace's own SQLite store, a key that changes with every write to it; None otherwise
+    (a tracking server is always asked)."""
+    if workspace.tracking_uri != f"sqlite:///{workspace.mlflow_db_path}":
+        return None
+    stamps = []
+    for path in (workspace.mlflow_db_path, workspace.mlflow_db_path.with_name(workspace.mlflow_db_path.name + "-wal")):
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        stamps.append((path.name, stat.st_mtime_ns, stat.st_size))
+    return key_of("runs", workspace.tracking_uri, experiment_ids, stamps)
+
+
+def _run_from(raw: dict) -> SiteRun:
+    history = {name: [MetricPoint(**point) for point in points] for name, points in raw.pop("history").items()}
+    return SiteRun(**raw, history=history)
 
 
 def _search(client: Any, experiment_ids: list[str]):
