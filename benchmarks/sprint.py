@@ -1,0 +1,110 @@
+"""Sprints: wall time of `sabbatical new-sprint` and of running the template notebooks.
+
+Measured as a user meets them, with `sabbatical` run as a subprocess:
+- new-sprint on a fresh workspace, the very first time on the machine (MLflow builds its store from its
+  migrations, and sabbatical caches the migrated empty store in ~/.cache/sabbatical);
+- new-sprint on a fresh workspace once that cache exists (the store is copied);
+- new-sprint on a workspace that already has 12 sprints;
+- `sabbatical sprint list` on 12 sprints;
+- executing each template notebook headless on a real kernel (in-process, as the tour does).
+
+Goal: new-sprint ≤ 2.5 s. Prints figures; `--json` prints them as JSON for run_all.py.
+Everything happens in a temporary folder, with its own cache folder; nothing outside it is touched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+GOAL_S = 2.5
+RUNS = 5
+SABBATICAL = [sys.executable, "-m", "sabbatical"]
+
+
+def timed(command: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, env=env, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def new_sprint(root: Path, env: dict[str, str], question: str) -> float:
+    return timed([*SABBATICAL, "-w", str(root), "new-sprint", question], env)
+
+
+def fresh_workspace(base: Path, name: str, env: dict[str, str]) -> Path:
+    root = base / name
+    subprocess.run([*SABBATICAL, "init", str(root)], env=env, check=True, capture_output=True)
+    return root
+
+
+def measure_new_sprint(base: Path, env: dict[str, str]) -> dict[str, float]:
+    cold = []
+    for run in range(2):  # each with an empty cache: the first-ever new-sprint on a machine
+        env_cold = {**env, "XDG_CACHE_HOME": str(base / f"cold-cache-{run}")}
+        cold.append(new_sprint(fresh_workspace(base, f"cold-{run}", env_cold), env_cold, "Does warm-up help?"))
+    warm = [new_sprint(fresh_workspace(base, f"fresh-{run}", env), env, "Does warm-up help?") for run in range(RUNS)]
+    busy = fresh_workspace(base, "busy", env)
+    for number in range(12):
+        new_sprint(busy, env, f"Question number {number} about learning")
+    with_twelve = []
+    for run in range(RUNS):
+        copy = base / f"busy-{run}"
+        shutil.copytree(busy, copy)
+        with_twelve.append(new_sprint(copy, env, "The thirteenth question"))
+    listing = [timed([*SABBATICAL, "-w", str(busy), "sprint", "list", "--json"], env) for _ in range(3)]
+    return {"cold": statistics.median(cold), "fresh": statistics.median(warm),
+            "twelve": statistics.median(with_twelve), "list": statistics.median(listing)}
+
+
+def measure_notebooks(base: Path, env: dict[str, str]) -> dict[str, float]:
+    os.environ.update({key: env[key] for key in ("XDG_CACHE_HOME", "MPLBACKEND")})
+    from sabbatical.sprints.notebooks import execute_notebook
+    from sabbatical.sprints.scaffold import create_sprint
+    from sabbatical.workspace import init_workspace
+
+    workspace, _ = init_workspace(base / "notebooks")
+    sprint = create_sprint(workspace, "How long do the templates take?").sprint
+    times = {}
+    for name in ("01-explore.ipynb", "02-experiment.ipynb"):
+        times[name] = execute_notebook(workspace, sprint.notebooks_dir / name).seconds
+    return times
+
+
+def measure() -> dict:
+    with tempfile.TemporaryDirectory(prefix="sabbatical-bench-sprint-") as folder:
+        base = Path(folder)
+        env = {**os.environ, "XDG_CACHE_HOME": str(base / "cache"), "MPLBACKEND": "Agg"}
+        env.pop("SABBATICAL_WORKSPACE", None)
+        env.pop("MLFLOW_TRACKING_URI", None)
+        sprint = measure_new_sprint(base, env)
+        notebooks = measure_notebooks(base, env)
+    figure = lambda name, value, goal=None: {  # noqa: E731
+        "name": name, "value": round(value, 2), "unit": "s",
+        **({"goal": f"≤ {goal} s", "met": value <= goal} if goal else {})}
+    return {"figures": [
+        figure("new-sprint, fresh workspace, first ever on the machine (MLflow migrates a new store)",
+               sprint["cold"], GOAL_S),
+        figure(f"new-sprint, fresh workspace, store template cached (median of {RUNS})", sprint["fresh"], GOAL_S),
+        figure(f"new-sprint on a workspace with 12 sprints (median of {RUNS})", sprint["twelve"], GOAL_S),
+        figure("sprint list --json, 12 sprints", sprint["list"]),
+        figure("run 01-explore.ipynb headless (kernel start included)", notebooks["01-explore.ipynb"]),
+        figure("run 02-experiment.ipynb headless (kernel start included)", notebooks["02-experiment.ipynb"]),
+    ]}
+
+
+if __name__ == "__main__":
+    results = measure()
+    if "--json" in sys.argv:
+        print(json.dumps(results))
+    else:
+        for row in results["figures"]:
+            verdict = "" if "met" not in row else f"   goal {row['goal']}: {'met' if row['met'] else 'SHORT'}"
+            print(f"{row['value']:6.2f} s  {row['name']}{verdict}")
