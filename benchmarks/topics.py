@@ -102,9 +102,17 @@ def organise_records(records: list[dict], folder: Path, name: str):
 
     conn = db.connect(folder / f"{name}.db")
     corpus_pile.insert_records(conn, records)
+    _warm_imports()
     start = time.perf_counter()
     report = topics.organise(conn, Config())
     return conn, report, time.perf_counter() - start
+
+
+def _warm_imports() -> None:
+    """Import scikit-learn and SciPy before timing: BERTopic's fit is timed after its imports too."""
+    import scipy.optimize  # noqa: F401
+    import sklearn.decomposition  # noqa: F401
+    import sklearn.feature_extraction.text  # noqa: F401
 
 
 def labels_of(conn, ids: list[str]) -> list[int]:

@@ -224,7 +224,8 @@ def fit_tfidf(conn: sqlite3.Connection, config: Config) -> TfidfSvdEmbedder | No
     is cleared; the `embedders` rows stay as a record.
     """
     texts = [item_text(r["title"], r["abstract"], r["content"])
-             for r in conn.execute("SELECT title, abstract, content FROM items ORDER BY seq")]
+             for r in conn.execute(f"SELECT title, abstract, substr(content, 1, {CONTENT_CHARS}) AS content "
+                                   "FROM items ORDER BY seq")]
     if not texts:
         return None
     generation = conn.execute("SELECT COUNT(*) FROM embedders WHERE backend = 'tfidf'").fetchone()[0] + 1
@@ -244,14 +245,17 @@ def embed_items(conn: sqlite3.Connection, embedder: Embedder, on_progress: Progr
     """Embed every item that has no vector in this model, or whose content changed; return how many."""
     import numpy as np
 
-    pending = conn.execute(
-        "SELECT i.id, i.title, i.abstract, i.content, i.content_hash FROM items i "
-        "LEFT JOIN embeddings e ON e.item_id = i.id AND e.model = ? "
-        "WHERE e.item_id IS NULL OR e.content_hash != i.content_hash ORDER BY i.seq", (embedder.model,)).fetchall()
+    pending = [r["seq"] for r in conn.execute(
+        "SELECT i.seq FROM items i LEFT JOIN embeddings e ON e.item_id = i.id AND e.model = ? "
+        "WHERE e.item_id IS NULL OR e.content_hash != i.content_hash ORDER BY i.seq", (embedder.model,))]
     if on_progress:
         on_progress(advance=0, total=len(pending), description="embedding")
     for start in range(0, len(pending), BATCH):
-        batch = pending[start:start + BATCH]
+        seqs = pending[start:start + BATCH]
+        # Texts are read a batch at a time: a pile of long web pages does not have to fit in memory.
+        batch = conn.execute(f"SELECT id, title, abstract, substr(content, 1, {CONTENT_CHARS}) AS content, "
+                             f"content_hash FROM items WHERE seq IN ({','.join('?' * len(seqs))}) ORDER BY seq",
+                             seqs).fetchall()
         vectors = embedder.embed([item_text(r["title"], r["abstract"], r["content"]) for r in batch])
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         with db.transaction(conn):
