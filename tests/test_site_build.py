@@ -274,3 +274,30 @@ def test_a_rebuild_shows_a_changed_notebook_and_a_new_run(workspace, cli):
     assert "first-run" in page and "second-run" in page and "<strong>KILLED</strong>" in page
     cached = list((workspace.cache_dir / "site-cache" / "notebooks").iterdir())
     assert len(cached) == 3  # this build's notebooks only: the old render was pruned
+
+
+def test_private_and_dropped_pile_items_are_never_published(workspace, cli):
+    from sabbatical import db
+    from sabbatical.reading import topics, triage
+    from sabbatical.testing import insert_items, sample_documents
+
+    documents = sample_documents(12)
+    documents[0]["title"] = "PRIVATE-ITEM-MARKER on attention heads"
+    documents[0]["private"] = 1
+    documents[1]["title"] = "DROPPED-ITEM-MARKER about baselines"
+    conn = db.connect(workspace.pile_path)
+    try:
+        insert_items(conn, documents)
+        triage.triage(conn, [documents[1]["id"]], "drop")
+        topics.organise(conn, workspace.config)
+    finally:
+        conn.close()
+    sprint = add_sprint(workspace, "How do attention heads copy tokens?", slug="heads")
+    text = sprint.sprint_md.read_text()
+    sprint.sprint_md.write_text(text.replace("## Notes", "1. PRIVATE-ITEM-MARKER again `test:00000`\n\n## Notes"))
+    result = cli("--workspace", workspace.root, "site", "build")
+    assert result.exit_code == 0, result.stderr
+    published = "".join(p.read_text(errors="replace") for p in workspace.site_dir.rglob("*") if p.is_file()
+                        and p.suffix in (".html", ".json", ".xml"))
+    assert "How attention heads copy tokens (study 2)" in published  # the public items are there
+    assert "PRIVATE-ITEM-MARKER" not in published and "DROPPED-ITEM-MARKER" not in published

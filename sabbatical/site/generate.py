@@ -71,6 +71,11 @@ def gather(workspace: Any, on_progress: Progress | None = None, cache: BuildCach
     alt_text.describe_images(workspace, [a for s in data.sprints for a in s.artifacts], problems)
     _report(on_progress, description="reading the pile")
     data.reading = reading_source.public_reading(workspace, cfg.site.reading_items, problems)
+    private_ids = reading_source.private_item_ids(workspace)
+    for sprint in data.sprints:
+        if "Reading list" in sprint.sections:
+            sprint.sections["Reading list"] = reading_source.without_private_items(sprint.sections["Reading list"],
+                                                                                  private_ids)
     return data
 
 

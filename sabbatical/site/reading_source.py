@@ -77,6 +77,29 @@ def item_links(conn: sqlite3.Connection) -> dict[str, tuple[str | None, str | No
     return {row[0]: (row[1], row[2]) for row in conn.execute("SELECT id, url, published FROM items WHERE private = 0")}
 
 
+def private_item_ids(workspace: Workspace) -> set[str]:
+    """Ids of the pile's private items, to keep them out of text written before they became private."""
+    if not workspace.pile_path.exists():
+        return set()
+    from .. import db
+
+    conn = db.connect(workspace.pile_path)
+    try:
+        return {row[0] for row in conn.execute("SELECT id FROM items WHERE private = 1")}
+    except sqlite3.Error:
+        return set()
+    finally:
+        conn.close()
+
+
+def without_private_items(markdown: str, private_ids: set[str]) -> str:
+    """Drop the lines of a reading list that name a private item (the list shows ids as `code`)."""
+    if not private_ids:
+        return markdown
+    return "\n".join(line for line in markdown.splitlines()
+                     if not any(f"`{item_id}`" in line for item_id in private_ids))
+
+
 def _item(entry: Any, links: dict[str, tuple[str | None, str | None]]) -> ReadingItem:
     url, published = links[entry.id]
     return ReadingItem(id=entry.id, title=entry.title or entry.id, url=url, kind=entry.kind, published=published,
