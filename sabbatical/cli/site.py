@@ -37,7 +37,8 @@ def serve(
     from ..site.serve import SiteServer
 
     server = SiteServer(current_workspace(), port)
-    typer.echo(server.rebuild(strict).capitalize())
+    outcome = server.rebuild(strict)
+    typer.echo(outcome[:1].upper() + outcome[1:])
     typer.echo(f"Serving {server.workspace.site_dir} at {server.start()} (rebuilds on change; Ctrl-C stops)")
     try:
         server.watch(lambda line: typer.echo(line), strict=strict)

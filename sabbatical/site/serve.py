@@ -57,7 +57,11 @@ class SiteServer:
         self.workspace = workspace
         self.interval = interval
         handler = functools.partial(_QuietHandler, directory=str(workspace.site_dir))
-        self._httpd = http.server.ThreadingHTTPServer((HOST, port), handler)
+        try:
+            self._httpd = http.server.ThreadingHTTPServer((HOST, port), handler)
+        except OSError as exc:
+            raise SabbaticalError(f"cannot serve on {HOST}:{port} ({exc.strerror}) — pass --port with another "
+                                  "number, or --port 0 for any free port") from None
         self._thread: threading.Thread | None = None
         self.stopped = threading.Event()
 
