@@ -301,3 +301,19 @@ def test_private_and_dropped_pile_items_are_never_published(workspace, cli):
                         and p.suffix in (".html", ".json", ".xml"))
     assert "How attention heads copy tokens (study 2)" in published  # the public items are there
     assert "PRIVATE-ITEM-MARKER" not in published and "DROPPED-ITEM-MARKER" not in published
+
+
+def test_markup_in_a_sprint_question_title_and_journal_is_shown_as_text_everywhere(workspace, cli):
+    """Headings, the table of contents, the navigation and the search index all get the text, never tags."""
+    sprint = add_sprint(workspace, "Is <img src=x onerror=alert(1)> & <script>alert(2)</script> inert?", slug="xss")
+    document = sprint.document()
+    document.meta.title = "<img src=x onerror=alert(3)> title"
+    sprint.save(document)
+    sprint.log("failure", '<svg onload=alert(4)> [x](javascript:alert(5)) "quoted" | piped')
+    assert cli("--workspace", workspace.root, "site", "build").exit_code == 0
+    for page in workspace.site_dir.rglob("*.html"):
+        text = page.read_text()
+        for raw in ("<img src=x", "<script>alert", "<svg onload", 'href="javascript:'):
+            assert raw not in text, (page, raw)
+    index = (workspace.site_dir / "search" / "search_index.json").read_text()
+    assert "<img src=x" not in index and "<svg onload" not in index
