@@ -200,12 +200,17 @@ def _failures_admonition(sprint: SiteSprint) -> list[str]:
 
 
 def _facts(sprint: SiteSprint, today: date | None) -> list[str]:
-    counts = (f"{len(sprint.kind('failure'))} failures, {len(sprint.kind('finding'))} findings, "
-              f"{len(sprint.runs)} runs, {len(sprint.artifacts)} artifacts")
+    counts = ", ".join(counted(n, word) for n, word in ((len(sprint.kind("failure")), "failure"),
+                                                         (len(sprint.kind("finding")), "finding"),
+                                                         (len(sprint.runs), "run"), (len(sprint.artifacts), "artifact")))
     rows = [("Question", esc(sprint.question)), ("Hypothesis", esc(sprint.hypothesis or "none written down")),
             ("Dates", esc(dates(sprint))), ("Status", esc(sprint.status)),
             ("Verdict", f"**{esc(verdict(sprint, today))}**"), ("Recorded", esc(counts))]
     return [f"- **{name}:** {value}" for name, value in rows] + [""]
+
+
+def counted(number: int, word: str) -> str:
+    return f"{number} {word}{'' if number == 1 else 's'}"
 
 
 def _answer(sprint: SiteSprint, today: date | None) -> list[str]:
