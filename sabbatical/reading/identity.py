@@ -19,6 +19,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 # New-style ids (0704.0001 onwards): YYMM.NNNN until 2014, YYMM.NNNNN since 2015.
@@ -138,6 +139,7 @@ def is_tracking_param(name: str) -> bool:
     return name in TRACKING_PARAMS or name.startswith(_TRACKING_PREFIXES)
 
 
+@lru_cache(maxsize=1 << 16)  # feeds and pages repeat the same URLs; normalising is pure
 def normalise_url(url: str, *, keep_fragment: bool = False) -> str:
     """The canonical form of a web URL (see the module docstring). Raises ValueError if it is not one."""
     parts = urlsplit((url or "").strip())
@@ -165,6 +167,7 @@ def is_web_url(text: str) -> bool:
     return True
 
 
+@lru_cache(maxsize=1 << 16)
 def canonical_id(text: str, *, keep_fragment: bool = False) -> str | None:
     """The canonical id for an arXiv id/URL, a DOI, or a web URL; None for anything else."""
     arxiv = parse_arxiv_id(text)

@@ -116,8 +116,7 @@ class Ingester:
             if read.not_modified:
                 self.pile.record_fetch(source_id, "not_modified")
                 return self._outcome(SourceOutcome(name, "not_modified", message="not modified since last read"))
-            written_as = read.metadata_from if read.metadata_from == "arxiv" else f"{read.metadata_from}:{source_id}"
-            self.pile.add(read.entries, source_id, written_as, on_progress=self.on_progress, counts=counts)
+            self.pile.add(read.entries, source_id, f"{read.metadata_from}:{source_id}", on_progress=self.on_progress, counts=counts)
             self.pile.record_fetch(source_id, "ok", etag=read.etag, last_modified=read.last_modified,
                                    last_entry=read.last_entry, title=read.title)
             if not (counts.new or counts.updated or counts.duplicate) and not read.warnings:

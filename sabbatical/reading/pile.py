@@ -8,9 +8,11 @@ item named by its first id.
 
 Who may overwrite what: every item remembers which source last wrote its metadata (`metadata_from`).
 Sources rank by how authoritative their metadata is (arXiv > BibTeX > a feed, page or file > a bare link);
-a stronger source, or the same source again, overwrites; a weaker or equal-but-different source only fills
-empty fields. An older arXiv version never overwrites a newer one. Within one read of a source the first
-occurrence of an item wins (feeds list newest first), so re-reading the same input changes nothing.
+a stronger source, or the same source again, overwrites; a weaker source only fills empty fields. Between
+two sources of the same rank, the one with the newer arXiv version or the later `updated` date overwrites,
+and otherwise the first one stays. An older arXiv version never overwrites a newer one. Within one read
+of a source the first occurrence of an item wins (feeds list newest first). So re-reading the same input,
+in any order, changes nothing.
 
 `content_hash` is the sha256 of title, abstract and content joined by blank lines; summaries and
 embeddings key on it. The FTS index follows the items table through triggers.
@@ -443,10 +445,7 @@ class _BatchWriter:
             self.new_rows[target] = incoming
             self.counts.new += 1
             return
-        stronger = (rank_of(self.metadata_from) > rank_of(current["metadata_from"])
-                    or self.metadata_from == current["metadata_from"])
-        if entry.version and entry.version < self.newest.get(target, 0):
-            stronger = False
+        stronger = self._overrides(entry, current, self.newest.get(target, 0))
         merged = _merged(current, incoming, stronger)
         if stronger:
             merged["metadata_from"] = self.metadata_from
@@ -460,6 +459,19 @@ class _BatchWriter:
             self.counts.new += 1
         else:
             self.counts.updated += 1
+
+    def _overrides(self, entry: Entry, current: dict[str, Any], newest_version: int) -> bool:
+        """May this entry overwrite the item's metadata (rather than only fill its gaps)?"""
+        if entry.version and entry.version < newest_version:
+            return False  # an older arXiv version never wins
+        ours, theirs = rank_of(self.metadata_from), rank_of(current["metadata_from"])
+        if ours != theirs or self.metadata_from == current["metadata_from"]:
+            return ours >= theirs
+        # Two sources of the same rank: the newer metadata wins, and with no way to tell, the first stays.
+        if entry.version and entry.version > newest_version:
+            return True
+        return bool(not entry.version and entry.updated and current["updated"]
+                    and entry.updated[:19] > current["updated"][:19])
 
     def _aliases_of(self, entry: Entry, target: str) -> Iterator[tuple[str, str]]:
         names = [(i, _alias_kind(i)) for i in entry.ids] + list(entry.aliases)
