@@ -80,6 +80,8 @@ class TfidfSvdEmbedder:
     components: np.ndarray          # dim × vocabulary, float32
     backend: str = "tfidf"
     _vectorizer: Any = field(default=None, repr=False)
+    _analyzer: Any = field(default=None, repr=False)
+    _position: dict[str, int] = field(default_factory=dict, repr=False)
 
     @property
     def dim(self) -> int:
@@ -105,6 +107,26 @@ class TfidfSvdEmbedder:
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         return normalise_rows(self._tfidf(texts) @ self.components.T)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """One short text, without the vectorizer's per-call overhead (search embeds a query per request)."""
+        import numpy as np
+
+        if self._analyzer is None:
+            self._tfidf([""])
+            self._analyzer = self._vectorizer.build_analyzer()
+            self._position = {term: i for i, term in enumerate(self.vocabulary)}
+        counts: dict[int, int] = {}
+        for token in self._analyzer(text):
+            column = self._position.get(token)
+            if column is not None:
+                counts[column] = counts.get(column, 0) + 1
+        vector = np.zeros(self.dim, dtype=np.float32)
+        if counts:
+            columns = np.fromiter(counts, dtype=np.int64)
+            weights = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float32))) * self.idf[columns]
+            vector = self.components[:, columns] @ weights.astype(np.float32)
+        return normalise_rows(vector[None, :])[0]
 
     def _tfidf(self, texts: Sequence[str]):
         if self._vectorizer is None:
@@ -288,7 +310,7 @@ class VectorIndex:
         return len(self.ids)
 
 
-_INDEX_CACHE: dict[tuple[str, str], tuple[tuple[int, int], VectorIndex]] = {}
+_INDEX_CACHE: dict[tuple[str, str], tuple[int, VectorIndex]] = {}
 
 
 def database_key(conn: sqlite3.Connection) -> str:
@@ -301,8 +323,9 @@ def vector_index(conn: sqlite3.Connection, model: str) -> VectorIndex:
     """The matrix of `model`'s vectors, loaded once per process and reloaded only when the table changed."""
     import numpy as np
 
-    signature = tuple(conn.execute("SELECT COUNT(*), COALESCE(MAX(rowid), 0) FROM embeddings WHERE model = ?",
-                                   (model,)).fetchone())
+    # Vectors are only ever added or replaced (a new rowid each time) or dropped with their whole model,
+    # so the newest rowid tells whether the cached matrix is current; it is one index lookup.
+    signature = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM embeddings WHERE model = ?", (model,)).fetchone()[0]
     key = (database_key(conn), model)
     cached = _INDEX_CACHE.get(key)
     if cached and cached[0] == signature:
@@ -319,7 +342,8 @@ def vector_index(conn: sqlite3.Connection, model: str) -> VectorIndex:
 
 def embed_query(embedder: Embedder, text: str) -> np.ndarray:
     """One query as a normalised vector (all zeros when none of its words are known)."""
-    return embedder.embed([text])[0]
+    fast = getattr(embedder, "embed_query", None)
+    return fast(text) if fast else embedder.embed([text])[0]
 
 
 def stored_model_info(conn: sqlite3.Connection) -> list[dict[str, Any]]:

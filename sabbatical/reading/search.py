@@ -25,6 +25,7 @@ RRF_K = 60                    # the usual constant: a rank-1 hit scores 1/61, ra
 CANDIDATES = 100              # how deep each list goes before fusion
 FILTERED_CANDIDATES = 2_000   # deeper when a filter may remove most of the top hits
 BM25_WEIGHTS = (10.0, 2.0, 4.0, 1.0)   # title, authors, abstract, content
+ENOUGH_MATCHES = 20           # fewer items than this hold every query word: add those holding any
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -71,9 +72,13 @@ def query_words(query: str) -> list[str]:
     return list(dict.fromkeys(w.lower() for w in _WORD.findall(query)))
 
 
+def _quoted(word: str) -> str:
+    return '"' + word.replace('"', '""') + '"'
+
+
 def fts_expression(words: list[str]) -> str:
     """An FTS5 query matching any of the words; each is a quoted string, so nothing in it is syntax."""
-    return " OR ".join('"' + w.replace('"', '""') + '"' for w in words)
+    return " OR ".join(_quoted(w) for w in words)
 
 
 def search(conn: sqlite3.Connection, config: Config, query: str, *, limit: int = 20,
@@ -110,12 +115,37 @@ def related(conn: sqlite3.Connection, config: Config, ref: str, *, limit: int = 
 
 # -- the two rankings --------------------------------------------------------------------------------
 def _fts_ranking(conn: sqlite3.Connection, words: list[str], depth: int, allowed: set[str] | None) -> list[str]:
+    """BM25 ranking: items holding every content word first; topped up by items holding any of them.
+
+    Stop words are left out when other words remain (they match nearly every item, and scoring tens of
+    thousands of matches is what makes a word search slow); the any-word query runs only when the
+    all-words one finds few items.
+    """
+    content = content_words(words)
+    rowids = _fts_rowids(conn, " ".join(_quoted(w) for w in content), depth)
+    if len(rowids) < ENOUGH_MATCHES and len(content) > 1:
+        rowids += [r for r in _fts_rowids(conn, fts_expression(content), depth) if r not in set(rowids)]
+    if not rowids:
+        return []
+    ids = dict(conn.execute(f"SELECT seq, id FROM items WHERE seq IN ({','.join('?' * len(rowids))})", rowids).fetchall())
+    ranked = [ids[r] for r in rowids if r in ids]
+    return ranked if allowed is None else [i for i in ranked if i in allowed]
+
+
+def _fts_rowids(conn: sqlite3.Connection, expression: str, depth: int) -> list[int]:
+    # `rank MATCH` sets the BM25 column weights for this query; ORDER BY rank lets FTS5 sort internally.
     weights = ", ".join(str(w) for w in BM25_WEIGHTS)
-    rows = conn.execute(
-        f"SELECT i.id FROM items_fts JOIN items i ON i.seq = items_fts.rowid WHERE items_fts MATCH ? "
-        f"ORDER BY bm25(items_fts, {weights}) LIMIT ?", (fts_expression(words), depth)).fetchall()
-    ids = [r["id"] for r in rows]
-    return ids if allowed is None else [i for i in ids if i in allowed]
+    rows = conn.execute(f"SELECT rowid FROM items_fts WHERE items_fts MATCH ? AND rank MATCH 'bm25({weights})' "
+                        "ORDER BY rank LIMIT ?", (expression, depth))
+    return [r[0] for r in rows]
+
+
+def content_words(words: list[str]) -> list[str]:
+    """The words that carry meaning (stop words dropped), or all of them when nothing else is left."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    kept = [w for w in words if w not in ENGLISH_STOP_WORDS]
+    return kept or words
 
 
 def _vector_ranking(conn: sqlite3.Connection, config: Config, query: str, depth: int,
