@@ -417,3 +417,43 @@ def test_a_batch_is_one_transaction(workspace):
         assert pile.count() == 4
         assert pile.conn.execute("SELECT COUNT(*) FROM item_sources").fetchone()[0] == 4
     assert sqlite3.connect(workspace.pile_path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_update_runs_the_configured_arxiv_queries(workspace, http_server, cli):
+    configure(workspace, arxiv_api_url=serve_arxiv_api(http_server, sample_path("papers.atom").read_bytes()),
+              arxiv_queries=["cat:cs.LG AND interpretability"])
+    ws = ["--workspace", workspace.root]
+    first = json.loads(cli(*ws, "read", "update", "--json").stdout)
+    assert (first["new"], first["failed"]) == (SAMPLE_PAPERS, 0)
+    query = http_server.requests_to("/api/query")[0].path
+    assert "sortBy=submittedDate" in query and "interpretability" in query
+    second = json.loads(cli(*ws, "read", "update", "--json").stdout)
+    assert (second["new"], second["updated"], second["duplicate"]) == (0, 0, SAMPLE_PAPERS)
+
+
+def test_read_url_sends_arxiv_urls_to_the_arxiv_api(workspace, http_server, cli):
+    configure(workspace, arxiv_api_url=serve_arxiv_api(http_server, sample_path("papers.atom").read_bytes()))
+    result = cli("--workspace", workspace.root, "read", "url", "https://arxiv.org/pdf/2601.02017v1", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["new"] == 1
+    assert "id_list=2601.02017v1" in http_server.requests_to("/api/query")[0].path
+    with open_pile(workspace) as pile:
+        assert pile.get("2601.02017").sources[0].kind == "arxiv_ids"
+
+
+def test_json_feeds_are_read_as_json(workspace, tmp_path, cli):
+    feed = tmp_path / "feed.json"
+    feed.write_text(json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "A JSON blog",
+                                "home_page_url": "https://json.example.org/", "items": [
+                                    {"id": "1", "url": "https://json.example.org/one", "title": "One",
+                                     "content_html": "<p>See <a href='https://arxiv.org/abs/2601.01244'>probes</a>.</p>",
+                                     "date_published": "2026-01-20T10:00:00+01:00", "authors": [{"name": "Ada"}]},
+                                    {"id": "2", "url": "https://json.example.org/two", "title": "Two",
+                                     "content_text": "Plain text."}]}))
+    result = cli("--workspace", workspace.root, "read", "feed", feed, "--json")
+    assert json.loads(result.stdout)["new"] == 2
+    with open_pile(workspace) as pile:
+        one = pile.get("https://json.example.org/one")
+        assert (one.title, one.authors, one.published, one.content) == ("One", ["Ada"], "2026-01-20T09:00:00Z",
+                                                                        "See probes .")
+        assert [link.id for link in one.links_out] == ["arxiv:2601.01244"]

@@ -101,7 +101,7 @@ class ArxivSource:
         wanted = list(dict.fromkeys(a.versioned.removeprefix("arxiv:") for a in ids))
         for start in range(0, len(wanted), IDS_PER_REQUEST):
             chunk = wanted[start:start + IDS_PER_REQUEST]
-            search = arxiv.Search(id_list=chunk, max_results=len(chunk))
+            search = arxiv.Search(id_list=chunk, max_results=None)  # arXiv answers only the ids asked for
             for entry in self._run(search):
                 found[entry.ids[0].removeprefix("arxiv:")] = entry
         return found
