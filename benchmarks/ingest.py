@@ -101,7 +101,7 @@ def measure() -> dict:
 
     corpus = corpus_dir()
     arxiv, feeds = inputs(corpus)
-    import feedparser  # noqa: F401  (import costs are not parsing costs: pay them before timing)
+    import feedparser  # noqa: F401 (import costs are not parsing costs: pay them before timing)
     import sabbatical.reading.ingest  # noqa: F401
 
     parsed, floor_wall, floor_s = timed(lambda: parse_only(arxiv, feeds))
@@ -131,7 +131,7 @@ def measure() -> dict:
                  "goal": f"≤ {GOAL_FLOOR_RATIO:g}", "met": first_s / floor_s <= GOAL_FLOOR_RATIO},
                 {"name": "(b)/(a), wall clock (noisy on a shared machine)", "value": round(first_wall / floor_wall, 2),
                  "unit": "×"},
-                {"name": f"(a') stricter floor: feedparser with the product's options (CPU)", "value": round(strict_s, 2),
+                {"name": "(a') stricter floor: feedparser with the product's options (CPU)", "value": round(strict_s, 2),
                  "unit": "s"},
                 {"name": "(b)/(a'), CPU time", "value": round(first_s / strict_s, 2), "unit": "×"},
                 {"name": "(c) re-ingest unchanged, files skipped by hash (CPU)", "value": round(again_s * 1000, 1),

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from pathlib import Path
 
 from sabbatical import db
 from sabbatical.errors import ExitCode

@@ -159,14 +159,6 @@ def normalise_url(url: str, *, keep_fragment: bool = False) -> str:
     return urlunsplit(("https", netloc, path, urlencode(query, quote_via=quote, safe="/:@,"), fragment))
 
 
-def is_web_url(text: str) -> bool:
-    try:
-        normalise_url(text)
-    except ValueError:
-        return False
-    return True
-
-
 @lru_cache(maxsize=1 << 16)
 def canonical_id(text: str, *, keep_fragment: bool = False) -> str | None:
     """The canonical id for an arXiv id/URL, a DOI, or a web URL; None for anything else."""

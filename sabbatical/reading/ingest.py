@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from urllib.parse import quote
 
 from ..config import ReadingConfig
 from ..errors import PartialFailure, SabbaticalError
@@ -486,7 +485,3 @@ def tour_stage(workspace: Workspace) -> str:
     again = " on a re-run" if report.new == 0 else ""
     return (f"read {counts.get('paper', 0)} papers and {counts.get('post', 0)} posts into the pile "
             f"({report.new} new{again})")
-
-
-def file_uri(path: Path) -> str:
-    return "file://" + quote(str(path))

@@ -13,7 +13,7 @@ from sabbatical import db
 from sabbatical.config import ReadingConfig
 from sabbatical.errors import ExitCode
 from sabbatical.reading.identity import ArxivId
-from sabbatical.reading.ingest import Ingester, harvest_arxiv, read_arxiv, read_files
+from sabbatical.reading.ingest import Ingester, read_arxiv, read_files
 from sabbatical.reading.pile import Pile
 from sabbatical.reading.sources import SourceError
 from sabbatical.reading.sources.arxiv import ArxivSource
