@@ -327,7 +327,8 @@ def test_unknown_files_and_missing_files_fail_in_one_line(workspace, tmp_path, c
     odd = tmp_path / "notes.bin"
     odd.write_bytes(b"\x00\x01binary")
     result = cli("--workspace", workspace.root, "read", "file", odd, tmp_path / "missing.pdf")
-    assert result.exit_code == ExitCode.PARTIAL or result.exit_code == ExitCode.ERROR
+    assert result.exit_code == ExitCode.ERROR
+    assert result.stderr.splitlines()[0] == "Error: all 2 sources failed; nothing was read"
     assert "not a file type sabbatical reads" in result.stderr and "no such file" in result.stderr
 
 
