@@ -26,6 +26,7 @@ CANDIDATES = 100              # how deep each list goes before fusion
 FILTERED_CANDIDATES = 2_000   # deeper when a filter may remove most of the top hits
 BM25_WEIGHTS = (10.0, 2.0, 4.0, 1.0)   # title, authors, abstract, content
 ENOUGH_MATCHES = 20           # fewer items than this hold every query word: add those holding any
+MAX_RANKED = 4_000            # more matches than this are ranked among title matches only
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -117,14 +118,15 @@ def related(conn: sqlite3.Connection, config: Config, ref: str, *, limit: int = 
 def _fts_ranking(conn: sqlite3.Connection, words: list[str], depth: int, allowed: set[str] | None) -> list[str]:
     """BM25 ranking: items holding every content word first; topped up by items holding any of them.
 
-    Stop words are left out when other words remain (they match nearly every item, and scoring tens of
-    thousands of matches is what makes a word search slow); the any-word query runs only when the
-    all-words one finds few items.
+    Stop words are left out when other words remain, and the any-word query runs only when the
+    all-words one finds few items. Ranking costs FTS5 a lookup per matching item, so a query matching
+    more than MAX_RANKED items is ranked among the items with the words in their title.
     """
     content = content_words(words)
     rowids = _fts_rowids(conn, " ".join(_quoted(w) for w in content), depth)
     if len(rowids) < ENOUGH_MATCHES and len(content) > 1:
-        rowids += [r for r in _fts_rowids(conn, fts_expression(content), depth) if r not in set(rowids)]
+        seen = set(rowids)
+        rowids += [r for r in _fts_rowids(conn, fts_expression(content), depth) if r not in seen]
     if not rowids:
         return []
     ids = dict(conn.execute(f"SELECT seq, id FROM items WHERE seq IN ({','.join('?' * len(rowids))})", rowids).fetchall())
@@ -133,6 +135,12 @@ def _fts_ranking(conn: sqlite3.Connection, words: list[str], depth: int, allowed
 
 
 def _fts_rowids(conn: sqlite3.Connection, expression: str, depth: int) -> list[int]:
+    matches = conn.execute("SELECT COUNT(*) FROM (SELECT rowid FROM items_fts WHERE items_fts MATCH ? LIMIT ?)",
+                           (expression, MAX_RANKED + 1)).fetchone()[0]
+    if matches == 0:
+        return []
+    if matches > MAX_RANKED:
+        expression = f"{{title}} : ({expression})"
     # `rank MATCH` sets the BM25 column weights for this query; ORDER BY rank lets FTS5 sort internally.
     weights = ", ".join(str(w) for w in BM25_WEIGHTS)
     rows = conn.execute(f"SELECT rowid FROM items_fts WHERE items_fts MATCH ? AND rank MATCH 'bm25({weights})' "
