@@ -110,9 +110,20 @@ def search_worker(pile_path: str, queries_path: str) -> None:
         conn.execute("SELECT id FROM items WHERE title LIKE ? OR abstract LIKE ? LIMIT 20",
                      (f"%{word}%", f"%{word}%")).fetchall()
         substring.append(time.perf_counter() - start)
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_mb = peak_rss_mb()
     print(json.dumps({"timings": timings, "substring": substring, "warm_up_s": warm_up, "rss_mb": rss_mb,
                       "hits": hits}))
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec,
+    so a worker forked from the process that built the pile would report the builder's size."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def measure_pile(path: Path, queries: list[str]) -> dict:

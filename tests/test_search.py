@@ -150,3 +150,14 @@ def test_the_cli_searches_with_json_and_refuses_an_empty_query(workspace, cli):
     assert related.exit_code == 0 and len(json.loads(related.stdout)) == 10
     missing = cli("--workspace", workspace.root, "pile", "related", "test:nothing")
     assert missing.exit_code == ExitCode.ERROR and "no item" in missing.stderr
+
+
+def test_a_word_matching_very_many_items_is_ranked_among_title_matches(conn, organised, monkeypatch):
+    """Past MAX_RANKED matches the BM25 ranking is limited to title matches (bounded work), and still
+    returns items that hold the word."""
+    monkeypatch.setattr(search, "MAX_RANKED", 5)
+    add_item(conn, "test:titled", "Qubit qubit qubit", "a short note")
+    ranked = search._fts_ranking(conn, ["qubit"], 100, None)
+    assert ranked and ranked[0] == "test:titled"
+    titles = dict(conn.execute("SELECT id, title FROM items").fetchall())
+    assert all("qubit" in titles[i].lower() for i in ranked)
