@@ -72,6 +72,10 @@ class _Context:
     index: embed.VectorIndex | None
     aims: list[tuple[str, Any]] = field(default_factory=list)     # (label, vector)
     taste: Any = None
+    # Per row of the index, computed once for the whole pile: the closest aim, its similarity, P(keep).
+    best_aim: Any = None
+    best_similarity: Any = None
+    liked: Any = None
 
 
 # -- ranking ----------------------------------------------------------------------------------------------
@@ -129,19 +133,19 @@ def _insight(summary: dict | None, reasons: list[str]) -> float:
 
 
 def _relevance(item_id: str, context: _Context, reasons: list[str]) -> tuple[float, float | None]:
-    vector = context.index.vector(item_id) if context.index is not None else None
+    row = context.index.row_of.get(item_id) if context.index is not None else None
     relevance = 1.0
     if not context.aims:
         reasons.append("no interests or open sprint to match (neutral relevance)")
-    elif vector is None:
+    elif row is None:
         reasons.append("not embedded yet (neutral relevance)")
     else:
-        label, best = max(((label, float(aim @ vector)) for label, aim in context.aims), key=lambda pair: pair[1])
+        label, best = context.aims[int(context.best_aim[row])][0], float(context.best_similarity[row])
         relevance = 0.25 + 0.75 * min(1.0, max(0.0, best))
         reasons.append(f"close to {label} ({best:.2f})")
     taste = None
-    if context.taste is not None and vector is not None:
-        taste = float(context.taste.predict_proba(vector[None, :])[0, 1])
+    if context.liked is not None and row is not None:
+        taste = float(context.liked[row])
         relevance *= 0.5 + taste
         reasons.append(f"your taste model: {taste:.0%} like what you keep")
     return relevance, taste
@@ -174,7 +178,12 @@ def _context(conn: sqlite3.Connection, config: Config, sprints_dir: Path | None)
     if aims:
         vectors = embedder.embed([text for _, text in aims])
         context.aims = [(label, vectors[i]) for i, (label, _) in enumerate(aims) if np.any(vectors[i])]
+    if context.aims:
+        similarity = np.stack([vector for _, vector in context.aims]) @ index.matrix.T
+        context.best_aim, context.best_similarity = similarity.argmax(axis=0), similarity.max(axis=0)
     context.taste = taste_model(conn, index)
+    if context.taste is not None:
+        context.liked = context.taste.predict_proba(index.matrix)[:, 1]
     return context
 
 
