@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -29,14 +30,24 @@ RUNS = 5
 SABBATICAL = [sys.executable, "-m", "sabbatical"]
 
 
-def timed(command: list[str], env: dict[str, str]) -> float:
+CPU: dict[str, list[float]] = {}
+
+
+def timed(command: list[str], env: dict[str, str], label: str | None = None) -> float:
+    """Wall time of one command; its CPU time (user + system) is kept under `label` too, because on a
+    shared machine wall time also counts the wait for a free core."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(command, env=env, check=True, capture_output=True)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if label:
+        CPU.setdefault(label, []).append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return wall
 
 
-def new_sprint(root: Path, env: dict[str, str], question: str) -> float:
-    return timed([*SABBATICAL, "-w", str(root), "new-sprint", question], env)
+def new_sprint(root: Path, env: dict[str, str], question: str, label: str | None = None) -> float:
+    return timed([*SABBATICAL, "-w", str(root), "new-sprint", question], env, label)
 
 
 def fresh_workspace(base: Path, name: str, env: dict[str, str]) -> Path:
@@ -49,8 +60,10 @@ def measure_new_sprint(base: Path, env: dict[str, str]) -> dict[str, float]:
     cold = []
     for run in range(2):  # each with an empty cache: the first-ever new-sprint on a machine
         env_cold = {**env, "XDG_CACHE_HOME": str(base / f"cold-cache-{run}")}
-        cold.append(new_sprint(fresh_workspace(base, f"cold-{run}", env_cold), env_cold, "Does warm-up help?"))
-    warm = [new_sprint(fresh_workspace(base, f"fresh-{run}", env), env, "Does warm-up help?") for run in range(RUNS)]
+        cold.append(new_sprint(fresh_workspace(base, f"cold-{run}", env_cold), env_cold, "Does warm-up help?",
+                               "cold"))
+    warm = [new_sprint(fresh_workspace(base, f"fresh-{run}", env), env, "Does warm-up help?", "fresh")
+            for run in range(RUNS)]
     busy = fresh_workspace(base, "busy", env)
     for number in range(12):
         new_sprint(busy, env, f"Question number {number} about learning")
@@ -58,7 +71,7 @@ def measure_new_sprint(base: Path, env: dict[str, str]) -> dict[str, float]:
     for run in range(RUNS):
         copy = base / f"busy-{run}"
         shutil.copytree(busy, copy)
-        with_twelve.append(new_sprint(copy, env, "The thirteenth question"))
+        with_twelve.append(new_sprint(copy, env, "The thirteenth question", "twelve"))
     listing = [timed([*SABBATICAL, "-w", str(busy), "sprint", "list", "--json"], env) for _ in range(3)]
     return {"cold": statistics.median(cold), "fresh": statistics.median(warm),
             "twelve": statistics.median(with_twelve), "list": statistics.median(listing)}
@@ -89,11 +102,15 @@ def measure() -> dict:
     figure = lambda name, value, goal=None: {  # noqa: E731
         "name": name, "value": round(value, 2), "unit": "s",
         **({"goal": f"≤ {goal} s", "met": value <= goal} if goal else {})}
-    return {"figures": [
+    cpu = {label: statistics.median(values) for label, values in CPU.items()}
+    return {"load_average_1min": round(os.getloadavg()[0], 2), "figures": [
         figure("new-sprint, fresh workspace, first ever on the machine (MLflow migrates a new store)",
                sprint["cold"], GOAL_S),
         figure(f"new-sprint, fresh workspace, store template cached (median of {RUNS})", sprint["fresh"], GOAL_S),
         figure(f"new-sprint on a workspace with 12 sprints (median of {RUNS})", sprint["twelve"], GOAL_S),
+        figure("  CPU time of the first-ever new-sprint (user + system)", cpu["cold"]),
+        figure("  CPU time of new-sprint, template cached", cpu["fresh"]),
+        figure("  CPU time of new-sprint with 12 sprints", cpu["twelve"]),
         figure("sprint list --json, 12 sprints", sprint["list"]),
         figure("run 01-explore.ipynb headless (kernel start included)", notebooks["01-explore.ipynb"]),
         figure("run 02-experiment.ipynb headless (kernel start included)", notebooks["02-experiment.ipynb"]),
@@ -108,3 +125,4 @@ if __name__ == "__main__":
         for row in results["figures"]:
             verdict = "" if "met" not in row else f"   goal {row['goal']}: {'met' if row['met'] else 'SHORT'}"
             print(f"{row['value']:6.2f} s  {row['name']}{verdict}")
+        print(f"(1-minute load average at the end: {results['load_average_1min']} on {os.cpu_count()} cores)")
