@@ -493,9 +493,13 @@ def _error_text(exc: Any) -> str:
 
 
 def _rejects_structured_output(status: int, message: str) -> bool:
+    """Whether an error says the server cannot do json_schema output. Most servers answer 400 or 422;
+    llama-cpp-python's server answers 500 with its request-validation error, so a 500 counts only
+    when it names both response_format and json_schema."""
     lowered = message.lower()
-    return status in (400, 422, 501) and any(
-        word in lowered for word in ("response_format", "json_schema", "schema", "structured"))
+    if status in (400, 422, 501):
+        return any(word in lowered for word in ("response_format", "json_schema", "schema", "structured"))
+    return status == 500 and "response_format" in lowered and "json_schema" in lowered
 
 
 def _retry_after_seconds(headers: Mapping[str, str]) -> float | None:

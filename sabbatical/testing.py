@@ -11,7 +11,8 @@ on purpose, per request in order (`queue`) or for requests mentioning a marker (
     invalid_json        200, but the content is not JSON
     schema_violation    200, JSON that does not match the requested schema
     reject_json_schema  400 "response_format json_schema is not supported" (as servers without
-                        structured output answer); `reject_json_schema=True` does this for every request
+                        structured output answer; `reject_status=500` as llama-cpp-python's does);
+                        `reject_json_schema=True` does this for every request
     invented_quotes     200, a valid summary whose quotes are not in the document
 
 Otherwise it acts as a small, deterministic model: it reads the document between <document> and
@@ -81,6 +82,7 @@ class FakeOpenAI:
 
     latency: float = 0.0
     reject_json_schema: bool = False
+    reject_status: int = 400                    # llama-cpp-python's server rejects with 500
     retry_after: float = 1.0
     hang_seconds: float = 3.0
     obey_injections: str = "outside_fence"      # or "anywhere"
@@ -163,8 +165,9 @@ class FakeOpenAI:
         if fault == "server_error":
             return 500, {}, _error("The server had an error while processing your request", "server_error")
         if fault == "reject_json_schema" and (body.get("response_format") or {}).get("type") == "json_schema":
-            return 400, {}, _error("response_format type 'json_schema' is not supported by this server; "
-                                   "use 'json_object'", "invalid_request_error", param="response_format")
+            return self.reject_status, {}, _error("response_format type 'json_schema' is not supported by this "
+                                                  "server; use 'json_object'", "invalid_request_error",
+                                                  param="response_format")
         if fault == "timeout":
             time.sleep(self.hang_seconds)
         if fault == "invalid_json":

@@ -73,8 +73,10 @@ def test_a_structured_answer_is_validated_and_the_call_logged(server, conn):
     assert row["tokens_in"] > 0 and row["tokens_out"] > 0 and row["latency_ms"] > 0 and len(row["input_hash"]) == 64
 
 
-def test_a_server_rejecting_json_schema_gets_json_mode_and_it_is_remembered(server, conn):
+@pytest.mark.parametrize("status", [400, 500], ids=["400", "500 as llama-cpp-python answers"])
+def test_a_server_rejecting_json_schema_gets_json_mode_and_it_is_remembered(server, conn, status):
     server.reject_json_schema = True
+    server.reject_status = status
     first = ask(make_llm(server, conn))
     assert first.mode == "json_object"
     assert [r.response_format for r in server.chat_requests] == ["json_schema", "json_object"]
@@ -115,6 +117,13 @@ def test_429_is_retried_after_waiting_what_retry_after_says(server, conn):
     assert second.at - first.at >= server.retry_after   # Retry-After: 1 was honoured, not the 10 ms backoff
     assert [(r["status"], r["attempt"]) for r in calls(conn)] == [("http_error", 1), ("ok", 2)]
     assert "HTTP 429" in calls(conn)[0]["error"] and answer.calls == 2
+
+
+def test_an_ordinary_500_is_not_taken_for_a_json_schema_rejection(server, conn):
+    server.queue("server_error")
+    ask(make_llm(server, conn))
+    assert [r.response_format for r in server.chat_requests] == ["json_schema", "json_schema"]
+    assert conn.execute("SELECT COUNT(*) FROM settings WHERE key LIKE 'llm.%'").fetchone()[0] == 0
 
 
 def test_5xx_is_retried_with_backoff_until_the_retries_run_out(server, conn):

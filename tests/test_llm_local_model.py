@@ -71,17 +71,18 @@ def _wait_until_up(url: str, process: subprocess.Popen, seconds: float = 180) ->
 
 
 def test_a_real_model_summarises_items_end_to_end(workspace, llama_server):
-    configure_llm(workspace.root, base_url=llama_server, model="gemma", timeout=300.0, concurrency=1, max_retries=1)
+    # On two shared CPU cores the 270M model writes ~10 tokens/s: one item, generous timeout, no retries.
+    configure_llm(workspace.root, base_url=llama_server, model="gemma", timeout=600.0, concurrency=1, max_retries=0)
     workspace = Workspace(workspace.root)
     conn = db.connect(workspace.pile_path)
-    insert_items(conn, sample_documents(2))
+    insert_items(conn, sample_documents(1))
     report = summarise_pile(conn, choose_producer(workspace.config.llm, environ={}))
 
-    assert report.pending == 0 and report.done + report.failed == 2
+    assert report.pending == 0 and report.done + report.failed == 1
     mode = conn.execute("SELECT value FROM settings WHERE key = ?", (SETTING_PREFIX + llama_server,)).fetchone()
     assert mode["value"] == "json_object"                      # json_schema was rejected and that is remembered
     answered = conn.execute("SELECT COUNT(*) FROM llm_calls WHERE status IN ('ok', 'invalid') AND tokens_out > 0")
-    assert answered.fetchone()[0] >= 2                         # the model really answered, and was checked
+    assert answered.fetchone()[0] >= 1                         # the model really answered, and was checked
     for row in conn.execute("SELECT status, data, error FROM summaries"):
         # A 270M model often misses the schema: then the item is a recorded failure, never a made-up success.
         assert (row["status"], bool(row["data"]), bool(row["error"])) in {("ok", True, False), ("failed", False, True)}
