@@ -17,14 +17,15 @@ from .errors import WorkspaceExists, WorkspaceNotFound
 CONFIG_NAME = "sabbatical.toml"
 ENV_WORKSPACE = "SABBATICAL_WORKSPACE"
 
+# Anchored to the workspace root, so a nested folder that happens to be called `site` is not ignored.
 GITIGNORE_ENTRIES = [
-    "reading/pile.db",
-    "reading/pile.db-*",
-    "mlflow.db",
-    "mlflow.db-*",
-    "mlartifacts/",
-    "site/",
-    ".sabbatical/",
+    "/reading/pile.db",
+    "/reading/pile.db-*",
+    "/mlflow.db",
+    "/mlflow.db-*",
+    "/mlartifacts/",
+    "/site/",
+    "/.sabbatical/",
 ]
 
 MKDOCS_TEMPLATE = """\

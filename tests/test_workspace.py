@@ -54,7 +54,7 @@ def test_force_adds_only_what_is_missing_and_never_overwrites(tmp_path):
     (root / "sprints" / "01-mine").mkdir()
     (root / "sprints" / "01-mine" / "sprint.md").write_text("my notes")
     (root / "reading").rename(root / "reading-moved")
-    (root / ".gitignore").write_text("secret.txt\nmlflow.db\n")
+    (root / ".gitignore").write_text("secret.txt\n/mlflow.db\n")
     before = snapshot(root)
 
     _, created = init_workspace(root, force=True)
@@ -65,8 +65,8 @@ def test_force_adds_only_what_is_missing_and_never_overwrites(tmp_path):
         if name != ".gitignore":
             assert after[name] == data, name
     ignore = (root / ".gitignore").read_text().splitlines()
-    assert ignore[:2] == ["secret.txt", "mlflow.db"]
-    assert ignore.count("mlflow.db") == 1 and "site/" in ignore
+    assert ignore[:2] == ["secret.txt", "/mlflow.db"]
+    assert ignore.count("/mlflow.db") == 1 and "/site/" in ignore
     _, again = init_workspace(root, force=True)
     assert again == []
 
