@@ -94,9 +94,13 @@ def run_bertopic(texts: list[str], vectors) -> dict:
 
 # -- our side ------------------------------------------------------------------------------------------------
 def organise_records(records: list[dict], folder: Path, name: str):
+    """A fresh pile of `records`, organised; returns (conn, report, embedding seconds, clustering seconds).
+
+    The two phases are timed apart: the embedder is fitted and the items embedded first, then
+    `organise` finds everything embedded and only clusters, labels and saves."""
     from sabbatical import db
     from sabbatical.config import Config
-    from sabbatical.reading import topics
+    from sabbatical.reading import embed, topics
 
     import corpus_pile
 
@@ -104,8 +108,10 @@ def organise_records(records: list[dict], folder: Path, name: str):
     corpus_pile.insert_records(conn, records)
     _warm_imports()
     start = time.perf_counter()
+    embed.embed_items(conn, embed.fit_tfidf(conn, Config()))
+    embedded = time.perf_counter()
     report = topics.organise(conn, Config())
-    return conn, report, time.perf_counter() - start
+    return conn, report, embedded - start, time.perf_counter() - embedded
 
 
 def _warm_imports() -> None:
@@ -133,7 +139,7 @@ def stability(records: list[dict], folder: Path, seed: int) -> dict[str, float]:
     order = np.random.default_rng(seed).permutation(len(records))
     cut = int(len(records) * 0.9)
     first = [records[i] for i in order[:cut]]
-    conn, _, _ = organise_records(first, folder, f"split{seed}")
+    conn, *_ = organise_records(first, folder, f"split{seed}")
     ids = [r["id"] for r in first]
     before = labels_of(conn, ids)
     corpus_pile.insert_records(conn, [records[i] for i in order[cut:]])
@@ -158,7 +164,7 @@ def measure() -> dict:
     archive = [r["set"] for r in records]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        conn, report, seconds = organise_records(records, folder, "all")
+        conn, report, embed_s, cluster_s = organise_records(records, folder, "all")
         ours = labels_of(conn, ids)
         index = embed.vector_index(conn, report.model)
         vectors = index.matrix[[index.row_of[i] for i in ids]]
@@ -167,7 +173,8 @@ def measure() -> dict:
     texts = [embed.item_text(r["title"], r["abstract"], "") for r in records]
     bert = run_bertopic(texts, np.asarray(vectors))
     result = {
-        "records": len(records), "topics": report.topics, "organise_s": round(seconds, 3),
+        "records": len(records), "topics": report.topics, "organise_s": round(embed_s + cluster_s, 3),
+        "embed_s": round(embed_s, 3), "cluster_s": round(cluster_s, 3),
         "nmi_primary": round(nmi(primary, ours), 4), "nmi_archive": round(nmi(archive, ours), 4),
         "outlier_share": round(ours.count(-1) / len(ours), 4),
         "ari_increment_min": round(min(s["increment"] for s in splits), 4),
@@ -199,7 +206,9 @@ def _bertopic_figures(bert: dict, primary: list[str], archive: list[str]) -> dic
 
 def figures(r: dict) -> list[dict]:
     rows = [
-        {"name": f"organise {r['records']} records ({r['topics']} topics)", "value": r["organise_s"], "unit": "s"},
+        {"name": f"organise {r['records']} records ({r['topics']} topics): total", "value": r["organise_s"], "unit": "s"},
+        {"name": "of which embedding (TF-IDF + SVD fit, vectors stored)", "value": r["embed_s"], "unit": "s"},
+        {"name": "of which clustering, labels, saving", "value": r["cluster_s"], "unit": "s"},
         {"name": "NMI vs primary category", "value": r["nmi_primary"], "goal": "≥ BERTopic's"},
         {"name": "NMI vs archive (setSpec)", "value": r["nmi_archive"]},
         {"name": "outlier (unsorted) share", "value": r["outlier_share"], "goal": "≤ 0.10",
@@ -215,18 +224,23 @@ def figures(r: dict) -> list[dict]:
         return rows
     best_nmi = max((v["nmi_primary"] for v in bert.values() if "nmi_primary" in v), default=None)
     if best_nmi is not None:
-        rows[1]["met"] = r["nmi_primary"] >= best_nmi
+        nmi_row = next(row for row in rows if row["name"] == "NMI vs primary category")
+        nmi_row["met"] = r["nmi_primary"] >= best_nmi
     for variant, label in (("minilm", "BERTopic, all-MiniLM-L6-v2 (its default)"),
                            ("tfidf_vectors", "BERTopic, our TF-IDF/SVD vectors")):
         v = bert[variant]
         if "error" in v:
             rows.append({"name": label, "value": f"not run: {v['error']}"})
             continue
-        speedup = v["seconds"] / r["organise_s"]
+        # With MiniLM, BERTopic's time includes embedding: compare with our total. With our vectors it
+        # only clusters: compare with our clustering.
+        ours = r["organise_s"] if variant == "minilm" else r["cluster_s"]
+        speedup = v["seconds"] / ours
         rows += [{"name": f"{label}: time ({v['topics']} topics)", "value": v["seconds"], "unit": "s"},
                  {"name": f"{label}: NMI vs primary / archive", "value": f"{v['nmi_primary']} / {v['nmi_archive']}"},
                  {"name": f"{label}: outlier share", "value": v["outlier_share"]},
-                 {"name": f"speed-up over {label}", "value": round(speedup, 1), "unit": "×", "goal": "≥ 5×",
+                 {"name": f"speed-up over {label} ({'our total' if variant == 'minilm' else 'our clustering'})",
+                  "value": round(speedup, 1), "unit": "×", "goal": "≥ 5×",
                   "met": speedup >= 5}]
     return rows
 
