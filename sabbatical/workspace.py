@@ -144,6 +144,14 @@ class Workspace:
             return configured
         return (self.root / "mlartifacts").as_uri()
 
+    def _artifact_root_origin(self) -> str:
+        tracking = self.config.tracking
+        if tracking.artifact_root:
+            return "[tracking] artifact_root in sabbatical.toml"
+        if tracking.uri and not tracking.uri.startswith("sqlite:"):
+            return "default; with a tracking server, the server's artifact store is used instead"
+        return "default: the workspace's mlartifacts/"
+
     def locations(self) -> list[Location]:
         """Every resolved location and where it came from."""
         cfg = self.config
@@ -158,9 +166,7 @@ class Workspace:
             Location("cache", str(self.cache_dir), derived),
             Location("tracking_uri", self.tracking_uri,
                      "[tracking] uri in sabbatical.toml" if cfg.tracking.uri else "default: the workspace's mlflow.db"),
-            Location("artifact_root", self.artifact_root,
-                     "[tracking] artifact_root in sabbatical.toml" if cfg.tracking.artifact_root
-                     else "default: the workspace's mlartifacts/"),
+            Location("artifact_root", self.artifact_root, self._artifact_root_origin()),
         ]
 
 
