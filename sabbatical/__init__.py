@@ -15,6 +15,7 @@ _PUBLIC: dict[str, tuple[str, str | None]] = {
     "find_workspace": ("sabbatical.workspace", "find_workspace"),
     "init_workspace": ("sabbatical.workspace", "init_workspace"),
     "SabbaticalError": ("sabbatical.errors", "SabbaticalError"),
+    "Pile": ("sabbatical.reading.pile", "Pile"),
     "Sprint": ("sabbatical.sprints.model", "Sprint"),
     "track": ("sabbatical.track", None),
 }

@@ -38,6 +38,9 @@ class SabbaticalGroup(TyperGroup):
         except sqlite3.Error as exc:
             _fail(exc, ExitCode.ERROR, f"the pile database: {exc} — nothing after the last completed step was written")
             raise typer.Exit(int(ExitCode.ERROR)) from None
+        except BrokenPipeError:
+            _quiet_stdout()  # the reader (e.g. `| head`) has all it wanted
+            raise typer.Exit(int(ExitCode.OK)) from None
         except KeyboardInterrupt:
             typer.echo("Interrupted — work finished before the interrupt is saved; run the command again to continue.",
                        err=True)
@@ -46,6 +49,11 @@ class SabbaticalGroup(TyperGroup):
             _fail(exc, ExitCode.ERROR,
                   f"unexpected {type(exc).__name__}: {exc} — rerun with SABBATICAL_DEBUG=1 for the traceback")
             raise typer.Exit(int(ExitCode.ERROR)) from None
+
+
+def _quiet_stdout() -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def _fail(exc: BaseException, code: ExitCode, message: str) -> None:
