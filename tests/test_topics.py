@@ -225,8 +225,9 @@ def test_a_failing_llm_falls_back_to_keyword_labels(conn, http_server):
     http_server.route("/v1/chat/completions", status=400, body='{"error": {"message": "bad request"}}',
                       headers={"Content-Type": "application/json"})
     topic_pile(conn, per_topic=10)
-    topics.organise(conn, Config(llm=LLMConfig(base_url=http_server.url + "/v1", max_retries=0)))
+    report = topics.organise(conn, Config(llm=LLMConfig(base_url=http_server.url + "/v1", max_retries=0)))
     assert all(t.label_source == "keywords" for t in topics.list_topics(conn) if t.id)
+    assert report.keyword_labels_after_llm_failed == report.topics > 0
 
 
 def test_the_cli_organises_lists_and_renames(workspace, cli):

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .context import current_workspace, print_json, print_table, progress
+from .context import current_workspace, print_json, print_table, progress, warn
 from .pile import SHOW_SECTIONS, pile
 
 topic = typer.Typer(help="Rename, pin and merge topics (your names and pins win over every refit).",
@@ -97,6 +97,9 @@ def organise(
     typer.echo(f"{result.mode}{why}: {result.placed} item(s) placed, {result.embedded} embedded; "
                f"{result.topics} topics ({result.new_topics} new, {result.retired_topics} retired), "
                f"{result.unsorted} unsorted, in {result.seconds:.2f} s [{result.model}]")
+    if result.keyword_labels_after_llm_failed:
+        warn(f"the LLM endpoint could not name {result.keyword_labels_after_llm_failed} topic(s); they keep "
+             "their keyword labels (`sabbatical pile llm-log` shows why)")
 
 
 @pile.command("topics")

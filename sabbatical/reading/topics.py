@@ -58,6 +58,7 @@ class OrganiseReport:
     unsorted: int = 0
     seconds: float = 0.0
     reason: str = ""
+    keyword_labels_after_llm_failed: int = 0    # topics the configured LLM could not name
 
 
 @dataclass
@@ -171,7 +172,10 @@ def _cluster(conn: sqlite3.Connection, index: embed.VectorIndex, old: list[sqlit
     placement = _keep_old_places(index, old, old_members, matched, placement, centroids, radii)
     keywords = _keywords(conn, members)
     labels_text = _labels(conn, labeller, members, keywords, index, centroids)
-    return _save_clusters(conn, index, old, mode, placement, centroids, radii, matched, keywords, labels_text)
+    report = _save_clusters(conn, index, old, mode, placement, centroids, radii, matched, keywords, labels_text)
+    if labeller is not None:
+        report.keyword_labels_after_llm_failed = sum(1 for _, source in labels_text if source == "keywords")
+    return report
 
 
 def _warm_start(index: embed.VectorIndex, old: list[sqlite3.Row], old_members: dict[int, set[str]],
