@@ -68,15 +68,6 @@ class ConfigError(SabbaticalError):
         super().__init__(where + problem)
 
 
-class NotBuiltYet(SabbaticalError):
-    """A command of the design whose implementation has not landed."""
-
-    def __init__(self, command: str, issue: int):
-        self.command = command
-        self.issue = issue
-        super().__init__(f"`sabbatical {command}` is not built yet (tracked in issue #{issue})")
-
-
 class NotFound(SabbaticalError):
     """A thing the user named (an item, a sprint, a topic) does not exist."""
 

@@ -76,15 +76,7 @@ def _run_stage(stage: Stage | str, workspace: Workspace) -> str:
     if callable(stage):
         return stage(workspace)
     module_name, _, function = stage.partition(":")
-    try:
-        module = import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
-            return f"not built yet ({module_name} is missing)"
-        raise
-    if not hasattr(module, function):
-        return f"not built yet ({stage} is missing)"
-    return getattr(module, function)(workspace)
+    return getattr(import_module(module_name), function)(workspace)
 
 
 def _emit(on_step: Callable[[TourStep], None] | None, step: TourStep) -> None:

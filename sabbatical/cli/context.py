@@ -18,7 +18,6 @@ from typing import Any
 
 import typer
 
-from ..errors import NotBuiltYet
 from ..workspace import Workspace, find_workspace
 
 
@@ -38,10 +37,6 @@ def set_state(state: State) -> None:
 def current_workspace() -> Workspace:
     """The workspace for this command: --workspace, then $SABBATICAL_WORKSPACE, then walking up."""
     return find_workspace(_state.get().workspace_option)
-
-
-def not_built_yet(command: str, issue: int) -> None:
-    raise NotBuiltYet(command, issue)
 
 
 def _jsonable(value: Any) -> Any:
