@@ -36,7 +36,7 @@ def runs_by_experiment(workspace: Workspace, experiment_ids: list[str], problems
         return {experiment: [_run_from(raw) for raw in runs] for experiment, runs in hit[1]["runs"].items()}
     try:
         client = tracking.client(workspace)
-        for run in _search(client, wanted):
+        for run in tracking.all_runs(client, wanted):
             found.setdefault(run.info.experiment_id, []).append(_site_run(client, run, tracking.summarise_metric))
     except Exception as exc:  # the store is someone else's process or file: report, never crash the build
         problems.append(f"MLflow runs could not be read from {workspace.tracking_uri} "
@@ -67,16 +67,6 @@ def _local_store_key(workspace: Workspace, experiment_ids: list[str]) -> str | N
 def _run_from(raw: dict) -> SiteRun:
     history = {name: [MetricPoint(**point) for point in points] for name, points in raw.pop("history").items()}
     return SiteRun(**raw, history=history)
-
-
-def _search(client: Any, experiment_ids: list[str]):
-    token = None
-    while True:
-        page = client.search_runs(experiment_ids, max_results=1000, page_token=token)
-        yield from page
-        token = page.token
-        if not token:
-            return
 
 
 def _site_run(client: Any, run: Any, summarise_metric: Any) -> SiteRun:

@@ -214,7 +214,7 @@ def count_runs(workspace: Workspace, experiment_ids: list[str]) -> dict[str, int
         return dict.fromkeys(experiment_ids, 0)
     counts = dict.fromkeys(experiment_ids, 0)
     try:
-        for run in _all_runs(client(workspace), experiment_ids):
+        for run in all_runs(client(workspace), experiment_ids):
             counts[run.info.experiment_id] = counts.get(run.info.experiment_id, 0) + 1
     except Exception as exc:
         raise TrackingError(f"could not count runs on {workspace.tracking_uri}: {_one_line(exc)}") from exc
@@ -227,14 +227,15 @@ def run_summaries(workspace: Workspace, experiment_id: str) -> list[RunSummary]:
         return []
     try:
         mlflow_client = client(workspace)
-        runs = list(_all_runs(mlflow_client, [experiment_id]))
+        runs = list(all_runs(mlflow_client, [experiment_id]))
         summaries = [_summarise_run(mlflow_client, run) for run in runs]
     except Exception as exc:
         raise TrackingError(f"could not read runs from {workspace.tracking_uri}: {_one_line(exc)}") from exc
     return sorted(summaries, key=lambda run: run.start_time or 0)
 
 
-def _all_runs(mlflow_client: MlflowClient, experiment_ids: list[str]):
+def all_runs(mlflow_client: MlflowClient, experiment_ids: list[str]):
+    """Every run of these experiments, page by page (the store caps a page at 1,000)."""
     token = None
     while True:
         page = mlflow_client.search_runs(experiment_ids, max_results=1000, page_token=token)
