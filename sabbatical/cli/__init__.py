@@ -36,7 +36,7 @@ class SabbaticalGroup(TyperGroup):
                     typer.echo(f"  - {line}", err=True)
             raise typer.Exit(int(exc.exit_code)) from None
         except sqlite3.Error as exc:
-            _fail(exc, ExitCode.ERROR, f"the pile database: {exc} — nothing after the last completed step was written")
+            _fail(exc, ExitCode.ERROR, _store_failure(exc))
             raise typer.Exit(int(ExitCode.ERROR)) from None
         except BrokenPipeError:
             _quiet_stdout()  # the reader (e.g. `| head`) has all it wanted
@@ -54,6 +54,14 @@ class SabbaticalGroup(TyperGroup):
 def _quiet_stdout() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
+
+
+def _store_failure(exc: sqlite3.Error) -> str:
+    # EFBIG (a file-size limit) reaches us as SQLITE_IOERR_WRITE, ENOSPC as SQLITE_FULL.
+    if getattr(exc, "sqlite_errorname", "").startswith(("SQLITE_FULL", "SQLITE_IOERR")):
+        return (f"the pile could not be written ({exc}): the disk is full or a file-size limit was reached — "
+                "free some space and run the command again; everything stored before this was kept")
+    return f"the pile database: {exc} — nothing after the last completed step was written"
 
 
 def _fail(exc: BaseException, code: ExitCode, message: str) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
+import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -130,6 +131,8 @@ class Ingester:
             return self._outcome(SourceOutcome(name, "ok", counts.new, counts.updated, counts.duplicate), counts)
         except (SourceError, UnicodeError, ValueError, OSError, LookupError) as exc:
             return self._failed(name, source_id, counts, _reason(exc))
+        except sqlite3.Error:
+            raise  # the pile cannot be written (a full disk, say): no other source could be stored either
         except Exception as exc:  # a parser crashing on hostile input must not stop the other sources
             return self._failed(name, source_id, counts, f"unexpected {type(exc).__name__}: {_reason(exc)}")
 
