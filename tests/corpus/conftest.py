@@ -22,4 +22,4 @@ def corpus() -> Path:
         if os.environ.get("SABBATICAL_REQUIRE_CORPUS") == "1":
             pytest.fail(message + " and SABBATICAL_REQUIRE_CORPUS=1")
         pytest.skip(message)
-    return root
+    return root.resolve()
