@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import Config
 from . import embed, search, topics, triage
+from .summarise import latest_summary_rows, preferred_key
 
 if TYPE_CHECKING:
     import numpy as np
@@ -86,7 +87,7 @@ def rank_items(conn: sqlite3.Connection, config: Config, *, state: str | None = 
     now = now or datetime.now(timezone.utc)
     wanted = _ids_for(conn, state)
     context = _context(conn, config, sprints_dir)
-    summaries = latest_summaries(conn)
+    summaries = latest_summary_rows(conn, prefer=preferred_key(config.llm))
     names = topics.topic_names(conn)
     where = "" if include_private else "WHERE private = 0"
     ranked = []
@@ -185,14 +186,6 @@ def _context(conn: sqlite3.Connection, config: Config, sprints_dir: Path | None)
     if context.taste is not None:
         context.liked = context.taste.predict_proba(index.matrix)[:, 1]
     return context
-
-
-def latest_summaries(conn: sqlite3.Connection) -> dict[str, dict]:
-    """item id → its latest good summary's tldr, contribution and insight score."""
-    rows = conn.execute("SELECT s.item_id, s.tldr, s.contribution, s.insight_score FROM summaries s "
-                        "JOIN (SELECT item_id, MAX(id) AS id FROM summaries WHERE status = 'ok' GROUP BY item_id) "
-                        "latest ON latest.id = s.id")
-    return {r["item_id"]: dict(r) for r in rows}
 
 
 def sprint_question(sprints_dir: Path) -> str | None:

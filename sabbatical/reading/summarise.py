@@ -330,20 +330,19 @@ class StoredSummary:
     error: str | None = None
 
 
-def latest_summaries(conn: sqlite3.Connection, item_ids: Iterable[str] | None = None,
-                     prefer: tuple[str, str] | None = None) -> dict[str, StoredSummary]:
-    """The latest ok summary of each item (of the given items, or of all).
+def latest_summary_rows(conn: sqlite3.Connection, item_ids: Iterable[str] | None = None,
+                        prefer: tuple[str, str] | None = None) -> dict[str, sqlite3.Row]:
+    """The chosen ok summary row of each item (of the given items, or of all), without parsing it.
 
-    Summaries of the item's current text win over older ones; among those, the `prefer`red
-    (prompt version, model) wins (pass `preferred_key(config)` to follow the configured producer);
-    otherwise the newest.
+    The rule, in order: a summary of the item's current text; then the `prefer`red (prompt version,
+    model) (pass `preferred_key(config)` to follow the configured producer); then the newest.
     """
     prefer = prefer or ("", "")
     wanted = None if item_ids is None else list(item_ids)
     query = (
         "SELECT s.*, (s.content_hash = i.content_hash) AS current FROM summaries s JOIN items i ON i.id = s.item_id "
         "WHERE s.status = 'ok' ORDER BY s.item_id, current DESC, (s.prompt_version = ? AND s.model = ?) DESC, s.id DESC")
-    found: dict[str, StoredSummary] = {}
+    found: dict[str, sqlite3.Row] = {}
     if wanted is not None and len(wanted) <= 500:
         marks = ",".join("?" for _ in wanted)
         query = query.replace("WHERE s.status = 'ok'", f"WHERE s.status = 'ok' AND s.item_id IN ({marks})")
@@ -353,8 +352,14 @@ def latest_summaries(conn: sqlite3.Connection, item_ids: Iterable[str] | None = 
     allowed = None if wanted is None else set(wanted)
     for row in rows:
         if row["item_id"] not in found and (allowed is None or row["item_id"] in allowed):
-            found[row["item_id"]] = _stored(row)
+            found[row["item_id"]] = row
     return found
+
+
+def latest_summaries(conn: sqlite3.Connection, item_ids: Iterable[str] | None = None,
+                     prefer: tuple[str, str] | None = None) -> dict[str, StoredSummary]:
+    """The chosen ok summary of each item (see `latest_summary_rows`), parsed, with its quote checks."""
+    return {item_id: _stored(row) for item_id, row in latest_summary_rows(conn, item_ids, prefer).items()}
 
 
 def latest_summary(conn: sqlite3.Connection, item_id: str,
