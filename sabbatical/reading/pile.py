@@ -7,7 +7,8 @@ the rest. Each entry is resolved to an existing item through its ids and the ali
 item named by its first id.
 
 Who may overwrite what: every item remembers which source last wrote its metadata (`metadata_from`).
-Sources rank by how authoritative their metadata is (arXiv > BibTeX > a feed, page or file > a bare link);
+Sources rank by how authoritative their metadata is (arXiv > BibTeX > the page or file itself > a feed's
+entry for it > a bare link: a feed often carries only a teaser, so reading the page brings its main text);
 a stronger source, or the same source again, overwrites; a weaker source only fills empty fields. Between
 two sources of the same rank, the one with the newer arXiv version or the later `updated` date overwrites,
 and otherwise the first one stays. An older arXiv version never overwrites a newer one. Within one read
@@ -33,7 +34,7 @@ from ..workspace import Workspace
 from .identity import canonical_id, parse_arxiv_id
 
 KINDS = ("paper", "post", "page", "document")
-RANKS = {"link": 0, "feed": 1, "web": 1, "file": 1, "bibtex": 2, "import": 2, "arxiv": 3}
+RANKS = {"link": 0, "feed": 1, "web": 2, "file": 2, "bibtex": 3, "import": 3, "arxiv": 4}
 ITEM_FIELDS = ("kind", "title", "authors", "abstract", "content", "url", "published", "updated",
                "categories", "extra")
 DEFAULT_BATCH = 500
