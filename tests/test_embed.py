@@ -130,3 +130,17 @@ def test_the_minilm_backend_embeds_offline_when_the_extra_is_installed(conn):
     assert index.matrix.shape == (6, 384)
     cat, kitten, tax = embedder.embed(["a cat sleeps on the sofa", "a kitten naps on the couch", "income tax rates"])
     assert cat @ kitten > cat @ tax
+
+
+def test_query_tokens_match_the_fitted_vectorizer_without_importing_it():
+    """Search tokenises queries itself; it must agree with scikit-learn's analyzer on every vocabulary word."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+
+    from sabbatical.reading.embed import TFIDF_PARAMS, query_tokens
+
+    texts = ["Über-efficient Transformers: naïve scaling fails; ÉCOLE résumé co-training",
+             "GPT-4 vs. LLaMA-2 (7B) on MMLU—a 3.2% gain?", "ﬁne-tuning ﬂows, Ångström, İstanbul, straße"]
+    analyzer = TfidfVectorizer(**TFIDF_PARAMS).build_analyzer()
+    for text in texts:
+        expected = analyzer(text)
+        assert [t for t in query_tokens(text) if t not in ENGLISH_STOP_WORDS] == expected

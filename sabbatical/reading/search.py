@@ -150,9 +150,9 @@ def _fts_rowids(conn: sqlite3.Connection, expression: str, depth: int) -> list[i
 
 def content_words(words: list[str]) -> list[str]:
     """The words that carry meaning (stop words dropped), or all of them when nothing else is left."""
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+    from .stopwords import STOP_WORDS
 
-    kept = [w for w in words if w not in ENGLISH_STOP_WORDS]
+    kept = [w for w in words if w not in STOP_WORDS]
     return kept or words
 
 
