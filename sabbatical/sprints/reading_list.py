@@ -1,8 +1,9 @@
 """A sprint's reading list: the pile searched with the sprint's question, and its Markdown section.
 
-The search is plain SQLite FTS5 (BM25) over the pile's `items_fts`, OR-ing the question's significant
-words, with each item's latest successful summary (tldr, contribution) when there is one. With no pile
-the list says so plainly; a pile that cannot be read is reported, never fatal to the sprint.
+The search is the pile's own hybrid search (words by BM25 and meaning by vectors, fused), so a sprint
+finds what `sabbatical pile search` would, with each item's chosen summary (tldr, contribution).
+Dropped items are left out, and private ones unless the sprint is private. With no pile the list says
+so plainly; a pile that cannot be read is reported, never fatal to the sprint.
 """
 
 from __future__ import annotations
@@ -77,53 +78,33 @@ def search_pile(workspace: Workspace, question: str, *, limit: int = LIMIT,
     except StoreError as exc:
         return ReadingList(query, problem=str(exc))
     try:
-        return ReadingList(query, _search(conn, query, limit, include_private))
+        return ReadingList(query, _search(conn, workspace, question, limit, include_private))
     except sqlite3.Error as exc:
         return ReadingList(query, problem=f"could not search the pile: {exc}")
     finally:
         conn.close()
 
 
-def _search(conn: sqlite3.Connection, query: str, limit: int, include_private: bool) -> list[ReadingEntry]:
-    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
-    if "items_fts" not in tables or "items" not in tables:
-        return []
-    summary = ("(SELECT s.{column} FROM summaries s WHERE s.item_id = i.id AND s.status = 'ok' "
-               "ORDER BY s.id DESC LIMIT 1)")
-    has_summaries = "summaries" in tables
-    tldr = summary.format(column="tldr") if has_summaries else "NULL"
-    contribution = summary.format(column="contribution") if has_summaries else "NULL"
-    private = "" if include_private else "AND i.private = 0"
-    rows = conn.execute(
-        f"""SELECT i.id, i.title, i.kind, i.url, {tldr} AS tldr, {contribution} AS contribution,
-                   bm25(items_fts) AS score
-            FROM items_fts JOIN items i ON i.seq = items_fts.rowid
-            WHERE items_fts MATCH ? {private}
-            ORDER BY score LIMIT ?""",
-        (query, limit * 3)).fetchall()  # room for the dropped ones, filtered out below
-    dropped = _dropped(conn, [row["id"] for row in rows]) if "events" in tables else set()
-    return [ReadingEntry(item_id=row["id"], title=row["title"] or row["id"], kind=row["kind"], url=row["url"],
-                         tldr=row["tldr"], contribution=row["contribution"], score=round(-row["score"], 4))
-            for row in rows if row["id"] not in dropped][:limit]
+def _search(conn: sqlite3.Connection, workspace: Workspace, question: str, limit: int,
+            include_private: bool) -> list[ReadingEntry]:
+    from ..reading.search import search
+    from ..reading.summarise import latest_summary_rows, preferred_key
 
-
-def _dropped(conn: sqlite3.Connection, item_ids: list[str]) -> set[str]:
-    """Items the researcher dropped (triage state folded from the pile's append-only events)."""
-    try:
-        from ..reading.triage import user_states
-    except ImportError:  # an older pile package: the latest triage event decides
-        return _latest_action_is_drop(conn, item_ids)
-    return {item_id for item_id, state in user_states(conn, item_ids).items() if state.state == "dropped"}
-
-
-def _latest_action_is_drop(conn: sqlite3.Connection, item_ids: list[str]) -> set[str]:
-    dropped = set()
-    for item_id in item_ids:
-        row = conn.execute("SELECT action FROM events WHERE subject = ? AND action IN ('keep', 'star', 'drop', "
-                           "'inbox') ORDER BY id DESC LIMIT 1", (item_id,)).fetchone()
-        if row and row["action"] == "drop":
-            dropped.add(item_id)
-    return dropped
+    words = " ".join(significant_words(question))
+    hits = [hit for hit in search(conn, workspace.config, words, limit=limit * 3) if hit.state != "dropped"]
+    if not include_private:
+        private = {row[0] for row in conn.execute("SELECT id FROM items WHERE private = 1")}
+        hits = [hit for hit in hits if hit.id not in private]
+    hits = hits[:limit]
+    summaries = latest_summary_rows(conn, [hit.id for hit in hits], prefer=preferred_key(workspace.config.llm))
+    entries = []
+    for hit in hits:
+        summary = summaries.get(hit.id)
+        entries.append(ReadingEntry(item_id=hit.id, title=hit.title or hit.id, kind=hit.kind, url=hit.url,
+                                    tldr=summary["tldr"] if summary else None,
+                                    contribution=summary["contribution"] if summary else None,
+                                    score=round(hit.score, 4)))
+    return entries
 
 
 def render_markdown(reading: ReadingList) -> str:
