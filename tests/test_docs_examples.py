@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 import shlex
 import signal
@@ -346,8 +347,10 @@ def test_other_programs_command_lines_are_real():
 def test_the_quick_start_targets_do_what_the_readme_says():
     """make tour: creates .venv, installs sabbatical, runs the tour into ./sabbatical-tour; make test: the suite."""
     def dry_run(target: str) -> str:
-        return subprocess.run(["make", "-n", "-B", target], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout
+        # Under `make test` the outer make's variables would make this one print "Entering directory".
+        env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+        return subprocess.run(["make", "--no-print-directory", "-n", "-B", target], cwd=ROOT, capture_output=True,
+                              text=True, check=True, env=env).stdout
 
     tour, test = dry_run("tour"), dry_run("test")
     for recipe in (tour, test):
