@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from report import emit
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -151,12 +153,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     args = parser.parse_args()
     result = measure()
-    if args.json:
-        print(json.dumps(result))
-        return 0
-    for figure in result["figures"]:
-        goal = f"   (goal {figure['goal']}: {'met' if figure['met'] else 'SHORT'})" if "goal" in figure else ""
-        print(f"{figure['name']}: {figure['value']} {figure.get('unit', '')}{goal}")
+    emit(result, args.json)
     return 0
 
 

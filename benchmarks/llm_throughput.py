@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from report import emit
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS_CSV = ROOT.parent / "shared" / "corpus" / "arxiv" / "keras_arxiv_abstracts" / "arxiv_data.1000.csv"
@@ -128,13 +129,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     result = measure(args.items, args.latency, args.concurrency, args.offline_items)
-    if args.json:
-        print(json.dumps(result))
-        return
-    for figure in result["figures"]:
-        unit = f" {figure['unit']}" if figure.get("unit") else ""
-        goal = f"   (goal {figure['goal']}: {'met' if figure['met'] else 'SHORT'})" if "goal" in figure else ""
-        print(f"{figure['name']}: {figure['value']}{unit}{goal}")
+    emit(result, args.json)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from report import emit
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
@@ -186,12 +188,7 @@ def main(argv: list[str]) -> int:
         search_worker(argv[1], argv[2])
         return 0
     result = measure()
-    if "--json" in argv:
-        print(json.dumps(result))
-        return 0
-    for figure in result["figures"]:
-        goal = f"  (goal {figure['goal']}: {'met' if figure['met'] else 'short'})" if "goal" in figure else ""
-        print(f"{figure['name']}: {figure['value']}{' ' + figure['unit'] if figure.get('unit') else ''}{goal}")
+    emit(result, "--json" in argv)
     return 0
 
 

@@ -14,7 +14,6 @@ Prints figures; `--json` prints them as JSON for run_all.py.
 
 from __future__ import annotations
 
-import json
 import shutil
 import statistics
 import subprocess
@@ -22,6 +21,8 @@ import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
+
+from report import emit
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / ".work" / "site"
@@ -191,13 +192,4 @@ def measure(fresh: bool = False) -> dict:
 
 
 if __name__ == "__main__":
-    figures = measure(fresh="--fresh" in sys.argv)
-    if "--json" in sys.argv:
-        print(json.dumps(figures))
-    else:
-        print(f"site build    {figures['build_s']} s with no caches; goal ≤ {GOAL_SECONDS:g} s: "
-              f"{'met' if figures['build_s'] <= GOAL_SECONDS else 'SHORT'}")
-        print(f"rebuild       {figures['rebuild_s']} s with nothing changed (median of {RUNS - 1})")
-        print(f"plain mkdocs  {figures['plain_mkdocs_s']} s (median of {RUNS}); ratio {figures['ratio']}x")
-        print(f"site size     {figures['site_mb']} MB, {figures['pages']} HTML pages; goal ≤ {GOAL_MB:g} MB: "
-              f"{'met' if figures['site_mb'] <= GOAL_MB else 'SHORT'}")
+    emit(measure(fresh="--fresh" in sys.argv), "--json" in sys.argv)

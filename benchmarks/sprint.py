@@ -14,7 +14,6 @@ Everything happens in a temporary folder, with its own cache folder; nothing out
 
 from __future__ import annotations
 
-import json
 import os
 import resource
 import shutil
@@ -24,6 +23,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from report import emit
 
 GOAL_S = 2.5
 RUNS = 5
@@ -119,10 +120,6 @@ def measure() -> dict:
 
 if __name__ == "__main__":
     results = measure()
-    if "--json" in sys.argv:
-        print(json.dumps(results))
-    else:
-        for row in results["figures"]:
-            verdict = "" if "met" not in row else f"   goal {row['goal']}: {'met' if row['met'] else 'SHORT'}"
-            print(f"{row['value']:6.2f} s  {row['name']}{verdict}")
+    emit(results, "--json" in sys.argv)
+    if "--json" not in sys.argv:
         print(f"(1-minute load average at the end: {results['load_average_1min']} on {os.cpu_count()} cores)")
