@@ -129,3 +129,9 @@ class SiteCheckFailed(SabbaticalError):
     def __init__(self, message: str, problems: list[str]):
         self.problems = problems
         super().__init__(message)
+
+
+class EveryUnitFailed(PartialFailure):
+    """Nothing succeeded (every source, every item): an error (exit 1), listed one unit per line."""
+
+    exit_code = ExitCode.ERROR

@@ -23,7 +23,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..config import ReadingConfig
-from ..errors import ExitCode, PartialFailure, SabbaticalError
+from ..errors import EveryUnitFailed, PartialFailure, SabbaticalError
 from ..workspace import Workspace
 from .identity import parse_arxiv_id
 from .pile import AddCounts, Pile, Source
@@ -32,12 +32,6 @@ from .sources import SourceError, SourceRead
 Progress = Callable[..., None]
 TOUR_SAMPLES = ("papers.atom", "blog.rss", "notes.atom")
 UPDATE_QUERY_RESULTS = 200
-
-
-class EverySourceFailed(PartialFailure):
-    """Nothing could be read: an error (exit 1), listed one source per line like a partial failure."""
-
-    exit_code = ExitCode.ERROR
 
 
 @dataclass
@@ -86,7 +80,7 @@ class IngestReport:
                                   "and kept (run the command again to retry)", self.failures)
         if len(self.failures) == 1:
             return SabbaticalError(self.failures[0])
-        return EverySourceFailed(f"all {self.failed} sources failed; nothing was read", self.failures)
+        return EveryUnitFailed(f"all {self.failed} sources failed; nothing was read", self.failures)
 
 
 class Ingester:

@@ -25,7 +25,7 @@ from typing import Any
 
 from .. import db
 from ..config import LLMConfig
-from ..errors import NotFound, PartialFailure, UsageError
+from ..errors import EveryUnitFailed, NotFound, PartialFailure, UsageError
 from ..llm import (LLM, Budget, CallContext, Endpoint, LLMFailure, RunStopped, budget_from_config, parse_budget,
                    resolve_endpoint)
 from .offline import OFFLINE_MODEL, OFFLINE_VERSION, summarise_offline
@@ -106,6 +106,9 @@ class SummariseReport:
 
     def raise_for_failures(self) -> None:
         """PartialFailure (exit 3) listing the failed items, when any failed; the rest is already stored."""
+        if self.failed and not self.done:
+            raise EveryUnitFailed(f"none of the {self.failed} items could be summarised — "
+                                  "`sabbatical pile summarise --retry-failed` tries them again", self.failures[:20])
         if self.failed:
             raise PartialFailure(f"{self.failed} of {self.done + self.failed} items could not be summarised; the "
                                  f"other {self.done} were stored — `sabbatical pile summarise --retry-failed` "
