@@ -56,6 +56,19 @@ def test_meaning_finds_items_that_share_no_query_word(conn):
     assert found["test:no-shared-word"].matched_terms == [] and found["test:no-shared-word"].similarity > 0
 
 
+def test_an_unrelated_item_is_not_found_by_noise_in_a_tiny_pile(conn):
+    """Five items give a 4-dimensional space where everything is faintly 'similar': an item sharing no
+    word and no meaning with the query must not appear."""
+    add_item(conn, "test:warmup", "Learning rate warmup for transformers", "Warmup stabilises transformer training.")
+    add_item(conn, "test:post", "Why warmup works", "A blog post on warmup schedules for small transformers.")
+    add_item(conn, "test:protein", "Protein folding at scale", "Nothing about the question.")
+    add_item(conn, "test:notes", "Secret warmup notes", "warmup transformers")
+    add_item(conn, "test:paper", "Dropped warmup paper", "warmup transformers")
+    hits = search.search(conn, Config(), "warmup small transformers", limit=10)
+    assert "test:protein" not in [h.id for h in hits]
+    assert all(h.matched_terms or h.similarity >= search.MIN_SIMILARITY for h in hits)
+
+
 def test_words_find_what_meaning_does_not_know(conn, organised):
     """A rare word outside the fitted vocabulary is still found by FTS5."""
     add_item(conn, "test:rare", "Zymurgy notes", "zymurgy of lambic beer")

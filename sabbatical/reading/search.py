@@ -27,6 +27,7 @@ FILTERED_CANDIDATES = 2_000   # deeper when a filter may remove most of the top 
 BM25_WEIGHTS = (10.0, 2.0, 4.0, 1.0)   # title, authors, abstract, content
 ENOUGH_MATCHES = 20           # fewer items than this hold every query word: add those holding any
 MAX_RANKED = 4_000            # more matches than this are ranked among title matches only
+MIN_SIMILARITY = 0.1          # below this cosine, "similar in meaning" is noise (an unrelated item in a tiny pile)
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -169,10 +170,10 @@ def _vector_ranking(conn: sqlite3.Connection, config: Config, query: str, depth:
     with _one_blas_thread():
         if allowed is None:
             sims = index.matrix @ vector
-            return [(index.ids[r], float(sims[r])) for r in _top(sims, depth) if sims[r] > 0]
+            return [(index.ids[r], float(sims[r])) for r in _top(sims, depth) if sims[r] >= MIN_SIMILARITY]
         rows = np.fromiter((index.row_of[i] for i in allowed if i in index.row_of), dtype=np.int64)
         sims = index.matrix[rows] @ vector
-        return [(index.ids[rows[r]], float(sims[r])) for r in _top(sims, depth) if sims[r] > 0]
+        return [(index.ids[rows[r]], float(sims[r])) for r in _top(sims, depth) if sims[r] >= MIN_SIMILARITY]
 
 
 _BLAS: list[Any] = []
