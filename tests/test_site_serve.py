@@ -46,6 +46,27 @@ def test_the_server_serves_the_site_and_rebuilds_when_the_journal_changes(worksp
     assert not watcher.is_alive()
 
 
+def test_an_edit_before_watching_begins_is_not_missed(workspace):
+    """The served site reflects its last build: a change made after it and before the first poll rebuilds."""
+    sprint = add_sprint(workspace, "Is an early edit seen?", slug="early")
+    server = SiteServer(workspace, port=0, interval=0.1)
+    server.rebuild()
+    sprint.log("finding", "logged before the watcher started")
+    events: list[str] = []
+    watcher = threading.Thread(target=server.watch, args=(events.append,), daemon=True)
+    watcher.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not events and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        server.stop()
+        watcher.join(timeout=10)
+    assert events and events[0].startswith("rebuilt"), events
+    page = (workspace.site_dir / "sprints" / sprint.name / "index.html").read_text()
+    assert "logged before the watcher started" in page
+
+
 def test_the_fingerprint_ignores_what_the_build_itself_writes(workspace):
     add_sprint(workspace, "Is the fingerprint stable?", slug="stable")
     before = workspace_fingerprint(workspace)

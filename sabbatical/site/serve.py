@@ -63,6 +63,7 @@ class SiteServer:
             raise SabbaticalError(f"cannot serve on {HOST}:{port} ({exc.strerror}) — pass --port with another "
                                   "number, or --port 0 for any free port") from None
         self._thread: threading.Thread | None = None
+        self._built_from: tuple | None = None      # the workspace as the served site last saw it
         self.stopped = threading.Event()
 
     @property
@@ -76,13 +77,16 @@ class SiteServer:
 
     def stop(self) -> None:
         self.stopped.set()
-        self._httpd.shutdown()
+        if self._thread is not None:        # shutdown() waits for serve_forever, so only once it runs
+            self._httpd.shutdown()
         self._httpd.server_close()
 
     def rebuild(self, strict: bool = True) -> str:
         """Build once; returns a line saying how it went (a failure keeps the last good site)."""
         from .build import build_site
 
+        # Taken before building: a change made while the build runs is still a change the next poll sees.
+        self._built_from = workspace_fingerprint(self.workspace)
         try:
             report = build_site(self.workspace, strict=strict)
         except PartialFailure as exc:
@@ -92,10 +96,13 @@ class SiteServer:
         return f"rebuilt {report.pages} pages in {report.seconds:.1f} s"
 
     def watch(self, on_event: Callable[[str], None], *, strict: bool = True) -> None:
-        """Poll for changes until `stop()`; each rebuild's outcome goes to `on_event`."""
-        seen = workspace_fingerprint(self.workspace)
+        """Poll for changes until `stop()`; each rebuild's outcome goes to `on_event`.
+
+        Changes are measured against the last build, not against when watching began, so an edit made
+        between the first build and the first poll is not missed.
+        """
+        if self._built_from is None:
+            self._built_from = workspace_fingerprint(self.workspace)
         while not self.stopped.wait(self.interval):
-            now = workspace_fingerprint(self.workspace)
-            if now != seen:
+            if workspace_fingerprint(self.workspace) != self._built_from:
                 on_event(self.rebuild(strict))
-                seen = workspace_fingerprint(self.workspace)
