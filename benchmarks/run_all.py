@@ -26,6 +26,8 @@ TITLES = {
     "search": "Hybrid search (#5)", "topics": "Topics (#5)", "sprint": "Sprints (#6)", "site": "Site build (#7)",
 }
 TIMEOUT_S = 900
+# RESULTS.md below this line is written by hand (what the figures mean, where the time goes) and kept.
+NOTES_MARKER = "<!-- Written by hand below this line; run_all.py keeps it. -->"
 
 
 def machine() -> dict[str, str]:
@@ -33,8 +35,11 @@ def machine() -> dict[str, str]:
     if Path("/proc/meminfo").exists():
         total_kb = int(Path("/proc/meminfo").read_text().split()[1])
         memory = f"{total_kb / 1024 / 1024:.0f} GiB"
+    load = " / ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
     return {"python": platform.python_version(), "platform": platform.platform(terse=True),
-            "cores": str(os.cpu_count()), "memory": memory, "cpu": _cpu_name()}
+            "cores": str(os.cpu_count()), "memory": memory, "cpu": _cpu_name(),
+            "load average at start (1, 5, 15 min)": load,
+            "PYTHONDONTWRITEBYTECODE": os.environ.get("PYTHONDONTWRITEBYTECODE") or "unset"}
 
 
 def _cpu_name() -> str:
@@ -104,18 +109,26 @@ def render(results: dict[str, dict], info: dict[str, str], total_s: float) -> st
     return "\n".join(head + sections)
 
 
+def kept_notes(path: Path) -> str:
+    """The hand-written part of RESULTS.md (from the marker on), or just the marker."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    return text[text.index(NOTES_MARKER):] if NOTES_MARKER in text else NOTES_MARKER + "\n"
+
+
 def main(names: list[str]) -> int:
     chosen = names or ORDER
+    info = machine()
     start = time.perf_counter()
     results = {}
     for name in chosen:
         print(f"running {name}…", file=sys.stderr, flush=True)
         results[name] = run_one(name)
-    text = render(results, machine(), time.perf_counter() - start)
+    text = render(results, info, time.perf_counter() - start)
     if names:
         print(text)
     else:
-        (HERE / "RESULTS.md").write_text(text, encoding="utf-8")
+        results_path = HERE / "RESULTS.md"
+        results_path.write_text(text + "\n" + kept_notes(results_path), encoding="utf-8")
         print(text)
     return 0
 
