@@ -268,3 +268,33 @@ def test_the_tour_stage_organises_searches_and_writes_the_digest_again_and_again
 
 def test_the_tour_stage_on_an_empty_pile_says_so(workspace):
     assert topics.tour_stage(workspace) == "the pile is empty, nothing to organise"
+
+
+# -- class-based keywords ------------------------------------------------------------------------------
+def test_keywords_are_what_sets_a_topic_apart_from_the_others():
+    from sabbatical.reading.clustering import class_keywords
+
+    shared = "We propose a model and report results on the data."
+    quantum = [f"Qubit error correction with surface codes, run {n}. {shared}" for n in range(5)]
+    proteins = [f"Protein folding of the enzyme backbone, sample {n}. {shared}" for n in range(5)]
+    empty = ["the and of", ""]
+    first, second, third = class_keywords([quantum, proteins, empty], top=4)
+    def words_of(terms):
+        return {word for term in terms for word in term.split()}
+
+    assert {"qubit", "surface", "codes"} <= words_of(first) and "protein" not in words_of(first)
+    assert {"protein", "folding"} <= words_of(second) and "qubit" not in words_of(second)
+    assert not {"data", "propose", "results"} & words_of(first + second)   # shared and stop words name nothing
+    assert third == []
+    assert class_keywords([]) == []
+
+
+def test_keywords_skip_maths():
+    """Inline maths ($…$) and LaTeX commands are not words; the topic's own words are."""
+    from sabbatical.reading.clustering import class_keywords
+
+    gauge = ["Breaking of gauge symmetry in $\\mathcal{G}$ lattices \\mathcal"] * 3
+    other = ["Protein folding in enzymes"] * 3
+    words, _ = class_keywords([gauge, other], top=8)
+    assert {"gauge", "symmetry", "lattices"} <= {word for term in words for word in term.split()}
+    assert not any("mathcal" in w for w in words)

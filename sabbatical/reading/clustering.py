@@ -7,8 +7,10 @@ and the benchmark can call the same code. Vectors are L2-normalised, so a dot pr
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -28,6 +30,8 @@ FIT_ITERATIONS = 40
 # convergence, warm-started k-means drifts far enough to reshuffle a tenth or more of the pile.
 REFIT_ITERATIONS = 1
 HYSTERESIS = 0.08            # on a refit an item keeps its topic unless another is this much closer
+MAX_KEYWORD_TERMS = 60_000   # keyword candidates: the pile's most frequent words and two-word phrases
+_KEYWORD_TOKEN = re.compile(r"(?u)\b[a-zA-Z][a-zA-Z\-]+\b")
 
 
 def choose_topic_count(n_items: int) -> int:
@@ -154,29 +158,31 @@ def match_clusters(old_members: Sequence[set[str]], new_members: Sequence[set[st
 
 
 def class_keywords(texts_by_topic: Sequence[Sequence[str]], top: int = 6) -> list[list[str]]:
-    """Class-based TF-IDF: the words that make each topic's texts distinct from the other topics'."""
-    import numpy as np
-    from sklearn.feature_extraction.text import CountVectorizer
+    """Class-based TF-IDF: the words that make each topic's texts distinct from the other topics'.
 
-    documents = [_plain_words(" ".join(texts)) for texts in texts_by_topic]
-    if not any(d.strip() for d in documents):
-        return [[] for _ in documents]
-    vectorizer = CountVectorizer(stop_words=_stop_words(), ngram_range=(1, 2), min_df=1,
-                                 token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z\-]+\b", max_features=60_000)
-    try:
-        counts = vectorizer.fit_transform(documents).astype(np.float64)
-    except ValueError:                      # only stop words
-        return [[] for _ in documents]
-    terms = vectorizer.get_feature_names_out()
-    class_sizes = np.asarray(counts.sum(axis=1)).ravel()
-    term_totals = np.asarray(counts.sum(axis=0)).ravel()
-    average = class_sizes.mean() if len(class_sizes) else 1.0
-    idf = np.log1p(average / np.maximum(term_totals, 1))
-    frequency = counts.multiply(1 / np.maximum(class_sizes, 1)[:, None]).tocsr()
+    Each topic's texts are one document; its terms are words and two-word phrases (stop words dropped
+    first, as scikit-learn's CountVectorizer does), restricted to the MAX_KEYWORD_TERMS most frequent in
+    the pile. A term scores its frequency in the topic × log(1 + mean topic size / its count overall).
+    Counted with `Counter` rather than a CountVectorizer, which sorts its whole vocabulary and builds a
+    sparse matrix first: the same keywords at about half the time.
+    """
+    stop = frozenset(_stop_words())
+    counts: list[Counter[str]] = []
+    totals: Counter[str] = Counter()
+    for texts in texts_by_topic:
+        words = [w for w in _KEYWORD_TOKEN.findall(_plain_words(" ".join(texts)).lower()) if w not in stop]
+        terms = words + [" ".join(pair) for pair in zip(words, words[1:])]
+        counts.append(Counter(terms))
+        totals.update(terms)
+    if len(totals) > MAX_KEYWORD_TERMS:
+        kept = {term for term, _ in totals.most_common(MAX_KEYWORD_TERMS)}
+        counts = [Counter({t: n for t, n in c.items() if t in kept}) for c in counts]
+    sizes = [max(c.total(), 1) for c in counts]
+    average = sum(sizes) / len(sizes) if sizes else 1.0
     keywords = []
-    for row in range(len(documents)):
-        scores = frequency.getrow(row).multiply(idf).toarray().ravel()
-        keywords.append(_distinct_terms([terms[i] for i in np.argsort(-scores)[: top * 4] if scores[i] > 0], top))
+    for counted in counts:
+        ranked = heapq.nlargest(top * 4, counted, key=lambda t: (counted[t] * math.log1p(average / totals[t]), t))
+        keywords.append(_distinct_terms(ranked, top))
     return keywords
 
 
