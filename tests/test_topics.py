@@ -279,6 +279,7 @@ def test_keywords_are_what_sets_a_topic_apart_from_the_others():
     proteins = [f"Protein folding of the enzyme backbone, sample {n}. {shared}" for n in range(5)]
     empty = ["the and of", ""]
     first, second, third = class_keywords([quantum, proteins, empty], top=4)
+
     def words_of(terms):
         return {word for term in terms for word in term.split()}
 

@@ -167,13 +167,12 @@ def _vector_ranking(conn: sqlite3.Connection, config: Config, query: str, depth:
     vector = embed.embed_query(pile_embedder(conn, config), query)
     if not np.any(vector):
         return []
+    rows = None if allowed is None else np.fromiter((index.row_of[i] for i in allowed if i in index.row_of),
+                                                      dtype=np.int64)
     with _one_blas_thread():
-        if allowed is None:
-            sims = index.matrix @ vector
-            return [(index.ids[r], float(sims[r])) for r in _top(sims, depth) if sims[r] >= MIN_SIMILARITY]
-        rows = np.fromiter((index.row_of[i] for i in allowed if i in index.row_of), dtype=np.int64)
-        sims = index.matrix[rows] @ vector
-        return [(index.ids[rows[r]], float(sims[r])) for r in _top(sims, depth) if sims[r] >= MIN_SIMILARITY]
+        sims = (index.matrix if rows is None else index.matrix[rows]) @ vector
+    return [(index.ids[r if rows is None else rows[r]], float(sims[r])) for r in _top(sims, depth)
+            if sims[r] >= MIN_SIMILARITY]
 
 
 _BLAS: list[Any] = []

@@ -105,7 +105,8 @@ class SummariseReport:
     failures: list[str] = field(default_factory=list)
 
     def raise_for_failures(self) -> None:
-        """PartialFailure (exit 3) listing the failed items, when any failed; the rest is already stored."""
+        """When any item failed: PartialFailure (exit 3) listing them, the rest already stored; when every
+        item failed, EveryUnitFailed (exit 1)."""
         if self.failed and not self.done:
             raise EveryUnitFailed(f"none of the {self.failed} items could be summarised — "
                                   "`sabbatical pile summarise --retry-failed` tries them again", self.failures[:20])
