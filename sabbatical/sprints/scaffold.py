@@ -9,10 +9,13 @@ Every check on the input happens before anything is written.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import tempfile
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from importlib import resources
@@ -145,13 +148,38 @@ def _overlaps(metas: list[tuple[Sprint, SprintMeta]], new: SprintMeta) -> list[s
 
 
 def create_sprint(workspace: Workspace, question: str, **options) -> NewSprint:
-    """Scaffold `sprints/NN-slug/` and its MLflow experiment; see `plan_sprint` for the options."""
+    """Scaffold `sprints/NN-slug/` and its MLflow experiment; see `plan_sprint` for the options.
+
+    Two at once in one workspace take turns (the second then numbers after the first, or finds its slug
+    taken), so neither can pick the other's number or undo the other's experiment.
+    """
+    workspace.sprints_dir.mkdir(parents=True, exist_ok=True)
+    with _one_new_sprint_at_a_time(workspace.sprints_dir):
+        return _create_sprint(workspace, question, **options)
+
+
+@contextmanager
+def _one_new_sprint_at_a_time(sprints_dir: Path) -> Iterator[None]:
+    """An exclusive lock on the sprints folder itself (no lock file to leave behind); a no-op without flock."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        yield
+        return
+    descriptor = os.open(sprints_dir, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # closing releases the lock
+
+
+def _create_sprint(workspace: Workspace, question: str, **options) -> NewSprint:
     plan = plan_sprint(workspace, question, **options)
     reading = search_pile(workspace, plan.meta.question, include_private=plan.meta.private)
     warnings = list(plan.warnings)
     if reading.problem:
         warnings.append(f"the reading list is empty because {reading.problem}")
-    workspace.sprints_dir.mkdir(parents=True, exist_ok=True)
     final = workspace.sprints_dir / plan.folder_name
     building = Path(tempfile.mkdtemp(dir=workspace.sprints_dir, prefix=f".new-{plan.folder_name}-"))
     experiment_id = None
