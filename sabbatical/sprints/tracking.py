@@ -2,7 +2,9 @@
 
 Every call goes through an `MlflowClient` built with the workspace's absolute tracking URI, never
 MLflow's process-global state, so a notebook in any working directory (or a remote `mlflow server`)
-gets the same store. mlflow is imported inside functions: it costs about a second.
+gets the same store. mlflow is imported inside functions: it costs two seconds or more. The one
+exceptions are creating a sprint's experiment in a local SQLite store and counting its runs, which
+`sqlite_store` does without MLflow when the store's schema is one it has been checked against.
 """
 
 from __future__ import annotations
@@ -10,12 +12,14 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import sqlite3
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import TrackingError
+from . import sqlite_store
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -24,6 +28,8 @@ if TYPE_CHECKING:
     from .model import SprintMeta
 
 TAG_PREFIX = "sabbatical."
+# Set to 1, experiments are always created (and runs counted) through MlflowClient, never in the store directly.
+CLIENT_ONLY = "SABBATICAL_MLFLOW_CLIENT_ONLY"
 # Metrics where smaller is better; every other metric is taken as larger-is-better.
 _SMALLER_IS_BETTER = ("loss", "error", "err", "mse", "mae", "rmse", "perplexity", "latency", "time", "seconds",
                       "regret", "distance", "cost")
@@ -170,6 +176,9 @@ def create_sprint_experiment(workspace: Workspace, folder_name: str, meta: Sprin
     """
     tags = experiment_tags(workspace, folder_name, meta)
     ensure_local_store(workspace)
+    created = _create_in_local_sqlite(workspace, folder_name, tags)
+    if created is not None:
+        return created
     try:
         mlflow_client = client(workspace)
         existing = mlflow_client.get_experiment_by_name(folder_name)
@@ -189,6 +198,19 @@ def create_sprint_experiment(workspace: Workspace, folder_name: str, meta: Sprin
             raise TrackingError(f"could not restore MLflow experiment {folder_name!r}: {_one_line(exc)}") from exc
     set_experiment_tags(workspace, existing.experiment_id, tags)
     return existing.experiment_id
+
+
+def _create_in_local_sqlite(workspace: Workspace, folder_name: str, tags: dict[str, str]) -> str | None:
+    """The experiment written straight into a local SQLite store (see `sqlite_store`), or None."""
+    db_path = local_sqlite_path(workspace)
+    location = experiment_artifact_location(workspace, folder_name)
+    if db_path is None or location is None or os.environ.get(CLIENT_ONLY):
+        return None
+    try:
+        return sqlite_store.create_experiment(db_path, folder_name, location, tags, workspace.artifact_root)
+    except sqlite3.Error as exc:
+        raise TrackingError(f"could not create the MLflow experiment on {workspace.tracking_uri}: {_one_line(exc)} "
+                            "— nothing was created") from exc
 
 
 def set_experiment_tags(workspace: Workspace, experiment_id: str, tags: dict[str, str]) -> None:
@@ -212,6 +234,14 @@ def count_runs(workspace: Workspace, experiment_ids: list[str]) -> dict[str, int
     """Number of active runs per experiment id."""
     if not experiment_ids or local_store_missing(workspace):
         return dict.fromkeys(experiment_ids, 0)
+    db_path = local_sqlite_path(workspace)
+    if db_path is not None and not os.environ.get(CLIENT_ONLY):
+        try:
+            direct = sqlite_store.count_active_runs(db_path, experiment_ids)
+        except sqlite3.Error:
+            direct = None  # MLflow's client gives the clearer error, if there is one
+        if direct is not None:
+            return direct
     counts = dict.fromkeys(experiment_ids, 0)
     try:
         for run in all_runs(client(workspace), experiment_ids):
