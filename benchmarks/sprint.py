@@ -5,6 +5,10 @@ Measured as a user meets them, with `sabbatical` run as a subprocess:
   migrations, and sabbatical caches the migrated empty store in ~/.cache/sabbatical);
 - new-sprint on a fresh workspace once that cache exists (the store is copied);
 - new-sprint on a workspace that already has 12 sprints;
+- new-sprint on a workspace whose pile holds the shared corpus's arXiv papers (when it is there), so the
+  reading list is a real search;
+- new-sprint with the experiment created through MlflowClient rather than written into the store
+  directly (`SABBATICAL_MLFLOW_CLIENT_ONLY=1`), for comparison;
 - `sabbatical sprint list` on 12 sprints;
 - executing each template notebook headless on a real kernel (in-process, as the tour does).
 
@@ -73,9 +77,39 @@ def measure_new_sprint(base: Path, env: dict[str, str]) -> dict[str, float]:
         copy = base / f"busy-{run}"
         shutil.copytree(busy, copy)
         with_twelve.append(new_sprint(copy, env, "The thirteenth question", "twelve"))
+    client_only = {**env, "SABBATICAL_MLFLOW_CLIENT_ONLY": "1"}
+    through_client = [new_sprint(fresh_workspace(base, f"client-{run}", env), client_only, "Does warm-up help?",
+                                 "client") for run in range(RUNS)]
     listing = [timed([*SABBATICAL, "-w", str(busy), "sprint", "list", "--json"], env) for _ in range(3)]
     return {"cold": statistics.median(cold), "fresh": statistics.median(warm),
-            "twelve": statistics.median(with_twelve), "list": statistics.median(listing)}
+            "twelve": statistics.median(with_twelve), "list": statistics.median(listing),
+            "client": statistics.median(through_client)}
+
+
+def measure_with_pile(base: Path, env: dict[str, str]) -> dict[str, float] | None:
+    """new-sprint where the reading list is searched in a pile of the corpus's arXiv records (organised)."""
+    import corpus_pile
+
+    corpus = corpus_pile.corpus_dir()
+    if not corpus.is_dir():
+        return None
+    from sabbatical import db
+    from sabbatical.config import Config
+    from sabbatical.reading import topics
+    from sabbatical.workspace import find_workspace
+
+    root = fresh_workspace(base, "with-pile", env)
+    conn = db.connect(find_workspace(root).pile_path)
+    corpus_pile.insert_records(conn, corpus_pile.all_records(corpus))
+    topics.organise(conn, Config())
+    items = conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+    conn.close()
+    times = []
+    for run in range(RUNS):
+        copy = base / f"with-pile-{run}"
+        shutil.copytree(root, copy)
+        times.append(new_sprint(copy, env, "Does learning rate warmup help small transformers?", "pile"))
+    return {"items": items, "seconds": statistics.median(times)}
 
 
 def measure_notebooks(base: Path, env: dict[str, str]) -> dict[str, float]:
@@ -99,6 +133,7 @@ def measure() -> dict:
         env.pop("SABBATICAL_WORKSPACE", None)
         env.pop("MLFLOW_TRACKING_URI", None)
         sprint = measure_new_sprint(base, env)
+        with_pile = measure_with_pile(base, env)
         notebooks = measure_notebooks(base, env)
     figure = lambda name, value, goal=None: {  # noqa: E731
         "name": name, "value": round(value, 2), "unit": "s",
@@ -109,6 +144,10 @@ def measure() -> dict:
                sprint["cold"], GOAL_S),
         figure(f"new-sprint, fresh workspace, store template cached (median of {RUNS})", sprint["fresh"], GOAL_S),
         figure(f"new-sprint on a workspace with 12 sprints (median of {RUNS})", sprint["twelve"], GOAL_S),
+        *([figure(f"new-sprint on a workspace whose pile holds {with_pile['items']:,} papers (median of {RUNS})",
+                  with_pile["seconds"], GOAL_S)] if with_pile else []),
+        figure(f"  new-sprint, template cached, through MlflowClient (SABBATICAL_MLFLOW_CLIENT_ONLY=1, "
+               f"median of {RUNS})", sprint["client"]),
         figure("  CPU time of the first-ever new-sprint (user + system)", cpu["cold"]),
         figure("  CPU time of new-sprint, template cached", cpu["fresh"]),
         figure("  CPU time of new-sprint with 12 sprints", cpu["twelve"]),
