@@ -234,3 +234,12 @@ def test_run_counts_in_an_unverified_store_come_from_mlflow(workspace):
     alter(db_path, NEW_REVISION)
     assert sqlite_store.count_active_runs(db_path, ["1"]) is None
     assert sqlite_store.count_active_runs(db_path, ["not-a-number"]) is None
+
+
+def test_a_store_that_is_not_a_database_is_one_line_and_changes_nothing(workspace, cli):
+    workspace.mlflow_db_path.write_bytes(b"\x00\x17 this is not SQLite " * 300)
+    result = cli("-w", workspace.root, "new-sprint", "Question")
+    assert result.exit_code == ExitCode.ERROR
+    assert result.stderr.strip() == (f"Error: could not create the MLflow experiment on {workspace.tracking_uri}: "
+                                     "DatabaseError: file is not a database — nothing was created")
+    assert list(workspace.sprints_dir.iterdir()) == []

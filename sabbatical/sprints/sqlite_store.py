@@ -43,10 +43,10 @@ MAX_ARTIFACT_LOCATION_LENGTH = 2048
 MAX_TAG_KEY_LENGTH = 250
 MAX_TAG_VALUE_LENGTH = 20_000
 # Tag keys MLflow accepts without a second look: plain dotted names, none of MLflow's own trace settings.
+_PLAIN_TAG_KEY = re.compile(r"[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*")
 # Set, these change what MLflow writes or checks (multi-workspace stores, a custom location limit).
 _MLFLOW_SETTINGS_THAT_CHANGE_WRITES = ("MLFLOW_ENABLE_WORKSPACES", "MLFLOW_WORKSPACE",
                                        "MLFLOW_ARTIFACT_LOCATION_MAX_LENGTH")
-_PLAIN_TAG_KEY = re.compile(r"[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*")
 
 
 def create_experiment(db_path: Path, name: str, artifact_location: str, tags: dict[str, str],
