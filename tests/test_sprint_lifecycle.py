@@ -189,3 +189,20 @@ def test_a_broken_sprint_md_names_the_file(workspace, cli):
     result = cli("-w", workspace.root, "sprint", "status", "1")
     assert result.exit_code == ExitCode.ERROR
     assert "sprint.md: the front matter is not valid YAML" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_a_piped_list_keeps_each_sprint_on_one_line(workspace):
+    import os
+    import subprocess
+    import sys
+
+    meta = create_sprint(workspace, "Does a cosine learning-rate schedule with warm-up beat a constant rate?").meta
+    # An explicit environment: readline (loaded by the test runner) sets COLUMNS in the process's C environ.
+    plain = {name: value for name, value in os.environ.items() if name != "COLUMNS"}
+    command = [sys.executable, "-m", "sabbatical", "-w", str(workspace.root), "sprint", "list"]
+    piped = subprocess.run(command, capture_output=True, text=True, check=True, env=plain).stdout.splitlines()
+    assert len(piped) == 3  # header, rule, the sprint
+    assert piped[2].startswith(" 01 ") and meta.question in piped[2] and f"{meta.start} → {meta.end}" in piped[2]
+    narrow = subprocess.run(command, capture_output=True, text=True, check=True,
+                            env={**plain, "COLUMNS": "60"}).stdout.splitlines()
+    assert len(narrow) > 3 and max(len(line) for line in narrow) <= 60

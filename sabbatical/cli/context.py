@@ -7,6 +7,7 @@ rich is imported only when something is rendered, so `--help` stays instant.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -56,10 +57,17 @@ def print_json(value: Any) -> None:
     typer.echo(json.dumps(value, default=_jsonable, indent=2, ensure_ascii=False))
 
 
+# Tables sent to a pipe or a file (`| less -S`, `> list.txt`) are laid out this wide rather than in rich's
+# 80 columns, which folds every question and title over several lines; COLUMNS, when set, still wins.
+PIPED_WIDTH = 160
+
+
 def console(stderr: bool = False):
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    stream = sys.stderr if stderr else sys.stdout
+    piped = not (hasattr(stream, "isatty") and stream.isatty()) and not os.environ.get("COLUMNS")
+    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=PIPED_WIDTH if piped else None)
 
 
 def print_table(columns: list[str], rows: list[list[Any]], title: str | None = None) -> None:
