@@ -55,7 +55,8 @@ def create_experiment(db_path: Path, name: str, artifact_location: str, tags: di
 
     Errors from SQLite itself (a locked or corrupt file) are raised for the caller to report.
     """
-    if not _within_limits(name, artifact_location, tags) or not db_path.is_file():
+    if (any(variable in os.environ for variable in _MLFLOW_SETTINGS_THAT_CHANGE_WRITES)
+            or not _within_limits(name, artifact_location, tags) or not db_path.is_file()):
         return None
     connection = sqlite3.connect(db_path, timeout=30, isolation_level=None)
     try:
@@ -133,8 +134,6 @@ def _columns(connection: sqlite3.Connection, table: str) -> tuple[str, ...]:
 
 
 def _within_limits(name: str, artifact_location: str, tags: dict[str, str]) -> bool:
-    if any(variable in os.environ for variable in _MLFLOW_SETTINGS_THAT_CHANGE_WRITES):
-        return False
     return (0 < len(name) <= MAX_NAME_LENGTH and len(artifact_location) <= MAX_ARTIFACT_LOCATION_LENGTH
             and all(len(key) <= MAX_TAG_KEY_LENGTH and _PLAIN_TAG_KEY.fullmatch(key)
                     and not key.startswith("mlflow.trace.") and len(value) <= MAX_TAG_VALUE_LENGTH

@@ -2,7 +2,7 @@
 
 Every call goes through an `MlflowClient` built with the workspace's absolute tracking URI, never
 MLflow's process-global state, so a notebook in any working directory (or a remote `mlflow server`)
-gets the same store. mlflow is imported inside functions: it costs two seconds or more. The one
+gets the same store. mlflow is imported inside functions: it costs two seconds or more. The
 exceptions are creating a sprint's experiment in a local SQLite store and counting its runs, which
 `sqlite_store` does without MLflow when the store's schema is one it has been checked against.
 """
@@ -200,11 +200,16 @@ def create_sprint_experiment(workspace: Workspace, folder_name: str, meta: Sprin
     return existing.experiment_id
 
 
+def _direct_store(workspace: Workspace) -> Path | None:
+    """The local SQLite store `sqlite_store` may use directly, or None (remote, or CLIENT_ONLY is set)."""
+    return None if os.environ.get(CLIENT_ONLY) else local_sqlite_path(workspace)
+
+
 def _create_in_local_sqlite(workspace: Workspace, folder_name: str, tags: dict[str, str]) -> str | None:
     """The experiment written straight into a local SQLite store (see `sqlite_store`), or None."""
-    db_path = local_sqlite_path(workspace)
+    db_path = _direct_store(workspace)
     location = experiment_artifact_location(workspace, folder_name)
-    if db_path is None or location is None or os.environ.get(CLIENT_ONLY):
+    if db_path is None or location is None:
         return None
     try:
         return sqlite_store.create_experiment(db_path, folder_name, location, tags, workspace.artifact_root)
@@ -234,8 +239,8 @@ def count_runs(workspace: Workspace, experiment_ids: list[str]) -> dict[str, int
     """Number of active runs per experiment id."""
     if not experiment_ids or local_store_missing(workspace):
         return dict.fromkeys(experiment_ids, 0)
-    db_path = local_sqlite_path(workspace)
-    if db_path is not None and not os.environ.get(CLIENT_ONLY):
+    db_path = _direct_store(workspace)
+    if db_path is not None:
         try:
             direct = sqlite_store.count_active_runs(db_path, experiment_ids)
         except sqlite3.Error:
