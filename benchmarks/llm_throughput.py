@@ -1,6 +1,6 @@
 """Summariser throughput: 500 items through the LLM path against a loopback server, and the offline path.
 
-The loopback OpenAI-compatible server (`python -m sabbatical.testing`) runs in its own process and
+The loopback OpenAI-compatible server (`python -m tests.helpers.fake_openai`) runs in its own process and
 answers every request after 300 ms. With 16 requests in flight the ideal is 16 / 0.3 s = 53.3 items/s;
 the goal is at least 0.85 of that. A second run over the same items must make 0 calls (the cache).
 Also reported: tokens per item, the share of quotes that verify against the source, and the offline
@@ -20,15 +20,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from report import emit
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # tests.helpers: the loopback server and sample pile items
+
+from report import emit  # noqa: E402
+
 CORPUS_CSV = ROOT.parent / "shared" / "corpus" / "arxiv" / "keras_arxiv_abstracts" / "arxiv_data.1000.csv"
 GOAL_RATIO = 0.85
 
 
 def start_server(latency: float) -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen([sys.executable, "-m", "sabbatical.testing", "--latency", str(latency)],
+    process = subprocess.Popen([sys.executable, "-m", "tests.helpers.fake_openai", "--latency", str(latency)],
                                stdout=subprocess.PIPE, text=True, cwd=ROOT)
     url = process.stdout.readline().strip()   # the server prints its base URL once it listens
     if not url.startswith("http"):
@@ -41,7 +43,7 @@ def endpoint_runs(folder: Path, items: int, latency: float, concurrency: int) ->
     from sabbatical import db
     from sabbatical.config import LLMConfig
     from sabbatical.reading.summarise import choose_producer, summarise_pile
-    from sabbatical.testing import insert_items, sample_documents
+    from tests.helpers.fake_openai import insert_items, sample_documents
 
     import openai  # noqa: F401  (imported before timing: the import is a one-off cost, not throughput)
 
@@ -76,7 +78,7 @@ def offline_documents(count: int) -> tuple[list[dict], str]:
         documents = [{"id": f"bench:{i}", "kind": "paper", "title": row["titles"], "abstract": row["summaries"],
                       "content": ""} for i, row in enumerate(rows)]
         return documents, "arXiv abstracts from the shared corpus"
-    from sabbatical.testing import sample_documents
+    from tests.helpers.fake_openai import sample_documents
 
     return sample_documents(count), "synthetic abstracts (the shared corpus is absent)"
 
@@ -84,7 +86,7 @@ def offline_documents(count: int) -> tuple[list[dict], str]:
 def offline_run(folder: Path, count: int) -> dict:
     from sabbatical import db
     from sabbatical.reading.summarise import OFFLINE, summarise_pile
-    from sabbatical.testing import insert_items
+    from tests.helpers.fake_openai import insert_items
 
     documents, source = offline_documents(count)
     conn = db.connect(folder / "offline.db")

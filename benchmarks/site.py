@@ -22,9 +22,11 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from report import emit
-
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # tests.helpers: the sample pile items
+
+from report import emit  # noqa: E402
+
 WORK = HERE / ".work" / "site"
 SPRINTS, RUNS_PER_SPRINT, NOTEBOOKS_PER_SPRINT, ARTIFACTS_PER_SPRINT, PILE_ITEMS = 12, 3, 2, 5, 1000
 RUNS = 3
@@ -103,7 +105,7 @@ def prepare(fresh: bool = False) -> Path:
 def _pile(workspace) -> None:
     from sabbatical import db
     from sabbatical.reading import summarise, topics
-    from sabbatical.testing import insert_items, sample_documents
+    from tests.helpers.fake_openai import insert_items, sample_documents
 
     conn = db.connect(workspace.pile_path)
     try:

@@ -303,12 +303,12 @@ def _check_in_file(relative: str, *needles: str) -> Callable[[], None]:
 
 
 def _check_fake_openai_server() -> None:
-    """`python -m sabbatical.testing --latency 0.3` serves an OpenAI-compatible API and prints its URL."""
+    """`python -m tests.helpers.fake_openai --latency 0.3` serves an OpenAI-compatible API and prints its URL."""
     import select
     import urllib.request
 
-    process = subprocess.Popen([sys.executable, "-m", "sabbatical.testing", "--latency", "0.3"],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    process = subprocess.Popen([sys.executable, "-m", "tests.helpers.fake_openai", "--latency", "0.3"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT)
     try:
         ready, _, _ = select.select([process.stdout], [], [], 60)
         url = process.stdout.readline().strip() if ready else ""
@@ -343,7 +343,7 @@ TOOL_FORMS: dict[str, Callable[[], None]] = {
     "apt-get install postgresql": _check_in_file("scripts/system-deps", "needed+=(postgresql)", "apt-get install"),
     "createdb mlflow": _check_in_file("tests/helpers/services.py", 'database: str = "mlflow"', "CREATE DATABASE"),
     "mkdocs build -f .sabbatical/site-src/mkdocs.yml": _check_site_sources_path,
-    "python -m sabbatical.testing --latency 0.3": _check_fake_openai_server,
+    "python -m tests.helpers.fake_openai --latency 0.3": _check_fake_openai_server,
 }
 
 

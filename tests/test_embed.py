@@ -93,7 +93,7 @@ def test_an_empty_pile_has_no_embedder(conn):
 
 
 def test_the_endpoint_backend_goes_through_the_llm_path_and_is_logged(conn):
-    from sabbatical.testing import FakeOpenAI
+    from tests.helpers.fake_openai import FakeOpenAI
 
     topic_pile(conn, per_topic=3)
     with FakeOpenAI() as server:

@@ -25,7 +25,7 @@ from sabbatical.llm import (
 )
 from sabbatical.reading.prompt_files import load_prompt
 from sabbatical.reading.summary_schema import SourceDocument, Summary
-from sabbatical.testing import FakeOpenAI, configure_llm
+from tests.helpers.fake_openai import FakeOpenAI, configure_llm
 
 DOCUMENT = SourceDocument("arxiv:1", "paper", "Why do transformers copy?",
                           "We find that two attention heads form an induction mechanism early in training. "

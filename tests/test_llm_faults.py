@@ -12,7 +12,7 @@ import pytest
 from sabbatical import db
 from sabbatical.config import LLMConfig
 from sabbatical.reading.summarise import choose_producer, summarise_pile
-from sabbatical.testing import FakeOpenAI, insert_items, sample_documents
+from tests.helpers.fake_openai import FakeOpenAI, insert_items, sample_documents
 
 TARGET = "test:00003"
 

@@ -8,7 +8,7 @@ from sabbatical import db
 from sabbatical.reading.offline import OFFLINE_MODEL, OFFLINE_VERSION, summarise_offline
 from sabbatical.reading.summarise import OFFLINE, latest_summary, summarise_pile, tour_stage
 from sabbatical.reading.summary_schema import ContributionKind, SourceDocument, Summary, split_sentences, verify_quotes
-from sabbatical.testing import insert_items, sample_documents
+from tests.helpers.fake_openai import insert_items, sample_documents
 
 INSIGHT = SourceDocument(
     "arxiv:1", "paper", "Why do transformers copy?",

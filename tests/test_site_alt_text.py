@@ -9,7 +9,7 @@ import pytest
 
 from sabbatical import db
 from sabbatical.errors import ExitCode
-from sabbatical.testing import FakeOpenAI, configure_llm
+from tests.helpers.fake_openai import FakeOpenAI, configure_llm
 from tests.helpers.site_workspace import add_artifact, add_sprint, png_bytes
 
 pytestmark = pytest.mark.slow

@@ -279,7 +279,7 @@ def test_a_rebuild_shows_a_changed_notebook_and_a_new_run(workspace, cli):
 def test_private_and_dropped_pile_items_are_never_published(workspace, cli):
     from sabbatical import db
     from sabbatical.reading import topics, triage
-    from sabbatical.testing import insert_items, sample_documents
+    from tests.helpers.fake_openai import insert_items, sample_documents
 
     documents = sample_documents(12)
     documents[0]["title"] = "PRIVATE-ITEM-MARKER on attention heads"

@@ -21,7 +21,7 @@ from sabbatical.reading.summarise import (
     summary_for_display,
 )
 from sabbatical.reading.summary_schema import SourceDocument
-from sabbatical.testing import FakeOpenAI, content_hash, insert_items, sample_documents
+from tests.helpers.fake_openai import FakeOpenAI, content_hash, insert_items, sample_documents
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 
 from sabbatical import db
 from sabbatical.errors import ExitCode
-from sabbatical.testing import FakeOpenAI, configure_llm, insert_items, sample_documents
+from tests.helpers.fake_openai import FakeOpenAI, configure_llm, insert_items, sample_documents
 
 REPORT_KEYS = {"producer", "model", "prompt_version", "selection", "selected", "done", "cached", "failed", "pending",
                "calls", "tokens_in", "tokens_out", "cost_usd", "quotes_total", "quotes_verified", "stopped",

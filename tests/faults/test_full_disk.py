@@ -16,7 +16,7 @@ import subprocess
 import pytest
 
 from sabbatical import db
-from sabbatical.testing import insert_items, sample_documents
+from tests.helpers.fake_openai import insert_items, sample_documents
 from sabbatical.workspace import init_workspace
 from tests.faults.feeds import write_feeds
 from tests.faults.piles import assert_intact, count, ingested_state

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from sabbatical import db
-from sabbatical.testing import FakeOpenAI, configure_llm, insert_items, sample_documents
+from tests.helpers.fake_openai import FakeOpenAI, configure_llm, insert_items, sample_documents
 from sabbatical.workspace import init_workspace
 from tests.faults.piles import assert_intact, count, summaries_state
 from tests.faults.processes import kill_when, run_cli, start_cli

@@ -1,6 +1,6 @@
 """Every LLM fault of the summariser through `sabbatical pile summarise`: one clear line each, nothing lost.
 
-The loopback OpenAI-compatible server (sabbatical.testing) produces each fault for one item of six: 429
+The loopback OpenAI-compatible server (tests.helpers.fake_openai) produces each fault for one item of six: 429
 with Retry-After, HTTP 500, a timeout, invalid JSON, JSON that breaks the schema, and a server that
 rejects json_schema output. A fault that persists fails that item only: the command exits 3 after
 storing the other five, and says in one line per failed item what went wrong; no traceback. Reopening
@@ -15,7 +15,7 @@ import pytest
 
 from sabbatical import db
 from sabbatical.errors import ExitCode
-from sabbatical.testing import FakeOpenAI, configure_llm, insert_items, sample_documents
+from tests.helpers.fake_openai import FakeOpenAI, configure_llm, insert_items, sample_documents
 from tests.faults.processes import assert_clean_failure, error_lines
 
 ITEMS = 6

@@ -25,7 +25,7 @@ and that what an obeyed injection returns is schema-checked.
 
 Embeddings are deterministic feature-hashed bags of words, L2-normalised: texts sharing words are near.
 
-`python -m sabbatical.testing --latency 0.3` runs the server in its own process (benchmarks do).
+`python -m tests.helpers.fake_openai --latency 0.3` runs the server in its own process (benchmarks do).
 """
 
 from __future__ import annotations
