@@ -98,3 +98,53 @@ def test_a_partial_failure_exits_3_and_lists_what_failed(cli):
     assert result.exit_code == ExitCode.PARTIAL
     assert result.stderr.splitlines() == ["Error: 2 of 5 sources failed; the other 3 were read",
                                           "  - a: timed out", "  - b: HTTP 404"]
+
+
+def _cli_imports() -> dict[str, set[str]]:
+    """Each module of sabbatical/cli and the modules of that package it imports, at any depth in its code."""
+    import ast
+    from pathlib import Path
+
+    import sabbatical.cli
+
+    folder = Path(sabbatical.cli.__file__).parent
+    names = {path.stem for path in folder.glob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for path in folder.glob("*.py"):
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.ImportFrom) and node.level == 1):
+                continue
+            if node.module:  # from .context import …
+                found.add(node.module)
+            else:  # from . import pile (a module) or from . import app (the package itself)
+                found |= {a.name if a.name in names else "__init__" for a in node.names}
+        graph[path.stem] = found & names
+    return graph
+
+
+def test_cli_modules_import_one_another_without_a_cycle():
+    graph = _cli_imports()
+    assert not [name for name, imported in graph.items() if "__init__" in imported]  # no sub-app reaches for the root
+    visiting: list[str] = []
+    done: set[str] = set()
+
+    def visit(name: str) -> None:
+        assert name not in visiting, f"import cycle: {' -> '.join([*visiting, name])}"
+        if name in done:
+            return
+        visiting.append(name)
+        for other in sorted(graph[name]):
+            visit(other)
+        visiting.pop()
+        done.add(name)
+
+    for name in sorted(graph):
+        visit(name)
+
+
+def test_pile_show_sections_are_declared_in_one_list():
+    code = ("import sabbatical.cli.pile_show as s; print([f.__name__ for f in s.SHOW_SECTIONS]); "
+            "import sabbatical.cli; print([f.__name__ for f in s.SHOW_SECTIONS])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert out[0] == out[1] == str(["_header", "_text", "summary_section", "_history", "_topic_and_triage"])

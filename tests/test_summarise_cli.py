@@ -104,10 +104,6 @@ def test_llm_log_lists_calls(cli, workspace, pile, server):
 
 
 def test_pile_show_has_the_summary_judgement_and_flags_quotes_not_in_the_text(cli, workspace, pile, server):
-    from sabbatical.cli import pile as pile_commands
-
-    if not hasattr(pile_commands, "SHOW_SECTIONS"):
-        pytest.skip("`pile show` renders no sections yet")
     before = cli("--workspace", workspace.root, "pile", "show", "test:00001", env={"COLUMNS": "200"}).stdout
     assert "none yet — `sabbatical pile summarise --ids test:00001`" in before
     server.queue("invented_quotes")

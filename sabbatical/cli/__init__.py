@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from typer._click.exceptions import ClickException  # Typer vendors click; its exceptions must pass through
 from typer.core import TyperGroup
 
 from ..errors import ExitCode, PartialFailure, SabbaticalError
+from . import pile, read, site, sprint, workspace
 from .context import State, set_state
 
 
@@ -27,7 +27,7 @@ class SabbaticalGroup(TyperGroup):
     def invoke(self, ctx: typer.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (ClickException, typer.Exit, typer.Abort):
+        except (typer.TyperException, typer.Exit, typer.Abort):  # usage errors: Typer prints them, exit 2
             raise
         except SabbaticalError as exc:
             _fail(exc, exc.exit_code, str(exc))
@@ -91,11 +91,12 @@ def root(
     set_state(State(workspace_option=workspace))
 
 
-def _register() -> None:
-    from . import pile, pile_find, pile_summarise, read, site, sprint, workspace  # noqa: F401  (each adds commands)
-
-
-_register()
+app.add_typer(workspace.commands)  # init, paths, tour
+app.add_typer(read.read, name="read")
+app.add_typer(pile.pile, name="pile")
+app.add_typer(sprint.commands)  # new-sprint, lab, mlflow
+app.add_typer(sprint.sprint, name="sprint")
+app.add_typer(site.site, name="site")
 
 
 def main() -> None:

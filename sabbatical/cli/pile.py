@@ -1,22 +1,22 @@
 """`sabbatical pile …`: the group, and inspecting, exporting and importing the pile.
 
-`show` renders through `render_item`, a list of sections, so other parts of the product (summaries,
-topics) can add their own section without touching the rest.
+`show` prints the sections declared in `pile_show.SHOW_SECTIONS`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from . import app
 from .context import current_workspace, print_json, print_table
+from . import pile_find, pile_summarise
+from .pile_show import render_item
 
 pile = typer.Typer(help="Inspect, search, organise, triage and export the pile.", no_args_is_help=True)
-app.add_typer(pile, name="pile")
+pile.add_typer(pile_find.commands)
+pile.add_typer(pile_summarise.commands)
 
 Ids = Annotated[list[str], typer.Argument(help="Item ids.")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -41,9 +41,7 @@ def list_items(
 ) -> None:
     """List items, newest first (with --state: ranked, best first)."""
     if state:
-        from .pile_find import list_by_state
-
-        list_by_state(state, kind=kind, source=source, limit=limit or None, as_json=as_json)
+        pile_find.list_by_state(state, kind=kind, source=source, limit=limit or None, as_json=as_json)
         return
     with _open_pile() as opened:
         rows = opened.list(kind=kind, source=source, limit=limit or None)
@@ -63,55 +61,6 @@ def show(item_id: str, as_json: Json = False) -> None:
             print_json(item)
             return
         render_item(item, opened)
-
-
-Section = Callable[[Any, Any], list[str]]
-
-
-def _header(item: Any, _pile: Any) -> list[str]:
-    lines = [f"[bold]{item.title or '(no title yet)'}[/bold]", f"{item.id}  ·  {item.kind}"]
-    if item.authors:
-        lines.append(", ".join(item.authors))
-    when = " · ".join(x for x in (item.published and f"published {item.published[:10]}",
-                                  item.updated and f"updated {item.updated[:10]}") if x)
-    lines += [x for x in (item.url, when, ", ".join(item.categories)) if x]
-    return lines
-
-
-def _text(item: Any, _pile: Any) -> list[str]:
-    body = item.abstract or item.content
-    if not body:
-        return []
-    return ["", body if len(body) <= 1500 else body[:1500].rsplit(" ", 1)[0] + " …"]
-
-
-def _history(item: Any, _pile: Any) -> list[str]:
-    lines = ["", f"[bold]Sources[/bold] (first seen {item.first_seen})"]
-    lines += [f"  {s.kind} {s.locator}" + (f"  [{s.entry_id}]" if s.entry_id else "") for s in item.sources] or ["  (none)"]
-    if item.aliases:
-        lines += ["[bold]Also known as[/bold]"] + [f"  {alias}" for alias, _ in item.aliases]
-    if item.versions:
-        lines += ["[bold]Versions[/bold]"] + [f"  v{v.version}  {(v.published or '')[:10]}  {v.title}"
-                                               for v in item.versions]
-    for heading, links in (("Links to", item.links_out), ("Linked from", item.links_in)):
-        if links:
-            lines += [f"[bold]{heading}[/bold]"] + [f"  {l.id}  {l.title}" for l in links]
-    return lines
-
-
-# In display order; each section returns rich-markup lines for the item.
-SHOW_SECTIONS: list[Section] = [_header, _text, _history]
-
-
-def render_item(item: Any, opened_pile: Any) -> None:
-    from rich.markup import escape
-
-    from .context import console
-
-    out = console()
-    for section in SHOW_SECTIONS:
-        for line in section(item, opened_pile):
-            out.print(line if line.startswith("[bold]") else escape(line), soft_wrap=True)
 
 
 @pile.command("export")

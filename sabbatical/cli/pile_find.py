@@ -14,11 +14,12 @@ from typing import Annotated, Any
 import typer
 
 from .context import current_workspace, print_json, print_table, progress, warn
-from .pile import SHOW_SECTIONS, pile
 
+# Merged into `sabbatical pile` by cli/pile.py.
+commands = typer.Typer()
 topic = typer.Typer(help="Rename, pin and merge topics (your names and pins win over every refit).",
                     no_args_is_help=True)
-pile.add_typer(topic, name="topic")
+commands.add_typer(topic, name="topic")
 
 Ids = Annotated[list[str], typer.Argument(help="Item ids (canonical id, alias, arXiv id or URL).")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -39,7 +40,7 @@ def _pile() -> Iterator[tuple[Any, Any]]:
 
 
 # -- finding ---------------------------------------------------------------------------------------------
-@pile.command("search")
+@commands.command("search")
 def search(
     query: Annotated[str, typer.Argument(help="Words to look for; any text is safe.")],
     topic_: Annotated[str | None, typer.Option("--topic", help="Topic number or name, or 'unsorted'.")] = None,
@@ -58,7 +59,7 @@ def search(
     _print_hits(hits, as_json)
 
 
-@pile.command("related")
+@commands.command("related")
 def related(item_id: str, limit: Limit = 10, as_json: Json = False) -> None:
     """Items most like this one in meaning."""
     from ..reading import search as searching
@@ -80,7 +81,7 @@ def _print_hits(hits: list[Any], as_json: bool) -> None:
 
 
 # -- topics ------------------------------------------------------------------------------------------------
-@pile.command("organise")
+@commands.command("organise")
 def organise(
     refit: Annotated[bool, typer.Option("--refit", help="Re-cluster the whole pile; ids, names and pins survive.")] = False,
     as_json: Json = False,
@@ -102,7 +103,7 @@ def organise(
              "their keyword labels (`sabbatical pile llm-log` shows why)")
 
 
-@pile.command("topics")
+@commands.command("topics")
 def topics_(as_json: Json = False) -> None:
     """List topics with size and growth (new this week)."""
     from ..reading import topics
@@ -179,31 +180,31 @@ def _show_recorded(line: Any) -> Iterator[None]:
         raise
 
 
-@pile.command("keep")
+@commands.command("keep")
 def keep(ids: Ids) -> None:
     """Keep items."""
     _triage(ids, "keep")
 
 
-@pile.command("star")
+@commands.command("star")
 def star(ids: Ids) -> None:
     """Star items."""
     _triage(ids, "star")
 
 
-@pile.command("drop")
+@commands.command("drop")
 def drop(ids: Ids) -> None:
     """Drop items (they stay in the pile, out of the inbox)."""
     _triage(ids, "drop")
 
 
-@pile.command("unmark")
+@commands.command("unmark")
 def unmark(ids: Ids) -> None:
     """Put items back in the inbox."""
     _triage(ids, "inbox")
 
 
-@pile.command("undo")
+@commands.command("undo")
 def undo(ids: Ids) -> None:
     """Undo each item's latest keep/star/drop/note/tag (recorded as another event)."""
     from ..reading import triage
@@ -216,7 +217,7 @@ def undo(ids: Ids) -> None:
             typer.echo(line(record))
 
 
-@pile.command("note")
+@commands.command("note")
 def note(item_id: str, text: str) -> None:
     """Attach a note to an item."""
     from ..reading import triage
@@ -226,7 +227,7 @@ def note(item_id: str, text: str) -> None:
     typer.echo(f"{record.item_id}: note added")
 
 
-@pile.command("tag")
+@commands.command("tag")
 def tag(item_id: str, tags: Annotated[list[str], typer.Argument(help="Tags to add.")],
         remove: Annotated[bool, typer.Option("--remove", help="Remove these tags instead.")] = False) -> None:
     """Tag an item (or remove tags with --remove)."""
@@ -238,7 +239,7 @@ def tag(item_id: str, tags: Annotated[list[str], typer.Argument(help="Tags to ad
 
 
 # -- ranking, digest, stats -----------------------------------------------------------------------------
-@pile.command("inbox")
+@commands.command("inbox")
 def inbox(limit: Limit = 20, as_json: Json = False) -> None:
     """The inbox, best first: insight × relevance × recency, each with why it is here."""
     from ..reading import rank
@@ -272,7 +273,7 @@ def print_ranked(ranked: list[Any], as_json: bool) -> None:
                 [[r.id, r.title, f"{r.score:.3f}", r.topic, r.why] for r in ranked])
 
 
-@pile.command("digest")
+@commands.command("digest")
 def digest(
     since: Annotated[str, typer.Option("--since", help="New since: 7d, 2w, 1m or a date.")] = "7d",
     out: Annotated[Path | None, typer.Option("--out", help="Where to write (default: reading/digest.md).")] = None,
@@ -286,7 +287,7 @@ def digest(
     typer.echo(f"{written.new_items} new item(s) in {len(written.topics)} topic(s) → {written.path}")
 
 
-@pile.command("stats")
+@commands.command("stats")
 def stats(as_json: Json = False) -> None:
     """Counts by kind, state and topic, and how well the ranking has learned your taste."""
     from ..reading import rank
@@ -305,28 +306,3 @@ def stats(as_json: Json = False) -> None:
                    f"decisions ({taste['folds']}-fold; always guessing the larger class: {taste['baseline_accuracy']:.0%})")
     else:
         typer.echo(f"taste model: not yet — {taste['needs']}")
-
-
-# -- `pile show`: the item's topic and what you decided about it ----------------------------------------------
-def _yours_section(item: Any, opened: Any) -> list[str]:
-    from ..reading import topics, triage
-
-    conn = opened.conn
-    state = triage.current_state(conn, item.id)
-    row = conn.execute("SELECT topic_id, similarity FROM item_topics WHERE item_id = ?", (item.id,)).fetchone()
-    if row is None:
-        where = "not organised yet (`sabbatical pile organise`)"
-    elif row["topic_id"] is None:
-        where = f"unsorted (nothing close; best similarity {row['similarity']:.2f})"
-    else:
-        name = topics.topic_names(conn).get(row["topic_id"], "")
-        where = f"{row['topic_id']} {name} (similarity {row['similarity']:.2f})"
-    lines = ["", "[bold]Topic and triage[/bold]", f"  topic: {where}",
-             f"  state: {state.state}" + (f" since {state.state_at}" if state.state_at else "")]
-    if state.tags:
-        lines.append("  tags: " + ", ".join(state.tags))
-    lines += [f"  note ({note.at[:10]}): {note.text}" for note in state.notes]
-    return lines
-
-
-SHOW_SECTIONS.append(_yours_section)

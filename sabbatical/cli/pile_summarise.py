@@ -7,7 +7,9 @@ from typing import Annotated, Any
 import typer
 
 from .context import current_workspace, print_json, print_table, progress
-from .pile import pile
+
+# Merged into `sabbatical pile` by cli/pile.py.
+commands = typer.Typer()
 
 OFFLINE_NOTE = ("Note: summaries are made offline (extractive summariser + heuristic insight judge). For LLM "
                 "summaries, set [llm] base_url in sabbatical.toml (or OPENAI_BASE_URL) and put the key in "
@@ -24,7 +26,7 @@ def _selection(all_: bool, pending: bool, retry_failed: bool, ids: list[str]) ->
     return chosen[0] if chosen else "pending"
 
 
-@pile.command("summarise")
+@commands.command("summarise")
 def summarise(
     all_: Annotated[bool, typer.Option("--all", help="Every item (those already done count as cached).")] = False,
     pending: Annotated[bool, typer.Option("--pending", help="Items without a summary from the current producer (default).")] = False,
@@ -126,7 +128,7 @@ def _num(value: float | None) -> str:
     return "n/a" if value is None else f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
-@pile.command("llm-log")
+@commands.command("llm-log")
 def llm_log(
     limit: Annotated[int, typer.Option("--limit", help="How many calls, newest first.")] = 50,
     item: Annotated[str | None, typer.Option("--item", help="Only calls about this item.")] = None,
@@ -148,48 +150,3 @@ def llm_log(
              c.status if c.attempt == 1 else f"{c.status} (try {c.attempt})", _clip(c.error, 60)] for c in calls]
     print_table(["at", "purpose", "model", "prompt", "item", "mode", "tokens in/out", "ms", "$", "status", "error"],
                 rows, title=None if rows else "No LLM calls logged yet")
-
-
-# -- `pile show`: the summary and judgement section -------------------------------------------------
-CHECK_MARKS = {"verified": "✓ in the text", "not_found": "⚠ NOT found in the text", "too_short": "⚠ too short to check"}
-
-
-def summary_section(item: Any, opened_pile: Any) -> list[str]:
-    """Lines for `pile show`: the latest summary, the judgement and each quote with its check."""
-    from rich.markup import escape
-
-    from ..reading.summarise import preferred_key, summary_for_display
-
-    shown = summary_for_display(opened_pile.conn, item.id, preferred_key(current_workspace().config.llm))
-    if shown is None:
-        return ["", "[bold]Summary[/bold]", f"  none yet — `sabbatical pile summarise --ids {item.id}`"]
-    made_by = escape(f"{shown['model']}, {shown['prompt_version']}, {shown['created_at'][:10]}")
-    stale = "" if shown["current"] else " — made from an earlier version of the text"
-    lines = ["", f"[bold]Summary[/bold] ({shown['producer']}: {made_by}){stale}", f"  {shown['tldr']}",
-             f"[bold]Judgement[/bold]: {escape(shown['contribution'].replace('_', ' '))}, "
-             f"insight {shown['insight_score']:.2f}", f"  {shown['rationale']}",
-             _quoted(shown["insight_quote"]), "[bold]Key claims[/bold]"]
-    for claim in shown["key_claims"]:
-        lines += [f"  - {claim['claim']}", "  " + _quoted(claim)]
-    if shown["topics"]:
-        lines.append(f"[bold]Topics[/bold]: {escape(', '.join(shown['topics']))}")
-    if shown["questions"]:
-        lines += ["[bold]Questions[/bold]"] + [f"  - {q}" for q in shown["questions"]]
-    lines.append(f"  {shown['quotes_verified']}/{shown['quotes_total']} quotes found in the text")
-    return lines
-
-
-def _quoted(quote: dict[str, str]) -> str:
-    return f"  “{quote['quote']}” ({CHECK_MARKS.get(quote['check'], quote['check'])})"
-
-
-def _add_to_pile_show() -> None:
-    # `pile show` renders a list of sections (sabbatical/cli/pile.py); the summary goes after the text.
-    from . import pile as pile_commands
-
-    sections = getattr(pile_commands, "SHOW_SECTIONS", None)
-    if sections is not None and summary_section not in sections:
-        sections.insert(min(2, len(sections)), summary_section)
-
-
-_add_to_pile_show()

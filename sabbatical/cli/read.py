@@ -13,11 +13,9 @@ from typing import Annotated, Any
 
 import typer
 
-from . import app
 from .context import current_workspace, print_json, progress, warn
 
 read = typer.Typer(help="Bring papers and links into the pile (arXiv, feeds, web pages, files).", no_args_is_help=True)
-app.add_typer(read, name="read")
 
 Sources = Annotated[list[str], typer.Argument(help="What to read.")]
 Json = Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")]

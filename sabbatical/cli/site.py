@@ -6,11 +6,9 @@ from typing import Annotated
 
 import typer
 
-from . import app
 from .context import current_workspace, progress
 
 site = typer.Typer(help="Publish sprints, findings, failures and reading as a static site.", no_args_is_help=True)
-app.add_typer(site, name="site")
 
 
 @site.command("build")

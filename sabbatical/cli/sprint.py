@@ -7,11 +7,12 @@ from typing import Annotated
 
 import typer
 
-from . import app
 from .context import current_workspace, print_json, print_table, warn
 
 sprint = typer.Typer(help="Two-week sprints: status, journal, reading list, close.", no_args_is_help=True)
-app.add_typer(sprint, name="sprint")
+
+# `new-sprint`, `lab` and `mlflow` stand at the top level: the root mounts this app without a name.
+commands = typer.Typer()
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 SprintId = Annotated[str | None, typer.Argument(
@@ -37,7 +38,7 @@ def _sprint(sprint_id: str | None):
     return Sprint(current_workspace(), sprint_id)
 
 
-@app.command("new-sprint")
+@commands.command("new-sprint")
 def new_sprint(
     question: Annotated[str, typer.Argument(help="The research question this sprint tries to answer.")],
     hypothesis: Annotated[str, typer.Option(help="What you expect, and what would change your mind.")] = "",
@@ -65,7 +66,7 @@ def new_sprint(
                f"Next: sabbatical lab {meta.id}")
 
 
-@app.command("lab")
+@commands.command("lab")
 def lab(
     sprint_id: SprintId = None,
     port: Annotated[int | None, typer.Option(help="Port on 127.0.0.1 (default: 8888 or the next free one).",
@@ -83,7 +84,7 @@ def lab(
     raise typer.Exit(serve(launch))
 
 
-@app.command("mlflow")
+@commands.command("mlflow")
 def mlflow_ui(
     port: Annotated[int | None, typer.Option(help="Port on 127.0.0.1 (default: 5000 or the next free one).",
                                              show_default=False)] = None,

@@ -7,13 +7,15 @@ from typing import Annotated
 
 import typer
 
-from . import app
 from .context import current_workspace, print_json, print_table
+
+# Top-level commands: the root mounts this app without a name.
+commands = typer.Typer()
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
-@app.command()
+@commands.command()
 def init(
     directory: Annotated[Path, typer.Argument(help="Folder to make a workspace (created if missing).")] = Path("."),
     force: Annotated[bool, typer.Option("--force", help="Add only what is missing; never overwrite or delete.")] = False,
@@ -29,7 +31,7 @@ def init(
         typer.echo(f"Workspace at {workspace.root} already has everything; nothing changed")
 
 
-@app.command()
+@commands.command()
 def paths(as_json: JsonOption = False) -> None:
     """Show every resolved location and where it came from."""
     locations = current_workspace().locations()
@@ -39,7 +41,7 @@ def paths(as_json: JsonOption = False) -> None:
     print_table(["what", "where", "because"], [[loc.name, loc.value, loc.origin] for loc in locations])
 
 
-@app.command()
+@commands.command()
 def tour(
     directory: Annotated[Path, typer.Argument(help="Folder for the tour's workspace.")] = Path("sabbatical-tour"),
 ) -> None:
