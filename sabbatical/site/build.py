@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import PartialFailure, SecretsInSite, SiteBuildError
-from . import secrets
+from . import sanitise, secrets
 
 Progress = Callable[..., None]
 STAGING = "site-build"
@@ -52,6 +52,7 @@ def build_site(workspace: Any, *, strict: bool = True, on_progress: Progress | N
     staging = workspace.cache_dir / STAGING
     engine_started = time.perf_counter()
     run_engine(generated.config_path, staging, strict=strict)
+    sanitise.clean_built_pages(staging)  # the final allowlist pass over every built page's content
     engine_seconds = time.perf_counter() - engine_started
     hits = secrets.scan_tree(staging)
     if hits:

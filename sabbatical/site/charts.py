@@ -37,6 +37,12 @@ def _pyplot():
     return plt
 
 
+def plain(label: str) -> str:
+    """A run or metric name as chart text: `$` would start mathtext (`$\\foo$` fails the drawing), so it is
+    escaped and the name is drawn as written."""
+    return str(label).replace("$", r"\$")
+
+
 def _to_png(figure) -> bytes:
     buffer = io.BytesIO()
     # Fixed metadata keeps the bytes stable, so an unchanged chart is an unchanged file.
@@ -89,9 +95,9 @@ def metric_chart(metric: str, runs: list[SiteRun]) -> Chart:
                 continue
             style = "--" if run.status == "FAILED" else "-"
             label = f"{run.name} ({run.status.lower()})" if run.status != "FINISHED" else run.name
-            axes.plot([p.step for p in points], [p.value for p in points], style, label=label[:40])
+            axes.plot([p.step for p in points], [p.value for p in points], style, label=plain(label[:40]))
             drawn.append(run.name)
-        axes.set(xlabel="step", ylabel=metric, title=metric)
+        axes.set(xlabel="step", ylabel=plain(metric), title=plain(metric))
         if _spans_orders_of_magnitude(runs, metric):
             axes.set_yscale("log")  # a diverging run would otherwise flatten every other line
         axes.grid(alpha=0.3)

@@ -144,7 +144,7 @@ def _write_sprints(generated: GeneratedSite, cache: BuildCache,
     for sprint in generated.data.sprints:
         folder = generated.docs_dir / "sprints" / sprint.folder
         _copy_artifacts(generated, sprint, folder)
-        charts = _write_charts(sprint, folder, cache)
+        charts = _write_charts(sprint, folder, cache, generated.problems)
         notebook_pages = _write_notebooks(generated, sprint, renderer)
         page = pages.sprint_page(generated.data, sprint, charts, notebook_pages)
         _write(generated.docs_dir / sprint.page, page)
@@ -172,13 +172,18 @@ def _copy_artifacts(generated: GeneratedSite, sprint: SiteSprint, folder: Path) 
     sprint.artifacts = kept
 
 
-def _write_charts(sprint: SiteSprint, folder: Path, cache: BuildCache) -> list[tuple[str, str]]:
+def _write_charts(sprint: SiteSprint, folder: Path, cache: BuildCache, problems: list[str]) -> list[tuple[str, str]]:
     from . import charts
 
     written: list[tuple[str, str]] = []
     used: set[str] = set()
     for metric in charts.metric_names(sprint.runs):
-        chart = charts.metric_chart_cached(cache, metric, sprint.runs)
+        try:
+            chart = charts.metric_chart_cached(cache, metric, sprint.runs)
+        except Exception as exc:  # matplotlib raises many types for text it cannot lay out
+            problems.append(f"sprints/{sprint.folder}: the chart of {metric!r} could not be drawn "
+                            f"({type(exc).__name__}) — the page shows the runs table without it")
+            continue
         name = chart.name
         while name in used:
             name = name[:-4] + "-1.png"

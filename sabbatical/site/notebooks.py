@@ -77,8 +77,8 @@ def _site_relative(image_prefix: str):
             return value
         if value.startswith("#"):
             return "#nb-" + value[1:]  # heading ids are prefixed when the HTML is cleaned
-        if urlsplit(value).scheme:
-            return value
+        if urlsplit(value).scheme or value.lstrip().startswith("//"):
+            return value  # leaves the site: sanitise.site_url_policy decides (links kept, images dropped)
         if attribute == "src":
             return value if value.startswith(image_prefix + "/") else None
         return "../" + value

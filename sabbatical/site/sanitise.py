@@ -20,6 +20,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import urlsplit
 
 SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
@@ -32,6 +33,9 @@ _REFERENCED = "&<>\"'|~^=:$@"
 _MARKDOWN_TEXT = {ord(char): "\\" + char for char in _BACKSLASHED} | {ord(char): f"&#{ord(char)};" for char in _REFERENCED}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _URL_JUNK = re.compile(r"[\x00-\x20\x7f]")
+_ATTRIBUTE_PLAIN = frozenset(" /?#=%.,;:+-")
+_URL_PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/?#=%.,;:+-")
+_HTML_NAMED = {"&": "&amp;", '"': "&quot;", "<": "&lt;", ">": "&gt;"}
 
 # Markup allowed in formatted content. No form controls, no embeds, no style, no scripts.
 _TAGS = {
@@ -97,8 +101,28 @@ def safe_url(url: object, *, allow_relative: bool = False) -> str | None:
 
 
 def attribute(value: object) -> str:
-    """A value for an HTML attribute we write ourselves (alt text, titles)."""
-    return html_text(value)
+    """A value for an HTML attribute we write ourselves (alt text, titles, our own hrefs).
+
+    Like `href`, every Markdown-active character is a character reference, because the attribute sits in
+    a Markdown page: an alt text of `![i](z/onerror=…)` stays text.
+    """
+    flat = " ".join(_CONTROL.sub("", str(value)).split())
+    return "".join(char if char.isalnum() or char in _ATTRIBUTE_PLAIN else _reference(char) for char in flat)
+
+
+def href(url: str) -> str:
+    """A URL as an attribute value that neither HTML nor Markdown can reinterpret.
+
+    Markdown runs its link, image, code and autolink patterns over raw HTML too, so a URL holding
+    `[x](x/onfocus=…)` inside `href="…"` would become a nested `<a>` with a live handler. Every character
+    but letters, digits and plain URL punctuation is written as a numeric character reference: the browser
+    decodes it back to the same URL, and no Markdown pattern matches it.
+    """
+    return "".join(char if char in _URL_PLAIN else _reference(char) for char in url)
+
+
+def _reference(char: str) -> str:
+    return _HTML_NAMED.get(char) or f"&#{ord(char)};"
 
 
 def link(label: object, url: object) -> str:
@@ -106,16 +130,49 @@ def link(label: object, url: object) -> str:
     target = safe_url(url)
     if target is None:
         return text(label)
-    return f'<a href="{html.escape(target, quote=True)}" rel="nofollow noopener noreferrer">{text(label)}</a>'
+    return f'<a href="{href(target)}" rel="nofollow noopener noreferrer">{text(label)}</a>'
+
+
+def site_url_policy(tag: str, attribute: str, value: str) -> str | None:
+    """Where a cleaned link or image may point: the rule every cleaned fragment and page follows.
+
+    Links: http(s), mailto or relative; a protocol-relative `//host/x` is taken as the external
+    `https://host/x` it would be on an https site. Images: only the site's own (relative) files; a
+    third-party image is a tracking beacon that reports every reader to its host, so its `src` is dropped
+    (the alt text stays). Anything else (javascript:, data:, vbscript:, …) is dropped.
+    """
+    if attribute not in ("href", "src"):
+        return value
+    if value.startswith("#"):
+        return value
+    candidate = value
+    if _URL_JUNK.sub("", value).startswith("//"):
+        if attribute == "src":
+            return None
+        candidate = "https:" + _URL_JUNK.sub("", value)
+    if safe_url(candidate, allow_relative=True) is None:
+        return None
+    if attribute == "src" and (urlsplit(_URL_JUNK.sub("", candidate)).scheme or candidate.startswith("//")):
+        return None
+    return candidate
 
 
 def clean_html(markup: str, *, id_prefix: str | None = None,
                attribute_filter: Callable[[str, str, str], str | None] | None = None) -> str:
     """Allowlist-clean an HTML fragment (notebooks, rendered sections).
 
-    `attribute_filter(tag, attribute, value)` may rewrite or drop (None) attribute values that pass.
+    `attribute_filter(tag, attribute, value)` may rewrite or drop (None) attribute values that pass; the
+    site's own URL rule (`site_url_policy`) applies after it.
     """
     import nh3
+
+    def policy(tag: str, attribute: str, value: str) -> str | None:
+        if attribute_filter is not None:
+            rewritten = attribute_filter(tag, attribute, value)
+            if rewritten is None:
+                return None
+            value = rewritten
+        return site_url_policy(tag, attribute, value)
 
     return nh3.clean(
         markup,
@@ -126,8 +183,70 @@ def clean_html(markup: str, *, id_prefix: str | None = None,
         link_rel="nofollow noopener noreferrer",
         strip_comments=True,
         id_prefix=id_prefix,
-        attribute_filter=attribute_filter,
+        attribute_filter=policy,
     )
+
+
+# -- the final pass over built pages -------------------------------------------------------------------
+# What the site engine makes of our Markdown (headings with permalinks, admonitions, highlighted code,
+# footnotes, tabbed blocks, task lists) on top of the fragment allowlist. No scripts, handlers or styles.
+_PAGE_TAGS = _TAGS | {"input", "label", "sup", "span", "nav"}
+_PAGE_ATTRIBUTES = {
+    **{tag: set(names) for tag, names in _ATTRIBUTES.items()},
+    "*": {"class", "title", "id"},
+    "a": {"href", "rel", "name", "download"},
+    "img": {"src", "alt", "width", "height", "loading"},
+    "input": {"type", "name", "checked", "disabled"},
+    "label": {"for"},
+}
+_INPUT_TYPES = {"checkbox", "radio"}
+# The theme's article opens the page content; its feedback form (when configured) and `</article>` close
+# it. Content comes between them, so the first opening and the last closing marks bound it whatever the
+# content holds.
+_ARTICLE_OPEN = re.compile(r'<article class="md-content__inner md-typeset">')
+_THEME_AFTER_CONTENT = ('<form class="md-feedback"', "</article>")
+
+
+def _page_attribute(tag: str, attribute: str, value: str) -> str | None:
+    if tag == "input" and attribute == "type":
+        return value if value.lower() in _INPUT_TYPES else None
+    return site_url_policy(tag, attribute, value)
+
+
+def clean_page_content(markup: str) -> str:
+    """Allowlist-clean the content of a built page (what the engine rendered from Markdown)."""
+    import nh3
+
+    return nh3.clean(markup, tags=_PAGE_TAGS, clean_content_tags=_DROP_WITH_CONTENT, attributes=_PAGE_ATTRIBUTES,
+                     url_schemes=set(SAFE_SCHEMES), link_rel=None, strip_comments=True,
+                     attribute_filter=_page_attribute)
+
+
+def clean_page(page: str) -> str:
+    """A built page with its content region cleaned; the theme's template around it is left as written.
+
+    A page without the theme's article (another theme, a redirect page) is cleaned whole, which keeps its
+    text and drops its scripts.
+    """
+    opening = _ARTICLE_OPEN.search(page)
+    if opening is None:
+        return clean_page_content(page)
+    end = page.rfind("</article>")
+    if end < opening.end():
+        return page[: opening.end()] + clean_page_content(page[opening.end():])
+    form = page.rfind(_THEME_AFTER_CONTENT[0], opening.end(), end)
+    stop = form if form != -1 else end
+    return page[: opening.end()] + clean_page_content(page[opening.end():stop]) + page[stop:]
+
+
+def clean_built_pages(site_dir: Path) -> int:
+    """Clean every built HTML page under `site_dir` in place; returns how many were cleaned."""
+    count = 0
+    for path in sorted(site_dir.rglob("*.html")):
+        if path.is_file() and not path.is_symlink():
+            path.write_text(clean_page(path.read_text(encoding="utf-8", errors="replace")), encoding="utf-8")
+            count += 1
+    return count
 
 
 def markdown_html(markdown_text: str) -> str:
