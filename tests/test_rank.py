@@ -73,17 +73,22 @@ def test_only_the_asked_state_is_ranked_and_the_latest_summary_wins(conn):
 
 
 def test_the_open_sprint_question_counts_as_an_interest(conn, tmp_path):
+    from sabbatical.sprints.model import open_sprint_question
+
     pile = topic_pile(conn, per_topic=6)
     sprints = tmp_path / "sprints"
     (sprints / "01-closed").mkdir(parents=True)
-    (sprints / "01-closed" / "sprint.md").write_text("---\nid: '01'\nquestion: Do pixels matter?\nstatus: closed\n---\n")
+    dates = "start: 2026-01-05\nend: 2026-01-19\n"
+    (sprints / "01-closed" / "sprint.md").write_text(f"---\nid: '01'\nquestion: Do pixels matter?\n{dates}status: closed\n---\n")
     (sprints / "02-open").mkdir()
     (sprints / "02-open" / "sprint.md").write_text(
-        "---\nid: '02'\nquestion: Can a parser learn grammar from a small corpus?\nstatus: open\n---\n# Plan\n")
-    assert rank.sprint_question(sprints) == "Can a parser learn grammar from a small corpus?"
+        f"---\nid: '02'\nquestion: Can a parser learn grammar from a small corpus?\n{dates}status: open\n---\n# Plan\n")
+    (sprints / "03-broken").mkdir()
+    (sprints / "03-broken" / "sprint.md").write_text("---\nquestion: [unclosed\n---\n")
+    assert open_sprint_question(sprints) == "Can a parser learn grammar from a small corpus?"
     ranked = rank.rank_items(conn, Config(), sprints_dir=sprints, now=NOW)
     assert ranked[0].id in pile["language"] and "close to the sprint question" in ranked[0].why
-    assert rank.sprint_question(tmp_path / "nowhere") is None
+    assert open_sprint_question(tmp_path / "nowhere") is None
 
 
 def test_a_taste_model_learns_after_enough_triage_and_stats_report_its_accuracy(conn):

@@ -167,13 +167,15 @@ def _recency(first_seen: str, now: datetime, reasons: list[str]) -> float:
 def _context(conn: sqlite3.Connection, config: Config, sprints_dir: Path | None) -> _Context:
     import numpy as np
 
+    from ..sprints.model import open_sprint_question
+
     index = search.ready_index(conn, config) if conn.execute("SELECT 1 FROM items LIMIT 1").fetchone() else None
     context = _Context(config, index)
     if index is None or len(index) == 0:
         return context
     embedder = search.pile_embedder(conn, config)
     aims = [(f"interest {text!r}", text) for text in config.reading.interests if text.strip()]
-    question = sprint_question(sprints_dir) if sprints_dir else None
+    question = open_sprint_question(sprints_dir) if sprints_dir else None
     if question:
         aims.append(("the sprint question", question))
     if aims:
@@ -186,26 +188,6 @@ def _context(conn: sqlite3.Connection, config: Config, sprints_dir: Path | None)
     if context.taste is not None:
         context.liked = context.taste.predict_proba(index.matrix)[:, 1]
     return context
-
-
-def sprint_question(sprints_dir: Path) -> str | None:
-    """The question of the newest open sprint, read from its sprint.md front matter (None if none)."""
-    import yaml
-
-    if not sprints_dir.is_dir():
-        return None
-    for folder in sorted((p for p in sprints_dir.iterdir() if p.is_dir()), reverse=True):
-        document = folder / "sprint.md"
-        try:
-            text = document.read_text(encoding="utf-8")
-            if not text.startswith("---"):
-                continue
-            meta = yaml.safe_load(text.split("---", 2)[1]) or {}
-        except (OSError, yaml.YAMLError, IndexError):
-            continue
-        if isinstance(meta, dict) and str(meta.get("status", "open")) in ("open", "active") and meta.get("question"):
-            return str(meta["question"])
-    return None
 
 
 # -- learning taste -------------------------------------------------------------------------------------------

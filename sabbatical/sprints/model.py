@@ -272,11 +272,28 @@ class Sprint:
 
 def sprint_folders(workspace: Workspace) -> list[Path]:
     """Every sprint folder, by number. Folders being built (dot-folders) and other names are skipped."""
-    if not workspace.sprints_dir.is_dir():
+    return _folders_in(workspace.sprints_dir)
+
+
+def _folders_in(sprints_dir: Path) -> list[Path]:
+    if not sprints_dir.is_dir():
         return []
-    found = [path for path in workspace.sprints_dir.iterdir()
+    found = [path for path in sprints_dir.iterdir()
              if path.is_dir() and FOLDER_PATTERN.match(path.name) and (path / SPRINT_FILE).is_file()]
     return sorted(found, key=lambda path: (int(FOLDER_PATTERN.match(path.name)[1]), path.name))
+
+
+def open_sprint_question(sprints_dir: Path) -> str | None:
+    """The question of the latest open sprint in `sprints_dir`, or None; a sprint.md that does not parse is passed
+    over (ranking the pile must not fail on it: `sabbatical sprint status` reports it)."""
+    for folder in reversed(_folders_in(sprints_dir)):
+        try:
+            meta = parse_document((folder / SPRINT_FILE).read_text(encoding="utf-8"), folder / SPRINT_FILE).meta
+        except (OSError, UnicodeDecodeError, SprintFileError):
+            continue
+        if meta.status == "open":
+            return meta.question
+    return None
 
 
 def all_sprints(workspace: Workspace) -> list[Sprint]:
