@@ -354,10 +354,3 @@ def embed_query(embedder: Embedder, text: str) -> np.ndarray:
     """One query as a normalised vector (all zeros when none of its words are known)."""
     fast = getattr(embedder, "embed_query", None)
     return fast(text) if fast else embedder.embed([text])[0]
-
-
-def stored_model_info(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    """Each model with vectors in this pile: its backend, dimension and how many items it covers."""
-    rows = conn.execute("SELECT e.model, COUNT(*) AS items, MAX(e.dim) AS dim, m.backend, m.fitted_on "
-                        "FROM embeddings e LEFT JOIN embedders m ON m.model = e.model GROUP BY e.model")
-    return [dict(r) for r in rows]

@@ -56,17 +56,6 @@ class ContributionKind(str, Enum):
     OTHER = "other"
 
 
-KIND_LABELS = {
-    ContributionKind.NEW_INSIGHT: "new insight",
-    ContributionKind.NEW_METHOD: "new method",
-    ContributionKind.SOTA_INCREMENT: "SOTA increment",
-    ContributionKind.DATASET_BENCHMARK: "dataset / benchmark",
-    ContributionKind.TOOL_SYSTEM: "tool / system",
-    ContributionKind.SURVEY: "survey",
-    ContributionKind.POSITION: "position",
-    ContributionKind.OTHER: "other",
-}
-
 ShortText = Annotated[str, Field(min_length=1, max_length=600)]
 Quote = Annotated[str, Field(min_length=1, max_length=400, description="verbatim words from the document")]
 
