@@ -10,8 +10,8 @@ from typing import Annotated, Any
 
 import typer
 
-from .context import current_workspace, print_json, print_table
 from . import pile_find, pile_summarise
+from .context import current_workspace, print_json, print_table
 from .pile_show import render_item
 
 pile = typer.Typer(help="Inspect, search, organise, triage and export the pile.", no_args_is_help=True)
