@@ -17,7 +17,8 @@ from . import rank, search, topics
 
 PER_TOPIC_NEW = 8
 PER_TOPIC_TOP = 3
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
+# Link, image and code syntax included: `[x](…)` or `![i](…)` in a title must stay text (the site renders it).
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\](){}!<>#|])")
 
 
 @dataclass

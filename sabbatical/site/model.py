@@ -119,6 +119,8 @@ class ReadingItem:
     tldr: str | None = None
     contribution: str | None = None
     insight_score: float | None = None
+    quotes_total: int = 0       # quotes the summary gave as evidence, and how many occur in the item's text
+    quotes_verified: int = 0
 
 
 @dataclass

@@ -157,6 +157,10 @@ def reading_item_text(item: ReadingItem) -> str:
     text = f"**{title}** <small>({esc(', '.join(facts))})</small>"
     if item.tldr:
         text += f": {esc(item.tldr)}"
+    unverified = item.quotes_total - item.quotes_verified
+    if unverified > 0:
+        text += (f' <small class="sabbatical-unverified">⚠ {unverified} of {item.quotes_total} quoted claims were '
+                 "not found in the item's text: read the source before relying on this summary</small>")
     return text
 
 

@@ -53,7 +53,8 @@ def _reading(workspace: Workspace, conn: sqlite3.Connection, items_per_topic: in
     ranked = rank.rank_items(conn, workspace.config, state=None, include_private=False,
                              sprints_dir=workspace.sprints_dir)
     links = item_links(conn)
-    items = [_item(entry, links) for entry in ranked if entry.id in links and not entry.private]
+    quotes = quote_counts(conn, workspace)
+    items = [_item(entry, links, quotes) for entry in ranked if entry.id in links and not entry.private]
     by_id = {item.id: item for item in items}
     members: dict[int, list[ReadingItem]] = {}
     for item_id, topic_id in topics.topic_of_items(conn).items():
@@ -75,6 +76,14 @@ def _reading(workspace: Workspace, conn: sqlite3.Connection, items_per_topic: in
 def item_links(conn: sqlite3.Connection) -> dict[str, tuple[str | None, str | None]]:
     """id → (url, published) of every public item (the ranking does not carry them)."""
     return {row[0]: (row[1], row[2]) for row in conn.execute("SELECT id, url, published FROM items WHERE private = 0")}
+
+
+def quote_counts(conn: sqlite3.Connection, workspace: Workspace) -> dict[str, tuple[int, int]]:
+    """id → (quotes, verified quotes) of the summary the ranking shows for each item."""
+    from ..reading.summarise import latest_summary_rows, preferred_key
+
+    rows = latest_summary_rows(conn, prefer=preferred_key(workspace.config.llm))
+    return {item_id: (row["quotes_total"], row["quotes_verified"]) for item_id, row in rows.items()}
 
 
 def private_item_ids(workspace: Workspace) -> set[str]:
@@ -100,11 +109,14 @@ def without_private_items(markdown: str, private_ids: set[str]) -> str:
                      if not any(f"`{item_id}`" in line for item_id in private_ids))
 
 
-def _item(entry: Any, links: dict[str, tuple[str | None, str | None]]) -> ReadingItem:
+def _item(entry: Any, links: dict[str, tuple[str | None, str | None]],
+          quotes: dict[str, tuple[int, int]]) -> ReadingItem:
     url, published = links[entry.id]
+    total, verified = quotes.get(entry.id, (0, 0))
     return ReadingItem(id=entry.id, title=entry.title or entry.id, url=url, kind=entry.kind, published=published,
                        first_seen=entry.first_seen, tldr=entry.tldr, contribution=entry.contribution,
-                       insight_score=entry.insight if entry.tldr or entry.contribution else None)
+                       insight_score=entry.insight if entry.tldr or entry.contribution else None,
+                       quotes_total=total, quotes_verified=verified)
 
 
 def highlights(items: list[ReadingItem], now: datetime | None = None) -> list[ReadingItem]:
