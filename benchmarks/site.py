@@ -112,7 +112,7 @@ def _pile(workspace) -> None:
         insert_items(conn, sample_documents(PILE_ITEMS))
     finally:
         conn.close()
-    summarise.tour_stage(workspace)
+    summarise.summarise_workspace(workspace)
     conn = db.connect(workspace.pile_path)
     try:
         topics.organise(conn, workspace.config)

@@ -1,18 +1,17 @@
 """The offline tour: the whole story of a sabbatical on small sample inputs, with no network.
 
-`run_tour` creates (or reuses) a workspace and runs each stage in order. A stage takes the workspace
-and returns one line saying what it did; stages are idempotent, so a second tour reuses what the first
-made. Each capability adds its stage to `STAGES`.
+`run_tour` creates (or reuses) a workspace and runs each stage in order. A stage takes the workspace,
+calls the library as a user's notebook would, and returns one line saying what it did; stages are
+idempotent, so a second tour reuses what the first made. Every stage lives in this file.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import import_module
 from pathlib import Path
 
-from .errors import SabbaticalError
+from .errors import PartialFailure, SabbaticalError
 from .workspace import CONFIG_NAME, Workspace, init_workspace
 
 TOUR_TITLE = "A sabbatical on how models learn"
@@ -32,17 +31,6 @@ class TourReport:
     open_next: list[str] = field(default_factory=list)
 
 
-Stage = Callable[[Workspace], str]
-# In story order. A stage is a function, or "module:function" imported when the tour reaches it.
-STAGES: list[tuple[str, Stage | str]] = [
-    ("read", "sabbatical.reading.ingest:tour_stage"),
-    ("summarise", "sabbatical.reading.summarise:tour_stage"),
-    ("organise", "sabbatical.reading.topics:tour_stage"),
-    ("sprint", "sabbatical.sprints.tour:tour_stage"),
-    ("site", "sabbatical.site.tour:tour_stage"),
-]
-
-
 def run_tour(directory: Path, on_step: Callable[[TourStep], None] | None = None) -> TourReport:
     """Run every stage in `directory`; an existing workspace there is reused, anything else refused."""
     directory = Path(directory).expanduser().resolve()
@@ -59,7 +47,7 @@ def run_tour(directory: Path, on_step: Callable[[TourStep], None] | None = None)
     report = TourReport(workspace=workspace.root, reused=reused, steps=[first])
     _emit(on_step, first)
     for name, stage in STAGES:
-        step = TourStep(name, _run_stage(stage, workspace))
+        step = TourStep(name, stage(workspace))
         report.steps.append(step)
         _emit(on_step, step)
     report.open_next = [
@@ -72,13 +60,148 @@ def run_tour(directory: Path, on_step: Callable[[TourStep], None] | None = None)
     return report
 
 
-def _run_stage(stage: Stage | str, workspace: Workspace) -> str:
-    if callable(stage):
-        return stage(workspace)
-    module_name, _, function = stage.partition(":")
-    return getattr(import_module(module_name), function)(workspace)
-
-
 def _emit(on_step: Callable[[TourStep], None] | None, step: TourStep) -> None:
     if on_step is not None:
         on_step(step)
+
+
+# -- the stages, in story order -----------------------------------------------------------------------------
+SAMPLES = ("papers.atom", "blog.rss", "notes.atom")  # bundled in sabbatical/samples: an arXiv answer, two feeds
+SPRINT_SLUG = "learning-rates"
+QUESTION = "Does a larger learning rate make a small model learn faster, or only less reliably?"
+HYPOTHESIS = "Faster up to a point, then it diverges; the best rate sits just below that point."
+EXPERIMENT = "02-experiment.ipynb"
+
+
+def read_stage(workspace: Workspace) -> str:
+    """The bundled samples into the workspace's pile (copied into reading/samples first, so they can be read again)."""
+    import shutil
+
+    from .reading.ingest import Ingester, read_feeds, read_files, sample_path
+    from .reading.pile import Pile
+
+    folder = workspace.reading_dir / "samples"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in SAMPLES:
+        target = folder / name
+        if not target.exists() or target.read_bytes() != sample_path(name).read_bytes():
+            shutil.copyfile(sample_path(name), target)
+    with Pile.open(workspace) as pile:
+        ingester = Ingester(pile, workspace.config.reading)
+        read_files(ingester, [folder / SAMPLES[0]])
+        read_feeds(ingester, [str(folder / name) for name in SAMPLES[1:]])
+        counts = pile.counts_by_kind(include_stubs=False)
+    report = ingester.report
+    if report.failures:
+        raise SabbaticalError("the tour's samples did not read: " + "; ".join(report.failures))
+    again = " on a re-run" if report.new == 0 else ""
+    return (f"read {counts.get('paper', 0)} papers and {counts.get('post', 0)} posts into the pile "
+            f"({report.new} new{again})")
+
+
+def summarise_stage(workspace: Workspace) -> str:
+    """Summarise and judge what is pending: offline, or through the endpoint when one is configured."""
+    from . import db
+    from .reading.offline import OFFLINE_MODEL
+    from .reading.summarise import summarise_workspace
+
+    report = summarise_workspace(workspace, selection="pending")
+    if not report.selected:
+        return "no items to summarise yet"
+    conn = db.connect(workspace.pile_path)
+    try:
+        kinds = conn.execute(
+            "SELECT contribution, COUNT(*) AS n FROM summaries WHERE status = 'ok' AND model = ? "
+            "GROUP BY contribution ORDER BY n DESC", (report.model,)).fetchall()
+    finally:
+        conn.close()
+    how = f"offline ({OFFLINE_MODEL})" if report.producer == "offline" else f"with {report.model} at the configured endpoint"
+    judged = ", ".join(f"{row['n']} {row['contribution'].replace('_', ' ')}" for row in kinds)
+    verified = (f"; {report.quotes_verified}/{report.quotes_total} quotes verified" if report.quotes_total else "")
+    failed = f", {report.failed} failed (`sabbatical pile summarise --retry-failed`)" if report.failed else ""
+    return (f"summarised {report.done} items {how}, {report.cached} already done{failed}{verified}; "
+            f"judged: {judged}")
+
+
+def organise_stage(workspace: Workspace) -> str:
+    """Organise the pile into topics, run one search, and write the digest."""
+    from . import db
+    from .reading import digest, search, topics
+
+    conn = db.connect(workspace.pile_path)
+    try:
+        report = topics.organise(conn, workspace.config)
+        if report.mode == "empty":
+            return "the pile is empty, nothing to organise"
+        named = [t for t in topics.list_topics(conn) if t.id]
+        query = (workspace.config.reading.interests or [t.keywords[0] for t in named if t.keywords] or ["learning"])[0]
+        hits = search.search(conn, workspace.config, query, limit=1)
+        found = f"search {query!r} → {hits[0].title!r} ({hits[0].why_text})" if hits else f"search {query!r} → nothing"
+        path = workspace.reading_dir / "digest.md"
+        digest.write_digest(conn, workspace.config, path, since="100y", sprints_dir=workspace.sprints_dir)
+        placed, unsorted = conn.execute("SELECT COUNT(topic_id), COUNT(*) - COUNT(topic_id) FROM item_topics").fetchone()
+    finally:
+        conn.close()
+    names = "; ".join(t.name for t in named[:3])
+    return (f"{placed} items in {len(named)} topics ({names}), {unsorted} unsorted; "
+            f"{found}; digest written to {path}")
+
+
+def sprint_stage(workspace: Workspace) -> str:
+    """Start a sprint, run its experiment notebook headless, close it; a second tour reuses the sprint.
+
+    The notebook records a failure (a rate that diverges) and a finding (the best rate) in the journal and on
+    its MLflow runs; the stage closes the sprint with the answer those support, finishing it only if an
+    earlier tour stopped half-way.
+    """
+    from .sprints.journal import count_kinds
+    from .sprints.lifecycle import close_sprint
+    from .sprints.model import all_sprints
+    from .sprints.notebooks import execute_notebook
+    from .sprints.scaffold import create_sprint
+
+    existing = [sprint for sprint in all_sprints(workspace) if sprint.slug == SPRINT_SLUG]
+    if existing and existing[0].meta.status == "closed":
+        sprint = existing[0]
+        return f"reusing sprint {sprint.id} in sprints/{sprint.name}/ (closed, answer: {sprint.meta.answer})"
+    sprint = existing[0] if existing else create_sprint(workspace, QUESTION, hypothesis=HYPOTHESIS,
+                                                         slug=SPRINT_SLUG).sprint
+    if not count_kinds(sprint.journal())["finding"]:
+        execute_notebook(workspace, sprint.notebooks_dir / EXPERIMENT)
+    close_sprint(sprint, "partly", _sprint_summary(sprint.journal()))
+    counts = count_kinds(sprint.journal())
+    return (f"sprint {sprint.id} in sprints/{sprint.name}/: ran notebooks/{EXPERIMENT} headless "
+            f"(runs in MLflow experiment {sprint.meta.mlflow_experiment_id}; journal: {counts['failure']} failure, "
+            f"{counts['finding']} finding), closed with answer partly")
+
+
+def _sprint_summary(journal: list) -> str:
+    findings = [entry.text for entry in journal if entry.kind == "finding"]
+    failures = [entry.text for entry in journal if entry.kind == "failure"]
+    parts = ["Larger rates learn faster only up to a point."]
+    if findings:
+        parts.append(f"Found: {findings[-1]}.")
+    if failures:
+        parts.append(f"Failed: {failures[-1]}.")
+    parts.append("Only one toy problem was tried, so the answer is partly.")
+    return " ".join(parts)
+
+
+def site_stage(workspace: Workspace) -> str:
+    """Build the site from everything the earlier stages made, and say where it is."""
+    from .site.build import build_site
+
+    try:
+        report = build_site(workspace)
+    except PartialFailure as exc:
+        index = workspace.site_dir / "index.html"
+        return f"built the site with {len(exc.failures)} problem(s) ({'; '.join(exc.failures)}); open {index}"
+    size_mb = report.size_bytes / 1024 / 1024
+    return (f"built {report.pages} pages for {report.sprints} sprint(s) into site/ ({size_mb:.1f} MB, "
+            f"{report.seconds:.1f} s); open {report.index}")
+
+
+STAGES: list[tuple[str, Callable[[Workspace], str]]] = [
+    ("read", read_stage), ("summarise", summarise_stage), ("organise", organise_stage),
+    ("sprint", sprint_stage), ("site", site_stage),
+]

@@ -87,7 +87,7 @@ def _read_hostile_feed(workspace, feed: Path) -> None:
     with Pile.open(workspace) as pile:
         report = read_feeds(Ingester(pile, workspace.config.reading), [str(feed)])
     assert report.new == 2, report
-    summarise.tour_stage(workspace)
+    summarise.summarise_workspace(workspace)
     conn = db.connect(workspace.pile_path)
     try:
         topics.organise(conn, workspace.config)
@@ -166,7 +166,7 @@ def test_the_feedback_widget_shows_and_answers_locally(tour_site, browser):
 
 
 def test_site_search_finds_the_sprint_by_a_word_of_its_question(tour_site, browser):
-    from sabbatical.sprints.tour import QUESTION
+    from sabbatical.tour import QUESTION
 
     _, url = tour_site
     word = "reliably"

@@ -7,14 +7,14 @@ import json
 import yaml
 
 from sabbatical.errors import ExitCode
-from sabbatical.reading.ingest import tour_stage
+from sabbatical.tour import read_stage
 from sabbatical.workspace import init_workspace
 from tests.test_ingest import SAMPLE_PAPERS, SAMPLE_POSTS, open_pile
 
 
 def _pile_with_history(workspace):
     """The tour's samples plus triage events and a private item, as a real pile would have."""
-    tour_stage(workspace)
+    read_stage(workspace)
     with open_pile(workspace) as pile:
         pile.conn.executemany("INSERT INTO events (subject, action, value) VALUES (?, ?, ?)", [
             ("arxiv:2601.01187", "star", "{}"), ("arxiv:2601.01187", "note", '{"text": "read with the grokking paper"}'),
@@ -75,7 +75,7 @@ def test_a_bad_export_file_imports_nothing(tmp_path, workspace, cli):
 def test_bibtex_export_parses_back_with_every_item(workspace, cli):
     import bibtexparser
 
-    tour_stage(workspace)
+    read_stage(workspace)
     result = cli("--workspace", workspace.root, "pile", "export", "--format", "bibtex")
     assert result.exit_code == 0
     library = bibtexparser.parse_string(result.stdout)
@@ -87,7 +87,7 @@ def test_bibtex_export_parses_back_with_every_item(workspace, cli):
 
 
 def test_markdown_notes_have_front_matter_and_working_wiki_links(tmp_path, workspace, cli):
-    tour_stage(workspace)
+    read_stage(workspace)
     folder = tmp_path / "notes"
     result = cli("--workspace", workspace.root, "pile", "export", "--format", "markdown", "--out", folder)
     assert result.exit_code == 0, result.stderr

@@ -12,8 +12,9 @@ import sqlite3
 
 from sabbatical import db
 from sabbatical.errors import ExitCode
-from sabbatical.reading.ingest import sample_path, tour_stage
+from sabbatical.reading.ingest import sample_path
 from sabbatical.reading.pile import Pile
+from sabbatical.tour import read_stage
 
 SAMPLE_PAPERS = 36
 SAMPLE_POSTS = 12
@@ -81,9 +82,9 @@ def item_sources(workspace, item_id: str) -> list[tuple[str, str]]:
 # -- the tour ---------------------------------------------------------------------------------------------------
 
 def test_tour_stage_reads_the_samples_once(workspace):
-    first = tour_stage(workspace)
+    first = read_stage(workspace)
     assert first == f"read {SAMPLE_PAPERS} papers and {SAMPLE_POSTS} posts into the pile ({SAMPLE_PAPERS + SAMPLE_POSTS} new)"
-    second = tour_stage(workspace)
+    second = read_stage(workspace)
     assert second == f"read {SAMPLE_PAPERS} papers and {SAMPLE_POSTS} posts into the pile (0 new on a re-run)"
     with open_pile(workspace) as pile:
         assert pile.counts_by_kind() == {"paper": SAMPLE_PAPERS, "post": SAMPLE_POSTS}
@@ -310,7 +311,7 @@ def test_bibtex_with_a_broken_block_reads_the_rest(workspace, tmp_path, cli):
 
 
 def test_a_pdf_showing_an_arxiv_stamp_is_that_paper(workspace, tmp_path, cli):
-    tour_stage(workspace)
+    read_stage(workspace)
     pdf = tmp_path / "sinks.pdf"
     pdf.write_bytes(make_pdf(["Attention Sinks Are Learned Register Tokens", "arXiv:2601.01355v1 [cs.LG] 9 Jan 2026",
                               "Many transformers put large attention weight on the first token."]))
@@ -365,7 +366,7 @@ def test_arxiv_json_lines_read_as_papers(workspace, tmp_path, cli):
 # -- inspecting --------------------------------------------------------------------------------------------------
 
 def test_pile_list_and_show(workspace, cli):
-    tour_stage(workspace)
+    read_stage(workspace)
     ws = ["--workspace", workspace.root]
     listed = json.loads(cli(*ws, "pile", "list", "--kind", "post", "--limit", "0", "--json").stdout)
     assert len(listed) == SAMPLE_POSTS and listed[0]["title"] == "Superposition has a thermostat"
@@ -381,7 +382,7 @@ def test_pile_list_and_show(workspace, cli):
 
 
 def test_show_of_an_unknown_item_says_where_to_look(workspace, cli):
-    tour_stage(workspace)
+    read_stage(workspace)
     missing = cli("--workspace", workspace.root, "pile", "show", "2601.99999")
     assert missing.exit_code == ExitCode.ERROR and "`sabbatical pile list`" in missing.stderr
     ambiguous = cli("--workspace", workspace.root, "pile", "show", "2601.011")
@@ -389,7 +390,7 @@ def test_show_of_an_unknown_item_says_where_to_look(workspace, cli):
 
 
 def test_resolve_accepts_seq_prefix_alias_and_url(workspace):
-    tour_stage(workspace)
+    read_stage(workspace)
     with open_pile(workspace) as pile:
         item = pile.get("2601.01466")
         assert pile.resolve(str(item.seq)) == item.id

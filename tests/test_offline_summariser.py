@@ -6,8 +6,9 @@ import pytest
 
 from sabbatical import db
 from sabbatical.reading.offline import OFFLINE_MODEL, OFFLINE_VERSION, summarise_offline
-from sabbatical.reading.summarise import OFFLINE, latest_summary, summarise_pile, tour_stage
+from sabbatical.reading.summarise import OFFLINE, latest_summary, summarise_pile
 from sabbatical.reading.summary_schema import ContributionKind, SourceDocument, Summary, split_sentences, verify_quotes
+from sabbatical.tour import summarise_stage
 from tests.helpers.fake_openai import insert_items, sample_documents
 
 INSIGHT = SourceDocument(
@@ -77,10 +78,10 @@ def test_offline_summaries_are_labelled_with_what_made_them(tmp_path):
 
 def test_the_tour_stage_summarises_once_and_is_idempotent(workspace):
     conn = db.connect(workspace.pile_path)
-    assert tour_stage(workspace) == "no items to summarise yet"
+    assert summarise_stage(workspace) == "no items to summarise yet"
     insert_items(conn, sample_documents(4))
-    first = tour_stage(workspace)
+    first = summarise_stage(workspace)
     assert first.startswith("summarised 4 items offline") and "16/16 quotes verified" in first
-    second = tour_stage(workspace)
+    second = summarise_stage(workspace)
     assert second.startswith("summarised 0 items offline") and "4 already done" in second
     assert conn.execute("SELECT COUNT(*) FROM summaries").fetchone()[0] == 4

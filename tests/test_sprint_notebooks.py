@@ -11,7 +11,7 @@ from mlflow import MlflowClient
 from sabbatical.errors import SabbaticalError
 from sabbatical.sprints.notebooks import execute_notebook
 from sabbatical.sprints.scaffold import create_sprint
-from sabbatical.sprints.tour import tour_stage
+from sabbatical.tour import sprint_stage
 from tests.test_sprint_scaffold import shared_store_template, store_template_cache  # noqa: F401
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("shared_store_template")]
@@ -78,7 +78,7 @@ def test_a_failing_cell_names_the_error_and_keeps_the_outputs(workspace):
 
 
 def test_the_tour_stage_runs_a_sprint_once_and_reuses_it(workspace):
-    first = tour_stage(workspace)
+    first = sprint_stage(workspace)
     assert first.startswith("sprint 01 in sprints/01-learning-rates/: ran notebooks/02-experiment.ipynb headless")
     assert "1 failure, 1 finding" in first and first.endswith("closed with answer partly")
     (sprint_folder,) = workspace.sprints_dir.iterdir()
@@ -89,7 +89,7 @@ def test_the_tour_stage_runs_a_sprint_once_and_reuses_it(workspace):
     assert "learning rate 1.2 diverges" in sprint.document().section("Retro")
     runs_before = set(runs_by_name(workspace, sprint.meta.mlflow_experiment_id))
 
-    second = tour_stage(workspace)
+    second = sprint_stage(workspace)
     assert second == "reusing sprint 01 in sprints/01-learning-rates/ (closed, answer: partly)"
     assert set(runs_by_name(workspace, sprint.meta.mlflow_experiment_id)) == runs_before
     assert [e["kind"] for e in journal(sprint)].count("finding") == 1

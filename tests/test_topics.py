@@ -13,6 +13,7 @@ from sabbatical import db
 from sabbatical.config import Config
 from sabbatical.errors import ExitCode, NotFound, UsageError
 from sabbatical.reading import topics
+from sabbatical.tour import organise_stage
 from tests.helpers.organise_pile import add_item, add_items, event_count, topic_pile
 
 
@@ -258,16 +259,16 @@ def test_the_tour_stage_organises_searches_and_writes_the_digest_again_and_again
     conn = db.connect(workspace.pile_path)
     topic_pile(conn, per_topic=8)
     conn.close()
-    first = topics.tour_stage(workspace)
+    first = organise_stage(workspace)
     assert first.startswith("24 items in ") and "search '" in first and "→ '" in first
     assert f"digest written to {workspace.reading_dir / 'digest.md'}" in first
     assert (workspace.reading_dir / "digest.md").read_text().startswith("# Reading digest")
-    second = topics.tour_stage(workspace)
+    second = organise_stage(workspace)
     assert second.split(";")[0] == first.split(";")[0]                      # the same topics, nothing moved
 
 
 def test_the_tour_stage_on_an_empty_pile_says_so(workspace):
-    assert topics.tour_stage(workspace) == "the pile is empty, nothing to organise"
+    assert organise_stage(workspace) == "the pile is empty, nothing to organise"
 
 
 # -- class-based keywords ------------------------------------------------------------------------------

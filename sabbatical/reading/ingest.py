@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import shutil
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -24,13 +23,11 @@ from pathlib import Path
 
 from ..config import ReadingConfig
 from ..errors import EveryUnitFailed, PartialFailure, SabbaticalError
-from ..workspace import Workspace
 from .identity import parse_arxiv_id
 from .pile import AddCounts, Pile, Source
 from .sources import SourceError, SourceRead
 
 Progress = Callable[..., None]
-TOUR_SAMPLES = ("papers.atom", "blog.rss", "notes.atom")
 UPDATE_QUERY_RESULTS = 200
 
 
@@ -462,29 +459,8 @@ def _chain(first, rest):
     yield from rest
 
 
-# -- the tour ----------------------------------------------------------------------------------------------
+# -- bundled samples (the tour reads them) ---------------------------------------------------------------
 
 def sample_path(name: str) -> Path:
     """A bundled sample input (package data)."""
     return Path(str(resources.files("sabbatical") / "samples" / name))
-
-
-def tour_stage(workspace: Workspace) -> str:
-    """The tour's "read" stage: the bundled samples into the workspace's pile (idempotent)."""
-    folder = workspace.reading_dir / "samples"
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in TOUR_SAMPLES:
-        target = folder / name
-        if not target.exists() or target.read_bytes() != sample_path(name).read_bytes():
-            shutil.copyfile(sample_path(name), target)
-    with Pile.open(workspace) as pile:
-        ingester = Ingester(pile, workspace.config.reading)
-        read_files(ingester, [folder / TOUR_SAMPLES[0]])
-        read_feeds(ingester, [str(folder / name) for name in TOUR_SAMPLES[1:]])
-        counts = pile.counts_by_kind(include_stubs=False)
-    report = ingester.report
-    if report.failures:
-        raise SabbaticalError("the tour's samples did not read: " + "; ".join(report.failures))
-    again = " on a re-run" if report.new == 0 else ""
-    return (f"read {counts.get('paper', 0)} papers and {counts.get('post', 0)} posts into the pile "
-            f"({report.new} new{again})")

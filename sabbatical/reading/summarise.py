@@ -413,24 +413,3 @@ def summary_for_display(conn: sqlite3.Connection, item_id: str,
         "topics": summary.topics, "questions": summary.questions,
         "quotes_verified": stored.quotes_verified, "quotes_total": stored.quotes_total,
     }
-
-
-# -- the tour -------------------------------------------------------------------------------------
-def tour_stage(workspace: Any) -> str:
-    """The tour's summarise stage (idempotent): offline, or through the endpoint when one is configured."""
-    report = summarise_workspace(workspace, selection="pending")
-    conn = db.connect(workspace.pile_path)
-    try:
-        kinds = conn.execute(
-            "SELECT contribution, COUNT(*) AS n FROM summaries WHERE status = 'ok' AND model = ? "
-            "GROUP BY contribution ORDER BY n DESC", (report.model,)).fetchall()
-    finally:
-        conn.close()
-    if not report.selected:
-        return "no items to summarise yet"
-    how = f"offline ({OFFLINE_MODEL})" if report.producer == "offline" else f"with {report.model} at the configured endpoint"
-    judged = ", ".join(f"{row['n']} {row['contribution'].replace('_', ' ')}" for row in kinds)
-    verified = (f"; {report.quotes_verified}/{report.quotes_total} quotes verified" if report.quotes_total else "")
-    failed = f", {report.failed} failed (`sabbatical pile summarise --retry-failed`)" if report.failed else ""
-    return (f"summarised {report.done} items {how}, {report.cached} already done{failed}{verified}; "
-            f"judged: {judged}")

@@ -34,8 +34,6 @@ from . import clustering, embed
 if TYPE_CHECKING:
     import numpy as np
 
-    from ..workspace import Workspace
-
 UNSORTED = "unsorted"
 GROWTH_DAYS = 7
 KEYWORD_TEXT_CHARS = 1_500
@@ -501,27 +499,3 @@ def _now() -> str:
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-# -- the tour ---------------------------------------------------------------------------------------
-def tour_stage(workspace: Workspace) -> str:
-    """Organise the tour's sample pile, run one search, and write the digest; say what came out."""
-    from . import digest, search
-
-    conn = db.connect(workspace.pile_path)
-    try:
-        report = organise(conn, workspace.config)
-        if report.mode == "empty":
-            return "the pile is empty, nothing to organise"
-        topics = [t for t in list_topics(conn) if t.id]
-        query = (workspace.config.reading.interests or [t.keywords[0] for t in topics if t.keywords] or ["learning"])[0]
-        hits = search.search(conn, workspace.config, query, limit=1)
-        found = f"search {query!r} → {hits[0].title!r} ({hits[0].why_text})" if hits else f"search {query!r} → nothing"
-        path = workspace.reading_dir / "digest.md"
-        digest.write_digest(conn, workspace.config, path, since="100y", sprints_dir=workspace.sprints_dir)
-        placed = conn.execute("SELECT COUNT(*) FROM item_topics WHERE topic_id IS NOT NULL").fetchone()[0]
-        names = "; ".join(t.name for t in topics[:3])
-        return (f"{placed} items in {len(topics)} topics ({names}), {_unsorted_count(conn)} unsorted; "
-                f"{found}; digest written to {path}")
-    finally:
-        conn.close()
