@@ -196,8 +196,8 @@ class FakeOpenAI:
         return json.dumps(self._summary(fenced.group(1) if fenced else user, system))
 
     def _summary(self, document: str, system: str) -> dict[str, Any]:
-        from .reading.offline import summarise_offline
-        from .reading.summary_schema import SourceDocument
+        from sabbatical.reading.offline import summarise_offline
+        from sabbatical.reading.summary_schema import SourceDocument
 
         title, body = _parse_fenced(html.unescape(document))
         summary = summarise_offline(SourceDocument("loopback", "paper", title, body, "", ""))
@@ -382,7 +382,7 @@ def configure_llm(workspace_root: Any, **values: Any) -> None:
     """Set keys of the [llm] section in a workspace's sabbatical.toml (e.g. base_url=server.url)."""
     from pathlib import Path
 
-    from .config import _toml_value
+    from sabbatical.config import _toml_value
 
     path = Path(workspace_root) / "sabbatical.toml"
     lines = path.read_text(encoding="utf-8").splitlines()

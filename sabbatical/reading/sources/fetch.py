@@ -18,7 +18,7 @@ from . import SourceError
 
 USER_AGENT = f"sabbatical/{__version__} (research reading pile; +https://pypi.org/project/sabbatical/)"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-_CHUNK = 64 * 1024
+_CHUNK = 8 * 1024
 
 
 @dataclass
@@ -49,7 +49,7 @@ class Fetcher:
         self.max_mb = max_mb
         self.retries = retries
         self.backoff = backoff
-        self.max_retry_after = max_retry_after
+        self.max_retry_after = min(max_retry_after, 60.0)
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
 
@@ -63,22 +63,28 @@ class Fetcher:
             headers["If-Modified-Since"] = last_modified
         if accept:
             headers["Accept"] = accept
+        deadline = time.monotonic() + self.timeout
         attempt = 0
         while True:
             try:
-                return self._get_once(url, headers, params)
+                return self._get_once(url, headers, params, deadline)
             except _Retryable as problem:
-                if attempt >= problem.retries_allowed(self.retries):
+                wait = problem.wait if problem.wait is not None else self.backoff * (2 ** attempt)
+                if attempt >= problem.retries_allowed(self.retries) or time.monotonic() + wait >= deadline:
                     raise SourceError(problem.message + (f" (after {attempt + 1} tries)" if attempt else "")) from None
-                time.sleep(problem.wait if problem.wait is not None else self.backoff * (2 ** attempt))
+                time.sleep(wait)
                 attempt += 1
 
-    def _get_once(self, url: str, headers: dict[str, str], params: dict[str, str] | None) -> Fetched:
+    def _get_once(self, url: str, headers: dict[str, str], params: dict[str, str] | None,
+                  deadline: float) -> Fetched:
         import requests
 
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise SourceError(self._late())
         try:
-            response = self.session.get(url, headers=headers, params=params, timeout=self.timeout, stream=True)
-        except requests.exceptions.InvalidURL as exc:
+            response = self.session.get(url, headers=headers, params=params, timeout=remaining, stream=True)
+        except (requests.exceptions.InvalidURL, ValueError) as exc:
             raise SourceError(f"not a valid URL ({exc})") from None
         except requests.exceptions.MissingSchema:
             raise SourceError("not a URL (it needs http:// or https://)") from None
@@ -89,10 +95,15 @@ class Fetcher:
             raise _Retryable(f"cannot connect ({_reason(exc)}) — check the address and your network",
                              max_retries=1) from None
         with response:
-            return self._read(url, response)
+            return self._read(url, response, deadline)
 
-    def _read(self, url: str, response: Any) -> Fetched:
+    def _late(self) -> str:
+        return (f"no complete answer within {self.timeout:g} s (the request's total deadline) — "
+                "raise [reading] timeout or try later")
+
+    def _read(self, url: str, response: Any, deadline: float) -> Fetched:
         import requests
+        import urllib3
 
         status = response.status_code
         if status in RETRY_STATUSES:
@@ -104,13 +115,20 @@ class Fetcher:
         declared = response.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > self.max_bytes:
             raise SourceError(self._too_big(int(declared)))
+        # One socket read at a time (read1), so a server that trickles a byte at a time meets the total
+        # deadline after the read that crosses it; a server that goes silent meets the read timeout,
+        # which never exceeds what was left of the deadline when the request started.
         body = bytearray()
         try:
-            for chunk in response.iter_content(_CHUNK):
+            while chunk := response.raw.read1(_CHUNK, decode_content=True):
                 body += chunk
                 if len(body) > self.max_bytes:
                     raise SourceError(self._too_big(None))
-        except requests.exceptions.RequestException as exc:
+                if time.monotonic() >= deadline:
+                    raise SourceError(self._late())
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            if time.monotonic() >= deadline:
+                raise SourceError(self._late()) from None
             raise _Retryable(f"the connection broke while reading ({_reason(exc)})", max_retries=1) from None
         return Fetched(url=response.url, status=status, body=bytes(body),
                        content_type=response.headers.get("Content-Type", ""),
