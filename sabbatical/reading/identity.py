@@ -174,15 +174,17 @@ def canonical_id(text: str, *, keep_fragment: bool = False) -> str | None:
         return None
 
 
-def id_kind(item_id: str) -> str:
-    """'arxiv', 'doi', 'url' or 'other' for a canonical id."""
-    if item_id.startswith("arxiv:"):
-        return "arxiv"
-    if item_id.startswith("doi:"):
+def id_kind(name: str) -> str:
+    """What kind of name this is, as the alias table records it: 'arxiv', 'arxiv_version' (an arXiv id
+    with its version), 'doi', 'url', or 'entry' (anything else, e.g. a feed entry's guid)."""
+    if name.startswith("arxiv:"):
+        arxiv = parse_arxiv_id(name)
+        return "arxiv_version" if arxiv and arxiv.version else "arxiv"
+    if name.startswith("doi:"):
         return "doi"
-    if item_id.startswith(("https://", "http://")):
+    if name.startswith(("http://", "https://")):
         return "url"
-    return "other"
+    return "entry"
 
 
 # -- finding arXiv papers mentioned in text or HTML ------------------------------------------------------

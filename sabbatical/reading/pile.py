@@ -31,7 +31,7 @@ from typing import Any
 from .. import db
 from ..errors import NotFound
 from ..workspace import Workspace
-from .identity import canonical_id, parse_arxiv_id
+from .identity import canonical_id, id_kind
 
 KINDS = ("paper", "post", "page", "document")
 RANKS = {"link": 0, "feed": 1, "web": 2, "file": 2, "bibtex": 3, "import": 3, "arxiv": 4}
@@ -276,35 +276,7 @@ class Pile:
     # -- reading ---------------------------------------------------------------------------------------
     def resolve(self, ref: str) -> str:
         """The canonical id for an id, alias, URL, arXiv id, `seq` number or unique id prefix."""
-        ref = (ref or "").strip()
-        if not ref:
-            raise NotFound("No item named '' — give an id, URL or arXiv id (`sabbatical pile list` shows them)")
-        candidates = [ref]
-        canonical = canonical_id(ref)
-        if canonical:
-            candidates.append(canonical)
-        for candidate in candidates:
-            found = self._lookup([candidate])
-            if found:
-                return found[candidate]
-        if ref.isdigit():
-            row = self.conn.execute("SELECT id FROM items WHERE seq = ?", (int(ref),)).fetchone()
-            if row:
-                return row["id"]
-        return self._resolve_prefix(ref)
-
-    def _resolve_prefix(self, ref: str) -> str:
-        pattern = ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        rows = self.conn.execute(
-            "SELECT id FROM items WHERE id LIKE ? ESCAPE '\\' OR id LIKE ? ESCAPE '\\' ORDER BY id LIMIT 6",
-            (pattern, "arxiv:" + pattern)).fetchall()
-        if len(rows) == 1:
-            return rows[0]["id"]
-        if rows:
-            shown = ", ".join(r["id"] for r in rows[:5])
-            raise NotFound(f"'{ref}' matches several items ({shown}{', …' if len(rows) > 5 else ''}) "
-                           "— give more of the id")
-        raise NotFound(f"No item '{ref}' in the pile — `sabbatical pile list` shows what is there")
+        return resolve_item(self.conn, ref)
 
     def get(self, ref: str) -> Item:
         """Everything about one item: fields, aliases, versions, sources and links."""
@@ -361,9 +333,6 @@ class Pile:
         sql = "SELECT kind, COUNT(*) FROM items" + ("" if include_stubs else " WHERE metadata_from != 'link'")
         return {r[0]: r[1] for r in self.conn.execute(sql + " GROUP BY kind")}
 
-    def _lookup(self, names: Sequence[str]) -> dict[str, str]:
-        return lookup_ids(self.conn, names)
-
 
 def lookup_ids(conn: sqlite3.Connection, names: Sequence[str]) -> dict[str, str]:
     """name → item id for every name that is an item id or an alias (bulk, in chunks)."""
@@ -376,6 +345,38 @@ def lookup_ids(conn: sqlite3.Connection, names: Sequence[str]) -> dict[str, str]
         for row in conn.execute(f"SELECT alias, item_id FROM aliases WHERE alias IN ({marks})", chunk):
             found.setdefault(row[0], row[1])
     return found
+
+
+def resolve_item(conn: sqlite3.Connection, ref: str) -> str:
+    """The canonical id of the item `ref` names: its id, an alias, a URL or arXiv id in any form (abs or
+    pdf URL, any version), its `seq` number, or a unique prefix of its id. The one resolver every
+    command uses."""
+    ref = (ref or "").strip()
+    if not ref:
+        raise NotFound("no item named '' — give an id, URL or arXiv id (`sabbatical pile list` shows them)")
+    found = lookup_ids(conn, [ref, canonical_id(ref) or ""])
+    for candidate in (ref, canonical_id(ref)):
+        if candidate in found:
+            return found[candidate]
+    if ref.isdigit():
+        row = conn.execute("SELECT id FROM items WHERE seq = ?", (int(ref),)).fetchone()
+        if row:
+            return row["id"]
+    return _resolve_prefix(conn, ref)
+
+
+def _resolve_prefix(conn: sqlite3.Connection, ref: str) -> str:
+    pattern = ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    rows = conn.execute(
+        "SELECT id FROM items WHERE id LIKE ? ESCAPE '\\' OR id LIKE ? ESCAPE '\\' ORDER BY id LIMIT 6",
+        (pattern, "arxiv:" + pattern)).fetchall()
+    if len(rows) == 1:
+        return rows[0]["id"]
+    if rows:
+        shown = ", ".join(r["id"] for r in rows[:5])
+        raise NotFound(f"'{ref}' matches several items ({shown}{', …' if len(rows) > 5 else ''}) "
+                       "— give more of the id")
+    raise NotFound(f"no item {ref!r} in the pile — `sabbatical pile list` or `pile search` finds ids")
 
 
 class _BatchWriter:
@@ -475,7 +476,7 @@ class _BatchWriter:
                     and entry.updated[:19] > current["updated"][:19])
 
     def _aliases_of(self, entry: Entry, target: str) -> Iterator[tuple[str, str]]:
-        names = [(i, _alias_kind(i)) for i in entry.ids] + list(entry.aliases)
+        names = [(i, id_kind(i)) for i in entry.ids] + list(entry.aliases)
         if entry.version and entry.ids[0].startswith("arxiv:"):
             names.append((f"{entry.ids[0]}v{entry.version}", "arxiv_version"))
         for name, kind in names:
@@ -582,8 +583,8 @@ def _merged(current: dict[str, Any], incoming: dict[str, Any], stronger: bool) -
 def _may_merge(primary: str, target: str) -> bool:
     """Two different arXiv ids (or DOIs) are two papers, even when a secondary id ties them together
     (arXiv records sharing a journal DOI, say); only a weaker name may lead to a stronger one."""
-    kind = _alias_kind(primary)
-    return target == primary or kind not in ("arxiv", "doi") or _alias_kind(target) != kind
+    kind = id_kind(primary)
+    return target == primary or kind not in ("arxiv", "doi") or id_kind(target) != kind
 
 
 def _empty(value: Any) -> bool:
@@ -592,17 +593,6 @@ def _empty(value: Any) -> bool:
 
 def _hash(row: dict[str, Any]) -> str:
     return content_hash(row["title"], row["abstract"], row["content"])
-
-
-def _alias_kind(name: str) -> str:
-    if name.startswith("arxiv:"):
-        arxiv = parse_arxiv_id(name)
-        return "arxiv_version" if arxiv and arxiv.version else "arxiv"
-    if name.startswith("doi:"):
-        return "doi"
-    if name.startswith(("http://", "https://")):
-        return "url"
-    return "entry"
 
 
 def _source(row: sqlite3.Row) -> Source:

@@ -13,17 +13,16 @@ more step back. The current state of an item is folded from its events in order:
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 from dataclasses import dataclass, field
 
 from .. import db
 from ..errors import NotFound, PartialFailure, UsageError
+from .pile import resolve_item  # the one resolver; re-exported for the commands that triage
 
 TRIAGE = {"keep": "kept", "star": "starred", "drop": "dropped", "inbox": "inbox"}
 STATES = ("inbox", "kept", "starred", "dropped")
 UNDOABLE = (*TRIAGE, "note", "tag", "untag")
-_ARXIV_ID = re.compile(r"^(?:arxiv:)?(\d{4}\.\d{4,5}|[a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?$", re.I)
 
 
 @dataclass
@@ -52,40 +51,6 @@ class Recorded:
 
 
 # -- naming items ---------------------------------------------------------------------------------
-def resolve_item(conn: sqlite3.Connection, ref: str) -> str:
-    """The canonical id of an item named by its id, an alias, an arXiv id or URL (any version)."""
-    text = ref.strip()
-    row = conn.execute("SELECT id FROM items WHERE id = ?", (text,)).fetchone() or \
-        conn.execute("SELECT item_id AS id FROM aliases WHERE alias = ?", (text,)).fetchone()
-    if row:
-        return row["id"]
-    resolved = _resolve_through_pile(conn, text)
-    if resolved:
-        return resolved
-    bare = re.sub(r"^https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf)/", "", text).removesuffix(".pdf")
-    match = _ARXIV_ID.match(bare)
-    if match:
-        row = conn.execute("SELECT id FROM items WHERE id = ?", (f"arxiv:{match[1]}",)).fetchone()
-        if row:
-            return row["id"]
-    raise NotFound(f"no item {ref!r} in the pile — `sabbatical pile list` or `pile search` finds ids")
-
-
-def _resolve_through_pile(conn: sqlite3.Connection, text: str) -> str | None:
-    """The pile's own resolver (aliases, URL normalisation), when the pile module offers one."""
-    try:
-        from .pile import Pile
-    except ImportError:
-        return None
-    try:
-        found = Pile(conn).resolve(text)
-    except (NotFound, TypeError, AttributeError, ValueError):
-        return None
-    if found is None:
-        return None
-    return found if isinstance(found, str) else getattr(found, "id", None)
-
-
 def resolve_items(conn: sqlite3.Connection, refs: list[str]) -> tuple[list[str], list[str]]:
     """(canonical ids found, one failure line per ref that names no item)."""
     found, failures = [], []
