@@ -24,7 +24,7 @@ from .context import State, set_state
 class SabbaticalGroup(TyperGroup):
     """The root group: turns every error into one line on stderr and a documented exit code."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except (typer.TyperException, typer.Exit, typer.Abort):  # usage errors: Typer prints them, exit 2
@@ -81,11 +81,21 @@ app = typer.Typer(
 )
 
 
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        from .. import __version__
+
+        typer.echo(f"sabbatical {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def root(
     workspace: Annotated[Path | None, typer.Option(
         "--workspace", "-w", help="Workspace folder (default: $SABBATICAL_WORKSPACE, else walk up from here).",
         show_default=False)] = None,
+    version: Annotated[bool, typer.Option(
+        "--version", help="Print the version and exit.", is_eager=True, callback=_print_version)] = False,
 ) -> None:
     """Exit codes: 0 ok, 1 error, 2 bad usage, 3 partial (some sources or items failed, the rest was done)."""
     set_state(State(workspace_option=workspace))
