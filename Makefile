@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 TOUR_DIR ?= sabbatical-tour
 
-.PHONY: install optional tour test bench clean-tour
+.PHONY: install optional tour test lint bench clean-tour
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "sabbatical needs Python 3.11 or newer; set PYTHON=python3.11")'
@@ -29,6 +29,12 @@ tour: install
 test: install
 	bash scripts/system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# ruff (lint and format check) and mypy over the product and its tests; CI runs it before the tests.
+lint: install
+	$(BIN)/ruff check sabbatical tests
+	$(BIN)/ruff format --check sabbatical tests
+	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python benchmarks/run_all.py
