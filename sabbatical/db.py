@@ -9,15 +9,17 @@ is a new file. Migrations never lose data: a table is dropped only after its row
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
-from .errors import StoreError
+from .errors import CorruptPile, ReadOnlyWorkspace, StoreError
 
 BUSY_TIMEOUT_MS = 60_000
 _MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
@@ -44,28 +46,154 @@ def migrations() -> list[Migration]:
     return found
 
 
+class StoreConnection(sqlite3.Connection):
+    """A connection that turns what SQLite refuses into the pile's own one-line errors.
+
+    `refusal` is set when the pile was opened read-only (the workspace is not writable, or the pile is
+    damaged): every write then raises it, and `transaction` raises it before beginning.
+    """
+
+    refusal: Callable[[], StoreError] | None = None
+    path: Path | None = None
+
+    def execute(self, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
+        try:
+            return super().execute(*args)
+        except sqlite3.Error as exc:
+            raise self.explained(exc) from exc
+
+    def executemany(self, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
+        try:
+            return super().executemany(*args)
+        except sqlite3.Error as exc:
+            raise self.explained(exc) from exc
+
+    def explained(self, exc: sqlite3.Error) -> Exception:
+        name = getattr(exc, "sqlite_errorname", "")
+        if name.startswith("SQLITE_READONLY") and self.refusal:
+            return self.refusal()
+        if _is_damage(exc) and self.path:
+            return CorruptPile(self.path, str(exc))
+        return exc
+
+
 def connect(path: Path | str, *, migrate: bool = True, upto: int | None = None) -> sqlite3.Connection:
     """Open (creating if needed) the database at `path` and bring its schema up to date.
 
     `upto` stops at a given migration version (tests use it to build an older schema).
     The connection is in autocommit mode; group writes with `transaction(conn)`.
+
+    A pile whose file or folder is not writable is opened read-only: reads work, and a write raises
+    `ReadOnlyWorkspace` (not a disk error). Every file is checked with `PRAGMA quick_check` on open; a
+    damaged one is opened read-only too, and a write raises `CorruptPile`, which says how to recover.
     """
-    if str(path) != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    if str(path) == ":memory:":
+        return _prepared(_open(":memory:"), migrate, upto)
+    path = Path(path)
+    if not _writable(path):
+        return _read_only(path, lambda: ReadOnlyWorkspace(path), check=True, need_schema=migrate)
+    problem = _problem_in_file(path) if path.exists() else None
+    if problem:
+        return _read_only(path, lambda: CorruptPile(path, problem), check=False, need_schema=False)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = _open(path)
+    conn.path = path
     try:
-        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                               check_same_thread=False)
-        conn.row_factory = sqlite3.Row
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA foreign_keys = ON")
-        if str(path) != ":memory:":
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-        if migrate:
-            apply_migrations(conn, upto=upto)
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        return _prepared(conn, migrate, upto)
     except sqlite3.DatabaseError as exc:
+        conn.close()
         raise StoreError(f"cannot open {path}: {exc} — check the file is a sabbatical pile and the disk has space") from exc
+
+
+def integrity_problem(conn: sqlite3.Connection) -> str | None:
+    """None when SQLite's quick check finds the file sound, else its first complaint."""
+    try:
+        rows = [row[0] for row in conn.execute("PRAGMA quick_check(5)")]
+    except sqlite3.DatabaseError as exc:
+        return str(exc)
+    if rows == ["ok"]:
+        return None
+    complaints = [" ".join(line.split()) for row in rows for line in str(row).splitlines()
+                  if line.strip() and not line.startswith("***")] or ["quick_check failed"]
+    more = len(complaints) - 1
+    return complaints[0] + (f", and {more} more problem{'s' if more > 1 else ''}" if more else "")
+
+
+def _problem_in_file(path: Path) -> str | None:
+    """The integrity check, through a connection that cannot write (so a damaged file is not touched,
+    not even by the WAL checkpoint a writable connection makes when it closes)."""
+    conn = _open_without_writing(path)
+    try:
+        return integrity_problem(conn)
+    finally:
+        conn.close()
+
+
+def _open(target: Path | str, *, uri: bool = False) -> StoreConnection:
+    conn = sqlite3.connect(str(target), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                           check_same_thread=False, uri=uri, factory=StoreConnection)
+    conn.row_factory = sqlite3.Row
     return conn
+
+
+def _prepared(conn: StoreConnection, migrate: bool, upto: int | None) -> StoreConnection:
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    if migrate:
+        apply_migrations(conn, upto=upto)
+    return conn
+
+
+def _writable(path: Path) -> bool:
+    """Can this process write the pile (and the -wal/-shm files SQLite keeps beside it)?"""
+    folder = next((p for p in (path.parent, *path.parents) if p.exists()), path.parent)
+    if not os.access(folder, os.W_OK):
+        return False
+    return not path.exists() or os.access(path, os.W_OK)
+
+
+def _read_only(path: Path, refusal: Callable[[], StoreError], *, check: bool,
+               need_schema: bool) -> StoreConnection:
+    """The pile opened so that nothing can write it (the refusal says why if something tries).
+
+    `check` runs the integrity check a writable pile gets on open; `need_schema` refuses a pile whose
+    schema is older than this sabbatical's (it cannot be upgraded in place)."""
+    if not path.exists():
+        raise ReadOnlyWorkspace(path, "there is no pile yet to read")
+    conn = _open_without_writing(path)
+    conn.path, conn.refusal = path, refusal
+    problem = integrity_problem(conn) if check else None
+    if problem:
+        conn.refusal, need_schema = (lambda: CorruptPile(path, problem)), False
+    conn.execute("PRAGMA query_only = ON")
+    if need_schema and schema_version(conn) < migrations()[-1].version:
+        conn.close()
+        raise ReadOnlyWorkspace(path, "the pile's schema needs upgrading before it can be read")
+    return _prepared(conn, migrate=False, upto=None)
+
+
+def _open_without_writing(path: Path) -> StoreConnection:
+    """`mode=ro`; or `immutable=1` when SQLite cannot share the WAL index (no -shm file, and a folder it
+    may not create one in). A file that is not a database at all is a damaged pile."""
+    failure: sqlite3.Error | None = None
+    for flags in ("mode=ro", "immutable=1"):
+        conn = _open(f"{path.resolve().as_uri()}?{flags}", uri=True)
+        try:
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.Error as exc:
+            conn.close()
+            failure = exc
+            if _is_damage(exc):
+                break
+    raise CorruptPile(path, str(failure)) if _is_damage(failure) else StoreError(
+        f"cannot open {path} read-only: {failure} — check the file is a sabbatical pile")
+
+
+def _is_damage(exc: sqlite3.Error | None) -> bool:
+    return getattr(exc, "sqlite_errorname", "").startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB"))
 
 
 def schema_version(conn: sqlite3.Connection) -> int:
@@ -117,7 +245,12 @@ def split_statements(script: str) -> Iterator[str]:
 
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """One write transaction (BEGIN IMMEDIATE), or a savepoint when already inside one."""
+    """One write transaction (BEGIN IMMEDIATE), or a savepoint when already inside one.
+
+    On a pile opened read-only it raises the connection's refusal before anything begins."""
+    refusal = getattr(conn, "refusal", None)
+    if refusal:
+        raise refusal()
     if conn.in_transaction:
         conn.execute("SAVEPOINT nested")
         try:

@@ -72,8 +72,33 @@ class NotFound(SabbaticalError):
     """A thing the user named (an item, a sprint, a topic) does not exist."""
 
 
+class EmbedderUnavailable(SabbaticalError):
+    """The configured embedding backend cannot run here (a missing extra, no endpoint model, unknown name)."""
+
+
 class StoreError(SabbaticalError):
     """The SQLite store cannot be opened or written (disk full, corrupt, newer schema)."""
+
+
+class ReadOnlyWorkspace(StoreError):
+    """The pile's file or folder is not writable: reads work, this command would have written."""
+
+    def __init__(self, path: Path, why: str = "this command writes to the pile"):
+        self.path = path
+        super().__init__(f"the workspace is read-only ({path} cannot be written) and {why} — nothing was "
+                         "changed; run it where the workspace is writable (reading commands work here)")
+
+
+class CorruptPile(StoreError):
+    """The pile failed SQLite's integrity check: it is opened read-only and never written again."""
+
+    def __init__(self, path: Path, problem: str):
+        self.path = path
+        self.problem = problem
+        super().__init__(
+            f"the pile {path} is damaged ({problem}) and nothing more is written to it — recover what it holds "
+            f"with `sqlite3 {path} \".recover\" | sqlite3 {path}.recovered`, then move the damaged file aside "
+            f"and {path}.recovered into its place")
 
 
 class PartialFailure(SabbaticalError):
@@ -108,6 +133,16 @@ class SiteBuildError(SabbaticalError):
     def __init__(self, message: str, details: list[str] | None = None):
         self.details = details or []
         super().__init__(message)
+
+
+class UnsafeSitePath(SabbaticalError):
+    """A folder the site build writes or deletes is a symlink or lies outside the workspace; nothing was touched."""
+
+    def __init__(self, path: Path, problem: str):
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{path} {problem} — the site build only writes and deletes inside the workspace; "
+                         "remove it (the build recreates it) and build again")
 
 
 class SecretsInSite(SabbaticalError):
