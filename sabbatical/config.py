@@ -29,8 +29,11 @@ class ReadingConfig:
     arxiv_queries: list[str] = _key([], "arXiv search queries that `read update` runs")
     arxiv_api_url: str = _key("https://export.arxiv.org/api/query", "arXiv Atom API endpoint")
     oai_pmh_url: str = _key("https://oaipmh.arxiv.org/oai", "arXiv OAI-PMH endpoint for bulk harvests")
-    timeout: float = _key(30.0, "seconds before a fetch gives up")
-    max_response_mb: float = _key(25.0, "larger responses are refused")
+    timeout: float = _key(30.0, "total seconds one request may take (redirects, retries and waits included)")
+    max_response_mb: float = _key(25.0, "larger responses (and local files) are refused")
+    allow_private_addresses: bool = _key(False, "follow redirects and OPML feeds to loopback/private addresses (a local mirror)")
+    concurrency: int = _key(4, "followed sources `read update` fetches at once")
+    host_delay: float = _key(1.0, "seconds between two requests to one host (arXiv: at least 3)")
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ def configure(workspace, **values) -> None:
     head, marker, rest = path.read_text().partition("[reading]\n")
     section, sep, tail = rest.partition("\n[")
     for key, value in values.items():
-        rendered = json.dumps(value) if isinstance(value, (str, list)) else repr(value)
+        rendered = json.dumps(value) if isinstance(value, (str, list, bool)) else repr(value)
         section, found = re.subn(rf"^{key} = .*$", f"{key} = {rendered}", section, flags=re.M)
         assert found == 1, key
     path.write_text(head + marker + section + sep + tail)
@@ -225,7 +225,8 @@ def test_update_uses_conditional_get_and_adds_only_new_entries(workspace, http_s
 def test_update_follows_the_feeds_named_in_the_config_and_in_opml(workspace, http_server, cli, tmp_path):
     (http_server.root / "blog.rss").write_bytes(sample_path("blog.rss").read_bytes())
     (http_server.root / "notes.atom").write_bytes(sample_path("notes.atom").read_bytes())
-    configure(workspace, feeds=[http_server.url + "/blog.rss"])
+    # The list names a loopback feed: a local mirror, which the workspace has to allow.
+    configure(workspace, feeds=[http_server.url + "/blog.rss"], allow_private_addresses=True)
     opml = tmp_path / "subs.opml"
     opml.write_text(f'<?xml version="1.0"?><opml version="1.0"><body><outline text="Lab">'
                     f'<outline text="Notes" type="rss" xmlUrl="{http_server.url}/notes.atom"/></outline></body></opml>')

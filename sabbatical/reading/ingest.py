@@ -17,6 +17,7 @@ import hashlib
 import re
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -97,7 +98,7 @@ class Ingester:
         from .sources.fetch import Fetcher
 
         if self._fetcher is None:
-            self._fetcher = Fetcher(self.reading.timeout, self.reading.max_response_mb)
+            self._fetcher = Fetcher.for_reading(self.reading)
         return self._fetcher
 
     # -- running one source ------------------------------------------------------------------------------
@@ -192,7 +193,7 @@ def read_arxiv(ingester: Ingester, arguments: Sequence[str], *, max_results: int
         ids += sorted_args.ids
         queries += sorted_args.queries
     if ids or queries:
-        source = ArxivSource(ingester.reading.arxiv_api_url, ingester.reading.timeout, page_size=page_size)
+        source = ArxivSource(ingester.reading.arxiv_api_url, page_size=page_size, fetcher=ingester.fetcher)
         if ids:
             _read_arxiv_ids(ingester, source, ids)
         for query in queries:
@@ -242,7 +243,7 @@ def harvest_arxiv(ingester: Ingester, since: str, *, set_spec: str | None = None
 
     endpoint = ingester.reading.oai_pmh_url
     locator = f"{endpoint}?from={since}" + (f"&until={until}" if until else "") + (f"&set={set_spec}" if set_spec else "")
-    fetcher = Fetcher(ingester.reading.timeout, ingester.reading.max_response_mb, retries=5, max_retry_after=120)
+    fetcher = Fetcher.for_reading(ingester.reading, retries=5, max_retry_after=120)
 
     def produce(_state) -> SourceRead:
         entries = oai_pmh.harvest(fetcher, endpoint, since, until=until, set_spec=set_spec,
@@ -260,12 +261,16 @@ def read_feeds(ingester: Ingester, locators: Sequence[str], *, follow: bool = Tr
     return ingester.report
 
 
-def _read_feed(ingester: Ingester, locator: str, follow: bool | None) -> None:
+def _read_feed(ingester: Ingester, locator: str, follow: bool | None, prefetched: Future | None = None) -> None:
+    """One feed, by URL or path; `prefetched` is its fetch already made (by `update`'s pool)."""
     from .sources.feeds import looks_like_url, parse_feed
 
+    if not locator.strip():
+        ingester.fail(f"feed '{locator}'", "an empty name — give a feed URL or a file")
+        return
     if looks_like_url(locator):
         def produce(state: Source | None) -> SourceRead:
-            fetched = ingester.fetch(locator, state, accept=", ".join(FEED_ACCEPT))
+            fetched = prefetched.result() if prefetched else _fetch_feed(ingester, locator, state)
             if fetched.not_modified:
                 return SourceRead(entries=[], metadata_from="feed", not_modified=True)
             read = parse_feed(fetched.body, locator, fetched.content_type)
@@ -279,16 +284,23 @@ def _read_feed(ingester: Ingester, locator: str, follow: bool | None) -> None:
                         _file_producer(ingester, path, lambda data: parse_feed(data, str(path))), followed=follow)
 
 
+def _fetch_feed(ingester: Ingester, locator: str, state: Source | None):
+    return ingester.fetch(locator, state, accept=", ".join(FEED_ACCEPT))
+
+
 FEED_ACCEPT = ("application/rss+xml", "application/atom+xml", "application/feed+json", "application/xml;q=0.9",
                "text/xml;q=0.9", "*/*;q=0.5")
 
 
 def _file_producer(ingester: Ingester, path: Path, parse: Callable[[bytes], SourceRead]):
+    from .sources.local import read_local_file
+
     def produce(state: Source | None) -> SourceRead:
-        digest = file_digest(path)
+        data = read_local_file(path, ingester.reading.max_response_mb)
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
         if state and state.etag == digest and not ingester.force:
             return SourceRead(entries=[], metadata_from="file", not_modified=True)
-        read = parse(path.read_bytes())
+        read = parse(data)
         read.etag = digest
         return read
 
@@ -345,9 +357,13 @@ def read_file(ingester: Ingester, path: Path) -> None:
     from .sources.pdf import read_pdf
     from .sources.web import extract_page
 
+    from .sources.local import check_regular_file
+
     name = f"file {path}"
-    if not path.is_file():
-        ingester.fail(name, "no such file" if not path.exists() else "not a regular file")
+    try:
+        check_regular_file(path)
+    except SourceError as exc:
+        ingester.fail(name, exc.message)
         return
     with path.open("rb") as handle:
         head = handle.read(8192)
@@ -386,17 +402,24 @@ def _bibtex_read(data: bytes) -> SourceRead:
 
 
 def _follow_opml(ingester: Ingester, name: str, path: Path) -> None:
-    from .sources.opml import parse_opml
+    from .sources.local import read_local_file
+    from .sources.opml import parse_opml, refusal
 
     try:
-        subscriptions = parse_opml(path.read_bytes())
+        subscriptions = parse_opml(read_local_file(path, ingester.reading.max_response_mb))
     except (SourceError, OSError) as exc:
         ingester.fail(name, _reason(exc))
         return
+    followed = 0
     for subscription in subscriptions:
+        refused = refusal(subscription.url, ingester.reading.allow_private_addresses)
+        if refused:
+            ingester.fail(f"feed {subscription.url} (in {path.name})", refused)
+            continue
         ingester.pile.ensure_source("feed", subscription.url, title=subscription.title, followed=True)
+        followed += 1
     ingester.report.sources.append(SourceOutcome(
-        name, "followed", message=f"following {len(subscriptions)} feeds — `sabbatical read update` fetches them"))
+        name, "followed", message=f"following {followed} feeds — `sabbatical read update` fetches them"))
 
 
 def detect_file_kind(path: Path, head: bytes) -> str | None:
@@ -441,17 +464,62 @@ def update(ingester: Ingester) -> IngestReport:
     for url in reading.feeds:
         pile.ensure_source("feed", url, followed=True)
     followed = pile.sources(followed=True)
-    for source in followed:
-        if source.kind == "feed":
-            _read_feed(ingester, source.locator, None)
+    _update_feeds(ingester, [s for s in followed if s.kind == "feed"])
     queries = list(dict.fromkeys([*reading.arxiv_queries, *(s.locator for s in followed if s.kind == "arxiv_query")]))
     if queries:
         from .sources.arxiv import ArxivSource
 
-        arxiv = ArxivSource(reading.arxiv_api_url, reading.timeout)
+        arxiv = ArxivSource(reading.arxiv_api_url, fetcher=ingester.fetcher)
         for query in queries:
             _read_arxiv_query(ingester, arxiv, query, UPDATE_QUERY_RESULTS, "newest", None)
     return ingester.report
+
+
+def _update_feeds(ingester: Ingester, feeds: list[Source]) -> None:
+    """Fetch followed feeds a few at a time (one at a time per host, see `HostPacer`) and store each as it
+    arrives, so a slow source holds up only itself, up to its deadline. Storing stays on this thread: the
+    pile's connection is not shared."""
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    from .sources.feeds import looks_like_url
+
+    web = [s for s in feeds if looks_like_url(s.locator)]
+    for source in feeds:
+        if source not in web:
+            _read_feed(ingester, source.locator, None)
+    if not web:
+        return
+    ingester.fetcher  # noqa: B018 (made here, on this thread, before the pool's threads share it)
+    workers = max(1, min(ingester.reading.concurrency, len(web)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
+        pending = {pool.submit(_fetch_feed, ingester, s.locator, s): s for s in web}
+        for done in as_completed(pending):
+            _read_feed(ingester, pending[done].locator, None, prefetched=done)
+
+
+def unfollow(pile: Pile, given: str) -> Source:
+    """Stop following a source, named by its id (as `read sources` shows) or its URL, query or path.
+
+    Its items stay in the pile; only the source's `followed` mark changes. `reading.feeds` in the config
+    is not edited: a feed listed there is followed again by the next `read update` (the CLI says so).
+    """
+    from ..errors import NotFound
+
+    source = _find_followed(pile, given.strip())
+    if source is None:
+        raise NotFound(f"No followed source '{given}' — `sabbatical read sources` lists them with their ids")
+    pile.ensure_source(source.kind, source.locator, followed=False)
+    return pile.source(source.id)
+
+
+def _find_followed(pile: Pile, given: str) -> Source | None:
+    followed = pile.sources(followed=True)
+    if given.isdigit():
+        return next((s for s in followed if s.id == int(given)), None)
+    candidates = {given}
+    if given and "://" not in given:
+        candidates.add(str(Path(given).expanduser().resolve()))
+    return next((s for s in followed if s.locator in candidates), None)
 
 
 def _chain(first, rest):

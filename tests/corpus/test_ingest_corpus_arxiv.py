@@ -1,4 +1,4 @@
-"""The corpus's arXiv data: recorded API answers through the real `arxiv` client on loopback, a full
+"""The corpus's arXiv data: recorded API answers through the product's arXiv client on loopback, a full
 OAI-PMH harvest with a rate limit, the Kaggle snapshot sample, and a week of daily listings."""
 
 from __future__ import annotations
@@ -70,7 +70,9 @@ def test_the_http_400_error_feed_is_reported_in_arxivs_words(corpus, http_server
     source = ArxivSource(serve_recordings(corpus, http_server), timeout=5, retries=1)
     with pytest.raises(SourceError) as caught:
         source.by_ids([ArxivId("abc")])  # the raw id the recording was made with
-    assert str(caught.value) == "arXiv refused the request: incorrect id format for abc (HTTP 400) (after 2 tries)"
+    # A client error is not retried: asking again would get the same answer.
+    assert str(caught.value) == "arXiv refused the request: incorrect id format for abc (HTTP 400)"
+    assert len(http_server.requests_to("/api/query")) == 1
 
 
 def test_a_search_pages_through_the_recorded_pages(corpus, http_server, pile):

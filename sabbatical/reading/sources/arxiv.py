@@ -1,11 +1,14 @@
-"""arXiv through its Atom API: searches, ids and abs/pdf URLs, with the `arxiv` package's client.
+"""arXiv through its Atom API (export.arxiv.org/api/query): searches, ids and abs/pdf URLs.
 
-The client pages through results, waits between requests and retries failures; its endpoint comes from
-[reading] arxiv_api_url, so a mirror or a test server on loopback is used exactly like arXiv. arXiv asks
-for three seconds between requests; that delay applies to arxiv.org and to nothing else.
+Requests go through the run's one `Fetcher`, so the API gets the same total deadline, size limit,
+retries and per-host politeness as every other source (arXiv asks for three seconds between requests;
+the fetcher waits that long between two requests to an arxiv.org host, and not for other hosts). The
+endpoint comes from [reading] arxiv_api_url, so a mirror or a test server on loopback is used exactly
+like arXiv. The query string is built here, in the order arXiv's own clients send it.
 
-Atom documents in arXiv's API format are also read from files and feed URLs (`parse_atom`), so a saved
-API response or the tour's sample file carries arXiv-grade metadata.
+Answers are Atom documents, read by `parse_atom` (lxml, no entities, no network): the same reader serves
+saved API responses and the tour's sample file, so those carry arXiv-grade metadata too. An error answer
+(an entry titled "Error") is reported in arXiv's words.
 """
 
 from __future__ import annotations
@@ -15,18 +18,18 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode
 
 from ..identity import ArxivId, looks_like_bad_arxiv_id, normalise_doi, parse_arxiv_id
 from ..pile import Entry
 from . import SourceError
+from .fetch import Fetcher
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 ARXIV_NS = "{http://arxiv.org/schemas/atom}"
 OPENSEARCH = "{http://a9.com/-/spec/opensearch/1.1/}"
-ARXIV_DELAY_SECONDS = 3.0
 IDS_PER_REQUEST = 100
-SORTS = {"relevance": "Relevance", "newest": "SubmittedDate", "updated": "LastUpdatedDate"}
+SORTS = {"relevance": "relevance", "newest": "submittedDate", "updated": "lastUpdatedDate"}
 
 
 @dataclass
@@ -55,82 +58,72 @@ def sort_arguments(args: Sequence[str]) -> ArxivArgs:
     return ArxivArgs(ids, queries)
 
 
+@dataclass
+class _Page:
+    entries: list[Entry]
+    total: int | None
+
+
 class ArxivSource:
-    """The real `arxiv.Client`, pointed at the configured endpoint, with a timeout on every request."""
+    """The arXiv API at `api_url`, page by page, through `fetcher` (or a fetcher of its own)."""
 
-    def __init__(self, api_url: str, timeout: float = 30.0, page_size: int = 100, delay: float | None = None,
-                 retries: int = 3):
-        import arxiv
-        import requests
-
+    def __init__(self, api_url: str, timeout: float = 30.0, page_size: int = 100, retries: int = 2,
+                 fetcher: Fetcher | None = None):
         self.api_url = api_url
-        host = (urlsplit(api_url).hostname or "").lower()
-        if delay is None:
-            delay = ARXIV_DELAY_SECONDS if host == "arxiv.org" or host.endswith(".arxiv.org") else 0.0
-        self.client = arxiv.Client(page_size=page_size, delay_seconds=delay, num_retries=retries)
-        self.client.query_url_format = api_url + "?{}"
-        self.last_error_body = b""
-
-        source = self
-
-        class _Session(requests.Session):
-            # arxiv.Client sends no timeout (a silent server would hang the run forever) and drops the
-            # body of an error answer (which says what was wrong); this session fixes both.
-            def request(self, *args: Any, **kwargs: Any) -> Any:
-                kwargs.setdefault("timeout", timeout)
-                response = super().request(*args, **kwargs)
-                source.last_error_body = response.content if response.status_code != 200 else b""
-                return response
-
-        self.client._session = _Session()
-        self.timeout = timeout
+        self.page_size = page_size
+        self.fetcher = fetcher or Fetcher(timeout, retries=retries)
 
     def search(self, query: str, max_results: int | None = 100, sort: str = "relevance") -> Iterator[Entry]:
         """Entries for a search query, page by page (streamed, so each page can be stored as it comes)."""
-        import arxiv
-
-        search = arxiv.Search(query=query, max_results=max_results,
-                              sort_by=getattr(arxiv.SortCriterion, SORTS[sort]))
-        yield from self._run(search)
+        yield from self._pages({"search_query": query, "id_list": ""}, SORTS[sort], max_results)
 
     def by_ids(self, ids: Sequence[ArxivId]) -> dict[str, Entry]:
         """base id → entry for every requested id arXiv knows (missing ones are simply absent)."""
-        import arxiv
-
         found: dict[str, Entry] = {}
         wanted = list(dict.fromkeys(a.versioned.removeprefix("arxiv:") for a in ids))
         for start in range(0, len(wanted), IDS_PER_REQUEST):
             chunk = wanted[start:start + IDS_PER_REQUEST]
-            search = arxiv.Search(id_list=chunk, max_results=None)  # arXiv answers only the ids asked for
-            for entry in self._run(search):
+            query = {"search_query": "", "id_list": ",".join(chunk)}
+            for entry in self._pages(query, SORTS["relevance"], None):  # arXiv answers only the ids asked for
                 found[entry.ids[0].removeprefix("arxiv:")] = entry
         return found
 
-    def _run(self, search: Any) -> Iterator[Entry]:
-        import arxiv
-        import requests
+    def _pages(self, query: dict[str, str], sort_by: str, max_results: int | None) -> Iterator[Entry]:
+        start = 0
+        while max_results is None or start < max_results:
+            params = {**query, "sortBy": sort_by, "sortOrder": "descending", "start": str(start),
+                      "max_results": str(self.page_size)}
+            page = self._page(params)
+            if not page.entries and page.total is not None and start < page.total:
+                page = self._page(params)  # arXiv sometimes sends an empty page mid-way; once more
+                if not page.entries:
+                    raise SourceError("arXiv sent an empty page in the middle of the results — run the command "
+                                      "again later; what was read is kept")
+            wanted = page.entries if max_results is None else page.entries[:max_results - start]
+            yield from wanted
+            start += len(page.entries)
+            if not page.entries or page.total is None or start >= page.total:
+                return
 
+    def _page(self, params: dict[str, str]) -> _Page:
+        url = f"{self.api_url}?{urlencode(params)}"
         try:
-            for result in self.client.results(search):
-                yield entry_from_result(result)
-        except arxiv.HTTPError as exc:
-            raise SourceError(self._http_message(exc)) from None
-        except arxiv.UnexpectedEmptyPageError:
-            raise SourceError("arXiv sent an empty page in the middle of the results (after retries) — "
-                              "run the command again later; what was read is kept") from None
-        except requests.exceptions.Timeout:
-            raise SourceError(f"the arXiv API at {self.api_url} did not answer within {self.timeout:g} s — "
-                              "try later or raise [reading] timeout") from None
-        except requests.exceptions.ConnectionError:
-            raise SourceError(f"cannot reach the arXiv API at {self.api_url} — check your network "
-                              "or [reading] arxiv_api_url") from None
-
-    def _http_message(self, exc: Any) -> str:
-        said = api_error_text(self.last_error_body)
-        tries = f" (after {exc.retry + 1} tries)" if exc.retry else ""
-        if said:
-            return f"arXiv refused the request: {said} (HTTP {exc.status}){tries}"
-        return f"the arXiv API answered HTTP {exc.status}{tries} — try later"
+            fetched = self.fetcher.get(url, accept="application/atom+xml", keep_error_body=True)
+        except SourceError as exc:
+            raise SourceError(f"the arXiv API at {self.api_url}: {exc.message}") from None
+        if fetched.status >= 400:
+            said = api_error_text(fetched.body)
+            if said:
+                raise SourceError(f"arXiv refused the request: {said} (HTTP {fetched.status})")
+            raise SourceError(f"the arXiv API answered HTTP {fetched.status} — check [reading] arxiv_api_url "
+                              "or try later")
+        root = _parse_xml(fetched.body)
+        if root is None or root.tag != f"{ATOM}feed":
+            raise SourceError(f"the arXiv API at {self.api_url} did not answer with an Atom feed — check "
+                              "[reading] arxiv_api_url")
+        _, entries = parse_atom(fetched.body)
+        total = (root.findtext(f"{OPENSEARCH}totalResults") or "").strip()
+        return _Page(entries, int(total) if total.isdigit() else None)
 
 
 def api_error_text(body: bytes) -> str:
@@ -146,25 +139,6 @@ def api_error_text(body: bytes) -> str:
     return ""
 
 
-def entry_from_result(result: Any) -> Entry:
-    """An `arxiv.Result` as a pile entry (paper, arXiv-grade metadata, version kept)."""
-    arxiv_id = parse_arxiv_id(result.entry_id)
-    if arxiv_id is None:
-        raise SourceError(f"arXiv returned an entry with an unrecognised id: {result.entry_id}")
-    doi = normalise_doi(result.doi or "")
-    extra = {k: v for k, v in {"comment": result.comment, "journal_ref": result.journal_ref,
-                               "primary_category": result.primary_category,
-                               "doi": doi.removeprefix("doi:") if doi else None}.items() if v}
-    categories = list(dict.fromkeys([result.primary_category, *result.categories] if result.primary_category
-                                    else result.categories))
-    return Entry(ids=[arxiv_id.canonical, *([doi] if doi else [])], kind="paper",
-                 title=" ".join(result.title.split()), authors=[a.name for a in result.authors],
-                 abstract=_tidy_abstract(result.summary), url=arxiv_id.abs_url,
-                 published=iso_datetime(result.published), updated=iso_datetime(result.updated),
-                 categories=categories, extra=extra, version=arxiv_id.version,
-                 entry_id=arxiv_id.versioned.removeprefix("arxiv:"))
-
-
 def is_arxiv_atom(data: bytes) -> bool:
     """True for an Atom document in arXiv's API format (its namespaces, or entries with arxiv.org/abs ids)."""
     head = data[:4096]
@@ -177,33 +151,38 @@ def is_arxiv_atom(data: bytes) -> bool:
 
 def parse_atom(data: bytes) -> tuple[str, list[Entry]]:
     """(feed title, entries) from an arXiv API Atom document; an error feed raises SourceError."""
-    import arxiv
-
     root = _parse_xml(data)
     if root is None or root.tag != f"{ATOM}feed":
         raise SourceError("not an arXiv Atom document")
     said = api_error_text(data)
     if said:
         raise SourceError(f"this is an arXiv error answer: {said}")
-    entries = []
-    for node in root.iter(f"{ATOM}entry"):
-        links = [arxiv.Result.Link(link.get("href"), title=link.get("title"), rel=link.get("rel") or "",
-                                   content_type=link.get("type")) for link in node.iter(f"{ATOM}link")]
-        primary = node.find(f"{ARXIV_NS}primary_category")
-        result = arxiv.Result(
-            entry_id=(node.findtext(f"{ATOM}id") or "").strip(),
-            updated=_parse_date(node.findtext(f"{ATOM}updated")),
-            published=_parse_date(node.findtext(f"{ATOM}published")),
-            title=node.findtext(f"{ATOM}title") or "",
-            authors=[arxiv.Result.Author(a.findtext(f"{ATOM}name") or "") for a in node.iter(f"{ATOM}author")],
-            summary=node.findtext(f"{ATOM}summary") or "",
-            comment=node.findtext(f"{ARXIV_NS}comment"), journal_ref=node.findtext(f"{ARXIV_NS}journal_ref"),
-            doi=node.findtext(f"{ARXIV_NS}doi"),
-            primary_category=primary.get("term", "") if primary is not None else "",
-            categories=[c.get("term") for c in node.iter(f"{ATOM}category") if c.get("term")],
-            links=links)
-        entries.append(entry_from_result(result))
+    entries = [entry_from_node(node) for node in root.iter(f"{ATOM}entry")]
     return " ".join((root.findtext(f"{ATOM}title") or "").split()), entries
+
+
+def entry_from_node(node: Any) -> Entry:
+    """One Atom <entry> of an arXiv answer as a pile entry (paper, arXiv-grade metadata, version kept)."""
+    entry_id = (node.findtext(f"{ATOM}id") or "").strip()
+    arxiv_id = parse_arxiv_id(entry_id)
+    if arxiv_id is None:
+        raise SourceError(f"arXiv returned an entry with an unrecognised id: {entry_id[:100]}")
+    doi = normalise_doi(node.findtext(f"{ARXIV_NS}doi") or "")
+    primary_node = node.find(f"{ARXIV_NS}primary_category")
+    primary = primary_node.get("term", "") if primary_node is not None else ""
+    extra = {k: v for k, v in {"comment": node.findtext(f"{ARXIV_NS}comment"),
+                               "journal_ref": node.findtext(f"{ARXIV_NS}journal_ref"),
+                               "primary_category": primary,
+                               "doi": doi.removeprefix("doi:") if doi else None}.items() if v}
+    terms = [c.get("term") for c in node.iter(f"{ATOM}category") if c.get("term")]
+    return Entry(ids=[arxiv_id.canonical, *([doi] if doi else [])], kind="paper",
+                 title=" ".join((node.findtext(f"{ATOM}title") or "").split()),
+                 authors=[a.findtext(f"{ATOM}name") or "" for a in node.iter(f"{ATOM}author")],
+                 abstract=_tidy_abstract(node.findtext(f"{ATOM}summary") or ""), url=arxiv_id.abs_url,
+                 published=iso_datetime(_parse_date(node.findtext(f"{ATOM}published"))),
+                 updated=iso_datetime(_parse_date(node.findtext(f"{ATOM}updated"))),
+                 categories=list(dict.fromkeys([primary, *terms] if primary else terms)), extra=extra,
+                 version=arxiv_id.version, entry_id=arxiv_id.versioned.removeprefix("arxiv:"))
 
 
 def _parse_xml(data: bytes) -> Any:

@@ -79,6 +79,9 @@ def _parse_xml(data: bytes, content_type: str, locator: str) -> tuple[str, str, 
     if not parsed.version and not parsed.entries:
         raise SourceError(_not_a_feed(data, parsed, locator))
     warnings = []
+    if parsed.bozo and _cut_short(data):
+        raise SourceError("the feed is cut short (it ends before its closing tag) — the transfer broke or the "
+                          "server sent part of it; it is read again next time")
     if parsed.bozo:
         problem = _one_line(parsed.get("bozo_exception"))
         count = len(parsed.entries)
@@ -86,6 +89,15 @@ def _parse_xml(data: bytes, content_type: str, locator: str) -> tuple[str, str, 
     feed = parsed.feed
     raw = [_raw_from_feedparser(e) for e in parsed.entries]
     return _text(feed.get("title", "")), feed.get("link", ""), raw, warnings
+
+
+_ROOT_END = re.compile(rb"</\s*(?:[\w.-]+:)?(?:rss|feed|rdf)\s*>\s*$", re.IGNORECASE)
+
+
+def _cut_short(data: bytes) -> bool:
+    """A feed whose root element is never closed was truncated (not merely sloppy)."""
+    tail = data[-4096:].rstrip(b"\x00 \t\r\n")
+    return _ROOT_END.search(tail) is None
 
 
 def _raw_from_feedparser(e: Any) -> RawEntry:
@@ -110,33 +122,65 @@ def _parse_json(data: bytes) -> tuple[str, str, list[RawEntry], list[str]]:
         raise SourceError(f"the document looks like JSON but is not valid JSON ({exc}) — "
                           "it may be cut short; fetch it again") from None
     if isinstance(doc, dict) and "jsonfeed.org/version" in str(doc.get("version", "")):
-        raw = [_raw_from_json_feed(item, doc) for item in doc.get("items") or [] if isinstance(item, dict)]
-        return _text(doc.get("title", "")), doc.get("home_page_url", "") or "", raw, []
+        items = doc.get("items") or []
+        raw, warnings = _json_entries(items if isinstance(items, list) else [items], _raw_from_json_feed)
+        return _text(_lenient(doc.get("title"))), _lenient(doc.get("home_page_url")), raw, warnings
     channel = doc.get("rss", {}).get("channel") if isinstance(doc, dict) and isinstance(doc.get("rss"), dict) else None
     if isinstance(channel, dict):
         items = channel.get("item") or []
-        items = items if isinstance(items, list) else [items]
-        raw = [_raw_from_rss_json(item) for item in items if isinstance(item, dict)]
-        return _text(channel.get("title", "")), channel.get("link", "") or "", raw, []
+        raw, warnings = _json_entries(items if isinstance(items, list) else [items], _raw_from_rss_json)
+        return _text(_lenient(channel.get("title"))), _lenient(channel.get("link")), raw, warnings
     raise SourceError("the document is JSON but not a JSON Feed (no https://jsonfeed.org/version) — not a feed")
 
 
-def _raw_from_json_feed(item: dict[str, Any], doc: dict[str, Any]) -> RawEntry:
+def _json_entries(items: list[Any], convert: Any) -> tuple[list[RawEntry], list[str]]:
+    """Each item converted on its own: a wrong-typed item is skipped with a warning, not the whole feed."""
+    raw, skipped = [], 0
+    for item in items:
+        try:
+            if not isinstance(item, dict):
+                raise TypeError("an item is not an object")
+            raw.append(convert(item))
+        except (TypeError, ValueError, AttributeError):
+            skipped += 1
+    warnings = [f"{skipped} of {len(items)} items are malformed (wrong types) and were skipped"] if skipped else []
+    return raw, warnings
+
+
+def _str(value: Any) -> str:
+    """A field that must be a string: numbers are written out, anything else is wrong."""
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise TypeError(f"expected text, got {type(value).__name__}")
+    return str(value)
+
+
+def _lenient(value: Any) -> str:
+    try:
+        return _str(value)
+    except TypeError:
+        return ""
+
+
+def _raw_from_json_feed(item: dict[str, Any]) -> RawEntry:
     people = item.get("authors") or ([item["author"]] if isinstance(item.get("author"), dict) else [])
-    authors = [p.get("name", "") for p in people if isinstance(p, dict) and p.get("name")]
-    content = item.get("content_html") or _paragraphs_html(item.get("content_text") or "")
-    return RawEntry(guid=str(item.get("id", "") or ""), link=item.get("url") or item.get("external_url") or "",
-                    title=_text(item.get("title") or ""), summary=item.get("summary") or "", content=content,
+    people = people if isinstance(people, list) else []
+    authors = [_str(p.get("name")) for p in people if isinstance(p, dict) and p.get("name")]
+    content = _str(item.get("content_html")) or _paragraphs_html(_str(item.get("content_text")))
+    tags = item.get("tags") or []
+    return RawEntry(guid=_str(item.get("id")), link=_str(item.get("url")) or _str(item.get("external_url")),
+                    title=_text(_str(item.get("title"))), summary=_str(item.get("summary")), content=content,
                     published=_iso_text(item.get("date_published")), updated=_iso_text(item.get("date_modified")),
-                    authors=authors, tags=[str(t) for t in item.get("tags") or []])
+                    authors=authors, tags=[_str(t) for t in (tags if isinstance(tags, list) else [tags])])
 
 
 def _raw_from_rss_json(item: dict[str, Any]) -> RawEntry:
     guid = item.get("guid")
     if isinstance(guid, dict):
         guid = guid.get("#value") or guid.get("value") or guid.get("content") or ""
-    return RawEntry(guid=str(guid or ""), link=item.get("link") or "", title=_text(item.get("title") or ""),
-                    content=item.get("description") or "", published=_rfc822(item.get("pubDate")))
+    return RawEntry(guid=_str(guid), link=_str(item.get("link")), title=_text(_str(item.get("title"))),
+                    content=_str(item.get("description")), published=_rfc822(item.get("pubDate")))
 
 
 # -- identity ----------------------------------------------------------------------------------------------
@@ -344,4 +388,5 @@ def discover_feeds(page: str, base: str = "") -> list[str]:
 
 
 def looks_like_url(text: str) -> bool:
-    return urlsplit(text).scheme in ("http", "https")
+    """True for what is meant as a web address, even a malformed one (the fetch then says what is wrong)."""
+    return text.strip().lower().startswith(("http://", "https://"))
