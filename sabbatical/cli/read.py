@@ -135,3 +135,40 @@ def read_update(force: Force = False, as_json: Json = False) -> None:
     from ..reading.ingest import update
 
     _run("Updating", update, as_json, force)
+
+
+@read.command("sources")
+def read_sources(all_sources: Annotated[bool, typer.Option(
+        "--all", help="Also sources read once and not followed.")] = False, as_json: Json = False) -> None:
+    """List the followed sources with their ids, and how their last fetch went."""
+    from ..reading.pile import Pile
+
+    workspace = current_workspace()
+    with Pile.open(workspace) as pile:
+        sources = pile.sources(followed=None if all_sources else True)
+    if as_json:
+        print_json([{"id": s.id, "kind": s.kind, "locator": s.locator, "title": s.title, "followed": s.followed,
+                     "last_fetched": s.last_fetched, "last_status": s.last_status, "last_error": s.last_error}
+                    for s in sources])
+        return
+    for s in sources:
+        status = f"{s.last_status or 'not fetched yet'}" + (f": {s.last_error}" if s.last_error else "")
+        typer.echo(f"{s.id:>4}  {s.kind:<12} {s.locator}  ({status})")
+    if not sources:
+        typer.echo("No followed sources — `sabbatical read feed URL` follows a feed")
+
+
+@read.command("unfollow")
+def read_unfollow(source: Annotated[str, typer.Argument(
+        help="The source's id (as `read sources` shows it), URL, query or path.")]) -> None:
+    """Stop refreshing a source on `read update`; its items stay in the pile."""
+    from ..reading.ingest import unfollow
+    from ..reading.pile import Pile
+
+    workspace = current_workspace()
+    with Pile.open(workspace) as pile:
+        gone = unfollow(pile, source)
+    typer.echo(f"No longer following {gone.kind} {gone.locator} (source {gone.id}); its items stay in the pile")
+    if gone.locator in workspace.config.reading.feeds:
+        warn(f"it is listed in [reading] feeds of {workspace.config_path.name}; remove it there too, "
+             "or the next `read update` follows it again")

@@ -122,11 +122,15 @@ class Fetcher:
             raise SourceError("a redirect without a Location — the server is misconfigured; try later")
         try:
             target = urljoin(url, location)
+            scheme = urlsplit(target).scheme
+        except ValueError:
+            scheme, target = "", location
+        if scheme not in ("http", "https"):
+            raise SourceError(f"a redirect to a non-web address ({_short(target)}) was refused")
+        try:
             check_url(target)
         except SourceError:
             raise SourceError(f"a redirect to a malformed address ({_short(location)}) was refused") from None
-        if urlsplit(target).scheme not in ("http", "https"):
-            raise SourceError(f"a redirect to a non-web address ({_short(target)}) was refused")
         if origin_public and not self.allow_private and not is_public_url(target):
             raise SourceError(f"a redirect to a private address ({_short(target)}) was refused — set "
                               "[reading] allow_private_addresses = true to read from a local mirror")

@@ -1,7 +1,10 @@
 """Bulk arXiv metadata through OAI-PMH (`read arxiv --harvest --from DATE [--set cs]`).
 
-ListRecords in the oai_dc format, page after page, following resumption tokens until the list is done.
-arXiv answers a too-eager harvester with 503 and Retry-After; the shared `Fetcher` waits and retries.
+ListRecords in the oai_dc format, page after page, following resumption tokens until the list is done;
+a token that comes back a second time would make the list endless, so the harvest stops there with an
+error. Pages are paced by the shared `Fetcher` (one request at a time per host, [reading] host_delay
+between them, three seconds for arXiv's hosts), and a too-eager harvester's 503 with Retry-After is
+waited out (capped, and never past the request's deadline) and retried.
 Records are streamed, so every page is stored as it arrives and an interrupted harvest keeps its pages.
 Saved ListRecords/GetRecord responses are read from files the same way (`parse_records`).
 """
@@ -28,6 +31,7 @@ def harvest(fetcher: Fetcher, endpoint: str, since: str, until: str | None = Non
         params["until"] = until
     if set_spec:
         params["set"] = set_spec
+    seen: set[str] = set()
     while True:
         response = fetcher.get(endpoint, params=params, accept="text/xml")
         root = _parse(response.body)
@@ -37,6 +41,10 @@ def harvest(fetcher: Fetcher, endpoint: str, since: str, until: str | None = Non
             on_page(0, total)
         if not token:
             return
+        if token in seen:
+            raise SourceError(f"the endpoint sent the resumption token '{token[:60]}' a second time, so the "
+                              "list would never end — stopped; what was read is kept (try again later)")
+        seen.add(token)
         params = {"verb": "ListRecords", "resumptionToken": token}
 
 
