@@ -23,8 +23,9 @@ def conn(tmp_path):
 
 def test_tfidf_is_fitted_once_persisted_without_pickle_and_vectors_are_unit_float32(conn):
     topic_pile(conn, per_topic=10)
-    embedder = embed.current_embedder(conn, Config())
-    assert embedder.model == "tfidf-svd/1"
+    assert embed.current_embedder(conn, Config()) is None and embed.current_model(conn, Config()) is None
+    embedder = embed.fit_tfidf(conn, Config())
+    assert embedder.model == "tfidf-svd/1" and embed.current_model(conn, Config()) == "tfidf-svd/1"
     assert embed.embed_items(conn, embedder) == 30
     row = conn.execute("SELECT backend, dim, state, fitted_on FROM embedders").fetchone()
     assert (row["backend"], row["fitted_on"]) == ("tfidf", 30)
@@ -32,8 +33,9 @@ def test_tfidf_is_fitted_once_persisted_without_pickle_and_vectors_are_unit_floa
     index = embed.vector_index(conn, embedder.model)
     assert index.matrix.dtype == np.float32 and index.matrix.shape == (30, row["dim"])
     assert np.allclose(np.linalg.norm(index.matrix, axis=1), 1.0, atol=1e-5)
-    # A second call reuses the stored fit instead of fitting again.
+    # The stored fit is what the pile uses from now on; reading it never fits again.
     assert embed.current_embedder(conn, Config()).model == "tfidf-svd/1"
+    assert conn.execute("SELECT COUNT(*) FROM embedders").fetchone()[0] == 1
 
 
 def test_the_stored_state_embeds_exactly_like_the_fitted_model(conn):
@@ -48,7 +50,7 @@ def test_the_stored_state_embeds_exactly_like_the_fitted_model(conn):
 
 def test_unchanged_content_is_never_embedded_again_and_changed_content_is(conn):
     ids = topic_pile(conn, per_topic=10)
-    embedder = embed.current_embedder(conn, Config())
+    embedder = embed.fit_tfidf(conn, Config())
     embed.embed_items(conn, embedder)
     before = {r["item_id"]: r["created_at"] for r in conn.execute("SELECT item_id, created_at FROM embeddings")}
     assert embed.embed_items(conn, embedder) == 0
@@ -65,7 +67,7 @@ def test_unchanged_content_is_never_embedded_again_and_changed_content_is(conn):
 
 def test_the_vector_index_is_cached_and_reloaded_when_vectors_change(conn):
     ids = topic_pile(conn, per_topic=8)
-    embedder = embed.current_embedder(conn, Config())
+    embedder = embed.fit_tfidf(conn, Config())
     embed.embed_items(conn, embedder)
     first = embed.vector_index(conn, embedder.model)
     assert embed.vector_index(conn, embedder.model) is first
@@ -80,7 +82,7 @@ def test_the_vector_index_is_cached_and_reloaded_when_vectors_change(conn):
 
 def test_a_refit_makes_a_new_space_and_drops_the_old_cache_of_vectors(conn):
     topic_pile(conn, per_topic=8)
-    embed.embed_items(conn, embed.current_embedder(conn, Config()))
+    embed.embed_items(conn, embed.fit_tfidf(conn, Config()))
     second = embed.fit_tfidf(conn, Config())
     assert second.model == "tfidf-svd/2"
     assert conn.execute("SELECT COUNT(*) FROM embeddings WHERE model = 'tfidf-svd/1'").fetchone()[0] == 0
@@ -90,6 +92,24 @@ def test_a_refit_makes_a_new_space_and_drops_the_old_cache_of_vectors(conn):
 
 def test_an_empty_pile_has_no_embedder(conn):
     assert embed.current_embedder(conn, Config()) is None
+    assert embed.fit_tfidf(conn, Config()) is None
+
+
+def test_the_derived_cache_belongs_to_one_open_connection(tmp_path):
+    first = db.connect(tmp_path / "pile.db")
+    embed.derived_cache(first)["index"] = "first"
+    assert embed.derived_cache(first) == {"index": "first"}
+    first.close()
+    again = db.connect(tmp_path / "pile.db")                 # the same file, a new connection: a new cache
+    assert embed.derived_cache(again) == {}
+    assert all(held is not first for held, _ in embed._DERIVED)  # the closed one was let go
+    others = [db.connect(":memory:") for _ in range(embed.MAX_CACHED_CONNECTIONS)]
+    for other in others:
+        embed.derived_cache(other)["index"] = id(other)
+    assert all(held is not again for held, _ in embed._DERIVED)  # only the latest few are kept
+    assert [embed.derived_cache(other) for other in others] == [{"index": id(other)} for other in others]
+    for connection in (again, *others):
+        connection.close()
 
 
 def test_the_endpoint_backend_goes_through_the_llm_path_and_is_logged(conn):

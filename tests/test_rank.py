@@ -42,6 +42,7 @@ def test_without_summaries_or_interests_everything_is_neutral_and_says_so(conn):
 
 def test_insight_interests_and_recency_order_the_inbox(conn):
     pile = topic_pile(conn, per_topic=8)
+    topics.organise(conn, Config())
     for item_id in pile["quantum"] + pile["vision"]:
         _summarise(conn, item_id, 0.6)
     _summarise(conn, pile["quantum"][0], 0.95, tldr="Why qubits decohere.", prompt_version="v2")
@@ -56,6 +57,7 @@ def test_insight_interests_and_recency_order_the_inbox(conn):
     _summarise(conn, old, 0.6)
     ranked = {r.id: r for r in rank.rank_items(conn, config, now=NOW)}
     assert ranked[old].recency < ranked[pile["quantum"][1]].recency and ranked[old].recency == 0.1
+    assert ranked[old].relevance == 1.0 and "not embedded yet (neutral relevance)" in ranked[old].why
 
 
 def test_only_the_asked_state_is_ranked_and_the_latest_summary_wins(conn):
@@ -76,6 +78,7 @@ def test_the_open_sprint_question_counts_as_an_interest(conn, tmp_path):
     from sabbatical.sprints.model import open_sprint_question
 
     pile = topic_pile(conn, per_topic=6)
+    topics.organise(conn, Config())
     sprints = tmp_path / "sprints"
     (sprints / "01-closed").mkdir(parents=True)
     dates = "start: 2026-01-05\nend: 2026-01-19\n"
@@ -112,6 +115,8 @@ def test_a_taste_model_learns_after_enough_triage_and_stats_report_its_accuracy(
 
 def test_too_few_of_one_kind_keeps_the_model_off(conn):
     pile = topic_pile(conn, per_topic=20)
+    assert "no vectors yet" in rank.taste_report(conn, Config()).needs
+    topics.organise(conn, Config())
     triage.triage(conn, pile["quantum"] + pile["vision"][:3], "keep")
     triage.triage(conn, pile["language"][:2], "drop")
     report = rank.taste_report(conn, Config())
@@ -129,7 +134,9 @@ def test_the_cli_shows_the_inbox_list_by_state_and_stats(workspace, cli):
     table = cli(*w, "pile", "inbox")
     assert table.exit_code == 0 and "why it is here" in table.stdout
     cli(*w, "pile", "star", pile["quantum"][0])
+    before = workspace.pile_path.read_bytes()
     stats = cli(*w, "pile", "stats")
     assert stats.exit_code == 0 and "starred 1" in stats.stdout and "taste model: not yet" in stats.stdout
+    assert "no vectors yet" in stats.stdout and workspace.pile_path.read_bytes() == before
     as_json = json.loads(cli(*w, "pile", "stats", "--json").stdout)
     assert as_json["items"] == 12 and as_json["states"]["starred"] == 1

@@ -130,10 +130,64 @@ def test_unsorted_is_a_topic_filter(conn, organised):
     assert [h.id for h in hits] == [stranger] and hits[0].topic == "unsorted"
 
 
-def test_search_before_any_organise_embeds_on_the_fly(conn):
-    topic_pile(conn, per_topic=10)
+def _pile_bytes(path):
+    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(path.parent.glob(path.name + "*"))}
+
+
+def test_a_search_before_any_organise_answers_by_words_writes_nothing_and_says_so(tmp_path):
+    path = tmp_path / "pile.db"
+    setup = db.connect(path)
+    topic_pile(setup, per_topic=10)
+    setup.close()                                   # the last close checkpoints the WAL: the file is settled
+    before = _pile_bytes(path)
+    conn, watcher = db.connect(path), db.connect(path)
+    seen_by_watcher = watcher.execute("PRAGMA data_version").fetchone()[0]
+    changes = conn.total_changes
     hits = search.search(conn, Config(), "pixel segmentation")
-    assert hits and hits[0].similarity is not None and hits[0].topic == "unsorted"
+    assert hits and all(h.similarity is None and h.matched_terms for h in hits) and hits[0].topic == "unsorted"
+    assert hits.words_only and hits.note.startswith("searched by words only") and "pile organise" in hits.note
+    related = search.related(conn, Config(), hits[0].id)
+    assert related == [] and "no vector yet" in related.note
+    from sabbatical.reading import rank
+
+    stats = rank.pile_stats(conn, Config())
+    assert "no vectors yet" in stats["taste"]["needs"]
+    assert conn.total_changes == changes
+    assert watcher.execute("PRAGMA data_version").fetchone()[0] == seen_by_watcher
+    assert conn.execute("SELECT COUNT(*) FROM embedders").fetchone()[0] == 0
+    conn.close()
+    watcher.close()
+    assert _pile_bytes(path) == before
+
+
+def test_items_added_since_the_last_organise_are_found_by_words_and_the_note_counts_them(conn, organised):
+    assert search.search(conn, Config(), "qubit").note == ""
+    add_item(conn, "test:late", "Qubit error budgets", "qubit error correction thresholds")
+    add_item(conn, "test:later", "Photon counting", "photon detectors")
+    changes = conn.total_changes
+    hits = search.search(conn, Config(), "qubit", limit=50)
+    late = next(h for h in hits if h.id == "test:late")
+    assert late.similarity is None and late.matched_terms == ["qubit"]
+    assert any(h.similarity is not None for h in hits) and not hits.words_only
+    assert hits.note.startswith("2 item(s) added since the pile was last organised were searched by words only")
+    assert conn.total_changes == changes
+
+
+def test_two_piles_opened_one_after_another_never_share_a_cached_index(tmp_path):
+    """The same path reused, and in-memory piles whose connection ids may be reused: each search sees
+    only its own pile's vectors, though both piles' first TF-IDF model is called tfidf-svd/1."""
+    for kept in ("quantum", "vision"):
+        for target in (tmp_path / "same.db", ":memory:"):
+            for leftover in tmp_path.glob("same.db*"):
+                leftover.unlink()
+            conn = db.connect(target)
+            wanted = set(topic_pile(conn, per_topic=10, topics=(kept, "language"))[kept])
+            topics.organise(conn, Config())
+            hits = search.search(conn, Config(), "qubit photon pixel segmentation", limit=100)
+            index = search.stored_index(conn, Config())
+            assert index.model == "tfidf-svd/1" and set(index.ids) == {r[0] for r in conn.execute("SELECT id FROM items")}
+            assert {h.id for h in hits} <= set(index.ids) and {h.id for h in hits} & wanted
+            conn.close()
 
 
 def test_related_items_are_near_in_meaning(conn, organised):
@@ -147,9 +201,17 @@ def test_the_cli_searches_with_json_and_refuses_an_empty_query(workspace, cli):
     conn = db.connect(workspace.pile_path)
     topic_pile(conn, per_topic=10)
     conn.close()
+    words_only = cli("--workspace", workspace.root, "pile", "search", "qubit photon", "-n", "3")
+    assert words_only.exit_code == 0 and "qubit" in words_only.stdout
+    assert words_only.stderr.count("\n") == 1 and words_only.stderr.startswith("Note: searched by words only")
+    answer = json.loads(cli("--workspace", workspace.root, "pile", "search", "qubit", "--json").stdout)
+    assert answer["words_only"] is True and "pile organise" in answer["note"]
+    assert cli("--workspace", workspace.root, "pile", "organise").exit_code == 0
     result = cli("--workspace", workspace.root, "pile", "search", "qubit photon", "--json", "-n", "3")
     assert result.exit_code == 0, result.stderr
-    hits = json.loads(result.stdout)
+    answer = json.loads(result.stdout)
+    assert set(answer) == {"hits", "words_only", "note"} and answer["words_only"] is False and answer["note"] is None
+    hits = answer["hits"]
     assert len(hits) == 3
     assert set(hits[0]) == {"id", "title", "kind", "url", "published", "state", "topic_id", "topic", "score",
                             "similarity", "matched_terms", "why"}

@@ -50,13 +50,19 @@ def search(
     source: Annotated[str | None, typer.Option("--source", help="Source id, kind, or part of its URL/title.")] = None,
     limit: Limit = 20, as_json: Json = False,
 ) -> None:
-    """Search by words (BM25) and meaning (vectors), fused; each hit says why it matched."""
+    """Search by words (BM25) and meaning (vectors), fused; each hit says why it matched.
+
+    Meaning covers what `pile organise` embedded; a line on stderr (and `note` in --json) says what it did not.
+    """
     from ..reading import search as searching
 
     with _pile() as (workspace, conn):
         filters = searching.Filters(topic_, kind, state, since, source)
         hits = searching.search(conn, workspace.config, query, limit=limit, filters=filters)
-    _print_hits(hits, as_json)
+    if as_json:
+        print_json({"hits": [h.__dict__ for h in hits], "words_only": hits.words_only, "note": hits.note or None})
+        return
+    _print_hits(hits, as_json=False)
 
 
 @commands.command("related")
@@ -69,15 +75,17 @@ def related(item_id: str, limit: Limit = 10, as_json: Json = False) -> None:
     _print_hits(hits, as_json)
 
 
-def _print_hits(hits: list[Any], as_json: bool) -> None:
+def _print_hits(hits: Any, as_json: bool) -> None:
+    """Hits as a table (or a JSON list), then their note, if any, as one line on stderr."""
     if as_json:
-        print_json([{**h.__dict__} for h in hits])
-        return
-    if not hits:
+        print_json([h.__dict__ for h in hits])
+    elif not hits:
         typer.echo("No matches.")
-        return
-    print_table(["id", "title", "kind", "state", "why"],
-                [[h.id, h.title, h.kind, h.state, h.why_text] for h in hits])
+    else:
+        print_table(["id", "title", "kind", "state", "why"],
+                    [[h.id, h.title, h.kind, h.state, h.why_text] for h in hits])
+    if hits.note:
+        typer.echo(f"Note: {hits.note}", err=True)
 
 
 # -- topics ------------------------------------------------------------------------------------------------

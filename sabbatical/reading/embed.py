@@ -10,15 +10,18 @@ Three backends, chosen by `[embed] backend`:
 - `openai`: any OpenAI-compatible `/v1/embeddings`, through the one LLM path (`sabbatical.llm`).
 
 Vectors are float32 and L2-normalised, so a dot product is the cosine similarity. An item is embedded
-again only when its content hash changes or the model does. `vector_index` keeps the whole matrix of one
-model in memory once per process and reloads it only when the table changed.
+again only when its content hash changes or the model does. Fitting and embedding are writes: they happen
+when the pile is organised (`topics.organise`), never inside a read. `vector_index` keeps the whole matrix
+of one model in memory while its connection is open, and reloads it only when the table changed.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import sqlite3
+import threading
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import db
 from ..config import Config
-from ..errors import SabbaticalError
+from ..errors import EmbedderUnavailable
 
 if TYPE_CHECKING:
     import numpy as np
@@ -37,10 +40,6 @@ BATCH = 1_000
 MINILM_MODEL = "minilm/all-MiniLM-L6-v2"
 
 Progress = Callable[..., None]
-
-
-class EmbedderUnavailable(SabbaticalError):
-    """The configured embedding backend cannot run here (a missing extra, no endpoint)."""
 
 
 class Embedder(Protocol):
@@ -196,13 +195,17 @@ class EndpointEmbedder:
     backend = "openai"
 
     def __init__(self, config: Config, conn: sqlite3.Connection | None = None):
+        self.config = config
+        self.conn = conn
+        self.model = self.model_of(config)
+        self.dim = 0                      # known after the first answer
+
+    @staticmethod
+    def model_of(config: Config) -> str:
         if not config.embed.model:
             raise EmbedderUnavailable('[embed] backend = "openai" needs a model in sabbatical.toml, e.g. '
                                       'model = "text-embedding-3-small" — or set backend = "tfidf"')
-        self.config = config
-        self.conn = conn
-        self.model = f"openai/{config.embed.model}"
-        self.dim = 0                      # known after the first answer
+        return f"openai/{config.embed.model}"
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         from .. import llm
@@ -214,9 +217,17 @@ class EndpointEmbedder:
 
 # -- which embedder, fitted when ------------------------------------------------------------------
 def latest_tfidf(conn: sqlite3.Connection) -> TfidfSvdEmbedder | None:
-    row = conn.execute("SELECT model, state FROM embedders WHERE backend = 'tfidf' AND state IS NOT NULL "
+    model = _latest_tfidf_model(conn)
+    if model is None:
+        return None
+    state = conn.execute("SELECT state FROM embedders WHERE model = ?", (model,)).fetchone()["state"]
+    return TfidfSvdEmbedder.from_state(model, state)
+
+
+def _latest_tfidf_model(conn: sqlite3.Connection) -> str | None:
+    row = conn.execute("SELECT model FROM embedders WHERE backend = 'tfidf' AND state IS NOT NULL "
                        "ORDER BY rowid DESC LIMIT 1").fetchone()
-    return TfidfSvdEmbedder.from_state(row["model"], row["state"]) if row else None
+    return row["model"] if row else None
 
 
 def tfidf_fitted_on(conn: sqlite3.Connection, model: str) -> int:
@@ -224,29 +235,34 @@ def tfidf_fitted_on(conn: sqlite3.Connection, model: str) -> int:
     return int(row["fitted_on"]) if row else 0
 
 
-def current_embedder(conn: sqlite3.Connection, config: Config, *, fit_if_missing: bool = True) -> Embedder | None:
-    """The embedder this pile uses now; a first TF-IDF fit happens here when there is none yet."""
-    backend = config.embed.backend
+def current_model(conn: sqlite3.Connection, config: Config) -> str | None:
+    """The model this pile's vectors are in now, without loading it (None: no TF-IDF fitted yet)."""
+    backend = _known_backend(config)
     if backend == "tfidf":
-        existing = latest_tfidf(conn)
-        if existing is not None or not fit_if_missing:
-            return existing
-        return fit_tfidf(conn, config)
-    if backend == "minilm":
-        return _cached_minilm()
-    if backend == "openai":
-        return EndpointEmbedder(config, conn)
-    raise EmbedderUnavailable(f"[embed] backend = {backend!r} is unknown — use tfidf, minilm or openai "
-                              "in sabbatical.toml")
+        return _latest_tfidf_model(conn)
+    return MINILM_MODEL if backend == "minilm" else EndpointEmbedder.model_of(config)
 
 
-_MINILM: list[MiniLMEmbedder] = []
+def current_embedder(conn: sqlite3.Connection, config: Config) -> Embedder | None:
+    """The embedder this pile uses now (None: no TF-IDF fitted yet). It never fits: that is `fit_tfidf`'s."""
+    backend = _known_backend(config)
+    if backend == "tfidf":
+        return latest_tfidf(conn)
+    return _minilm() if backend == "minilm" else EndpointEmbedder(config, conn)
 
 
-def _cached_minilm() -> MiniLMEmbedder:
-    if not _MINILM:
-        _MINILM.append(MiniLMEmbedder())
-    return _MINILM[0]
+def _known_backend(config: Config) -> str:
+    backend = config.embed.backend
+    if backend not in ("tfidf", "minilm", "openai"):
+        raise EmbedderUnavailable(f"[embed] backend = {backend!r} is unknown — use tfidf, minilm or openai "
+                                  "in sabbatical.toml")
+    return backend
+
+
+@functools.cache
+def _minilm() -> MiniLMEmbedder:
+    """The pretrained model, loaded once per process: it depends on nothing in any pile."""
+    return MiniLMEmbedder()
 
 
 def fit_tfidf(conn: sqlite3.Connection, config: Config) -> TfidfSvdEmbedder | None:
@@ -320,24 +336,46 @@ class VectorIndex:
         return len(self.ids)
 
 
-_INDEX_CACHE: dict[tuple[str, str], tuple[int, VectorIndex]] = {}
+# -- what is derived from one open pile ----------------------------------------------------------------
+MAX_CACHED_CONNECTIONS = 4
+_DERIVED: list[tuple[sqlite3.Connection, dict[Any, Any]]] = []
+_DERIVED_LOCK = threading.Lock()
 
 
-def database_key(conn: sqlite3.Connection) -> str:
-    """What identifies a connection's database in per-process caches: its file, or the connection itself."""
-    path = conn.execute("PRAGMA database_list").fetchone()[2]
-    return path or f"memory:{id(conn)}"
+def derived_cache(conn: sqlite3.Connection) -> dict[Any, Any]:
+    """A cache of what was computed from this connection's pile (its vector matrix, its loaded embedder).
+
+    It belongs to the connection object, never to a path or an id(): sqlite3 connections take no weak
+    reference, so the cache holds the connection itself, and an id cannot pass to another pile while its
+    entry lives. Closed connections are let go at the next call; only the latest few are kept.
+    """
+    with _DERIVED_LOCK:
+        _DERIVED[:] = [(held, cache) for held, cache in _DERIVED if _is_open(held)]
+        for held, cache in _DERIVED:
+            if held is conn:
+                return cache
+        _DERIVED.append((conn, {}))
+        del _DERIVED[:-MAX_CACHED_CONNECTIONS]
+        return _DERIVED[-1][1]
+
+
+def _is_open(conn: sqlite3.Connection) -> bool:
+    try:
+        conn.total_changes
+    except sqlite3.ProgrammingError:
+        return False
+    return True
 
 
 def vector_index(conn: sqlite3.Connection, model: str) -> VectorIndex:
-    """The matrix of `model`'s vectors, loaded once per process and reloaded only when the table changed."""
+    """The matrix of `model`'s vectors, loaded once per connection and reloaded only when the table changed."""
     import numpy as np
 
     # Vectors are only ever added or replaced (a new rowid each time) or dropped with their whole model,
     # so the newest rowid tells whether the cached matrix is current; it is one index lookup.
     signature = conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM embeddings WHERE model = ?", (model,)).fetchone()[0]
-    key = (database_key(conn), model)
-    cached = _INDEX_CACHE.get(key)
+    cache = derived_cache(conn)
+    cached = cache.get(("index", model))
     if cached and cached[0] == signature:
         return cached[1]
     rows = conn.execute("SELECT item_id, dim, vector FROM embeddings WHERE model = ? ORDER BY rowid",
@@ -346,7 +384,7 @@ def vector_index(conn: sqlite3.Connection, model: str) -> VectorIndex:
     matrix = np.frombuffer(b"".join(r["vector"] for r in rows), dtype=np.float32).reshape(len(rows), dim).copy()
     ids = [r["item_id"] for r in rows]
     index = VectorIndex(model, ids, matrix, {item_id: i for i, item_id in enumerate(ids)})
-    _INDEX_CACHE[key] = (signature, index)
+    cache[("index", model)] = (signature, index)
     return index
 
 

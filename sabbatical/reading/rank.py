@@ -9,6 +9,9 @@
   Once you have triaged enough (≥ 20 keep/star/drop, both kinds ≥ 5), a logistic regression over the
   embeddings learns your taste, and relevance is multiplied by 0.5 + P(you would keep it).
 - **recency**: halves every 30 days since the item entered the pile (never below 0.1).
+
+Ranking only reads: it uses the vectors `pile organise` stored, and an item without one gets a neutral
+relevance that says so.
 """
 
 from __future__ import annotations
@@ -169,11 +172,11 @@ def _context(conn: sqlite3.Connection, config: Config, sprints_dir: Path | None)
 
     from ..sprints.model import open_sprint_question
 
-    index = search.ready_index(conn, config) if conn.execute("SELECT 1 FROM items LIMIT 1").fetchone() else None
+    index = search.stored_index(conn, config)
     context = _Context(config, index)
-    if index is None or len(index) == 0:
+    embedder = search.pile_embedder(conn, config) if index is not None else None
+    if index is None or embedder is None:
         return context
-    embedder = search.pile_embedder(conn, config)
     aims = [(f"interest {text!r}", text) for text in config.reading.interests if text.strip()]
     question = open_sprint_question(sprints_dir) if sprints_dir else None
     if question:
@@ -200,22 +203,24 @@ def _labelled(conn: sqlite3.Connection, index: embed.VectorIndex) -> tuple[np.nd
     return index.matrix[rows], labels
 
 
-_TASTE_CACHE: dict[tuple[str, str, int], Any] = {}
-
-
 def taste_model(conn: sqlite3.Connection, index: embed.VectorIndex) -> Any:
-    """A logistic regression of keep/star (1) vs drop (0) over the embeddings, once there is enough triage."""
+    """A logistic regression of keep/star (1) vs drop (0) over the embeddings, once there is enough triage.
+
+    Kept with the connection's other derived data, for exactly this index (the same object: it is
+    replaced whenever a vector changes) and this latest event (events are only ever appended).
+    """
     from sklearn.linear_model import LogisticRegression
 
     latest_event = conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
-    key = (embed.database_key(conn), index.model, latest_event)
-    if key in _TASTE_CACHE:
-        return _TASTE_CACHE[key]
+    cache = embed.derived_cache(conn)
+    cached = cache.get("taste")
+    if cached is not None and cached[0] is index and cached[1] == latest_event:
+        return cached[2]
     vectors, labels = _labelled(conn, index)
     model = None
     if _enough(labels):
         model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000).fit(vectors, labels)
-    _TASTE_CACHE[key] = model
+    cache["taste"] = (index, latest_event, model)
     return model
 
 
@@ -230,9 +235,11 @@ def taste_report(conn: sqlite3.Connection, config: Config) -> TasteReport:
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_score
 
-    index = search.ready_index(conn, config) if conn.execute("SELECT 1 FROM items LIMIT 1").fetchone() else None
+    index = search.stored_index(conn, config)
     if index is None:
-        return TasteReport(0, 0, 0, False, needs="the pile is empty")
+        empty = not conn.execute("SELECT 1 FROM items LIMIT 1").fetchone()
+        return TasteReport(0, 0, 0, False, needs="the pile is empty" if empty else
+                           "the pile has no vectors yet (`sabbatical pile organise` embeds it)")
     vectors, labels = _labelled(conn, index)
     positives = int(labels.sum())
     report = TasteReport(len(labels), positives, len(labels) - positives, _enough(labels))

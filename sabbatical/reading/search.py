@@ -4,10 +4,15 @@ Any text a user types is safe: it is cut into words and each word is quoted befo
 operators and punctuation (`"`, `*`, `:`, `NEAR`, `-`, parentheses) are searched for as text, never
 parsed. Filters (topic, kind, triage state, date, source) narrow both lists before they are fused. Each
 hit says why it matched: the query words it contains, its topic, and its similarity to the query.
+
+A search only reads. It uses the vectors `pile organise` stored and never embeds or fits inside a
+query: on a pile with no vectors yet it answers by words and says so (`Hits.words_only`, `Hits.note`),
+and items added since the last organise are found by words until the next one.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import sqlite3
 from dataclasses import dataclass, field
@@ -69,6 +74,19 @@ class Hit:
         return "; ".join(parts)
 
 
+class Hits(list[Hit]):
+    """Hits, best first, and how they were found: `words_only` when meaning took no part, and a
+    one-line `note` (empty when there is nothing to say) on what the answer could not cover."""
+
+    def __init__(self, hits: list[Hit] | None = None, *, words_only: bool = False, note: str = ""):
+        super().__init__(hits or [])
+        self.words_only = words_only
+        self.note = note
+
+
+ORGANISE_HINT = "`sabbatical pile organise` embeds the pile"
+
+
 def query_words(query: str) -> list[str]:
     """The words of a query, lower-cased and de-duplicated, in order."""
     return list(dict.fromkeys(w.lower() for w in _WORD.findall(query)))
@@ -84,8 +102,11 @@ def fts_expression(words: list[str]) -> str:
 
 
 def search(conn: sqlite3.Connection, config: Config, query: str, *, limit: int = 20,
-           filters: Filters | None = None) -> list[Hit]:
-    """The best `limit` items for `query` by words and meaning, each with why it matched."""
+           filters: Filters | None = None) -> Hits:
+    """The best `limit` items for `query` by words and meaning, each with why it matched.
+
+    Meaning takes part only where `pile organise` stored vectors; the result's note says what it missed.
+    """
     words = query_words(query)
     if not words:
         raise UsageError("give some words to search for, e.g. `sabbatical pile search \"sparse attention\"`")
@@ -93,26 +114,40 @@ def search(conn: sqlite3.Connection, config: Config, query: str, *, limit: int =
     allowed = allowed_ids(conn, filters)
     depth = FILTERED_CANDIDATES if allowed is not None else CANDIDATES
     by_words = _fts_ranking(conn, words, depth, allowed)
-    vectors = _vector_ranking(conn, config, query, depth, allowed)
+    index = stored_index(conn, config)
+    vectors = _vector_ranking(conn, config, index, query, depth, allowed) if index else []
     fused = _fuse([by_words, [item_id for item_id, _ in vectors]])[:limit]
-    similarity = dict(vectors)
-    return _hits(conn, fused, similarity, words)
+    return Hits(_hits(conn, fused, dict(vectors), words), words_only=index is None,
+                note=_coverage_note(conn, index))
 
 
-def related(conn: sqlite3.Connection, config: Config, ref: str, *, limit: int = 10) -> list[Hit]:
-    """The items nearest to one item in meaning (the item itself left out)."""
+def related(conn: sqlite3.Connection, config: Config, ref: str, *, limit: int = 10) -> Hits:
+    """The items nearest to one item in meaning (the item itself left out); none until it is embedded."""
     import numpy as np
 
     item_id = triage.resolve_item(conn, ref)
-    index = ready_index(conn, config)
+    index = stored_index(conn, config)
     vector = index.vector(item_id) if index else None
-    if vector is None:
-        return []
+    if index is None or vector is None:
+        return Hits(note=f"{item_id} has no vector yet, so nothing is near it in meaning — {ORGANISE_HINT}")
     sims = index.matrix @ vector
     sims[index.row_of[item_id]] = -np.inf
     top = _top(sims, limit)
     fused = [(index.ids[r], float(sims[r])) for r in top]
-    return _hits(conn, fused, dict(fused), [])
+    return Hits(_hits(conn, fused, dict(fused), []))
+
+
+def _coverage_note(conn: sqlite3.Connection, index: embed.VectorIndex | None) -> str:
+    """What a search could not cover by meaning, in one line ('' when it covered everything)."""
+    items = conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+    if not items:
+        return ""
+    if index is None:
+        return f"searched by words only: the pile's {items} item(s) have no vectors yet — {ORGANISE_HINT}"
+    missing = items - len(index)
+    if missing <= 0:
+        return ""
+    return f"{missing} item(s) added since the pile was last organised were searched by words only — {ORGANISE_HINT}"
 
 
 # -- the two rankings --------------------------------------------------------------------------------
@@ -157,14 +192,14 @@ def content_words(words: list[str]) -> list[str]:
     return kept or words
 
 
-def _vector_ranking(conn: sqlite3.Connection, config: Config, query: str, depth: int,
+def _vector_ranking(conn: sqlite3.Connection, config: Config, index: embed.VectorIndex, query: str, depth: int,
                     allowed: set[str] | None) -> list[tuple[str, float]]:
     import numpy as np
 
-    index = ready_index(conn, config)
-    if index is None or len(index) == 0:
+    embedder = pile_embedder(conn, config)
+    if embedder is None:
         return []
-    vector = embed.embed_query(pile_embedder(conn, config), query)
+    vector = embed.embed_query(embedder, query)
     if not np.any(vector):
         return []
     rows = None if allowed is None else np.fromiter((index.row_of[i] for i in allowed if i in index.row_of),
@@ -175,17 +210,18 @@ def _vector_ranking(conn: sqlite3.Connection, config: Config, query: str, depth:
             if sims[r] >= MIN_SIMILARITY]
 
 
-_BLAS: list[Any] = []
-
-
 def _one_blas_thread() -> Any:
     """One BLAS thread for a query's matrix-vector product: it takes ~2 ms on one core, while BLAS's
     threads waiting for a busy second core made it 5-10× slower (measured on 2 shared cores)."""
-    if not _BLAS:
-        from threadpoolctl import ThreadpoolController
+    return _threadpools().limit(limits=1, user_api="blas")
 
-        _BLAS.append(ThreadpoolController())
-    return _BLAS[0].limit(limits=1, user_api="blas")
+
+@functools.cache
+def _threadpools() -> Any:
+    """The process's BLAS/OpenMP thread pools (the same for every pile), found once."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 def _top(scores: np.ndarray, count: int) -> np.ndarray:
@@ -206,34 +242,27 @@ def _fuse(rankings: list[list[str]]) -> list[tuple[str, float]]:
     return sorted(scores.items(), key=lambda kv: -kv[1])
 
 
-# -- vectors, ready when needed --------------------------------------------------------------------
-_EMBEDDERS: dict[tuple[str, str], Any] = {}
-
-
-def pile_embedder(conn: sqlite3.Connection, config: Config) -> Any:
-    """The pile's embedder, kept per process (loading a fitted TF-IDF space costs ~100 ms)."""
-    key = (embed.database_key(conn), config.embed.backend)
-    latest = conn.execute("SELECT model FROM embedders WHERE backend = ? ORDER BY rowid DESC LIMIT 1",
-                          (config.embed.backend,)).fetchone()
-    cached = _EMBEDDERS.get(key)
-    if cached is not None and latest is not None and cached.model == latest["model"]:
+# -- the stored vectors, read as they are -----------------------------------------------------------
+def pile_embedder(conn: sqlite3.Connection, config: Config) -> embed.Embedder | None:
+    """The pile's embedder for queries, kept while the connection is open (loading a TF-IDF space costs
+    ~100 ms); None when nothing is fitted. It is loaded, never fitted."""
+    model = embed.current_model(conn, config)
+    cache = embed.derived_cache(conn)
+    cached = cache.get(("embedder", config.embed.backend))
+    if cached is not None and cached.model == model:
         return cached
     embedder = embed.current_embedder(conn, config)
-    _EMBEDDERS[key] = embedder
+    cache[("embedder", config.embed.backend)] = embedder
     return embedder
 
 
-def ready_index(conn: sqlite3.Connection, config: Config) -> embed.VectorIndex | None:
-    """The vector index of the current model, embedding items that arrived since (fits a first TF-IDF)."""
-    embedder = pile_embedder(conn, config)
-    if embedder is None:
+def stored_index(conn: sqlite3.Connection, config: Config) -> embed.VectorIndex | None:
+    """The vectors `pile organise` stored in the current model, as they are; None when there are none."""
+    model = embed.current_model(conn, config)
+    if model is None:
         return None
-    items = conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
-    index = embed.vector_index(conn, embedder.model)
-    if len(index) < items:
-        embed.embed_items(conn, embedder)
-        index = embed.vector_index(conn, embedder.model)
-    return index
+    index = embed.vector_index(conn, model)
+    return index if len(index) else None
 
 
 # -- filters -----------------------------------------------------------------------------------------
