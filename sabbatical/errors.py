@@ -170,3 +170,44 @@ class EveryUnitFailed(PartialFailure):
     """Nothing succeeded (every source, every item): an error (exit 1), listed one unit per line."""
 
     exit_code = ExitCode.ERROR
+
+
+# -- the LLM path (sabbatical.llm) -------------------------------------------------------------------
+class RunStopped(SabbaticalError):
+    """No further LLM requests will be made in this run; the work not started stays pending."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(reason)
+
+
+class BudgetReached(RunStopped):
+    """The run's token or dollar budget is spent (or held by requests in flight)."""
+
+
+class EndpointUnreachable(RunStopped):
+    """The endpoint could not be reached for several items in a row."""
+
+
+class RunDeadlineReached(RunStopped):
+    """The run's deadline passed; nothing more is sent, and what is left stays pending."""
+
+
+class LLMFailure(SabbaticalError):
+    """One unit of work failed at the endpoint (after its retries), or its answer never validated.
+
+    `status` is what the call log records ('timeout', 'unreachable', 'http_error', 'invalid');
+    `calls` is how many requests the unit made.
+    """
+
+    def __init__(self, status: str, message: str, calls: int = 0):
+        self.status = status
+        self.calls = calls
+        super().__init__(message)
+
+
+class StructuredModeRejected(LLMFailure):
+    """The endpoint does not accept json_schema output; the request is asked again in JSON mode."""
+
+    def __init__(self, message: str):
+        super().__init__("http_error", message)
