@@ -9,15 +9,23 @@ the workspace's base_url, model and timeout. What this module guarantees:
   pile's `settings` table remembers it for that endpoint, so later runs do not ask again. Every answer
   is validated with pydantic; an invalid one is sent back once with the validation error, and a second
   invalid answer is a failure for that item.
-- Retries. 429, 5xx, timeouts and dropped connections are retried with exponential backoff and jitter,
-  waiting at least what Retry-After says. The openai client's own retries are off so that every attempt
-  is logged and Retry-After is honoured exactly.
-- A budget (tokens, or USD through `[llm] prices`) is checked before every request: when it is spent,
-  the run stops cleanly and the work not yet started stays pending.
+- A total deadline per request. `[llm] timeout` bounds a whole request (connecting, waiting, reading
+  the answer), not each socket read: a server that trickles bytes or goes silent is cut off in time,
+  and the call log records how long the try really took. An optional run deadline bounds everything:
+  no request starts, and no retry waits, past it.
+- Retries. 429, 5xx, timeouts, dropped connections and unparseable answers (an HTML page with HTTP
+  200) are retried with exponential backoff and jitter, waiting at least what Retry-After says, at
+  most `MAX_RETRY_AFTER_SECONDS`. The openai client's own retries are off so that every attempt is
+  logged and Retry-After is honoured exactly.
+- A budget (tokens, or USD through `[llm] prices`). What is sent is counted: tokens are estimated from
+  the text (about four characters a token) when the endpoint reports no usage or an unbelievable one
+  (negative, absurd), and every request holds its estimated cost before it is sent, so many requests
+  in flight cannot overspend together. When the budget is spent the run stops cleanly and the work
+  not yet started stays pending.
 - Every request is a row in `llm_calls`: provider, model, prompt version, item, input hash, structured
   mode, tokens, latency, cost, status, error, attempt number.
 - No silent fallback: if the configured endpoint fails, the caller gets `LLMFailure`, never an answer
-  from somewhere else.
+  from somewhere else. The exceptions live in `sabbatical.errors`.
 
 The `openai` package is imported only when the first request is made.
 """
@@ -27,6 +35,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import os
 import random
 import re
@@ -35,22 +44,38 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ValidationError
 
+from . import llm_wire as wire
 from .config import LLMConfig
-from .errors import UsageError
+from .errors import (
+    BudgetReached,
+    EndpointUnreachable,
+    LLMFailure,
+    RunDeadlineReached,
+    RunStopped,
+    SabbaticalError,
+    StructuredModeRejected,
+    UsageError,
+)
 
 STRUCTURED_MODES = ("json_schema", "json_object")
 SETTING_PREFIX = "llm.structured_mode:"
 # A server unreachable for this many items in a row (after their retries) stops the run.
 UNREACHABLE_STREAK_LIMIT = 3
-MAX_RETRY_AFTER_SECONDS = 120.0
+# However long a server asks us to wait, one wait is at most this long (and never past the run's deadline).
+MAX_RETRY_AFTER_SECONDS = 60.0
+CONNECT_SECONDS = 10.0
+# The helper thread that carries a request gets this long past the deadline to stop on its own.
+DEADLINE_GRACE_SECONDS = 0.25
+CHARS_PER_TOKEN = 4
+IMAGE_TOKENS = 1_000          # what an image part of a message is counted as (its base64 text is not)
 
 Model = TypeVar("Model", bound=BaseModel)
+
 
 
 # -- the endpoint ---------------------------------------------------------------------------------
@@ -91,35 +116,23 @@ def resolve_endpoint(config: LLMConfig, environ: Mapping[str, str] | None = None
                     prices=dict(config.prices))
 
 
-# -- stopping a run cleanly -----------------------------------------------------------------------
-class RunStopped(Exception):
-    """No further requests will be made in this run; work not started stays pending."""
+# -- the budget -----------------------------------------------------------------------------------
+@dataclass
+class BudgetHold:
+    """Tokens (and dollars) a request in flight holds against the budget until it is settled."""
 
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
-
-
-class BudgetReached(RunStopped):
-    pass
-
-
-class EndpointUnreachable(RunStopped):
-    pass
-
-
-class LLMFailure(Exception):
-    """One unit of work failed at the endpoint (after its retries), or its answer never validated."""
-
-    def __init__(self, status: str, message: str, calls: int = 0):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.calls = calls
+    tokens: int
+    usd: float
+    open: bool = True
 
 
 class Budget:
-    """Tokens and dollars spent in one run, against optional limits (0 = no limit). Thread-safe."""
+    """Tokens and dollars spent in one run, against optional limits (0 = no limit). Thread-safe.
+
+    A request holds its estimated cost before it is sent (`reserve`) and is settled with what it
+    really cost (`settle`) or let go (`release`). A new request is refused while what is spent plus
+    what is held reaches a limit, so the budget is overrun by at most one request.
+    """
 
     def __init__(self, tokens: int = 0, usd: float = 0.0):
         self.limit_tokens = tokens
@@ -128,6 +141,8 @@ class Budget:
         self.tokens_out = 0
         self.usd = 0.0
         self.priced = False         # whether any request had a price (else `usd` means nothing)
+        self.held_tokens = 0
+        self.held_usd = 0.0
         self._lock = threading.Lock()
 
     @property
@@ -136,19 +151,52 @@ class Budget:
 
     def charge(self, tokens_in: int, tokens_out: int, usd: float | None) -> None:
         with self._lock:
-            self.tokens_in += tokens_in
-            self.tokens_out += tokens_out
-            if usd is not None:
-                self.usd += usd
-                self.priced = True
+            self._charge(tokens_in, tokens_out, usd)
 
     def check(self) -> None:
-        """Raise BudgetReached when a limit is spent (requests already in flight still finish)."""
+        """Raise BudgetReached when a limit is spent or held (requests already in flight still finish)."""
         with self._lock:
-            if self.limit_tokens and self.tokens >= self.limit_tokens:
-                raise BudgetReached(f"token budget of {self.limit_tokens:,} reached ({self.tokens:,} used)")
-            if self.limit_usd and self.usd >= self.limit_usd:
-                raise BudgetReached(f"budget of ${self.limit_usd:.2f} reached (${self.usd:.4f} spent)")
+            self._check()
+
+    def reserve(self, tokens: int, usd: float | None) -> BudgetHold:
+        """Hold a request's estimated cost; raises BudgetReached when no budget is left for it."""
+        with self._lock:
+            self._check()
+            hold = BudgetHold(max(0, tokens), max(0.0, usd or 0.0))
+            self.held_tokens += hold.tokens
+            self.held_usd += hold.usd
+            return hold
+
+    def settle(self, hold: BudgetHold, tokens_in: int, tokens_out: int, usd: float | None) -> None:
+        """Replace what `hold` held with what the request cost."""
+        with self._lock:
+            self._release(hold)
+            self._charge(tokens_in, tokens_out, usd)
+
+    def release(self, hold: BudgetHold) -> None:
+        """The request cost nothing (refused before the model ran): let its hold go."""
+        with self._lock:
+            self._release(hold)
+
+    def _release(self, hold: BudgetHold) -> None:
+        if hold.open:
+            hold.open = False
+            self.held_tokens -= hold.tokens
+            self.held_usd -= hold.usd
+
+    def _charge(self, tokens_in: int, tokens_out: int, usd: float | None) -> None:
+        self.tokens_in += max(0, tokens_in)
+        self.tokens_out += max(0, tokens_out)
+        if usd is not None:
+            self.usd += max(0.0, usd)
+            self.priced = True
+
+    def _check(self) -> None:
+        held = f", {self.held_tokens:,} held by requests in flight" if self.held_tokens else ""
+        if self.limit_tokens and self.tokens + self.held_tokens >= self.limit_tokens:
+            raise BudgetReached(f"token budget of {self.limit_tokens:,} reached ({self.tokens:,} used{held})")
+        if self.limit_usd and self.usd + self.held_usd >= self.limit_usd:
+            raise BudgetReached(f"budget of ${self.limit_usd:.2f} reached (${self.usd:.4f} spent)")
 
 
 def parse_budget(text: str) -> Budget:
@@ -166,6 +214,44 @@ def parse_budget(text: str) -> Budget:
 
 def budget_from_config(config: LLMConfig) -> Budget:
     return Budget(tokens=config.budget_tokens, usd=config.budget_usd)
+
+
+# -- counting tokens ------------------------------------------------------------------------------
+def estimate_tokens(text: str) -> int:
+    """About four characters a token: what a request is counted as when the endpoint does not say."""
+    return math.ceil(len(text) / CHARS_PER_TOKEN)
+
+
+def estimate_message_tokens(messages: list[dict]) -> int:
+    """The estimated input tokens of chat messages (a few tokens of framing each)."""
+    total = 0
+    for message in messages:
+        content = message.get("content")
+        if isinstance(content, list):   # parts: text counts by its length, an image by a flat figure
+            total += sum(estimate_tokens(str(part.get("text", ""))) if part.get("type") == "text" else IMAGE_TOKENS
+                         for part in content if isinstance(part, dict))
+        else:
+            total += estimate_tokens(str(content or ""))
+        total += 4
+    return total
+
+
+def trusted_tokens(reported: Any, estimate: int, ceiling: int) -> int:
+    """The endpoint's token count when it is believable, else our estimate.
+
+    Missing, non-numeric, negative, above `ceiling`, or below a tenth of the estimate (a server
+    reporting 0 for a long prompt) all count as not reported.
+    """
+    if isinstance(reported, bool) or not isinstance(reported, (int, float)) or not math.isfinite(reported):
+        return estimate
+    count = int(reported)
+    if count != reported or count < estimate // 10 or count > ceiling:
+        return estimate
+    return count
+
+
+def _input_ceiling(estimate: int) -> int:
+    return 10 * estimate + 1_000
 
 
 # -- structured output ----------------------------------------------------------------------------
@@ -225,6 +311,8 @@ def _with_schema_in_prompt(messages: list[dict], schema: dict) -> list[dict]:
 
 
 @dataclass
+
+@dataclass
 class StructuredAnswer(Generic[Model]):
     value: Model
     calls: int
@@ -245,10 +333,6 @@ class _Reply:
     context: CallContext | None = None     # the request as logged (with its mode and input hash)
 
 
-class _StructuredModeRejected(Exception):
-    pass
-
-
 @dataclass
 class CallContext:
     """What the call log records about the work a request belongs to."""
@@ -260,21 +344,41 @@ class CallContext:
     mode: str | None = None
 
 
+@dataclass
+class _Sent:
+    """One request that got an answer: what `send` returned, how long it took, and what it holds."""
+
+    result: Any
+    latency_ms: float
+    attempt: int
+    hold: BudgetHold
+
+
 def input_hash(payload: Any) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
+# An invalid answer is sent back to the model so it can correct itself; this much of it is enough.
+MAX_ECHOED_ANSWER_CHARS = 8_000
+
+
 class LLM:
-    """Requests to one endpoint, logged to one pile. Share one instance between worker threads."""
+    """Requests to one endpoint, logged to one pile. Share one instance between worker threads.
+
+    `deadline` (seconds from now) bounds the whole run: no request starts and no retry waits past it.
+    """
 
     def __init__(self, endpoint: Endpoint, conn: sqlite3.Connection, budget: Budget | None = None,
-                 *, lock: threading.Lock | None = None, backoff_base: float = 0.5, backoff_cap: float = 30.0):
+                 *, lock: threading.Lock | None = None, backoff_base: float = 0.5, backoff_cap: float = 30.0,
+                 deadline: float | None = None):
         self.endpoint = endpoint
         self.conn = conn
         self.budget = budget or Budget()
         self.lock = lock or threading.Lock()   # guards every use of `conn`
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
+        self.run_seconds = deadline
+        self.run_deadline = None if deadline is None else time.monotonic() + max(0.0, deadline)
         self._client: Any = None
         self._client_lock = threading.Lock()
         self._unreachable_streak = 0
@@ -316,7 +420,8 @@ class LLM:
         """Ask for an answer shaped like `model`; validated, retried once on an invalid answer.
 
         Raises LLMFailure for this unit of work, or RunStopped when the run must stop (budget spent,
-        endpoint unreachable) — then nothing is recorded for the unit, and it stays pending.
+        endpoint unreachable, the run's deadline passed) — then nothing is recorded for the unit, and
+        it stays pending.
         """
         schema = strict_json_schema(model)
         conversation = [dict(m) for m in messages]
@@ -330,7 +435,7 @@ class LLM:
             except ValueError as exc:
                 problem = str(exc)
                 self._log(reply.context or context, reply, "invalid", problem)
-                conversation += [{"role": "assistant", "content": reply.content or ""},
+                conversation += [{"role": "assistant", "content": (reply.content or "")[:MAX_ECHOED_ANSWER_CHARS]},
                                  {"role": "user", "content": f"That reply is invalid: {problem}. Reply again with "
                                   "only the corrected JSON object."}]
                 continue
@@ -338,21 +443,25 @@ class LLM:
             return totals
         raise LLMFailure("invalid", f"the model's answer was invalid twice: {problem}", totals.calls)
 
+
     def embed(self, texts: list[str], context: CallContext, model: str | None = None) -> list[list[float]]:
         """Embeddings for `texts` from the endpoint, in order (one logged request, with retries)."""
         name = model or self.endpoint.model
         context = CallContext(context.purpose, context.prompt_version, context.item_id,
                               context.input_hash or input_hash([name, texts]), None)
+        estimate = sum(estimate_tokens(str(text)) for text in texts)
 
-        def send() -> Any:
-            return self.client.embeddings.create(model=name, input=texts)
+        def send(deadline: float) -> tuple[list[list[float]], dict]:
+            data = self._exchange(self.client.embeddings.with_streaming_response.create,
+                                  {"model": name, "input": texts}, deadline)
+            return wire.embedding_parts(data, len(texts))
 
-        response, latency, attempt = self._request(send, context)
-        usage = getattr(response, "usage", None)
-        tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
-        self._charge(tokens, 0)
-        self._log(context, _Reply(None, tokens, 0, latency, attempt), "ok", None, model=name)
-        return [list(item.embedding) for item in sorted(response.data, key=lambda d: d.index)]
+        sent = self._request(send, context, estimate)
+        vectors, usage = sent.result
+        tokens = trusted_tokens(usage.get("prompt_tokens"), estimate, _input_ceiling(estimate))
+        self._settle(sent.hold, tokens, 0)
+        self._log(context, _Reply(None, tokens, 0, sent.latency_ms, sent.attempt), "ok", None, model=name)
+        return vectors
 
     # -- one chat completion, with the structured-mode fallback -----------------------------------
     def _complete(self, conversation: list[dict], name: str, schema: dict, context: CallContext,
@@ -367,78 +476,172 @@ class LLM:
                 response_format = {"type": "json_object"}
             call = CallContext(context.purpose, context.prompt_version, context.item_id,
                                context.input_hash or input_hash([self.endpoint.model, messages]), mode)
+            params = {"model": self.endpoint.model, "messages": messages, "response_format": response_format,
+                      "max_tokens": max_tokens}
+            estimate = estimate_message_tokens(messages)
 
-            def send() -> Any:
-                return self.client.chat.completions.create(model=self.endpoint.model, messages=messages,
-                                                           response_format=response_format, max_tokens=max_tokens)
+            def send(deadline: float, params: dict = params) -> tuple[str | None, dict]:
+                data = self._exchange(self.client.chat.completions.with_streaming_response.create, params, deadline)
+                return wire.completion_parts(data)
 
             try:
-                completion, latency, attempt = self._request(send, call, first_attempt=totals.calls + 1)
-            except _StructuredModeRejected:
+                sent = self._request(send, call, estimate, max_tokens, first_attempt=totals.calls + 1)
+            except StructuredModeRejected:
                 totals.calls += 1
                 self.remember_structured_mode("json_object")
                 continue
-            usage = getattr(completion, "usage", None)
-            reply = _Reply(completion.choices[0].message.content if completion.choices else None,
-                           int(getattr(usage, "prompt_tokens", 0) or 0),
-                           int(getattr(usage, "completion_tokens", 0) or 0), latency, attempt, call)
-            totals.calls = attempt
+            content, usage = sent.result
+            reply = _Reply(content,
+                           trusted_tokens(usage.get("prompt_tokens"), estimate, _input_ceiling(estimate)),
+                           trusted_tokens(usage.get("completion_tokens"), estimate_tokens(content or ""),
+                                          max(max_tokens, _input_ceiling(estimate_tokens(content or "")))),
+                           sent.latency_ms, sent.attempt, call)
+            totals.calls = sent.attempt
             totals.tokens_in += reply.tokens_in
             totals.tokens_out += reply.tokens_out
-            totals.latency_ms += latency
+            totals.latency_ms += sent.latency_ms
             totals.mode = mode
-            cost = self._charge(reply.tokens_in, reply.tokens_out)
+            cost = self._settle(sent.hold, reply.tokens_in, reply.tokens_out)
             if cost is not None:
                 totals.cost_usd = (totals.cost_usd or 0.0) + cost
             return reply
 
-    # -- retries -----------------------------------------------------------------------------------
-    def _request(self, send: Callable[[], Any], context: CallContext,
-                 first_attempt: int = 1) -> tuple[Any, float, int]:
-        """Send with retries on transient failures; every failed attempt is logged. Returns
-        (response, latency_ms, attempt number)."""
+    # -- one HTTP exchange, within a total deadline -----------------------------------------------
+    def _exchange(self, create: Callable[..., Any], params: dict, deadline: float) -> dict:
+        """Send one request through the openai client and read its whole JSON answer by `deadline`.
+
+        Each socket read waits at most what is left of the deadline, and the deadline is checked after
+        each chunk of the answer, so a server that trickles bytes is cut off in time.
+        """
         import openai
 
+        remaining = max(0.01, deadline - time.monotonic())
+        timeout = openai.Timeout(remaining, connect=min(remaining, CONNECT_SECONDS))
+        with create(**params, timeout=timeout) as response:
+            body = wire.read_body(response, deadline)
+            content_type = str(response.headers.get("content-type", ""))
+        return wire.json_object(body, content_type)
+
+    def _within(self, send: Callable[[float], Any], deadline: float) -> Any:
+        """Run `send(deadline)` on a helper thread and wait for it no later than the deadline.
+
+        The openai client's timeouts are per socket read; a server trickling its headers or an error
+        body one byte at a time would hold the request far longer. The helper thread stops by itself at
+        its next read; the caller does not wait for that.
+        """
+        done = threading.Event()
+        outcome: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                outcome["result"] = send(deadline)
+            except BaseException as exc:   # handed to the caller as it is
+                outcome["error"] = exc
+            finally:
+                done.set()
+
+        threading.Thread(target=run, name="llm-request", daemon=True).start()
+        if not done.wait(max(0.0, deadline - time.monotonic()) + DEADLINE_GRACE_SECONDS):
+            raise LLMFailure("timeout", "")
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["result"]
+
+    # -- retries -----------------------------------------------------------------------------------
+    def _request(self, send: Callable[[float], Any], context: CallContext, tokens_in: int, max_out: int = 0,
+                 first_attempt: int = 1) -> _Sent:
+        """Send with retries on transient failures; every failed attempt is logged. Each attempt holds
+        its estimated cost (`tokens_in` sent, at most `max_out` back) while it is in flight; the caller
+        settles the hold of the attempt that succeeded."""
         attempt = first_attempt - 1
         retries = 0
         while True:
             self._gate()
+            hold = self.budget.reserve(tokens_in + max_out, self.endpoint.cost_usd(tokens_in, max_out))
             attempt += 1
             started = time.monotonic()
+            deadline = self._request_deadline(started)
             try:
-                response = send()
-            except openai.APIStatusError as exc:
-                failure = self._status_failure(exc, context, started, attempt)
-                wait = _retry_after_seconds(exc.response.headers) if exc.status_code == 429 or exc.status_code >= 500 else None
-                transient = exc.status_code in (408, 409, 429) or exc.status_code >= 500
-            except openai.APITimeoutError:
-                failure = LLMFailure("timeout", f"no answer within {self.endpoint.timeout:g} s")
-                self._log_failure(context, started, attempt, failure)
-                wait, transient = None, True
-            except openai.APIConnectionError as exc:
-                failure = LLMFailure("unreachable", f"cannot connect to {self.endpoint.base_url}: {exc}")
-                self._log_failure(context, started, attempt, failure)
-                wait, transient = None, True
+                result = self._within(send, deadline)
+            except Exception as exc:
+                failure, retry_after, transient = self._failed_try(exc, context, (started, deadline), attempt,
+                                                                   hold, tokens_in)
             else:
                 self._unreachable_streak = 0
-                return response, (time.monotonic() - started) * 1000, attempt
-            if not transient or retries >= self.endpoint.max_retries:
-                failure.calls = attempt
-                self._note_failure(failure)
-                raise failure
+                return _Sent(result, (time.monotonic() - started) * 1000, attempt, hold)
+            wait = self._delay(retries + 1, retry_after)
+            if not transient or retries >= self.endpoint.max_retries or self._past_run_deadline(wait):
+                raise self._give_up(failure, attempt, transient and retries < self.endpoint.max_retries)
             retries += 1
-            time.sleep(self._delay(retries, wait))
+            time.sleep(wait)
 
-    def _status_failure(self, exc: Any, context: CallContext, started: float, attempt: int) -> LLMFailure:
-        message = _error_text(exc)
-        if context.mode == "json_schema" and _rejects_structured_output(exc.status_code, message):
+    def _request_deadline(self, started: float) -> float:
+        deadline = started + self.endpoint.timeout
+        return deadline if self.run_deadline is None else min(deadline, self.run_deadline)
+
+    def _past_run_deadline(self, wait: float) -> bool:
+        return self.run_deadline is not None and time.monotonic() + wait >= self.run_deadline
+
+    def _give_up(self, failure: LLMFailure, attempt: int, cut_by_deadline: bool) -> LLMFailure:
+        if cut_by_deadline:
+            failure = LLMFailure(failure.status, f"{failure.message}; not retried, since the run's deadline "
+                                 "comes first")
+        failure.calls = attempt
+        self._note_failure(failure)
+        return failure
+
+    def _failed_try(self, exc: Exception, context: CallContext, window: tuple[float, float], attempt: int,
+                    hold: BudgetHold, tokens_in: int) -> tuple[LLMFailure, float | None, bool]:
+        """Log a failed try and settle its hold: (the failure, Retry-After seconds, whether to retry).
+
+        A try that reached the model (it timed out, or its answer was unreadable) is charged for the
+        tokens it sent, which the endpoint may bill; a refused one costs nothing.
+        """
+        import openai
+
+        started, deadline = window
+
+        retry_after: float | None = None
+        charged = 0
+        if isinstance(exc, openai.APIStatusError):
+            failure = self._status_failure(exc, context, started, attempt, hold)
+            if exc.status_code == 429 or exc.status_code >= 500:
+                retry_after = wire.retry_after_seconds(exc.response.headers)
+            transient = exc.status_code in (408, 409, 429) or exc.status_code >= 500
+        elif isinstance(exc, openai.APITimeoutError) or (isinstance(exc, LLMFailure) and exc.status == "timeout"):
+            failure, transient = LLMFailure("timeout", self._late(started, deadline)), True
+            charged = tokens_in
+        elif isinstance(exc, openai.APIConnectionError):
+            failure = LLMFailure("unreachable", f"cannot connect to {self.endpoint.base_url}: {exc}")
+            transient = True
+        elif isinstance(exc, LLMFailure):      # an answer that is not what was asked for (an HTML page…)
+            failure, transient, charged = exc, True, tokens_in
+        elif isinstance(exc, openai.OpenAIError):
+            failure, transient = LLMFailure("http_error", f"the openai client failed: {str(exc)[:300]}"), False
+        else:
+            self.budget.release(hold)
+            raise exc
+        self._settle(hold, charged, 0)
+        self._log_failure(context, started, attempt, failure, charged)
+        return failure, retry_after, transient
+
+    def _late(self, started: float, deadline: float) -> str:
+        took = time.monotonic() - started
+        if deadline < started + self.endpoint.timeout:
+            return f"no answer before the run's deadline (this try took {took:.1f} s)"
+        return (f"no answer within {self.endpoint.timeout:g} s, the request's total deadline (this try took "
+                f"{took:.1f} s) — raise [llm] timeout if the model is slow")
+
+    def _status_failure(self, exc: Any, context: CallContext, started: float, attempt: int,
+                        hold: BudgetHold) -> LLMFailure:
+        message = wire.error_text(exc)
+        if context.mode == "json_schema" and wire.rejects_structured_output(exc.status_code, message):
+            self.budget.release(hold)
             self._log_failure(context, started, attempt,
                               LLMFailure("http_error", f"HTTP {exc.status_code}: json_schema not supported, "
                                          f"switching to json_object: {message}"))
-            raise _StructuredModeRejected()
-        failure = LLMFailure("http_error", f"HTTP {exc.status_code}: {message}")
-        self._log_failure(context, started, attempt, failure)
-        return failure
+            raise StructuredModeRejected(message)
+        return LLMFailure("http_error", f"HTTP {exc.status_code}: {message}")
 
     def _delay(self, retry: int, retry_after: float | None) -> float:
         if retry_after is not None:
@@ -450,20 +653,22 @@ class LLM:
         if self._unreachable_streak >= UNREACHABLE_STREAK_LIMIT:
             raise EndpointUnreachable(f"{self.endpoint.base_url} was unreachable for {self._unreachable_streak} "
                                       "items in a row; check [llm] base_url and that the server is running")
-        self.budget.check()
+        if self.run_deadline is not None and time.monotonic() >= self.run_deadline:
+            raise RunDeadlineReached(f"the run's deadline of {self.run_seconds:g} s passed")
 
     def _note_failure(self, failure: LLMFailure) -> None:
         if failure.status == "unreachable":
             self._unreachable_streak += 1
 
     # -- accounting --------------------------------------------------------------------------------
-    def _charge(self, tokens_in: int, tokens_out: int) -> float | None:
+    def _settle(self, hold: BudgetHold, tokens_in: int, tokens_out: int) -> float | None:
         cost = self.endpoint.cost_usd(tokens_in, tokens_out)
-        self.budget.charge(tokens_in, tokens_out, cost)
+        self.budget.settle(hold, tokens_in, tokens_out, cost)
         return cost
 
-    def _log_failure(self, context: CallContext, started: float, attempt: int, failure: LLMFailure) -> None:
-        reply = _Reply(None, 0, 0, (time.monotonic() - started) * 1000, attempt)
+    def _log_failure(self, context: CallContext, started: float, attempt: int, failure: LLMFailure,
+                     tokens_in: int = 0) -> None:
+        reply = _Reply(None, tokens_in, 0, (time.monotonic() - started) * 1000, attempt)
         status = "timeout" if failure.status == "timeout" else "http_error"
         self._log(context, reply, status, failure.message)
 
@@ -478,49 +683,6 @@ class LLM:
                  context.item_id, context.input_hash, context.mode, reply.tokens_in, reply.tokens_out,
                  round(reply.latency_ms, 1), self.endpoint.cost_usd(reply.tokens_in, reply.tokens_out),
                  status, error, reply.attempt))
-
-
-def _error_text(exc: Any) -> str:
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        text = inner.get("message") if isinstance(inner, dict) else str(inner)
-        if text:
-            return str(text)[:300]
-    if body:
-        return str(body)[:300]
-    return str(getattr(exc, "message", exc))[:300]
-
-
-def _rejects_structured_output(status: int, message: str) -> bool:
-    """Whether an error says the server cannot do json_schema output. Most servers answer 400 or 422;
-    llama-cpp-python's server answers 500 with its request-validation error, so a 500 counts only
-    when it names both response_format and json_schema."""
-    lowered = message.lower()
-    if status in (400, 422, 501):
-        return any(word in lowered for word in ("response_format", "json_schema", "schema", "structured"))
-    return status == 500 and "response_format" in lowered and "json_schema" in lowered
-
-
-def _retry_after_seconds(headers: Mapping[str, str]) -> float | None:
-    """Seconds the server asked us to wait (Retry-After as seconds or an HTTP date, or retry-after-ms)."""
-    milliseconds = headers.get("retry-after-ms")
-    if milliseconds:
-        try:
-            return max(0.0, float(milliseconds) / 1000)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
 
 
 # -- reading the call log -------------------------------------------------------------------------
@@ -573,7 +735,6 @@ def embed_texts(config: Any, texts: list[str], conn: sqlite3.Connection | None =
     quiet switch to another embedder.
     """
     from . import db
-    from .errors import SabbaticalError
 
     endpoint = resolve_endpoint(config.llm, environ)
     if endpoint is None:

@@ -8,16 +8,13 @@ import pytest
 
 from sabbatical import db
 from sabbatical.config import LLMConfig, load_config
-from sabbatical.errors import SabbaticalError, UsageError
+from sabbatical.errors import BudgetReached, EndpointUnreachable, LLMFailure, SabbaticalError, UsageError
 from sabbatical.llm import (
     LLM,
     SETTING_PREFIX,
     Budget,
-    BudgetReached,
     CallContext,
     Endpoint,
-    EndpointUnreachable,
-    LLMFailure,
     embed_texts,
     parse_budget,
     recent_calls,

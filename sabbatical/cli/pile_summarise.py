@@ -35,6 +35,7 @@ def summarise(
     budget: Annotated[str | None, typer.Option("--budget", help="Stop after N tokens (5000, 20k) or dollars ($0.50).")] = None,
     prompt: Annotated[str | None, typer.Option("--prompt", help="Prompt version to use, e.g. v2 (default: [llm] prompt).")] = None,
     sample: Annotated[int | None, typer.Option("--sample", help="Only this many items (a stable random sample).")] = None,
+    deadline: Annotated[float | None, typer.Option("--deadline", min=0, help="Stop after this many seconds; unfinished items stay pending.")] = None,
     compare: Annotated[bool, typer.Option("--compare", help="Compare --prompt with the current prompt on --sample items.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
@@ -49,7 +50,7 @@ def summarise(
     selection = _selection(all_, pending, retry_failed, wanted)
     with progress("Summarising") as report_progress:
         report = summarise_workspace(workspace, selection=selection, ids=wanted, prompt_version=prompt,
-                                     budget=budget, sample=sample, on_progress=report_progress)
+                                     budget=budget, sample=sample, on_progress=report_progress, deadline=deadline)
     _render_report(report, as_json)
     report.raise_for_failures()
 

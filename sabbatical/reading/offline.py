@@ -22,6 +22,9 @@ OFFLINE_MODEL = "offline-extractive"
 OFFLINE_VERSION = "offline-v1"
 MAX_QUOTE_WORDS = 25
 MAX_CLAIMS = 3
+# The schema's limits (summary_schema): a summary is cut to fit them, never left to fail validation.
+MAX_TOPIC_CHARS = 80
+MAX_QUOTE_CHARS = 400
 
 # (pattern, weight, label shown in the rationale)
 BENCHMARK_CUES = [
@@ -105,7 +108,8 @@ class CueHit:
 
 def summarise_offline(document: SourceDocument) -> Summary:
     """An extractive summary and a heuristic judgement of one item (deterministic, no network)."""
-    sentences = split_sentences(document.body) or split_sentences(document.title) or [document.title or document.id]
+    sentences = (split_sentences(document.body) or split_sentences(document.title)
+                 or [document.title.strip() or document.id.strip() or "(untitled)"])
     scores = score_sentences(sentences, document.title)
     ranked = sorted(range(len(sentences)), key=lambda i: (-scores[i], i))
     # Titles state the claim most plainly ("… Explains …", "… Adds 0.3 Points"), so cues count there too.
@@ -167,13 +171,14 @@ def make_tldr(sentences: list[str], ranked: list[int]) -> str:
 
 
 def quote_from(sentence: str) -> str:
-    """A verbatim quote: the sentence itself, or its first words when it is long."""
+    """A verbatim quote: the sentence itself, or its first words when it is long (a single word longer
+    than a quote may be is cut, and then does not verify)."""
     words = sentence.split()
     quote = " ".join(words[:MAX_QUOTE_WORDS])
-    while len(quote) > 380 and len(words) > 3:
-        words = words[: max(3, len(words) // 2)]
+    while len(quote) > 380 and len(words) > 1:
+        words = words[: max(1, len(words) // 2)]
         quote = " ".join(words)
-    return quote
+    return quote[:MAX_QUOTE_CHARS]
 
 
 def _limit(text: str, limit: int) -> str:
@@ -262,8 +267,8 @@ def keywords(document: SourceDocument, limit: int = 5) -> list[str]:
     singles = [(w, float(n)) for w, n in counts.items() if n >= 2 or w in title_words]
     chosen: list[str] = []
     for term, _ in sorted(phrases + singles, key=lambda t: (-t[1], t[0])):
-        if any(term in c or c in term for c in chosen):
-            continue
+        if len(term) > MAX_TOPIC_CHARS or any(term in c or c in term for c in chosen):
+            continue   # a 'word' longer than a topic may be is a hash, a URL or a run-on token, not a topic
         chosen.append(term)
         if len(chosen) == limit:
             break

@@ -20,20 +20,25 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
+
+from pydantic import ValidationError
 
 from .. import db
 from ..config import LLMConfig
-from ..errors import EveryUnitFailed, NotFound, PartialFailure, UsageError
-from ..llm import (LLM, Budget, CallContext, Endpoint, LLMFailure, RunStopped, budget_from_config, parse_budget,
-                   resolve_endpoint)
+from ..errors import EveryUnitFailed, LLMFailure, NotFound, PartialFailure, RunStopped, UsageError
+from ..llm import LLM, Budget, CallContext, Endpoint, budget_from_config, parse_budget, resolve_endpoint
 from .offline import OFFLINE_MODEL, OFFLINE_VERSION, summarise_offline
 from .prompt_files import Prompt, load_prompt, resolve_version
 from .summary_schema import QuoteCheck, SourceDocument, Summary, stored_form, verify_quotes
 
 SELECTIONS = ("pending", "all", "retry-failed", "ids")
 WRITE_BATCH = 25
+# What of an item goes into a prompt, at most (the prompt file caps the text itself, max_document_chars).
+# A 1 MB title or author list is ingested text like any other; it is not sent whole.
+PROMPT_FIELD_CHARS = {"id": 300, "kind": 40, "title": 500, "author": 120, "published": 40, "text": 200_000}
+PROMPT_AUTHORS = 12
 
 Progress = Callable[..., None]
 
@@ -174,12 +179,14 @@ def resolve_ids(conn: sqlite3.Connection, ids: Iterable[str]) -> list[str]:
 # -- the run --------------------------------------------------------------------------------------
 def summarise_pile(conn: sqlite3.Connection, producer: Producer, *, selection: str = "pending",
                    ids: Iterable[str] = (), budget: Budget | None = None, on_progress: Progress | None = None,
-                   sample: int | None = None, backoff_base: float = 0.5) -> SummariseReport:
+                   sample: int | None = None, backoff_base: float = 0.5,
+                   deadline: float | None = None) -> SummariseReport:
     """Summarise the selected items with `producer`; every result (ok or failed) is stored as it comes.
 
     `sample` keeps only that many of the items needing work (a stable pseudo-random choice). Stops
-    cleanly when the budget is spent or the endpoint is unreachable: the items not yet started stay
-    pending (no row), and the report says why.
+    cleanly when the budget is spent, the endpoint is unreachable or `deadline` seconds have passed:
+    the items not yet started stay pending (no row), and the report says why. One item that cannot be
+    summarised is that item's failure, stored for `--retry-failed`; the others go on.
     """
     started = time.monotonic()
     todo, cached = select_items(conn, producer, selection, ids)
@@ -196,7 +203,9 @@ def summarise_pile(conn: sqlite3.Connection, producer: Producer, *, selection: s
         if producer.kind == "offline":
             _run_offline(todo, writer, progress)
         else:
-            _run_endpoint(conn, producer, todo, writer, progress, budget or Budget(), backoff_base, report)
+            llm = LLM(producer.endpoint, conn, budget or Budget(), lock=writer.lock,  # type: ignore[arg-type]
+                      backoff_base=backoff_base, deadline=deadline)
+            _run_endpoint(llm, producer, todo, writer, progress, report)
     finally:
         writer.flush()
     report.calls = conn.execute("SELECT COUNT(*) FROM llm_calls WHERE id > ?", (first_call,)).fetchone()[0]
@@ -206,14 +215,31 @@ def summarise_pile(conn: sqlite3.Connection, producer: Producer, *, selection: s
 
 def _run_offline(todo: list[SourceDocument], writer: _SummaryWriter, progress: Progress) -> None:
     for document in todo:
-        summary = summarise_offline(document)
-        writer.add(_Outcome(document, summary, verify_quotes(summary, document.full_text)))
+        writer.add(_offline_outcome(document))
         progress(1)
 
 
-def _run_endpoint(conn: sqlite3.Connection, producer: Producer, todo: list[SourceDocument], writer: _SummaryWriter,
-                  progress: Progress, budget: Budget, backoff_base: float, report: SummariseReport) -> None:
-    llm = LLM(producer.endpoint, conn, budget, lock=writer.lock, backoff_base=backoff_base)  # type: ignore[arg-type]
+def _offline_outcome(document: SourceDocument) -> _Outcome:
+    """One item through the offline summariser; a summary the schema refuses is that item's failure."""
+    try:
+        summary = summarise_offline(document)
+    except ValidationError as exc:
+        return _Outcome(document, error=f"the offline summary does not fit the schema ({_first_problem(exc)}) — "
+                                        "`sabbatical pile summarise --retry-failed` tries it again")
+    return _Outcome(document, summary, verify_quotes(summary, document.full_text))
+
+
+def _first_problem(exc: ValidationError) -> str:
+    problems = exc.errors()
+    if not problems:
+        return "no detail"
+    where = ".".join(str(part) for part in problems[0]["loc"]) or "summary"
+    more = f", and {len(problems) - 1} more" if len(problems) > 1 else ""
+    return f"{where}: {problems[0]['msg']}{more}"
+
+
+def _run_endpoint(llm: LLM, producer: Producer, todo: list[SourceDocument], writer: _SummaryWriter,
+                  progress: Progress, report: SummariseReport) -> None:
     assert producer.prompt is not None
     with ThreadPoolExecutor(max_workers=producer.endpoint.concurrency,  # type: ignore[union-attr]
                             thread_name_prefix="summarise") as pool:
@@ -230,6 +256,7 @@ def _run_endpoint(conn: sqlite3.Connection, producer: Producer, todo: list[Sourc
             for future in futures:
                 future.cancel()
             raise
+    budget = llm.budget
     report.tokens_in, report.tokens_out = budget.tokens_in, budget.tokens_out
     report.cost_usd = round(budget.usd, 6) if budget.priced else None
 
@@ -237,10 +264,22 @@ def _run_endpoint(conn: sqlite3.Connection, producer: Producer, todo: list[Sourc
 def _ask_endpoint(llm: LLM, prompt: Prompt, document: SourceDocument) -> _Outcome:
     context = CallContext("summarise", prompt.version, document.id)
     try:
-        answer = llm.structured(prompt.messages(document), Summary, context, max_tokens=prompt.max_tokens)
+        answer = llm.structured(prompt.messages(for_prompt(document)), Summary, context,
+                                max_tokens=prompt.max_tokens)
     except LLMFailure as failure:
         return _Outcome(document, error=failure.message)
     return _Outcome(document, answer.value, verify_quotes(answer.value, document.full_text))
+
+
+def for_prompt(document: SourceDocument) -> SourceDocument:
+    """The item with every field that reaches a prompt cut to `PROMPT_FIELD_CHARS` (quotes are still
+    checked against the whole text)."""
+    limit = PROMPT_FIELD_CHARS
+    return replace(document, id=document.id[:limit["id"]], kind=document.kind[:limit["kind"]],
+                   title=document.title[:limit["title"]], abstract=document.abstract[:limit["text"]],
+                   content=document.content[:limit["text"]],
+                   authors=tuple(author[:limit["author"]] for author in document.authors[:PROMPT_AUTHORS]),
+                   published=(document.published or "")[:limit["published"]] or None)
 
 
 class _SummaryWriter:
@@ -299,15 +338,16 @@ WHERE summaries.status != 'ok'
 
 def summarise_workspace(workspace: Any, *, selection: str = "pending", ids: Iterable[str] = (),
                         prompt_version: str | None = None, budget: str | None = None, sample: int | None = None,
-                        on_progress: Progress | None = None, environ: dict[str, str] | None = None) -> SummariseReport:
+                        on_progress: Progress | None = None, environ: dict[str, str] | None = None,
+                        deadline: float | None = None) -> SummariseReport:
     """`sabbatical pile summarise`: the workspace's producer over its pile. `budget` is '5000' tokens or
-    '$0.50' (default: `[llm] budget_tokens` / `budget_usd`)."""
+    '$0.50' (default: `[llm] budget_tokens` / `budget_usd`); `deadline` is seconds for the whole run."""
     producer = choose_producer(workspace.config.llm, prompt_version, environ)
     spend = parse_budget(budget) if budget else budget_from_config(workspace.config.llm)
     conn = db.connect(workspace.pile_path)
     try:
         return summarise_pile(conn, producer, selection=selection, ids=ids, budget=spend, sample=sample,
-                              on_progress=on_progress)
+                              on_progress=on_progress, deadline=deadline)
     finally:
         conn.close()
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import db
 from ..config import Config
-from ..errors import NotFound, UsageError
+from ..errors import LLMFailure, NotFound, RunStopped, UsageError
 from . import clustering, embed
 
 if TYPE_CHECKING:
@@ -327,7 +327,7 @@ def llm_label(client: Any, representatives: list[dict]) -> str:
     try:
         answer = client.structured(messages, TopicLabel, llm.CallContext("topic_label", prompt_version=LABEL_PROMPT),
                                    max_tokens=60)
-    except (llm.LLMFailure, llm.RunStopped):
+    except (LLMFailure, RunStopped):
         return ""
     return " ".join(answer.value.label.split())
 

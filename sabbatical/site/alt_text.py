@@ -71,7 +71,8 @@ def describe_images(workspace: Workspace, artifacts: list[SiteArtifact], problem
 def _ask_model(workspace: Workspace, model: str, images: list[SiteArtifact], keys: dict[int, str],
                cache: dict[str, str], problems: list[str]) -> None:
     from .. import db
-    from ..llm import LLM, CallContext, LLMFailure, RunStopped, budget_from_config, resolve_endpoint
+    from ..errors import LLMFailure, RunStopped
+    from ..llm import LLM, CallContext, budget_from_config, resolve_endpoint
 
     endpoint = resolve_endpoint(workspace.config.llm)
     if endpoint is None:
