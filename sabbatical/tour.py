@@ -55,8 +55,8 @@ def run_tour(directory: Path, on_step: Callable[[TourStep], None] | None = None)
         "sabbatical paths        # where everything lives",
         "sabbatical --help       # every command group",
     ]
-    if (workspace.site_dir / "index.html").is_file():
-        report.open_next.insert(1, f"open {workspace.site_dir / 'index.html'}   # the published site")
+    if workspace.site_index_path.is_file():
+        report.open_next.insert(1, f"open {workspace.site_index_path}   # the published site")
     return report
 
 
@@ -80,7 +80,7 @@ def read_stage(workspace: Workspace) -> str:
     from .reading.ingest import Ingester, read_feeds, read_files, sample_path
     from .reading.pile import Pile
 
-    folder = workspace.reading_dir / "samples"
+    folder = workspace.samples_dir
     folder.mkdir(parents=True, exist_ok=True)
     for name in SAMPLES:
         target = folder / name
@@ -137,7 +137,7 @@ def organise_stage(workspace: Workspace) -> str:
         query = (workspace.config.reading.interests or [t.keywords[0] for t in named if t.keywords] or ["learning"])[0]
         hits = search.search(conn, workspace.config, query, limit=1)
         found = f"search {query!r} → {hits[0].title!r} ({hits[0].why_text})" if hits else f"search {query!r} → nothing"
-        path = workspace.reading_dir / "digest.md"
+        path = workspace.digest_path
         digest.write_digest(conn, workspace.config, path, since="100y", sprints_dir=workspace.sprints_dir)
         placed, unsorted = conn.execute("SELECT COUNT(topic_id), COUNT(*) - COUNT(topic_id) FROM item_topics").fetchone()
     finally:
@@ -194,7 +194,7 @@ def site_stage(workspace: Workspace) -> str:
     try:
         report = build_site(workspace)
     except PartialFailure as exc:
-        index = workspace.site_dir / "index.html"
+        index = workspace.site_index_path
         return f"built the site with {len(exc.failures)} problem(s) ({'; '.join(exc.failures)}); open {index}"
     size_mb = report.size_bytes / 1024 / 1024
     return (f"built {report.pages} pages for {report.sprints} sprint(s) into site/ ({size_mb:.1f} MB, "

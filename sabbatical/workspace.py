@@ -1,7 +1,8 @@
 """Workspaces: finding one, creating one, and every path inside one.
 
 A workspace is a folder holding `sabbatical.toml`. This module is the only place that knows where
-things live (the pile, the sprints, the MLflow store, the site), so moving a file is a one-line change.
+things live (the pile, the sprints, the MLflow store, the site, the caches under `.sabbatical/`): one
+property per path, which every other module calls, so moving a file is a one-line change here.
 """
 
 from __future__ import annotations
@@ -112,12 +113,26 @@ class Workspace:
         return self.reading_dir / "pile.db"
 
     @property
+    def digest_path(self) -> Path:
+        """Where `pile digest` writes unless told otherwise."""
+        return self.reading_dir / "digest.md"
+
+    @property
+    def samples_dir(self) -> Path:
+        """Where the tour copies the bundled sample feeds before reading them."""
+        return self.reading_dir / "samples"
+
+    @property
     def sprints_dir(self) -> Path:
         return self.root / "sprints"
 
     @property
     def site_dir(self) -> Path:
         return self.root / "site"
+
+    @property
+    def site_index_path(self) -> Path:
+        return self.site_dir / "index.html"
 
     @property
     def cache_dir(self) -> Path:
@@ -129,8 +144,28 @@ class Workspace:
         return self.cache_dir / "site-src"
 
     @property
+    def site_staging_dir(self) -> Path:
+        """Where the site engine builds, to be scanned before it replaces `site/`."""
+        return self.cache_dir / "site-build"
+
+    @property
+    def site_cache_dir(self) -> Path:
+        """Rendered notebooks and charts from the last build, reused when their inputs did not change."""
+        return self.cache_dir / "site-cache"
+
+    @property
+    def alt_text_cache_path(self) -> Path:
+        """Alt text the LLM wrote for published images, by image hash and model."""
+        return self.cache_dir / "alt-text.json"
+
+    @property
     def mlflow_db_path(self) -> Path:
         return self.root / "mlflow.db"
+
+    @property
+    def mlartifacts_dir(self) -> Path:
+        """The local store's run artifacts (unless `[tracking] artifact_root` says otherwise)."""
+        return self.root / "mlartifacts"
 
     @property
     def tracking_uri(self) -> str:
@@ -142,7 +177,7 @@ class Workspace:
         configured = self.config.tracking.artifact_root
         if configured:
             return configured
-        return (self.root / "mlartifacts").as_uri()
+        return self.mlartifacts_dir.as_uri()
 
     def _artifact_root_origin(self) -> str:
         tracking = self.config.tracking
@@ -164,6 +199,9 @@ class Workspace:
             Location("sprints", str(self.sprints_dir), derived),
             Location("site", str(self.site_dir), derived),
             Location("cache", str(self.cache_dir), derived),
+            Location("site_staging", str(self.site_staging_dir), derived),
+            Location("site_cache", str(self.site_cache_dir), derived),
+            Location("alt_text_cache", str(self.alt_text_cache_path), derived),
             Location("tracking_uri", self.tracking_uri,
                      "[tracking] uri in sabbatical.toml" if cfg.tracking.uri else "default: the workspace's mlflow.db"),
             Location("artifact_root", self.artifact_root, self._artifact_root_origin()),
@@ -196,26 +234,26 @@ def init_workspace(directory: Path, *, force: bool = False, title: str | None = 
     On an existing workspace this refuses unless `force`, and with `force` it only adds what is
     missing: it never overwrites or deletes a file. `.gitignore` gains only the entries it lacks.
     """
-    root = Path(directory).expanduser().resolve()
-    if (root / CONFIG_NAME).exists() and not force:
+    workspace = Workspace(Path(directory).expanduser(), "created by sabbatical init")
+    root = workspace.root
+    if workspace.config_path.exists() and not force:
         raise WorkspaceExists(root)
     created: list[str] = []
     root.mkdir(parents=True, exist_ok=True)
     title = title or "My sabbatical"
     files = {
-        CONFIG_NAME: config_mod.render_template(title),
-        "mkdocs.yml": MKDOCS_TEMPLATE.format(title=_yaml_string(title)),
+        workspace.config_path: config_mod.render_template(title),
+        workspace.mkdocs_path: MKDOCS_TEMPLATE.format(title=_yaml_string(title)),
     }
-    for name, text in files.items():
-        if _write_new(root / name, text):
-            created.append(name)
-    for name in ("reading", "sprints"):
-        if not (root / name).exists():
-            (root / name).mkdir()
-            created.append(name + "/")
+    for path, text in files.items():
+        if _write_new(path, text):
+            created.append(path.relative_to(root).as_posix())
+    for folder in (workspace.reading_dir, workspace.sprints_dir):
+        if not folder.exists():
+            folder.mkdir()
+            created.append(folder.relative_to(root).as_posix() + "/")
     if _extend_gitignore(root / ".gitignore"):
         created.append(".gitignore")
-    workspace = Workspace(root, "created by sabbatical init")
     workspace.config  # validate now: a --force over a broken config must say so
     return workspace, created
 

@@ -290,7 +290,7 @@ def digest(
     from ..reading import digest as digests
 
     with _pile() as (workspace, conn):
-        written = digests.write_digest(conn, workspace.config, out or workspace.reading_dir / "digest.md",
+        written = digests.write_digest(conn, workspace.config, out or workspace.digest_path,
                                        since=since, sprints_dir=workspace.sprints_dir)
     typer.echo(f"{written.new_items} new item(s) in {len(written.topics)} topic(s) → {written.path}")
 
