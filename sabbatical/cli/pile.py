@@ -63,6 +63,26 @@ def show(item_id: str, as_json: Json = False) -> None:
         render_item(item, opened)
 
 
+@pile.command("private")
+def private(ids: Ids) -> None:
+    """Mark items private: never published on the site or in the digest (`pile public` undoes it)."""
+    _set_private(ids, True)
+
+
+@pile.command("public")
+def public(ids: Ids) -> None:
+    """Make private items publishable again."""
+    _set_private(ids, False)
+
+
+def _set_private(ids: list[str], private: bool) -> None:
+    from ..reading import triage
+
+    with _open_pile() as opened, pile_find._show_recorded(lambda r: f"{r.item_id}: {r.state}"):
+        for record in triage.set_private(opened.conn, ids, private):
+            typer.echo(f"{record.item_id}: {record.state}")
+
+
 @pile.command("export")
 def export(
     format_: Annotated[str, typer.Option("--format", "-f", help="jsonl, bibtex or markdown.")] = "jsonl",

@@ -81,7 +81,8 @@ def add_note(conn: sqlite3.Connection, ref: str, text: str) -> Recorded:
     if not text.strip():
         raise UsageError("a note needs some text: `pile note ID \"what you thought\"`")
     item_id = resolve_item(conn, ref)
-    event_id = _append(conn, item_id, "note", {"text": text.strip()})
+    with db.transaction(conn):
+        event_id = _append(conn, item_id, "note", {"text": text.strip()})
     return Recorded(item_id, "note", event_id, current_state(conn, item_id).state)
 
 
@@ -110,6 +111,23 @@ def undo(conn: sqlite3.Connection, refs: list[str]) -> list[Recorded]:
             event_id = _append(conn, item_id, "undo", {"event": target["id"], "action": target["action"]})
             recorded.append(Recorded(item_id, f"undo {target['action']}", event_id, current_state(conn, item_id).state))
     _raise_partial(recorded, failures, "undo recorded")
+    return recorded
+
+
+def set_private(conn: sqlite3.Connection, refs: list[str], private: bool = True) -> list[Recorded]:
+    """Mark items private (never published on the site, never in the digest) or public again.
+
+    Each change is a 'private' or 'public' event; the item's `private` column, which every publishing
+    path reads, follows it in the same transaction. Unknown refs fail after the rest is recorded."""
+    ids, failures = resolve_items(conn, refs)
+    action = "private" if private else "public"
+    recorded = []
+    with db.transaction(conn):
+        for item_id in dict.fromkeys(ids):
+            event_id = _append(conn, item_id, action, {})
+            conn.execute("UPDATE items SET private = ? WHERE id = ?", (int(private), item_id))
+            recorded.append(Recorded(item_id, action, event_id, action))
+    _raise_partial(recorded, failures, f"{action} recorded")
     return recorded
 
 
