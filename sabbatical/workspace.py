@@ -254,7 +254,7 @@ def init_workspace(directory: Path, *, force: bool = False, title: str | None = 
             created.append(folder.relative_to(root).as_posix() + "/")
     if _extend_gitignore(root / ".gitignore"):
         created.append(".gitignore")
-    workspace.config  # validate now: a --force over a broken config must say so
+    _ = workspace.config  # validate now: a --force over a broken config must say so
     return workspace, created
 
 

@@ -4,7 +4,7 @@ a taste model learns from enough triage and `pile stats` reports its held-out ac
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -13,7 +13,7 @@ from sabbatical.config import Config, ReadingConfig
 from sabbatical.reading import rank, topics, triage
 from tests.helpers.organise_pile import add_items, topic_pile
 
-NOW = datetime(2026, 1, 2, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 2, tzinfo=UTC)
 
 
 @pytest.fixture

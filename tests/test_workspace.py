@@ -26,7 +26,7 @@ def test_init_creates_the_layout_with_every_key_documented(tmp_path, cli):
     text = (root / "sabbatical.toml").read_text()
     parsed = tomllib.loads(text)
     assert parsed["title"] == 'Why do "models" generalise?'
-    for dotted, default, doc in describe_keys():
+    for dotted, _default, doc in describe_keys():
         section, _, key = dotted.rpartition(".")
         table = parsed[section] if section else parsed
         assert key in table, dotted

@@ -260,7 +260,8 @@ def inbox(limit: Limit = 20, as_json: Json = False) -> None:
 
 def list_by_state(state: str, *, kind: str | None, source: str | None, limit: int | None, as_json: bool) -> None:
     """`pile list --state …`: items in a triage state, ranked, optionally narrowed by kind and source."""
-    from ..reading import rank, search as searching
+    from ..reading import rank
+    from ..reading import search as searching
 
     with _pile() as (workspace, conn):
         allowed = searching.allowed_ids(conn, searching.Filters(kind=kind, source=source))

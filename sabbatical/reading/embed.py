@@ -45,7 +45,9 @@ Progress = Callable[..., None]
 class Embedder(Protocol):
     model: str
     backend: str
-    dim: int
+
+    @property
+    def dim(self) -> int: ...
 
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
 
@@ -55,7 +57,7 @@ def item_text(title: str, abstract: str, content: str) -> str:
     return f"{title}. {title}. {abstract} {content[:CONTENT_CHARS]}".strip()
 
 
-def normalise_rows(matrix: np.ndarray) -> np.ndarray:
+def normalise_rows(matrix: Any) -> np.ndarray:
     """L2-normalise each row in place (zero rows stay zero) and return it as float32."""
     import numpy as np
 
@@ -139,8 +141,8 @@ class TfidfSvdEmbedder:
 
     def _tfidf(self, texts: Sequence[str]):
         if self._vectorizer is None:
-            from sklearn.feature_extraction.text import TfidfVectorizer
             import numpy as np
+            from sklearn.feature_extraction.text import TfidfVectorizer
 
             vectorizer = TfidfVectorizer(vocabulary={t: i for i, t in enumerate(self.vocabulary)},
                                          dtype=np.float32, **TFIDF_PARAMS)
@@ -361,7 +363,7 @@ def derived_cache(conn: sqlite3.Connection) -> dict[Any, Any]:
 
 def _is_open(conn: sqlite3.Connection) -> bool:
     try:
-        conn.total_changes
+        _ = conn.total_changes          # any use of a closed connection raises
     except sqlite3.ProgrammingError:
         return False
     return True

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -87,7 +87,7 @@ def rank_items(conn: sqlite3.Connection, config: Config, *, state: str | None = 
                sprints_dir: Path | None = None, limit: int | None = None, include_private: bool = True,
                now: datetime | None = None) -> list[RankedItem]:
     """Items in `state` (None = every state but dropped), ranked, each saying why it is where it is."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     wanted = _ids_for(conn, state)
     context = _context(conn, config, sprints_dir)
     summaries = latest_summary_rows(conn, prefer=preferred_key(config.llm))
@@ -112,7 +112,7 @@ def _ids_for(conn: sqlite3.Connection, state: str | None) -> set[str]:
     return {r["id"] for r in conn.execute("SELECT id FROM items")} - triage.ids_in_state(conn, "dropped")
 
 
-def _rank_one(row: sqlite3.Row, context: _Context, summary: dict | None, user: triage.UserState | None,
+def _rank_one(row: sqlite3.Row, context: _Context, summary: sqlite3.Row | None, user: triage.UserState | None,
               topic: str, now: datetime) -> RankedItem:
     reasons: list[str] = []
     insight = _insight(summary, reasons)
@@ -126,7 +126,7 @@ def _rank_one(row: sqlite3.Row, context: _Context, summary: dict | None, user: t
                       row["first_seen"], bool(row["private"]), "; ".join(reasons))
 
 
-def _insight(summary: dict | None, reasons: list[str]) -> float:
+def _insight(summary: sqlite3.Row | None, reasons: list[str]) -> float:
     if not summary or summary["insight_score"] is None:
         reasons.append("not summarised yet (neutral insight 0.5)")
         return NEUTRAL_INSIGHT
@@ -161,7 +161,7 @@ def _recency(first_seen: str, now: datetime, reasons: list[str]) -> float:
     except (ValueError, AttributeError):
         return 1.0
     if seen.tzinfo is None:
-        seen = seen.replace(tzinfo=timezone.utc)
+        seen = seen.replace(tzinfo=UTC)
     days = max(0.0, (now - seen).total_seconds() / 86400)
     reasons.append("added today" if days < 1 else f"added {days:.0f} days ago")
     return max(0.1, math.pow(0.5, days / HALF_LIFE_DAYS))

@@ -16,7 +16,7 @@ import functools
 import re
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..config import Config
@@ -268,7 +268,7 @@ def stored_index(conn: sqlite3.Connection, config: Config) -> embed.VectorIndex 
 # -- filters -----------------------------------------------------------------------------------------
 def parse_since(text: str, now: datetime | None = None) -> str:
     """'7d', '2w', '3m', '1y' (ago) or an ISO date → an ISO date string to compare against."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     match = re.fullmatch(r"\s*(\d+)\s*([dwmy])\s*", text.lower())
     if match:
         days = int(match[1]) * {"d": 1, "w": 7, "m": 30, "y": 365}[match[2]]
@@ -283,7 +283,8 @@ def allowed_ids(conn: sqlite3.Connection, filters: Filters) -> set[str] | None:
     """The ids the filters allow (None = no filter). --since compares the publication date, else the date added."""
     if not filters.any():
         return None
-    clauses, params = [], []
+    clauses: list[str] = []
+    params: list[Any] = []
     if filters.kind:
         clauses.append("i.kind = ?")
         params.append(filters.kind)
