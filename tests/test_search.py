@@ -236,3 +236,16 @@ def test_a_word_matching_very_many_items_is_ranked_among_title_matches(conn, org
     assert ranked and ranked[0] == "test:titled"
     titles = dict(conn.execute("SELECT id, title FROM items").fetchall())
     assert all("qubit" in titles[i].lower() for i in ranked)
+
+
+def test_search_related_inbox_and_stats_work_on_a_pile_that_refuses_every_write(conn, organised):
+    """PRAGMA query_only makes SQLite refuse any write: every read still answers, new items included."""
+    from sabbatical.reading import rank
+
+    add_item(conn, "test:unembedded", "Qubit readout", "qubit readout fidelity")
+    conn.execute("PRAGMA query_only = ON")
+    hits = search.search(conn, Config(), "qubit readout", limit=50)
+    assert "test:unembedded" in {h.id for h in hits} and hits.note.startswith("1 item(s) added since")
+    assert len(search.related(conn, Config(), organised["quantum"][0], limit=3)) == 3
+    assert any(r.id == "test:unembedded" for r in rank.rank_items(conn, Config(), state="inbox"))
+    assert rank.pile_stats(conn, Config())["items"] == 46
