@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -276,3 +277,40 @@ def test_a_whole_feed_with_sloppy_markup_is_still_read_with_a_warning(workspace,
     http_server.route("/sloppy.rss", Response(200, sloppy, {"Content-Type": "application/rss+xml"}))
     result = cli("--workspace", workspace.root, "read", "feed", http_server.url + "/sloppy.rss")
     assert result.exit_code == 0 and "malformed" in result.stderr
+
+
+# -- arXiv through the one fetcher ------------------------------------------------------------------------------
+
+def test_the_arxiv_api_has_the_same_size_limit(workspace, http_server, cli):
+    huge = sample_path("papers.atom").read_bytes().replace(b"</feed>", b"<!--" + b" " * 300_000 + b"--></feed>")
+    http_server.route("/api/query", body=huge, headers=ATOM)
+    configure(workspace, arxiv_api_url=http_server.url + "/api/query", max_response_mb=0.1)
+    result = cli("--workspace", workspace.root, "read", "arxiv", "sparse autoencoders")
+    assert result.exit_code == ExitCode.ERROR and "over the 0.1 MB limit" in result.stderr
+
+
+def test_the_arxiv_api_has_the_same_total_deadline(workspace, http_server, cli):
+    http_server.route("/api/query", body=sample_path("papers.atom").read_bytes(), headers=ATOM, delay=5)
+    configure(workspace, arxiv_api_url=http_server.url + "/api/query", timeout=1.0)
+    started = time.monotonic()
+    result = cli("--workspace", workspace.root, "read", "arxiv", "2601.01103")
+    assert result.exit_code == ExitCode.ERROR and "no answer within 1 s" in result.stderr
+    assert time.monotonic() - started < 4
+
+
+def test_arxiv_hosts_get_three_seconds_and_others_the_configured_delay():
+    from sabbatical.reading.sources.fetch import HostPacer
+
+    pacer = HostPacer(1.0)
+    assert pacer.delay_for("export.arxiv.org") == pacer.delay_for("arxiv.org") == 3.0
+    assert pacer.delay_for("blog.example.org") == 1.0 and pacer.delay_for("notarxiv.org") == 1.0
+
+
+def test_no_private_attribute_of_a_third_party_library_is_used_by_the_sources():
+    from pathlib import Path
+
+    import sabbatical.reading.sources as sources
+
+    for path in Path(sources.__file__).parent.glob("*.py"):
+        text = path.read_text()
+        assert "._session" not in text and "import arxiv" not in text, path.name
