@@ -3,7 +3,10 @@
 The order matters for safety. The generated pages (rendered notebooks included) are scanned before the
 engine runs; the engine builds into a staging folder (.sabbatical/site-build), which is scanned again;
 only a clean build replaces `site/`. So a secret never reaches `site/`: the previous site stays as it was
-and the error names the files. The engine is mkdocs, run in-process through its Python API (imported
+and the error names the files. Before anything is written, every folder the build writes or deletes
+(`.sabbatical/`, its build, cache and source folders, `site/`) is checked: a symlink or a folder resolving
+outside the workspace stops the build with nothing touched (`paths.check_build_folders`), and every
+delete goes through `paths.remove_tree`, so mkdocs only ever cleans a staging folder the build just made. The engine is mkdocs, run in-process through its Python API (imported
 lazily) on the generated `mkdocs.yml`; `mkdocs build -f .sabbatical/site-src/mkdocs.yml` builds the same
 pages by hand, and any engine that reads that config can replace it.
 
@@ -15,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,10 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import PartialFailure, SecretsInSite, SiteBuildError
-from . import sanitise, secrets
+from . import paths, sanitise, secrets
 
 Progress = Callable[..., None]
-STAGING = "site-build"
+STAGING = paths.STAGING
 
 
 @dataclass
@@ -47,9 +49,11 @@ def build_site(workspace: Any, *, strict: bool = True, on_progress: Progress | N
     from .generate import generate_site
 
     started = time.perf_counter()
+    paths.check_build_folders(workspace)
     generated = generate_site(workspace, on_progress)
     _refuse_secrets(secrets.scan_tree(generated.docs_dir), generated.docs_dir, generated.sources)
     staging = workspace.cache_dir / STAGING
+    paths.fresh_folder(staging, workspace.root)  # mkdocs empties its site_dir: only ever this one
     engine_started = time.perf_counter()
     run_engine(generated.config_path, staging, strict=strict)
     sanitise.clean_built_pages(staging)  # the final allowlist pass over every built page's content
@@ -59,8 +63,8 @@ def build_site(workspace: Any, *, strict: bool = True, on_progress: Progress | N
         try:
             _refuse_secrets(hits, staging, _built_sources(generated.sources))
         finally:
-            shutil.rmtree(staging, ignore_errors=True)
-    publish(staging, workspace.site_dir)
+            paths.remove_tree(staging, workspace.root)
+    publish(staging, workspace.site_dir, workspace.root)
     files = [path for path in workspace.site_dir.rglob("*") if path.is_file()]
     report = BuildReport(site_dir=workspace.site_dir, index=workspace.site_dir / "index.html",
                          pages=len(generated.pages), sprints=len(generated.data.sprints), files=len(files),
@@ -133,15 +137,16 @@ def run_engine(config_path: Path, site_dir: Path, *, strict: bool = True) -> lis
     return collect.messages
 
 
-def publish(staging: Path, site_dir: Path) -> None:
-    """Replace site/ with the staging build, as close to atomically as two renames allow."""
-    old = site_dir.with_name(f".{site_dir.name}-old")
-    if old.exists():
-        shutil.rmtree(old)
+def publish(staging: Path, site_dir: Path, root: Path) -> None:
+    """Replace site/ with the staging build, as close to atomically as two renames allow (all inside `root`)."""
+    old = site_dir.with_name(f"{paths.OLD_SITE_PREFIX}{site_dir.name}-old")
+    for folder in (staging, site_dir, old):
+        paths.check_folder(folder, root)
+    paths.remove_tree(old, root)
     if site_dir.exists():
         site_dir.rename(old)
     staging.rename(site_dir)
-    shutil.rmtree(old, ignore_errors=True)
+    paths.remove_tree(old, root)
 
 
 def site_size(site_dir: Path) -> int:

@@ -7,7 +7,10 @@ site engine (`build.py` does), so any engine that reads Markdown and an mkdocs-s
 the same folder.
 
 A sprint or notebook that cannot be read becomes one line in `GeneratedSite.problems` and is left out;
-everything else is still generated.
+everything else is still generated. Files are copied only through `paths.read_published` (a regular file
+inside its sprint folder, read without following a final symlink), folders are emptied only through
+`paths.remove_tree`, and active artifacts are made inert on the way (`active.py`: SVG cleaned, HTML and
+other scriptable types published as `.txt` copies).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import pages
+from . import active, pages, paths
 from .cache import BuildCache
 from .model import SiteData, SiteSprint
 
@@ -83,18 +86,19 @@ def generate_site(workspace: Any, on_progress: Progress | None = None) -> Genera
     """Write the pages, images and mkdocs.yml for the current state of the workspace."""
     from . import config
 
-    cache = BuildCache(workspace.cache_dir / "site-cache")
+    paths.check_build_folders(workspace)
+    cache = BuildCache(workspace.cache_dir / paths.CACHE)
     data = gather(workspace, on_progress, cache)
     source_dir = workspace.site_source_dir
     docs_dir = source_dir / "docs"
     generated = GeneratedSite(source_dir=source_dir, docs_dir=docs_dir, config_path=source_dir / "mkdocs.yml",
                               data=data, problems=data.problems)
     user = config.load_user_config(workspace.mkdocs_path)
-    _fresh_folder(docs_dir)
-    _copy_user_docs(config.user_docs_dir(user, workspace.root), docs_dir, workspace)
+    paths.fresh_folder(docs_dir, workspace.root)
+    _copy_user_docs(config.user_docs_dir(user, workspace.root), docs_dir, workspace, generated.problems)
     _write(docs_dir / config.STYLESHEET, STYLESHEET_TEXT)
     _report(on_progress, description="writing sprint pages", total=len(data.sprints) + 2)
-    nav_sprints = _write_sprints(generated, cache, on_progress)
+    nav_sprints = _write_sprints(generated, cache, on_progress, workspace.sprints_dir)
     _write_indexes(generated, cache)
     nav = _nav(nav_sprints)
     effective = config.effective_config(user, title=data.title, docs_dir=docs_dir, site_dir=workspace.site_dir,
@@ -111,19 +115,39 @@ def _report(on_progress: Progress | None, advance: int = 0, **changes: Any) -> N
         on_progress(advance=advance, **changes)
 
 
-def _fresh_folder(folder: Path) -> None:
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
+def _copy_user_docs(user_docs: Path, docs_dir: Path, workspace: Any, problems: list[str]) -> None:
+    """The researcher's own pages (an about page, say) join the generated ones; generated names win.
 
-
-def _copy_user_docs(user_docs: Path, docs_dir: Path, workspace: Any) -> None:
-    """The researcher's own pages (an about page, say) join the generated ones; generated names win."""
+    Only real folders and regular files inside the workspace are copied; a symlink, a FIFO or a device
+    is skipped and named in `problems`.
+    """
     inside_workspace = workspace.root in user_docs.parents
     ours = user_docs in (workspace.cache_dir, workspace.sprints_dir, workspace.reading_dir, workspace.site_dir) \
         or workspace.cache_dir in user_docs.parents
-    if user_docs.is_dir() and inside_workspace and not ours:
-        shutil.copytree(user_docs, docs_dir, dirs_exist_ok=True)
+    if user_docs.is_dir() and not user_docs.is_symlink() and inside_workspace and not ours:
+        shutil.copytree(user_docs, docs_dir, dirs_exist_ok=True,
+                        ignore=_unpublishable(workspace.root, problems), copy_function=_copy_regular(workspace.root))
+
+
+def _unpublishable(root: Path, problems: list[str]) -> Callable[[str, list[str]], list[str]]:
+    def ignore(folder: str, names: list[str]) -> list[str]:
+        skipped = []
+        for name in names:
+            path = Path(folder) / name
+            if path.is_symlink() or not (path.is_dir() or path.is_file()):
+                problems.append(f"{path.relative_to(root).as_posix()}: is a symlink or not a regular file — "
+                                "it was left out of the site")
+                skipped.append(name)
+        return skipped
+
+    return ignore
+
+
+def _copy_regular(root: Path) -> Callable[[str, str], None]:
+    def copy(source: str, target: str) -> None:
+        Path(target).write_bytes(paths.read_published(Path(source), root))
+
+    return copy
 
 
 def _write(path: Path, text: str | bytes) -> None:
@@ -135,17 +159,17 @@ def _write(path: Path, text: str | bytes) -> None:
 
 
 # -- sprints --------------------------------------------------------------------------------------------
-def _write_sprints(generated: GeneratedSite, cache: BuildCache,
-                   on_progress: Progress | None) -> list[tuple[SiteSprint, list]]:
+def _write_sprints(generated: GeneratedSite, cache: BuildCache, on_progress: Progress | None,
+                   sprints_dir: Path) -> list[tuple[SiteSprint, list]]:
     from .notebooks import CachedRenderer
 
     renderer = CachedRenderer(cache)
     nav = []
     for sprint in generated.data.sprints:
         folder = generated.docs_dir / "sprints" / sprint.folder
-        _copy_artifacts(generated, sprint, folder)
+        _copy_artifacts(generated, sprint, folder, sprints_dir / sprint.folder)
         charts = _write_charts(sprint, folder, cache, generated.problems)
-        notebook_pages = _write_notebooks(generated, sprint, renderer)
+        notebook_pages = _write_notebooks(generated, sprint, renderer, sprints_dir / sprint.folder)
         page = pages.sprint_page(generated.data, sprint, charts, notebook_pages)
         _write(generated.docs_dir / sprint.page, page)
         generated.pages.append(sprint.page)
@@ -154,7 +178,7 @@ def _write_sprints(generated: GeneratedSite, cache: BuildCache,
     return nav
 
 
-def _copy_artifacts(generated: GeneratedSite, sprint: SiteSprint, folder: Path) -> None:
+def _copy_artifacts(generated: GeneratedSite, sprint: SiteSprint, folder: Path, sprint_root: Path) -> None:
     from .sprint_source import MAX_ARTIFACT_BYTES
 
     kept = []
@@ -165,11 +189,31 @@ def _copy_artifacts(generated: GeneratedSite, sprint: SiteSprint, folder: Path) 
                 "to publish (the limit is 20 MB) — it was left out; publish a smaller version")
             continue
         target = folder / pages.artifact_file(artifact)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(artifact.source, target)
+        problem = _copy_artifact(artifact.source, target, sprint_root)
+        if problem:
+            generated.problems.append(f"sprints/{sprint.folder}/artifacts/{artifact.name}: {problem} — it was left "
+                                      "out of the site")
+            continue
         generated.sources[target.relative_to(generated.docs_dir).as_posix()] = artifact.source
         kept.append(artifact)
     sprint.artifacts = kept
+
+
+def _copy_artifact(source: Path, target: Path, sprint_root: Path) -> str | None:
+    """Publish one artifact at `target` (an SVG cleaned, an active type as its text copy); None when done."""
+    from .sprint_source import MAX_ARTIFACT_BYTES
+
+    try:
+        data = paths.read_published(source, sprint_root, MAX_ARTIFACT_BYTES)
+    except OSError as exc:
+        return str(exc.strerror or exc)
+    if active.is_svg(source.name):
+        try:
+            data = active.clean_svg(data)
+        except active.UnsafeSvg as exc:
+            return str(exc)
+    _write(target, data)
+    return None
 
 
 def _write_charts(sprint: SiteSprint, folder: Path, cache: BuildCache, problems: list[str]) -> list[tuple[str, str]]:
@@ -193,7 +237,8 @@ def _write_charts(sprint: SiteSprint, folder: Path, cache: BuildCache, problems:
     return written
 
 
-def _write_notebooks(generated: GeneratedSite, sprint: SiteSprint, renderer: Any) -> list[tuple[str, str]]:
+def _write_notebooks(generated: GeneratedSite, sprint: SiteSprint, renderer: Any,
+                     sprint_root: Path) -> list[tuple[str, str]]:
     from .notebooks import NotebookProblem
 
     written = []
@@ -213,7 +258,12 @@ def _write_notebooks(generated: GeneratedSite, sprint: SiteSprint, renderer: Any
         for name, data in rendered.images.items():
             _write(folder / name, data)
         download = f"{slug}.ipynb"
-        shutil.copyfile(notebook.source, folder / download)
+        try:
+            _write(folder / download, paths.read_published(notebook.source, sprint_root))
+        except OSError as exc:
+            generated.problems.append(f"sprints/{sprint.folder}/notebooks/{notebook.source.name}: "
+                                      f"{exc.strerror or exc} — it was left out of the site")
+            continue
         title = rendered.title or f"Notebook {notebook.name}"
         _write(generated.docs_dir / page, pages.notebook_page(sprint, page, title, rendered.html, download))
         for path in (page, f"{posix_parent(page)}/{download}"):

@@ -5,6 +5,9 @@ outputs) plus the images its outputs hold (PNG, JPEG, SVG), written next to the 
 The notebook is rendered from what is saved in it; nothing is executed here. Before rendering, outputs
 that would run code in a reader's browser (JavaScript, widget views) are removed, and after rendering
 the HTML goes through the same allowlist as every other untrusted fragment (`sanitise.clean_html`).
+SVG figures become files a reader can open on their own, so each is cleaned like an SVG artifact
+(`active.clean_svg`); one that cannot be cleaned is not published. The notebook is read once, as a
+regular file inside its sprint folder (`paths.read_published`).
 
 A notebook can keep itself off the site with `"sabbatical": {"private": true}` in its metadata.
 """
@@ -17,8 +20,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import sanitise
+from . import active, sanitise
 from .cache import BuildCache, key_of
+from .paths import read_published
 
 _DROPPED_MIME = ("application/javascript", "text/javascript", "application/vnd.jupyter.widget-view+json",
                  "application/vnd.jupyter.widget-state+json")
@@ -47,9 +51,9 @@ class NotebookRenderer:
         exporter.register_preprocessor("nbconvert.preprocessors.ExtractOutputPreprocessor", enabled=True)
         self._exporter = exporter
 
-    def render(self, path: Path, image_prefix: str) -> RenderedNotebook:
-        """Render `path`; images are named `<image_prefix>/…` in the HTML and in `images`."""
-        notebook = read_notebook(path)
+    def render(self, path: Path, image_prefix: str, data: bytes | None = None) -> RenderedNotebook:
+        """Render `path` (or its bytes, `data`); images are named `<image_prefix>/…` in the HTML and in `images`."""
+        notebook = read_notebook(path, data)
         private = bool((notebook.metadata.get("sabbatical") or {}).get("private", False))
         if private:
             return RenderedNotebook(html="", private=True)
@@ -62,7 +66,22 @@ class NotebookRenderer:
         cleaned = sanitise.clean_html(body, id_prefix="nb-", attribute_filter=_site_relative(image_prefix))
         title = _title_of(notebook)
         html = _describe_figures(_below_the_page_title(cleaned, title), path.stem)
-        return RenderedNotebook(html=html, images=dict(resources.get("outputs") or {}), title=title)
+        return RenderedNotebook(html=html, images=_inert_images(resources.get("outputs") or {}), title=title)
+
+
+def _inert_images(images: dict[str, bytes]) -> dict[str, bytes]:
+    """The figures, SVG ones cleaned of anything that could run or fetch; an SVG that cannot be is left out."""
+    kept = {}
+    for name, data in images.items():
+        if active.is_svg(name):
+            try:
+                data = active.clean_svg(data)
+            except active.UnsafeSvg:
+                continue
+        elif active.is_active(name):
+            continue
+        kept[name] = data
+    return kept
 
 
 def _site_relative(image_prefix: str):
@@ -94,10 +113,10 @@ class CachedRenderer:
         self._renderer: NotebookRenderer | None = None
 
     def render(self, path: Path, image_prefix: str) -> RenderedNotebook:
-        try:
-            data = path.read_bytes()
+        try:  # notebooks live in <sprint>/notebooks/: only a regular file inside that sprint is read
+            data = read_published(path, path.parent.parent)
         except OSError as exc:
-            raise NotebookProblem(f"cannot be read ({exc.strerror})") from None
+            raise NotebookProblem(f"cannot be read ({exc.strerror or exc})") from None
         key = key_of("notebook", data, image_prefix)
         hit = self.cache.load("notebooks", key)
         if hit is not None:
@@ -106,18 +125,21 @@ class CachedRenderer:
             return RenderedNotebook(html=meta["html"], images=images, title=meta["title"], private=meta["private"])
         if self._renderer is None:
             self._renderer = NotebookRenderer()
-        rendered = self._renderer.render(path, image_prefix)
+        rendered = self._renderer.render(path, image_prefix, data)
         meta = {"html": rendered.html, "title": rendered.title, "private": rendered.private,
                 "images": sorted(rendered.images)}
         self.cache.store("notebooks", key, meta, {f"images/{name}": data for name, data in rendered.images.items()})
         return rendered
 
 
-def read_notebook(path: Path) -> Any:
+def read_notebook(path: Path, data: bytes | None = None) -> Any:
     import nbformat
 
     try:
-        notebook = nbformat.read(str(path), as_version=4)
+        if data is None:
+            notebook = nbformat.read(str(path), as_version=4)
+        else:
+            notebook = nbformat.reads(data.decode("utf-8"), as_version=4)
     except Exception as exc:  # invalid JSON, wrong schema, unreadable file
         raise NotebookProblem(f"is not a readable notebook ({type(exc).__name__}: {_first_line(exc)})") from None
     return notebook

@@ -13,7 +13,7 @@ import posixpath
 from datetime import date, datetime
 from urllib.parse import quote
 
-from . import sanitise
+from . import active, sanitise
 from .model import ReadingItem, SiteArtifact, SiteData, SiteEntry, SiteRun, SiteSprint
 
 esc = sanitise.text
@@ -234,9 +234,13 @@ def _entries_section(heading: str, entries: list[SiteEntry], empty: str) -> list
 
 
 def artifact_file(artifact: SiteArtifact) -> str:
-    """Where an artifact is published, relative to its sprint page: a URL-safe copy of its path."""
+    """Where an artifact is published, relative to its sprint page: a URL-safe copy of its path.
+
+    An active file (HTML, script, XML: `active.ACTIVE_SUFFIXES`) is published as a `.txt` copy, so the site
+    never serves it as a page that could run.
+    """
     safe = "/".join(safe_part(part) for part in artifact.name.split("/"))
-    return f"artifacts/{safe}"
+    return f"artifacts/{active.published_name(safe)}"
 
 
 def safe_part(part: str) -> str:
@@ -257,10 +261,19 @@ def _gallery(artifacts: list[SiteArtifact]) -> list[str]:
     if files:
         lines += ["| File | Size | About |", "| --- | --- | --- |"]
         for artifact in files:
-            link = f"[{esc(artifact.name)}]({quote(artifact_file(artifact))})"
+            link = _file_link(artifact)
             lines.append(f"| {link} | {esc(human_size(artifact.size))} | {esc(artifact.caption)} |")
         lines.append("")
     return lines
+
+
+def _file_link(artifact: SiteArtifact) -> str:
+    """A table link to an artifact; an active one downloads under its own name and says it is shown as text."""
+    if not active.is_active(artifact.name):
+        return f"[{esc(artifact.name)}]({quote(artifact_file(artifact))})"
+    href = sanitise.attribute(quote(artifact_file(artifact)))
+    download = sanitise.attribute(artifact.name.rsplit("/", 1)[-1])
+    return f'<a href="{href}" download="{download}">{esc(artifact.name)}</a> <small>(download; shown as text)</small>'
 
 
 def _figure(artifact: SiteArtifact) -> str:

@@ -7,15 +7,21 @@ sprint whose sprint.md is broken is reported as a problem and left out; the othe
 
 Captions: an artifact `artifacts/plot.png` is described by `artifacts/plot.png.caption.txt` when that file
 exists (the researcher's words win), else by its file name. `alt_text.py` may improve the default.
+
+Only regular files whose resolved path is inside the sprint folder are listed (artifacts, captions,
+notebooks): a symlink leading out of the sprint (a symlinked `artifacts/` folder included), a FIFO or a
+device is skipped, and a line naming it is added to the build's problems (`paths.publish_problem`).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import SabbaticalError
 from .model import SiteArtifact, SiteEntry, SiteNotebook, SiteSprint
+from .paths import is_inside, publish_problem, read_published
 
 if TYPE_CHECKING:
     from ..sprints.model import Sprint
@@ -23,6 +29,7 @@ if TYPE_CHECKING:
 
 CAPTION_SUFFIX = ".caption.txt"
 MAX_ARTIFACT_BYTES = 20 * 1024 * 1024
+MAX_CAPTION_BYTES = 64 * 1024
 _SKIPPED_NAMES = {".ipynb_checkpoints", "__pycache__", ".DS_Store"}
 
 
@@ -33,7 +40,7 @@ def public_sprints(workspace: Workspace, problems: list[str]) -> list[SiteSprint
     found = []
     for sprint in all_sprints(workspace):
         try:
-            site_sprint = site_sprint_of(sprint)
+            site_sprint = site_sprint_of(sprint, problems)
         except (SabbaticalError, OSError) as exc:
             problems.append(f"sprints/{sprint.name}: {exc} — this sprint was left out of the site")
             continue
@@ -42,18 +49,20 @@ def public_sprints(workspace: Workspace, problems: list[str]) -> list[SiteSprint
     return found
 
 
-def site_sprint_of(sprint: Sprint) -> SiteSprint | None:
-    """The sprint as the site shows it, or None when it is private."""
+def site_sprint_of(sprint: Sprint, problems: list[str] | None = None) -> SiteSprint | None:
+    """The sprint as the site shows it, or None when it is private; skipped files are added to `problems`."""
+    problems = problems if problems is not None else []
     document = sprint.document()
     meta = document.meta
     if meta.private:
         return None
+    root = sprint_root(sprint, problems)
     site_sprint = SiteSprint(
         id=meta.id, folder=sprint.name, title=meta.title, question=meta.question, hypothesis=meta.hypothesis,
         start=meta.start, end=meta.end, status=meta.status, answer=meta.answer, closed=meta.closed,
         sections={name: body.strip() for name, body in document.sections},
-        artifacts=artifacts_of(sprint.artifacts_dir),
-        notebooks=notebooks_of(sprint.notebooks_dir),
+        artifacts=artifacts_of(sprint.artifacts_dir, root, problems) if root else [],
+        notebooks=notebooks_of(sprint.notebooks_dir, root, problems) if root else [],
     )
     site_sprint.experiment_id = meta.mlflow_experiment_id
     site_sprint.entries = public_entries(sprint, site_sprint)
@@ -73,31 +82,71 @@ def public_entries(sprint: Sprint, site_sprint: SiteSprint) -> list[SiteEntry]:
     return entries
 
 
-def artifacts_of(folder: Path) -> list[SiteArtifact]:
-    """The files under a sprint's artifacts folder (captions read from their sidecar files)."""
-    if not folder.is_dir():
+def sprint_root(sprint: Sprint, problems: list[str]) -> Path | None:
+    """The sprint folder, resolved, when it lies inside the workspace; None (and a problem) when it does not."""
+    if is_inside(sprint.folder, sprint.workspace.root):
+        return sprint.folder.resolve()
+    problems.append(f"sprints/{sprint.name}: the sprint folder is a symlink leading outside the workspace — "
+                    "its artifacts and notebooks were left out; move the folder into sprints/")
+    return None
+
+
+def artifacts_of(folder: Path, root: Path, problems: list[str]) -> list[SiteArtifact]:
+    """The publishable files under a sprint's artifacts folder (captions read from their sidecar files).
+
+    `root` is the sprint folder: only regular files resolving inside it are listed; everything skipped is
+    one line in `problems`, naming the file.
+    """
+    label = f"sprints/{folder.parent.name}/{folder.name}"
+    if not os.path.lexists(folder):
+        return []
+    if not is_inside(folder, root) or not folder.is_dir():
+        problems.append(f"{label}: {publish_problem(folder, root) or 'is not a folder'} — it was left out of the site")
         return []
     artifacts = []
-    for path in sorted(folder.rglob("*")):
-        relative = path.relative_to(folder)
-        if not path.is_file() or path.name.endswith(CAPTION_SUFFIX) or _hidden(relative):
+    for path, relative in _walk(folder, root, label, problems):
+        if path.name.endswith(CAPTION_SUFFIX):
             continue
-        caption = _caption_of(path)
-        artifacts.append(SiteArtifact(source=path, name=relative.as_posix(), caption=caption,
-                                      alt=caption or default_alt(relative.as_posix()), size=path.stat().st_size))
-    return artifacts
+        caption = _caption_of(path, root)
+        artifacts.append(SiteArtifact(source=path, name=relative, caption=caption,
+                                      alt=caption or default_alt(relative), size=path.stat().st_size))
+    return sorted(artifacts, key=lambda artifact: artifact.name)
+
+
+def _walk(folder: Path, root: Path, label: str, problems: list[str]):
+    """(path, relative name) of every publishable file under `folder`; symlinked folders are not entered."""
+    for parent, folders, files in os.walk(folder):
+        here = Path(parent)
+        for name in sorted(folders):
+            path = here / name
+            if path.is_symlink() and not _hidden(path.relative_to(folder)):
+                problems.append(f"{label}/{path.relative_to(folder).as_posix()}: is a symlinked folder, which is "
+                                "not followed — it was left out of the site; copy what it holds into the sprint")
+        folders[:] = sorted(name for name in folders if not (here / name).is_symlink())
+        for name in sorted(files):
+            path = here / name
+            relative = path.relative_to(folder)
+            if _hidden(relative):
+                continue
+            problem = publish_problem(path, root)
+            if problem:
+                problems.append(f"{label}/{relative.as_posix()}: {problem} — it was left out of the site")
+                continue
+            yield path, relative.as_posix()
 
 
 def _hidden(relative: Path) -> bool:
     return any(part.startswith(".") or part in _SKIPPED_NAMES for part in relative.parts)
 
 
-def _caption_of(path: Path) -> str:
+def _caption_of(path: Path, root: Path) -> str:
     sidecar = path.with_name(path.name + CAPTION_SUFFIX)
-    try:
-        return " ".join(sidecar.read_text(encoding="utf-8").split())[:500]
-    except (OSError, UnicodeDecodeError):
+    if not os.path.lexists(sidecar):
         return ""
+    try:
+        return " ".join(read_published(sidecar, root, MAX_CAPTION_BYTES).decode("utf-8").split())[:500]
+    except (OSError, UnicodeDecodeError):
+        return ""  # a caption that is a link out of the sprint (or a FIFO) is not read; the file name serves
 
 
 def default_alt(name: str) -> str:
@@ -107,8 +156,21 @@ def default_alt(name: str) -> str:
     return f"{words or name} (image)"
 
 
-def notebooks_of(folder: Path) -> list[SiteNotebook]:
-    if not folder.is_dir():
+def notebooks_of(folder: Path, root: Path, problems: list[str]) -> list[SiteNotebook]:
+    """The publishable notebooks in a sprint's notebooks folder (regular files inside the sprint folder)."""
+    label = f"sprints/{folder.parent.name}/{folder.name}"
+    if not os.path.lexists(folder):
         return []
-    return [SiteNotebook(source=path, name=path.stem, title=path.stem)
-            for path in sorted(folder.glob("*.ipynb")) if not path.name.startswith(".")]
+    if not is_inside(folder, root) or not folder.is_dir():
+        problems.append(f"{label}: {publish_problem(folder, root) or 'is not a folder'} — it was left out of the site")
+        return []
+    found = []
+    for path in sorted(folder.glob("*.ipynb")):
+        if path.name.startswith("."):
+            continue
+        problem = publish_problem(path, root)
+        if problem:
+            problems.append(f"{label}/{path.name}: {problem} — it was left out of the site")
+            continue
+        found.append(SiteNotebook(source=path, name=path.stem, title=path.stem))
+    return found
