@@ -148,14 +148,16 @@ class UnsafeSitePath(SabbaticalError):
 class SecretsInSite(SabbaticalError):
     """Files about to be published hold something that looks like a secret; nothing was published.
 
-    `files` holds one line per file naming it and the kind of secret, never the secret itself.
+    `files` holds one line per file naming it, the kind of secret and where it is, never the secret itself;
+    `hint` says what to do (the default suits a file; a run's params cannot be edited, so it differs).
     """
 
-    def __init__(self, files: list[str]):
+    def __init__(self, files: list[str], hint: str = "remove them from the source (clear the notebook output "
+                                                     "or the file) and build again"):
         self.files = files
+        self.hint = hint
         shown = "; ".join(files[:5]) + (f"; and {len(files) - 5} more" if len(files) > 5 else "")
-        super().__init__(f"the site was not published: secrets found in {shown} — remove them from the source "
-                         "(clear the notebook output or the file) and build again")
+        super().__init__(f"the site was not published: secrets found in {shown} — {hint}")
 
 
 class SiteCheckFailed(SabbaticalError):

@@ -121,5 +121,5 @@ def test_values_of_secret_environment_variables_are_found_and_never_repeated(tmp
     page.write_text("<p>output: not-shaped-like-a-key-1234 and /usr/bin</p>")
     hits = secrets.scan_tree(tmp_path, env)
     lines = secrets.describe(hits, tmp_path)
-    assert lines == ["page.html: the value of $OPENAI_API_KEY"]
+    assert lines == ["page.html: the value of $OPENAI_API_KEY (line 1)"]
     assert "not-shaped-like-a-key-1234" not in " ".join(lines)
