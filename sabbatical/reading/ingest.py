@@ -354,10 +354,9 @@ def read_file(ingester: Ingester, path: Path) -> None:
     """One file, read by what it is (its content decides, its name helps)."""
     from .sources import kaggle, oai_pmh
     from .sources.feeds import parse_feed
+    from .sources.local import check_regular_file
     from .sources.pdf import read_pdf
     from .sources.web import extract_page
-
-    from .sources.local import check_regular_file
 
     name = f"file {path}"
     try:

@@ -48,7 +48,7 @@ def test_a_redirect_from_a_public_host_to_loopback_is_refused(proxy):
     proxy.route(secret, body=sample_path("notes.atom").read_bytes(), headers=ATOM)
     fetcher = Fetcher(timeout=5)
     fetcher.session.proxies = {"http": proxy.url}
-    with pytest.raises(SourceError, match="redirect to a private address .* allow_private_addresses"):
+    with pytest.raises(SourceError, match=r"redirect to a private address .* allow_private_addresses"):
         fetcher.get("http://public.example/feed.atom")
     assert proxy.requests_to(secret) == []
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote, urljoin
 
 from ..identity import canonical_id, find_arxiv_links, normalise_doi, normalise_url, parse_arxiv_id
 from ..pile import Entry, Mention

@@ -295,7 +295,7 @@ def is_public_url(url: str) -> bool:
         infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError):
         return True  # it cannot be reached at all; the request itself will say so
-    return all(_is_public_address(ipaddress.ip_address(info[4][0].split("%")[0])) for info in infos)
+    return all(_is_public_address(ipaddress.ip_address(str(info[4][0]).split("%")[0])) for info in infos)
 
 
 def _is_public_address(address: Any) -> bool:
