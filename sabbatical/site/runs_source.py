@@ -7,6 +7,11 @@ library's own rule (`summarise_metric`), so the site and `sabbatical sprint stat
 kept, FAILED and KILLED included. A store that is unreachable is reported once; pages then say so.
 For the workspace's own SQLite store the runs are cached, keyed by the store's file stamps, so a build
 after no new run neither imports MLflow nor opens the store.
+
+A run tagged `sabbatical.publish = false` is left off the site: an MLflow param cannot be changed once
+logged, so that tag (not deleting the run) is how a run holding a secret stays private. The tag is per run
+and lives in the store, so it travels with the run to a shared tracking server and needs no config. A run
+whose name, params or metric names hold a secret refuses the build, naming the run and that tag.
 """
 
 from __future__ import annotations
@@ -19,6 +24,13 @@ from .model import MetricPoint, SiteRun
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
+
+PUBLISH_TAG = "sabbatical.publish"
+_OFF = {"false", "no", "0", "off"}
+KEEP_OFF_HINT = (f"an MLflow param cannot be changed once logged: keep the run off the site with the run tag "
+                 f"{PUBLISH_TAG} = false (in its notebook `mlflow.set_tag(\"{PUBLISH_TAG}\", \"false\")`, or "
+                 f"`MlflowClient().set_tag(\"RUN_ID\", \"{PUBLISH_TAG}\", \"false\")`, or in the MLflow UI), "
+                 "or delete the run, and build again")
 
 
 def runs_by_experiment(workspace: Workspace, experiment_ids: list[str], problems: list[str],
@@ -33,10 +45,14 @@ def runs_by_experiment(workspace: Workspace, experiment_ids: list[str], problems
     key = _local_store_key(workspace, wanted)
     hit = cache.load("runs", key) if cache is not None and key else None
     if hit is not None:
-        return {experiment: [_run_from(raw) for raw in runs] for experiment, runs in hit[1]["runs"].items()}
+        cached = {experiment: [_run_from(raw) for raw in runs] for experiment, runs in hit[1]["runs"].items()}
+        refuse_secret_runs(cached)
+        return cached
     try:
         client = tracking.client(workspace)
         for run in tracking.all_runs(client, wanted):
+            if kept_off_site(run):
+                continue
             found.setdefault(run.info.experiment_id, []).append(_site_run(client, run, tracking.summarise_metric))
     except Exception as exc:  # the store is someone else's process or file: report, never crash the build
         problems.append(f"MLflow runs could not be read from {workspace.tracking_uri} "
@@ -46,7 +62,37 @@ def runs_by_experiment(workspace: Workspace, experiment_ids: list[str], problems
         runs.sort(key=lambda run: run.start_ms or 0)
     if cache is not None and key:
         cache.store("runs", key, {"runs": {e: [asdict(run) for run in runs] for e, runs in found.items()}}, {})
+    refuse_secret_runs(found)
     return found
+
+
+def kept_off_site(run: Any) -> bool:
+    """Whether the researcher tagged this MLflow run `sabbatical.publish = false`."""
+    return str(run.data.tags.get(PUBLISH_TAG, "")).strip().lower() in _OFF
+
+
+def refuse_secret_runs(runs: dict[str, list[SiteRun]]) -> None:
+    """Raise SecretsInSite when a published run's name, params or metric names hold a secret."""
+    from ..errors import SecretsInSite
+
+    lines = [line for experiment, site_runs in runs.items() for run in site_runs
+             for line in _secrets_of_run(run, experiment)]
+    if lines:
+        raise SecretsInSite(lines, hint=KEEP_OFF_HINT)
+
+
+def _secrets_of_run(run: SiteRun, experiment: str) -> list[str]:
+    from . import secrets
+
+    name_kinds = secrets.scan_text(run.name)
+    shown = "" if name_kinds else f" ({run.name[:80]!r})"
+    places = [("the run's name", name_kinds)]
+    for key, value in sorted(run.params.items()):
+        where = "a param whose name holds a secret" if secrets.scan_text(key) else f"param {key[:80]!r}"
+        places.append((where, secrets.scan_text(f"{key}={value}")))
+    places += [("a metric's name", secrets.scan_text(metric)) for metric in sorted(run.best)]
+    return [f"MLflow run {run.id}{shown} in experiment {experiment}: {what} in {where}"
+            for where, kinds in places for what in kinds]
 
 
 def _local_store_key(workspace: Workspace, experiment_ids: list[str]) -> str | None:

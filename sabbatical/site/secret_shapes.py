@@ -66,7 +66,8 @@ def kinds_in(text: str, env: Mapping[str, str]) -> dict[str, int]:
 
 
 # -- decoding ------------------------------------------------------------------------------------------------
-_JSON_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|[\\/\"'bfnrt])")
+# JSON and JavaScript escapes, and Markdown's backslash before punctuation (`ghp\_…` in a page's source)
+_JSON_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|[bfnrt]|[!-/:-@\[-`{-~])")
 _SIMPLE_ESCAPES = {"\\": "\\", "/": "/", '"': '"', "'": "'", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 _TYPOGRAPHY = {"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201c": '"', "\u201d": '"', "\u201e": '"',
                "\u2013": "--", "\u2014": "---", "\u2026": "...", "\u00ab": "<<", "\u00bb": ">>", "\u00a0": " "}
@@ -76,7 +77,7 @@ _TYPOGRAPHIC = re.compile("[" + "".join(_TYPOGRAPHY) + "]")
 def _json_unescape(text: str) -> str:
     def one(match: re.Match[str]) -> str:
         code = match.group(1)
-        return chr(int(code[1:], 16)) if code[0] in "ux" else _SIMPLE_ESCAPES[code]
+        return chr(int(code[1:], 16)) if code[0] in "ux" else _SIMPLE_ESCAPES.get(code, code)
     return _JSON_ESCAPE.sub(one, text)
 
 
