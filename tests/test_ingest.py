@@ -262,11 +262,21 @@ def test_failing_sources_exit_3_and_the_others_are_read(workspace, http_server, 
         line = next(line for line in lines if name in line)
         assert line.startswith("  - feed ") and words in line, line
     assert f"names its feed at {http_server.url}/good.rss" in ours
-    assert len(http_server.requests_to("/broken.rss")) == 3  # retried twice
+    # 0.5 s is the request's whole deadline: no time for a 0.5 s backoff, so no retry.
+    assert len(http_server.requests_to("/broken.rss")) == 1
     assert "Traceback" not in ours
     with open_pile(workspace) as pile:
         assert pile.count("post") == 8
         assert {s.locator for s in pile.sources()} == {urls[0]}  # a feed that never worked is not followed
+
+
+def test_a_failing_server_is_retried_twice_within_the_deadline(workspace, http_server, cli):
+    configure(workspace, timeout=5)
+    http_server.route("/broken.rss", status=500, body="oops")
+    result = cli("--workspace", workspace.root, "read", "feed", http_server.url + "/broken.rss")
+    assert result.exit_code == ExitCode.ERROR
+    assert "HTTP 500" in result.stderr and "(after 3 tries)" in result.stderr, result.stderr
+    assert len(http_server.requests_to("/broken.rss")) == 3
 
 
 def test_a_single_failing_source_exits_1_with_one_line(workspace, http_server, cli):
