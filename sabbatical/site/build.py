@@ -6,8 +6,8 @@ only a clean build replaces `site/`. So a secret never reaches `site/`: the prev
 and the error names the files. Before anything is written, every folder the build writes or deletes
 (`.sabbatical/`, its build, cache and source folders, `site/`) is checked: a symlink or a folder resolving
 outside the workspace stops the build with nothing touched (`paths.check_build_folders`), and every
-delete goes through `paths.remove_tree`, so mkdocs only ever cleans a staging folder the build just made. The engine is mkdocs, run in-process through its Python API (imported
-lazily) on the generated `mkdocs.yml`; `mkdocs build -f .sabbatical/site-src/mkdocs.yml` builds the same
+delete goes through `paths.remove_tree`, so mkdocs only ever cleans a staging folder the build just made.
+The engine is mkdocs, run in-process through its Python API (imported lazily) on the generated `mkdocs.yml`; `mkdocs build -f .sabbatical/site-src/mkdocs.yml` builds the same
 pages by hand, and any engine that reads that config can replace it.
 
 Problems met while gathering (a broken sprint file, a broken notebook, an unreachable tracking store) do
