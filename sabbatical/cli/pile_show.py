@@ -38,6 +38,10 @@ def _history(item: Any, _pile: Any) -> list[str]:
     if item.versions:
         lines += ["[bold]Versions[/bold]"] + [f"  v{v.version}  {(v.published or '')[:10]}  {v.title}"
                                                for v in item.versions]
+    if getattr(item, "earlier_texts", None):
+        lines += ["[bold]Earlier texts[/bold] (kept when a read replaced them)"]
+        lines += [f"  {t.replaced_at[:10]}  {t.title or '(no title)'}  — from {t.written_by}, replaced by {t.replaced_by}"
+                  for t in item.earlier_texts]
     for heading, links in (("Links to", item.links_out), ("Linked from", item.links_in)):
         if links:
             lines += [f"[bold]{heading}[/bold]"] + [f"  {l.id}  {l.title}" for l in links]

@@ -37,6 +37,7 @@ KINDS = ("paper", "post", "page", "document")
 RANKS = {"link": 0, "feed": 1, "web": 2, "file": 2, "bibtex": 3, "import": 3, "arxiv": 4}
 ITEM_FIELDS = ("kind", "title", "authors", "abstract", "content", "url", "published", "updated",
                "categories", "extra")
+TEXT_FIELDS = ("title", "abstract", "content", "url")  # what a replaced text keeps (`item_texts`)
 DEFAULT_BATCH = 500
 _LOOKUP_CHUNK = 5_000
 
@@ -146,6 +147,19 @@ class Version:
 
 
 @dataclass
+class EarlierText:
+    """A text the item had before a read replaced it (see `may_replace_text`)."""
+
+    title: str
+    abstract: str
+    content: str
+    url: str | None
+    written_by: str
+    replaced_by: str
+    replaced_at: str
+
+
+@dataclass
 class LinkedItem:
     id: str
     kind: str
@@ -176,6 +190,7 @@ class Item:
     metadata_from: str
     aliases: list[tuple[str, str]] = field(default_factory=list)
     versions: list[Version] = field(default_factory=list)
+    earlier_texts: list[EarlierText] = field(default_factory=list)
     sources: list[ItemSource] = field(default_factory=list)
     links_out: list[LinkedItem] = field(default_factory=list)
     links_in: list[LinkedItem] = field(default_factory=list)
@@ -293,6 +308,9 @@ class Pile:
                         q("SELECT alias, kind FROM aliases WHERE item_id = ? ORDER BY alias", (item_id,))]
         item.versions = [Version(r["version"], r["title"], r["published"], r["seen_at"]) for r in
                          q("SELECT * FROM item_versions WHERE item_id = ? ORDER BY version", (item_id,))]
+        item.earlier_texts = [EarlierText(r["title"], r["abstract"], r["content"], r["url"], r["written_by"],
+                                          r["replaced_by"], r["replaced_at"]) for r in
+                              q("SELECT * FROM item_texts WHERE item_id = ? ORDER BY id", (item_id,))]
         item.sources = [ItemSource(r["kind"], r["locator"], r["title"], r["entry_id"], r["first_seen"]) for r in
                         q("SELECT s.kind, s.locator, s.title, x.entry_id, x.first_seen FROM item_sources x "
                           "JOIN sources s ON s.id = x.source_id WHERE x.item_id = ? ORDER BY x.first_seen, s.id",
@@ -405,8 +423,9 @@ class _BatchWriter:
         self.has_source = self._load_item_sources(existing_ids)
         self.new_rows: dict[str, dict[str, Any]] = {}
         self.changed: dict[str, dict[str, Any]] = {}
+        self.replaced: list[tuple] = []  # earlier texts, kept before they are overwritten
         aliases, item_sources, versions, mentions = [], [], [], []
-        for entry, target in zip(batch, targets):
+        for entry, target in zip(batch, targets, strict=True):
             self._merge(entry, target)
             aliases += [(a, target, k) for a, k in self._aliases_of(entry, target)]
             if self.source_id is not None and target not in self.has_source:
@@ -447,13 +466,17 @@ class _BatchWriter:
             self.new_rows[target] = incoming
             self.counts.new += 1
             return
-        stronger = self._overrides(entry, current, self.newest.get(target, 0))
+        stronger = may_replace_text(self.metadata_from, current["metadata_from"], incoming_version=entry.version,
+                                    newest_version=self.newest.get(target, 0))
         merged = _merged(current, incoming, stronger)
         if stronger:
             merged["metadata_from"] = self.metadata_from
         if all(merged[f] == current[f] for f in (*ITEM_FIELDS, "metadata_from")):
             self.counts.duplicate += 1
             return
+        if any(not _empty(current[f]) and merged[f] != current[f] for f in TEXT_FIELDS):
+            self.replaced.append((target, *(current[f] for f in TEXT_FIELDS), _hash(current),
+                                  current["metadata_from"], merged["metadata_from"]))
         was_stub = current["metadata_from"] == "link" and self.metadata_from != "link"
         self.rows[target] = merged
         self.changed[target] = merged
@@ -461,19 +484,6 @@ class _BatchWriter:
             self.counts.new += 1
         else:
             self.counts.updated += 1
-
-    def _overrides(self, entry: Entry, current: dict[str, Any], newest_version: int) -> bool:
-        """May this entry overwrite the item's metadata (rather than only fill its gaps)?"""
-        if entry.version and entry.version < newest_version:
-            return False  # an older arXiv version never wins
-        ours, theirs = rank_of(self.metadata_from), rank_of(current["metadata_from"])
-        if ours != theirs or self.metadata_from == current["metadata_from"]:
-            return ours >= theirs
-        # Two sources of the same rank: the newer metadata wins, and with no way to tell, the first stays.
-        if entry.version and entry.version > newest_version:
-            return True
-        return bool(not entry.version and entry.updated and current["updated"]
-                    and entry.updated[:19] > current["updated"][:19])
 
     def _aliases_of(self, entry: Entry, target: str) -> Iterator[tuple[str, str]]:
         names = [(i, id_kind(i)) for i in entry.ids] + list(entry.aliases)
@@ -497,6 +507,10 @@ class _BatchWriter:
                 "last_changed = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?",
                 [(*(r[c] for c in (*ITEM_FIELDS, "metadata_from")), _hash(r), item_id)
                  for item_id, r in self.changed.items()])
+        if self.replaced:
+            self.conn.executemany(
+                f"INSERT INTO item_texts (item_id, {', '.join(TEXT_FIELDS)}, content_hash, written_by, replaced_by) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", self.replaced)
         if aliases:
             self.conn.executemany("INSERT OR IGNORE INTO aliases (alias, item_id, kind) VALUES (?, ?, ?)", aliases)
         if item_sources:
@@ -562,6 +576,33 @@ class _BatchWriter:
                 f"SELECT item_id FROM item_sources WHERE source_id = ? AND item_id IN ({marks})",
                 (self.source_id, *chunk))}
         return found
+
+
+def may_replace_text(incoming_from: str, current_from: str, *, incoming_version: int | None = None,
+                     newest_version: int = 0) -> bool:
+    """May a read from `incoming_from` replace the text an item holds from `current_from`?
+
+    The one rule for who may change an item's title, text and URL (the README states it):
+
+    1. an older arXiv version never replaces a newer one;
+    2. a more authoritative kind of source wins: the arXiv record > BibTeX (or an import) > the page or
+       file itself > a feed's entry for it > a bare link to it;
+    3. the source that wrote the text may update it (a feed that edits its own entry);
+    4. otherwise the source that first brought the item stays: another source of the same rank (a second
+       feed linking the same URL, say with `?utm_source=x`) only fills fields that are empty, except
+       that a newer arXiv version replaces an older one.
+
+    When it may not replace the text, the read still fills empty fields; whatever is replaced is kept
+    as an earlier text (`item_texts`).
+    """
+    if incoming_version and incoming_version < newest_version:
+        return False
+    ours, theirs = rank_of(incoming_from), rank_of(current_from)
+    if ours != theirs:
+        return ours > theirs
+    if incoming_from == current_from:
+        return True
+    return bool(incoming_version and incoming_version > newest_version)
 
 
 def _merged(current: dict[str, Any], incoming: dict[str, Any], stronger: bool) -> dict[str, Any]:

@@ -188,3 +188,37 @@ def test_a_private_item_is_never_published_nor_in_the_digest_and_each_change_is_
         events = [tuple(r) for r in opened.conn.execute("SELECT subject, action FROM events ORDER BY id")]
         assert events == [(secret.ids[0], a) for a in ("private", "public", "private")]
         assert opened.get(secret.ids[0]).private and opened.count() == 2  # nothing deleted
+
+
+# -- which source may change an item's text ----------------------------------------------------------------
+def test_a_second_feed_linking_the_same_url_cannot_overwrite_a_kept_item_and_replaced_texts_are_kept(workspace, cli):
+    first = Entry(ids=["https://blog.example/post"], kind="post", title="The original title",
+                  abstract="What the author wrote.", url="https://blog.example/post", updated="2024-01-01T00:00:00Z")
+    hijack = Entry(ids=["https://blog.example/post"], kind="post", title="Click here, hijacked",
+                   abstract="Spam text.", url="https://blog.example/post?utm_source=x", updated="2025-06-01T00:00:00Z")
+    page = Entry(ids=["https://blog.example/post"], kind="page", title="The page's own title",
+                 abstract="The page's own text.", url="https://blog.example/post")
+    with Pile(db.connect(workspace.pile_path)) as opened:
+        feed_a, feed_b = (opened.ensure_source("feed", f"https://{n}.example/feed") for n in ("a", "b"))
+        opened.add([first], feed_a, f"feed:{feed_a}")
+        triage.triage(opened.conn, [first.ids[0]], "keep")
+        opened.add([hijack], feed_b, f"feed:{feed_b}")
+        item = opened.get(first.ids[0])
+        assert (item.title, item.abstract, item.url) == (first.title, first.abstract, first.url)
+        assert item.earlier_texts == []
+        opened.add([page], None, "web")  # the page itself outranks the feed that first brought it
+        item = opened.get(first.ids[0])
+        assert item.title == page.title and [t.title for t in item.earlier_texts] == [first.title]
+        assert item.earlier_texts[0].written_by == f"feed:{feed_a}" and item.earlier_texts[0].replaced_by == "web"
+        with pytest.raises(Exception, match="kept as they were"):
+            opened.conn.execute("DELETE FROM item_texts")
+    shown = cli("-w", workspace.root, "pile", "show", first.ids[0])
+    assert "Earlier texts" in shown.stdout and "The original title" in shown.stdout
+
+
+def test_the_rule_for_who_may_replace_text():
+    assert pile.may_replace_text("web", "feed:1") and not pile.may_replace_text("feed:2", "web")
+    assert pile.may_replace_text("feed:1", "feed:1") and not pile.may_replace_text("feed:2", "feed:1")
+    assert pile.may_replace_text("arxiv:3", "arxiv:1", incoming_version=3, newest_version=2)
+    assert not pile.may_replace_text("arxiv:1", "arxiv:1", incoming_version=1, newest_version=2)
+    assert pile.may_replace_text("feed:1", "link")
