@@ -300,3 +300,54 @@ def test_keywords_skip_maths():
     words, _ = class_keywords([gauge, other], top=8)
     assert {"gauge", "symmetry", "lattices"} <= {word for term in words for word in term.split()}
     assert not any("mathcal" in w for w in words)
+
+
+# -- labels name the subject -------------------------------------------------------------------------
+def _feed_items(conn, source_title: str, locator: str, items: list[tuple[str, str]], prefix: str) -> list[str]:
+    """Items that arrived through one feed (so its template can be learnt from them)."""
+    with db.transaction(conn):
+        source_id = conn.execute("INSERT INTO sources (kind, locator, title) VALUES ('feed', ?, ?)",
+                                 (locator, source_title)).lastrowid
+    ids = []
+    for n, (title, body) in enumerate(items):
+        item_id = add_item(conn, f"test:{prefix}-{n}", title, "", content=body, kind="post")
+        with db.transaction(conn):
+            conn.execute("INSERT INTO item_sources (item_id, source_id) VALUES (?, ?)", (item_id, source_id))
+        ids.append(item_id)
+    return ids
+
+
+def test_labels_never_hold_stop_words_of_other_languages_feed_templates_or_links(conn):
+    from sabbatical.reading.stopwords import LABEL_STOP_WORDS
+
+    topic_pile(conn, per_topic=15)
+    subjects = ["quantum qubit photon", "protein enzyme genome", "image pixel camera", "token grammar parser"]
+    news = [(f"Story {n} about {subjects[n % 4]}",
+             f"{subjects[n % 4]} {subjects[n % 4]}\n\nScore: {100 + n}\n\nComments: {n * 3}\n\n"
+             f"Discussion: https://news.ycombinator.com/item?id={4000 + n}") for n in range(24)]
+    _feed_items(conn, "Hackernews Best Stories", "https://example.org/hn.xml", news, "hn")
+    german = [(f"Die neue KI und der Server {n}", "Die Firma hat mit der KI und den Kunden über die Server "
+               "gesprochen, wie es bei der Cloud und dem Netz ist, und das ist nicht neu.") for n in range(12)]
+    _feed_items(conn, "heise online News", "https://example.org/heise.rdf", german, "heise")
+    topics.organise(conn, Config())
+    template = {"score", "comments", "discussion", "ycombinator", "news", "https", "com", "item", "hackernews",
+                "heise", "online"}
+    for topic in topics.list_topics(conn):
+        words = {w for term in topic.keywords for w in term.split()}
+        assert not words & LABEL_STOP_WORDS, (topic.name, words & LABEL_STOP_WORDS)
+        assert not words & template, (topic.name, words & template)
+    labelled = " ".join(" ".join(t.keywords) for t in topics.list_topics(conn))
+    assert "qubit" in labelled or "quantum" in labelled
+
+
+def test_a_feed_template_is_learnt_from_its_items_not_from_a_list():
+    from sabbatical.reading import boilerplate
+
+    texts = [(f"i{n}", 1, f"Post {n} on topic {n}\nsubmitted by /u/someone{n}\n[link] [comments]") for n in range(10)]
+    texts += [(f"p{n}", 2, f"A paper on subject {n} with its own words") for n in range(3)]
+    templates = boilerplate.learn(texts, {1: "Homelab Reddit"})
+    cleaned = templates.clean(1, "Racks and switches\nsubmitted by /u/x\n[link] [comments]")
+    assert "comments" not in cleaned and "submitted" not in cleaned and "Racks and switches" in cleaned
+    assert templates.clean(1, "My homelab rack") .split() == ["My", "rack"]     # the feed's name is not content
+    assert templates.clean(2, "see https://example.com/x for code") .split() == ["see", "for", "code"]
+    assert templates.clean(None, "subject words stay") == "subject words stay"   # too few items to judge

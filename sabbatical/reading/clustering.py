@@ -157,7 +157,8 @@ def match_clusters(old_members: Sequence[set[str]], new_members: Sequence[set[st
     return matched
 
 
-def class_keywords(texts_by_topic: Sequence[Sequence[str]], top: int = 6) -> list[list[str]]:
+def class_keywords(texts_by_topic: Sequence[Sequence[str]], top: int = 6,
+                   banned: frozenset[str] = frozenset()) -> list[list[str]]:
     """Class-based TF-IDF: the words that make each topic's texts distinct from the other topics'.
 
     Each topic's texts are one document; its terms are words and two-word phrases (stop words dropped
@@ -166,11 +167,12 @@ def class_keywords(texts_by_topic: Sequence[Sequence[str]], top: int = 6) -> lis
     Counted with `Counter` rather than a CountVectorizer, which sorts its whole vocabulary and builds a
     sparse matrix first: the same keywords at about half the time.
     """
-    stop = frozenset(_stop_words())
+    stop = frozenset(_stop_words()) | banned
     counts: list[Counter[str]] = []
     totals: Counter[str] = Counter()
     for texts in texts_by_topic:
-        words = [w for w in _KEYWORD_TOKEN.findall(_plain_words(" ".join(texts)).lower()) if w not in stop]
+        words = [w for w in _KEYWORD_TOKEN.findall(_plain_words(" ".join(texts)).lower())
+                 if w not in stop and w.strip("-") not in stop]
         terms = words + [" ".join(pair) for pair in zip(words, words[1:])]
         counts.append(Counter(terms))
         totals.update(terms)
@@ -203,14 +205,20 @@ def _singular(word: str) -> str:
 
 
 def _stop_words() -> list[str]:
+    """English (scikit-learn's list and ours), the function words of other languages feeds arrive in,
+    web filler and feed furniture: none of them names a subject ("der, und, die", "score comments")."""
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-    return sorted(ENGLISH_STOP_WORDS | ACADEMIC_STOP_WORDS)
+    from .stopwords import LABEL_STOP_WORDS
+
+    return sorted(ENGLISH_STOP_WORDS | ACADEMIC_STOP_WORDS | LABEL_STOP_WORDS)
 
 
 def _plain_words(text: str) -> str:
     """Text without inline maths ($…$) and LaTeX commands, which make poor keywords ('mathcal')."""
-    text = re.sub(r"\$[^$]{0,200}\$", " ", text)
+    from .boilerplate import without_links
+
+    text = re.sub(r"\$[^$]{0,200}\$", " ", without_links(text))
     return re.sub(r"\\[a-zA-Z]+", " ", text)
 
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from .. import db
 from ..config import Config
 from ..errors import LLMFailure, NotFound, RunStopped, UsageError
-from . import clustering, embed
+from . import boilerplate, clustering, embed
 
 if TYPE_CHECKING:
     import numpy as np
@@ -264,13 +264,20 @@ def _record_run(conn: sqlite3.Connection, report: OrganiseReport) -> None:
 
 # -- labels -----------------------------------------------------------------------------------------
 def _keywords(conn: sqlite3.Connection, members: list[set[str]]) -> list[list[str]]:
-    texts = _short_texts(conn)
+    """Each topic's keywords, from its items' text without their feeds' templates (see boilerplate.py)."""
+    texts = _content_texts(conn, _short_texts(conn))
     return clustering.class_keywords([[texts.get(i, "") for i in group] for group in members])
+
+
+def _content_texts(conn: sqlite3.Connection, texts: dict[str, str]) -> dict[str, str]:
+    """`texts` with each source's template lines and words taken out, and links gone."""
+    templates, source_of = boilerplate.learn_from_pile(conn, texts)
+    return {item_id: templates.clean(source_of.get(item_id), text) for item_id, text in texts.items()}
 
 
 def _short_texts(conn: sqlite3.Connection) -> dict[str, str]:
     rows = conn.execute("SELECT id, title, abstract, substr(content, 1, ?) AS body FROM items", (KEYWORD_TEXT_CHARS,))
-    return {r["id"]: f"{r['title']} {r['abstract'] or r['body']}" for r in rows}
+    return {r["id"]: f"{r['title']}\n{r['abstract'] or r['body']}" for r in rows}
 
 
 def _labels(conn: sqlite3.Connection, labeller: Callable[[list[list[dict]]], list[str]] | None,
