@@ -12,9 +12,11 @@
 The sprint is found from the working directory (a notebook's folder inside `sprints/NN-slug/`) or
 given: `track.sprint("03")`. Runs go to the sprint's MLflow experiment through an `MlflowClient` on the
 workspace's absolute tracking URI (a local store or a remote `mlflow server`), whatever the working
-directory. A run always ends: FINISHED, FAILED with the error recorded (and a failure in the journal),
-or KILLED on an interrupt. Failures, findings and notes go to the sprint journal and, inside a run,
-onto the run as tags.
+directory; the first run makes the experiment. Each run carries MLflow's source tags (the notebook,
+relative to the workspace, and the workspace's git commit) and its start and end are journal events, so
+the sprint counts its runs without asking MLflow. A run always ends: FINISHED, FAILED with the error
+recorded (and a failure in the journal), or KILLED on an interrupt. Failures, findings and notes go to
+the sprint journal and, inside a run, onto the run as tags.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import NotFound, SabbaticalError, TrackingError
-from .sprints.journal import JournalEntry, record
+from .sprints.journal import JournalEntry, record, record_event
 from .sprints.model import Sprint, sprint_of_folder
 from .workspace import Workspace, find_workspace
 
@@ -128,23 +130,23 @@ def run(name: str, params: dict[str, Any] | None = None, *, sprint: Sprint | str
 def _start_run(the_sprint: Sprint, name: str, params: dict[str, Any], tags: dict[str, str]) -> TrackedRun:
     from mlflow.entities import Param
 
-    from .sprints import tracking
+    from .sprints import provenance, tracking
 
-    meta = the_sprint.meta
-    if not meta.mlflow_experiment_id:
-        raise TrackingError(f"sprint {the_sprint.id} has no mlflow_experiment_id in its sprint.md — "
-                            "it was not made by `sabbatical new-sprint`; add the id of its experiment there")
-    source = _source()
-    run_tags = {"sabbatical.sprint": the_sprint.id, "mlflow.source.name": source,
-                "mlflow.source.type": "NOTEBOOK" if os.environ.get("JPY_SESSION_NAME") else "LOCAL",
+    workspace = the_sprint.workspace
+    run_tags = {"sabbatical.sprint": the_sprint.id, **provenance.source_tags(workspace.root),
                 **{key: _text(value) for key, value in tags.items()}}
-    mlflow_client = tracking.client(the_sprint.workspace)
     try:
-        created = mlflow_client.create_run(meta.mlflow_experiment_id, run_name=name, tags=run_tags)
+        mlflow_client = tracking.client(workspace)
     except Exception as exc:
-        raise TrackingError(f"could not open run {name!r} on {the_sprint.workspace.tracking_uri}: "
-                            f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
-    opened = TrackedRun(created.info.run_id, name, meta.mlflow_experiment_id, the_sprint, mlflow_client)
+        raise TrackingError(f"could not open the MLflow store {workspace.tracking_uri}: {_one_line(exc)}") from exc
+    experiment_id = tracking.ensure_sprint_experiment(the_sprint, mlflow_client)
+    try:
+        created = mlflow_client.create_run(experiment_id, run_name=name, tags=run_tags)
+    except Exception as exc:
+        raise TrackingError(f"could not open run {name!r} on {workspace.tracking_uri}: {_one_line(exc)}") from exc
+    opened = TrackedRun(created.info.run_id, name, experiment_id, the_sprint, mlflow_client)
+    record_event(the_sprint.journal_path, "run-started", run_id=opened.id, run_name=name,
+                 experiment_id=experiment_id, notebook=run_tags.get("mlflow.source.name"))
     try:
         if params:
             mlflow_client.log_batch(opened.id, params=[Param(str(key), _text(value)) for key, value in params.items()])
@@ -155,7 +157,14 @@ def _start_run(the_sprint: Sprint, name: str, params: dict[str, Any], tags: dict
 
 
 def _end_run(opened: TrackedRun, status: str) -> None:
-    opened.client.set_terminated(opened.id, status)
+    try:
+        opened.client.set_terminated(opened.id, status)
+    finally:
+        record_event(opened.sprint.journal_path, "run-ended", run_id=opened.id, run_name=opened.name, status=status)
+
+
+def _one_line(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
 
 
 def _record_exception(opened: TrackedRun, exc: BaseException) -> None:

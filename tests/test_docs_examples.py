@@ -40,7 +40,6 @@ from tests.docs_support.readme import (TOOL_PREFIXES, CodeBlock, Span, code_bloc
                                        inline_spans, read_readme)
 from tests.docs_support.world import HARVEST_IDS, ReadmeWorld
 from tests.test_ingest import configure
-from tests.test_sprint_scaffold import shared_store_template, store_template_cache  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 README = read_readme()
@@ -611,7 +610,6 @@ ax.plot(losses)
 """
 
 
-@pytest.mark.usefixtures("shared_store_template")
 def test_the_track_example_runs_in_a_sprint(workspace, cli, monkeypatch, tmp_path):
     monkeypatch.chdir(workspace.root)
     made = cli("new-sprint", "Does warm-up help small transformers?", "--hypothesis", "Ten steps are enough.")

@@ -12,9 +12,8 @@ from sabbatical.errors import SabbaticalError
 from sabbatical.sprints.notebooks import execute_notebook
 from sabbatical.sprints.scaffold import create_sprint
 from sabbatical.tour import sprint_stage
-from tests.test_sprint_scaffold import shared_store_template, store_template_cache  # noqa: F401
 
-pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("shared_store_template")]
+pytestmark = pytest.mark.slow
 
 
 def runs_by_name(workspace, experiment_id: str) -> dict:

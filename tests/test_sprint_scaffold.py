@@ -1,8 +1,11 @@
-"""`sabbatical new-sprint`: the folder, its MLflow experiment, dates, slugs, the reading list, bad input."""
+"""`sabbatical new-sprint`: the folder, its experiment's name (not MLflow), dates, slugs, the reading list, bad input."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -14,21 +17,8 @@ from sabbatical import db
 from sabbatical.errors import ExitCode
 from sabbatical.sprints.model import Sprint
 from sabbatical.sprints.scaffold import slugify
+from sabbatical.sprints.tracking import experiment_name
 from sabbatical.workspace import Workspace, init_workspace
-
-
-@pytest.fixture(scope="session")
-def store_template_cache(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("mlflow-store-template")
-
-
-@pytest.fixture
-def shared_store_template(store_template_cache, monkeypatch):
-    """One cached, migrated MLflow store for the whole session (building it costs a second per test)."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(store_template_cache))
-
-
-pytestmark = pytest.mark.usefixtures("shared_store_template")
 
 
 def front_matter(folder: Path) -> dict:
@@ -73,16 +63,52 @@ def test_new_sprint_makes_the_folder_and_its_experiment(workspace, cli):
         assert "Does warm-up help small transformers learn?" in notebook.cells[0].source
         assert any("from sabbatical import track" in cell.source for cell in notebook.cells)
 
-    from mlflow import MlflowClient
-
-    experiment = MlflowClient(tracking_uri=workspace.tracking_uri).get_experiment(meta["mlflow_experiment_id"])
-    assert experiment.name == folder.name
-    assert experiment.tags["sabbatical.sprint"] == "01"
-    assert experiment.tags["sabbatical.question"] == meta["question"]
-    assert (experiment.tags["sabbatical.start"], experiment.tags["sabbatical.end"]) == ("2030-03-04", "2030-03-13")
-    assert experiment.artifact_location == f"{workspace.artifact_root}/{folder.name}"
-    assert experiment.artifact_location.startswith(workspace.root.as_uri())
+    assert meta["mlflow_experiment"] == "Sprint 1 · Does warm-up help small transformers learn?"
+    assert meta["mlflow_experiment_id"] is None  # made at the first tracked run
+    assert 'MLflow    experiment "Sprint 1 · Does warm-up help small transformers learn?"' in result.stdout
+    assert not workspace.mlflow_db_path.exists()
     assert not [p for p in workspace.sprints_dir.iterdir() if p.name.startswith(".")]
+
+
+# A runner that reports, as the process exits, which of MLflow's packages it had imported.
+IMPORT_REPORT = """
+import atexit, json, runpy, sys
+report_path = sys.argv[1]
+def report():
+    heavy = sorted({name.split(".")[0] for name in sys.modules} & {"mlflow", "sqlalchemy", "alembic"})
+    with open(report_path, "w") as out:
+        json.dump(heavy, out)
+atexit.register(report)
+sys.argv = ["sabbatical", *sys.argv[2:]]
+runpy.run_module("sabbatical", run_name="__main__")
+"""
+
+
+def test_new_sprint_never_imports_mlflow(workspace, tmp_path):
+    report = tmp_path / "imported.json"
+    env = {**os.environ, "SABBATICAL_WORKSPACE": str(workspace.root)}
+    done = subprocess.run([sys.executable, "-c", IMPORT_REPORT, str(report), "new-sprint", "Is MLflow loaded?"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "Sprint 01 started" in done.stdout
+    assert json.loads(report.read_text()) == []
+    done = subprocess.run([sys.executable, "-c", IMPORT_REPORT, str(report), "sprint", "list"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0 and "Is MLflow loaded?" in done.stdout, done.stderr
+    assert json.loads(report.read_text()) == []
+
+
+@pytest.mark.parametrize(("number", "question", "name"), [
+    (3, "Do induction heads form at the same step across seeds and model widths in small transformers?",
+     "Sprint 3 · Do induction heads form at the same step across seeds and…"),
+    (12, "Short?", "Sprint 12 · Short?"),
+    (1, "  Spaces \n and\tnewlines   collapse ", "Sprint 1 · Spaces and newlines collapse"),
+    (2, "x" * 100, "Sprint 2 · " + "x" * 60 + "…"),
+    (4, "a" * 55 + ", then more words", "Sprint 4 · " + "a" * 55 + "…"),  # no comma before the ellipsis
+])
+def test_the_experiment_name_is_the_number_and_the_question_cut_between_words(number, question, name):
+    assert experiment_name(number, question) == name
+    assert len(name) <= 80
 
 
 def test_sprints_number_on_and_start_after_the_previous_one(workspace, cli):
@@ -146,12 +172,10 @@ def test_a_unicode_question_makes_a_unicode_folder(workspace, cli):
 def busy_workspace(tmp_path_factory):
     """A workspace with one sprint already, shared by the bad-input cases (none of them changes it)."""
     root = tmp_path_factory.mktemp("busy")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "busy-cache"))
-        workspace, _ = init_workspace(root / "ws")
-        from sabbatical.sprints.scaffold import create_sprint
+    workspace, _ = init_workspace(root / "ws")
+    from sabbatical.sprints.scaffold import create_sprint
 
-        create_sprint(workspace, "Existing question", start="2030-01-01")
+    create_sprint(workspace, "Existing question", start="2030-01-01")
     return workspace
 
 
@@ -175,41 +199,6 @@ def test_bad_input_is_one_line_and_changes_nothing(busy_workspace, cli, args, co
     assert result.stderr.startswith(message) and result.stderr.count("\n") == 1, result.stderr
     assert snapshot(busy_workspace.sprints_dir) == before
     assert [e.experiment_id for e in experiments(busy_workspace)] == experiments_before
-
-
-def test_when_mlflow_fails_nothing_is_left(workspace, cli, tmp_path):
-    blocker = tmp_path / "not-a-folder"
-    blocker.write_text("a file where the store's folder should be")
-    config = workspace.config_path.read_text().replace('uri = ""', f'uri = "sqlite:///{blocker}/mlflow.db"', 1)
-    workspace.config_path.write_text(config)
-    result = cli("-w", workspace.root, "new-sprint", "Will this be tracked?")
-    assert result.exit_code == ExitCode.ERROR
-    assert result.stderr.startswith("Error: could not create the MLflow experiment on sqlite:///")
-    assert "nothing was created" in result.stderr
-    assert list(workspace.sprints_dir.iterdir()) == []
-
-
-def test_an_experiment_left_by_a_failed_attempt_is_reused(workspace):
-    from sabbatical.sprints import tracking
-    from sabbatical.sprints.scaffold import create_sprint, plan_sprint
-
-    plan = plan_sprint(workspace, "Half made")
-    orphan = tracking.create_sprint_experiment(workspace, plan.folder_name, plan.meta)
-    tracking.delete_experiment(workspace, orphan)
-    made = create_sprint(workspace, "Half made")
-    assert made.meta.mlflow_experiment_id == orphan
-    assert tracking.client(workspace).get_experiment(orphan).lifecycle_stage == "active"
-
-
-def test_a_second_workspace_store_is_copied_from_the_cached_template(tmp_path, cli, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "own-cache"))
-    first, _ = init_workspace(tmp_path / "one")
-    second, _ = init_workspace(tmp_path / "two")
-    assert cli("-w", first.root, "new-sprint", "First").exit_code == 0
-    templates = list((tmp_path / "own-cache" / "sabbatical").glob("mlflow-store-*.db"))
-    assert len(templates) == 1
-    assert cli("-w", second.root, "new-sprint", "Second").exit_code == 0
-    assert [e.name for e in experiments(second) if e.name != "Default"] == ["01-second"]
 
 
 # -- the reading list -------------------------------------------------------------------------------------

@@ -16,9 +16,8 @@ import pytest
 from sabbatical.errors import ExitCode
 from sabbatical.sprints.scaffold import create_sprint
 from tests.helpers.services import free_port, stop_group, wait_for_http
-from tests.test_sprint_scaffold import shared_store_template, store_template_cache  # noqa: F401
 
-pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("shared_store_template")]
+pytestmark = pytest.mark.slow
 
 
 def start(args: list[str], workspace) -> subprocess.Popen:

@@ -62,7 +62,7 @@ def new_sprint(
     found = f"{len(reading.entries)} items from the pile" if reading.pile_exists else "no pile yet"
     typer.echo(f"Sprint {meta.id} started in sprints/{made.sprint.name}/\n"
                f"  question  {meta.question}\n  dates     {meta.start} → {meta.end} ({meta.days} days)\n"
-               f"  reading   {found}\n  MLflow    experiment {meta.mlflow_experiment_id}\n"
+               f"  reading   {found}\n  MLflow    experiment \"{meta.mlflow_experiment}\" (made at the first run)\n"
                f"Next: sabbatical lab {meta.id}")
 
 
@@ -80,6 +80,8 @@ def lab(
     workspace = current_workspace()
     chosen = Sprint(workspace, sprint_id) if sprint_id else active_or_latest(workspace)
     launch = lab_launch(workspace, chosen, port=port, open_browser=not no_browser)
+    for line in launch.warnings:
+        warn(line)
     typer.echo(f"JupyterLab in {launch.cwd}\n  {launch.url}\nCtrl-C stops it.")
     raise typer.Exit(serve(launch))
 
@@ -89,12 +91,18 @@ def mlflow_ui(
     port: Annotated[int | None, typer.Option(help="Port on 127.0.0.1 (default: 5000 or the next free one).",
                                              show_default=False)] = None,
 ) -> None:
-    """Start the MLflow UI on the workspace's store."""
+    """Start the MLflow UI on the workspace's store, with the link to the open sprint's runs."""
+    from ..sprints.model import active_or_latest
     from ..sprints.servers import mlflow_launch, serve
 
-    launch = mlflow_launch(current_workspace(), port=port)
+    workspace = current_workspace()
+    chosen = active_or_latest(workspace)
+    launch = mlflow_launch(workspace, chosen, port=port)
+    for line in launch.warnings:
+        warn(line)
+    runs = f"  sprint {chosen.id}'s runs: {launch.sprint_runs_url}\n" if chosen and launch.sprint_runs_url else ""
     typer.echo(f"MLflow UI on {launch.command[launch.command.index('--backend-store-uri') + 1]}\n"
-               f"  {launch.url}\nCtrl-C stops it.")
+               f"  {launch.url}\n{runs}Ctrl-C stops it.")
     raise typer.Exit(serve(launch))
 
 

@@ -214,11 +214,10 @@ def record_comparison(workspace: Any, comparison: Comparison) -> tuple[str, str]
     from mlflow.entities import Metric, Param, RunTag
 
     from ..sprints.tracking import client as tracking_client
-    from ..sprints.tracking import ensure_local_store, experiment_artifact_location
+    from ..sprints.tracking import experiment_artifact_location
 
     old, new = comparison.old, comparison.new
     try:
-        ensure_local_store(workspace)
         client = tracking_client(workspace)
         experiment = client.get_experiment_by_name(EXPERIMENT)
         experiment_id = experiment.experiment_id if experiment else client.create_experiment(

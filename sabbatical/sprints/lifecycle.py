@@ -2,7 +2,9 @@
 
 Functions here take a `Sprint` (or the workspace) and return dataclasses for the CLI to render.
 sprint.md stays the source of truth: closing writes its Retro section and front matter first, then tags
-the MLflow experiment; when only the tagging fails the close stands and the error says so (exit 3).
+the MLflow experiment (when one was made); when only the tagging fails the close stands and the error
+says so (exit 3). Listing sprints counts runs from each journal's run events and never loads MLflow;
+a sprint's status reads its runs from MLflow.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import PartialFailure, SabbaticalError, TrackingError, UsageError
 from . import tracking
-from .journal import JournalEntry, count_kinds, record
+from .journal import JournalEntry, count_kinds, read_events, record
 from .model import ANSWERS, Sprint, SprintMeta, all_sprints
 from .reading_list import ReadingList, render_markdown, search_pile
 
@@ -82,32 +84,30 @@ def summarise(sprint: Sprint, meta: SprintMeta, runs: int | None, today: date | 
 
 
 def list_sprints(workspace: Workspace, *, today: date | None = None, with_runs: bool = True) -> SprintListing:
-    """Every sprint with its dates, status and journal counts, and its number of runs when reachable."""
-    sprints = [(sprint, sprint.meta) for sprint in all_sprints(workspace)]
-    experiment_ids = [meta.mlflow_experiment_id for _, meta in sprints if meta.mlflow_experiment_id]
-    warnings: list[str] = []
-    runs: dict[str, int] | None = None
-    if with_runs:
-        try:
-            runs = tracking.count_runs(workspace, experiment_ids)
-        except TrackingError as exc:
-            warnings.append(f"run counts are missing: {exc}")
-    summaries = [summarise(sprint, meta, None if runs is None else runs.get(meta.mlflow_experiment_id or "", 0),
-                           today) for sprint, meta in sprints]
-    return SprintListing(summaries, warnings)
+    """Every sprint with its dates, status and journal counts, and (from its journal) its number of runs."""
+    summaries = [summarise(sprint, meta, journal_run_count(sprint) if with_runs else None, today)
+                 for sprint, meta in ((sprint, sprint.meta) for sprint in all_sprints(workspace))]
+    return SprintListing(summaries)
+
+
+def journal_run_count(sprint: Sprint) -> int:
+    """Tracked runs the sprint's journal saw start (each run once, however often it is recorded)."""
+    return len({event.get("run_id") for event in read_events(sprint.journal_path, "run-started")})
 
 
 def sprint_status(sprint: Sprint, *, today: date | None = None) -> SprintStatus:
-    """One sprint in detail: its journal, files, and every run with its best metrics."""
+    """One sprint in detail: its journal, files, and every run (from MLflow) with its best metrics."""
     meta = sprint.meta
     warnings: list[str] = []
     runs: list[tracking.RunSummary] | None = []
-    if meta.mlflow_experiment_id:
-        try:
-            runs = tracking.run_summaries(sprint.workspace, meta.mlflow_experiment_id)
-        except TrackingError as exc:
-            runs = None
-            warnings.append(f"runs are missing: {exc}")
+    try:
+        experiment_id = tracking.find_sprint_experiment(sprint)
+        meta.mlflow_experiment_id = experiment_id
+        if experiment_id:
+            runs = tracking.run_summaries(sprint.workspace, experiment_id)
+    except TrackingError as exc:
+        runs = None
+        warnings.append(f"runs are missing: {exc}")
     return SprintStatus(
         summary=summarise(sprint, meta, None if runs is None else len(runs), today), hypothesis=meta.hypothesis,
         path=str(sprint.folder), tracking_uri=sprint.workspace.tracking_uri,
@@ -169,12 +169,15 @@ def reopen_sprint(sprint: Sprint) -> SprintMeta:
 
 
 def _tag_experiment(sprint: Sprint, meta: SprintMeta, status: str) -> None:
-    if not meta.mlflow_experiment_id:
-        return
+    """Tag the sprint's experiment with its new status; a sprint with no experiment yet has nothing to tag
+    (its experiment is made with the status it has then)."""
     tags = {"sabbatical.status": status, "sabbatical.answer": meta.answer or "",
             "sabbatical.closed": meta.closed.isoformat() if meta.closed else ""}
     try:
-        tracking.set_experiment_tags(sprint.workspace, meta.mlflow_experiment_id, tags)
+        experiment_id = tracking.find_sprint_experiment(sprint)
+        if experiment_id is None:
+            return
+        tracking.set_experiment_tags(sprint.workspace, experiment_id, tags)
     except TrackingError as exc:
         raise PartialFailure(f"sprint {sprint.id} is {status} in sprint.md, but its MLflow experiment was not tagged",
                              [str(exc)]) from exc

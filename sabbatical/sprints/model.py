@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -28,8 +30,8 @@ FOLDER_PATTERN = re.compile(r"^(\d{2,})-(.+)$")
 STATUSES = ("open", "closed")
 ANSWERS = ("yes", "no", "partly")
 SECTIONS = ("Question", "Hypothesis", "Plan", "Reading list", "Notes", "Retro")
-_KNOWN_KEYS = ("id", "title", "question", "hypothesis", "start", "end", "status", "mlflow_experiment_id",
-               "private", "answer", "closed")
+_KNOWN_KEYS = ("id", "title", "question", "hypothesis", "start", "end", "status", "mlflow_experiment",
+               "mlflow_experiment_id", "private", "answer", "closed")
 
 
 @dataclass
@@ -43,7 +45,8 @@ class SprintMeta:
     start: date
     end: date
     status: str = "open"
-    mlflow_experiment_id: str | None = None
+    mlflow_experiment: str | None = None  # the experiment's name, written by new-sprint
+    mlflow_experiment_id: str | None = None  # written when the experiment is made, at the first tracked run
     private: bool = False
     answer: str | None = None
     closed: date | None = None
@@ -57,7 +60,8 @@ class SprintMeta:
         values: dict[str, Any] = {
             "id": self.id, "title": self.title, "question": self.question, "hypothesis": self.hypothesis,
             "start": self.start.isoformat(), "end": self.end.isoformat(), "status": self.status,
-            "mlflow_experiment_id": self.mlflow_experiment_id, "private": self.private,
+            "mlflow_experiment": self.mlflow_experiment, "mlflow_experiment_id": self.mlflow_experiment_id,
+            "private": self.private,
         }
         if self.answer is not None:
             values["answer"] = self.answer
@@ -129,10 +133,12 @@ def _meta_from(raw: dict[str, Any], path: Path) -> SprintMeta:
     if status not in STATUSES:
         raise SprintFileError(path, f"status must be open or closed, not {status!r}")
     experiment = raw.get("mlflow_experiment_id")
+    experiment_name = raw.get("mlflow_experiment")
     return SprintMeta(
         id=str(raw["id"]).zfill(2), title=str(raw.get("title") or raw["question"]),
         question=str(raw["question"]), hypothesis=str(raw.get("hypothesis") or ""),
         start=_date(raw["start"], "start", path), end=_date(raw["end"], "end", path), status=status,
+        mlflow_experiment=None if experiment_name in (None, "") else str(experiment_name),
         mlflow_experiment_id=None if experiment in (None, "") else str(experiment),
         private=bool(raw.get("private", False)),
         answer=None if raw.get("answer") is None else str(raw["answer"]),
@@ -176,6 +182,22 @@ def write_atomically(path: Path, text: str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """An exclusive lock on a folder, so two kernels' first runs do not both rewrite sprint.md at once."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        yield
+        return
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
 
 
 class Sprint:
@@ -233,6 +255,15 @@ class Sprint:
 
     def save(self, document: SprintDocument) -> None:
         write_atomically(self.sprint_md, document.render())
+
+    def record_experiment_id(self, experiment_id: str) -> None:
+        """Write the MLflow experiment's id into sprint.md once it exists (kept if one is already there)."""
+        with _locked(self.folder):
+            document = self.document()
+            if document.meta.mlflow_experiment_id:
+                return
+            document.meta.mlflow_experiment_id = str(experiment_id)
+            self.save(document)
 
     # -- the journal and the lifecycle, for notebooks and scripts ------------------------------------
     def journal(self) -> list[JournalEntry]:

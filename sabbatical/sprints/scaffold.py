@@ -1,9 +1,10 @@
-"""`new-sprint`: scaffolding a sprint folder and its MLflow experiment, all or nothing.
+"""`new-sprint`: scaffolding a sprint folder, all or nothing, without loading MLflow.
 
-The folder is built aside (a dot-folder inside sprints/, invisible to listings), the MLflow experiment
-is created, and only then is the folder renamed into place as `sprints/NN-slug/`. Any failure removes
-what was built and deletes the experiment again, so a sprint either exists completely or not at all.
-Every check on the input happens before anything is written.
+The folder is built aside (a dot-folder inside sprints/, invisible to listings) and only then renamed
+into place as `sprints/NN-slug/`; any failure removes what was built, so a sprint either exists
+completely or not at all. Every check on the input happens before anything is written. sprint.md names
+the sprint's MLflow experiment; the experiment itself is made when first needed (`tracking`), since
+importing MLflow alone takes longer than everything here.
 """
 
 from __future__ import annotations
@@ -148,10 +149,10 @@ def _overlaps(metas: list[tuple[Sprint, SprintMeta]], new: SprintMeta) -> list[s
 
 
 def create_sprint(workspace: Workspace, question: str, **options) -> NewSprint:
-    """Scaffold `sprints/NN-slug/` and its MLflow experiment; see `plan_sprint` for the options.
+    """Scaffold `sprints/NN-slug/`; see `plan_sprint` for the options.
 
     Two at once in one workspace take turns (the second then numbers after the first, or finds its slug
-    taken), so neither can pick the other's number or undo the other's experiment.
+    taken), so neither can pick the other's number.
     """
     workspace.sprints_dir.mkdir(parents=True, exist_ok=True)
     with _one_new_sprint_at_a_time(workspace.sprints_dir):
@@ -182,11 +183,9 @@ def _create_sprint(workspace: Workspace, question: str, **options) -> NewSprint:
         warnings.append(f"the reading list is empty because {reading.problem}")
     final = workspace.sprints_dir / plan.folder_name
     building = Path(tempfile.mkdtemp(dir=workspace.sprints_dir, prefix=f".new-{plan.folder_name}-"))
-    experiment_id = None
+    plan.meta.mlflow_experiment = tracking.experiment_name(plan.number, plan.meta.question)
     try:
         _write_skeleton(building, plan)
-        experiment_id = tracking.create_sprint_experiment(workspace, plan.folder_name, plan.meta)
-        plan.meta.mlflow_experiment_id = str(experiment_id)
         (building / SPRINT_FILE).write_text(render_sprint_md(plan.meta, render_markdown(reading)), encoding="utf-8")
         if final.exists():
             raise SabbaticalError(f"sprints/{final.name} appeared while the sprint was being built "
@@ -194,8 +193,6 @@ def _create_sprint(workspace: Workspace, question: str, **options) -> NewSprint:
         building.rename(final)
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
-        if experiment_id is not None:
-            tracking.delete_experiment(workspace, str(experiment_id))
         raise
     return NewSprint(Sprint(workspace, folder=final), plan.meta, reading, warnings)
 

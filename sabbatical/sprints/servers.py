@@ -2,7 +2,9 @@
 
 Each is described as a `ServerLaunch` (command, environment, folder, URL) and run by `serve`, which waits
 for it and stops it cleanly on Ctrl-C. Both use the interpreter running sabbatical, so the lab's kernels
-import the same sabbatical and track to the same store.
+import the same sabbatical and track to the same store. Describing either makes the sprint's MLflow
+experiment if it does not exist yet, so the UI lists it before the first run; when that fails the
+server still starts (the first tracked run tries again) and the launch carries a warning.
 """
 
 from __future__ import annotations
@@ -13,11 +15,11 @@ import signal
 import socket
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import SabbaticalError, UsageError
+from ..errors import SabbaticalError, TrackingError, UsageError
 from . import tracking
 from .notebooks import kernel_environment
 
@@ -37,6 +39,8 @@ class ServerLaunch:
     env: dict[str, str]
     cwd: Path
     url: str
+    sprint_runs_url: str | None = None  # the MLflow UI's page of the sprint's runs
+    warnings: list[str] = field(default_factory=list)
 
 
 def port_is_free(port: int) -> bool:
@@ -76,11 +80,24 @@ def lab_launch(workspace: Workspace, sprint: Sprint | None, *, port: int | None 
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--ServerApp.allow_root=True")  # containers often run as root; Jupyter refuses unless told
     landing = "lab/tree/notebooks" if sprint is not None and sprint.notebooks_dir.is_dir() else "lab"
-    return ServerLaunch("JupyterLab", command, env, folder, f"http://{HOST}:{chosen}/{landing}?token={token}")
+    launch = ServerLaunch("JupyterLab", command, env, folder, f"http://{HOST}:{chosen}/{landing}?token={token}")
+    if sprint is not None:
+        _make_experiment(sprint, launch)
+    return launch
 
 
-def mlflow_launch(workspace: Workspace, *, port: int | None = None) -> ServerLaunch:
-    """`mlflow server --workers 1` on the workspace's local store (a remote store already has its UI)."""
+def _make_experiment(sprint: Sprint, launch: ServerLaunch) -> str | None:
+    try:
+        return tracking.ensure_sprint_experiment(sprint)
+    except TrackingError as exc:
+        launch.warnings.append(f"sprint {sprint.id}'s MLflow experiment is not made yet ({exc}); "
+                               "the first tracked run tries again")
+        return None
+
+
+def mlflow_launch(workspace: Workspace, sprint: Sprint | None = None, *, port: int | None = None) -> ServerLaunch:
+    """`mlflow server --workers 1` on the workspace's local store (a remote store already has its UI), with
+    the address of `sprint`'s runs."""
     if tracking.is_remote(workspace):
         raise SabbaticalError(f"this workspace tracks to {workspace.tracking_uri}, which has its own UI — "
                               "open that address; `sabbatical mlflow` serves only a local store")
@@ -93,7 +110,11 @@ def mlflow_launch(workspace: Workspace, *, port: int | None = None) -> ServerLau
     # The server's background job runner (GenAI scoring, trace archival) starts a dozen processes that a
     # sprint tracker never uses; leave it off unless the user turned it on.
     env.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
-    return ServerLaunch("MLflow", command, env, workspace.root, f"http://{HOST}:{chosen}")
+    launch = ServerLaunch("MLflow", command, env, workspace.root, f"http://{HOST}:{chosen}")
+    experiment_id = _make_experiment(sprint, launch) if sprint is not None else None
+    if experiment_id is not None:
+        launch.sprint_runs_url = tracking.runs_url(launch.url, experiment_id)
+    return launch
 
 
 def serve(launch: ServerLaunch) -> int:

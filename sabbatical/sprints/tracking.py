@@ -1,35 +1,36 @@
-"""MLflow plumbing for sprints: one experiment per sprint, run summaries, best metrics.
+"""MLflow plumbing for sprints: one experiment per sprint, made when first needed; run summaries, best metrics.
 
 Every call goes through an `MlflowClient` built with the workspace's absolute tracking URI, never
 MLflow's process-global state, so a notebook in any working directory (or a remote `mlflow server`)
-gets the same store. mlflow is imported inside functions: it costs two seconds or more. The
-exceptions are creating a sprint's experiment in a local SQLite store and counting its runs, which
-`sqlite_store` does without MLflow when the store's schema is one it has been checked against.
+gets the same store. mlflow is imported inside functions: it costs two seconds or more, which is why
+`new-sprint` only writes the experiment's name into sprint.md and never loads it. The experiment itself
+is made (get-or-create) by the first tracked run, `sabbatical lab` or `sabbatical mlflow`, and its id is
+then written into sprint.md for everything that reads runs.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import shutil
-import sqlite3
-import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import TrackingError
-from . import sqlite_store
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
     from ..workspace import Workspace
-    from .model import SprintMeta
+    from .model import Sprint, SprintMeta
 
 TAG_PREFIX = "sabbatical."
-# Set to 1, experiments are always created (and runs counted) through MlflowClient, never in the store directly.
-CLIENT_ONLY = "SABBATICAL_MLFLOW_CLIENT_ONLY"
+# MLflow 3's UI opens an experiment of this kind on its runs table (without it, on the GenAI overview).
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"
+NAME_QUESTION_MAX = 60
 # Metrics where smaller is better; every other metric is taken as larger-is-better.
 _SMALLER_IS_BETTER = ("loss", "error", "err", "mse", "mae", "rmse", "perplexity", "latency", "time", "seconds",
                       "regret", "distance", "cost")
@@ -56,12 +57,51 @@ class RunSummary:
     tags: dict[str, str] = field(default_factory=dict)
 
 
+def experiment_name(number: int | str, question: str) -> str:
+    """What the MLflow UI lists: "Sprint 3 · Do induction heads form at the same step…", cut between words."""
+    text = " ".join(question.split())
+    if len(text) > NAME_QUESTION_MAX:
+        cut = text[:NAME_QUESTION_MAX + 1].rsplit(" ", 1)[0] if " " in text[:NAME_QUESTION_MAX + 1] else ""
+        text = (cut or text[:NAME_QUESTION_MAX]).rstrip(",;:.!?-–— ") + "…"
+    return f"Sprint {int(number)} · {text}"
+
+
+def sprint_experiment_name(meta: SprintMeta) -> str:
+    """The name recorded in sprint.md, or (for a sprint.md written without one) the name it would get."""
+    return meta.mlflow_experiment or experiment_name(meta.id, meta.question)
+
+
 def client(workspace: Workspace) -> MlflowClient:
-    """An MlflowClient on the workspace's store (created on first use for a local SQLite store)."""
+    """An MlflowClient on the workspace's store; a local store is built (or checked) one process at a time."""
     _quiet_mlflow_logs()
     from mlflow import MlflowClient
 
-    return MlflowClient(tracking_uri=workspace.tracking_uri)
+    store = local_sqlite_path(workspace)
+    if store is None:
+        return MlflowClient(tracking_uri=workspace.tracking_uri)
+    with _one_process_at_a_time(store):
+        mlflow_client = MlflowClient(tracking_uri=workspace.tracking_uri)
+        mlflow_client.search_experiments(max_results=1)  # MLflow builds or upgrades its tables on first use
+    return mlflow_client
+
+
+@contextmanager
+def _one_process_at_a_time(store: Path) -> Iterator[None]:
+    """Two processes opening a new SQLite store at once both run MLflow's migrations and one fails, so
+    opening it is done holding a lock on the store's folder (a no-op without flock). The file appears
+    before its tables do, so the lock is taken whether or not it exists."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        yield
+        return
+    store.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(store.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
 
 
 def local_sqlite_path(workspace: Workspace) -> Path | None:
@@ -71,55 +111,6 @@ def local_sqlite_path(workspace: Workspace) -> Path | None:
     from urllib.parse import unquote
 
     return Path(unquote(uri[len("sqlite:///"):]))
-
-
-def ensure_local_store(workspace: Workspace) -> bool:
-    """Create a missing local SQLite store by copying a cached, already-migrated empty store.
-
-    MLflow builds a new store by replaying its whole migration history (over a second). The result is
-    the same for every workspace using one MLflow version, so it is built once per version in the user's
-    cache folder and copied. Returns True when a copy was made; on any problem it does nothing and MLflow
-    creates the store itself as usual.
-    """
-    target = local_sqlite_path(workspace)
-    if target is None or target.exists():
-        return False
-    try:
-        template = _store_template()
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staged = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        shutil.copyfile(template, staged)
-        try:
-            os.link(staged, target)  # fails if another process created the store meanwhile: theirs wins
-        finally:
-            staged.unlink(missing_ok=True)
-    except Exception:
-        return False
-    return True
-
-
-def _store_template() -> Path:
-    from importlib.metadata import version
-
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sabbatical"
-    template = cache / f"mlflow-store-{version('mlflow')}.db"
-    if template.exists():
-        return template
-    cache.mkdir(parents=True, exist_ok=True)
-    building = cache / f".{template.name}.{os.getpid()}.tmp"
-    _quiet_mlflow_logs()
-    import sqlalchemy
-    from mlflow.store.db.utils import _initialize_tables  # what `mlflow server` runs on an empty database
-
-    engine = sqlalchemy.create_engine(f"sqlite:///{building}")
-    try:
-        with warnings.catch_warnings():  # MLflow's old migrations use deprecated SQLAlchemy options
-            warnings.simplefilter("ignore")
-            _initialize_tables(engine)
-    finally:
-        engine.dispose()
-    os.replace(building, template)
-    return template
 
 
 def _quiet_mlflow_logs() -> None:
@@ -154,10 +145,14 @@ def experiment_tags(workspace: Workspace, folder_name: str, meta: SprintMeta) ->
         f"{TAG_PREFIX}end": meta.end.isoformat(), f"{TAG_PREFIX}status": meta.status,
         f"{TAG_PREFIX}private": "true" if meta.private else "false",
         f"{TAG_PREFIX}workspace": str(workspace.root),
-        "mlflow.note.content": _description(meta),
+        "mlflow.note.content": _description(meta), EXPERIMENT_KIND_TAG: EXPERIMENT_KIND,
     }
     if meta.hypothesis:
         tags[f"{TAG_PREFIX}hypothesis"] = meta.hypothesis[:4000]
+    if meta.answer:
+        tags[f"{TAG_PREFIX}answer"] = meta.answer
+    if meta.closed:
+        tags[f"{TAG_PREFIX}closed"] = meta.closed.isoformat()
     return tags
 
 
@@ -168,92 +163,94 @@ def _description(meta: SprintMeta) -> str:
     return "".join(lines)[:4000]
 
 
-def create_sprint_experiment(workspace: Workspace, folder_name: str, meta: SprintMeta) -> str:
-    """Create the sprint's experiment (named after its folder) and return its id.
+def ensure_sprint_experiment(sprint: Sprint, mlflow_client: MlflowClient | None = None) -> str:
+    """The sprint's experiment id: the one in sprint.md, else the experiment made (or found) now, whose id
+    is then written into sprint.md."""
+    meta = sprint.meta
+    if meta.mlflow_experiment_id:
+        return meta.mlflow_experiment_id
+    mlflow_client = mlflow_client or client(sprint.workspace)
+    experiment_id = get_or_create_experiment(sprint.workspace, mlflow_client, sprint.name, meta)
+    sprint.record_experiment_id(experiment_id)
+    return experiment_id
 
-    An experiment of that name left by an earlier attempt from this same workspace (deleted or not) is
-    restored and reused; one from elsewhere is an error, never silently shared.
-    """
-    tags = experiment_tags(workspace, folder_name, meta)
-    ensure_local_store(workspace)
-    created = _create_in_local_sqlite(workspace, folder_name, tags)
-    if created is not None:
-        return created
+
+def find_sprint_experiment(sprint: Sprint) -> str | None:
+    """The sprint's experiment id without creating anything (None when nothing was tracked yet)."""
+    meta = sprint.meta
+    if meta.mlflow_experiment_id or local_store_missing(sprint.workspace):
+        return meta.mlflow_experiment_id
     try:
-        mlflow_client = client(workspace)
-        existing = mlflow_client.get_experiment_by_name(folder_name)
-        if existing is None:
-            return mlflow_client.create_experiment(
-                folder_name, artifact_location=experiment_artifact_location(workspace, folder_name), tags=tags)
+        found = client(sprint.workspace).get_experiment_by_name(sprint_experiment_name(meta))
     except Exception as exc:
-        raise TrackingError(f"could not create the MLflow experiment on {workspace.tracking_uri}: {_one_line(exc)} "
-                            "— nothing was created; check [tracking] uri in sabbatical.toml") from exc
-    if existing.tags.get(f"{TAG_PREFIX}workspace") != str(workspace.root):
-        raise TrackingError(f"an MLflow experiment named {folder_name!r} already exists on {workspace.tracking_uri} "
-                            "and belongs to another workspace — choose another --slug")
+        raise TrackingError(f"could not look up the sprint's experiment on {sprint.workspace.tracking_uri}: "
+                            f"{_one_line(exc)}") from exc
+    return found.experiment_id if found is not None and _ours(sprint.workspace, found) else None
+
+
+def get_or_create_experiment(workspace: Workspace, mlflow_client: MlflowClient, folder_name: str,
+                             meta: SprintMeta) -> str:
+    """The sprint's experiment, created with its tags and artifact location unless it exists.
+
+    Another process creating it at the same moment is fine (its experiment is used). One of that name
+    left from this workspace (deleted or not) is restored and reused; one from elsewhere is an error,
+    never silently shared.
+    """
+    name = sprint_experiment_name(meta)
+    tags = experiment_tags(workspace, folder_name, meta)
+    try:
+        existing = mlflow_client.get_experiment_by_name(name)
+        if existing is None:
+            try:
+                return mlflow_client.create_experiment(
+                    name, artifact_location=experiment_artifact_location(workspace, folder_name), tags=tags)
+            except Exception as exc:
+                if getattr(exc, "error_code", None) != "RESOURCE_ALREADY_EXISTS":
+                    raise
+            existing = mlflow_client.get_experiment_by_name(name)  # made by another process just now
+            if existing is None:
+                raise TrackingError(f"MLflow said experiment {name!r} exists, but it cannot be found")
+    except TrackingError:
+        raise
+    except Exception as exc:
+        raise TrackingError(f"could not create the MLflow experiment {name!r} on {workspace.tracking_uri}: "
+                            f"{_one_line(exc)} — check [tracking] uri in sabbatical.toml") from exc
+    return _reuse(workspace, mlflow_client, existing, tags)
+
+
+def _ours(workspace: Workspace, experiment: Any) -> bool:
+    return experiment.tags.get(f"{TAG_PREFIX}workspace") == str(workspace.root)
+
+
+def _reuse(workspace: Workspace, mlflow_client: MlflowClient, existing: Any, tags: dict[str, str]) -> str:
+    if not _ours(workspace, existing):
+        raise TrackingError(f"an MLflow experiment named {existing.name!r} already exists on "
+                            f"{workspace.tracking_uri} and belongs to another workspace — give this sprint "
+                            "another one in its sprint.md (mlflow_experiment: …)")
     if existing.lifecycle_stage == "deleted":
         try:
             mlflow_client.restore_experiment(existing.experiment_id)
         except Exception as exc:
-            raise TrackingError(f"could not restore MLflow experiment {folder_name!r}: {_one_line(exc)}") from exc
-    set_experiment_tags(workspace, existing.experiment_id, tags)
+            raise TrackingError(f"could not restore MLflow experiment {existing.name!r}: {_one_line(exc)}") from exc
+    changed = {key: value for key, value in tags.items() if existing.tags.get(key) != value}
+    if changed:
+        set_experiment_tags(workspace, existing.experiment_id, changed, mlflow_client)
     return existing.experiment_id
 
 
-def _direct_store(workspace: Workspace) -> Path | None:
-    """The local SQLite store `sqlite_store` may use directly, or None (remote, or CLIENT_ONLY is set)."""
-    return None if os.environ.get(CLIENT_ONLY) else local_sqlite_path(workspace)
-
-
-def _create_in_local_sqlite(workspace: Workspace, folder_name: str, tags: dict[str, str]) -> str | None:
-    """The experiment written straight into a local SQLite store (see `sqlite_store`), or None."""
-    db_path = _direct_store(workspace)
-    location = experiment_artifact_location(workspace, folder_name)
-    if db_path is None or location is None:
-        return None
+def set_experiment_tags(workspace: Workspace, experiment_id: str, tags: dict[str, str],
+                        mlflow_client: MlflowClient | None = None) -> None:
     try:
-        return sqlite_store.create_experiment(db_path, folder_name, location, tags, workspace.artifact_root)
-    except sqlite3.Error as exc:
-        raise TrackingError(f"could not create the MLflow experiment on {workspace.tracking_uri}: {_one_line(exc)} "
-                            "— nothing was created") from exc
-
-
-def set_experiment_tags(workspace: Workspace, experiment_id: str, tags: dict[str, str]) -> None:
-    try:
-        mlflow_client = client(workspace)
+        mlflow_client = mlflow_client or client(workspace)
         for key, value in tags.items():
             mlflow_client.set_experiment_tag(experiment_id, key, value)
     except Exception as exc:
         raise TrackingError(f"could not tag MLflow experiment {experiment_id}: {_one_line(exc)}") from exc
 
 
-def delete_experiment(workspace: Workspace, experiment_id: str) -> None:
-    """Undo a just-created experiment (MLflow keeps it as deleted; a retry restores it)."""
-    try:
-        client(workspace).delete_experiment(experiment_id)
-    except Exception:  # best effort: the caller is already reporting the original failure
-        pass
-
-
-def count_runs(workspace: Workspace, experiment_ids: list[str]) -> dict[str, int]:
-    """Number of active runs per experiment id."""
-    if not experiment_ids or local_store_missing(workspace):
-        return dict.fromkeys(experiment_ids, 0)
-    db_path = _direct_store(workspace)
-    if db_path is not None:
-        try:
-            direct = sqlite_store.count_active_runs(db_path, experiment_ids)
-        except sqlite3.Error:
-            direct = None  # MLflow's client gives the clearer error, if there is one
-        if direct is not None:
-            return direct
-    counts = dict.fromkeys(experiment_ids, 0)
-    try:
-        for run in all_runs(client(workspace), experiment_ids):
-            counts[run.info.experiment_id] = counts.get(run.info.experiment_id, 0) + 1
-    except Exception as exc:
-        raise TrackingError(f"could not count runs on {workspace.tracking_uri}: {_one_line(exc)}") from exc
-    return counts
+def runs_url(server_url: str, experiment_id: str) -> str:
+    """The MLflow UI page listing an experiment's runs."""
+    return f"{server_url.rstrip('/')}/#/experiments/{experiment_id}/runs"
 
 
 def run_summaries(workspace: Workspace, experiment_id: str) -> list[RunSummary]:

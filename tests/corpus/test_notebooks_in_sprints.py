@@ -11,9 +11,7 @@ import pytest
 from sabbatical.errors import SabbaticalError
 from sabbatical.sprints.notebooks import execute_notebook
 from sabbatical.sprints.scaffold import create_sprint
-from tests.test_sprint_scaffold import shared_store_template, store_template_cache  # noqa: F401
 
-pytestmark = pytest.mark.usefixtures("shared_store_template")
 
 
 @pytest.fixture
