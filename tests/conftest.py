@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from tests.helpers.httpserver import LoopbackServer
 
 SECRET_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "SABBATICAL_WORKSPACE", "SABBATICAL_DEBUG",
-              "MLFLOW_TRACKING_URI", "SABBATICAL_MLFLOW_CLIENT_ONLY", "MLFLOW_ENABLE_WORKSPACES")
+              "MLFLOW_TRACKING_URI", "MLFLOW_ENABLE_WORKSPACES")
 
 
 @pytest.fixture(autouse=True)
