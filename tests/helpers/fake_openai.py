@@ -14,6 +14,12 @@ on purpose, per request in order (`queue`) or for requests mentioning a marker (
                         structured output answer; `reject_status=500` as llama-cpp-python's does);
                         `reject_json_schema=True` does this for every request
     invented_quotes     200, a valid summary whose quotes are not in the document
+    html_200            200 with an HTML page for a body (as a proxy or captive portal answers)
+    trickle             200 and its headers at once, then the body one byte every `trickle_interval` s
+    trickle_headers     the status line and headers themselves one byte every `trickle_interval` s
+
+`usage` sets what every answer reports as its token usage: "real" (an estimate from the text, as
+servers do), "none" (no usage field), "negative" or "absurd" (a count no tokeniser could give).
 
 Otherwise it acts as a small, deterministic model: it reads the document between <document> and
 </document>, summarises it with the offline summariser (so quotes are real sentences and verify) and
@@ -44,7 +50,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 FAULTS = ("ok", "rate_limit", "server_error", "timeout", "invalid_json", "schema_violation", "reject_json_schema",
-          "invented_quotes")
+          "invented_quotes", "html_200", "trickle", "trickle_headers")
+USAGES = ("real", "none", "negative", "absurd")
+HTML_PAGE = ("<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1>"
+             "<p>The upstream server did not answer.</p></body></html>")
 _FENCE = re.compile(r"<document\b[^>]*>(.*?)</document>", re.S | re.I)
 _INJECTION = re.compile(r"ignore (?:all )?previous instructions(.*)", re.S | re.I)
 
@@ -85,6 +94,8 @@ class FakeOpenAI:
     reject_status: int = 400                    # llama-cpp-python's server rejects with 500
     retry_after: float = 1.0
     hang_seconds: float = 3.0
+    trickle_interval: float = 0.2
+    usage: str = "real"
     obey_injections: str = "outside_fence"      # or "anywhere"
     model: str = "loopback-model"
     port: int = 0
@@ -170,6 +181,8 @@ class FakeOpenAI:
                                                   param="response_format")
         if fault == "timeout":
             time.sleep(self.hang_seconds)
+        if fault == "html_200":
+            return 200, {"Content-Type": "text/html; charset=utf-8"}, HTML_PAGE.encode()
         if fault == "invalid_json":
             content = '{"tldr": "an answer cut off in the midd'
         elif fault == "schema_violation":
@@ -178,7 +191,10 @@ class FakeOpenAI:
             content = self.answer(body.get("messages", []))
         if fault == "invented_quotes":
             content = _invent_quotes(content)
-        return 200, {}, _completion(self.model, body.get("messages", []), content)
+        completion = _completion(self.model, body.get("messages", []), content, self.usage)
+        if fault in ("trickle", "trickle_headers"):
+            return 200, {"X-Fake-Trickle": fault}, completion
+        return 200, {}, completion
 
     def answer(self, messages: list[dict[str, Any]]) -> str:
         """What this naive model replies: an obeyed injection, or a summary of the fenced document."""
@@ -254,16 +270,23 @@ def _token_estimate(text: str) -> int:
     return max(1, math.ceil(len(text) / 4))
 
 
-def _completion(model: str, messages: list[dict[str, Any]], content: str) -> dict[str, Any]:
+def _completion(model: str, messages: list[dict[str, Any]], content: str, usage: str = "real") -> dict[str, Any]:
     prompt_tokens = sum(_token_estimate(str(m.get("content", ""))) + 4 for m in messages)
     completion_tokens = _token_estimate(content)
-    return {
+    if usage == "negative":
+        prompt_tokens, completion_tokens = -prompt_tokens * 1000, -completion_tokens * 1000
+    elif usage == "absurd":
+        prompt_tokens, completion_tokens = 10**15, 10**15
+    answer = {
         "id": "chatcmpl-" + hashlib.sha1(content.encode()).hexdigest()[:12], "object": "chat.completion",
         "created": int(time.time()), "model": model,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                   "total_tokens": prompt_tokens + completion_tokens},
     }
+    if usage == "none":
+        del answer["usage"]
+    return answer
 
 
 def _error(message: str, kind: str, param: str | None = None) -> dict[str, Any]:
@@ -303,18 +326,37 @@ def _handler_for(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             else:
                 self._send(404, {}, _error(f"no route {self.path}", "not_found"))
 
-        def _send(self, status: int, headers: dict[str, str], payload: dict[str, Any]) -> None:
-            data = json.dumps(payload).encode()
+        def _send(self, status: int, headers: dict[str, str], payload: dict[str, Any] | bytes) -> None:
+            data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+            headers = dict(headers)
+            trickle = headers.pop("X-Fake-Trickle", None)
+            headers.setdefault("Content-Type", "application/json")
             try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                if trickle == "trickle_headers":
+                    self._trickle(self._head(status, headers, len(data)) + data)
+                elif trickle == "trickle":
+                    self.wfile.write(self._head(status, headers, len(data)))
+                    self._trickle(data)
+                else:
+                    self.send_response(status)
+                    for name, value in headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
             except (BrokenPipeError, ConnectionResetError):
                 pass   # the client gave up (a timeout fault); nothing to tell it
+
+        def _head(self, status: int, headers: dict[str, str], length: int) -> bytes:
+            lines = [f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}"]
+            lines += [f"{name}: {value}" for name, value in {**headers, "Content-Length": str(length)}.items()]
+            return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+        def _trickle(self, data: bytes) -> None:
+            for index in range(len(data)):
+                self.wfile.write(data[index:index + 1])
+                self.wfile.flush()
+                time.sleep(server.trickle_interval)
 
         def log_message(self, *args: object) -> None:
             pass
