@@ -383,6 +383,11 @@ class LLM:
         self._client_lock = threading.Lock()
         self._unreachable_streak = 0
         self._mode: str | None = None
+        # Imported here, on the caller's thread: request threads importing openai and its HTTP library
+        # at the same moment can see a half-initialised module.
+        import openai  # noqa: F401
+
+        wire.http_errors()
 
     # -- the client ----------------------------------------------------------------------------------
     @property

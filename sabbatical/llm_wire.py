@@ -8,6 +8,7 @@ try, so it is logged and retried like a 5xx. Error texts and Retry-After headers
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Mapping
@@ -19,6 +20,7 @@ from .errors import LLMFailure
 MAX_ANSWER_BYTES = 8_000_000
 
 
+@functools.cache
 def http_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
     """(timeout, transport) exception classes of the HTTP library under the openai client: httpx, or
     httpx2 in newer releases. Reading a streamed answer raises these directly, not the openai ones."""
