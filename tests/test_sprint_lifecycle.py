@@ -133,6 +133,8 @@ def test_close_writes_the_retro_and_tags_the_experiment(two_sprints, cli):
     cli("-w", root, "sprint", "log", "failure", "Could not reproduce the baseline")
     cli("-w", root, "sprint", "log", "feedback", "Show the variance", "--from", "Ada")
     cli("-w", root, "sprint", "log", "finding", "A private detail", "--private")
+    with track.run("before the close", sprint=second):  # the run makes the experiment
+        pass
     notes_before = second.document().section("Notes")
 
     result = cli("-w", root, "sprint", "close", "02", "--answer", "partly", "--summary", "Mostly not needed.")
@@ -160,6 +162,8 @@ def test_close_writes_the_retro_and_tags_the_experiment(two_sprints, cli):
 def test_reopen_makes_it_active_again(two_sprints, cli):
     first, _ = two_sprints
     root = first.workspace.root
+    with track.run("makes the experiment", sprint=first):
+        pass
     assert cli("-w", root, "sprint", "close", "1", "--answer", "no", "--summary", "No.").exit_code == 0
     result = cli("-w", root, "sprint", "reopen", "1")
     assert result.exit_code == 0 and "Reopened sprint 01" in result.stdout
