@@ -50,8 +50,10 @@ def add_run(workspace: Any, sprint: Any, name: str, *, status: str = "FINISHED",
     """A run in the sprint's experiment with metric histories (one value per step) and an end status."""
     from mlflow import MlflowClient
 
+    from sabbatical.sprints.tracking import ensure_sprint_experiment
+
     client = MlflowClient(tracking_uri=workspace.tracking_uri)
-    run = client.create_run(sprint.meta.mlflow_experiment_id, run_name=name)
+    run = client.create_run(ensure_sprint_experiment(sprint, client), run_name=name)
     for key, value in (params or {}).items():
         client.log_param(run.info.run_id, key, value)
     now = int(time.time() * 1000)
