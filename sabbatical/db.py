@@ -56,13 +56,13 @@ class StoreConnection(sqlite3.Connection):
     refusal: Callable[[], StoreError] | None = None
     path: Path | None = None
 
-    def execute(self, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
+    def execute(self, *args: Any) -> sqlite3.Cursor:
         try:
             return super().execute(*args)
         except sqlite3.Error as exc:
             raise self.explained(exc) from exc
 
-    def executemany(self, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
+    def executemany(self, *args: Any) -> sqlite3.Cursor:
         try:
             return super().executemany(*args)
         except sqlite3.Error as exc:

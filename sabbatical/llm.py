@@ -430,8 +430,8 @@ class LLM:
         """
         schema = strict_json_schema(model)
         conversation = [dict(m) for m in messages]
-        totals = StructuredAnswer(value=None, calls=0, tokens_in=0, tokens_out=0, cost_usd=None,  # type: ignore[arg-type]
-                                  latency_ms=0.0, mode="")
+        totals: StructuredAnswer[Any] = StructuredAnswer(value=None, calls=0, tokens_in=0, tokens_out=0,
+                                                         cost_usd=None, latency_ms=0.0, mode="")
         problem = ""
         for _ in range(2):
             reply = self._complete(conversation, model.__name__, schema, context, max_tokens, totals)

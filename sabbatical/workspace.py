@@ -208,7 +208,7 @@ class Workspace:
         ]
 
 
-def find_workspace(explicit: Path | str | None = None, cwd: Path | None = None) -> Workspace:
+def find_workspace(explicit: Path | str | os.PathLike[str] | None = None, cwd: Path | None = None) -> Workspace:
     """Find the workspace: `explicit` (--workspace), then $SABBATICAL_WORKSPACE, then walk up from cwd."""
     if explicit:
         return _open_at(Path(explicit), "--workspace")

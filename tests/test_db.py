@@ -116,17 +116,15 @@ def test_a_newer_database_is_refused_with_advice(tmp_path):
 
 def test_transaction_rolls_back_on_error_and_nests(tmp_path):
     conn = db.connect(tmp_path / "pile.db")
-    with pytest.raises(ZeroDivisionError):
-        with db.transaction(conn):
-            conn.execute("INSERT INTO settings (key, value) VALUES ('a', '1')")
-            1 / 0
+    with pytest.raises(ZeroDivisionError), db.transaction(conn):
+        conn.execute("INSERT INTO settings (key, value) VALUES ('a', '1')")
+        1 / 0
     assert conn.execute("SELECT COUNT(*) FROM settings").fetchone()[0] == 0
     with db.transaction(conn):
         conn.execute("INSERT INTO settings (key, value) VALUES ('b', '1')")
-        with pytest.raises(ValueError):
-            with db.transaction(conn):
-                conn.execute("INSERT INTO settings (key, value) VALUES ('c', '1')")
-                raise ValueError
+        with pytest.raises(ValueError), db.transaction(conn):
+            conn.execute("INSERT INTO settings (key, value) VALUES ('c', '1')")
+            raise ValueError
     assert [r[0] for r in conn.execute("SELECT key FROM settings")] == ["b"]
 
 

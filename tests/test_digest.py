@@ -3,7 +3,7 @@ dropped items left out; outside text escaped."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -12,7 +12,7 @@ from sabbatical.config import Config
 from sabbatical.reading import digest, topics, triage
 from tests.helpers.organise_pile import add_item, add_items, topic_pile
 
-NOW = datetime(2026, 1, 10, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 10, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -23,7 +23,8 @@ def conn(tmp_path):
 
 
 def test_new_and_top_items_grouped_by_topic_with_tldr_and_kind(conn):
-    old = {t: add_items(conn, t, 12, first_seen="2025-06-01T00:00:00Z") for t in ("quantum", "vision")}
+    for topic in ("quantum", "vision"):
+        add_items(conn, topic, 12, first_seen="2025-06-01T00:00:00Z")
     fresh = add_items(conn, "quantum", 3, start=100, first_seen="2026-01-08T00:00:00Z", kind="post")
     conn.execute("INSERT INTO summaries (item_id, content_hash, prompt_version, model, producer, status, tldr, "
                  "contribution, insight_score) VALUES (?, 'h', 'v', 'm', 'offline', 'ok', 'Qubits stay coherent.', "

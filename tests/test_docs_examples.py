@@ -36,8 +36,15 @@ from sabbatical.config import parse_config
 from sabbatical.reading.pile import Pile
 from sabbatical.workspace import Workspace
 from tests.docs_support import files
-from tests.docs_support.readme import (TOOL_PREFIXES, CodeBlock, Span, code_blocks, expand_alternatives,
-                                       inline_spans, read_readme)
+from tests.docs_support.readme import (
+    TOOL_PREFIXES,
+    CodeBlock,
+    Span,
+    code_blocks,
+    expand_alternatives,
+    inline_spans,
+    read_readme,
+)
 from tests.docs_support.world import HARVEST_IDS, ReadmeWorld
 from tests.test_ingest import configure
 

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from sabbatical.reading.identity import (ArxivId, canonical_id, find_arxiv_links, looks_like_bad_arxiv_id,
-                                         normalise_doi, normalise_url, parse_arxiv_id)
+from sabbatical.reading.identity import (
+    ArxivId,
+    canonical_id,
+    find_arxiv_links,
+    looks_like_bad_arxiv_id,
+    normalise_doi,
+    normalise_url,
+    parse_arxiv_id,
+)
 
 
 @pytest.mark.parametrize("text, base, version", [

@@ -21,8 +21,8 @@ import pytest
 from sabbatical import db
 from sabbatical.llm import SETTING_PREFIX
 from sabbatical.reading.summarise import choose_producer, summarise_pile
-from tests.helpers.fake_openai import configure_llm, insert_items, sample_documents
 from sabbatical.workspace import Workspace
+from tests.helpers.fake_openai import configure_llm, insert_items, sample_documents
 
 pytestmark = [
     pytest.mark.slow,

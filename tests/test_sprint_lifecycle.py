@@ -30,7 +30,7 @@ def journal_lines(sprint) -> list[dict]:
 
 
 def test_list_shows_every_sprint_with_counts(two_sprints, cli, monkeypatch):
-    first, second = two_sprints
+    _, second = two_sprints
     monkeypatch.chdir(second.notebooks_dir)
     with track.run("one"):
         track.failure("it broke")

@@ -11,8 +11,8 @@ import pytest
 from sabbatical import db
 from sabbatical.errors import ExitCode, UsageError
 from sabbatical.reading.prompt_compare import compare_prompts, spearman
-from tests.helpers.fake_openai import FakeOpenAI, configure_llm, insert_items, sample_documents
 from sabbatical.workspace import Workspace
+from tests.helpers.fake_openai import FakeOpenAI, configure_llm, insert_items, sample_documents
 
 
 @pytest.fixture

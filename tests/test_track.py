@@ -13,13 +13,12 @@ import pytest
 from sabbatical import track
 from sabbatical.errors import NotFound, SabbaticalError, TrackingError
 from sabbatical.sprints import tracking
-from sabbatical.sprints.model import Sprint
 from sabbatical.sprints.scaffold import create_sprint
 from sabbatical.workspace import Workspace, init_workspace
 from tests.helpers.services import mlflow_server
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 
 @pytest.fixture
@@ -92,10 +91,9 @@ def test_a_run_records_params_metrics_figures_and_journal_entries(sprint, tmp_pa
 
 
 def test_an_exception_fails_the_run_records_it_and_propagates(sprint):
-    with pytest.raises(ZeroDivisionError):
-        with track.run("doomed", params={"x": 1}) as run:
-            track.metric("loss", 1.0)
-            1 / 0
+    with pytest.raises(ZeroDivisionError), track.run("doomed", params={"x": 1}) as run:
+        track.metric("loss", 1.0)
+        1 / 0
     client = mlflow_client(sprint.workspace)
     recorded = client.get_run(run.id)
     assert recorded.info.status == "FAILED"
@@ -292,9 +290,8 @@ def test_an_unreachable_store_fails_the_first_run_not_new_sprint(workspace, tmp_
     made = create_sprint(Workspace(workspace.root), "Will this be tracked?").sprint
     monkeypatch.chdir(made.notebooks_dir)
     before = made.sprint_md.read_text()
-    with pytest.raises(TrackingError) as failed:
-        with track.run("nowhere"):
-            pass
+    with pytest.raises(TrackingError) as failed, track.run("nowhere"):
+        pass
     assert str(failed.value).startswith(f"could not open the MLflow store sqlite:///{blocker}/mlflow.db")
     assert "\n" not in str(failed.value)
     assert made.sprint_md.read_text() == before and journal_lines(made) == []

@@ -27,7 +27,7 @@ class State:
     workspace_option: Path | None = None
 
 
-_state: ContextVar[State] = ContextVar("sabbatical_cli_state", default=State())
+_state: ContextVar[State] = ContextVar("sabbatical_cli_state", default=State())  # noqa: B039 — set_state replaces it, never mutates
 
 
 def set_state(state: State) -> None:

@@ -44,7 +44,7 @@ def _history(item: Any, _pile: Any) -> list[str]:
                   for t in item.earlier_texts]
     for heading, links in (("Links to", item.links_out), ("Linked from", item.links_in)):
         if links:
-            lines += [f"[bold]{heading}[/bold]"] + [f"  {l.id}  {l.title}" for l in links]
+            lines += [f"[bold]{heading}[/bold]"] + [f"  {link.id}  {link.title}" for link in links]
     return lines
 
 

@@ -68,11 +68,12 @@ def read_arxiv(
     as_json: Json = False,
 ) -> None:
     """Read arXiv papers by search query, id or URL, or harvest a whole category (--harvest --from DATE)."""
-    from ..reading.ingest import harvest_arxiv, read_arxiv as read_papers
+    from ..reading.ingest import harvest_arxiv
+    from ..reading.ingest import read_arxiv as read_papers
 
     _check_arxiv_options(sources or [], harvest, since, until, sort)
     if harvest:
-        _run("Harvesting arXiv", lambda i: harvest_arxiv(i, since, set_spec=set_spec, until=until), as_json)
+        _run("Harvesting arXiv", lambda i: harvest_arxiv(i, since or "", set_spec=set_spec, until=until), as_json)
     else:
         _run("Reading arXiv", lambda i: read_papers(i, sources or [], max_results=max_results, sort=sort,
                                                     follow=follow), as_json)

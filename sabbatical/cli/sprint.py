@@ -197,8 +197,8 @@ def log(
 @sprint.command("close")
 def close(
     sprint_id: SprintId = None,
-    answer: Annotated[Answer, typer.Option(help="Did the sprint answer its question?")] = ...,
-    summary: Annotated[str, typer.Option(help="What the sprint showed, in a few sentences.")] = ...,
+    answer: Annotated[Answer, typer.Option(help="Did the sprint answer its question?")] = ...,  # type: ignore[assignment]
+    summary: Annotated[str, typer.Option(help="What the sprint showed, in a few sentences.")] = ...,  # type: ignore[assignment]
 ) -> None:
     """Close a sprint with its answer and retro."""
     from ..sprints.lifecycle import close_sprint

@@ -189,15 +189,7 @@ def class_keywords(texts_by_topic: Sequence[Sequence[str]], top: int = 6,
 
 
 # Words every abstract uses: they name no topic.
-ACADEMIC_STOP_WORDS = frozenset("""
-    paper papers propose proposed proposes present presents presented show shows shown study studies studied
-    result results method methods approach approaches based using use used new novel work works problem
-    problems existing recent recently demonstrate demonstrates provide provides introduce introduces
-    consider considered obtain obtained significant significantly furthermore moreover finally different
-    various important large small high low including given able achieve achieves allow allows analysis
-    performance state art main find found investigate investigated develop developed effective efficient
-    well also however thus paper's article letter simple general case cases time way number
-""".split())
+ACADEMIC_STOP_WORDS = frozenset(["paper", "papers", "propose", "proposed", "proposes", "present", "presents", "presented", "show", "shows", "shown", "study", "studies", "studied", "result", "results", "method", "methods", "approach", "approaches", "based", "using", "use", "used", "new", "novel", "work", "works", "problem", "problems", "existing", "recent", "recently", "demonstrate", "demonstrates", "provide", "provides", "introduce", "introduces", "consider", "considered", "obtain", "obtained", "significant", "significantly", "furthermore", "moreover", "finally", "different", "various", "important", "large", "small", "high", "low", "including", "given", "able", "achieve", "achieves", "allow", "allows", "analysis", "performance", "state", "art", "main", "find", "found", "investigate", "investigated", "develop", "developed", "effective", "efficient", "well", "also", "however", "thus", "paper's", "article", "letter", "simple", "general", "case", "cases", "time", "way", "number"])
 
 
 def _singular(word: str) -> str:

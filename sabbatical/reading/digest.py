@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ..config import Config
@@ -43,7 +43,7 @@ class Digest:
 def build_digest(conn: sqlite3.Connection, config: Config, *, since: str = "7d", sprints_dir: Path | None = None,
                  now: datetime | None = None) -> Digest:
     """New items since `since` ('7d', '2w', a date) and the best-ranked older ones, by topic."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     cutoff = search.parse_since(since, now)
     ranked = rank.rank_items(conn, config, state=None, sprints_dir=sprints_dir, include_private=False, now=now)
     info = {t.id: t for t in topics.list_topics(conn, now=now)}

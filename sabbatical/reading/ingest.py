@@ -13,6 +13,7 @@ validators stored on its source, and a file is skipped when its sha256 is the on
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import sqlite3
@@ -321,7 +322,7 @@ def read_urls(ingester: Ingester, urls: Sequence[str]) -> IngestReport:
             ingester.fail(f"url {url}", "not a web address (it needs http:// or https://); "
                                         "use `sabbatical read file` for files")
             continue
-        ingester.run_source(f"url {url}", "url", url, lambda state, url=url: _read_page(ingester, url, state))
+        ingester.run_source(f"url {url}", "url", url, functools.partial(_read_page, ingester, url))
     return ingester.report
 
 
@@ -335,7 +336,7 @@ def _read_page(ingester: Ingester, url: str, state: Source | None) -> SourceRead
     kind = fetched.content_type.split(";")[0].strip().lower()
     if kind == "application/pdf" or fetched.body[:5] == b"%PDF-":
         entry = read_pdf(fetched.body, url=url)
-    elif kind and "html" not in kind and not fetched.body.lstrip()[:1] == b"<":
+    elif kind and "html" not in kind and fetched.body.lstrip()[:1] != b"<":
         raise SourceError(f"not a web page (it is {kind}) — use `sabbatical read feed` for feeds")
     else:
         entry = extract_page(fetched.body, url=url)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from .summary_schema import Claim, ContributionKind, Insight, SourceDocument, Summary, split_sentences
@@ -88,15 +88,7 @@ QUESTION_TEMPLATES = {
 }
 KIND_PRIOR = {ContributionKind.NEW_INSIGHT: 0.6, ContributionKind.SOTA_INCREMENT: -0.6,
               ContributionKind.DATASET_BENCHMARK: -0.3, ContributionKind.TOOL_SYSTEM: -0.4}
-STOPWORDS = frozenset("""a about above after again against all also am an and any are as at be because been before
-being below between both but by can could did do does doing down during each few for from further had has have
-having he her here hers herself him himself his how however i if in into is it its itself just me more most my
-myself no nor not now of off on once only or other our ours ourselves out over own same she should so some such
-than that the their theirs them themselves then there these they this those through to too under until up upon
-very was we were what when where which while who whom why will with would you your yours yourself via using used
-use based paper papers work show shows shown propose proposed approach approaches method methods results result
-new novel present presents existing different two one three first well many may however thus both while across
-within without e g i e et al can also often show often various several including including recent recently""".split())
+STOPWORDS = frozenset(["a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "herself", "him", "himself", "his", "how", "however", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "myself", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "ourselves", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "upon", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours", "yourself", "via", "using", "used", "use", "based", "paper", "papers", "work", "show", "shows", "shown", "propose", "proposed", "approach", "approaches", "method", "methods", "results", "result", "new", "novel", "present", "presents", "existing", "different", "two", "one", "three", "first", "well", "many", "may", "however", "thus", "both", "while", "across", "within", "without", "e", "g", "i", "e", "et", "al", "can", "also", "often", "show", "often", "various", "several", "including", "including", "recent", "recently"])
 
 
 @dataclass(frozen=True)
@@ -233,7 +225,7 @@ def _evidence_sentence(kind: ContributionKind, benchmark: list[CueHit], insight:
     favoured = insight if kind is ContributionKind.NEW_INSIGHT or _weight(insight) > _weight(benchmark) else benchmark
     if not favoured:
         return ranked[0]
-    per_sentence = Counter()
+    per_sentence: defaultdict[int, float] = defaultdict(float)
     for hit in favoured:
         per_sentence[hit.sentence_index] += hit.weight
     return max(per_sentence, key=lambda i: (per_sentence[i], -i))

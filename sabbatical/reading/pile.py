@@ -443,8 +443,8 @@ class _BatchWriter:
         targets = []
         for entry in batch:
             primary = entry.ids[0]
-            target = next((self._find(i) for i in entry.ids if self._find(i)
-                           and _may_merge(primary, self._find(i))), primary)
+            found = (self._find(i) for i in entry.ids)
+            target = next((t for t in found if t and _may_merge(primary, t)), primary)
             for name in entry.ids:
                 self.pending.setdefault(name, target)  # later entries of this batch find it too
             targets.append(target)

@@ -22,8 +22,8 @@ import json
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .. import db
@@ -362,7 +362,7 @@ def user_topic_state(conn: sqlite3.Connection) -> dict[int, _UserTopicState]:
 def list_topics(conn: sqlite3.Connection, *, include_inactive: bool = False, now: datetime | None = None
                 ) -> list[TopicInfo]:
     """Active topics (largest first) with size and growth; the unsorted bin last, as id 0."""
-    since = _iso((now or datetime.now(timezone.utc)) - timedelta(days=GROWTH_DAYS))
+    since = _iso((now or datetime.now(UTC)) - timedelta(days=GROWTH_DAYS))
     user = user_topic_state(conn)
     where = "" if include_inactive else "WHERE t.status = 'active'"
     rows = conn.execute(
@@ -501,8 +501,8 @@ def _vector(blob: bytes) -> np.ndarray:
 
 
 def _now() -> str:
-    return _iso(datetime.now(timezone.utc))
+    return _iso(datetime.now(UTC))
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -147,8 +147,9 @@ def _cancelled(conn: sqlite3.Connection, item_id: str) -> set[int]:
 
 
 def _append(conn: sqlite3.Connection, item_id: str, action: str, value: dict) -> int:
-    return conn.execute("INSERT INTO events (subject, action, value) VALUES (?, ?, ?)",
-                        (item_id, action, json.dumps(value, ensure_ascii=False))).lastrowid
+    cursor = conn.execute("INSERT INTO events (subject, action, value) VALUES (?, ?, ?)",
+                          (item_id, action, json.dumps(value, ensure_ascii=False)))
+    return int(cursor.lastrowid or 0)
 
 
 def _raise_partial(recorded: list[Recorded], failures: list[str], what: str) -> None:

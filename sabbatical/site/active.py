@@ -126,8 +126,9 @@ def _attribute(local: str, namespace: str, value: str) -> tuple[str, str] | None
     if local == "href":  # plain and xlink:href alike: only a fragment of this drawing
         return ("href", value) if value.strip().startswith("#") else None
     if local == "style":
-        value = _style_text(value)
-    elif _REFERENCE.search(value) or _IMPORT.search(value):
+        style = _style_text(value)
+        return (local, style) if style is not None else None
+    if _REFERENCE.search(value) or _IMPORT.search(value):
         return None
     return local, value
 

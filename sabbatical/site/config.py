@@ -83,7 +83,7 @@ def load_user_config(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_loader())  # noqa: S506 (a SafeLoader subclass)
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_loader())
     except yaml.YAMLError as exc:
         raise ConfigError(path, f"not valid YAML ({str(exc).splitlines()[0]}) — fix it and build again") from None
     if raw is None:

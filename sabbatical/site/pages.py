@@ -284,7 +284,7 @@ def _figure(artifact: SiteArtifact) -> str:
             f"({sanitise.html_text(human_size(artifact.size))})</figcaption></figure>")
 
 
-def human_size(size: int) -> str:
+def human_size(size: float) -> str:
     for unit in ("bytes", "KB", "MB"):
         if size < 1024 or unit == "MB":
             return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"

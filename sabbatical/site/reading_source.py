@@ -11,7 +11,7 @@ topic lists, and their text is escaped when the page is written.
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from .model import ReadingItem, ReadingTopic, SiteReading
@@ -121,7 +121,7 @@ def _item(entry: Any, links: dict[str, tuple[str | None, str | None]],
 
 def highlights(items: list[ReadingItem], now: datetime | None = None) -> list[ReadingItem]:
     """The best-ranked items read in the last 30 days (else the best-ranked of all), in rank order."""
-    since = ((now or datetime.now(timezone.utc)) - timedelta(days=HIGHLIGHT_DAYS)).strftime("%Y-%m-%d")
+    since = ((now or datetime.now(UTC)) - timedelta(days=HIGHLIGHT_DAYS)).strftime("%Y-%m-%d")
     recent = [item for item in items if (item.first_seen or "") >= since]
     return (recent or items)[:HIGHLIGHTS]
 

@@ -50,8 +50,8 @@ MAX_UNPACKED_BYTES = 100 * 1024 * 1024  # everything one published file's archiv
 MAX_MEMBERS = 10_000                    # archive members searched per published file
 MAX_DEPTH = 4                           # archives and base64 blobs inside each other
 MIN_BASE64 = 16                         # a shorter run of base64 letters is not decoded
-_BASE64_RUN = re.compile(r"(?<![A-Za-z0-9+/_\-])[A-Za-z0-9+/_\-]{%d,}={0,2}"
-                         r"(?:(?:\r?\n|\\n)[A-Za-z0-9+/_\-]{%d,}={0,2})*" % (MIN_BASE64, MIN_BASE64))
+_BASE64_LINE = rf"[A-Za-z0-9+/_\-]{{{MIN_BASE64},}}={{0,2}}"
+_BASE64_RUN = re.compile(rf"(?<![A-Za-z0-9+/_\-]){_BASE64_LINE}(?:(?:\r?\n|\\n){_BASE64_LINE})*")
 _REFUSED = " — publish its files unpacked or leave it out"
 
 

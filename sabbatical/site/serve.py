@@ -12,7 +12,6 @@ import functools
 import http.server
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from ..errors import PartialFailure, SabbaticalError
@@ -46,7 +45,7 @@ def _watched_files(workspace: Any):
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class's name)
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 

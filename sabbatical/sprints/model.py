@@ -311,7 +311,7 @@ def _folders_in(sprints_dir: Path) -> list[Path]:
         return []
     found = [path for path in sprints_dir.iterdir()
              if path.is_dir() and FOLDER_PATTERN.match(path.name) and (path / SPRINT_FILE).is_file()]
-    return sorted(found, key=lambda path: (int(FOLDER_PATTERN.match(path.name)[1]), path.name))
+    return sorted(found, key=lambda path: (int(path.name.split("-", 1)[0]), path.name))
 
 
 def open_sprint_question(sprints_dir: Path) -> str | None:
@@ -358,7 +358,7 @@ def resolve_folder(workspace: Workspace, sprint_id: str | int | None) -> Path:
     wanted = str(sprint_id).strip().strip("/")
     wanted = Path(wanted).name if wanted.startswith(("sprints/", "./sprints/")) else wanted
     for folder in folders:
-        number, slug = FOLDER_PATTERN.match(folder.name).groups()
+        number, slug = folder.name.split("-", 1)  # sprint_folders kept only names FOLDER_PATTERN matches
         if wanted in (folder.name, slug) or (wanted.isdigit() and int(wanted) == int(number)):
             return folder
     raise NotFound(f"No sprint {wanted} — `sabbatical sprint list` shows the sprints")

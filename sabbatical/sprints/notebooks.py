@@ -48,7 +48,6 @@ def execute_notebook(workspace: Workspace, path: Path, *, timeout: int = 600, sa
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
-
     from traitlets.config import Config
 
     path = Path(path).resolve()
@@ -72,8 +71,8 @@ def execute_notebook(workspace: Workspace, path: Path, *, timeout: int = 600, sa
 
 
 def _first_line(exc: BaseException) -> str:
-    if getattr(exc, "ename", None):
-        return f"{exc.ename}: {exc.evalue}".splitlines()[0][:300]
+    if ename := getattr(exc, "ename", None):
+        return f"{ename}: {getattr(exc, 'evalue', '')}".splitlines()[0][:300]
     # nbclient puts the cell source first and the error last; the last line says what went wrong.
     lines = [_ANSI.sub("", line).strip() for line in str(exc).splitlines() if line.strip()]
     return (lines[-1] if lines else type(exc).__name__)[:300]

@@ -20,14 +20,7 @@ if TYPE_CHECKING:
 
 LIMIT = 10
 # Common words that would match most of the pile and say nothing about the question.
-_STOPWORDS = frozenset("""
-a about above after again against all am an and any are as at be because been before being below between both
-but by can could did do does doing down during each few for from further had has have having he her here hers
-how i if in into is it its itself just me more most my no nor not now of off on once only or other our out over
-own same she should so some such than that the their them then there these they this those through to too
-under until up very was we were what when where which while who whom why will with would you your yes yet
-make makes made get gets use uses using used work works better best good really much many way ways
-""".split())
+_STOPWORDS = frozenset(["a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yes", "yet", "make", "makes", "made", "get", "gets", "use", "uses", "using", "used", "work", "works", "better", "best", "good", "really", "much", "many", "way", "ways"])
 
 
 @dataclass

@@ -17,7 +17,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import SabbaticalError, TrackingError, UsageError
 from . import tracking
@@ -137,11 +137,11 @@ def serve(launch: ServerLaunch) -> int:
             signal.signal(sig, handler)
 
 
-def _interrupt_on(signals: tuple[signal.Signals, ...]) -> dict[signal.Signals, object]:
+def _interrupt_on(signals: tuple[signal.Signals, ...]) -> dict[signal.Signals, Any]:
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
-    previous = {}
+    previous: dict[signal.Signals, Any] = {}
     for sig in signals:
         try:
             previous[sig] = signal.signal(sig, interrupt)

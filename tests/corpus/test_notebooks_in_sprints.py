@@ -13,7 +13,6 @@ from sabbatical.sprints.notebooks import execute_notebook
 from sabbatical.sprints.scaffold import create_sprint
 
 
-
 @pytest.fixture
 def sprint_with_corpus_notebooks(workspace, corpus):
     sprint = create_sprint(workspace, "What do other people's notebooks look like?").sprint

@@ -16,11 +16,11 @@ import subprocess
 import pytest
 
 from sabbatical import db
-from tests.helpers.fake_openai import insert_items, sample_documents
 from sabbatical.workspace import init_workspace
 from tests.faults.feeds import write_feeds
 from tests.faults.piles import assert_intact, count, ingested_state
 from tests.faults.processes import assert_clean_failure, error_lines, run_cli
+from tests.helpers.fake_openai import insert_items, sample_documents
 
 FEEDS, ENTRIES = 4, 1500
 HEADROOM = 300_000   # bytes a run may write to any one file before the limit bites

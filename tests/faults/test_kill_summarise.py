@@ -12,10 +12,10 @@ from __future__ import annotations
 import pytest
 
 from sabbatical import db
-from tests.helpers.fake_openai import FakeOpenAI, configure_llm, insert_items, sample_documents
 from sabbatical.workspace import init_workspace
 from tests.faults.piles import assert_intact, count, summaries_state
 from tests.faults.processes import kill_when, run_cli, start_cli
+from tests.helpers.fake_openai import FakeOpenAI, configure_llm, insert_items, sample_documents
 
 pytestmark = pytest.mark.slow
 

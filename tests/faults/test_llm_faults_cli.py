@@ -15,8 +15,8 @@ import pytest
 
 from sabbatical import db
 from sabbatical.errors import ExitCode
-from tests.helpers.fake_openai import FakeOpenAI, configure_llm, insert_items, sample_documents
 from tests.faults.processes import assert_clean_failure, error_lines
+from tests.helpers.fake_openai import FakeOpenAI, configure_llm, insert_items, sample_documents
 
 ITEMS = 6
 TARGET = "test:00003"

@@ -260,7 +260,7 @@ def pseudo_embedding(text: str, dimensions: int = 64) -> list[float]:
 
 def _parse_fenced(document: str) -> tuple[str, str]:
     title = re.search(r"^\s*Title:\s*(.*)$", document, re.M)
-    head, _, body = document.partition("\n\n")
+    _, _, body = document.partition("\n\n")
     if not body:
         return (title.group(1) if title else ""), document
     return (title.group(1).strip() if title else ""), body
@@ -306,13 +306,13 @@ def _handler_for(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
         # client's delayed ACK (~40 ms), which would dwarf the latency being simulated.
         disable_nagle_algorithm = True
 
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_GET(self) -> None:
             if self.path.rstrip("/").endswith("/models"):
                 self._send(200, {}, {"object": "list", "data": [{"id": server.model, "object": "model"}]})
             else:
                 self._send(404, {}, _error(f"no route {self.path}", "not_found"))
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             try:
                 body = json.loads(self.rfile.read(length) or b"{}")

@@ -20,7 +20,7 @@ VOCABULARY = {
     "language": "language token translation sentence grammar parser corpus vocabulary dialogue syntax",
     "biology": "protein gene enzyme cell membrane genome mutation receptor metabolism bacteria",
 }
-COMMON = "we study results model data method analysis experiments approach system".split()
+COMMON = ["we", "study", "results", "model", "data", "method", "analysis", "experiments", "approach", "system"]
 
 
 def item_text(topic: str, rng: random.Random, words: int = 40) -> tuple[str, str]:

@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.helpers.fake_openai import FakeOpenAI, configure_llm
 from sabbatical.workspace import init_workspace
+from tests.helpers.fake_openai import FakeOpenAI, configure_llm
 from tests.helpers.services import mlflow_server, postgres_bin, postgres_server
 
 pytestmark = pytest.mark.slow

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import re
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from ..identity import canonical_id, find_arxiv_links, normalise_doi, parse_arxiv_id
@@ -32,7 +33,7 @@ def read_pdf(data: bytes, url: str | None = None, path: Path | None = None) -> E
         if reader.is_encrypted and not reader.decrypt(""):
             raise SourceError("the PDF is encrypted with a password — save an unlocked copy and read that")
         pages = [page.extract_text() or "" for page in reader.pages[:MAX_PAGES]]
-        info = reader.metadata or {}
+        info: Any = reader.metadata or {}
     except (PdfReadError, ValueError, KeyError, TypeError) as exc:
         raise SourceError(f"not a readable PDF ({' '.join(str(exc).split())[:120]})") from None
     text = "\n\n".join(p.strip() for p in pages if p.strip())[:MAX_CHARS]

@@ -8,6 +8,7 @@ one, else by its path. arXiv papers linked anywhere in the page are recorded as 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from ..identity import canonical_id, find_arxiv_links
@@ -19,7 +20,8 @@ def extract_page(data: bytes, url: str | None = None, path: Path | None = None) 
     """A page entry from HTML bytes; SourceError when there is no main text to keep."""
     import trafilatura
 
-    document = trafilatura.bare_extraction(data, url=url, with_metadata=True, include_comments=False,
+    # trafilatura types its answer as Document | dict; with its defaults it is a Document or None.
+    document: Any = trafilatura.bare_extraction(data, url=url, with_metadata=True, include_comments=False,
                                            include_tables=True)
     text = (document.text or "").strip() if document is not None else ""
     if not text:
