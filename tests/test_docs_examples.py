@@ -645,6 +645,8 @@ def test_the_track_example_runs_in_a_sprint(workspace, cli, monkeypatch, tmp_pat
     assert (folder / "artifacts" / "loss-curve.png").stat().st_size > 0
     assert [a.path for a in client.list_artifacts(run.info.run_id, "figures")] == ["figures/loss-curve.png"]
     journal = [json.loads(line) for line in (folder / "journal.jsonl").read_text().splitlines()]
+    assert [e["event"] for e in journal if "event" in e] == ["run-started", "run-ended"]
+    journal = [e for e in journal if "kind" in e]
     assert [(e["kind"], e["text"]) for e in journal] == [("failure", "lr 1.0 diverges"),
                                                           ("finding", "0.1 learns fastest")]
     assert journal[0]["why"] == "loss doubled each step" and journal[1]["evidence"] == "runs lr=…"

@@ -9,6 +9,7 @@ import pytest
 from mlflow import MlflowClient
 
 from sabbatical.errors import SabbaticalError
+from sabbatical.sprints.model import Sprint
 from sabbatical.sprints.notebooks import execute_notebook
 from sabbatical.sprints.scaffold import create_sprint
 from sabbatical.tour import sprint_stage
@@ -22,16 +23,20 @@ def runs_by_name(workspace, experiment_id: str) -> dict:
 
 
 def journal(sprint) -> list[dict]:
-    return [json.loads(line) for line in sprint.journal_path.read_text().splitlines()]
+    """The journal's entries (failures, findings, …), without the run-started/run-ended events."""
+    lines = [json.loads(line) for line in sprint.journal_path.read_text().splitlines()]
+    return [line for line in lines if "kind" in line]
 
 
 def test_both_templates_run_and_leave_runs_figures_and_journal_entries(workspace):
     sprint = create_sprint(workspace, "Does gradient descent care about the learning rate?").sprint
     client = MlflowClient(tracking_uri=workspace.tracking_uri)
-    experiment_id = sprint.meta.mlflow_experiment_id
+    assert not sprint.meta.mlflow_experiment_id  # made at the first tracked run, not by new-sprint
 
     explore = execute_notebook(workspace, sprint.notebooks_dir / "01-explore.ipynb")
     assert explore.cells == 3
+    experiment_id = Sprint(workspace, folder=sprint.folder).meta.mlflow_experiment_id
+    assert experiment_id
     first_look = runs_by_name(workspace, experiment_id)["first look"]
     assert first_look.info.status == "FINISHED"
     assert first_look.data.params == {"true_slope": "3.0", "noise": "0.5", "seed": "0"}
@@ -81,7 +86,6 @@ def test_the_tour_stage_runs_a_sprint_once_and_reuses_it(workspace):
     assert first.startswith("sprint 01 in sprints/01-learning-rates/: ran notebooks/02-experiment.ipynb headless")
     assert "1 failure, 1 finding" in first and first.endswith("closed with answer partly")
     (sprint_folder,) = workspace.sprints_dir.iterdir()
-    from sabbatical.sprints.model import Sprint
 
     sprint = Sprint(workspace, folder=sprint_folder)
     assert sprint.meta.status == "closed" and sprint.meta.answer == "partly"

@@ -96,7 +96,7 @@ def test_mlflow_serves_the_workspace_store_and_stops(workspace):
         query = url + "/api/2.0/mlflow/experiments/search?max_results=10"
         with urllib.request.urlopen(query) as response:
             names = {experiment["name"] for experiment in json.loads(response.read())["experiments"]}
-        assert "01-does-the-ui-show-it" in names
+        assert "Sprint 1 · Does the UI show it?" in names  # the name a person recognises
     finally:
         stop_group(process)
     assert group_is_gone(process.pid) and port_closes(port)

@@ -111,7 +111,9 @@ def list_sprints(as_json: JsonOption = False) -> None:
     """List sprints with dates, status, runs, failures and findings."""
     from ..sprints.lifecycle import list_sprints as listing
 
-    result = listing(current_workspace())
+    workspace = current_workspace()
+    _ = workspace.config  # a broken sabbatical.toml is one clear error here too, as for every command
+    result = listing(workspace)
     for line in result.warnings:
         warn(line)
     if as_json:
