@@ -21,7 +21,7 @@ import html
 import re
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
 
@@ -244,9 +244,38 @@ def clean_built_pages(site_dir: Path) -> int:
     count = 0
     for path in sorted(site_dir.rglob("*.html")):
         if path.is_file() and not path.is_symlink():
-            path.write_text(clean_page(path.read_text(encoding="utf-8", errors="replace")), encoding="utf-8")
+            page = clean_page(path.read_text(encoding="utf-8", errors="replace"))
+            path.write_text(drop_missing_images(page, path, site_dir), encoding="utf-8")
             count += 1
     return count
+
+
+_IMG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+_ATTR = re.compile(r'\b(src|alt)="([^"]*)"')
+
+
+def drop_missing_images(page: str, path: Path, site_dir: Path) -> str:
+    """An image whose site-relative source is not a published file becomes its alt text.
+
+    Text from a notebook or feed may hold `<img src="x">`; kept, it asks the site for a file that is not
+    there on every visit. Absolute (http/https) sources were already dropped or kept by the allowlist.
+    """
+    root = site_dir.resolve()
+
+    def replace(match: re.Match[str]) -> str:
+        attrs = dict(_ATTR.findall(match.group(0)))
+        src = html.unescape(attrs.get("src", ""))
+        if not src or ":" in src.split("/", 1)[0] or src.startswith("//"):
+            return match.group(0)
+        relative = unquote(src.split("#", 1)[0].split("?", 1)[0])
+        target = (root / relative.lstrip("/")) if relative.startswith("/") else (path.parent / relative)
+        try:
+            found = target.resolve().is_relative_to(root) and target.is_file()
+        except (OSError, ValueError):
+            found = False
+        return match.group(0) if found else attrs.get("alt", "")
+
+    return _IMG.sub(replace, page)
 
 
 def markdown_html(markdown_text: str) -> str:
