@@ -125,6 +125,7 @@ def _sprint(workspace, number: int, start: date, executed: Path) -> None:
 
     from sabbatical.sprints.lifecycle import close_sprint
     from sabbatical.sprints.scaffold import create_sprint
+    from sabbatical.sprints.tracking import ensure_sprint_experiment
 
     sprint = create_sprint(workspace, f"Question {number + 1}: does schedule {number} beat the baseline?",
                            hypothesis="It converges faster.", start=start, slug=f"question-{number + 1}").sprint
@@ -135,8 +136,9 @@ def _sprint(workspace, number: int, start: date, executed: Path) -> None:
     for index in range(ARTIFACTS_PER_SPRINT):
         (sprint.artifacts_dir / f"figure-{index + 1}.png").write_bytes(_png(number * 10 + index))
     client = MlflowClient(tracking_uri=workspace.tracking_uri)
+    experiment_id = ensure_sprint_experiment(sprint, client)
     for index in range(RUNS_PER_SPRINT):
-        run = client.create_run(sprint.meta.mlflow_experiment_id, run_name=f"lr-{index}")
+        run = client.create_run(experiment_id, run_name=f"lr-{index}")
         client.log_param(run.info.run_id, "learning_rate", 0.05 * (index + 1))
         for step in range(50):
             client.log_metric(run.info.run_id, "loss", 3.0 / (1 + step * (index + 1)), step=step)

@@ -171,7 +171,7 @@ def sprint_stage(workspace: Workspace) -> str:
     close_sprint(sprint, "partly", _sprint_summary(sprint.journal()))
     counts = count_kinds(sprint.journal())
     return (f"sprint {sprint.id} in sprints/{sprint.name}/: ran notebooks/{EXPERIMENT} headless "
-            f"(runs in MLflow experiment {sprint.meta.mlflow_experiment_id}; journal: {counts['failure']} failure, "
+            f"(runs in the MLflow experiment \"{sprint.meta.mlflow_experiment}\"; journal: {counts['failure']} failure, "
             f"{counts['finding']} finding), closed with answer partly")
 
 
