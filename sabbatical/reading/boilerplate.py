@@ -72,11 +72,6 @@ class Templates:
         pattern = self._pattern(source)
         return pattern.sub(" ", text) if pattern else text
 
-    def words_of_many_sources(self, at_least: int = 3) -> frozenset[str]:
-        """Words that are template in several sources at once: the furniture of feeds in general."""
-        counted = Counter(w for words in self.words.values() for w in words)
-        return frozenset(w for w, n in counted.items() if n >= at_least)
-
     def _pattern(self, source: int) -> re.Pattern[str] | None:
         if source not in self._patterns:
             words = sorted(self.words.get(source, ()), key=len, reverse=True)

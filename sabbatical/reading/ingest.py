@@ -62,13 +62,6 @@ class IngestReport:
         line = f"{self.new} new, {self.updated} updated, {self.duplicate} duplicate, {self.failed} failed"
         return line + (f" ({self.linked} linked papers not read yet)" if self.linked else "")
 
-    def absorb(self, other: IngestReport) -> None:
-        for name in ("new", "updated", "duplicate", "failed", "linked"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.sources += other.sources
-        self.warnings += other.warnings
-        self.failures += other.failures
-
     def error(self) -> SabbaticalError | None:
         """None when every source worked; exit 3 when some failed; exit 1 when all failed."""
         if not self.failures:

@@ -147,7 +147,3 @@ def publish(staging: Path, site_dir: Path, root: Path) -> None:
         site_dir.rename(old)
     staging.rename(site_dir)
     paths.remove_tree(old, root)
-
-
-def site_size(site_dir: Path) -> int:
-    return sum(path.stat().st_size for path in site_dir.rglob("*") if path.is_file())

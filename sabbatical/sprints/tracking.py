@@ -304,15 +304,6 @@ def summarise_metric(name: str, points: list[tuple[int, float, int]]) -> MetricS
     return MetricSummary(best=best[1], best_step=best[0], last=last[1], last_step=last[0], goal=goal)
 
 
-def artifact_uri_to_path(uri: str) -> Path | None:
-    """A local file:// artifact location as a path (None for remote stores)."""
-    if not uri.startswith("file:"):
-        return None
-    from urllib.parse import unquote, urlparse
-
-    return Path(unquote(urlparse(uri).path))
-
-
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
