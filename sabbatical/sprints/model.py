@@ -185,8 +185,9 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 @contextmanager
-def _locked(folder: Path) -> Iterator[None]:
-    """An exclusive lock on a folder, so two kernels' first runs do not both rewrite sprint.md at once."""
+def folder_lock(folder: Path) -> Iterator[None]:
+    """An exclusive lock held on a folder itself (no lock file left behind; closing releases it), for
+    work two processes must not do at once; a no-op without flock."""
     try:
         import fcntl
     except ImportError:  # Windows
@@ -258,7 +259,7 @@ class Sprint:
 
     def record_experiment_id(self, experiment_id: str) -> None:
         """Write the MLflow experiment's id into sprint.md once it exists (kept if one is already there)."""
-        with _locked(self.folder):
+        with folder_lock(self.folder):  # two kernels' first runs must not both rewrite sprint.md
             document = self.document()
             if document.meta.mlflow_experiment_id:
                 return

@@ -10,13 +10,10 @@ importing MLflow alone takes longer than everything here.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import tempfile
 import unicodedata
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from importlib import resources
@@ -26,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import SabbaticalError, UsageError
 from . import tracking
-from .model import JOURNAL_FILE, SPRINT_FILE, Sprint, SprintMeta, all_sprints, parse_document
+from .model import JOURNAL_FILE, SPRINT_FILE, Sprint, SprintMeta, all_sprints, folder_lock, parse_document
 from .reading_list import ReadingList, render_markdown, search_pile
 
 if TYPE_CHECKING:
@@ -155,24 +152,10 @@ def create_sprint(workspace: Workspace, question: str, **options) -> NewSprint:
     taken), so neither can pick the other's number.
     """
     workspace.sprints_dir.mkdir(parents=True, exist_ok=True)
-    with _one_new_sprint_at_a_time(workspace.sprints_dir):
+    with folder_lock(workspace.sprints_dir):
         return _create_sprint(workspace, question, **options)
 
 
-@contextmanager
-def _one_new_sprint_at_a_time(sprints_dir: Path) -> Iterator[None]:
-    """An exclusive lock on the sprints folder itself (no lock file to leave behind); a no-op without flock."""
-    try:
-        import fcntl
-    except ImportError:  # Windows
-        yield
-        return
-    descriptor = os.open(sprints_dir, os.O_RDONLY)
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(descriptor)  # closing releases the lock
 
 
 def _create_sprint(workspace: Workspace, question: str, **options) -> NewSprint:

@@ -11,9 +11,6 @@ then written into sprint.md for everything that reads runs.
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -76,32 +73,20 @@ def client(workspace: Workspace) -> MlflowClient:
     _quiet_mlflow_logs()
     from mlflow import MlflowClient
 
+    from .model import folder_lock
+
     store = local_sqlite_path(workspace)
     if store is None:
         return MlflowClient(tracking_uri=workspace.tracking_uri)
-    with _one_process_at_a_time(store):
+    # Two processes opening a new SQLite store at once both run MLflow's migrations and one fails; the
+    # file appears before its tables do, so the lock on its folder is taken whether or not it exists.
+    store.parent.mkdir(parents=True, exist_ok=True)
+    with folder_lock(store.parent):
         mlflow_client = MlflowClient(tracking_uri=workspace.tracking_uri)
         mlflow_client.search_experiments(max_results=1)  # MLflow builds or upgrades its tables on first use
     return mlflow_client
 
 
-@contextmanager
-def _one_process_at_a_time(store: Path) -> Iterator[None]:
-    """Two processes opening a new SQLite store at once both run MLflow's migrations and one fails, so
-    opening it is done holding a lock on the store's folder (a no-op without flock). The file appears
-    before its tables do, so the lock is taken whether or not it exists."""
-    try:
-        import fcntl
-    except ImportError:  # Windows
-        yield
-        return
-    store.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(store.parent, os.O_RDONLY)
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(descriptor)
 
 
 def local_sqlite_path(workspace: Workspace) -> Path | None:
