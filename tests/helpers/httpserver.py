@@ -151,3 +151,25 @@ def _not_modified_since(request_headers, mtime: float) -> bool:
         return int(mtime) <= parsedate_to_datetime(since).timestamp()
     except (TypeError, ValueError):
         return False
+
+
+def raw_socket_server(handler, path: str = "/feed"):
+    """A bare TCP server on 127.0.0.1 that hands each connection to `handler(conn)` on its own thread, for
+    answers no HTTP server would send (trickled bytes, short bodies); returns (listener, url). Close the
+    listener to stop it."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+
+    def run():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=handler, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=run, daemon=True).start()
+    return listener, f"http://127.0.0.1:{listener.getsockname()[1]}{path}"

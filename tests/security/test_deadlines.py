@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import socket
 import threading
 import time
 
@@ -11,24 +10,11 @@ import pytest
 
 from sabbatical.reading.sources import SourceError
 from sabbatical.reading.sources.fetch import Fetcher
-from tests.helpers.httpserver import Response
+from tests.helpers.httpserver import Response, raw_socket_server
 
 
 def _serve(handler):
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(4)
-
-    def run():
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=handler, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=run, daemon=True).start()
-    return listener, f"http://127.0.0.1:{listener.getsockname()[1]}/feed"
+    return raw_socket_server(handler)
 
 
 def _trickle(conn):

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
@@ -22,7 +20,7 @@ from sabbatical.errors import ExitCode
 from sabbatical.reading.ingest import sample_path
 from sabbatical.reading.sources import SourceError
 from sabbatical.reading.sources.fetch import Fetcher
-from tests.helpers.httpserver import LoopbackServer, Response
+from tests.helpers.httpserver import LoopbackServer, Response, raw_socket_server
 from tests.test_ingest import configure, open_pile
 
 ATOM = {"Content-Type": "application/atom+xml"}
@@ -242,23 +240,13 @@ def test_a_feed_cut_mid_document_is_a_failed_source(workspace, http_server, cli)
 
 
 def _short_body_server(body: bytes, claimed: int):
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(4)
+    def answer(conn):
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n"
+                         + f"Content-Length: {claimed}\r\nConnection: close\r\n\r\n".encode() + body)
 
-    def run():
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            with conn:
-                conn.recv(65536)
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n"
-                             + f"Content-Length: {claimed}\r\nConnection: close\r\n\r\n".encode() + body)
-
-    threading.Thread(target=run, daemon=True).start()
-    return listener, f"http://127.0.0.1:{listener.getsockname()[1]}/feed.rss"
+    return raw_socket_server(answer, "/feed.rss")
 
 
 def test_a_body_shorter_than_its_content_length_is_a_failed_source(workspace, cli):
