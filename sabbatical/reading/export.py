@@ -17,7 +17,7 @@ import json
 import re
 import sqlite3
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -201,11 +201,15 @@ def _import_events(conn: sqlite3.Connection, records: list[dict[str, Any]], repo
 _BIBTEX_SPECIAL = re.compile(r"([&%$#_])")
 
 
-def export_bibtex(conn: sqlite3.Connection, out: TextIO) -> int:
-    """One BibTeX entry per item: @misc with eprint for arXiv papers, @article for DOIs, @misc for the web."""
+def export_bibtex(conn: sqlite3.Connection, out: TextIO, ids: Collection[str] | None = None) -> int:
+    """One BibTeX entry per item (only those in `ids`, when given): @misc with eprint for arXiv papers,
+    @article for DOIs, @misc for the web."""
     keys: set[str] = set()
     count = 0
+    wanted = None if ids is None else set(ids)
     for row in conn.execute("SELECT id, kind, title, authors, url, published, categories, extra FROM items ORDER BY id"):
+        if wanted is not None and row["id"] not in wanted:
+            continue
         authors = json.loads(row["authors"])
         extra = json.loads(row["extra"])
         year = (row["published"] or "")[:4]
