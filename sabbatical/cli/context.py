@@ -1,7 +1,8 @@
-"""What every command shares: the resolved workspace, JSON output, progress bars.
+"""What every command shares: the resolved workspace, the one way to open its pile, JSON output, tables,
+progress bars.
 
 Rendering lives here so that command modules stay ~10-line bodies: resolve, call the library, print.
-rich is imported only when something is rendered, so `--help` stays instant.
+rich (and the pile's modules) are imported only when used, so `--help` stays instant.
 """
 
 from __future__ import annotations
@@ -15,11 +16,16 @@ from contextvars import ContextVar
 from dataclasses import asdict, dataclass, is_dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from ..workspace import Workspace, find_workspace
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from ..reading.pile import Pile
 
 
 @dataclass
@@ -38,6 +44,43 @@ def set_state(state: State) -> None:
 def current_workspace() -> Workspace:
     """The workspace for this command: --workspace, then $SABBATICAL_WORKSPACE, then walking up."""
     return find_workspace(_state.get().workspace_option)
+
+
+@dataclass
+class OpenPile:
+    """What a command holds while the pile is open: the workspace and its pile (`.conn` for the library)."""
+
+    workspace: Workspace
+    pile: Pile
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        return self.pile.conn
+
+
+@contextmanager
+def open_pile(*, writes: bool = False, why: str = "") -> Iterator[OpenPile]:
+    """The workspace's pile, opened the one way every command opens it, and closed afterwards.
+
+    A command that only reads works in a read-only workspace. One that `writes` (to the pile, or a file
+    in the workspace) stops here, before any work, with one line saying why (`why`: what it would
+    write); a damaged pile refuses the same way and says how to recover it.
+    """
+    from ..errors import ReadOnlyWorkspace
+    from ..reading.pile import Pile
+
+    workspace = current_workspace()
+    opened = Pile.open(workspace)
+    try:
+        refusal = getattr(opened.conn, "refusal", None)
+        if writes and refusal is not None:
+            error = refusal()
+            if why and isinstance(error, ReadOnlyWorkspace):
+                error = ReadOnlyWorkspace(workspace.pile_path, why)
+            raise error
+        yield OpenPile(workspace, opened)
+    finally:
+        opened.close()
 
 
 def _jsonable(value: Any) -> Any:

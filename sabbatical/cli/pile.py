@@ -6,12 +6,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from . import pile_find, pile_summarise
-from .context import current_workspace, print_json, print_table
+from .context import open_pile, print_json, print_table
 from .pile_show import render_item
 
 pile = typer.Typer(help="Inspect, search, organise, triage and export the pile.", no_args_is_help=True)
@@ -21,12 +21,6 @@ pile.add_typer(pile_summarise.commands)
 Ids = Annotated[list[str], typer.Argument(help="Item ids.")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 FORMATS = ("jsonl", "bibtex", "markdown")
-
-
-def _open_pile() -> Any:
-    from ..reading.pile import Pile
-
-    return Pile.open(current_workspace())
 
 
 @pile.command("list")
@@ -43,8 +37,8 @@ def list_items(
     if state:
         pile_find.list_by_state(state, kind=kind, source=source, limit=limit or None, as_json=as_json)
         return
-    with _open_pile() as opened:
-        rows = opened.list(kind=kind, source=source, limit=limit or None)
+    with open_pile() as opened:
+        rows = opened.pile.list(kind=kind, source=source, limit=limit or None)
     if as_json:
         print_json(rows)
         return
@@ -55,12 +49,12 @@ def list_items(
 @pile.command("show")
 def show(item_id: str, as_json: Json = False) -> None:
     """Show one item: its sources, aliases, versions and links."""
-    with _open_pile() as opened:
-        item = opened.get(item_id)
+    with open_pile() as opened:
+        item = opened.pile.get(item_id)
         if as_json:
             print_json(item)
             return
-        render_item(item, opened)
+        render_item(item, opened.pile)
 
 
 @pile.command("private")
@@ -78,7 +72,7 @@ def public(ids: Ids) -> None:
 def _set_private(ids: list[str], private: bool) -> None:
     from ..reading import triage
 
-    with _open_pile() as opened, pile_find._show_recorded(lambda r: f"{r.item_id}: {r.state}"):
+    with open_pile(writes=True) as opened, pile_find._show_recorded(lambda r: f"{r.item_id}: {r.state}"):
         for record in triage.set_private(opened.conn, ids, private):
             typer.echo(f"{record.item_id}: {record.state}")
 
@@ -97,7 +91,7 @@ def export(
 
     if format_ not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not '{format_}'")
-    with _open_pile() as opened:
+    with open_pile() as opened:
         if format_ == "markdown":
             folder = out or Path("pile-notes")
             count = exports.export_markdown(opened.conn, folder)
@@ -118,7 +112,7 @@ def import_(path: Annotated[Path, typer.Argument(help="A JSON-lines export (`pil
     """Import a JSON-lines export into this pile (all or nothing; nothing already here is changed)."""
     from ..reading.export import import_jsonl
 
-    with _open_pile() as opened:
+    with open_pile(writes=True) as opened:
         report = import_jsonl(opened.conn, path)
     if as_json:
         print_json(report)

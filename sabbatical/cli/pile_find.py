@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .context import current_workspace, print_json, print_table, progress, warn
+from .context import open_pile, print_json, print_table, progress, warn
 
 # Merged into `sabbatical pile` by cli/pile.py.
 commands = typer.Typer()
@@ -24,19 +24,6 @@ commands.add_typer(topic, name="topic")
 Ids = Annotated[list[str], typer.Argument(help="Item ids (canonical id, alias, arXiv id or URL).")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 Limit = Annotated[int, typer.Option("--limit", "-n", min=1, help="How many to show.")]
-
-
-@contextmanager
-def _pile() -> Iterator[tuple[Any, Any]]:
-    """(workspace, open pile connection), closed afterwards."""
-    from .. import db
-
-    workspace = current_workspace()
-    conn = db.connect(workspace.pile_path)
-    try:
-        yield workspace, conn
-    finally:
-        conn.close()
 
 
 # -- finding ---------------------------------------------------------------------------------------------
@@ -56,9 +43,9 @@ def search(
     """
     from ..reading import search as searching
 
-    with _pile() as (workspace, conn):
+    with open_pile() as opened:
         filters = searching.Filters(topic_, kind, state, since, source)
-        hits = searching.search(conn, workspace.config, query, limit=limit, filters=filters)
+        hits = searching.search(opened.conn, opened.workspace.config, query, limit=limit, filters=filters)
     if as_json:
         print_json({"hits": [h.__dict__ for h in hits], "words_only": hits.words_only, "note": hits.note or None})
         return
@@ -70,8 +57,8 @@ def related(item_id: str, limit: Limit = 10, as_json: Json = False) -> None:
     """Items most like this one in meaning."""
     from ..reading import search as searching
 
-    with _pile() as (workspace, conn):
-        hits = searching.related(conn, workspace.config, item_id, limit=limit)
+    with open_pile() as opened:
+        hits = searching.related(opened.conn, opened.workspace.config, item_id, limit=limit)
     _print_hits(hits, as_json)
 
 
@@ -97,8 +84,8 @@ def organise(
     """Sort the pile into stable topics (new items join the nearest topic, or stay unsorted)."""
     from ..reading import topics
 
-    with _pile() as (workspace, conn), progress("organising") as report:
-        result = topics.organise(conn, workspace.config, refit=refit, on_progress=report)
+    with open_pile(writes=True) as opened, progress("organising") as report:
+        result = topics.organise(opened.conn, opened.workspace.config, refit=refit, on_progress=report)
     if as_json:
         print_json(result)
         return
@@ -116,8 +103,8 @@ def topics_(as_json: Json = False) -> None:
     """List topics with size and growth (new this week)."""
     from ..reading import topics
 
-    with _pile() as (_, conn):
-        found = topics.list_topics(conn)
+    with open_pile() as opened:
+        found = topics.list_topics(opened.conn)
     if as_json:
         print_json(found)
         return
@@ -131,8 +118,8 @@ def topic_rename(topic_id: str, name: Annotated[str, typer.Argument(help="The ne
     """Rename a topic (an event; survives refits)."""
     from ..reading import topics
 
-    with _pile() as (_, conn):
-        info = topics.rename_topic(conn, topic_id, name)
+    with open_pile(writes=True) as opened:
+        info = topics.rename_topic(opened.conn, topic_id, name)
     typer.echo(f"topic {info.id} is now {info.name!r}")
 
 
@@ -141,8 +128,8 @@ def topic_pin(topic_id: str) -> None:
     """Pin a topic: refits keep it, with its centre where it is."""
     from ..reading import topics
 
-    with _pile() as (_, conn):
-        info = topics.pin_topic(conn, topic_id, True)
+    with open_pile(writes=True) as opened:
+        info = topics.pin_topic(opened.conn, topic_id, True)
     typer.echo(f"topic {info.id} ({info.name}) pinned")
 
 
@@ -151,8 +138,8 @@ def topic_unpin(topic_id: str) -> None:
     """Unpin a topic."""
     from ..reading import topics
 
-    with _pile() as (_, conn):
-        info = topics.pin_topic(conn, topic_id, False)
+    with open_pile(writes=True) as opened:
+        info = topics.pin_topic(opened.conn, topic_id, False)
     typer.echo(f"topic {info.id} ({info.name}) unpinned")
 
 
@@ -161,8 +148,8 @@ def topic_merge(into: str, others: Annotated[list[str], typer.Argument(help="Top
     """Merge topics into the first one (an event; the merged ids stay retired)."""
     from ..reading import topics
 
-    with _pile() as (_, conn):
-        info = topics.merge_topics(conn, into, others)
+    with open_pile(writes=True) as opened:
+        info = topics.merge_topics(opened.conn, into, others)
     typer.echo(f"topic {info.id} ({info.name}) now holds {info.size} item(s)")
 
 
@@ -170,8 +157,8 @@ def topic_merge(into: str, others: Annotated[list[str], typer.Argument(help="Top
 def _triage(ids: list[str], action: str) -> None:
     from ..reading import triage
 
-    with _pile() as (_, conn), _show_recorded(lambda r: f"{r.item_id}: {r.state}"):
-        for record in triage.triage(conn, ids, action):
+    with open_pile(writes=True) as opened, _show_recorded(lambda r: f"{r.item_id}: {r.state}"):
+        for record in triage.triage(opened.conn, ids, action):
             typer.echo(f"{record.item_id}: {record.state}")
 
 
@@ -220,8 +207,8 @@ def undo(ids: Ids) -> None:
     def line(record: Any) -> str:
         return f"{record.item_id}: {record.action.removeprefix('undo ')} undone, now {record.state}"
 
-    with _pile() as (_, conn), _show_recorded(line):
-        for record in triage.undo(conn, ids):
+    with open_pile(writes=True) as opened, _show_recorded(line):
+        for record in triage.undo(opened.conn, ids):
             typer.echo(line(record))
 
 
@@ -230,8 +217,8 @@ def note(item_id: str, text: str) -> None:
     """Attach a note to an item."""
     from ..reading import triage
 
-    with _pile() as (_, conn):
-        record = triage.add_note(conn, item_id, text)
+    with open_pile(writes=True) as opened:
+        record = triage.add_note(opened.conn, item_id, text)
     typer.echo(f"{record.item_id}: note added")
 
 
@@ -241,8 +228,8 @@ def tag(item_id: str, tags: Annotated[list[str], typer.Argument(help="Tags to ad
     """Tag an item (or remove tags with --remove)."""
     from ..reading import triage
 
-    with _pile() as (_, conn):
-        state = triage.tag(conn, item_id, tags, remove=remove)
+    with open_pile(writes=True) as opened:
+        state = triage.tag(opened.conn, item_id, tags, remove=remove)
     typer.echo("tags: " + (", ".join(state.tags) or "none"))
 
 
@@ -252,9 +239,9 @@ def inbox(limit: Limit = 20, as_json: Json = False) -> None:
     """The inbox, best first: insight × relevance × recency, each with why it is here."""
     from ..reading import rank
 
-    with _pile() as (workspace, conn):
-        ranked = rank.rank_items(conn, workspace.config, state="inbox", sprints_dir=workspace.sprints_dir,
-                                 limit=limit)
+    with open_pile() as opened:
+        ranked = rank.rank_items(opened.conn, opened.workspace.config, state="inbox",
+                                 sprints_dir=opened.workspace.sprints_dir, limit=limit)
     print_ranked(ranked, as_json)
 
 
@@ -263,9 +250,10 @@ def list_by_state(state: str, *, kind: str | None, source: str | None, limit: in
     from ..reading import rank
     from ..reading import search as searching
 
-    with _pile() as (workspace, conn):
-        allowed = searching.allowed_ids(conn, searching.Filters(kind=kind, source=source))
-        ranked = rank.rank_items(conn, workspace.config, state=state, sprints_dir=workspace.sprints_dir)
+    with open_pile() as opened:
+        allowed = searching.allowed_ids(opened.conn, searching.Filters(kind=kind, source=source))
+        ranked = rank.rank_items(opened.conn, opened.workspace.config, state=state,
+                                 sprints_dir=opened.workspace.sprints_dir)
         ranked = [r for r in ranked if allowed is None or r.id in allowed][:limit]
     print_ranked(ranked, as_json)
 
@@ -288,11 +276,18 @@ def digest(
     out: Annotated[Path | None, typer.Option("--out", help="Where to write (default: reading/digest.md).")] = None,
 ) -> None:
     """Write a Markdown digest of new and top-ranked items, by topic."""
+    from ..errors import UsageError
     from ..reading import digest as digests
 
-    with _pile() as (workspace, conn):
-        written = digests.write_digest(conn, workspace.config, out or workspace.digest_path,
-                                       since=since, sprints_dir=workspace.sprints_dir)
+    with open_pile(writes=out is None, why="`pile digest` writes reading/digest.md (--out FILE writes "
+                                           "it elsewhere)") as opened:
+        path = out or opened.workspace.digest_path
+        try:
+            written = digests.write_digest(opened.conn, opened.workspace.config, path, since=since,
+                                           sprints_dir=opened.workspace.sprints_dir)
+        except OSError as exc:
+            raise UsageError(f"cannot write the digest to {path}: {exc.strerror or exc} — give --out a file "
+                             "in a folder you can write") from None
     typer.echo(f"{written.new_items} new item(s) in {len(written.topics)} topic(s) → {written.path}")
 
 
@@ -301,8 +296,8 @@ def stats(as_json: Json = False) -> None:
     """Counts by kind, state and topic, and how well the ranking has learned your taste."""
     from ..reading import rank
 
-    with _pile() as (workspace, conn):
-        figures = rank.pile_stats(conn, workspace.config)
+    with open_pile() as opened:
+        figures = rank.pile_stats(opened.conn, opened.workspace.config)
     if as_json:
         print_json(figures)
         return

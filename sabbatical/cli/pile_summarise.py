@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .context import current_workspace, print_json, print_table, progress
+from .context import current_workspace, open_pile, print_json, print_table, progress
 
 # Merged into `sabbatical pile` by cli/pile.py.
 commands = typer.Typer()
@@ -137,11 +137,10 @@ def llm_log(
     as_json: Annotated[bool, typer.Option("--json", help="Print the calls as JSON.")] = False,
 ) -> None:
     """List logged LLM calls: provider, model, prompt, tokens, latency, cost, status, error."""
-    from .. import db
     from ..llm import recent_calls
 
-    conn = db.connect(current_workspace().pile_path)
-    calls = recent_calls(conn, limit, item, status)
+    with open_pile() as opened:
+        calls = recent_calls(opened.conn, limit, item, status)
     if as_json:
         print_json(calls)
         return

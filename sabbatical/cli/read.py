@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .context import current_workspace, print_json, progress, warn
+from .context import open_pile, print_json, progress, warn
 
 read = typer.Typer(help="Bring papers and links into the pile (arXiv, feeds, web pages, files).", no_args_is_help=True)
 
@@ -26,11 +26,9 @@ Force = Annotated[bool, typer.Option("--force", help="Read again even when uncha
 def _ingester(description: str, force: bool = False) -> Iterator[Any]:
     """An `Ingester` on the workspace's pile, reporting to a progress bar; the pile is closed afterwards."""
     from ..reading.ingest import Ingester
-    from ..reading.pile import Pile
 
-    workspace = current_workspace()
-    with Pile.open(workspace) as opened, progress(description) as report:
-        yield Ingester(opened, workspace.config.reading, on_progress=report, force=force)
+    with open_pile(writes=True) as opened, progress(description) as report:
+        yield Ingester(opened.pile, opened.workspace.config.reading, on_progress=report, force=force)
 
 
 def _finish(report: Any, as_json: bool) -> None:
@@ -142,11 +140,8 @@ def read_update(force: Force = False, as_json: Json = False) -> None:
 def read_sources(all_sources: Annotated[bool, typer.Option(
         "--all", help="Also sources read once and not followed.")] = False, as_json: Json = False) -> None:
     """List the followed sources with their ids, and how their last fetch went."""
-    from ..reading.pile import Pile
-
-    workspace = current_workspace()
-    with Pile.open(workspace) as pile:
-        sources = pile.sources(followed=None if all_sources else True)
+    with open_pile() as opened:
+        sources = opened.pile.sources(followed=None if all_sources else True)
     if as_json:
         print_json([{"id": s.id, "kind": s.kind, "locator": s.locator, "title": s.title, "followed": s.followed,
                      "last_fetched": s.last_fetched, "last_status": s.last_status, "last_error": s.last_error}
@@ -164,11 +159,10 @@ def read_unfollow(source: Annotated[str, typer.Argument(
         help="The source's id (as `read sources` shows it), URL, query or path.")]) -> None:
     """Stop refreshing a source on `read update`; its items stay in the pile."""
     from ..reading.ingest import unfollow
-    from ..reading.pile import Pile
 
-    workspace = current_workspace()
-    with Pile.open(workspace) as pile:
-        gone = unfollow(pile, source)
+    with open_pile(writes=True) as opened:
+        gone = unfollow(opened.pile, source)
+    workspace = opened.workspace
     typer.echo(f"No longer following {gone.kind} {gone.locator} (source {gone.id}); its items stay in the pile")
     if gone.locator in workspace.config.reading.feeds:
         warn(f"it is listed in [reading] feeds of {workspace.config_path.name}; remove it there too, "

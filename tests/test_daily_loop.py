@@ -1,0 +1,75 @@
+"""The daily loop through the CLI: one way to open the pile (a read-only workspace answers reads and refuses
+writes in one line), short handles every table shows and every command accepts, triage lines that name
+what changed, one undo step per command, and the same filters on list, search, inbox, export and digest.
+
+One pile per module (built once), copied for the tests that change it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from sabbatical import db
+from sabbatical.errors import ExitCode
+from sabbatical.reading import triage
+from sabbatical.reading.pile import Entry, Pile
+from tests.security.test_pile_integrity import _run_read_only
+
+TITLES = ["Sparse attention heads in small models", "A podcast about tea (German)", "Induction heads revisited",
+          "Grokking as phase change", "Notes on sparse autoencoders", "Attention sinks and long context"]
+
+
+def _build(root: Path) -> None:
+    from sabbatical.workspace import init_workspace
+
+    ws, _ = init_workspace(root, title="Daily loop")
+    papers = [Entry(ids=[f"arxiv:2601.0{n:04d}"], kind="paper", title=t, abstract=f"{t}. Sparse attention study {n}.",
+                    published=f"2026-01-{n + 1:02d}T00:00:00Z") for n, t in enumerate(TITLES[::2])]
+    posts = [Entry(ids=[f"https://blog.example/post-{n}"], kind="post", title=t, abstract=f"{t}. A post {n}.",
+                   published=f"2025-0{n + 1}-01T00:00:00Z") for n, t in enumerate(TITLES[1::2])]
+    with Pile(db.connect(ws.pile_path)) as opened:
+        opened.add(papers, opened.ensure_source("arxiv_query", "sparse attention"), "arxiv")
+        opened.add(posts, opened.ensure_source("feed", "https://blog.example/feed.xml"), "feed")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("daily") / "ws"
+    _build(root)
+    return root
+
+
+@pytest.fixture
+def ws(built, tmp_path) -> Path:
+    """A private copy of the module's workspace, for a test that changes it."""
+    copy = tmp_path / "ws"
+    shutil.copytree(built, copy)
+    return copy
+
+
+def _seq(root: Path, title: str) -> int:
+    with Pile(db.connect(root / "reading" / "pile.db")) as opened:
+        return opened.conn.execute("SELECT seq FROM items WHERE title = ?", (title,)).fetchone()[0]
+
+
+# -- one way to open the pile ------------------------------------------------------------------------------
+def test_a_read_only_workspace_answers_reads_and_refuses_each_write_in_one_line(ws):
+    inbox, listed, topics, digest, digest_out, tagged, organised = _run_read_only(ws, [
+        ["pile", "inbox"], ["pile", "list"], ["pile", "topics"], ["pile", "digest"],
+        ["pile", "digest", "--out", str(ws / "elsewhere.md")], ["pile", "tag", "#1", "later"],
+        ["pile", "organise"]])
+    assert inbox[0] == listed[0] == topics[0] == 0, (inbox, listed, topics)
+    assert "Grokking as phase change" in listed[1]
+    for code, _, stderr in (digest, tagged, organised):
+        lines = stderr.strip().splitlines()
+        assert code == ExitCode.ERROR and len(lines) == 1, stderr
+        assert lines[0].startswith("Error: the workspace is read-only") and "unexpected" not in lines[0]
+    assert "digest.md" in digest[2]
+    code, _, stderr = digest_out  # --out in the same read-only folder: the file cannot be written, said so
+    assert code != 0 and "cannot write the digest" in stderr and "unexpected" not in stderr
+    assert not (ws / "reading" / "digest.md").exists()
