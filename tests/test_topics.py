@@ -106,7 +106,8 @@ def test_a_pinned_topic_keeps_its_centre_through_a_refit_in_the_same_space(conn)
     add_items(conn, "vision", 3, start=100)
     topics.organise(conn, Config())                                  # increment: same space
     member_vectors = _member_mean(conn, vision)
-    topics._cluster(conn, _index(conn), topics._active_topic_rows(conn), mode="refit", labeller=None)
+    topics._cluster(conn, _index(conn), topics._active_topic_rows(conn), topics._content(conn), mode="refit",
+                    labeller=None)
     centroid = np.frombuffer(conn.execute("SELECT centroid FROM topics WHERE id = ?", (vision,)).fetchone()[0],
                              dtype=np.float32)
     assert np.allclose(centroid, member_vectors, atol=1e-5)
@@ -351,3 +352,56 @@ def test_a_feed_template_is_learnt_from_its_items_not_from_a_list():
     assert templates.clean(1, "My homelab rack") .split() == ["My", "rack"]     # the feed's name is not content
     assert templates.clean(2, "see https://example.com/x for code") .split() == ["see", "for", "code"]
     assert templates.clean(None, "subject words stay") == "subject words stay"   # too few items to judge
+
+
+def _framed_posts(topic: str, frame: str, count: int, seed: int) -> list[tuple[str, str]]:
+    """Posts about `topic`, each wrapped in a feed's long frame (the same lines around every entry)."""
+    import random
+
+    from tests.helpers.organise_pile import item_text
+
+    rng = random.Random(f"{topic}-{frame}-{seed}")
+    posts = []
+    for _ in range(count):
+        title, body = item_text(topic, rng, words=14)
+        posts.append((title, f"{frame}\n{body}\n{frame} weekly roundup sponsors mailbag listeners patreon"))
+    return posts
+
+
+def test_a_feeds_frame_does_not_make_a_topic_its_items_gather_by_subject(conn):
+    """Two feeds wrap every post in their own long frame, each covering the same two subjects: the topics
+    follow the subjects across both feeds, not the feeds."""
+    topic_pile(conn, per_topic=15, topics=("vision", "language"))
+    frames = {"alpha": "Alpha Cast episode show notes hosted by Marco and John recorded live in the studio",
+              "beta": "Beta Digest newsletter issue curated links from our editors read the archive subscribe"}
+    post: dict[str, tuple[str, str]] = {}          # item id → (feed, subject)
+    for feed, frame in frames.items():
+        posts = _framed_posts("quantum", frame, 10, 0) + _framed_posts("biology", frame, 10, 1)
+        made = _feed_items(conn, f"{feed} feed", f"https://example.org/{feed}.xml", posts, feed)
+        post.update({item_id: (feed, "quantum" if n < 10 else "biology") for n, item_id in enumerate(made)})
+    topics.organise(conn, Config())
+    held: dict[int | None, set[tuple[str, str]]] = {}
+    for item_id, topic_id in _topic_of(conn).items():
+        if item_id in post:
+            held.setdefault(topic_id, set()).add(post[item_id])
+    assert None not in held
+    assert all(len({subject for _, subject in found}) == 1 for found in held.values()), held   # never by feed
+    for subject in ("quantum", "biology"):                                  # each subject gathers both feeds
+        assert any(found == {("alpha", subject), ("beta", subject)} for found in held.values()), held
+    stored = topics.content_index(conn, None, _index(conn), topics._content(conn))
+    assert stored is _index(conn)          # without an embedder the stored vectors are used, never changed
+
+
+def test_labels_use_a_phrase_where_the_words_stand_together():
+    from sabbatical.reading.clustering import class_keywords
+
+    sae = [f"Sparse autoencoders find features in layer {n}; sparse autoencoders scale. In-context learning "
+           "emerges as in-context learning heads form." for n in range(6)]
+    other = [f"Protein folding of the enzyme backbone, sample {n}." for n in range(6)]
+    first, _ = class_keywords([sae, other], top=4)
+    assert "sparse autoencoders" in first and "in-context learning" in first
+    assert "sparse" not in first and "autoencoders" not in first          # the phrase, not its words again
+    split = [f"Correction with surface codes, run {n}." for n in range(6)]
+    words, _ = class_keywords([split, other], top=6)
+    assert "correction surface" not in words                               # a stop word between: no phrase
+    assert not any(w.endswith("-") for w in class_keywords([["GPT-4 and GPT-4o beat GPT-3"] * 4, other])[0])

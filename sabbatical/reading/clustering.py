@@ -31,7 +31,12 @@ FIT_ITERATIONS = 40
 REFIT_ITERATIONS = 1
 HYSTERESIS = 0.08            # on a refit an item keeps its topic unless another is this much closer
 MAX_KEYWORD_TERMS = 60_000   # keyword candidates: the pile's most frequent words and two-word phrases
-_KEYWORD_TOKEN = re.compile(r"(?u)\b[a-zA-Z][a-zA-Z\-]+\b")
+# A word, or hyphenated words with digits inside ("in-context", "gpt-4o"); never a piece ending in a hyphen
+# ("gpt-" from "gpt-4").
+_KEYWORD_TOKEN = re.compile(r"(?u)\b[a-zA-Z][a-zA-Z0-9]*(?:-[a-zA-Z0-9]+)*\b")
+# A topic's word gives way to a phrase holding it when the phrase is at least this share of the word's uses
+# there: "sparse autoencoders", not "sparse"; "in-context learning", not "in-context".
+PHRASE_SHARE = 0.5
 
 
 def choose_topic_count(n_items: int) -> int:
@@ -161,8 +166,8 @@ def class_keywords(texts_by_topic: Sequence[Sequence[str]], top: int = 6,
                    banned: frozenset[str] = frozenset()) -> list[list[str]]:
     """Class-based TF-IDF: the words that make each topic's texts distinct from the other topics'.
 
-    Each topic's texts are one document; its terms are words and two-word phrases (stop words dropped
-    first, as scikit-learn's CountVectorizer does), restricted to the MAX_KEYWORD_TERMS most frequent in
+    Each topic's texts are one document; its terms are words and two-word phrases (two words side by
+    side, with no stop word or clause break between them), restricted to the MAX_KEYWORD_TERMS most frequent in
     the pile. A term scores its frequency in the topic × log(1 + mean topic size / its count overall).
     Counted with `Counter` rather than a CountVectorizer, which sorts its whole vocabulary and builds a
     sparse matrix first: the same keywords at about half the time.
@@ -171,9 +176,7 @@ def class_keywords(texts_by_topic: Sequence[Sequence[str]], top: int = 6,
     counts: list[Counter[str]] = []
     totals: Counter[str] = Counter()
     for texts in texts_by_topic:
-        words = [w for w in _KEYWORD_TOKEN.findall(_plain_words(" ".join(texts)).lower())
-                 if w not in stop and w.strip("-") not in stop]
-        terms = words + [" ".join(pair) for pair in zip(words, words[1:])]
+        terms = _terms(_plain_words("\n".join(texts)).lower(), stop)
         counts.append(Counter(terms))
         totals.update(terms)
     if len(totals) > MAX_KEYWORD_TERMS:
@@ -184,8 +187,44 @@ def class_keywords(texts_by_topic: Sequence[Sequence[str]], top: int = 6,
     keywords = []
     for counted in counts:
         ranked = heapq.nlargest(top * 4, counted, key=lambda t: (counted[t] * math.log1p(average / totals[t]), t))
-        keywords.append(_distinct_terms(ranked, top))
+        keywords.append(_distinct_terms(_as_phrases(ranked, counted), top))
     return keywords
+
+
+_CLAUSE_BREAK = re.compile(r"[.,;:!?()\[\]{}\"“”…|/\n]+")
+
+
+def _terms(text: str, stop: frozenset[str]) -> list[str]:
+    """The words of `text` that are not stop words, and each pair of them that stands side by side in it
+    (a stop word or a clause break between two words makes them no phrase: "correction with surface")."""
+    words: list[str] = []
+    phrases: list[str] = []
+    for clause in _CLAUSE_BREAK.split(text):
+        previous = ""
+        for token in _KEYWORD_TOKEN.findall(clause):
+            if len(token) < 2 or token in stop:
+                previous = ""
+                continue
+            words.append(token)
+            if previous:
+                phrases.append(f"{previous} {token}")
+            previous = token
+    return words + phrases
+
+
+def _as_phrases(ranked: list[str], counted: Counter[str]) -> list[str]:
+    """Each ranked word replaced by the commonest phrase holding it, when that phrase is most of its uses."""
+    best: dict[str, tuple[int, str]] = {}
+    for term, n in counted.items():
+        if n >= 2 and " " in term:
+            for word in term.split(" "):
+                if n > best.get(word, (0, ""))[0]:
+                    best[word] = (n, term)
+    phrased = []
+    for term in ranked:
+        n, phrase = best.get(term, (0, ""))
+        phrased.append(phrase if " " not in term and n >= PHRASE_SHARE * counted[term] else term)
+    return list(dict.fromkeys(phrased))
 
 
 # Words every abstract uses: they name no topic.

@@ -11,8 +11,12 @@
   matched to old topics by member overlap (Hungarian), so ids, renames and pins survive; pinned topics'
   centroids do not move at all. Unmatched new clusters get new ids; unmatched old topics are retired.
 
-Labels are class-based TF-IDF keywords, or a short LLM-written label from four representative items
-when an endpoint is configured. Renames, pins and merges are user events on the subject 'topic:N'; the
+Topics are found in what items say, not in how their feed frames them: an item whose feed wraps every
+entry in the same template (see boilerplate.py) is clustered by its text with that template and its links
+taken out, embedded again for the purpose (the stored vectors, which search uses, are never changed).
+
+Labels are class-based TF-IDF keywords and phrases, or a short LLM-written label from four representative
+items when an endpoint is configured. Renames, pins and merges are user events on the subject 'topic:N'; the
 current name and pin are derived from the latest of them.
 """
 
@@ -90,15 +94,17 @@ def organise(conn: sqlite3.Connection, config: Config, *, refit: bool = False,
     if embedder is None:
         return OrganiseReport("empty", "", reason="the pile is empty — `sabbatical read …` brings items in")
     embedded = embed.embed_items(conn, embedder, on_progress)
-    index = embed.vector_index(conn, embedder.model)
+    stored = embed.vector_index(conn, embedder.model)
+    content = _content(conn)
     active = _active_topic_rows(conn)
-    if not active:
-        report = _cluster(conn, index, [], mode="fit", labeller=labeller or _labeller_for(config, conn))
-    elif refit or reason or any(row["model"] != embedder.model for row in active):
-        reason = reason or ("asked for" if refit else "the embedding model changed")
-        report = _cluster(conn, index, active, mode="refit", labeller=labeller or _labeller_for(config, conn))
+    if not active or refit or reason or any(row["model"] != embedder.model for row in active):
+        mode = "refit" if active else "fit"
+        if active:
+            reason = reason or ("asked for" if refit else "the embedding model changed")
+        index = content_index(conn, embedder, stored, content)
+        report = _cluster(conn, index, active, content, mode=mode, labeller=labeller or _labeller_for(config, conn))
     else:
-        report = _increment(conn, index, active)
+        report = _increment(conn, embedder, stored, active, content)
     report.embedded, report.reason = embedded, reason
     report.seconds = round(time.perf_counter() - started, 3)
     _record_run(conn, report)
@@ -121,13 +127,15 @@ def _embedder_for_organise(conn: sqlite3.Connection, config: Config, refit: bool
     return current, ""
 
 
-def _increment(conn: sqlite3.Connection, index: embed.VectorIndex, active: list[sqlite3.Row]) -> OrganiseReport:
+def _increment(conn: sqlite3.Connection, embedder: embed.Embedder, stored: embed.VectorIndex,
+               active: list[sqlite3.Row], content: _Content) -> OrganiseReport:
     """Place items that have no topic yet (or were re-embedded since): nearest topic within radius, else unsorted."""
     import numpy as np
 
     pending = [r["id"] for r in conn.execute(
         "SELECT e.item_id AS id FROM embeddings e LEFT JOIN item_topics t ON t.item_id = e.item_id "
-        "WHERE e.model = ? AND (t.item_id IS NULL OR t.assigned_at < e.created_at)", (index.model,))]
+        "WHERE e.model = ? AND (t.item_id IS NULL OR t.assigned_at < e.created_at)", (stored.model,))]
+    index = content_index(conn, embedder, stored, content, only=pending)
     centroids = np.stack([_vector(r["centroid"]) for r in active])
     radii = np.array([r["radius"] for r in active], dtype=np.float32)
     rows = [index.row_of[item_id] for item_id in pending]
@@ -141,8 +149,8 @@ def _increment(conn: sqlite3.Connection, index: embed.VectorIndex, active: list[
                           unsorted=_unsorted_count(conn))
 
 
-def _cluster(conn: sqlite3.Connection, index: embed.VectorIndex, old: list[sqlite3.Row], *, mode: str,
-             labeller: Callable[[list[list[dict]]], list[str]] | None) -> OrganiseReport:
+def _cluster(conn: sqlite3.Connection, index: embed.VectorIndex, old: list[sqlite3.Row], content: _Content, *,
+             mode: str, labeller: Callable[[list[list[dict]]], list[str]] | None) -> OrganiseReport:
     """Fit (no old topics) or refit (warm start from them), then save topics and every item's place."""
     import numpy as np
 
@@ -168,7 +176,7 @@ def _cluster(conn: sqlite3.Connection, index: embed.VectorIndex, old: list[sqlit
     forced = {new: init_old[c] for new, c in enumerate(keep) if c < len(init_old) and fixed[c]}
     matched = clustering.match_clusters([old_members[r["id"]] for r in old], members, forced)
     placement = _keep_old_places(index, old, old_members, matched, placement, centroids, radii)
-    keywords = _keywords(conn, members)
+    keywords = _keywords(content, members)
     labels_text = _labels(conn, labeller, members, keywords, index, centroids)
     report = _save_clusters(conn, index, old, mode, placement, centroids, radii, matched, keywords, labels_text)
     if labeller is not None:
@@ -262,17 +270,60 @@ def _record_run(conn: sqlite3.Connection, report: OrganiseReport) -> None:
                                                       report.topics, report.unsorted, report.seconds))
 
 
+# -- content: the text without its frame --------------------------------------------------------------
+@dataclass
+class _Content:
+    """The pile's text as topics read it: each source's template (boilerplate.py) and links taken out."""
+
+    templates: boilerplate.Templates
+    source_of: dict[str, int]
+    texts: dict[str, str]          # item id → title and opening text, cleaned: what keywords are counted in
+    framed: frozenset[int]         # feeds with a template: their items are clustered on cleaned text
+
+
+def _content(conn: sqlite3.Connection) -> _Content:
+    raw = _short_texts(conn)
+    templates, source_of = boilerplate.learn_from_pile(conn, raw)
+    cleaned = {item_id: templates.clean(source_of.get(item_id), text) for item_id, text in raw.items()}
+    # Only feeds: the words most of an arXiv listing's abstracts share ("image" in cs.CV) are still its subject.
+    feeds = {r["id"] for r in conn.execute("SELECT id FROM sources WHERE kind = 'feed'")}
+    framed = frozenset(s for s in feeds if s in templates.lines or s in templates.words)
+    return _Content(templates, source_of, cleaned, framed)
+
+
+def content_index(conn: sqlite3.Connection, embedder: embed.Embedder | None, stored: embed.VectorIndex,
+                  content: _Content, only: list[str] | None = None) -> embed.VectorIndex:
+    """The vectors topics cluster: `stored`, except items of a framed feed, embedded again without the frame.
+
+    Left in, a feed's template is the strongest thing its items share, so they would gather by feed, not
+    by subject. `only` limits the work to the items about to be placed; `stored` itself is never changed.
+    """
+    wanted = [i for i in (stored.ids if only is None else only)
+              if i in stored.row_of and content.source_of.get(i) in content.framed]
+    if embedder is None or not wanted:
+        return stored
+    rows, texts = [], []
+    for start in range(0, len(wanted), embed.BATCH):
+        chunk = wanted[start:start + embed.BATCH]
+        for r in conn.execute(f"SELECT id, title, abstract, substr(content, 1, {embed.CONTENT_CHARS}) AS content "
+                              f"FROM items WHERE id IN ({','.join('?' * len(chunk))})", chunk):
+            raw = embed.item_text(r["title"], r["abstract"] or "", r["content"] or "")
+            cleaned = content.templates.clean(content.source_of[r["id"]], raw)
+            if cleaned != raw:
+                rows.append(stored.row_of[r["id"]])
+                texts.append(cleaned)
+    if not rows:
+        return stored
+    matrix = stored.matrix.copy()
+    for start in range(0, len(rows), embed.BATCH):
+        matrix[rows[start:start + embed.BATCH]] = embedder.embed(texts[start:start + embed.BATCH])
+    return embed.VectorIndex(stored.model, stored.ids, matrix, stored.row_of)
+
+
 # -- labels -----------------------------------------------------------------------------------------
-def _keywords(conn: sqlite3.Connection, members: list[set[str]]) -> list[list[str]]:
+def _keywords(content: _Content, members: list[set[str]]) -> list[list[str]]:
     """Each topic's keywords, from its items' text without their feeds' templates (see boilerplate.py)."""
-    texts = _content_texts(conn, _short_texts(conn))
-    return clustering.class_keywords([[texts.get(i, "") for i in group] for group in members])
-
-
-def _content_texts(conn: sqlite3.Connection, texts: dict[str, str]) -> dict[str, str]:
-    """`texts` with each source's template lines and words taken out, and links gone."""
-    templates, source_of = boilerplate.learn_from_pile(conn, texts)
-    return {item_id: templates.clean(source_of.get(item_id), text) for item_id, text in texts.items()}
+    return clustering.class_keywords([[content.texts.get(i, "") for i in group] for group in members])
 
 
 def _short_texts(conn: sqlite3.Connection) -> dict[str, str]:
@@ -430,8 +481,12 @@ def pin_topic(conn: sqlite3.Connection, ref: str, pinned: bool = True) -> TopicI
     return _info(conn, topic_id)
 
 
-def merge_topics(conn: sqlite3.Connection, into_ref: str, other_refs: list[str]) -> TopicInfo:
-    """Move every item of the other topics into the first; they are marked merged (their ids stay retired)."""
+def merge_topics(conn: sqlite3.Connection, into_ref: str, other_refs: list[str], *,
+                 config: Config | None = None) -> TopicInfo:
+    """Move every item of the other topics into the first; they are marked merged (their ids stay retired).
+
+    The merged topic's centre is its members' mean in the space it was clustered in; `config` names the
+    embedder when it is not the pile's own TF-IDF model."""
     import numpy as np
 
     into = _existing_topic(conn, into_ref)
@@ -447,17 +502,25 @@ def merge_topics(conn: sqlite3.Connection, into_ref: str, other_refs: list[str])
             conn.execute("UPDATE topics SET status = 'merged', merged_into = ?, updated_at = ? WHERE id = ?",
                          (into, now, other))
         row = conn.execute("SELECT model FROM topics WHERE id = ?", (into,)).fetchone()
-        index = embed.vector_index(conn, row["model"])
+        content = _content(conn)
+        index = content_index(conn, _embedder_of(conn, row["model"], config), embed.vector_index(conn, row["model"]),
+                              content)
         members = _members_of(conn, [into])[into]
         rows = [index.row_of[i] for i in members if i in index.row_of]
         if rows:
             vectors = index.matrix[rows]
             centroid = clustering.normalised_mean(vectors)
             radius = clustering.radii_of(vectors, np.zeros(len(rows), dtype=int), centroid[None, :])[0]
-            words = _keywords(conn, [set(members)])[0]
+            words = _keywords(content, [set(members)])[0]
             conn.execute("UPDATE topics SET centroid = ?, radius = ?, keywords = ?, updated_at = ? WHERE id = ?",
                          (centroid.tobytes(), float(radius), json.dumps(words), now, into))
     return _info(conn, into)
+
+
+def _embedder_of(conn: sqlite3.Connection, model: str, config: Config | None) -> embed.Embedder | None:
+    """The embedder that made `model`'s vectors, when it can still be loaded here; else None."""
+    candidate = embed.latest_tfidf(conn) if config is None else embed.current_embedder(conn, config)
+    return candidate if candidate is not None and candidate.model == model else None
 
 
 def _existing_topic(conn: sqlite3.Connection, ref: str) -> int:
