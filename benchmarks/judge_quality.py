@@ -144,6 +144,7 @@ class Case:
     confidence: str
     title: str
     abstract: str
+    drawn: str = "random"
 
 
 def cases(rows: list[dict], corpus: Path) -> list[Case]:
@@ -152,7 +153,7 @@ def cases(rows: list[dict], corpus: Path) -> list[Case]:
     if missing:
         raise SystemExit(f"{len(missing)} dev-set rows are not in the corpus at {corpus}: {', '.join(missing[:5])}")
     return [Case(r["pool"], r["id"], r["label"], r["confidence"], papers[(r["pool"], r["id"])].title,
-                 papers[(r["pool"], r["id"])].abstract) for r in rows]
+                 papers[(r["pool"], r["id"])].abstract, r.get("drawn", "random")) for r in rows]
 
 
 # -- judges: each maps a case to (label, insight score or None) ------------------------------------------
@@ -232,6 +233,8 @@ def figures(scored: list[Scored]) -> dict:
 def subsets(scored: list[Scored]) -> dict[str, list[Scored]]:
     parts = {"all": scored}
     parts.update({f"pool {pool}": [s for s in scored if s.case.pool == pool] for pool in POOLS})
+    parts["random draws"] = [s for s in scored if s.case.drawn == "random"]
+    parts["hard cases (searched)"] = [s for s in scored if s.case.drawn != "random"]
     parts["medium+low confidence"] = [s for s in scored if s.case.confidence != "high"]
     parts["low confidence"] = [s for s in scored if s.case.confidence == "low"]
     return parts
