@@ -73,3 +73,48 @@ def test_a_read_only_workspace_answers_reads_and_refuses_each_write_in_one_line(
     code, _, stderr = digest_out  # --out in the same read-only folder: the file cannot be written, said so
     assert code != 0 and "cannot write the digest" in stderr and "unexpected" not in stderr
     assert not (ws / "reading" / "digest.md").exists()
+
+
+# -- short handles ------------------------------------------------------------------------------------------
+def _handle_column(stdout: str) -> dict[str, str]:
+    """title → the handle the table's first column shows for it."""
+    shown = {}
+    for line in stdout.splitlines():
+        match = re.match(r"\s*(#\d+)\s+│", line)
+        title = next((t for t in TITLES if t in line), None)
+        if match and title:
+            shown[title] = match[1]
+    return shown
+
+
+def test_every_table_shows_the_handle_every_command_accepts(built, cli):
+    w = ("-w", built)
+    for args in (["pile", "list"], ["pile", "inbox"], ["pile", "list", "--state", "inbox"],
+                 ["pile", "search", "sparse attention"]):
+        result = cli(*w, *args)
+        shown = _handle_column(result.stdout)
+        assert shown, (args, result.stdout)
+        assert all(handle == f"#{_seq(built, title)}" for title, handle in shown.items()), (args, shown)
+    with Pile(db.connect(built / "reading" / "pile.db")) as opened:
+        podcast = f"#{_seq(built, TITLES[1])}"
+        assert opened.resolve(podcast) == opened.resolve(podcast[1:]) == "https://blog.example/post-0"
+    missing = cli(*w, "pile", "show", "#999")
+    assert missing.exit_code == ExitCode.ERROR and "no item #999" in missing.stderr
+
+
+def test_triage_names_what_it_changed_and_one_command_is_one_undo_step(ws, cli):
+    w = ("-w", ws)
+    handle = f"#{_seq(ws, TITLES[1])}"
+    kept = cli(*w, "pile", "keep", handle)
+    assert kept.stdout.strip() == f"{handle} {TITLES[1]}: kept"
+    tagged = cli(*w, "pile", "tag", handle, "Audio", "tea", "later")
+    assert tagged.stdout.strip() == f"{handle} {TITLES[1]}: tags audio, tea, later"
+    undone = cli(*w, "pile", "undo", handle)
+    assert undone.stdout.strip() == f"{handle} {TITLES[1]}: tag undone, now kept"
+    with Pile(db.connect(ws / "reading" / "pile.db")) as opened:
+        state = triage.current_state(opened.conn, "https://blog.example/post-0")
+        assert state.tags == [] and state.state == "kept"
+        undo_events = opened.conn.execute("SELECT value FROM events WHERE action = 'undo'").fetchall()
+        assert len(undo_events) == 1 and len(json.loads(undo_events[0]["value"])["events"]) == 3
+    again = cli(*w, "pile", "undo", handle)  # the next undo takes back the keep, not a leftover tag
+    assert again.stdout.strip() == f"{handle} {TITLES[1]}: keep undone, now inbox"

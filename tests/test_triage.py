@@ -107,23 +107,25 @@ def test_unknown_ids_fail_alone_after_the_others_are_recorded(conn):
 def test_the_cli_triages_undoes_and_exits_3_on_a_bad_id(workspace, cli):
     conn = db.connect(workspace.pile_path)
     a, b = add_items(conn, "vision", 2)
+    labels = {i: f"#{r['seq']} {r['title']}" for i in (a, b)
+              for r in [conn.execute("SELECT seq, title FROM items WHERE id = ?", (i,)).fetchone()]}
     conn.close()
     w = ("--workspace", workspace.root)
-    assert cli(*w, "pile", "keep", a).stdout.strip() == f"{a}: kept"
-    assert cli(*w, "pile", "star", b).stdout.strip() == f"{b}: starred"
+    assert cli(*w, "pile", "keep", a).stdout.strip() == f"{labels[a]}: kept"
+    assert cli(*w, "pile", "star", b).stdout.strip() == f"{labels[b]}: starred"
     dropped = cli(*w, "pile", "drop", a, "test:missing")
     assert dropped.exit_code == ExitCode.PARTIAL
-    assert dropped.stdout.strip() == f"{a}: dropped"
+    assert dropped.stdout.strip() == f"{labels[a]}: dropped"
     assert "no item 'test:missing'" in dropped.stderr
     undone = cli(*w, "pile", "undo", a)
-    assert undone.exit_code == 0 and undone.stdout.strip() == f"{a}: drop undone, now kept"
-    assert cli(*w, "pile", "unmark", b).stdout.strip() == f"{b}: inbox"
+    assert undone.exit_code == 0 and undone.stdout.strip() == f"{labels[a]}: drop undone, now kept"
+    assert cli(*w, "pile", "unmark", b).stdout.strip() == f"{labels[b]}: inbox"
     noted = cli(*w, "pile", "note", a, "worth a sprint")
-    assert noted.exit_code == 0 and "note added" in noted.stdout
+    assert noted.exit_code == 0 and noted.stdout.strip() == f"{labels[a]}: note added"
     tagged = cli(*w, "pile", "tag", a, "Vision", "later")
-    assert tagged.stdout.strip() == "tags: vision, later"
+    assert tagged.stdout.strip() == f"{labels[a]}: tags vision, later"
     untagged = cli(*w, "pile", "tag", a, "later", "--remove")
-    assert untagged.stdout.strip() == "tags: vision"
+    assert untagged.stdout.strip() == f"{labels[a]}: tags vision"
     conn = db.connect(workspace.pile_path)
     assert triage.current_state(conn, a).state == "kept"
     assert [n.text for n in triage.current_state(conn, a).notes] == ["worth a sprint"]

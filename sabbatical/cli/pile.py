@@ -18,7 +18,7 @@ pile = typer.Typer(help="Inspect, search, organise, triage and export the pile."
 pile.add_typer(pile_find.commands)
 pile.add_typer(pile_summarise.commands)
 
-Ids = Annotated[list[str], typer.Argument(help="Item ids.")]
+Ids = pile_find.Ids
 Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 FORMATS = ("jsonl", "bibtex", "markdown")
 
@@ -42,8 +42,8 @@ def list_items(
     if as_json:
         print_json(rows)
         return
-    print_table(["id", "kind", "published", "title"],
-                [[r.id, r.kind, (r.published or "")[:10], r.title] for r in rows])
+    print_table(["#", "id", "kind", "published", "title"],
+                [[r.handle, r.id, r.kind, (r.published or "")[:10], r.title] for r in rows])
 
 
 @pile.command("show")
@@ -72,9 +72,9 @@ def public(ids: Ids) -> None:
 def _set_private(ids: list[str], private: bool) -> None:
     from ..reading import triage
 
-    with open_pile(writes=True) as opened, pile_find._show_recorded(lambda r: f"{r.item_id}: {r.state}"):
+    with open_pile(writes=True) as opened, pile_find._show_recorded(lambda r: f"{r.label}: {r.state}"):
         for record in triage.set_private(opened.conn, ids, private):
-            typer.echo(f"{record.item_id}: {record.state}")
+            typer.echo(f"{record.label}: {record.state}")
 
 
 @pile.command("export")

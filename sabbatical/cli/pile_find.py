@@ -21,7 +21,8 @@ topic = typer.Typer(help="Rename, pin and merge topics (your names and pins win 
                     no_args_is_help=True)
 commands.add_typer(topic, name="topic")
 
-Ids = Annotated[list[str], typer.Argument(help="Item ids (canonical id, alias, arXiv id or URL).")]
+Ids = Annotated[list[str], typer.Argument(help="Items: the number tables show (12, or '#12' quoted: in a shell # "
+                                                 "starts a comment), canonical id, alias, arXiv id or URL.")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 Limit = Annotated[int, typer.Option("--limit", "-n", min=1, help="How many to show.")]
 
@@ -46,10 +47,11 @@ def search(
     with open_pile() as opened:
         filters = searching.Filters(topic_, kind, state, since, source)
         hits = searching.search(opened.conn, opened.workspace.config, query, limit=limit, filters=filters)
+        handles = item_handles(opened.conn, [h.id for h in hits])
     if as_json:
         print_json({"hits": [h.__dict__ for h in hits], "words_only": hits.words_only, "note": hits.note or None})
         return
-    _print_hits(hits, as_json=False)
+    _print_hits(hits, as_json=False, handles=handles)
 
 
 @commands.command("related")
@@ -59,18 +61,26 @@ def related(item_id: str, limit: Limit = 10, as_json: Json = False) -> None:
 
     with open_pile() as opened:
         hits = searching.related(opened.conn, opened.workspace.config, item_id, limit=limit)
-    _print_hits(hits, as_json)
+        handles = item_handles(opened.conn, [h.id for h in hits])
+    _print_hits(hits, as_json, handles)
 
 
-def _print_hits(hits: Any, as_json: bool) -> None:
+def item_handles(conn: Any, ids: list[str]) -> dict[str, str]:
+    """item id → its short handle (#12), for the first column of every table of items."""
+    from ..reading.pile import item_labels
+
+    return {item_id: label[0] for item_id, label in item_labels(conn, ids).items()}
+
+
+def _print_hits(hits: Any, as_json: bool, handles: dict[str, str]) -> None:
     """Hits as a table (or a JSON list), then their note, if any, as one line on stderr."""
     if as_json:
         print_json([h.__dict__ for h in hits])
     elif not hits:
         typer.echo("No matches.")
     else:
-        print_table(["id", "title", "kind", "state", "why"],
-                    [[h.id, h.title, h.kind, h.state, h.why_text] for h in hits])
+        print_table(["#", "id", "title", "kind", "state", "why"],
+                    [[handles.get(h.id, ""), h.id, h.title, h.kind, h.state, h.why_text] for h in hits])
     if hits.note:
         typer.echo(f"Note: {hits.note}", err=True)
 
@@ -157,9 +167,9 @@ def topic_merge(into: str, others: Annotated[list[str], typer.Argument(help="Top
 def _triage(ids: list[str], action: str) -> None:
     from ..reading import triage
 
-    with open_pile(writes=True) as opened, _show_recorded(lambda r: f"{r.item_id}: {r.state}"):
+    with open_pile(writes=True) as opened, _show_recorded(lambda r: f"{r.label}: {r.state}"):
         for record in triage.triage(opened.conn, ids, action):
-            typer.echo(f"{record.item_id}: {record.state}")
+            typer.echo(f"{record.label}: {record.state}")
 
 
 @contextmanager
@@ -205,7 +215,7 @@ def undo(ids: Ids) -> None:
     from ..reading import triage
 
     def line(record: Any) -> str:
-        return f"{record.item_id}: {record.action.removeprefix('undo ')} undone, now {record.state}"
+        return f"{record.label}: {record.action.removeprefix('undo ')} undone, now {record.state}"
 
     with open_pile(writes=True) as opened, _show_recorded(line):
         for record in triage.undo(opened.conn, ids):
@@ -219,18 +229,18 @@ def note(item_id: str, text: str) -> None:
 
     with open_pile(writes=True) as opened:
         record = triage.add_note(opened.conn, item_id, text)
-    typer.echo(f"{record.item_id}: note added")
+    typer.echo(f"{record.label}: note added")
 
 
 @commands.command("tag")
 def tag(item_id: str, tags: Annotated[list[str], typer.Argument(help="Tags to add.")],
         remove: Annotated[bool, typer.Option("--remove", help="Remove these tags instead.")] = False) -> None:
-    """Tag an item (or remove tags with --remove)."""
+    """Tag an item (or remove tags with --remove); one `pile undo` takes back the whole command."""
     from ..reading import triage
 
     with open_pile(writes=True) as opened:
-        state = triage.tag(opened.conn, item_id, tags, remove=remove)
-    typer.echo("tags: " + (", ".join(state.tags) or "none"))
+        record = triage.tag(opened.conn, item_id, tags, remove=remove)
+    typer.echo(f"{record.label}: tags " + (", ".join(record.tags) or "none"))
 
 
 # -- ranking, digest, stats -----------------------------------------------------------------------------
@@ -242,7 +252,8 @@ def inbox(limit: Limit = 20, as_json: Json = False) -> None:
     with open_pile() as opened:
         ranked = rank.rank_items(opened.conn, opened.workspace.config, state="inbox",
                                  sprints_dir=opened.workspace.sprints_dir, limit=limit)
-    print_ranked(ranked, as_json)
+        handles = item_handles(opened.conn, [r.id for r in ranked])
+    print_ranked(ranked, as_json, handles)
 
 
 def list_by_state(state: str, *, kind: str | None, source: str | None, limit: int | None, as_json: bool) -> None:
@@ -255,10 +266,11 @@ def list_by_state(state: str, *, kind: str | None, source: str | None, limit: in
         ranked = rank.rank_items(opened.conn, opened.workspace.config, state=state,
                                  sprints_dir=opened.workspace.sprints_dir)
         ranked = [r for r in ranked if allowed is None or r.id in allowed][:limit]
-    print_ranked(ranked, as_json)
+        handles = item_handles(opened.conn, [r.id for r in ranked])
+    print_ranked(ranked, as_json, handles)
 
 
-def print_ranked(ranked: list[Any], as_json: bool) -> None:
+def print_ranked(ranked: list[Any], as_json: bool, handles: dict[str, str]) -> None:
     """Ranked items as a table (or JSON); `pile list --state` shares it."""
     if as_json:
         print_json(ranked)
@@ -266,8 +278,8 @@ def print_ranked(ranked: list[Any], as_json: bool) -> None:
     if not ranked:
         typer.echo("Nothing here.")
         return
-    print_table(["id", "title", "score", "topic", "why it is here"],
-                [[r.id, r.title, f"{r.score:.3f}", r.topic, r.why] for r in ranked])
+    print_table(["#", "id", "title", "score", "topic", "why it is here"],
+                [[handles.get(r.id, ""), r.id, r.title, f"{r.score:.3f}", r.topic, r.why] for r in ranked])
 
 
 @commands.command("digest")

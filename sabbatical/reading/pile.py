@@ -207,6 +207,11 @@ class ItemRow:
     first_seen: str
     url: str | None
     sources: int
+    seq: int = 0
+
+    @property
+    def handle(self) -> str:
+        return handle_of(self.seq)
 
 
 class Pile:
@@ -334,12 +339,12 @@ class Pile:
             where.append("i.id IN (SELECT x.item_id FROM item_sources x JOIN sources s ON s.id = x.source_id "
                          "WHERE s.kind = ? OR s.locator LIKE ? OR CAST(s.id AS TEXT) = ?)")
             params += [source, f"%{source}%", source]
-        sql = ("SELECT i.id, i.kind, i.title, i.published, i.first_seen, i.url, "
+        sql = ("SELECT i.id, i.seq, i.kind, i.title, i.published, i.first_seen, i.url, "
                "(SELECT COUNT(*) FROM item_sources x WHERE x.item_id = i.id) AS n FROM items i"
                + (" WHERE " + " AND ".join(where) if where else "")
                + " ORDER BY COALESCE(i.published, i.first_seen) DESC, i.seq DESC LIMIT ? OFFSET ?")
         rows = self.conn.execute(sql, (*params, -1 if limit is None else limit, offset))
-        return [ItemRow(r["id"], r["kind"], r["title"], r["published"], r["first_seen"], r["url"], r["n"])
+        return [ItemRow(r["id"], r["kind"], r["title"], r["published"], r["first_seen"], r["url"], r["n"], r["seq"])
                 for r in rows]
 
     def count(self, kind: str | None = None) -> int:
@@ -365,13 +370,30 @@ def lookup_ids(conn: sqlite3.Connection, names: Sequence[str]) -> dict[str, str]
     return found
 
 
+def handle_of(seq: int) -> str:
+    """An item's short handle, as every table shows it: '#' and its `seq` number."""
+    return f"#{seq}"
+
+
+def item_labels(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """item id → (short handle, title), for the lines that say which item a command changed."""
+    labels: dict[str, tuple[str, str]] = {}
+    for chunk in _chunks(list(dict.fromkeys(ids)), _LOOKUP_CHUNK):
+        marks = ",".join("?" * len(chunk))
+        for row in conn.execute(f"SELECT id, seq, title FROM items WHERE id IN ({marks})", chunk):
+            labels[row["id"]] = (handle_of(row["seq"]), row["title"] or row["id"])
+    return labels
+
+
 def resolve_item(conn: sqlite3.Connection, ref: str) -> str:
-    """The canonical id of the item `ref` names: its id, an alias, a URL or arXiv id in any form (abs or
-    pdf URL, any version), its `seq` number, or a unique prefix of its id. The one resolver every
-    command uses."""
+    """The canonical id of the item `ref` names: its short handle (`#12`, or `12`, its `seq` number as
+    every table shows it), its id, an alias, a URL or arXiv id in any form (abs or pdf URL, any version),
+    or a unique prefix of its id. The one resolver every command uses."""
     ref = (ref or "").strip()
     if not ref:
         raise NotFound("no item named '' — give an id, URL or arXiv id (`sabbatical pile list` shows them)")
+    if ref.startswith("#"):
+        return _resolve_handle(conn, ref)
     found = lookup_ids(conn, [ref, canonical_id(ref) or ""])
     for candidate in (ref, canonical_id(ref)):
         if candidate in found:
@@ -381,6 +403,15 @@ def resolve_item(conn: sqlite3.Connection, ref: str) -> str:
         if row:
             return row["id"]
     return _resolve_prefix(conn, ref)
+
+
+def _resolve_handle(conn: sqlite3.Connection, ref: str) -> str:
+    number = ref[1:].strip()
+    row = conn.execute("SELECT id FROM items WHERE seq = ?", (int(number),)).fetchone() if number.isdigit() else None
+    if row is None:
+        raise NotFound(f"no item {ref} in the pile — the numbers `sabbatical pile list` and `pile inbox` show "
+                       "are the handles")
+    return row["id"]
 
 
 def _resolve_prefix(conn: sqlite3.Connection, ref: str) -> str:

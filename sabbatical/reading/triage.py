@@ -1,8 +1,10 @@
 """Triage: keep, star, drop, notes and tags as append-only events, and the state derived from them.
 
 Nothing is ever deleted or edited. Each action appends a row to `events` with the item's canonical id as
-its subject. Undo is another event ('undo', pointing at the event it cancels); undoing again walks one
-more step back. The current state of an item is folded from its events in order:
+its subject. Undo is another event ('undo', pointing at the events it cancels); undoing again walks one
+more step back. One command is one step: `pile tag ID a b c` appends one event per tag, the later ones
+naming the first as their `step`, and one undo cancels them all. The current state of an item is folded
+from its events in order:
 
     inbox   no triage event yet (or an explicit `unmark`)
     kept    the latest triage event is 'keep'
@@ -18,7 +20,7 @@ from dataclasses import dataclass, field
 
 from .. import db
 from ..errors import NotFound, PartialFailure, UsageError
-from .pile import resolve_item  # the one resolver; re-exported for the commands that triage
+from .pile import item_labels, resolve_item  # the one resolver; re-exported for the commands that triage
 
 TRIAGE = {"keep": "kept", "star": "starred", "drop": "dropped", "inbox": "inbox"}
 STATES = ("inbox", "kept", "starred", "dropped")
@@ -44,10 +46,20 @@ class UserState:
 
 @dataclass
 class Recorded:
+    """One change to one item, with what a person needs to see which item it was."""
+
     item_id: str
     action: str
     event_id: int
     state: str
+    handle: str = ""
+    title: str = ""
+    tags: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        """'#12 Title of the item', as the CLI and the triage screen name what changed."""
+        return f"{self.handle} {self.title}".strip() or self.item_id
 
 
 # -- naming items ---------------------------------------------------------------------------------
@@ -73,6 +85,7 @@ def triage(conn: sqlite3.Connection, refs: list[str], action: str) -> list[Recor
         for item_id in dict.fromkeys(ids):
             event_id = _append(conn, item_id, action, {})
             recorded.append(Recorded(item_id, action, event_id, TRIAGE[action]))
+    _labelled(conn, recorded)
     _raise_partial(recorded, failures, f"{action} recorded")
     return recorded
 
@@ -83,19 +96,25 @@ def add_note(conn: sqlite3.Connection, ref: str, text: str) -> Recorded:
     item_id = resolve_item(conn, ref)
     with db.transaction(conn):
         event_id = _append(conn, item_id, "note", {"text": text.strip()})
-    return Recorded(item_id, "note", event_id, current_state(conn, item_id).state)
+    return _labelled(conn, [Recorded(item_id, "note", event_id, current_state(conn, item_id).state)])[0]
 
 
-def tag(conn: sqlite3.Connection, ref: str, tags: list[str], *, remove: bool = False) -> UserState:
-    """Add (or remove) tags; a tag is trimmed and lower-cased so 'RL' and 'rl' are one tag."""
+def tag(conn: sqlite3.Connection, ref: str, tags: list[str], *, remove: bool = False) -> Recorded:
+    """Add (or remove) tags, as one undo step; a tag is trimmed and lower-cased so 'RL' and 'rl' are one tag.
+
+    The result's `tags` are the item's tags afterwards."""
     cleaned = [t.strip().lower() for t in tags if t.strip()]
     if not cleaned:
         raise UsageError("give at least one tag: `pile tag ID TAG…`")
     item_id = resolve_item(conn, ref)
+    action = "untag" if remove else "tag"
     with db.transaction(conn):
+        first = 0
         for name in dict.fromkeys(cleaned):
-            _append(conn, item_id, "untag" if remove else "tag", {"tag": name})
-    return current_state(conn, item_id)
+            event_id = _append(conn, item_id, action, {"tag": name, **({"step": first} if first else {})})
+            first = first or event_id
+    state = current_state(conn, item_id)
+    return _labelled(conn, [Recorded(item_id, action, first, state.state, tags=state.tags)])[0]
 
 
 def undo(conn: sqlite3.Connection, refs: list[str]) -> list[Recorded]:
@@ -104,12 +123,16 @@ def undo(conn: sqlite3.Connection, refs: list[str]) -> list[Recorded]:
     recorded = []
     with db.transaction(conn):
         for item_id in dict.fromkeys(ids):
-            target = _latest_undoable(conn, item_id)
-            if target is None:
+            step = _latest_step(conn, item_id)
+            if not step:
                 failures.append(f"{item_id}: nothing to undo")
                 continue
-            event_id = _append(conn, item_id, "undo", {"event": target["id"], "action": target["action"]})
-            recorded.append(Recorded(item_id, f"undo {target['action']}", event_id, current_state(conn, item_id).state))
+            value = {"event": step[0]["id"], "action": step[0]["action"]}
+            if len(step) > 1:
+                value["events"] = [row["id"] for row in step]
+            event_id = _append(conn, item_id, "undo", value)
+            recorded.append(Recorded(item_id, f"undo {step[0]['action']}", event_id, current_state(conn, item_id).state))
+    _labelled(conn, recorded)
     _raise_partial(recorded, failures, "undo recorded")
     return recorded
 
@@ -127,23 +150,43 @@ def set_private(conn: sqlite3.Connection, refs: list[str], private: bool = True)
             event_id = _append(conn, item_id, action, {})
             conn.execute("UPDATE items SET private = ? WHERE id = ?", (int(private), item_id))
             recorded.append(Recorded(item_id, action, event_id, action))
+    _labelled(conn, recorded)
     _raise_partial(recorded, failures, f"{action} recorded")
     return recorded
 
 
-def _latest_undoable(conn: sqlite3.Connection, item_id: str) -> sqlite3.Row | None:
+def _labelled(conn: sqlite3.Connection, recorded: list[Recorded]) -> list[Recorded]:
+    labels = item_labels(conn, [r.item_id for r in recorded])
+    for record in recorded:
+        record.handle, record.title = labels.get(record.item_id, ("", ""))
+    return recorded
+
+
+def _latest_step(conn: sqlite3.Connection, item_id: str) -> list[sqlite3.Row]:
+    """The events of the item's latest undoable command not yet undone (its first event first), or []."""
     cancelled = _cancelled(conn, item_id)
     marks = ",".join("?" * len(UNDOABLE))
-    for row in conn.execute(f"SELECT id, action FROM events WHERE subject = ? AND action IN ({marks}) "
-                            "ORDER BY id DESC", (item_id, *UNDOABLE)):
-        if row["id"] not in cancelled:
-            return row
-    return None
+    rows = [r for r in conn.execute(f"SELECT id, action, value FROM events WHERE subject = ? AND action IN "
+                                    f"({marks}) ORDER BY id DESC", (item_id, *UNDOABLE)) if r["id"] not in cancelled]
+    if not rows:
+        return []
+    step = _step_of(rows[0])
+    return sorted((r for r in rows if _step_of(r) == step), key=lambda r: r["id"])
+
+
+def _step_of(row: sqlite3.Row) -> int:
+    """The command an event belongs to: the id of its first event (an event without `step` is its own)."""
+    return int(json.loads(row["value"] or "{}").get("step") or row["id"])
 
 
 def _cancelled(conn: sqlite3.Connection, item_id: str) -> set[int]:
-    return {json.loads(r["value"]).get("event") for r in
-            conn.execute("SELECT value FROM events WHERE subject = ? AND action = 'undo'", (item_id,))}
+    rows = conn.execute("SELECT value FROM events WHERE subject = ? AND action = 'undo'", (item_id,))
+    return {event for r in rows for event in _undone_by(json.loads(r["value"]))}
+
+
+def _undone_by(value: dict) -> list[int]:
+    """The events one undo event cancels: `event`, or every one in `events` when the step had several."""
+    return list(value.get("events") or [value.get("event")])
 
 
 def _append(conn: sqlite3.Connection, item_id: str, action: str, value: dict) -> int:
@@ -171,7 +214,7 @@ def user_states(conn: sqlite3.Connection, item_ids: list[str] | None = None) -> 
         query += f" AND subject IN ({','.join('?' * len(item_ids))})"
         params = tuple(item_ids)
     rows = conn.execute(query + " ORDER BY id", params).fetchall()
-    cancelled = {json.loads(r["value"]).get("event") for r in rows if r["action"] == "undo"}
+    cancelled = {event for r in rows if r["action"] == "undo" for event in _undone_by(json.loads(r["value"]))}
     states: dict[str, UserState] = {}
     for row in rows:
         if row["action"] in UNDOABLE and row["id"] not in cancelled:

@@ -172,10 +172,11 @@ def test_a_private_item_is_never_published_nor_in_the_digest_and_each_change_is_
     with Pile(db.connect(workspace.pile_path)) as opened:
         opened.add([secret, shown], None, "feed")
     w = ("-w", workspace.root)
-    assert cli(*w, "pile", "private", secret.ids[0]).stdout.strip() == f"{secret.ids[0]}: private"
-    assert cli(*w, "pile", "public", secret.ids[0]).stdout.strip() == f"{secret.ids[0]}: public"
-    marked = cli(*w, "pile", "private", "1", "no-such-item")  # by seq number; an unknown one fails alone
-    assert marked.exit_code == ExitCode.PARTIAL and marked.stdout.strip() == f"{secret.ids[0]}: private"
+    named = f"#1 {secret.title}"  # its short handle and title: the line says which item changed
+    assert cli(*w, "pile", "private", secret.ids[0]).stdout.strip() == f"{named}: private"
+    assert cli(*w, "pile", "public", secret.ids[0]).stdout.strip() == f"{named}: public"
+    marked = cli(*w, "pile", "private", "1", "no-such-item")  # by its handle; an unknown one fails alone
+    assert marked.exit_code == ExitCode.PARTIAL and marked.stdout.strip() == f"{named}: private"
     assert cli(*w, "pile", "organise").exit_code == 0
     digest = tmp_path / "digest.md"
     assert cli(*w, "pile", "digest", "--out", digest).exit_code == 0
