@@ -317,15 +317,21 @@ def confusion_table(confusion: dict) -> list[str]:
     return lines + [f"| {t} | " + " | ".join(str(confusion[t][p]) for p in LABELS) + " |" for t in LABELS]
 
 
-def summary_figures(name: str, scored: list[Scored]) -> list[dict]:
-    """The headline figures of one judge, in report.py's shape (for run_all.py)."""
+def summary_figures(name: str, scored: list[Scored], goals: bool = False) -> list[dict]:
+    """The headline figures of one judge, in report.py's shape (for run_all.py); the issue's goals apply to
+    a cross-validated judge (`goals`)."""
     result, low = figures(scored), figures([s for s in scored if s.case.confidence != "high"])
     hit, total = result["other_recall"]
-    return [{"name": f"{name}: balanced accuracy insight-vs-not", "value": round(result["balanced_accuracy"], 3)},
-            {"name": f"{name}: ROC-AUC of the insight score", "value": round(result["roc_auc"], 3)},
-            {"name": f"{name}: balanced accuracy on medium+low-confidence labels",
-             "value": _number(low["balanced_accuracy"])},
-            {"name": f"{name}: \"other\" recall", "value": f"{hit}/{total}"}]
+    rows = [(f"{name}: balanced accuracy insight-vs-not", result["balanced_accuracy"], 0.85),
+            (f"{name}: ROC-AUC of the insight score", result["roc_auc"], None),
+            (f"{name}: balanced accuracy on medium+low-confidence labels", low["balanced_accuracy"], 0.75)]
+    out = []
+    for figure, value, goal in rows:
+        entry: dict = {"name": figure, "value": None if value is None else round(value, 3)}
+        if goals and goal is not None and value is not None:
+            entry.update(goal=f"≥ {goal}", met=value >= goal)
+        out.append(entry)
+    return out + [{"name": f"{name}: \"other\" recall", "value": f"{hit}/{total}"}]
 
 
 def dev_set_line(rows: list[dict]) -> str:
@@ -360,7 +366,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.cv:
         judges[f"learned judge, {args.cv}-fold cross-validated"] = cross_validated(all_cases, args.cv, args.seed)
     if args.json:
-        result = {"figures": [f for name, scored in judges.items() for f in summary_figures(name, scored)]}
+        result = {"figures": [f for name, scored in judges.items()
+                              for f in summary_figures(name, scored, goals="cross-validated" in name)]}
         print(json.dumps(result))
         return 0
     print(dev_set_line(rows) + "\n")
