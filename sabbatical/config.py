@@ -66,12 +66,20 @@ class TrackingConfig:
 @dataclass(frozen=True)
 class SprintsConfig:
     days: int = _key(14, "default sprint length in days")
+    metrics: dict[str, str] = _key({}, 'each metric\'s goal, "min" or "max" (e.g. {loss = "min"}); '
+                                       "sprint status marks a best only where the goal is known")
 
 
 @dataclass(frozen=True)
 class SiteConfig:
+    url: str = _key("", "where the site is published (https://…/); makes page and feedback links absolute")
     feedback_url: str = _key("", "mailto: or issue URL template; {title} and {url} are filled in")
+    reading: str = _key("kept", "reading pages publish: starred (only), kept (kept and starred), all (but dropped), off")
     reading_items: int = _key(10, "items shown per topic on the reading page")
+    giscus_repo: str = _key("", "owner/name of a GitHub repository whose Discussions hold page comments (giscus)")
+    giscus_repo_id: str = _key("", "that repository's id, as giscus.app shows it")
+    giscus_category: str = _key("", "the Discussions category for comments")
+    giscus_category_id: str = _key("", "that category's id, as giscus.app shows it")
     alt_text_model: str = _key("", "vision model on the [llm] endpoint that describes uncaptioned images; empty = captions and file names")
 
 

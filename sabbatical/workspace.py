@@ -31,8 +31,8 @@ GITIGNORE_ENTRIES = [
 
 MKDOCS_TEMPLATE = """\
 # Site settings for `sabbatical site build`. Theme, palette and extras are yours to change;
-# the pages and the navigation are generated from your sprints and your pile.
-site_name: {title}
+# the pages and the navigation are generated from your sprints and your pile. The site's name,
+# author and URL come from sabbatical.toml (`title`, `author`, `[site] url`).
 theme:
   name: material
   features:
@@ -56,19 +56,10 @@ markdown_extensions:
   - tables
   - toc:
       permalink: true
-extra:
-  analytics:
-    feedback:
-      title: Was this page helpful?
-      ratings:
-        - icon: material/emoticon-happy-outline
-          name: This page was helpful
-          data: 1
-          note: Thanks for your feedback!
-        - icon: material/emoticon-sad-outline
-          name: This page could be improved
-          data: 0
-          note: Thanks! Use the "Give feedback" link on the page to say more.
+  - pymdownx.tasklist:
+      custom_checkbox: true
+# A "Was this page helpful?" widget needs an analytics provider that receives the answers; without one
+# it is left out. Feedback and comments are set in sabbatical.toml: [site] feedback_url and giscus_*.
 """
 
 
@@ -243,7 +234,7 @@ def init_workspace(directory: Path, *, force: bool = False, title: str | None = 
     title = title or "My sabbatical"
     files = {
         workspace.config_path: config_mod.render_template(title),
-        workspace.mkdocs_path: MKDOCS_TEMPLATE.format(title=_yaml_string(title)),
+        workspace.mkdocs_path: MKDOCS_TEMPLATE,
     }
     for path, text in files.items():
         if _write_new(path, text):
@@ -277,7 +268,3 @@ def _extend_gitignore(path: Path) -> bool:
     with path.open("a", encoding="utf-8") as handle:
         handle.write(prefix + header + "\n".join(missing) + "\n")
     return True
-
-
-def _yaml_string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import sqlite3
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
     from ..workspace import Workspace
 
 PROMPT_VERSION = "alt-text-v1"
-CACHE_NAME = "alt-text.json"
 _VISION_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
                  ".webp": "image/webp"}
 _INSTRUCTIONS = (
@@ -45,11 +45,16 @@ class AltText(BaseModel):
 
 
 def cache_path(workspace: Workspace) -> Path:
-    return workspace.cache_dir / CACHE_NAME
+    return workspace.alt_text_cache_path
 
 
-def describe_images(workspace: Workspace, artifacts: list[SiteArtifact], problems: list[str]) -> int:
-    """Fill in model-written alt text for uncaptioned images when a model is configured; return how many."""
+def describe_images(workspace: Workspace, artifacts: list[SiteArtifact], problems: list[str],
+                    conn: sqlite3.Connection | None = None) -> int:
+    """Fill in model-written alt text for uncaptioned images when a model is configured; return how many.
+
+    The model's calls are logged in the pile through `conn`, the build's open connection (without one, for
+    a workspace that has no pile yet, the pile is opened here and so created).
+    """
     model = workspace.config.site.alt_text_model.strip()
     wanted = [a for a in artifacts if a.is_image and not a.caption and a.source.suffix.lower() in _VISION_TYPES]
     if not model or not wanted:
@@ -58,7 +63,7 @@ def describe_images(workspace: Workspace, artifacts: list[SiteArtifact], problem
     keys = {id(a): f"{model}:{hashlib.sha256(a.source.read_bytes()).hexdigest()}" for a in wanted}
     missing = [a for a in wanted if keys[id(a)] not in cache]
     if missing:
-        _ask_model(workspace, model, missing, keys, cache, problems)
+        _ask_model(workspace, model, missing, keys, cache, problems, conn)
         _save_cache(cache_path(workspace), cache)
     described = 0
     for artifact in wanted:
@@ -69,7 +74,7 @@ def describe_images(workspace: Workspace, artifacts: list[SiteArtifact], problem
 
 
 def _ask_model(workspace: Workspace, model: str, images: list[SiteArtifact], keys: dict[int, str],
-               cache: dict[str, str], problems: list[str]) -> None:
+               cache: dict[str, str], problems: list[str], conn: sqlite3.Connection | None) -> None:
     from .. import db
     from ..errors import LLMFailure, RunStopped
     from ..llm import LLM, CallContext, budget_from_config, resolve_endpoint
@@ -79,7 +84,8 @@ def _ask_model(workspace: Workspace, model: str, images: list[SiteArtifact], key
         problems.append("[site] alt_text_model is set but no [llm] endpoint is configured — images keep "
                         "alt text from their file names; set [llm] base_url or clear alt_text_model")
         return
-    conn = db.connect(workspace.pile_path)
+    own = conn is None
+    conn = db.connect(workspace.pile_path) if conn is None else conn
     try:
         llm = LLM(replace(endpoint, model=model), conn, budget_from_config(workspace.config.llm))
         for artifact in images:
@@ -95,7 +101,8 @@ def _ask_model(workspace: Workspace, model: str, images: list[SiteArtifact], key
                 return
             cache[keys[id(artifact)]] = " ".join(answer.value.alt.split())
     finally:
-        conn.close()
+        if own:
+            conn.close()
 
 
 def _messages(artifact: SiteArtifact) -> list[dict]:

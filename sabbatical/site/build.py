@@ -28,7 +28,6 @@ from ..errors import PartialFailure, SecretsInSite, SiteBuildError
 from . import paths, sanitise, secrets
 
 Progress = Callable[..., None]
-STAGING = paths.STAGING
 
 
 @dataclass
@@ -52,11 +51,11 @@ def build_site(workspace: Any, *, strict: bool = True, on_progress: Progress | N
     paths.check_build_folders(workspace)
     generated = generate_site(workspace, on_progress)
     _refuse_secrets(secrets.scan_tree(generated.docs_dir), generated.docs_dir, generated.sources)
-    staging = workspace.cache_dir / STAGING
+    staging = workspace.site_staging_dir
     paths.fresh_folder(staging, workspace.root)  # mkdocs empties its site_dir: only ever this one
     engine_started = time.perf_counter()
     run_engine(generated.config_path, staging, strict=strict)
-    sanitise.clean_built_pages(staging)  # the final allowlist pass over every built page's content
+    sanitise.clean_built_pages(staging, comments=generated.data.comments)  # the final allowlist pass
     engine_seconds = time.perf_counter() - engine_started
     hits = secrets.scan_tree(staging)
     if hits:

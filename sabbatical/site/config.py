@@ -3,12 +3,17 @@
 The researcher owns `mkdocs.yml` (site name, theme, palette, extra settings, Markdown extensions, their
 own extra pages). The build writes `.sabbatical/site-src/mkdocs.yml`, which keeps all of that and adds:
 
+- the site's identity from `sabbatical.toml`: `site_name` is its `title`, `site_author` its `author` and
+  `site_url` its `[site] url` (mkdocs.yml's own values are used only where sabbatical.toml says nothing);
 - `docs_dir` pointed at the generated pages and `site_dir` at the workspace's `site/`;
 - the generated `nav`, followed by the researcher's own `nav` entries (their pages are copied in);
-- the Markdown extensions the pages rely on (admonition, attr_list, tables, toc) when missing;
+- the Markdown extensions the pages rely on (admonition, attr_list, tables, toc, task lists) when missing;
 - `theme.font: false` unless you chose a font, so pages load no web fonts from a third party;
-- our stylesheet, and a local analytics provider so the "Was this page helpful?" widget shows without
-  sending anything anywhere (mkdocs-material only reveals the widget when an analytics provider runs).
+- our stylesheet and the table-sorting script (both local files);
+- giscus comments (GitHub Discussions) on every page, when `[site]` names the repository and category.
+
+The "Was this page helpful?" widget of `extra.analytics.feedback` is kept only when an analytics provider
+of yours receives its answers: a widget that thanks the reader and sends nothing is left out.
 
 YAML tags such as `!ENV` or `!!python/name:` are kept as written, so configs that use them still work.
 """
@@ -22,9 +27,10 @@ from typing import Any
 
 from ..errors import ConfigError
 
-LOCAL_ANALYTICS = "sabbatical"
-REQUIRED_EXTENSIONS = ("admonition", "attr_list", "tables", "toc")
+REQUIRED_EXTENSIONS: tuple[Any, ...] = ("admonition", "attr_list", "tables", "toc",
+                                       {"pymdownx.tasklist": {"custom_checkbox": True}})
 STYLESHEET = "assets/sabbatical.css"
+TABLESORT_SCRIPT = "assets/tablesort.js"
 OVERRIDES = "overrides"
 
 
@@ -100,16 +106,21 @@ def dump(config: dict[str, Any]) -> str:
 
 
 def effective_config(user: dict[str, Any], *, title: str, docs_dir: Path, site_dir: Path,
-                     nav: list[Any], source_root: Path) -> dict[str, Any]:
+                     nav: list[Any], source_root: Path, author: str = "", url: str = "") -> dict[str, Any]:
     """The workspace's settings with the generated pages plugged in (see the module docstring)."""
     config = dict(user)
-    config.setdefault("site_name", title)
+    config["site_name"] = title or user.get("site_name") or "My sabbatical"
+    if author:
+        config["site_author"] = author
+    if url:
+        config["site_url"] = url
     config["docs_dir"] = str(docs_dir)
     config["site_dir"] = str(site_dir)
     config["nav"] = nav + list(user.get("nav") or [])
     config["theme"] = _theme(user.get("theme"), source_root)
     config["markdown_extensions"] = _extensions(user.get("markdown_extensions"))
     config["extra_css"] = [*(user.get("extra_css") or []), STYLESHEET]
+    config["extra_javascript"] = [*(user.get("extra_javascript") or []), TABLESORT_SCRIPT]
     config["extra"] = _extra(user.get("extra"))
     if user.get("hooks"):
         config["hooks"] = [str((source_root / hook).resolve()) for hook in user["hooks"]]
@@ -125,7 +136,7 @@ def _theme(theme: Any, source_root: Path) -> dict[str, Any]:
         theme = {"name": theme}
     else:
         theme = dict(theme)
-    # Our overrides folder holds a copy of the user's custom_dir plus the local analytics partial.
+    # Our overrides folder holds a copy of the user's custom_dir plus the comments partial (when configured).
     theme["custom_dir"] = OVERRIDES
     # mkdocs-material fetches Google Fonts unless told otherwise: a published sabbatical should not make
     # its readers' browsers call a third party (nor fail offline). Setting `font:` yourself brings them back.
@@ -140,61 +151,95 @@ def user_custom_dir(user: dict[str, Any], source_root: Path) -> Path | None:
     return None
 
 
+def _name(extension: Any) -> str:
+    return extension if isinstance(extension, str) else next(iter(extension), "")
+
+
 def _extensions(extensions: Any) -> list[Any]:
     listed = list(extensions or [])
-    names = {item if isinstance(item, str) else next(iter(item), "") for item in listed}
-    return listed + [name for name in REQUIRED_EXTENSIONS if name not in names]
+    names = {_name(item) for item in listed}
+    return listed + [item for item in REQUIRED_EXTENSIONS if _name(item) not in names]
 
 
 def _extra(extra: Any) -> dict[str, Any]:
+    """`extra` as written, minus a "Was this page helpful?" widget that no analytics provider receives."""
     extra = dict(extra or {})
     analytics = extra.get("analytics")
     if isinstance(analytics, dict) and analytics.get("feedback") and not analytics.get("provider"):
-        extra["analytics"] = {**analytics, "provider": LOCAL_ANALYTICS}
+        kept = {key: value for key, value in analytics.items() if key != "feedback"}
+        if kept:
+            extra["analytics"] = kept
+        else:
+            extra.pop("analytics")
     return extra
+
+
+def helpful_widget_shown(user: dict[str, Any]) -> bool:
+    """Whether the built pages carry the "Was this page helpful?" widget (only with a provider to receive it)."""
+    analytics = (user.get("extra") or {}).get("analytics") if isinstance(user.get("extra"), dict) else None
+    return isinstance(analytics, dict) and bool(analytics.get("feedback")) and bool(analytics.get("provider"))
 
 
 def user_docs_dir(user: dict[str, Any], source_root: Path) -> Path:
     return (source_root / str(user.get("docs_dir") or "docs")).resolve()
 
 
-# The widget script of the local provider: reveal the form, and on a click show the matching note.
-# Nothing is stored or sent; the "Give feedback" link on the page is how a reader says more.
-ANALYTICS_PARTIAL = """\
-{#- A local analytics provider for the "Was this page helpful?" widget: it sends nothing anywhere. -#}
-<script>
-function __md_analytics() {
-  document.addEventListener("DOMContentLoaded", function () {
-    document$.subscribe(function () {
-      var form = document.forms.feedback
-      if (typeof form === "undefined") return
-      for (var button of form.querySelectorAll("[type=submit]")) {
-        button.addEventListener("click", function (event) {
-          event.preventDefault()
-          var value = this.getAttribute("data-md-value")
-          form.firstElementChild.disabled = true
-          var note = form.querySelector(".md-feedback__note [data-md-value='" + value + "']")
-          if (note) note.hidden = false
-        })
-      }
-      form.hidden = false
-    })
-  })
-}
-</script>
+# giscus, as mkdocs-material documents it (partials/comments.html): a GitHub Discussions thread per page,
+# matched by the page's path. The values come from `[site]` and are written as attribute values.
+COMMENTS_PARTIAL = """\
+{#- Comments through giscus (GitHub Discussions); generated by `sabbatical site build` from [site]. -#}
+{% if page.meta.comments != false %}
+<h2 id="__comments">{{ lang.t("meta.comments") }}</h2>
+<script src="https://giscus.app/client.js" data-repo="$repo" data-repo-id="$repo_id"
+  data-category="$category" data-category-id="$category_id" data-mapping="pathname" data-strict="1"
+  data-reactions-enabled="1" data-emit-metadata="0" data-input-position="top" data-theme="preferred_color_scheme"
+  data-lang="en" data-loading="lazy" crossorigin="anonymous" async></script>
+{% endif %}
 """
 
 
-def write_overrides(source_dir: Path, user: dict[str, Any], workspace_root: Path) -> Path:
-    """The theme overrides folder: the user's custom_dir (if any) plus our analytics partial."""
+@dataclass(frozen=True)
+class Giscus:
+    repo: str
+    repo_id: str
+    category: str
+    category_id: str
+
+    @property
+    def complete(self) -> bool:
+        return all((self.repo, self.repo_id, self.category, self.category_id))
+
+
+def giscus_of(site: Any) -> Giscus | None:
+    """The giscus settings of `[site]`, or None when comments are not configured."""
+    giscus = Giscus(site.giscus_repo.strip(), site.giscus_repo_id.strip(), site.giscus_category.strip(),
+                    site.giscus_category_id.strip())
+    return giscus if giscus.complete else None
+
+
+def comments_partial(giscus: Giscus) -> str:
+    from html import escape
+
+    values = {key: escape(value, quote=True) for key, value in
+              (("repo", giscus.repo), ("repo_id", giscus.repo_id), ("category", giscus.category),
+               ("category_id", giscus.category_id))}
+    from string import Template
+
+    return Template(COMMENTS_PARTIAL).substitute(values)
+
+
+def write_overrides(source_dir: Path, user: dict[str, Any], workspace_root: Path,
+                    giscus: Giscus | None = None) -> Path:
+    """The theme overrides folder: the user's custom_dir (if any) plus the giscus partial (if configured)."""
     overrides = source_dir / OVERRIDES
     if overrides.exists():
         shutil.rmtree(overrides)
     custom = user_custom_dir(user, workspace_root)
     if custom is not None and custom.is_dir():
         shutil.copytree(custom, overrides)
-    partial = overrides / "partials" / "integrations" / "analytics" / f"{LOCAL_ANALYTICS}.html"
-    partial.parent.mkdir(parents=True, exist_ok=True)
-    if not partial.exists():
-        partial.write_text(ANALYTICS_PARTIAL, encoding="utf-8")
+    overrides.mkdir(parents=True, exist_ok=True)
+    if giscus is not None:
+        partial = overrides / "partials" / "comments.html"
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text(comments_partial(giscus), encoding="utf-8")
     return overrides

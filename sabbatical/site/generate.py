@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from . import active, pages, paths
+from .assets import TABLESORT_TEXT
 from .cache import BuildCache
 from .model import SiteData, SiteSprint
 
@@ -58,28 +59,49 @@ class GeneratedSite:
 def gather(workspace: Any, on_progress: Progress | None = None, cache: BuildCache | None = None) -> SiteData:
     """Everything public, from the sprints library, MLflow and the pile."""
     from ..sprints.model import sprint_folders
-    from . import alt_text, config, reading_source, runs_source, sprint_source
+    from . import alt_text, config, reading_source, runs_source, sections, sprint_source
 
     problems: list[str] = []
     user = config.load_user_config(workspace.mkdocs_path)
     cfg = workspace.config
-    data = SiteData(title=str(user.get("site_name") or cfg.title), author=cfg.author,
-                    feedback_url=cfg.site.feedback_url, site_url=str(user.get("site_url") or ""), problems=problems)
+    data = SiteData(title=cfg.title or str(user.get("site_name") or ""), author=cfg.author,
+                    feedback_url=cfg.site.feedback_url, site_url=site_url(cfg, user), problems=problems,
+                    comments=config.giscus_of(cfg.site) is not None)
     _report(on_progress, description="reading sprints", total=len(sprint_folders(workspace)) + 2)
     data.sprints = sprint_source.public_sprints(workspace, problems)
     runs = runs_source.runs_by_experiment(workspace, [s.experiment_id or "" for s in data.sprints], problems,
                                           cache=cache)
     for sprint in data.sprints:
         sprint.runs = runs.get(sprint.experiment_id or "", [])
-    alt_text.describe_images(workspace, [a for s in data.sprints for a in s.artifacts], problems)
-    _report(on_progress, description="reading the pile")
-    data.reading = reading_source.public_reading(workspace, cfg.site.reading_items, problems)
-    private_ids = reading_source.private_item_ids(workspace)
+    conn = _open_pile(workspace, problems)
+    try:
+        alt_text.describe_images(workspace, [a for s in data.sprints for a in s.artifacts], problems, conn)
+        _report(on_progress, description="reading the pile")
+        data.reading = reading_source.public_reading(workspace, conn, cfg.site.reading_items, problems)
+        private_ids = reading_source.private_item_ids(conn)
+    finally:
+        if conn is not None:
+            conn.close()
     for sprint in data.sprints:
+        sprint.sections = {heading: sections.researcher_text(heading, body) for heading, body in sprint.sections.items()}
         if "Reading list" in sprint.sections:
             sprint.sections["Reading list"] = reading_source.without_private_items(sprint.sections["Reading list"],
                                                                                   private_ids)
     return data
+
+
+def _open_pile(workspace: Any, problems: list[str]) -> Any:
+    """The pile's connection for this build, or None when there is no pile (or it cannot be opened)."""
+    from .. import db
+    from ..errors import StoreError
+
+    if not workspace.pile_path.exists():
+        return None
+    try:
+        return db.connect(workspace.pile_path)
+    except StoreError as exc:
+        problems.append(f"the reading pile could not be opened ({exc}) — the reading pages are empty")
+        return None
 
 
 def generate_site(workspace: Any, on_progress: Progress | None = None) -> GeneratedSite:
@@ -87,7 +109,7 @@ def generate_site(workspace: Any, on_progress: Progress | None = None) -> Genera
     from . import config
 
     paths.check_build_folders(workspace)
-    cache = BuildCache(workspace.cache_dir / paths.CACHE)
+    cache = BuildCache(workspace.site_cache_dir)
     data = gather(workspace, on_progress, cache)
     source_dir = workspace.site_source_dir
     docs_dir = source_dir / "docs"
@@ -97,17 +119,24 @@ def generate_site(workspace: Any, on_progress: Progress | None = None) -> Genera
     paths.fresh_folder(docs_dir, workspace.root)
     _copy_user_docs(config.user_docs_dir(user, workspace.root), docs_dir, workspace, generated.problems)
     _write(docs_dir / config.STYLESHEET, STYLESHEET_TEXT)
+    _write(docs_dir / config.TABLESORT_SCRIPT, TABLESORT_TEXT)
     _report(on_progress, description="writing sprint pages", total=len(data.sprints) + 2)
     nav_sprints = _write_sprints(generated, cache, on_progress, workspace.sprints_dir)
     _write_indexes(generated, cache)
-    nav = _nav(nav_sprints)
+    nav = _nav(nav_sprints, data.reading.published)
     effective = config.effective_config(user, title=data.title, docs_dir=docs_dir, site_dir=workspace.site_dir,
-                                        nav=nav, source_root=workspace.root)
-    config.write_overrides(source_dir, user, workspace.root)
+                                        nav=nav, source_root=workspace.root, author=data.author, url=data.site_url)
+    config.write_overrides(source_dir, user, workspace.root, config.giscus_of(workspace.config.site))
     _write(generated.config_path, "# Generated by `sabbatical site build` from ../../mkdocs.yml: edit that file.\n"
            + config.dump(effective))
     cache.prune()
     return generated
+
+
+def site_url(cfg: Any, user: dict[str, Any]) -> str:
+    """Where the site is published: `[site] url`, else mkdocs.yml's `site_url`, always ending in `/`."""
+    url = (cfg.site.url or str(user.get("site_url") or "")).strip()
+    return url if not url or url.endswith("/") else url + "/"
 
 
 def _report(on_progress: Progress | None, advance: int = 0, **changes: Any) -> None:
@@ -265,7 +294,8 @@ def _write_notebooks(generated: GeneratedSite, sprint: SiteSprint, renderer: Any
                                       f"{exc.strerror or exc} — it was left out of the site")
             continue
         title = rendered.title or f"Notebook {notebook.name}"
-        _write(generated.docs_dir / page, pages.notebook_page(sprint, page, title, rendered.html, download))
+        _write(generated.docs_dir / page, pages.notebook_page(sprint, page, title, rendered.html, download,
+                                                              generated.data))
         for path in (page, f"{posix_parent(page)}/{download}"):
             generated.sources[path] = notebook.source
         generated.pages.append(page)
@@ -291,15 +321,16 @@ def _write_indexes(generated: GeneratedSite, cache: BuildCache) -> None:
         "index.md": pages.home_page(data, timeline_alt),
         pages.FAILURES_PAGE: pages.entries_index(data, "failure", pages.FAILURES_PAGE),
         pages.FINDINGS_PAGE: pages.entries_index(data, "finding", pages.FINDINGS_PAGE),
-        pages.READING_PAGE: pages.reading_page(data),
-        pages.DIGEST_PAGE: pages.digest_page(data),
     }
+    if data.reading.published:
+        written[pages.READING_PAGE] = pages.reading_page(data)
+        written[pages.DIGEST_PAGE] = pages.digest_page(data)
     for path, text in written.items():
         _write(docs / path, text)
         generated.pages.append(path)
 
 
-def _nav(sprints: list[tuple[SiteSprint, list[tuple[str, str]]]]) -> list[Any]:
+def _nav(sprints: list[tuple[SiteSprint, list[tuple[str, str]]]], reading: bool = True) -> list[Any]:
     sprint_entries: list[Any] = []
     for sprint, notebook_pages in sprints:
         label = pages.nav_title(f"{sprint.id} · {sprint.title}")
@@ -312,6 +343,7 @@ def _nav(sprints: list[tuple[SiteSprint, list[tuple[str, str]]]]) -> list[Any]:
     nav: list[Any] = [{"Home": "index.md"}]
     if sprint_entries:
         nav.append({"Sprints": sprint_entries})
-    nav += [{"Failures": pages.FAILURES_PAGE}, {"Findings": pages.FINDINGS_PAGE},
-            {"Reading": [{"Topics": pages.READING_PAGE}, {"Latest digest": pages.DIGEST_PAGE}]}]
+    nav += [{"Failures": pages.FAILURES_PAGE}, {"Findings": pages.FINDINGS_PAGE}]
+    if reading:
+        nav.append({"Reading": [{"Topics": pages.READING_PAGE}, {"Latest digest": pages.DIGEST_PAGE}]})
     return nav

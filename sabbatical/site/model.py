@@ -121,6 +121,8 @@ class ReadingItem:
     insight_score: float | None = None
     quotes_total: int = 0       # quotes the summary gave as evidence, and how many occur in the item's text
     quotes_verified: int = 0
+    state: str = "inbox"        # the researcher's triage: inbox, kept or starred
+    notes: list[str] = field(default_factory=list)   # the researcher's notes on it
 
 
 @dataclass
@@ -130,17 +132,19 @@ class ReadingTopic:
     size: int
     items: list[ReadingItem] = field(default_factory=list)
     keywords: list[str] = field(default_factory=list)
+    all_items: list[ReadingItem] = field(default_factory=list)   # every published item of the topic, best first
 
 
 @dataclass
 class SiteReading:
-    """The pile as the site publishes it: topics with their top items, highlights, the latest digest."""
+    """What of the pile the site publishes (`[site] reading`): topics with their top items, highlights."""
 
     topics: list[ReadingTopic] = field(default_factory=list)
     highlights: list[ReadingItem] = field(default_factory=list)
-    digest_title: str = ""
-    digest_markdown: str = ""
     item_count: int = 0
+    states: tuple[str, ...] = ()     # the triage states published; empty when reading = "off"
+    published: bool = True           # False when `[site] reading = "off"`: no reading pages at all
+    digest_since: str = ""           # the digest's "new" items joined the pile on or after this day
 
 
 @dataclass
@@ -151,6 +155,7 @@ class SiteData:
     author: str
     feedback_url: str
     site_url: str
+    comments: bool = False     # giscus comments under every page
     sprints: list[SiteSprint] = field(default_factory=list)
     reading: SiteReading = field(default_factory=SiteReading)
     problems: list[str] = field(default_factory=list)

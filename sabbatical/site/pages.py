@@ -10,11 +10,12 @@ at files (galleries, notebooks) are each an `index.md` in their own folder, so t
 from __future__ import annotations
 
 import posixpath
+import re
 from datetime import date, datetime
 from urllib.parse import quote
 
 from . import active, sanitise
-from .model import ReadingItem, SiteArtifact, SiteData, SiteEntry, SiteRun, SiteSprint
+from .model import ReadingItem, SiteArtifact, SiteData, SiteEntry, SiteReading, SiteRun, SiteSprint
 
 esc = sanitise.text
 FAILURES_PAGE = "failures.md"
@@ -67,11 +68,23 @@ def when(timestamp: str) -> str:
     return f"{moment:%Y-%m-%d %H:%M}" + (" UTC" if moment.utcoffset() is not None else "")
 
 
+_PLACEHOLDER = re.compile(r"\{(title|url)\}")
+# Characters a URL template may hold as they are: its structure (scheme, query, fragment) and escapes.
+_TEMPLATE_SAFE = ":/?#[]@!$&'()*+,;=%~"
+
+
 def feedback_link(template: str, title: str, url: str) -> str | None:
-    """The "Give feedback" URL from `[site] feedback_url`, with {title} and {url} filled in (URL-encoded)."""
+    """The "Give feedback" URL from `[site] feedback_url`: {title} and {url} filled in, all of it URL-encoded.
+
+    The template's own words are encoded too ("Feedback on {title}" keeps its spaces, as `%20`), while
+    its structure (`?`, `&`, `=`, `#`) and any `%xx` it already holds are left as written.
+    """
     if not template.strip():
         return None
-    filled = template.replace("{title}", quote(title, safe="")).replace("{url}", quote(url, safe=""))
+    values = {"title": title, "url": url}
+    pieces = _PLACEHOLDER.split(template.strip())
+    filled = "".join(quote(values[piece], safe="") if index % 2 else quote(piece, safe=_TEMPLATE_SAFE)
+                     for index, piece in enumerate(pieces))
     return sanitise.safe_url(filled)
 
 
@@ -80,6 +93,12 @@ def feedback_button(data: SiteData, title: str, page: str) -> str:
     if target is None:
         return ""
     return f'<a class="md-button sabbatical-feedback" href="{sanitise.attribute(target)}">Give feedback</a>'
+
+
+def feedback_lines(data: SiteData, title: str, page: str) -> list[str]:
+    """The page's feedback action (a button, then a blank line), or nothing when no feedback_url is set."""
+    button = feedback_button(data, title, page)
+    return [button, ""] if button else []
 
 
 def page_url(site_url: str, page: str) -> str:
@@ -116,6 +135,7 @@ def home_page(data: SiteData, timeline_alt: str, today: date | None = None) -> s
     lines = [f"# {esc(data.title)}", ""]
     if data.author:
         lines += [f"By {esc(data.author)}.", ""]
+    lines += feedback_lines(data, data.title, "index.md")
     lines += [
         "A research sabbatical done in public: each two-week sprint asks one question, tries things, and "
         "writes down what failed and what was found. Your feedback goes back into the sprint's journal.", "",
@@ -139,6 +159,8 @@ def home_page(data: SiteData, timeline_alt: str, today: date | None = None) -> s
 
 
 def _highlights(data: SiteData) -> list[str]:
+    if not data.reading.published:
+        return []
     lines = ["## Recent reading highlights", ""]
     if not data.reading.highlights:
         return lines + ["Nothing from the reading pile is published yet.", ""]
@@ -161,6 +183,8 @@ def reading_item_text(item: ReadingItem) -> str:
     if unverified > 0:
         text += (f' <small class="sabbatical-unverified">⚠ {unverified} of {item.quotes_total} quoted claims were '
                  "not found in the item's text: read the source before relying on this summary</small>")
+    for note in item.notes:
+        text += f"<br>*My note:* {esc(note)}"
     return text
 
 
@@ -168,7 +192,7 @@ def reading_item_text(item: ReadingItem) -> str:
 def sprint_page(data: SiteData, sprint: SiteSprint, charts: list[tuple[str, str]],
                 notebook_pages: list[tuple[str, str]], today: date | None = None) -> str:
     """The sprint's page. `charts` are (file relative to the page, alt); `notebook_pages` (title, docs path)."""
-    label = sprint_label(sprint)
+    label = f"Sprint {sprint.id} · {sprint.question or sprint.title}"  # the whole question, never cut
     lines = [f"# {esc(label)}", ""]
     button = feedback_button(data, label, sprint.page)
     if button:
@@ -327,12 +351,16 @@ def _notebooks(sprint: SiteSprint, notebook_pages: list[tuple[str, str]]) -> lis
     return lines + [f"- {md_link(title, sprint.page, page)}" for title, page in notebook_pages] + [""]
 
 
-def notebook_page(sprint: SiteSprint, page: str, title: str, html: str, download: str | None) -> str:
+def notebook_page(sprint: SiteSprint, page: str, title: str, html: str, download: str | None,
+                  data: SiteData | None = None) -> str:
     """A rendered notebook; `page` is its own docs path, `download` the notebook file beside it."""
     lines = [f"# {esc(title)}", "", f"From {md_link(sprint_label(sprint), page, sprint.page)}."]
     if download:
         lines[-1] += f" [Download the notebook]({quote(download)})."
-    return "\n".join(lines + ["", sanitise.html_block(html, "sabbatical-notebook")])
+    lines.append("")
+    if data is not None:
+        lines += feedback_lines(data, f"{title} (sprint {sprint.id} · {sprint.question or sprint.title})", page)
+    return "\n".join(lines + [sanitise.html_block(html, "sabbatical-notebook")])
 
 
 # -- indexes --------------------------------------------------------------------------------------------
@@ -341,6 +369,7 @@ def entries_index(data: SiteData, kind: str, page: str) -> str:
     intro = {"failure": "Everything that did not work, sprint by sprint. Failures are results too.",
              "finding": "What each sprint found, sprint by sprint."}[kind]
     lines = [f"# {heading}", "", intro, ""]
+    lines += feedback_lines(data, f"{heading} · {data.title}", page)
     any_entries = False
     for sprint in data.sprints:
         entries = sprint.kind(kind)
@@ -354,27 +383,51 @@ def entries_index(data: SiteData, kind: str, page: str) -> str:
     return "\n".join(lines)
 
 
+_PUBLISHED_WORDS = {("starred",): "starred", ("kept", "starred"): "kept", ("inbox", "kept", "starred"): "collected"}
+
+
+def published_word(reading: SiteReading) -> str:
+    """What the published items are to the researcher: starred, kept or (all of them) collected — never "read"."""
+    return _PUBLISHED_WORDS.get(reading.states, "collected")
+
+
 def reading_page(data: SiteData) -> str:
     reading = data.reading
     lines = ["# Reading", ""]
+    lines += feedback_lines(data, f"Reading · {data.title}", READING_PAGE)
     if not reading.topics:
-        return "\n".join(lines + ["The reading pile has not been organised into topics yet.", ""])
-    lines += [f"{reading.item_count} items read, in {len(reading.topics)} topics; the top items of each "
-              f"topic are shown. {md_link('The latest digest', READING_PAGE, DIGEST_PAGE)}.", ""]
+        return "\n".join(lines + ["Nothing from the reading pile is published yet.", ""])
+    word = published_word(reading)
+    lines += [f"{counted(reading.item_count, 'item')} {word}, in {counted(len(reading.topics), 'topic')}; the "
+              f"best-ranked items of each topic are shown. {md_link('The latest digest', READING_PAGE, DIGEST_PAGE)}.",
+              ""]
     for topic in reading.topics:
-        lines += [f"## {esc(topic.name)}", "", f"<small>{topic.size} items"
+        lines += [f"## {esc(topic.name)}", "", f"<small>{counted(topic.size, 'item')} {word}"
                   + (f" · {esc(', '.join(topic.keywords[:6]))}" if topic.keywords else "") + "</small>", ""]
         lines += [f"1. {reading_item_text(item)}" for item in topic.items] + [""]
     return "\n".join(lines)
 
 
 def digest_page(data: SiteData) -> str:
+    """The digest of what is published: items that joined the pile lately, then the best of each topic."""
     reading = data.reading
-    lines = [f"# {esc(reading.digest_title or 'Latest digest')}", ""]
-    if not reading.digest_markdown.strip():
-        return "\n".join(lines + ["No digest has been written yet.", ""])
-    return "\n".join(lines + [sanitise.html_block(sanitise.markdown_html(reading.digest_markdown),
-                                                  "sabbatical-section")])
+    lines = ["# Latest digest", ""]
+    lines += feedback_lines(data, f"Latest digest · {data.title}", DIGEST_PAGE)
+    if not reading.topics:
+        return "\n".join(lines + ["Nothing from the reading pile is published yet.", ""])
+    since = reading.digest_since
+    new = [(topic, [i for i in topic.all_items if (i.first_seen or "") >= since]) for topic in reading.topics]
+    count = sum(len(items) for _, items in new)
+    lines += [f"{counted(count, 'item')} {published_word(reading)} since {esc(since)}, by topic, then the "
+              f"best-ranked of each topic. {md_link('All reading topics', DIGEST_PAGE, READING_PAGE)}.", ""]
+    for topic, recent in new:
+        top = [item for item in topic.all_items if item not in recent][:3]
+        lines += [f"## {esc(topic.name)}", ""]
+        if recent:
+            lines += ["**New**", ""] + [f"- {reading_item_text(item)}" for item in recent[:5]] + [""]
+        if top:
+            lines += ["**Best-ranked**", ""] + [f"- {reading_item_text(item)}" for item in top] + [""]
+    return "\n".join(lines)
 
 
 def nav_title(text: str, limit: int = 70) -> str:

@@ -22,8 +22,6 @@ from typing import Any
 
 from ..errors import UnsafeSitePath
 
-STAGING = "site-build"
-CACHE = "site-cache"
 OLD_SITE_PREFIX = "."
 
 
@@ -35,17 +33,16 @@ def is_inside(path: Path, root: Path) -> bool:
 
 def build_folders(workspace: Any) -> list[Path]:
     """Every folder `site build` writes or deletes, outermost first."""
-    cache = workspace.cache_dir
     site = workspace.site_dir
-    return [cache, cache / STAGING, cache / CACHE, workspace.site_source_dir, workspace.site_source_dir / "docs",
-            site, site.with_name(f"{OLD_SITE_PREFIX}{site.name}-old")]
+    return [workspace.cache_dir, workspace.site_staging_dir, workspace.site_cache_dir, workspace.site_source_dir,
+            workspace.site_source_dir / "docs", site, site.with_name(f"{OLD_SITE_PREFIX}{site.name}-old")]
 
 
 def check_build_folders(workspace: Any) -> None:
     """Raise `UnsafeSitePath` when a folder the build writes is a symlink or resolves outside the workspace."""
     for folder in build_folders(workspace):
         check_folder(folder, workspace.root)
-    cache = workspace.cache_dir / CACHE
+    cache = workspace.site_cache_dir
     for kind in _folders_in(cache):
         check_folder(kind, workspace.root)
         for entry in _folders_in(kind):

@@ -53,7 +53,8 @@ def runs_by_experiment(workspace: Workspace, experiment_ids: list[str], problems
         for run in tracking.all_runs(client, wanted):
             if kept_off_site(run):
                 continue
-            found.setdefault(run.info.experiment_id, []).append(_site_run(client, run, tracking.summarise_metric))
+            summarise = _summariser(workspace, run.data.tags)  # each metric's goal as the researcher said it
+            found.setdefault(run.info.experiment_id, []).append(_site_run(client, run, summarise))
     except Exception as exc:  # the store is someone else's process or file: report, never crash the build
         problems.append(f"MLflow runs could not be read from {workspace.tracking_uri} "
                         f"({type(exc).__name__}: {_first_line(exc)}) — the runs tables are empty in this build")
@@ -113,6 +114,12 @@ def _local_store_key(workspace: Workspace, experiment_ids: list[str]) -> str | N
 def _run_from(raw: dict) -> SiteRun:
     history = {name: [MetricPoint(**point) for point in points] for name, points in raw.pop("history").items()}
     return SiteRun(**raw, history=history)
+
+
+def _summariser(workspace: Workspace, tags: dict[str, str]) -> Any:
+    from ..sprints import tracking
+
+    return lambda key, points: tracking.summarise_run_metric(workspace, tags, key, points)
 
 
 def _site_run(client: Any, run: Any, summarise_metric: Any) -> SiteRun:

@@ -53,6 +53,10 @@ _ATTRIBUTES = {
     "ol": {"start"},
     "h1": {"id"}, "h2": {"id"}, "h3": {"id"}, "h4": {"id"}, "h5": {"id"}, "h6": {"id"},
 }
+# A task list's boxes (pymdownx.tasklist), in sections only.
+_TASK_TAGS = {"input", "label"}
+_TASK_ATTRIBUTES = {"input": {"type", "checked", "disabled"}}
+_NOT_A_CHECKBOX = re.compile(r'<input(?![^>]*\btype="checkbox")[^>]*>', re.IGNORECASE)
 # Dropped with everything inside them, not just unwrapped.
 _DROP_WITH_CONTENT = {"script", "style", "iframe", "object", "embed", "template", "noscript", "textarea", "select"}
 
@@ -158,15 +162,18 @@ def site_url_policy(tag: str, attribute: str, value: str) -> str | None:
 
 
 def clean_html(markup: str, *, id_prefix: str | None = None,
-               attribute_filter: Callable[[str, str, str], str | None] | None = None) -> str:
+               attribute_filter: Callable[[str, str, str], str | None] | None = None, tasks: bool = False) -> str:
     """Allowlist-clean an HTML fragment (notebooks, rendered sections).
 
     `attribute_filter(tag, attribute, value)` may rewrite or drop (None) attribute values that pass; the
-    site's own URL rule (`site_url_policy`) applies after it.
+    site's own URL rule (`site_url_policy`) applies after it. `tasks` keeps a task list's checkboxes
+    (`<label><input type="checkbox" disabled checked>`, nothing else of a form).
     """
     import nh3
 
     def policy(tag: str, attribute: str, value: str) -> str | None:
+        if tag == "input" and attribute == "type":
+            return value if value.lower() == "checkbox" else None
         if attribute_filter is not None:
             rewritten = attribute_filter(tag, attribute, value)
             if rewritten is None:
@@ -174,17 +181,19 @@ def clean_html(markup: str, *, id_prefix: str | None = None,
             value = rewritten
         return site_url_policy(tag, attribute, value)
 
-    return nh3.clean(
+    cleaned = nh3.clean(
         markup,
-        tags=_TAGS,
+        tags=_TAGS | _TASK_TAGS if tasks else _TAGS,
         clean_content_tags=_DROP_WITH_CONTENT,
-        attributes=_ATTRIBUTES,
+        attributes={**_ATTRIBUTES, **_TASK_ATTRIBUTES} if tasks else _ATTRIBUTES,
         url_schemes=set(SAFE_SCHEMES),
         link_rel="nofollow noopener noreferrer",
         strip_comments=True,
         id_prefix=id_prefix,
         attribute_filter=policy,
     )
+    # nh3 keeps an <input> whose type it dropped; only a task list's checkbox may stay.
+    return _NOT_A_CHECKBOX.sub("", cleaned) if tasks else cleaned
 
 
 # -- the final pass over built pages -------------------------------------------------------------------
@@ -205,6 +214,7 @@ _INPUT_TYPES = {"checkbox", "radio"}
 # content holds.
 _ARTICLE_OPEN = re.compile(r'<article class="md-content__inner md-typeset">')
 _THEME_AFTER_CONTENT = ('<form class="md-feedback"', "</article>")
+_COMMENTS_MARK = '<h2 id="__comments">'
 
 
 def _page_attribute(tag: str, attribute: str, value: str) -> str | None:
@@ -222,11 +232,12 @@ def clean_page_content(markup: str) -> str:
                      attribute_filter=_page_attribute)
 
 
-def clean_page(page: str) -> str:
+def clean_page(page: str, *, comments: bool = False) -> str:
     """A built page with its content region cleaned; the theme's template around it is left as written.
 
     A page without the theme's article (another theme, a redirect page) is cleaned whole, which keeps its
-    text and drops its scripts.
+    text and drops its scripts. With `comments` (giscus configured), the comments block the theme writes
+    last in the article is template too; without it, no such mark is looked for, so content cannot fake one.
     """
     opening = _ARTICLE_OPEN.search(page)
     if opening is None:
@@ -236,15 +247,18 @@ def clean_page(page: str) -> str:
         return page[: opening.end()] + clean_page_content(page[opening.end():])
     form = page.rfind(_THEME_AFTER_CONTENT[0], opening.end(), end)
     stop = form if form != -1 else end
+    if comments:
+        block = page.rfind(_COMMENTS_MARK, opening.end(), end)
+        stop = min(stop, block) if block != -1 else stop
     return page[: opening.end()] + clean_page_content(page[opening.end():stop]) + page[stop:]
 
 
-def clean_built_pages(site_dir: Path) -> int:
+def clean_built_pages(site_dir: Path, *, comments: bool = False) -> int:
     """Clean every built HTML page under `site_dir` in place; returns how many were cleaned."""
     count = 0
     for path in sorted(site_dir.rglob("*.html")):
         if path.is_file() and not path.is_symlink():
-            page = clean_page(path.read_text(encoding="utf-8", errors="replace"))
+            page = clean_page(path.read_text(encoding="utf-8", errors="replace"), comments=comments)
             path.write_text(drop_missing_images(page, path, site_dir), encoding="utf-8")
             count += 1
     return count
@@ -288,10 +302,11 @@ def markdown_html(markdown_text: str) -> str:
 
     rendered = markdown.markdown(
         _CONTROL.sub("", markdown_text),
-        extensions=["extra", "admonition", "sane_lists"],
+        extensions=["extra", "admonition", "sane_lists", "pymdownx.tasklist"],
+        extension_configs={"pymdownx.tasklist": {"custom_checkbox": True}},
         output_format="html",
     )
-    return clean_html(rendered)
+    return clean_html(rendered, tasks=True)
 
 
 def html_block(markup: str, css_class: str) -> str:

@@ -34,9 +34,9 @@ def workspace_fingerprint(workspace: Any) -> tuple:
 
 def _watched_files(workspace: Any):
     root = workspace.root
-    for name in ("mkdocs.yml", "sabbatical.toml", "reading/pile.db", "reading/pile.db-wal", "mlflow.db",
-                 "mlflow.db-wal"):
-        yield root / name
+    pile, mlflow_db = workspace.pile_path, workspace.mlflow_db_path
+    yield from (workspace.mkdocs_path, workspace.config_path, pile, pile.with_name(pile.name + "-wal"), mlflow_db,
+                mlflow_db.with_name(mlflow_db.name + "-wal"))
     for folder in (workspace.sprints_dir, root / "docs"):
         if folder.is_dir():
             for path in folder.rglob("*"):

@@ -31,6 +31,7 @@ CAPTION_SUFFIX = ".caption.txt"
 MAX_ARTIFACT_BYTES = 20 * 1024 * 1024
 MAX_CAPTION_BYTES = 64 * 1024
 _SKIPPED_NAMES = {".ipynb_checkpoints", "__pycache__", ".DS_Store"}
+_EVIDENCE_KEYS = ("cites", "evidence_runs", "evidence_figures")
 
 
 def public_sprints(workspace: Workspace, problems: list[str]) -> list[SiteSprint]:
@@ -70,12 +71,21 @@ def site_sprint_of(sprint: Sprint, problems: list[str] | None = None) -> SiteSpr
 
 
 def public_entries(sprint: Sprint, site_sprint: SiteSprint) -> list[SiteEntry]:
+    """The entries the record holds now: private, retracted and superseded ones, and examples nobody kept,
+    are left out. Details: `cites` and `evidence_runs`/`evidence_figures` (comma-separated ids), `seen_before`
+    (earlier executions that logged the same), `after_close` ("stale" until kept or reopened, else "kept")."""
     entries = []
     for entry in sprint.journal():
-        if entry.private:
+        if not entry.publishable:
             continue
         details = {key: str(value) for key, value in entry.extra.items()
                    if key in ("why", "evidence", "run_id", "run_name", "notebook") and value not in (None, "")}
+        details.update({key: ", ".join(map(str, entry.extra[key])) for key in _EVIDENCE_KEYS
+                        if isinstance(entry.extra.get(key), list) and entry.extra[key]})
+        if entry.seen_before:
+            details["seen_before"] = str(entry.seen_before)
+        if entry.after_close:
+            details["after_close"] = "stale" if entry.stale else "kept"
         entries.append(SiteEntry(kind=entry.kind, text=entry.text, time=entry.time, source=entry.source,
                                  sprint_id=site_sprint.id, sprint_title=site_sprint.title,
                                  sprint_page=site_sprint.page, details=details))
