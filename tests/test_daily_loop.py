@@ -118,3 +118,46 @@ def test_triage_names_what_it_changed_and_one_command_is_one_undo_step(ws, cli):
         assert len(undo_events) == 1 and len(json.loads(undo_events[0]["value"])["events"]) == 3
     again = cli(*w, "pile", "undo", handle)  # the next undo takes back the keep, not a leftover tag
     assert again.stdout.strip() == f"{handle} {TITLES[1]}: keep undone, now inbox"
+
+
+# -- filters everywhere ------------------------------------------------------------------------------------
+def _sprint_naming(root: Path, cli, item_ids: list[str]) -> None:
+    """Sprint 1, whose reading list names these items (as `sprint reading` writes them)."""
+    assert cli("-w", root, "new-sprint", "Do sparse attention heads matter?").exit_code == 0
+    (sprint_md,) = (root / "sprints").glob("01-*/sprint.md")
+    text = sprint_md.read_text(encoding="utf-8")
+    listed = "\n".join(f"{n}. **Something** (paper): tldr `{item}`" for n, item in enumerate(item_ids, 1))
+    head, _, rest = text.partition("## Reading list\n")
+    _, _, after = rest.partition("\n## ")
+    sprint_md.write_text(f"{head}## Reading list\n\n{listed}\n\n## {after}", encoding="utf-8")
+
+
+def test_the_same_filters_narrow_list_search_inbox_export_and_digest(ws, cli):
+    w = ("-w", ws)
+    induction, autoencoders = "arxiv:2601.00001", "arxiv:2601.00002"  # TITLES[2], TITLES[4]
+    cli(*w, "pile", "tag", induction, "Reading-Group")
+    cli(*w, "pile", "tag", autoencoders, "reading-group", "later")
+    cli(*w, "pile", "star", autoencoders)
+    _sprint_naming(ws, cli, [autoencoders, "https://blog.example/post-1"])
+
+    def ids_of(*args: str) -> set[str]:
+        result = cli(*w, *args, "--json")
+        assert result.exit_code == 0, (args, result.stderr)
+        answer = json.loads(result.stdout)
+        return {row["id"] for row in (answer["hits"] if isinstance(answer, dict) else answer)}
+
+    assert ids_of("pile", "list", "--tag", "reading-group") == {induction, autoencoders}
+    assert ids_of("pile", "list", "--tag", "reading-group", "--state", "starred") == {autoencoders}
+    assert ids_of("pile", "list", "--kind", "post", "--since", "2025-02-15") == {"https://blog.example/post-2"}
+    assert ids_of("pile", "list", "--sprint", "1") == {autoencoders, "https://blog.example/post-1"}
+    assert ids_of("pile", "search", "sparse attention", "--tag", "later") == {autoencoders}
+    assert ids_of("pile", "search", "sparse attention", "--sprint", "1", "--kind", "paper") == {autoencoders}
+    assert ids_of("pile", "inbox", "--tag", "reading-group") == {induction}  # the starred one is out of the inbox
+    assert ids_of("pile", "inbox", "--sprint", "1") == {"https://blog.example/post-1"}
+    digest = ws / "filtered-digest.md"
+    assert cli(*w, "pile", "digest", "--since", "3000d", "--out", digest, "--tag", "later").exit_code == 0
+    text = digest.read_text(encoding="utf-8")
+    assert TITLES[4] in text and TITLES[2] not in text and TITLES[0] not in text
+    unknown = cli(*w, "pile", "list", "--sprint", "99")
+    assert unknown.exit_code != 0 and unknown.stderr.startswith("Error:") and len(unknown.stderr.splitlines()) == 1
+

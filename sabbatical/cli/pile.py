@@ -31,14 +31,22 @@ def list_items(
     limit: Annotated[int, typer.Option("--limit", "-n", min=0, help="How many to show (0 = all).")] = 50,
     state: Annotated[str | None, typer.Option("--state", help="inbox, kept, starred or dropped: ranked best "
                                                               "first, each with why it is there.")] = None,
+    tag: pile_find.Tag = None, topic_: pile_find.Topic = None, since: pile_find.Since = None,
+    sprint: pile_find.SprintOption = None,
     as_json: Json = False,
 ) -> None:
     """List items, newest first (with --state: ranked, best first)."""
+    from ..reading.search import allowed_ids
+
     if state:
-        pile_find.list_by_state(state, kind=kind, source=source, limit=limit or None, as_json=as_json)
+        pile_find.list_by_state(state, limit=limit or None, as_json=as_json, kind=kind, source=source, tag=tag,
+                                topic=topic_, since=since, sprint=sprint)
         return
     with open_pile() as opened:
-        rows = opened.pile.list(kind=kind, source=source, limit=limit or None)
+        filters = pile_find.item_filters(opened.conn, opened.workspace, tag=tag, topic=topic_, since=since,
+                                         sprint=sprint)
+        rows = opened.pile.list(kind=kind, source=source, limit=limit or None,
+                                only=allowed_ids(opened.conn, filters))
     if as_json:
         print_json(rows)
         return

@@ -25,6 +25,15 @@ Ids = Annotated[list[str], typer.Argument(help="Items: the number tables show (1
                                                  "starts a comment), canonical id, alias, arXiv id or URL.")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 Limit = Annotated[int, typer.Option("--limit", "-n", min=1, help="How many to show.")]
+# The filters every listing takes (`reading.filters`): list, search, inbox, export, digest and triage.
+Tag = Annotated[str | None, typer.Option("--tag", help="Only items with this tag.")]
+State = Annotated[str | None, typer.Option("--state", help="inbox, kept, starred or dropped.")]
+Topic = Annotated[str | None, typer.Option("--topic", help="Topic number or name, or 'unsorted'.")]
+Kind = Annotated[str | None, typer.Option("--kind", help="paper, post, page or document.")]
+Since = Annotated[str | None, typer.Option("--since", help="Published (else added) since: 7d, 2w, 3m, 1y or a date.")]
+Source = Annotated[str | None, typer.Option("--source", help="Source id, kind, or part of its URL/title.")]
+SprintOption = Annotated[str | None, typer.Option("--sprint", help="Only items a sprint names (its reading list "
+                                                                   "and citations): number, slug or words.")]
 
 
 # -- finding ---------------------------------------------------------------------------------------------
@@ -36,6 +45,7 @@ def search(
     state: Annotated[str | None, typer.Option("--state", help="inbox, kept, starred or dropped.")] = None,
     since: Annotated[str | None, typer.Option("--since", help="Published since: 7d, 2w, 3m, 1y or a date.")] = None,
     source: Annotated[str | None, typer.Option("--source", help="Source id, kind, or part of its URL/title.")] = None,
+    tag: Tag = None, sprint: SprintOption = None,
     limit: Limit = 20, as_json: Json = False,
 ) -> None:
     """Search by words (BM25) and meaning (vectors), fused; each hit says why it matched.
@@ -45,7 +55,8 @@ def search(
     from ..reading import search as searching
 
     with open_pile() as opened:
-        filters = searching.Filters(topic_, kind, state, since, source)
+        filters = item_filters(opened.conn, opened.workspace, topic=topic_, kind=kind, state=state, since=since,
+                               source=source, tag=tag, sprint=sprint)
         hits = searching.search(opened.conn, opened.workspace.config, query, limit=limit, filters=filters)
         handles = item_handles(opened.conn, [h.id for h in hits])
     if as_json:
@@ -63,6 +74,13 @@ def related(item_id: str, limit: Limit = 10, as_json: Json = False) -> None:
         hits = searching.related(opened.conn, opened.workspace.config, item_id, limit=limit)
         handles = item_handles(opened.conn, [h.id for h in hits])
     _print_hits(hits, as_json, handles)
+
+
+def item_filters(conn: Any, workspace: Any, **options: str | None) -> Any:
+    """The `reading.filters` filter object for what the command's filter options say."""
+    from ..reading.filters import item_filters as build
+
+    return build(conn, workspace, **options)
 
 
 def item_handles(conn: Any, ids: list[str]) -> dict[str, str]:
@@ -245,27 +263,28 @@ def tag(item_id: str, tags: Annotated[list[str], typer.Argument(help="Tags to ad
 
 # -- ranking, digest, stats -----------------------------------------------------------------------------
 @commands.command("inbox")
-def inbox(limit: Limit = 20, as_json: Json = False) -> None:
+def inbox(limit: Limit = 20, tag: Tag = None, topic_: Topic = None, kind: Kind = None, since: Since = None,
+          source: Source = None, sprint: SprintOption = None, as_json: Json = False) -> None:
     """The inbox, best first: insight × relevance × recency, each with why it is here."""
     from ..reading import rank
 
     with open_pile() as opened:
+        filters = item_filters(opened.conn, opened.workspace, topic=topic_, kind=kind, since=since, source=source,
+                               tag=tag, sprint=sprint)
         ranked = rank.rank_items(opened.conn, opened.workspace.config, state="inbox",
-                                 sprints_dir=opened.workspace.sprints_dir, limit=limit)
+                                 sprints_dir=opened.workspace.sprints_dir, limit=limit, filters=filters)
         handles = item_handles(opened.conn, [r.id for r in ranked])
     print_ranked(ranked, as_json, handles)
 
 
-def list_by_state(state: str, *, kind: str | None, source: str | None, limit: int | None, as_json: bool) -> None:
-    """`pile list --state …`: items in a triage state, ranked, optionally narrowed by kind and source."""
+def list_by_state(state: str, *, limit: int | None, as_json: bool, **options: str | None) -> None:
+    """`pile list --state …`: items in a triage state, ranked, narrowed by the other filter options."""
     from ..reading import rank
-    from ..reading import search as searching
 
     with open_pile() as opened:
-        allowed = searching.allowed_ids(opened.conn, searching.Filters(kind=kind, source=source))
+        filters = item_filters(opened.conn, opened.workspace, **options)
         ranked = rank.rank_items(opened.conn, opened.workspace.config, state=state,
-                                 sprints_dir=opened.workspace.sprints_dir)
-        ranked = [r for r in ranked if allowed is None or r.id in allowed][:limit]
+                                 sprints_dir=opened.workspace.sprints_dir, limit=limit, filters=filters)
         handles = item_handles(opened.conn, [r.id for r in ranked])
     print_ranked(ranked, as_json, handles)
 
@@ -286,6 +305,8 @@ def print_ranked(ranked: list[Any], as_json: bool, handles: dict[str, str]) -> N
 def digest(
     since: Annotated[str, typer.Option("--since", help="New since: 7d, 2w, 1m or a date.")] = "7d",
     out: Annotated[Path | None, typer.Option("--out", help="Where to write (default: reading/digest.md).")] = None,
+    tag: Tag = None, state: State = None, topic_: Topic = None, kind: Kind = None, source: Source = None,
+    sprint: SprintOption = None,
 ) -> None:
     """Write a Markdown digest of new and top-ranked items, by topic."""
     from ..errors import UsageError
@@ -294,9 +315,11 @@ def digest(
     with open_pile(writes=out is None, why="`pile digest` writes reading/digest.md (--out FILE writes "
                                            "it elsewhere)") as opened:
         path = out or opened.workspace.digest_path
+        filters = item_filters(opened.conn, opened.workspace, tag=tag, state=state, topic=topic_, kind=kind,
+                               source=source, sprint=sprint)
         try:
             written = digests.write_digest(opened.conn, opened.workspace.config, path, since=since,
-                                           sprints_dir=opened.workspace.sprints_dir)
+                                           sprints_dir=opened.workspace.sprints_dir, filters=filters)
         except OSError as exc:
             raise UsageError(f"cannot write the digest to {path}: {exc.strerror or exc} — give --out a file "
                              "in a folder you can write") from None

@@ -102,6 +102,33 @@ def _quoted(quote: dict[str, str]) -> str:
     return f"  “{quote['quote']}” ({CHECK_MARKS.get(quote['check'], quote['check'])})"
 
 
+def item_json(conn: Any, item_ids: list[str]) -> list[dict[str, Any]]:
+    """The documented JSON records (`reading.item_json`) of these items, the configured summary preferred."""
+    from ..reading.item_json import item_records
+
+    return item_records(conn, item_ids, prefer=preferred_summary())
+
+
+def item_json_detail(conn: Any, ref: str) -> dict[str, Any]:
+    """One item's JSON record with its details, for `pile show --json`."""
+    from ..reading.item_json import item_record
+
+    return item_record(conn, ref, prefer=preferred_summary())
+
+
+def with_item_json(conn: Any, rows: list[Any]) -> list[dict[str, Any]]:
+    """Ranked rows or search hits as JSON: their own fields, and the item's record under "item"."""
+    records = {r["id"]: r for r in item_json(conn, [row.id for row in rows])}
+    return [{**vars(row), "item": records.get(row.id)} for row in rows]
+
+
+def preferred_summary() -> tuple[str, str]:
+    """(prompt version, model) of the configured producer, whose summary JSON prefers."""
+    from ..reading.summarise import preferred_key
+
+    return preferred_key(current_workspace().config.llm)
+
+
 # In display order.
 SHOW_SECTIONS: list[Section] = [_header, _text, summary_section, _history, _topic_and_triage]
 

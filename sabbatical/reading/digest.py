@@ -41,11 +41,13 @@ class Digest:
 
 
 def build_digest(conn: sqlite3.Connection, config: Config, *, since: str = "7d", sprints_dir: Path | None = None,
-                 now: datetime | None = None) -> Digest:
-    """New items since `since` ('7d', '2w', a date) and the best-ranked older ones, by topic."""
+                 now: datetime | None = None, filters: search.Filters | None = None) -> Digest:
+    """New items since `since` ('7d', '2w', a date) and the best-ranked older ones, by topic (only those
+    `filters` allows, when given)."""
     now = now or datetime.now(UTC)
     cutoff = search.parse_since(since, now)
-    ranked = rank.rank_items(conn, config, state=None, sprints_dir=sprints_dir, include_private=False, now=now)
+    ranked = rank.rank_items(conn, config, state=None, sprints_dir=sprints_dir, include_private=False, now=now,
+                             filters=filters)
     info = {t.id: t for t in topics.list_topics(conn, now=now)}
     topic_of = topics.topic_of_items(conn)
     groups: dict[int, DigestTopic] = {}
@@ -67,9 +69,10 @@ def build_digest(conn: sqlite3.Connection, config: Config, *, since: str = "7d",
 
 
 def write_digest(conn: sqlite3.Connection, config: Config, path: Path, *, since: str = "7d",
-                 sprints_dir: Path | None = None, now: datetime | None = None) -> Digest:
+                 sprints_dir: Path | None = None, now: datetime | None = None,
+                 filters: search.Filters | None = None) -> Digest:
     """Build the digest and write it to `path` (folders created); return it."""
-    digest = build_digest(conn, config, since=since, sprints_dir=sprints_dir, now=now)
+    digest = build_digest(conn, config, since=since, sprints_dir=sprints_dir, now=now, filters=filters)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(digest.markdown, encoding="utf-8")

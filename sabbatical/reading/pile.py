@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -329,8 +329,12 @@ class Pile:
         return item
 
     def list(self, *, kind: str | None = None, source: str | None = None, limit: int | None = 50,
-             offset: int = 0) -> list[ItemRow]:
-        """Items, newest first; `source` matches a source id, kind, or part of its locator."""
+             offset: int = 0, only: Collection[str] | None = None) -> list[ItemRow]:
+        """Items, newest first; `source` matches a source id, kind, or part of its locator; `only` keeps
+        just these ids (what a filter allows)."""
+        if only is not None:
+            wanted = [r for r in self.list(kind=kind, source=source, limit=None) if r.id in only]
+            return wanted[offset:None if limit is None else offset + limit]
         where, params = [], []
         if kind:
             where.append("i.kind = ?")

@@ -85,10 +85,14 @@ class _Context:
 # -- ranking ----------------------------------------------------------------------------------------------
 def rank_items(conn: sqlite3.Connection, config: Config, *, state: str | None = "inbox",
                sprints_dir: Path | None = None, limit: int | None = None, include_private: bool = True,
-               now: datetime | None = None) -> list[RankedItem]:
-    """Items in `state` (None = every state but dropped), ranked, each saying why it is where it is."""
+               now: datetime | None = None, filters: search.Filters | None = None) -> list[RankedItem]:
+    """Items in `state` (None = every state but dropped), ranked, each saying why it is where it is;
+    `filters` narrows them (tag, topic, kind, since, source, sprint)."""
     now = now or datetime.now(UTC)
     wanted = _ids_for(conn, state)
+    allowed = search.allowed_ids(conn, filters) if filters is not None else None
+    if allowed is not None:
+        wanted &= allowed
     context = _context(conn, config, sprints_dir)
     summaries = latest_summary_rows(conn, prefer=preferred_key(config.llm))
     names = topics.topic_names(conn)

@@ -43,9 +43,12 @@ class Filters:
     state: str | None = None
     since: str | None = None
     source: str | None = None
+    tag: str | None = None
+    ids: frozenset[str] | None = None  # only these items (`--sprint`: the sprint's reading list and citations)
 
     def any(self) -> bool:
-        return any(v for v in (self.topic, self.kind, self.state, self.since, self.source))
+        return self.ids is not None or any(v for v in (self.topic, self.kind, self.state, self.since, self.source,
+                                                       self.tag))
 
 
 @dataclass
@@ -303,6 +306,10 @@ def allowed_ids(conn: sqlite3.Connection, filters: Filters) -> set[str] | None:
     ids = {r["id"] for r in conn.execute(f"SELECT i.id FROM items i WHERE {where}", params)}
     if filters.state:
         ids &= triage.ids_in_state(conn, filters.state)
+    if filters.tag:
+        ids &= triage.ids_with_tag(conn, filters.tag)
+    if filters.ids is not None:
+        ids &= filters.ids
     return ids
 
 

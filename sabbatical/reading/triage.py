@@ -253,6 +253,12 @@ def ids_in_state(conn: sqlite3.Connection, state: str) -> set[str]:
     return {r["id"] for r in conn.execute("SELECT id FROM items")} - set(decided)
 
 
+def ids_with_tag(conn: sqlite3.Connection, name: str) -> set[str]:
+    """Every item that carries the tag now (tags compare trimmed and lower-cased, as `tag` stores them)."""
+    wanted = name.strip().lower()
+    return {item_id for item_id, s in user_states(conn).items() if wanted in s.tags}
+
+
 def counts_by_state(conn: sqlite3.Connection) -> dict[str, int]:
     decided = state_map(conn)
     total = conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]

@@ -16,6 +16,10 @@ from . import SourceError
 
 _ARXIV_IN_TEXT = re.compile(r"arxiv[:\s/]*(\d{4}\.\d{4,5}(?:v\d+)?|[a-z\-]+(?:\.[A-Z]{2})?/\d{7}(?:v\d+)?)",
                             re.IGNORECASE)
+_IN_COLUMNS = {"title", "author", "abstract", "url", "year", "keywords", "journal", "booktitle", "publisher", "volume",
+               "pages", "note"}
+_COMMAND_ARGUMENT = re.compile(r"\\([A-Za-z]+)\{")
+_ET_AL = {"others", "et al", "et al.", "and others"}
 PAPER_TYPES = {"article", "inproceedings", "conference", "misc", "techreport", "phdthesis", "mastersthesis",
                "unpublished", "incollection", "book", "inbook", "proceedings", "online", "report"}
 
@@ -43,13 +47,20 @@ def entry_from_bibtex(entry: Any) -> Entry:
     if doi and doi.startswith("doi:10.48550/arxiv."):
         ids = [i for i in ids if i != doi] + [doi]
     ids = ids or [f"bibtex:{entry.key}"]
-    extra = {"bibtex_key": entry.key, "bibtex_type": entry.entry_type}
+    extra: dict[str, Any] = {"bibtex_key": entry.key, "bibtex_type": entry.entry_type.lower()}
     for name in ("journal", "booktitle", "publisher", "volume", "pages", "note"):
         if fields.get(name):
             extra[name] = _plain(fields[name])
+    # Every other field as it came in, so the BibTeX export writes the entry back with them.
+    kept = {name: _plain(value) for name, value in fields.items() if name not in _IN_COLUMNS and _plain(value)}
+    if kept:
+        extra["bibtex_fields"] = kept
+    authors, et_al = _names(fields.get("author"))
+    if et_al:
+        extra["et_al"] = True
     year = str(fields.get("year", "")).strip()
     return Entry(ids=ids, kind="paper" if (arxiv or doi or entry.entry_type.lower() in PAPER_TYPES) else "document",
-                 title=_plain(fields.get("title", "")), authors=_names(fields.get("author")),
+                 title=_plain(fields.get("title", "")), authors=authors,
                  abstract=_plain(fields.get("abstract", "")),
                  url=str(fields["url"]).strip() if fields.get("url") else (arxiv.abs_url if arxiv else None),
                  published=year if re.fullmatch(r"\d{4}", year) else None,
@@ -75,21 +86,26 @@ def _arxiv_of(fields: dict[str, Any]):
     return None
 
 
-def _names(value: Any) -> list[str]:
+def _names(value: Any) -> tuple[list[str], bool]:
+    """(the authors' names, whether the list ended in BibTeX's "and others", which is no author)."""
     if not value:
-        return []
+        return [], False
     if isinstance(value, str):
-        return [_plain(n) for n in value.split(" and ") if n.strip()]
-    names = []
-    for person in value:
-        parts = getattr(person, "first", []) + getattr(person, "von", []) + getattr(person, "last", []) \
-            + getattr(person, "jr", [])
-        names.append(_plain(" ".join(parts)) if parts else _plain(str(person)))
-    return names
+        names = [_plain(n) for n in re.split(r"\s+and\s+", value) if n.strip()]
+    else:
+        names = []
+        for person in value:
+            parts = getattr(person, "first", []) + getattr(person, "von", []) + getattr(person, "last", []) \
+                + getattr(person, "jr", [])
+            names.append(_plain(" ".join(parts)) if parts else _plain(str(person)))
+    kept = [n for n in names if n.lower() not in _ET_AL]
+    return kept, len(kept) < len(names)
 
 
 def _plain(value: Any) -> str:
-    return " ".join(str(value).replace("{", "").replace("}", "").split())
+    """Text without BibTeX's braces; a command keeps its argument apart ('\\mathcal{O}' → '\\mathcal O')."""
+    text = _COMMAND_ARGUMENT.sub(r"\\\1 ", str(value))
+    return " ".join(text.replace("{", "").replace("}", "").split())
 
 
 def _failed(block: Any) -> str:

@@ -1,0 +1,41 @@
+"""The one set of filters every listing of the pile takes: `pile list`, `search`, `inbox`, `export`, `digest`
+and the triage screen narrow by tag, triage state, topic, kind, date, source and sprint the same way.
+
+`search.Filters` is the filter object (it also narrows a search's candidates before fusion); this module
+builds one from what a person typed, turning a sprint into the items it names: its reading list in
+sprint.md and the items its journal entries cite.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from typing import TYPE_CHECKING
+
+from .pile import lookup_ids
+from .search import Filters
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
+
+_NAMED_ID = re.compile(r"`([a-z][a-z0-9]*:[^`\s]+)`")  # how sprint.md's reading list writes each item
+
+
+def item_filters(conn: sqlite3.Connection, workspace: Workspace, *, topic: str | None = None,
+                 kind: str | None = None, state: str | None = None, since: str | None = None,
+                 source: str | None = None, tag: str | None = None, sprint: str | None = None) -> Filters:
+    """The filter the options describe (`sprint` is a sprint's number, slug or words of its question)."""
+    ids = sprint_item_ids(conn, workspace, sprint) if sprint else None
+    return Filters(topic=topic, kind=kind, state=state, since=since, source=source, tag=tag, ids=ids)
+
+
+def sprint_item_ids(conn: sqlite3.Connection, workspace: Workspace, ref: str) -> frozenset[str]:
+    """The pile items a sprint names: its reading list, then what its journal entries cite."""
+    from ..sprints.model import Sprint
+
+    sprint = Sprint(workspace, ref)
+    listed = _NAMED_ID.findall(sprint.document().section("Reading list") or "")
+    cited = [item for entry in sprint.journal() for item in getattr(entry, "cites", None) or []
+             if getattr(entry, "current", True)]
+    found = lookup_ids(conn, [*listed, *cited])
+    return frozenset(found.values())
