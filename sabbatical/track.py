@@ -4,10 +4,10 @@
 
     with track.run("baseline", params={"lr": 0.1}) as run:
         for step, loss in enumerate(losses):
-            track.metric("loss", loss, step=step)
+            track.metric("loss", loss, step=step, goal="min")   # the goal makes "best" mean something
         track.figure(fig, "loss-curve")          # saved under the sprint's artifacts/ and logged to the run
         track.failure("lr 1.0 diverges", why="the loss doubled every step")
-    track.finding("0.1 is the best rate", evidence="runs lr=…")
+    track.finding("0.1 is the best rate", runs=["baseline"], figures=["loss-curve"], cites=["arxiv:2209.11895"])
 
 The sprint is found from the working directory (a notebook's folder inside `sprints/NN-slug/`) or
 given: `track.sprint("03")`. Runs go to the sprint's MLflow experiment through an `MlflowClient` on the
@@ -17,6 +17,14 @@ relative to the workspace, and the workspace's git commit) and its start and end
 the sprint counts its runs without asking MLflow. A run always ends: FINISHED, FAILED with the error
 recorded (and a failure in the journal), or KILLED on an interrupt. Failures, findings and notes go to
 the sprint journal and, inside a run, onto the run as tags.
+
+Corrections and re-runs: each entry carries the notebook and the execution it came from (an execution
+is one `sabbatical sprint run`, or one kernel). The first entry or run of a new execution of a notebook
+marks what the notebook's earlier executions logged as superseded (a journal event; nothing is deleted),
+so running a notebook again never doubles its findings. A finding may cite pile items (`cites=`) and name
+its evidence (`runs=`, `figures=`); each is checked before anything is written. `example=True` marks a
+template's demonstration entry: it is never published unless the researcher keeps it. Logging to a closed
+sprint warns (`SprintClosedWarning`) and records the entry as logged after the close.
 """
 
 from __future__ import annotations
@@ -25,6 +33,8 @@ import os
 import re
 import shutil
 import traceback
+import uuid
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -32,15 +42,23 @@ from pathlib import Path
 from typing import Any
 
 from .errors import NotFound, SabbaticalError, TrackingError
-from .sprints.journal import JournalEntry, record, record_event
+from .sprints.journal import JournalEntry, record_event
 from .sprints.model import Sprint, sprint_of_folder
 from .workspace import Workspace, find_workspace
 
-__all__ = ["TrackedRun", "artifact", "current_run", "failure", "figure", "finding", "metric", "note", "run",
+__all__ = ["SprintClosedWarning", "TrackedRun", "artifact", "current_run", "failure", "figure", "finding", "metric", "note", "run",
            "sprint"]
 
 _TAG_VALUE_MAX = 5000
 _open_runs: list[TrackedRun] = []
+EXECUTION_VARIABLE = "SABBATICAL_EXECUTION"
+# Without `sabbatical sprint run` naming the execution, this process (a kernel) is one execution.
+_PROCESS_EXECUTION = uuid.uuid4().hex[:12]
+_begun_executions: set[tuple[str, str, str]] = set()
+
+
+class SprintClosedWarning(UserWarning):
+    """An entry or run went to a sprint that is closed; it is recorded as logged after the close."""
 
 
 @dataclass
@@ -54,12 +72,24 @@ class TrackedRun:
     client: Any = field(repr=False)
     _next_step: dict[str, int] = field(default_factory=dict, repr=False)
     _journal_count: int = field(default=0, repr=False)
+    _goals: dict[str, str] = field(default_factory=dict, repr=False)
 
-    def metric(self, name: str, value: float, step: int | None = None) -> None:
+    def metric(self, name: str, value: float, step: int | None = None, *, goal: str | None = None) -> None:
+        if goal is not None:
+            self._set_goal(name, goal)
         if step is None:
             step = self._next_step.get(name, 0)
         self._next_step[name] = step + 1
         self.client.log_metric(self.id, name, float(value), step=int(step))
+
+    def _set_goal(self, name: str, goal: str) -> None:
+        from .sprints.tracking import GOAL_TAG_PREFIX, GOALS
+
+        if goal not in GOALS:
+            raise SabbaticalError(f'goal={goal!r} for metric {name!r}: say "min" (smaller is better) or "max"')
+        if self._goals.get(name) != goal:
+            self.client.set_tag(self.id, GOAL_TAG_PREFIX + name, goal)
+            self._goals[name] = goal
 
     def param(self, name: str, value: Any) -> None:
         self.client.log_param(self.id, name, _text(value))
@@ -73,7 +103,8 @@ class TrackedRun:
     def failure(self, text: str, *, why: str | None = None, private: bool = False, **extra: Any) -> JournalEntry:
         return _journal("failure", text, run=self, private=private, why=why, **extra)
 
-    def finding(self, text: str, *, evidence: str | None = None, private: bool = False, **extra: Any) -> JournalEntry:
+    def finding(self, text: str, *, evidence: str | None = None, private: bool = False,
+                **extra: Any) -> JournalEntry:
         return _journal("finding", text, run=self, private=private, evidence=evidence, **extra)
 
     def note(self, text: str, *, private: bool = False, **extra: Any) -> JournalEntry:
@@ -133,8 +164,8 @@ def _start_run(the_sprint: Sprint, name: str, params: dict[str, Any], tags: dict
     from .sprints import provenance, tracking
 
     workspace = the_sprint.workspace
-    run_tags = {"sabbatical.sprint": the_sprint.id, **provenance.source_tags(workspace.root),
-                **{key: _text(value) for key, value in tags.items()}}
+    run_tags = {"sabbatical.sprint": the_sprint.id, "sabbatical.execution": _execution(),
+                **provenance.source_tags(workspace.root), **{key: _text(value) for key, value in tags.items()}}
     try:
         mlflow_client = tracking.client(workspace)
     except Exception as exc:
@@ -145,8 +176,12 @@ def _start_run(the_sprint: Sprint, name: str, params: dict[str, Any], tags: dict
     except Exception as exc:
         raise TrackingError(f"could not open run {name!r} on {workspace.tracking_uri}: {_one_line(exc)}") from exc
     opened = TrackedRun(created.info.run_id, name, experiment_id, the_sprint, mlflow_client)
+    _begin_execution(the_sprint)
     record_event(the_sprint.journal_path, "run-started", run_id=opened.id, run_name=name,
-                 experiment_id=experiment_id, notebook=run_tags.get("mlflow.source.name"))
+                 experiment_id=experiment_id, notebook=run_tags.get("mlflow.source.name"),
+                 notebook_name=_notebook(), execution=_execution(),
+                 after_close=True if the_sprint.meta.status == "closed" else None)
+    _warn_if_closed(the_sprint, f"run {name!r}")
     try:
         if params:
             mlflow_client.log_batch(opened.id, params=[Param(str(key), _text(value)) for key, value in params.items()])
@@ -175,14 +210,19 @@ def _record_exception(opened: TrackedRun, exc: BaseException) -> None:
         opened.client.log_text(opened.id, "".join(traceback.format_exception(exc)), "error.txt")
     except Exception:
         pass
-    record(opened.sprint.journal_path, "failure", f"run {opened.name!r} failed with {summary.splitlines()[0]}",
-           source=f"run:{opened.id}", why=summary[:2000], run_id=opened.id, run_name=opened.name,
-           notebook=_notebook())
+    first, _, rest = summary.partition("\n")
+    # The message is said once: its first line in the text, and only the lines after it (if any) as why.
+    _journal("failure", f"run {opened.name!r} failed with {first}", run=opened, private=False, tag=False,
+             why=rest.strip()[:2000] or None)
 
 
-def metric(name: str, value: float, step: int | None = None) -> None:
-    """Log a metric to the open run; without `step`, steps count 0, 1, 2, … per metric name."""
-    _require_run("metric").metric(name, value, step)
+def metric(name: str, value: float, step: int | None = None, *, goal: str | None = None) -> None:
+    """Log a metric to the open run; without `step`, steps count 0, 1, 2, … per metric name.
+
+    `goal="min"` (smaller is better) or `"max"` says which value is the best; `sprint status` and the site
+    mark a best only for metrics whose goal is said (here, or in `[sprints] metrics` of sabbatical.toml).
+    """
+    _require_run("metric").metric(name, value, step, goal=goal)
 
 
 def figure(fig: Any, name: str, *, run: TrackedRun | None = None) -> Path:
@@ -224,12 +264,21 @@ def artifact(path: str | os.PathLike, name: str | None = None, *, run: TrackedRu
 
 
 def failure(text: str, *, why: str | None = None, private: bool = False, **extra: Any) -> JournalEntry:
-    """Something that did not work, and why: into the journal, and onto the open run."""
+    """Something that did not work, and why: into the journal, and onto the open run.
+
+    Takes the same `cites=`, `runs=`, `figures=` and `example=` as `finding`.
+    """
     return _journal("failure", text, run=current_run(), private=private, why=why, **extra)
 
 
 def finding(text: str, *, evidence: str | None = None, private: bool = False, **extra: Any) -> JournalEntry:
-    """Something learned, and what shows it: into the journal, and onto the open run."""
+    """Something learned, and what shows it: into the journal, and onto the open run.
+
+    `cites=["arxiv:2209.11895"]` names pile items it builds on, `runs=["lr=0.4"]` (names or MLflow ids)
+    and `figures=["loss-curve"]` the evidence; each is checked first (a SabbaticalError names one that does
+    not exist, and nothing is written). `example=True` marks a demonstration that is never published
+    unless kept (`sabbatical sprint log --keep N`).
+    """
     return _journal("finding", text, run=current_run(), private=private, evidence=evidence, **extra)
 
 
@@ -238,16 +287,49 @@ def note(text: str, *, private: bool = False, **extra: Any) -> JournalEntry:
     return _journal("note", text, run=current_run(), private=private, **extra)
 
 
-def _journal(kind: str, text: str, *, run: TrackedRun | None, private: bool, **extra: Any) -> JournalEntry:
+def _journal(kind: str, text: str, *, run: TrackedRun | None, private: bool, tag: bool = True,
+             cites: Any = None, runs: Any = None, figures: Any = None, example: bool = False,
+             **extra: Any) -> JournalEntry:
+    from .sprints.citations import check_evidence
+    from .sprints.lifecycle import record_entry
+
     the_sprint = run.sprint if run else sprint()
+    evidence = check_evidence(the_sprint, cites=cites, runs=runs, figures=figures)
     extra = {key: _text(value) for key, value in extra.items() if value is not None}
     if run:
         extra.update(run_id=run.id, run_name=run.name)
-    entry = record(the_sprint.journal_path, kind, text, source=f"run:{run.id}" if run else _source(),
-                   private=private, notebook=_notebook(), **extra)
-    if run:
+    _begin_execution(the_sprint)
+    entry = record_entry(the_sprint, kind, text, source=f"run:{run.id}" if run else _source(), private=private,
+                         notebook=_notebook(), execution=_execution() if _notebook() else None,
+                         example=True if example else None, **evidence.fields(), **extra)
+    if entry.after_close:
+        _warn_if_closed(the_sprint, f"this {kind}")
+    if run and tag:
         run._tag_entry(entry)
     return entry
+
+
+def _execution() -> str:
+    return os.environ.get(EXECUTION_VARIABLE, "").strip() or _PROCESS_EXECUTION
+
+
+def _begin_execution(the_sprint: Sprint) -> None:
+    """The first entry or run of an execution of a notebook supersedes what its earlier executions logged."""
+    from .sprints.journal import supersede_earlier
+
+    notebook = _notebook()
+    key = (str(the_sprint.journal_path), notebook or "", _execution())
+    if notebook is None or key in _begun_executions:
+        return
+    supersede_earlier(the_sprint.journal_path, notebook, _execution())
+    _begun_executions.add(key)
+
+
+def _warn_if_closed(the_sprint: Sprint, what: str) -> None:
+    if the_sprint.meta.status == "closed":
+        warnings.warn(f"sprint {the_sprint.id} is closed: {what} is recorded as logged after the close, and the "
+                      f"retro is stale until the sprint is reopened (`sabbatical sprint reopen {the_sprint.id}`) "
+                      "or the entry kept (`sabbatical sprint log --keep N`)", SprintClosedWarning, stacklevel=4)
 
 
 def _require_run(verb: str) -> TrackedRun:

@@ -55,24 +55,43 @@ def test_list_with_no_sprints_says_how_to_start(workspace, cli):
     assert json.loads(cli("-w", workspace.root, "sprint", "list", "--json").stdout) == []
 
 
-def test_status_shows_runs_with_their_best_metrics(two_sprints, cli, monkeypatch):
+def test_status_marks_a_best_only_where_the_researcher_gave_the_goal(two_sprints, cli, monkeypatch):
     _, second = two_sprints
     monkeypatch.chdir(second.notebooks_dir)
+    (second.workspace.root / "sabbatical.toml").write_text(
+        (second.workspace.root / "sabbatical.toml").read_text().replace("metrics = {}", 'metrics = {accuracy = "max"}'))
     with track.run("training", params={"lr": 0.1}):
-        for loss, accuracy in ((0.9, 0.5), (0.3, 0.8), (0.6, 0.7)):
-            track.metric("loss", loss)
+        for loss, accuracy, seconds in ((0.9, 0.5, 3.0), (0.3, 0.8, 2.0), (0.6, 0.7, 4.0)):
+            track.metric("loss", loss, goal="min")
             track.metric("accuracy", accuracy)
+            track.metric("time", seconds)
+        track.metric("final_score", 0.25)
     status = json.loads(cli("sprint", "status", "--json").stdout)
     assert status["summary"]["id"] == "02" and status["hypothesis"] == "Not below 1M parameters"
     assert status["notebooks"] == ["01-explore.ipynb", "02-experiment.ipynb"]
     (run,) = status["runs"]
     assert run["name"] == "training" and run["status"] == "FINISHED" and run["params"] == {"lr": "0.1"}
-    assert run["metrics"]["loss"] == {"best": 0.3, "best_step": 1, "last": 0.6, "last_step": 2, "goal": "min"}
+    assert run["metrics"]["loss"] == {"best": 0.3, "best_step": 1, "last": 0.6, "last_step": 2, "goal": "min",
+                                      "points": 3}
     assert run["metrics"]["accuracy"]["best"] == 0.8 and run["metrics"]["accuracy"]["goal"] == "max"
+    # Nobody said whether more time is better: no goal, and the "best" is simply the last value.
+    assert run["metrics"]["time"]["goal"] is None and run["metrics"]["time"]["best"] == 4.0
 
     shown = cli("sprint", "status", "2")
     assert shown.exit_code == 0
     assert "Sprint 02 · Is dropout needed?" in shown.stdout and "loss ↓ 0.3 @1" in shown.stdout
+    assert "accuracy ↑ 0.8 @1" in shown.stdout and "time 4 @2" in shown.stdout
+    assert "final_score 0.25" in shown.stdout and "final_score 0.25 @" not in shown.stdout
+    assert "time ↓" not in shown.stdout and "time ↑" not in shown.stdout
+
+
+def test_a_goal_that_is_not_min_or_max_is_refused(two_sprints, monkeypatch):
+    from sabbatical.errors import SabbaticalError
+
+    _, second = two_sprints
+    monkeypatch.chdir(second.notebooks_dir)
+    with pytest.raises(SabbaticalError, match='say "min"'), track.run("bad goal"):
+        track.metric("loss", 1.0, goal="lower")
 
 
 @pytest.mark.parametrize("name", ["01", "1", "does-warmup-help", "01-does-warmup-help", "sprints/01-does-warmup-help"])

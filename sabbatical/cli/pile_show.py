@@ -129,8 +129,28 @@ def preferred_summary() -> tuple[str, str]:
     return preferred_key(current_workspace().config.llm)
 
 
+def _cited_by(item: Any, _pile: Any) -> list[str]:
+    """The sprints whose reading list holds the item, and the journal entries that cite it."""
+    from ..sprints.citations import citations_of
+
+    found = citations_of(current_workspace(), item.id)
+    if not found:
+        return []
+    lines = ["", "[bold]Cited by sprints[/bold]"]
+    for citation in found:
+        where = f"  sprint {citation.sprint_id} ({citation.sprint_folder})"
+        if citation.entry is None:
+            lines.append(f"{where}: on the reading list — {citation.question}")
+        else:
+            entry = citation.entry
+            evidence = [*entry.extra.get("evidence_runs", []), *entry.extra.get("evidence_figures", [])]
+            shown = f"; evidence {', '.join(map(str, evidence))}" if evidence else ""
+            lines.append(f"{where}: {entry.kind} #{entry.number} {entry.text}{shown}")
+    return lines
+
+
 # In display order.
-SHOW_SECTIONS: list[Section] = [_header, _text, summary_section, _history, _topic_and_triage]
+SHOW_SECTIONS: list[Section] = [_header, _text, summary_section, _history, _topic_and_triage, _cited_by]
 
 
 def render_item(item: Any, opened_pile: Any) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import sys
 from enum import Enum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,7 +19,8 @@ commands = typer.Typer()
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 SprintId = Annotated[str | None, typer.Argument(
-    help="Sprint number (03 or 3), slug or folder name (default: the active sprint).", show_default=False)]
+    help="Sprint number (03 or 3), folder name, slug or a unique prefix of it, or words of its question "
+         "(default: the active sprint).", show_default=False)]
 
 
 class JournalKind(str, Enum):
@@ -165,8 +169,33 @@ def _render_status(result) -> None:
         print_table(["run", "status", "params", "best metrics"],
                     [[run.name, run.status, _params(run.params), _best(run.metrics)] for run in result.runs],
                     title="Runs")
-    for entry in result.journal[-10:]:
-        typer.echo(f"  {entry.time[:16].replace('T', ' ')}  {entry.kind:<8} {entry.text}")
+    current = [entry for entry in result.journal if entry.current]
+    for entry in current[-10:]:
+        typer.echo(f"  {entry.number:>3}  {entry.time[:16].replace('T', ' ')}  {entry.kind:<8} {entry.text}"
+                   f"{_marks(entry)}")
+    earlier = len(result.journal) - len(current)
+    if earlier:
+        typer.echo(f"  ({earlier} retracted or superseded entries: `sabbatical sprint journal {s.id} --all`)")
+
+
+def _marks(entry) -> str:
+    marks = []
+    if entry.seen_before:
+        marks.append(f"also seen in {entry.seen_before} earlier run{'s' if entry.seen_before > 1 else ''}")
+    if entry.example and not entry.kept:
+        marks.append("example, not published")
+    if entry.stale:
+        marks.append("after close")
+    if entry.retracted is not None:
+        marks.append(f"retracted: {entry.retracted}")
+    if entry.superseded_by is not None:
+        marks.append("superseded by a later run of its notebook")
+    if entry.cites:
+        marks.append("cites " + ", ".join(entry.cites))
+    evidence = [*entry.extra.get("evidence_runs", []), *entry.extra.get("evidence_figures", [])]
+    if evidence:
+        marks.append("evidence " + ", ".join(map(str, evidence)))
+    return "".join(f"  [{mark}]" for mark in marks)
 
 
 def _params(params: dict[str, str]) -> str:
@@ -174,26 +203,107 @@ def _params(params: dict[str, str]) -> str:
 
 
 def _best(metrics) -> str:
-    return ", ".join(f"{name} {'↓' if m.goal == 'min' else '↑'} {m.best:.4g} @{m.best_step}"
-                     for name, m in sorted(metrics.items()))
+    return ", ".join(_metric(name, m) for name, m in sorted(metrics.items()))
+
+
+def _metric(name: str, m) -> str:
+    """`loss ↓ 0.3 @1` when the goal is known; `loss 0.6` (the last value) when not; no step for one value."""
+    at = f" @{m.best_step}" if m.points > 1 else ""
+    if m.goal is None:
+        return f"{name} {m.last:.4g}" + (f" @{m.last_step}" if m.points > 1 else "")
+    return f"{name} {'↓' if m.goal == 'min' else '↑'} {m.best:.4g}{at}"
+
+
+@sprint.command("journal")
+def journal(
+    sprint_id: SprintId = None,
+    everything: Annotated[bool, typer.Option("--all", help="Also list retracted and superseded entries.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """List the journal's entries with their numbers (for `sprint log --retract N` and `--keep N`)."""
+    chosen = _sprint_to_read(sprint_id)
+    entries = [entry for entry in chosen.journal() if everything or entry.current]
+    if as_json:
+        print_json([_entry_json(entry) for entry in entries])
+        return
+    if not entries:
+        typer.echo(f"Sprint {chosen.id}'s journal is empty — `sabbatical sprint log finding \"…\"` writes one.")
+        return
+    print_table(["#", "time", "kind", "text", "from"],
+                [[entry.number, entry.time[:16].replace("T", " "), entry.kind, entry.text + _marks(entry),
+                  entry.source] for entry in entries], title=f"Sprint {chosen.id} journal")
+
+
+def _entry_json(entry) -> dict:
+    return {"number": entry.number, **entry.to_dict(), "current": entry.current, "retracted": entry.retracted,
+            "superseded_by": entry.superseded_by, "kept": entry.kept, "stale": entry.stale,
+            "example": entry.example, "seen_before": entry.seen_before}
+
+
+def _sprint_to_read(sprint_id: str | None):
+    """The sprint named, else the active one, else the latest (reading a closed sprint is fine)."""
+    from ..errors import NotFound
+    from ..sprints.model import Sprint, active_or_latest
+
+    workspace = current_workspace()
+    chosen = Sprint(workspace, sprint_id) if sprint_id else active_or_latest(workspace)
+    if chosen is None:
+        raise NotFound('No sprints yet — start one with `sabbatical new-sprint "QUESTION"`')
+    return chosen
 
 
 @sprint.command("log")
 def log(
-    kind: Annotated[JournalKind, typer.Argument(help="failure, finding, feedback or note.")],
-    text: Annotated[str, typer.Argument(help="What happened, in a sentence or two.")],
+    kind: Annotated[JournalKind | None, typer.Argument(help="failure, finding, feedback or note.",
+                                                       show_default=False)] = None,
+    text: Annotated[str | None, typer.Argument(help="What happened, in a sentence or two.", show_default=False)] = None,
     source: Annotated[str | None, typer.Option("--from", help="Who said it or where it came from.",
                                                show_default=False)] = None,
     private: Annotated[bool, typer.Option("--private", help="Keep this entry off the published site.")] = False,
+    cite: Annotated[list[str] | None, typer.Option("--cite", help="A pile item the entry builds on (repeatable).",
+                                                   show_default=False)] = None,
+    run: Annotated[list[str] | None, typer.Option("--run", help="A run (name or MLflow id) that shows it (repeatable).",
+                                                  show_default=False)] = None,
+    figure: Annotated[list[str] | None, typer.Option("--figure", help="A figure in artifacts/ that shows it (repeatable).",
+                                                     show_default=False)] = None,
+    retract: Annotated[int | None, typer.Option("--retract", help="Retract entry N (see `sprint journal`).",
+                                                show_default=False)] = None,
+    why: Annotated[str | None, typer.Option("--why", help="Why the entry is retracted.", show_default=False)] = None,
+    keep: Annotated[int | None, typer.Option("--keep", help="Keep entry N: publish an example, or accept an entry "
+                                                            "logged after the close.", show_default=False)] = None,
     sprint_id: Annotated[str | None, typer.Option("--sprint", help="Sprint (default: the active one).",
                                                   show_default=False)] = None,
 ) -> None:
-    """Write a failure, finding, feedback or note into the sprint journal."""
-    from ..sprints.lifecycle import log_entry
+    """Write a failure, finding, feedback or note into the sprint journal; or retract or keep entry N."""
+    from ..errors import UsageError
+    from ..sprints import lifecycle
 
+    if retract is not None or keep is not None:
+        if kind is not None or text is not None or (retract is not None and keep is not None):
+            raise UsageError("--retract N and --keep N stand alone: correct an entry by retracting it, then log "
+                             "the corrected one")
+        _correct(_sprint_to_read(sprint_id) if sprint_id else _sprint(None), retract, why, keep)
+        return
+    if kind is None or text is None:
+        raise UsageError('say what to log: `sabbatical sprint log finding "what you found"`')
     chosen = _sprint(sprint_id)
-    entry = log_entry(chosen, kind.value, text, source=source, private=private)
+    entry = lifecycle.log_entry(chosen, kind.value, text, source=source, private=private, cites=cite, runs=run,
+                                figures=figure)
+    if entry.after_close:
+        warn(lifecycle.after_close_warning(chosen, entry))
     typer.echo(f"Logged a {entry.kind} in sprint {chosen.id}'s journal{' (private)' if entry.private else ''}.")
+
+
+def _correct(chosen, retract: int | None, why: str | None, keep: int | None) -> None:
+    from ..sprints import lifecycle
+
+    if retract is not None:
+        entry = lifecycle.retract_entry(chosen, retract, why or "")
+        typer.echo(f"Retracted entry {entry.number} of sprint {chosen.id} ({entry.kind}: {entry.text[:60]}); "
+                   "it stays in the journal, marked retracted.")
+    elif keep is not None:
+        entry = lifecycle.keep_entry(chosen, keep)
+        typer.echo(f"Kept entry {entry.number} of sprint {chosen.id}; it is part of the published record.")
 
 
 @sprint.command("close")
@@ -214,12 +324,72 @@ def close(
 def reopen(sprint_id: Annotated[str | None, typer.Argument(
         help="Sprint number, slug or folder name (default: the latest sprint).", show_default=False)] = None) -> None:
     """Reopen a closed sprint."""
-    from ..sprints.lifecycle import reopen_sprint
+    from ..sprints.lifecycle import reopen_sprint, reopen_warnings
     from ..sprints.model import latest_sprint
 
     chosen = _sprint(sprint_id) if sprint_id else latest_sprint(current_workspace())
+    overlaps = reopen_warnings(chosen)
     reopen_sprint(chosen)
+    for line in overlaps:
+        warn(line)
     typer.echo(f"Reopened sprint {chosen.id}.")
+
+
+@sprint.command("run")
+def run_notebook(
+    notebook: Annotated[str, typer.Argument(help="The notebook: a path, or a name in the sprint's notebooks/.")],
+    parameter: Annotated[list[str] | None, typer.Option("-p", "--parameter", help="name=value, injected as "
+                                                        "papermill does (repeatable).", show_default=False)] = None,
+    output: Annotated[Path | None, typer.Option("--output", help="Save the executed copy here (default: over the "
+                                                "notebook).", show_default=False)] = None,
+    sprint_id: Annotated[str | None, typer.Option("--sprint", help="Sprint (default: the active one).",
+                                                  show_default=False)] = None,
+    timeout: Annotated[int, typer.Option(help="Seconds a cell may run.")] = 600,
+) -> None:
+    """Run a notebook headless in the sprint; what it logs replaces what its earlier runs logged."""
+    from ..errors import SabbaticalError
+    from ..sprints.notebooks import parse_parameters
+    from ..sprints.notebooks import run_notebook as execute
+
+    chosen = _sprint(sprint_id)
+    done = execute(chosen, notebook, parameters=parse_parameters(parameter or []), output=output, timeout=timeout)
+    _render_execution(chosen, done)
+    if done.error:
+        raise SabbaticalError(done.error)
+
+
+def _render_execution(chosen, done) -> None:
+    given = ", ".join(f"{key}={value!r}" for key, value in done.parameters.items())
+    typer.echo(f"Ran {done.notebook} in sprint {chosen.id} ({done.seconds:.1f} s{'; ' + given if given else ''}); "
+               f"executed copy: {done.output}")
+    if done.superseded:
+        typer.echo(f"  replaces {done.superseded} entries its earlier runs logged (marked superseded)")
+    for executed in done.runs:
+        typer.echo(f"  run      {executed.name}  {executed.status}  {executed.id}")
+    for entry in done.entries:
+        typer.echo(f"  {entry.kind:<8} #{entry.number} {entry.text}{_marks(entry)}")
+    if not done.runs and not done.entries:
+        typer.echo("  it opened no runs and logged nothing")
+
+
+@sprint.command("bib")
+def bib(
+    sprint_id: SprintId = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write here (default: the sprint's "
+                                             "references.bib; - for stdout).", show_default=False)] = None,
+) -> None:
+    """Write BibTeX of the sprint's reading list and of every item its journal cites."""
+    from ..sprints.citations import default_bib_path, write_bibliography
+
+    chosen = _sprint_to_read(sprint_id)
+    if out is not None and str(out) == "-":
+        write_bibliography(chosen, sys.stdout)
+        return
+    target = out or default_bib_path(chosen)
+    buffer = io.StringIO()
+    count = write_bibliography(chosen, buffer)
+    target.write_text(buffer.getvalue(), encoding="utf-8")
+    typer.echo(f"Wrote {count} BibTeX entries (reading list and citations of sprint {chosen.id}) to {target}.")
 
 
 @sprint.command("reading")

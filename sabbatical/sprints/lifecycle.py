@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import PartialFailure, SabbaticalError, TrackingError, UsageError
 from . import tracking
@@ -122,10 +122,84 @@ def _files(folder, pattern: str) -> list[str]:
                   if path.is_file() and not path.name.startswith("."))
 
 
-def log_entry(sprint: Sprint, kind: str, text: str, *, source: str | None = None,
-              private: bool = False) -> JournalEntry:
-    """A journal entry written from the command line (`--from NAME` names who said it)."""
-    return record(sprint.journal_path, kind, text, source=source or "cli", private=private)
+def log_entry(sprint: Sprint, kind: str, text: str, *, source: str | None = None, private: bool = False,
+              cites: list[str] | None = None, runs: list[str] | None = None,
+              figures: list[str] | None = None) -> JournalEntry:
+    """A journal entry written from the command line (`--from NAME` names who said it), with its citations
+    checked first; to a closed sprint it is recorded as logged after the close (`entry.after_close`)."""
+    from .citations import check_evidence
+
+    evidence = check_evidence(sprint, cites=cites, runs=runs, figures=figures)
+    return record_entry(sprint, kind, text, source=source or "cli", private=private, **evidence.fields())
+
+
+def record_entry(sprint: Sprint, kind: str, text: str, *, source: str, private: bool = False,
+                 **extra: Any) -> JournalEntry:
+    """Append an entry; to a closed sprint it is marked `after_close` and the retro says it is stale."""
+    closed = sprint.meta.status == "closed"
+    entry = record(sprint.journal_path, kind, text, source=source, private=private,
+                   after_close=True if closed else None, **extra)
+    if closed:
+        mark_stale_retro(sprint)
+    return entry
+
+
+def after_close_warning(sprint: Sprint, entry: JournalEntry) -> str:
+    return (f"sprint {sprint.id} is closed: entry {_number_of(sprint, entry)} was recorded as logged after the "
+            f"close, and its retro is stale until you reopen it (`sabbatical sprint reopen {sprint.id}`) or keep "
+            f"the entry (`sabbatical sprint log --keep N --sprint {sprint.id}`)")
+
+
+def _number_of(sprint: Sprint, entry: JournalEntry) -> str:
+    for candidate in reversed(sprint.journal()):
+        if candidate.time == entry.time and candidate.text == entry.text and candidate.kind == entry.kind:
+            return str(candidate.number)
+    return "N"
+
+
+STALE_MARK = "_Stale:"
+
+
+def mark_stale_retro(sprint: Sprint) -> None:
+    """Say at the top of the Retro section which entries came after the close (or nothing, once none is stale)."""
+    from .model import folder_lock
+
+    with folder_lock(sprint.folder):
+        document = sprint.document()
+        retro = document.section("Retro")
+        if retro is None:
+            return
+        kept = [line for line in retro.strip("\n").splitlines() if not line.startswith(STALE_MARK)]
+        while kept and not kept[0].strip():
+            kept.pop(0)
+        stale = [entry.number for entry in sprint.journal() if entry.stale]
+        if stale and document.meta.status == "closed":
+            numbers = ", ".join(map(str, stale))
+            kept = [f"{STALE_MARK} {len(stale)} journal {'entry' if len(stale) == 1 else 'entries'} ({numbers}) "
+                    "came after the close and are not in this retro — reopen the sprint, or keep them with "
+                    "`sabbatical sprint log --keep N`._", ""] + kept
+        body = "\n".join(kept)
+        if body.strip("\n") != retro.strip("\n"):
+            document.replace_section("Retro", body)
+            sprint.save(document)
+
+
+def retract_entry(sprint: Sprint, number: int, why: str) -> JournalEntry:
+    """Take entry N back (an event; the entry stays in the journal, marked retracted)."""
+    from .journal import retract
+
+    entry = retract(sprint.journal_path, number, why)
+    mark_stale_retro(sprint)
+    return entry
+
+
+def keep_entry(sprint: Sprint, number: int) -> JournalEntry:
+    """Keep entry N: an example entry is then published; an entry logged after the close joins the record."""
+    from .journal import keep
+
+    entry = keep(sprint.journal_path, number)
+    mark_stale_retro(sprint)
+    return entry
 
 
 def close_sprint(sprint: Sprint, answer: str, summary: str, *, today: date | None = None) -> SprintMeta:
@@ -150,6 +224,27 @@ def close_sprint(sprint: Sprint, answer: str, summary: str, *, today: date | Non
     return meta
 
 
+def reopen_warnings(sprint: Sprint) -> list[str]:
+    """What reopening `sprint` would overlap: other open sprints, and sprints whose dates cross its dates."""
+    meta = sprint.meta
+    warnings = []
+    for other in all_sprints(sprint.workspace):
+        if other.folder == sprint.folder:
+            continue
+        try:
+            theirs = other.meta
+        except SabbaticalError:
+            continue
+        if theirs.status == "open":
+            where = "the newer one is where" if other.number > sprint.number else "this one becomes where"
+            warnings.append(f"sprint {other.id} ({other.slug}) is open too — {where} `sprint log` and notebooks "
+                            "without a sprint named write; name a sprint with --sprint to choose")
+        elif theirs.start <= meta.end and meta.start <= theirs.end:
+            warnings.append(f"sprint {other.id} ({other.slug}, {theirs.start} → {theirs.end}) overlaps this "
+                            f"sprint's dates ({meta.start} → {meta.end})")
+    return warnings
+
+
 def reopen_sprint(sprint: Sprint) -> SprintMeta:
     """Open a closed sprint again; its retro stays in sprint.md as a record of the first close."""
     document = sprint.document()
@@ -159,8 +254,9 @@ def reopen_sprint(sprint: Sprint) -> SprintMeta:
     previous = meta.answer
     meta.status, meta.answer, meta.closed = "open", None, None
     retro = document.section("Retro") or ""
+    retro = "\n".join(line for line in retro.strip().splitlines() if not line.startswith(STALE_MARK)).strip()
     document.replace_section("Retro", f"_Reopened on {date.today()}; the retro below is from the earlier close._"
-                                      f"\n\n{retro.strip()}")
+                                      f"\n\n{retro}")
     sprint.save(document)
     record(sprint.journal_path, "note", f"reopened (it was closed with answer {previous})",
            source="sabbatical sprint reopen", event="reopened")
@@ -187,7 +283,7 @@ def render_retro(meta: SprintMeta, summary: str, journal: list[JournalEntry]) ->
     """The Retro section: the answer, the summary, and the public findings, failures and feedback."""
     day = min(meta.days, max(1, ((meta.closed or date.today()) - meta.start).days + 1))
     lines = [f"**Answer: {meta.answer}** (closed {meta.closed}, day {day} of {meta.days})", "", summary]
-    public = [entry for entry in journal if not entry.private]
+    public = [entry for entry in journal if entry.publishable]
     for kind, heading in (("finding", "Findings"), ("failure", "Failures"), ("feedback", "Feedback")):
         entries = [entry for entry in public if entry.kind == kind]
         if entries:
@@ -200,6 +296,10 @@ def _retro_line(entry: JournalEntry) -> str:
     text = entry.text.replace("\n", " ")
     if detail:
         text += f" ({str(detail).replace(chr(10), ' ')})"
+    if entry.cites:
+        text += " [" + "; ".join(entry.cites) + "]"
+    if entry.seen_before:
+        text += f" (also seen in {entry.seen_before} earlier run{'s' if entry.seen_before > 1 else ''})"
     if entry.kind == "feedback" and entry.source not in ("cli", ""):
         text += f" (from {entry.source})"
     return text

@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import NotFound, SprintFileError
+from ..errors import NotFound, SprintFileError, UsageError
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
@@ -204,7 +204,8 @@ def folder_lock(folder: Path) -> Iterator[None]:
 class Sprint:
     """One sprint of a workspace: `Sprint(workspace, "03")`, or the active sprint with no id.
 
-    The id may be the number ("03" or "3"), the slug, or the folder name.
+    The id may be the number ("03" or "3"), the folder name, the slug or a unique prefix of it, or words
+    only one sprint's question holds ("dropout").
     """
 
     def __init__(self, workspace: Workspace, sprint_id: str | int | None = None, *, folder: Path | None = None):
@@ -268,6 +269,8 @@ class Sprint:
 
     # -- the journal and the lifecycle, for notebooks and scripts ------------------------------------
     def journal(self) -> list[JournalEntry]:
+        """Every entry, numbered, with its state (retracted, superseded, kept); `entry.current` picks the
+        record as it stands."""
         from .journal import read_journal
 
         return read_journal(self.journal_path)
@@ -352,7 +355,8 @@ def active_or_latest(workspace: Workspace) -> Sprint | None:
 
 
 def resolve_folder(workspace: Workspace, sprint_id: str | int | None) -> Path:
-    """The folder of a sprint named by number, slug or folder name; with no id, the active sprint."""
+    """The folder of a sprint named by number, folder name, slug, a unique prefix of the slug, or words
+    found in only one sprint's question; with no id, the active sprint."""
     folders = sprint_folders(workspace)
     if sprint_id is None or str(sprint_id).strip() == "":
         return active_folder(workspace, folders)
@@ -362,7 +366,28 @@ def resolve_folder(workspace: Workspace, sprint_id: str | int | None) -> Path:
         number, slug = folder.name.split("-", 1)  # sprint_folders kept only names FOLDER_PATTERN matches
         if wanted in (folder.name, slug) or (wanted.isdigit() and int(wanted) == int(number)):
             return folder
+    lowered = wanted.lower()
+    prefixed = [folder for folder in folders if not wanted.isdigit()
+                and (folder.name.split("-", 1)[1].startswith(lowered) or folder.name.startswith(lowered))]
+    words = _words(wanted)
+    asked = prefixed or [folder for folder in folders if words and words <= _words(_question_of(folder))]
+    if len(asked) == 1:
+        return asked[0]
+    if asked:
+        names = ", ".join(folder.name for folder in asked[:6])
+        raise UsageError(f"{wanted!r} names more than one sprint ({names}) — give its number")
     raise NotFound(f"No sprint {wanted} — `sabbatical sprint list` shows the sprints")
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"\w+", text.lower()))
+
+
+def _question_of(folder: Path) -> str:
+    try:
+        return parse_document((folder / SPRINT_FILE).read_text(encoding="utf-8"), folder / SPRINT_FILE).meta.question
+    except (OSError, UnicodeDecodeError, SprintFileError):
+        return ""
 
 
 def active_folder(workspace: Workspace, folders: list[Path] | None = None) -> Path:
@@ -370,6 +395,12 @@ def active_folder(workspace: Workspace, folders: list[Path] | None = None) -> Pa
     for folder in reversed(folders if folders is not None else sprint_folders(workspace)):
         if Sprint(workspace, folder=folder).meta.status == "open":
             return folder
+    folders = folders if folders is not None else sprint_folders(workspace)
+    if folders:
+        latest = Sprint(workspace, folder=folders[-1])
+        raise NotFound(f"No open sprint — every sprint is closed. Name one to write to it, e.g. `--sprint {latest.id}` "
+                       f"(sprint {latest.id}, {latest.slug}), or reopen it (`sabbatical sprint reopen {latest.id}`), "
+                       'or start one with `sabbatical new-sprint "QUESTION"`')
     raise NotFound('No open sprint — start one with `sabbatical new-sprint "QUESTION"`, '
                    "or name one (`sabbatical sprint list` shows them)")
 

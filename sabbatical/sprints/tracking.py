@@ -28,9 +28,9 @@ TAG_PREFIX = "sabbatical."
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 EXPERIMENT_KIND = "custom_model_development"
 NAME_QUESTION_MAX = 60
-# Metrics where smaller is better; every other metric is taken as larger-is-better.
-_SMALLER_IS_BETTER = ("loss", "error", "err", "mse", "mae", "rmse", "perplexity", "latency", "time", "seconds",
-                      "regret", "distance", "cost")
+# A metric's goal, when the researcher said it (`track.metric(name, value, goal="min")`), is this run tag.
+GOAL_TAG_PREFIX = TAG_PREFIX + "goal."
+GOALS = ("min", "max")
 
 
 @dataclass
@@ -39,7 +39,8 @@ class MetricSummary:
     best_step: int
     last: float
     last_step: int
-    goal: str  # "min" or "max"
+    goal: str | None  # "min" or "max" as the researcher said; None (best = last) when nobody did
+    points: int = 1
 
 
 @dataclass
@@ -245,7 +246,7 @@ def run_summaries(workspace: Workspace, experiment_id: str) -> list[RunSummary]:
     try:
         mlflow_client = client(workspace)
         runs = list(all_runs(mlflow_client, [experiment_id]))
-        summaries = [_summarise_run(mlflow_client, run) for run in runs]
+        summaries = [_summarise_run(mlflow_client, run, workspace) for run in runs]
     except Exception as exc:
         raise TrackingError(f"could not read runs from {workspace.tracking_uri}: {_one_line(exc)}") from exc
     return sorted(summaries, key=lambda run: run.start_time or 0)
@@ -262,31 +263,45 @@ def all_runs(mlflow_client: MlflowClient, experiment_ids: list[str]):
             return
 
 
-def _summarise_run(mlflow_client: MlflowClient, run: Any) -> RunSummary:
+def _summarise_run(mlflow_client: MlflowClient, run: Any, workspace: Workspace | None = None) -> RunSummary:
     metrics = {}
     for key in run.data.metrics:
         history = mlflow_client.get_metric_history(run.info.run_id, key)
         if history:
-            metrics[key] = summarise_metric(key, [(point.step, point.value, point.timestamp) for point in history])
+            metrics[key] = summarise_run_metric(workspace, run.data.tags, key,
+                                                [(point.step, point.value, point.timestamp) for point in history])
     tags = {key: value for key, value in run.data.tags.items() if not key.startswith("mlflow.")}
     return RunSummary(id=run.info.run_id, name=run.info.run_name or run.info.run_id[:8], status=run.info.status,
                       start_time=run.info.start_time, end_time=run.info.end_time, params=dict(run.data.params),
                       metrics=metrics, tags=tags)
 
 
-def metric_goal(name: str) -> str:
-    words = name.lower().replace("-", "_").replace("/", "_").split("_")
-    return "min" if any(word in _SMALLER_IS_BETTER for word in words) else "max"
+def metric_goal(name: str, run_tags: dict[str, str] | None = None, declared: dict[str, str] | None = None) -> str | None:
+    """The metric's goal as the researcher said it: on the run (`track.metric(…, goal=)`), else in
+    `[sprints] metrics`; None when neither says (no guess from the name: "time" may be better larger)."""
+    for said in ((run_tags or {}).get(GOAL_TAG_PREFIX + name), (declared or {}).get(name)):
+        if str(said or "").strip().lower() in GOALS:
+            return str(said).strip().lower()
+    return None
 
 
-def summarise_metric(name: str, points: list[tuple[int, float, int]]) -> MetricSummary:
-    """Best (by the metric's goal) and last (by step, then time) of a metric's history."""
-    goal = metric_goal(name)
-    finite = [point for point in points if point[1] == point[1]] or points  # NaN never wins
-    pick = min if goal == "min" else max
-    best = pick(finite, key=lambda point: point[1])
+def summarise_run_metric(workspace: Workspace | None, run_tags: dict[str, str], name: str,
+                         points: list[tuple[int, float, int]]) -> MetricSummary:
+    """A run's metric summarised with the goal its run or the workspace's settings give it."""
+    declared = workspace.config.sprints.metrics if workspace is not None else None
+    return summarise_metric(name, points, goal=metric_goal(name, run_tags, declared))
+
+
+def summarise_metric(name: str, points: list[tuple[int, float, int]], goal: str | None = None) -> MetricSummary:
+    """Best (by the metric's goal; with no goal, the last value) and last (by step, then time) of a history."""
     last = max(points, key=lambda point: (point[0], point[2]))
-    return MetricSummary(best=best[1], best_step=best[0], last=last[1], last_step=last[0], goal=goal)
+    best = last
+    if goal in GOALS:
+        finite = [point for point in points if point[1] == point[1]] or points  # NaN never wins
+        pick = min if goal == "min" else max
+        best = pick(finite, key=lambda point: point[1])
+    return MetricSummary(best=best[1], best_step=best[0], last=last[1], last_step=last[0], goal=goal,
+                         points=len(points))
 
 
 def _one_line(exc: BaseException) -> str:
