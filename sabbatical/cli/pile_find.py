@@ -261,6 +261,24 @@ def tag(item_id: str, tags: Annotated[list[str], typer.Argument(help="Tags to ad
     typer.echo(f"{record.label}: tags " + (", ".join(record.tags) or "none"))
 
 
+@commands.command("triage")
+def triage_screen(
+    state: Annotated[str, typer.Option("--state", help="inbox, kept, starred or dropped.")] = "inbox",
+    tag: Tag = None, topic_: Topic = None, kind: Kind = None, since: Since = None, source: Source = None,
+    sprint: SprintOption = None,
+) -> None:
+    """Triage on one screen: j/k move, K keep, s star, d drop, u undo, n note, t tag, o open, / search,
+    enter for the full summary, q quit (each key records what the matching command does)."""
+    from . import triage_ui
+
+    with open_pile(writes=True) as opened:
+        filters = item_filters(opened.conn, opened.workspace, topic=topic_, kind=kind, since=since, source=source,
+                               tag=tag, sprint=sprint)
+        rows = triage_ui.ranked_rows(opened.conn, opened.workspace.config, state=state, filters=filters,
+                                     sprints_dir=opened.workspace.sprints_dir)
+        triage_ui.TriageApp(opened.conn, opened.workspace.config, rows, filters=filters).run()
+
+
 # -- ranking, digest, stats -----------------------------------------------------------------------------
 @commands.command("inbox")
 def inbox(limit: Limit = 20, tag: Tag = None, topic_: Topic = None, kind: Kind = None, since: Since = None,
