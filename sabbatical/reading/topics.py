@@ -321,9 +321,26 @@ def content_index(conn: sqlite3.Connection, embedder: embed.Embedder | None, sto
 
 
 # -- labels -----------------------------------------------------------------------------------------
+KEYWORDS = 6
+FRAMING_SHARE = 0.25         # a feed that brought this share of a topic's items lends it no label words
+
+
 def _keywords(content: _Content, members: list[set[str]]) -> list[list[str]]:
-    """Each topic's keywords, from its items' text without their feeds' templates (see boilerplate.py)."""
-    return clustering.class_keywords([[content.texts.get(i, "") for i in group] for group in members])
+    """Each topic's keywords, from its items' text without their feeds' templates (see boilerplate.py).
+
+    A word of the template of a feed that brought a good part of the topic is left out even where other
+    sources' items use it ("anthropic" in a topic a quarter made of Anthropic's own news feed)."""
+    from collections import Counter
+
+    found = clustering.class_keywords([[content.texts.get(i, "") for i in group] for group in members],
+                                      top=2 * KEYWORDS)
+    keywords = []
+    for group, words in zip(members, found):
+        feeds = Counter(content.source_of.get(i) for i in group)
+        framing = set().union(*(content.templates.words.get(s, frozenset()) for s, n in feeds.items()
+                                if s in content.framed and n >= FRAMING_SHARE * len(group)))
+        keywords.append([term for term in words if not set(term.split()) & framing][:KEYWORDS])
+    return keywords
 
 
 def _short_texts(conn: sqlite3.Connection) -> dict[str, str]:
