@@ -213,7 +213,7 @@ def taste_model(conn: sqlite3.Connection, index: embed.VectorIndex) -> Any:
     Kept with the connection's other derived data, for exactly this index (the same object: it is
     replaced whenever a vector changes) and this latest event (events are only ever appended).
     """
-    from sklearn.linear_model import LogisticRegression
+    from . import taste
 
     latest_event = conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
     cache = embed.derived_cache(conn)
@@ -223,7 +223,7 @@ def taste_model(conn: sqlite3.Connection, index: embed.VectorIndex) -> Any:
     vectors, labels = _labelled(conn, index)
     model = None
     if _enough(labels):
-        model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000).fit(vectors, labels)
+        model = taste.fit(vectors, labels)  # numpy only: importing scikit-learn alone cost more than the inbox may
     cache["taste"] = (index, latest_event, model)
     return model
 
@@ -235,9 +235,7 @@ def _enough(labels: np.ndarray) -> bool:
 
 def taste_report(conn: sqlite3.Connection, config: Config) -> TasteReport:
     """How many triage decisions there are, and the taste model's held-out (cross-validated) accuracy."""
-    import numpy as np
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from . import taste
 
     index = search.stored_index(conn, config)
     if index is None:
@@ -252,10 +250,7 @@ def taste_report(conn: sqlite3.Connection, config: Config) -> TasteReport:
                         f"(have {positives} kept/starred, {len(labels) - positives} dropped)")
         return report
     folds = min(5, positives, len(labels) - positives)
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
-    model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000)
-    scores = cross_val_score(model, vectors, labels, cv=splitter, scoring="accuracy")
-    report.held_out_accuracy = round(float(np.mean(scores)), 3)
+    report.held_out_accuracy = round(taste.held_out_accuracy(vectors, labels, folds), 3)
     report.baseline_accuracy = round(max(positives, len(labels) - positives) / len(labels), 3)
     report.folds = folds
     return report
