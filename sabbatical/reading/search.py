@@ -1,9 +1,16 @@
-"""Search: words (SQLite FTS5, BM25) and meaning (vector similarity), fused by reciprocal rank fusion.
+"""Search: words (SQLite FTS5, BM25) and meaning (vector similarity), fused by weighted reciprocal rank fusion.
 
 Any text a user types is safe: it is cut into words and each word is quoted before it reaches FTS5, so
 operators and punctuation (`"`, `*`, `:`, `NEAR`, `-`, parentheses) are searched for as text, never
 parsed. Filters (topic, kind, triage state, date, source) narrow both lists before they are fused. Each
 hit says why it matched: the query words it contains, its topic, and its similarity to the query.
+
+The fusion knows how much to trust each side. Meaning counts an item only when its similarity stands
+out for this query and this embedder: at least Z_FLOOR standard deviations above the query's mean
+similarity over the pile (a raw cosine floor means different things for TF-IDF, WordLlama and MiniLM,
+and a one-line teaser that is vaguely like everything never clears it). Its weight depends on the words:
+when many items hold every word of the query, the words have found the subject and meaning reorders
+them; when none or few do (a paraphrase, a question in other words), meaning weighs as much as words.
 
 A search only reads. It uses the vectors `pile organise` stored and never embeds or fits inside a
 query: on a pile with no vectors yet it answers by words and says so (`Hits.words_only`, `Hits.note`),
@@ -30,9 +37,15 @@ RRF_K = 60                    # the usual constant: a rank-1 hit scores 1/61, ra
 CANDIDATES = 100              # how deep each list goes before fusion
 FILTERED_CANDIDATES = 2_000   # deeper when a filter may remove most of the top hits
 BM25_WEIGHTS = (10.0, 2.0, 4.0, 1.0)   # title, authors, abstract, content
+MAX_PHRASE = 4                # queries of 2-4 content words are also searched as a phrase
 ENOUGH_MATCHES = 20           # fewer items than this hold every query word: add those holding any
 MAX_RANKED = 4_000            # more matches than this are ranked among title matches only
 MIN_SIMILARITY = 0.1          # below this cosine, "similar in meaning" is noise (an unrelated item in a tiny pile)
+Z_FLOOR = 2.0                 # meaning counts items this many standard deviations above the query's mean similarity
+MIN_POPULATION = 500          # fewer vectors than this: too few to say what stands out
+WORDS_FOUND = 2               # this many items hold every query word: the words found the subject
+MEANING_WEIGHT = 0.15         # meaning's weight in the fusion then (words weigh 1): it reorders what the words found
+MEANING_WEIGHT_UNSURE = 1.0   # its weight when few or no items hold every word (a paraphrase, a question)
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -104,24 +117,31 @@ def fts_expression(words: list[str]) -> str:
     return " OR ".join(_quoted(w) for w in words)
 
 
+MODES = ("hybrid", "words", "meaning")
+
+
 def search(conn: sqlite3.Connection, config: Config, query: str, *, limit: int = 20,
-           filters: Filters | None = None) -> Hits:
+           filters: Filters | None = None, mode: str = "hybrid") -> Hits:
     """The best `limit` items for `query` by words and meaning, each with why it matched.
 
-    Meaning takes part only where `pile organise` stored vectors; the result's note says what it missed.
+    `mode` is "hybrid" (both, fused), "words" (full text only) or "meaning" (vectors only). Meaning takes
+    part only where `pile organise` stored vectors; the result's note says what it missed.
     """
+    if mode not in MODES:
+        raise UsageError(f"--mode {mode!r}: use one of {', '.join(MODES)}")
     words = query_words(query)
     if not words:
         raise UsageError("give some words to search for, e.g. `sabbatical pile search \"sparse attention\"`")
     filters = filters or Filters()
     allowed = allowed_ids(conn, filters)
     depth = FILTERED_CANDIDATES if allowed is not None else CANDIDATES
-    by_words = _fts_ranking(conn, words, depth, allowed)
-    index = stored_index(conn, config)
-    vectors = _vector_ranking(conn, config, index, query, depth, allowed) if index else []
-    fused = _fuse([by_words, [item_id for item_id, _ in vectors]])[:limit]
-    return Hits(_hits(conn, fused, dict(vectors), words), words_only=index is None,
-                note=_coverage_note(conn, index))
+    by_words, all_words = _fts_ranking(conn, words, depth, allowed) if mode != "meaning" else ([], 0)
+    index = stored_index(conn, config) if mode != "words" else None
+    by_meaning, similarity = _vector_ranking(conn, config, index, query, depth, allowed, by_words) if index else ([], {})
+    weight = MEANING_WEIGHT if all_words >= WORDS_FOUND else MEANING_WEIGHT_UNSURE
+    fused = _fuse([(by_words, 1.0), (by_meaning, weight)])[:limit]
+    return Hits(_hits(conn, fused, similarity, words), words_only=index is None,
+                note=_coverage_note(conn, index) if mode != "words" else "")
 
 
 def related(conn: sqlite3.Connection, config: Config, ref: str, *, limit: int = 10) -> Hits:
@@ -154,23 +174,33 @@ def _coverage_note(conn: sqlite3.Connection, index: embed.VectorIndex | None) ->
 
 
 # -- the two rankings --------------------------------------------------------------------------------
-def _fts_ranking(conn: sqlite3.Connection, words: list[str], depth: int, allowed: set[str] | None) -> list[str]:
+def _fts_ranking(conn: sqlite3.Connection, words: list[str], depth: int,
+                 allowed: set[str] | None) -> tuple[list[str], int]:
     """BM25 ranking: items holding every content word first; topped up by items holding any of them.
+    Also how many items hold every content word (up to `depth`).
 
     Stop words are left out when other words remain, and the any-word query runs only when the
     all-words one finds few items. Ranking costs FTS5 a lookup per matching item, so a query matching
     more than MAX_RANKED items is ranked among the items with the words in their title.
     """
     content = content_words(words)
-    rowids = _fts_rowids(conn, " ".join(_quoted(w) for w in content), depth)
+    every_word = _fts_rowids(conn, " ".join(_quoted(w) for w in content), depth)
+    all_words = len(every_word)
+    # The words as a phrase first: "sparse autoencoders" together beats the two words pages apart.
+    rowids = _fts_rowids(conn, _quoted(" ".join(content)), depth) if 1 < len(content) <= MAX_PHRASE else []
+    rowids = _topped_up(rowids, every_word)
     if len(rowids) < ENOUGH_MATCHES and len(content) > 1:
-        seen = set(rowids)
-        rowids += [r for r in _fts_rowids(conn, fts_expression(content), depth) if r not in seen]
+        rowids = _topped_up(rowids, _fts_rowids(conn, fts_expression(content), depth))
     if not rowids:
-        return []
+        return [], 0
     ids = dict(conn.execute(f"SELECT seq, id FROM items WHERE seq IN ({','.join('?' * len(rowids))})", rowids).fetchall())
     ranked = [ids[r] for r in rowids if r in ids]
-    return ranked if allowed is None else [i for i in ranked if i in allowed]
+    return (ranked if allowed is None else [i for i in ranked if i in allowed]), all_words
+
+
+def _topped_up(first: list[int], more: list[int]) -> list[int]:
+    seen = set(first)
+    return first + [r for r in more if r not in seen]
 
 
 def _fts_rowids(conn: sqlite3.Connection, expression: str, depth: int) -> list[int]:
@@ -196,21 +226,40 @@ def content_words(words: list[str]) -> list[str]:
 
 
 def _vector_ranking(conn: sqlite3.Connection, config: Config, index: embed.VectorIndex, query: str, depth: int,
-                    allowed: set[str] | None) -> list[tuple[str, float]]:
+                    allowed: set[str] | None, found_by_words: list[str]) -> tuple[list[str], dict[str, float]]:
+    """The items whose similarity clears the floor, best first, and the similarity of each of them and of
+    every item the words found (a hit says how near it is in meaning, whichever side found it)."""
     import numpy as np
 
     embedder = pile_embedder(conn, config)
-    if embedder is None:
-        return []
-    vector = embed.embed_query(embedder, query)
-    if not np.any(vector):
-        return []
+    vector = embed.embed_query(embedder, query) if embedder is not None else None
+    if vector is None or not np.any(vector):
+        return [], {}
     rows = None if allowed is None else np.fromiter((index.row_of[i] for i in allowed if i in index.row_of),
                                                       dtype=np.int64)
     with _one_blas_thread():
         sims = (index.matrix if rows is None else index.matrix[rows]) @ vector
-    return [(index.ids[r if rows is None else rows[r]], float(sims[r])) for r in _top(sims, depth)
-            if sims[r] >= MIN_SIMILARITY]
+    if not len(sims):
+        return [], {}
+    floor = similarity_floor(sims)
+    ranked = [(index.ids[r if rows is None else rows[r]], float(sims[r])) for r in _top(sims, depth)
+              if sims[r] >= floor]
+    similarity = dict(ranked)
+    for item_id in found_by_words:
+        row = index.row_of.get(item_id)
+        if row is not None and item_id not in similarity:
+            similarity[item_id] = float(index.matrix[row] @ vector)
+    return [item_id for item_id, _ in ranked], similarity
+
+
+def similarity_floor(sims: np.ndarray) -> float:
+    """The similarity an item needs for meaning to count it: Z_FLOOR standard deviations above this
+    query's mean similarity over the pile, so the floor suits whichever embedder made the vectors. A
+    small pile has no population to stand out from (its items may all be on three subjects): there the
+    floor is MIN_SIMILARITY."""
+    if len(sims) < MIN_POPULATION:
+        return MIN_SIMILARITY
+    return max(MIN_SIMILARITY, float(sims.mean() + Z_FLOOR * sims.std()))
 
 
 def _one_blas_thread() -> Any:
@@ -236,12 +285,12 @@ def _top(scores: np.ndarray, count: int) -> np.ndarray:
     return part[np.argsort(-scores[part])]
 
 
-def _fuse(rankings: list[list[str]]) -> list[tuple[str, float]]:
-    """Reciprocal rank fusion: each list adds 1/(k + rank) for every item it holds."""
+def _fuse(rankings: list[tuple[list[str], float]]) -> list[tuple[str, float]]:
+    """Weighted reciprocal rank fusion: each list adds weight/(k + rank) for every item it holds."""
     scores: dict[str, float] = {}
-    for ranking in rankings:
+    for ranking, weight in rankings:
         for rank, item_id in enumerate(ranking, start=1):
-            scores[item_id] = scores.get(item_id, 0.0) + 1.0 / (RRF_K + rank)
+            scores[item_id] = scores.get(item_id, 0.0) + weight / (RRF_K + rank)
     return sorted(scores.items(), key=lambda kv: -kv[1])
 
 
