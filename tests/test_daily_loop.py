@@ -139,6 +139,8 @@ def test_the_same_filters_narrow_list_search_inbox_export_and_digest(ws, cli):
     cli(*w, "pile", "tag", autoencoders, "reading-group", "later")
     cli(*w, "pile", "star", autoencoders)
     _sprint_naming(ws, cli, [autoencoders, "https://blog.example/post-1"])
+    cited = cli(*w, "sprint", "log", "finding", "Heads matter less than sinks", "--cite", "2601.00000")
+    assert cited.exit_code == 0, cited.stderr
 
     def ids_of(*args: str) -> set[str]:
         result = cli(*w, *args, "--json")
@@ -149,11 +151,13 @@ def test_the_same_filters_narrow_list_search_inbox_export_and_digest(ws, cli):
     assert ids_of("pile", "list", "--tag", "reading-group") == {induction, autoencoders}
     assert ids_of("pile", "list", "--tag", "reading-group", "--state", "starred") == {autoencoders}
     assert ids_of("pile", "list", "--kind", "post", "--since", "2025-02-15") == {"https://blog.example/post-2"}
-    assert ids_of("pile", "list", "--sprint", "1") == {autoencoders, "https://blog.example/post-1"}
+    assert ids_of("pile", "list", "--sprint", "1") == {autoencoders, "https://blog.example/post-1",
+                                                       "arxiv:2601.00000"}  # listed, and cited
     assert ids_of("pile", "search", "sparse attention", "--tag", "later") == {autoencoders}
-    assert ids_of("pile", "search", "sparse attention", "--sprint", "1", "--kind", "paper") == {autoencoders}
+    assert ids_of("pile", "search", "sparse attention", "--sprint", "1", "--kind", "paper") == {
+        autoencoders, "arxiv:2601.00000"}
     assert ids_of("pile", "inbox", "--tag", "reading-group") == {induction}  # the starred one is out of the inbox
-    assert ids_of("pile", "inbox", "--sprint", "1") == {"https://blog.example/post-1"}
+    assert ids_of("pile", "inbox", "--sprint", "1") == {"https://blog.example/post-1", "arxiv:2601.00000"}
     digest = ws / "filtered-digest.md"
     assert cli(*w, "pile", "digest", "--since", "3000d", "--out", digest, "--tag", "later").exit_code == 0
     text = digest.read_text(encoding="utf-8")

@@ -8,7 +8,6 @@ sprint.md and the items its journal entries cite.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from typing import TYPE_CHECKING
 
@@ -17,9 +16,6 @@ from .search import Filters
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
-
-_NAMED_ID = re.compile(r"`([a-z][a-z0-9]*:[^`\s]+)`")  # how sprint.md's reading list writes each item
-
 
 def item_filters(conn: sqlite3.Connection, workspace: Workspace, *, topic: str | None = None,
                  kind: str | None = None, state: str | None = None, since: str | None = None,
@@ -30,12 +26,9 @@ def item_filters(conn: sqlite3.Connection, workspace: Workspace, *, topic: str |
 
 
 def sprint_item_ids(conn: sqlite3.Connection, workspace: Workspace, ref: str) -> frozenset[str]:
-    """The pile items a sprint names: its reading list, then what its journal entries cite."""
+    """The pile items a sprint names: its reading list, and what its current journal entries cite (the
+    sprint's bibliography, as `sprint bib` writes it)."""
+    from ..sprints.citations import bibliography_ids
     from ..sprints.model import Sprint
 
-    sprint = Sprint(workspace, ref)
-    listed = _NAMED_ID.findall(sprint.document().section("Reading list") or "")
-    cited = [item for entry in sprint.journal() for item in getattr(entry, "cites", None) or []
-             if getattr(entry, "current", True)]
-    found = lookup_ids(conn, [*listed, *cited])
-    return frozenset(found.values())
+    return frozenset(lookup_ids(conn, bibliography_ids(Sprint(workspace, ref))).values())
