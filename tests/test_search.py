@@ -320,3 +320,21 @@ def test_the_cli_takes_a_mode_and_refuses_an_unknown_one(workspace, cli):
     assert meaning["words_only"] is False and meaning["hits"]
     bad = cli("--workspace", workspace.root, "pile", "search", "qubit", "--mode", "vibes")
     assert bad.exit_code == ExitCode.USAGE and "use one of hybrid, words, meaning" in bad.stderr
+
+
+def test_notes_and_tags_find_the_items_they_were_written_on_until_undone(conn, organised):
+    """The researcher's own words: a note or a tag holding a query word finds its item (which holds no
+    such word itself) and says so; a removed tag or an undone note no longer does."""
+    target, other = organised["vision"][0], organised["language"][0]
+    triage.add_note(conn, target, "My advisor's favourite counterexample")
+    triage.tag(conn, other, ["advisor-pick", "reread"])
+    hits = {h.id: h for h in search.search(conn, Config(), "advisor", limit=10)}
+    assert {target, other} <= set(hits)
+    assert hits[target].why["your_words"] == ["advisor"] and "your notes/tags: advisor" in hits[target].why_text
+    assert hits[target].matched_terms == []
+    assert target in {h.id for h in search.search(conn, Config(), "counterexamples advisor", limit=10,
+                                                  mode="words")}
+    assert target not in {h.id for h in search.search(conn, Config(), "advisor", limit=10, mode="meaning")}
+    triage.tag(conn, other, ["advisor-pick"], remove=True)
+    triage.undo(conn, [target])
+    assert not {target, other} & {h.id for h in search.search(conn, Config(), "advisor", limit=10)}

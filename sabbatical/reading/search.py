@@ -12,6 +12,9 @@ and a one-line teaser that is vaguely like everything never clears it). Its weig
 when many items hold every word of the query, the words have found the subject and meaning reorders
 them; when none or few do (a paraphrase, a question in other words), meaning weighs as much as words.
 
+The researcher's own words count too: an item whose notes or tags hold query words is found by them
+(a third list in the fusion, as strong as the words of the item itself), and says so.
+
 A search only reads. It uses the vectors `pile organise` stored and never embeds or fits inside a
 query: on a pile with no vectors yet it answers by words and says so (`Hits.words_only`, `Hits.note`),
 and items added since the last organise are found by words until the next one.
@@ -42,6 +45,7 @@ ENOUGH_MATCHES = 20           # fewer items than this hold every query word: add
 MAX_RANKED = 4_000            # more matches than this are ranked among title matches only
 MIN_SIMILARITY = 0.1          # below this cosine, "similar in meaning" is noise (an unrelated item in a tiny pile)
 Z_FLOOR = 2.0                 # meaning counts items this many standard deviations above the query's mean similarity
+OWN_WORDS_WEIGHT = 1.0        # the researcher's notes and tags count as much as the item's own text
 MIN_POPULATION = 500          # fewer vectors than this: too few to say what stands out
 WORDS_FOUND = 2               # this many items hold every query word: the words found the subject
 MEANING_WEIGHT = 0.15         # meaning's weight in the fusion then (words weigh 1): it reorders what the words found
@@ -84,6 +88,8 @@ class Hit:
         parts = []
         if self.matched_terms:
             parts.append("words: " + ", ".join(self.matched_terms))
+        if self.why.get("your_words"):
+            parts.append("your notes/tags: " + ", ".join(self.why["your_words"]))
         if self.similarity is not None:
             parts.append(f"similarity {self.similarity:.2f}")
         parts.append(f"topic: {self.topic}")
@@ -136,11 +142,13 @@ def search(conn: sqlite3.Connection, config: Config, query: str, *, limit: int =
     allowed = allowed_ids(conn, filters)
     depth = FILTERED_CANDIDATES if allowed is not None else CANDIDATES
     by_words, all_words = _fts_ranking(conn, words, depth, allowed) if mode != "meaning" else ([], 0)
+    own = own_words(conn, content_words(words), allowed) if mode != "meaning" else {}
     index = stored_index(conn, config) if mode != "words" else None
     by_meaning, similarity = _vector_ranking(conn, config, index, query, depth, allowed, by_words) if index else ([], {})
     weight = MEANING_WEIGHT if all_words >= WORDS_FOUND else MEANING_WEIGHT_UNSURE
-    fused = _fuse([(by_words, 1.0), (by_meaning, weight)])[:limit]
-    return Hits(_hits(conn, fused, similarity, words), words_only=index is None,
+    by_own = sorted(own, key=lambda item_id: -len(own[item_id]))
+    fused = _fuse([(by_words, 1.0), (by_meaning, weight), (by_own, OWN_WORDS_WEIGHT)])[:limit]
+    return Hits(_hits(conn, fused, similarity, words, own), words_only=index is None,
                 note=_coverage_note(conn, index) if mode != "words" else "")
 
 
@@ -215,6 +223,29 @@ def _fts_rowids(conn: sqlite3.Connection, expression: str, depth: int) -> list[i
     rows = conn.execute(f"SELECT rowid FROM items_fts WHERE items_fts MATCH ? AND rank MATCH 'bm25({weights})' "
                         "ORDER BY rank LIMIT ?", (expression, depth))
     return [r[0] for r in rows]
+
+
+def own_words(conn: sqlite3.Connection, words: list[str], allowed: set[str] | None) -> dict[str, list[str]]:
+    """Items whose current notes or tags hold query words → those words: the researcher's own words find
+    what they wrote them on. A word matches a note's word it begins (`distil` finds "distillation").
+
+    Notes and tags live in the append-only events; the few events that could match are found by SQL,
+    then folded (so an undone note or a removed tag no longer matches)."""
+    if not words:
+        return {}
+    likes = " OR ".join("value LIKE ?" for _ in words)
+    subjects = [r[0] for r in conn.execute(
+        f"SELECT DISTINCT subject FROM events WHERE action IN ('note', 'tag') AND ({likes})",
+        [f"%{w}%" for w in words])]
+    found: dict[str, list[str]] = {}
+    for item_id, state in triage.user_states(conn, subjects).items():
+        if allowed is not None and item_id not in allowed:
+            continue
+        tokens = {t.lower() for text in [*(n.text for n in state.notes), *state.tags] for t in _WORD.findall(text)}
+        matched = [w for w in words if any(t.startswith(w) for t in tokens)]
+        if matched:
+            found[item_id] = matched
+    return found
 
 
 def content_words(words: list[str]) -> list[str]:
@@ -364,7 +395,7 @@ def allowed_ids(conn: sqlite3.Connection, filters: Filters) -> set[str] | None:
 
 # -- rendering hits ------------------------------------------------------------------------------------
 def _hits(conn: sqlite3.Connection, fused: list[tuple[str, float]], similarity: dict[str, float],
-          words: list[str]) -> list[Hit]:
+          words: list[str], own: dict[str, list[str]] | None = None) -> list[Hit]:
     if not fused:
         return []
     ids = [item_id for item_id, _ in fused]
@@ -384,10 +415,13 @@ def _hits(conn: sqlite3.Connection, fused: list[tuple[str, float]], similarity: 
         topic_name = names.get(topic_id, topics.UNSORTED) if topic_id else topics.UNSORTED
         sim = similarity.get(item_id)
         terms = matched.get(row["seq"], [])
+        why: dict[str, Any] = {"terms": terms, "similarity": None if sim is None else round(sim, 4),
+                               "topic": topic_name}
+        if own and item_id in own:
+            why["your_words"] = own[item_id]
         hits.append(Hit(item_id, row["title"], row["kind"], row["url"], row["published"],
                         states.get(item_id, triage.UserState()).state, topic_id, topic_name, round(score, 6),
-                        None if sim is None else round(sim, 4), terms,
-                        {"terms": terms, "similarity": None if sim is None else round(sim, 4), "topic": topic_name}))
+                        None if sim is None else round(sim, 4), terms, why))
     return hits
 
 
