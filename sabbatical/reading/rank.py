@@ -178,14 +178,16 @@ def _context(conn: sqlite3.Connection, config: Config, sprints_dir: Path | None)
 
     index = search.stored_index(conn, config)
     context = _Context(config, index)
-    embedder = search.pile_embedder(conn, config) if index is not None else None
-    if index is None or embedder is None:
+    if index is None:
         return context
     aims = [(f"interest {text!r}", text) for text in config.reading.interests if text.strip()]
     question = open_sprint_question(sprints_dir) if sprints_dir else None
     if question:
         aims.append(("the sprint question", question))
-    if aims:
+    if aims:  # the embedder (~0.1 s to load) only when there is something to embed
+        embedder = search.pile_embedder(conn, config)
+        if embedder is None:
+            return context
         vectors = embedder.embed([text for _, text in aims])
         context.aims = [(label, vectors[i]) for i, (label, _) in enumerate(aims) if np.any(vectors[i])]
     if context.aims:
