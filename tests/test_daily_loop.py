@@ -59,13 +59,13 @@ def _seq(root: Path, title: str) -> int:
 
 # -- one way to open the pile ------------------------------------------------------------------------------
 def test_a_read_only_workspace_answers_reads_and_refuses_each_write_in_one_line(ws):
-    inbox, listed, topics, digest, digest_out, tagged, organised = _run_read_only(ws, [
+    inbox, listed, topics, digest, digest_out, tagged, organised, triaged = _run_read_only(ws, [
         ["pile", "inbox"], ["pile", "list"], ["pile", "topics"], ["pile", "digest"],
         ["pile", "digest", "--out", str(ws / "elsewhere.md")], ["pile", "tag", "#1", "later"],
-        ["pile", "organise"]])
+        ["pile", "organise"], ["pile", "triage"]])
     assert inbox[0] == listed[0] == topics[0] == 0, (inbox, listed, topics)
     assert "Grokking as phase change" in listed[1]
-    for code, _, stderr in (digest, tagged, organised):
+    for code, _, stderr in (digest, tagged, organised, triaged):
         lines = stderr.strip().splitlines()
         assert code == ExitCode.ERROR and len(lines) == 1, stderr
         assert lines[0].startswith("Error: the workspace is read-only") and "unexpected" not in lines[0]
@@ -98,6 +98,8 @@ def test_every_table_shows_the_handle_every_command_accepts(built, cli):
     with Pile(db.connect(built / "reading" / "pile.db")) as opened:
         podcast = f"#{_seq(built, TITLES[1])}"
         assert opened.resolve(podcast) == opened.resolve(podcast[1:]) == "https://blog.example/post-0"
+    shown = cli(*w, "pile", "show", podcast)
+    assert shown.exit_code == 0 and f"{podcast}  ·  https://blog.example/post-0" in shown.stdout
     missing = cli(*w, "pile", "show", "#999")
     assert missing.exit_code == ExitCode.ERROR and "no item #999" in missing.stderr
 
@@ -165,3 +167,10 @@ def test_the_same_filters_narrow_list_search_inbox_export_and_digest(ws, cli):
     unknown = cli(*w, "pile", "list", "--sprint", "99")
     assert unknown.exit_code != 0 and unknown.stderr.startswith("Error:") and len(unknown.stderr.splitlines()) == 1
 
+
+def test_pile_show_prints_a_hostile_title_as_text(ws, cli):
+    hostile = "[link=http://evil.example]Click[/link] [bold red]me[/]"
+    with Pile(db.connect(ws / "reading" / "pile.db")) as opened:
+        opened.add([Entry(ids=["https://evil.example/post"], kind="post", title=hostile)], None, "feed")
+    shown = cli("-w", ws, "pile", "show", "https://evil.example/post")
+    assert shown.exit_code == 0 and hostile in shown.stdout

@@ -14,7 +14,13 @@ Section = Callable[[Any, Any], list[str]]
 
 
 def _header(item: Any, _pile: Any) -> list[str]:
-    lines = [f"[bold]{item.title or '(no title yet)'}[/bold]", f"{item.id}  ·  {item.kind}"]
+    from rich.markup import escape
+
+    from ..reading.pile import handle_of
+
+    # The title line is markup (bold), so the title in it is escaped: a feed's "[link=…]" stays text.
+    lines = [f"[bold]{escape(item.title or '(no title yet)')}[/bold]",
+             f"{handle_of(item.seq)}  ·  {item.id}  ·  {item.kind}"]
     if item.authors:
         lines.append(", ".join(item.authors))
     when = " · ".join(x for x in (item.published and f"published {item.published[:10]}",
