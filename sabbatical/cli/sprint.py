@@ -394,21 +394,43 @@ def bib(
 
 @sprint.command("reading")
 def reading(
-    sprint_id: SprintId = None,
+    args: Annotated[list[str] | None, typer.Argument(
+        help="[SPRINT] to show the list (default: the active sprint), or `add ID…` / `remove ID…` to pin items "
+             "to it or keep them off it (pins survive --refresh).", show_default=False, metavar="[SPRINT | add|remove ID…]")] = None,
+    sprint_id: Annotated[str | None, typer.Option("--sprint", help="The sprint to pin to or show (default: active).",
+                                                  show_default=False)] = None,
     refresh: Annotated[bool, typer.Option("--refresh", help="Also rewrite the Reading list in sprint.md.")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Show (or --refresh) the sprint's reading list from the pile."""
+    """Show (or --refresh) the sprint's reading list from the pile; `add`/`remove ID` pin or remove items."""
+    from ..reading.pile import Pile
     from ..sprints.lifecycle import refresh_reading
-    from ..sprints.reading_list import render_markdown
+    from ..sprints.reading_list import pin, render_markdown
 
-    chosen = _sprint(sprint_id)
-    result = refresh_reading(chosen, write=refresh)
+    words = list(args or [])
+    action = words.pop(0) if words and words[0] in ("add", "remove") else None
+    if action is None and len(words) > 1:
+        raise typer.BadParameter("give one sprint, or `add ID…` / `remove ID…`")
+    if action and not words:
+        raise typer.BadParameter(f"`sprint reading {action}` needs the id of at least one pile item")
+    chosen = _sprint(sprint_id or (words[0] if action is None and words else None))
+    workspace = current_workspace()
+    pile = Pile.open(workspace) if action or workspace.pile_path.exists() else None
+    try:
+        if action and pile is not None:
+            for ref in words:
+                item_id = pin(pile.conn, chosen.id, ref, remove=action == "remove")
+                typer.echo(f"{'Removed' if action == 'remove' else 'Pinned'} {item_id} "
+                           f"{'from' if action == 'remove' else 'to'} sprint {chosen.id}'s reading list.", err=as_json)
+        result = refresh_reading(chosen, write=refresh, conn=pile.conn if pile else None)
+    finally:
+        if pile:
+            pile.close()
     if as_json:
         print_json(result)
     elif result.entries:
-        print_table(["#", "item", "kind", "title", "tldr"],
-                    [[n, e.item_id, e.contribution or e.kind, e.title, e.tldr or ""]
+        print_table(["#", "item", "kind", "title", "why"],
+                    [[n, e.item_id, e.contribution or e.kind, e.title, e.why]
                      for n, e in enumerate(result.entries, 1)])
     else:
         typer.echo(render_markdown(result))

@@ -20,6 +20,8 @@ from .model import ANSWERS, Sprint, SprintMeta, all_sprints
 from .reading_list import ReadingList, render_markdown, search_pile
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from ..workspace import Workspace
 
 
@@ -305,10 +307,12 @@ def _retro_line(entry: JournalEntry) -> str:
     return text
 
 
-def refresh_reading(sprint: Sprint, *, write: bool) -> ReadingList:
-    """Search the pile with the sprint's question; with `write`, replace the Reading list in sprint.md."""
+def refresh_reading(sprint: Sprint, *, write: bool, conn: sqlite3.Connection | None = None) -> ReadingList:
+    """Search the pile (`conn`, else opened here) with the sprint's question, its pins first; with `write`,
+    replace the Reading list in sprint.md."""
     document = sprint.document()
-    reading = search_pile(sprint.workspace, document.meta.question, include_private=document.meta.private)
+    reading = search_pile(sprint.workspace, document.meta.question, include_private=document.meta.private,
+                          conn=conn, sprint=sprint.id)
     if write:
         document.replace_section("Reading list", render_markdown(reading))
         sprint.save(document)

@@ -1,26 +1,58 @@
 """A sprint's reading list: the pile searched with the sprint's question, and its Markdown section.
 
-The search is the pile's own hybrid search (words by BM25 and meaning by vectors, fused), so a sprint
-finds what `sabbatical pile search` would, with each item's chosen summary (tldr, contribution).
+The question is searched as the phrases it is made of, not as a bag of words: "Do induction heads form
+at the same step as the in-context learning bump?" holds the phrases "induction heads" and "in-context
+learning bump", and an item that says "in-context learning" outranks one that says "learning" and
+"context" apart. Candidates come from the pile's own search (`reading.search`, words and meaning), once
+for the whole question and once for each phrase; each is then scored by how much of the question's
+phrases its title and abstract hold, rare words and whole phrases counting most. Items the researcher
+starred, kept or tagged rank higher, and items below a relevance floor are left out rather than filling
+ten slots. `sprint reading add|remove ID` pins an item to the list or keeps it off; pins are events in
+the pile (subject 'sprint:ID') and survive every refresh.
+
 Dropped items are left out, and private ones unless the sprint is private. With no pile the list says
 so plainly; a pile that cannot be read is reported, never fatal to the sprint.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import re
 import sqlite3
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..errors import StoreError
+from ..reading.stopwords import STOP_WORDS
 
 if TYPE_CHECKING:
+    from ..config import Config
     from ..workspace import Workspace
 
 LIMIT = 10
-# Common words that would match most of the pile and say nothing about the question.
-_STOPWORDS = frozenset(["a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yes", "yet", "make", "makes", "made", "get", "gets", "use", "uses", "using", "used", "work", "works", "better", "best", "good", "really", "much", "many", "way", "ways"])
+# Relevance (0–1, see relevance_of) an item must exceed to be listed: an item holding every word of the
+# question, but none of its phrases, scores exactly a half …
+FLOOR = 0.5
+MARKED_FLOOR = 0.25         # … or this much when the researcher starred, kept or tagged it
+QUESTION_HITS = 60          # candidates from searching the whole question …
+PHRASE_HITS = 30            # … and from searching each phrase of it
+BOOST = {"starred": 0.3, "kept": 0.15}
+TAG_BOOST = 0.1
+ABSTRACT_CHARS = 3_000
+DF_CAP = 5_000              # document frequencies are counted up to here (rarer words weigh more)
+# Words of a question that are about asking, not about the subject.
+QUESTION_WORDS = frozenset(["does", "do", "did", "can", "could", "would", "should", "is", "are", "how", "what",
+                            "why", "when", "which", "whether", "make", "makes", "made", "get", "gets", "use",
+                            "uses", "using", "used", "work", "works", "better", "best", "good", "really", "way",
+                            "ways", "help", "helps", "improve", "improves", "affect", "affects", "cause",
+                            "causes", "really", "actually", "happen", "happens", "same", "different", "new",
+                            # size and degree words, which qualify a subject without naming one
+                            "small", "smaller", "large", "larger", "big", "bigger", "high", "higher", "low", "lower",
+                            "long", "longer", "short", "shorter", "well", "much", "many", "more", "less", "need",
+                            "needs", "keep", "keeps", "find", "finds", "limited", "practice", "across"])
+_TOKEN = re.compile(r"\w+(?:-\w+)*")
+_SPLIT = re.compile(r"[^\w]+")
 
 
 @dataclass
@@ -32,6 +64,9 @@ class ReadingEntry:
     tldr: str | None
     contribution: str | None
     score: float
+    relevance: float = 0.0
+    why: str = ""
+    pinned: bool = False
 
 
 @dataclass
@@ -40,64 +75,250 @@ class ReadingList:
     entries: list[ReadingEntry] = field(default_factory=list)
     pile_exists: bool = True
     problem: str | None = None
+    phrases: list[str] = field(default_factory=list)
+    below_floor: int = 0        # candidates that matched some words but too little of the question
+
+
+def _stem(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def _normal(text: str) -> str:
+    """Lower case, hyphens and punctuation as spaces, crude singulars: how phrases are compared."""
+    return " " + " ".join(_stem(w) for w in _SPLIT.split(text.lower()) if w) + " "
+
+
+def question_phrases(question: str) -> list[str]:
+    """The runs of subject words in the question, in order: the words between stop words and punctuation."""
+    phrases: list[str] = []
+    for clause in re.split(r"[,;:.!?()\"“”]+", question.lower()):
+        run: list[str] = []
+        for token in _TOKEN.findall(clause) + [""]:
+            if token and token not in STOP_WORDS and token not in QUESTION_WORDS and (len(token) >= 2 or token.isdigit()):
+                run.append(token)
+            elif run:
+                phrase = " ".join(run)
+                if phrase not in phrases:
+                    phrases.append(phrase)
+                run = []
+    return phrases
 
 
 def significant_words(question: str) -> list[str]:
-    """The question's words worth searching for, in order, without repeats."""
-    words = []
-    for word in re.findall(r"\w+", question.lower()):
-        if (len(word) >= 3 or word.isdigit()) and word not in _STOPWORDS and word not in words:
-            words.append(word)
+    """The question's subject words, in order, without repeats."""
+    words: list[str] = []
+    for phrase in question_phrases(question):
+        words += [w for w in _normal(phrase).split() if w not in words]
     return words
 
 
 def fts_query(question: str) -> str:
-    """An FTS5 query OR-ing the quoted significant words (quoting keeps FTS syntax out of user text)."""
-    return " OR ".join('"' + word.replace('"', '""') + '"' for word in significant_words(question))
+    """How the list says what it searched for: the question's phrases, each quoted."""
+    return " OR ".join('"' + phrase.replace('"', '""') + '"' for phrase in question_phrases(question))
 
 
-def search_pile(workspace: Workspace, question: str, *, limit: int = LIMIT,
-                include_private: bool = False) -> ReadingList:
-    """The pile's best matches for `question`. Never creates a pile that is not there."""
+def search_pile(workspace: Workspace, question: str, *, limit: int = LIMIT, include_private: bool = False,
+                conn: sqlite3.Connection | None = None, sprint: str | None = None) -> ReadingList:
+    """The pile's best matches for `question`, with `sprint`'s pins. Never creates a pile that is not there.
+
+    `conn` is the open pile to search (the CLI hands it over); without one the pile is opened here."""
     query = fts_query(question)
-    if not workspace.pile_path.exists():
+    if conn is None and not workspace.pile_path.exists():
         return ReadingList(query, pile_exists=False)
-    if not query:
+    if not query and sprint is None:
         return ReadingList(query)
     from .. import db
 
+    own = conn is None
     try:
-        conn = db.connect(workspace.pile_path)
+        conn = conn or db.connect(workspace.pile_path)
     except StoreError as exc:
         return ReadingList(query, problem=str(exc))
     try:
-        return ReadingList(query, _search(conn, workspace, question, limit, include_private))
+        return reading_list(conn, workspace.config, question, limit=limit, include_private=include_private,
+                            sprint=sprint)
     except sqlite3.Error as exc:
         return ReadingList(query, problem=f"could not search the pile: {exc}")
     finally:
-        conn.close()
+        if own:
+            conn.close()
 
 
-def _search(conn: sqlite3.Connection, workspace: Workspace, question: str, limit: int,
-            include_private: bool) -> list[ReadingEntry]:
+def reading_list(conn: sqlite3.Connection, config: Config, question: str, *, limit: int = LIMIT,
+                 include_private: bool = False, sprint: str | None = None) -> ReadingList:
+    """The reading list for `question` from an open pile: pinned items first, then the relevant ones."""
+    phrases = question_phrases(question)
+    result = ReadingList(fts_query(question), phrases=phrases)
+    pins, removed = pinned_items(conn, sprint) if sprint else ([], set())
+    hidden = _hidden(conn, include_private)
+    scored = _scored(conn, config, question, phrases) if phrases else []
+    chosen: list[tuple[str, float, float, str, bool]] = [(i, 1.0, 1.0, "pinned", True) for i in pins
+                                                         if i not in hidden]
+    for item_id, score, relevance, why in scored:
+        if item_id in hidden or item_id in removed or item_id in pins:
+            continue
+        marked = why.startswith(("starred", "kept", "tagged"))
+        if relevance <= (MARKED_FLOOR if marked else FLOOR):
+            result.below_floor += 1
+            continue
+        chosen.append((item_id, score, relevance, why, False))
+    result.entries = _entries(conn, config, chosen[:max(limit, len(pins))])
+    return result
+
+
+def _scored(conn: sqlite3.Connection, config: Config, question: str,
+            phrases: list[str]) -> list[tuple[str, float, float, str]]:
+    """(item id, score, relevance, why) for every candidate, best first."""
+    from ..reading import triage
+
+    candidates = _candidates(conn, config, question, phrases)
+    texts = _texts(conn, list(candidates))
+    weights = _word_weights(conn, phrases)
+    states = triage.user_states(conn, list(candidates))
+    scored = []
+    for item_id, order in candidates.items():
+        relevance, matched = relevance_of(texts.get(item_id, ""), phrases, weights)
+        state = states.get(item_id, triage.UserState())
+        boost = BOOST.get(state.state, 0.0) + (TAG_BOOST if state.tags else 0.0)
+        marks = [m for m in (state.state if state.state in BOOST else "", "tagged" if state.tags else "") if m]
+        why = ", ".join([*marks, ("phrases: " + "; ".join(matched)) if matched else "similar in meaning"])
+        scored.append((item_id, relevance + boost + 0.01 / (1 + order), relevance, why))
+    return sorted(scored, key=lambda row: -row[1])
+
+
+def _candidates(conn: sqlite3.Connection, config: Config, question: str, phrases: list[str]) -> dict[str, int]:
+    """Items the pile's search finds for the question or any of its phrases → best rank seen."""
+    from ..errors import UsageError
     from ..reading.search import search
+
+    ranks: dict[str, int] = {}
+    for text, depth in [(" ".join(phrases), QUESTION_HITS)] + [(p, PHRASE_HITS) for p in phrases if " " in p]:
+        try:
+            hits = search(conn, config, text, limit=depth)
+        except UsageError:
+            continue
+        for rank, hit in enumerate(hits):
+            if hit.state != "dropped":
+                ranks[hit.id] = min(rank, ranks.get(hit.id, rank))
+    return ranks
+
+
+def relevance_of(text: str, phrases: list[str], weights: dict[str, float]) -> tuple[float, list[str]]:
+    """How much of the question's phrases `text` holds (0–1), and the pieces of them it holds as phrases.
+
+    Each word of a phrase counts in full where the text has it next to its neighbour in the phrase
+    ("in-context learning" of "in-context learning bump"), half where the text has it only apart, and
+    not at all where it is missing; a one-word phrase counts in full when present. Words weigh by how
+    rare they are in the pile (a word no item uses weighs nothing)."""
+    normal = _normal(text)
+    total = found = 0.0
+    matched: list[str] = []
+    for phrase in phrases:
+        words = _normal(phrase).split()
+        covered = _covered(words, normal, matched)
+        for position, word in enumerate(words):
+            weight = weights.get(word, 1.0)
+            total += weight
+            if position in covered or (len(words) == 1 and f" {word} " in normal):
+                found += weight
+            elif f" {word} " in normal:
+                found += 0.5 * weight
+        if len(words) == 1 and f" {words[0]} " in normal:
+            matched.append(words[0])
+    return (round(found / total, 4) if total else 0.0), matched
+
+
+def _covered(words: list[str], normal: str, matched: list[str]) -> set[int]:
+    """Positions of `words` inside runs of two or more of them that `normal` holds, longest runs first."""
+    covered: set[int] = set()
+    for size in range(len(words), 1, -1):
+        for start in range(len(words) - size + 1):
+            span = set(range(start, start + size))
+            if not span <= covered and " " + " ".join(words[start:start + size]) + " " in normal:
+                if not span & covered:
+                    matched.append(" ".join(words[start:start + size]))
+                covered |= span
+    return covered
+
+
+def _word_weights(conn: sqlite3.Connection, phrases: list[str]) -> dict[str, float]:
+    """Each question word's weight: log of how much rarer than the commonest it is in the pile (idf)."""
+    words = {w for phrase in phrases for w in _normal(phrase).split()}
+    items = conn.execute("SELECT COUNT(*) FROM items").fetchone()[0] or 1
+    weights = {}
+    for word in words:
+        try:
+            found = conn.execute("SELECT COUNT(*) FROM (SELECT rowid FROM items_fts WHERE items_fts MATCH ? LIMIT ?)",
+                                 ('"' + word.replace('"', '""') + '"*', DF_CAP)).fetchone()[0]
+        except sqlite3.Error:
+            found = 1
+        # A word no item uses cannot tell items apart: it neither counts for nor against any of them.
+        weights[word] = math.log(1 + items / min(found, DF_CAP)) if found else 0.0
+    return weights
+
+
+def _texts(conn: sqlite3.Connection, ids: list[str]) -> dict[str, str]:
+    texts: dict[str, str] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        for r in conn.execute(f"SELECT id, title, abstract, substr(content, 1, {ABSTRACT_CHARS}) AS body FROM items "
+                              f"WHERE id IN ({','.join('?' * len(chunk))})", chunk):
+            texts[r["id"]] = f"{r['title']}. {r['abstract'] or r['body'] or ''}"
+    return texts
+
+
+def _hidden(conn: sqlite3.Connection, include_private: bool) -> set[str]:
+    from ..reading import triage
+
+    hidden = triage.ids_in_state(conn, "dropped")
+    if not include_private:
+        hidden |= {row[0] for row in conn.execute("SELECT id FROM items WHERE private = 1")}
+    return hidden
+
+
+def _entries(conn: sqlite3.Connection, config: Config,
+             chosen: list[tuple[str, float, float, str, bool]]) -> list[ReadingEntry]:
     from ..reading.summarise import latest_summary_rows, preferred_key
 
-    words = " ".join(significant_words(question))
-    hits = [hit for hit in search(conn, workspace.config, words, limit=limit * 3) if hit.state != "dropped"]
-    if not include_private:
-        private = {row[0] for row in conn.execute("SELECT id FROM items WHERE private = 1")}
-        hits = [hit for hit in hits if hit.id not in private]
-    hits = hits[:limit]
-    summaries = latest_summary_rows(conn, [hit.id for hit in hits], prefer=preferred_key(workspace.config.llm))
+    ids = [c[0] for c in chosen]
+    rows = {r["id"]: r for r in conn.execute(f"SELECT id, title, kind, url FROM items WHERE id IN "
+                                             f"({','.join('?' * len(ids))})", ids)} if ids else {}
+    summaries = latest_summary_rows(conn, ids, prefer=preferred_key(config.llm))
     entries = []
-    for hit in hits:
-        summary = summaries.get(hit.id)
-        entries.append(ReadingEntry(item_id=hit.id, title=hit.title or hit.id, kind=hit.kind, url=hit.url,
+    for item_id, score, relevance, why, pinned in chosen:
+        row, summary = rows.get(item_id), summaries.get(item_id)
+        if row is None:
+            continue
+        entries.append(ReadingEntry(item_id=item_id, title=row["title"] or item_id, kind=row["kind"], url=row["url"],
                                     tldr=summary["tldr"] if summary else None,
                                     contribution=summary["contribution"] if summary else None,
-                                    score=round(hit.score, 4)))
+                                    score=round(score, 4), relevance=relevance, why=why, pinned=pinned))
     return entries
+
+
+# -- pins -----------------------------------------------------------------------------------------------
+def pinned_items(conn: sqlite3.Connection, sprint: str) -> tuple[list[str], set[str]]:
+    """(items pinned to `sprint`'s list, in the order pinned; items kept off it), from its events."""
+    latest: dict[str, str] = {}
+    for row in conn.execute("SELECT action, value FROM events WHERE subject = ? ORDER BY id", (f"sprint:{sprint}",)):
+        item_id = json.loads(row["value"] or "{}").get("item")
+        if item_id and row["action"] in ("reading_add", "reading_remove"):
+            latest.pop(item_id, None)
+            latest[item_id] = row["action"]
+    return ([i for i, action in latest.items() if action == "reading_add"],
+            {i for i, action in latest.items() if action == "reading_remove"})
+
+
+def pin(conn: sqlite3.Connection, sprint: str, ref: str, *, remove: bool = False) -> str:
+    """Pin an item (any id the pile resolves) to `sprint`'s reading list, or keep it off; its canonical id."""
+    from .. import db
+    from ..reading.pile import resolve_item
+
+    item_id = resolve_item(conn, ref)
+    with db.transaction(conn):
+        conn.execute("INSERT INTO events (subject, action, value) VALUES (?, ?, ?)",
+                     (f"sprint:{sprint}", "reading_remove" if remove else "reading_add", json.dumps({"item": item_id})))
+    return item_id
 
 
 def render_markdown(reading: ReadingList) -> str:
@@ -110,14 +331,17 @@ def render_markdown(reading: ReadingList) -> str:
         return f"The pile could not be searched: {reading.problem}. Once it is fixed, run {command}."
     if not reading.entries:
         return f"Nothing in the pile matches this question yet. After reading more, run {command}."
-    lines = [f"From the pile, best match first (searched for: {', '.join(_words_of(reading.query))}; "
-             f"{command} redoes it).", ""]
+    searched = ", ".join(reading.phrases) or ", ".join(_words_of(reading.query))
+    left_out = f"; {reading.below_floor} more matched too little of it to list" if reading.below_floor else ""
+    lines = [f"From the pile, best match first (searched for: {searched}{left_out}; {command} redoes it, "
+             "`sabbatical sprint reading add|remove ID` pins or removes an item).", ""]
     for number, entry in enumerate(reading.entries, 1):
         title = entry.title.replace("[", "(").replace("]", ")").replace("\n", " ")
         linked = f"[{title}]({entry.url})" if entry.url else title
         kind = entry.kind + (f", {entry.contribution.replace('_', ' ')}" if entry.contribution else "")
         tldr = entry.tldr.replace("\n", " ").strip() if entry.tldr else "not summarised yet"
-        lines.append(f"{number}. **{linked}** ({kind}): {tldr} `{entry.item_id}`")
+        pinned = " (pinned)" if entry.pinned else ""
+        lines.append(f"{number}. **{linked}** ({kind}){pinned}: {tldr} `{entry.item_id}`")
     return "\n".join(lines)
 
 
