@@ -56,7 +56,7 @@ def run_tour(directory: Path, on_step: Callable[[TourStep], None] | None = None)
         "sabbatical --help       # every command group",
     ]
     if workspace.site_index_path.is_file():
-        report.open_next.insert(1, f"open {workspace.site_index_path}   # the published site")
+        report.open_next.insert(1, "sabbatical site serve   # the published site, on http://127.0.0.1:8000/")
     return report
 
 
@@ -194,11 +194,11 @@ def site_stage(workspace: Workspace) -> str:
     try:
         report = build_site(workspace)
     except PartialFailure as exc:
-        index = workspace.site_index_path
-        return f"built the site with {len(exc.failures)} problem(s) ({'; '.join(exc.failures)}); open {index}"
+        return (f"built the site with {len(exc.failures)} problem(s) ({'; '.join(exc.failures)}); "
+                "`sabbatical site serve` shows it")
     size_mb = report.size_bytes / 1024 / 1024
     return (f"built {report.pages} pages for {report.sprints} sprint(s) into site/ ({size_mb:.1f} MB, "
-            f"{report.seconds:.1f} s); open {report.index}")
+            f"{report.seconds:.1f} s); `sabbatical site serve` shows it")
 
 
 STAGES: list[tuple[str, Callable[[Workspace], str]]] = [

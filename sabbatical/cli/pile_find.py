@@ -47,6 +47,7 @@ def search(
     source: Annotated[str | None, typer.Option("--source", help="Source id, kind, or part of its URL/title.")] = None,
     tag: Tag = None, sprint: SprintOption = None,
     limit: Limit = 20, as_json: Json = False,
+    mode: Annotated[str, typer.Option("--mode", help="hybrid (words and meaning, fused), words or meaning.")] = "hybrid",
 ) -> None:
     """Search by words (BM25) and meaning (vectors), fused; each hit says why it matched.
 
@@ -57,7 +58,7 @@ def search(
     with open_pile() as opened:
         filters = item_filters(opened.conn, opened.workspace, topic=topic_, kind=kind, state=state, since=since,
                                source=source, tag=tag, sprint=sprint)
-        hits = searching.search(opened.conn, opened.workspace.config, query, limit=limit, filters=filters)
+        hits = searching.search(opened.conn, opened.workspace.config, query, limit=limit, filters=filters, mode=mode)
         handles = item_handles(opened.conn, [h.id for h in hits])
     if as_json:
         print_json({"hits": [h.__dict__ for h in hits], "words_only": hits.words_only, "note": hits.note or None})

@@ -23,7 +23,7 @@ def build(
         result = build_site(current_workspace(), strict=strict, on_progress=report)
     typer.echo(f"Built {result.pages} pages ({result.sprints} sprints) into {result.site_dir}: "
                f"{result.files} files, {result.size_bytes / 1024 / 1024:.1f} MB, in {result.seconds:.1f} s")
-    typer.echo(f"Open {result.index}")
+    typer.echo("Look at it with `sabbatical site serve` (links between pages need a web server, not file://)")
 
 
 @site.command("serve")
@@ -48,9 +48,12 @@ def serve(
 def check() -> None:
     """Check the built site's internal links and scan it for secrets."""
     from ..errors import SiteCheckFailed
-    from ..site.check import check_site
+    from ..site.check import check_site, feedback_warnings
 
-    report = check_site(current_workspace().site_dir)
+    workspace = current_workspace()
+    report = check_site(workspace.site_dir)
+    for warning in feedback_warnings(workspace):
+        typer.echo(f"Warning: {warning}", err=True)
     for line in report.broken + [f"{line} (a secret: rebuild to remove it)" for line in report.secrets]:
         typer.echo(f"  - {line}", err=True)
     if not report.ok:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from ..errors import NotFound
@@ -64,6 +65,29 @@ def check_site(workspace_site_dir: Path) -> CheckReport:
                 report.broken.append(f"{page.relative_to(site_dir)}: {problem}")
     report.secrets = secrets.describe(secrets.scan_tree(site_dir), site_dir)
     return report
+
+
+def feedback_warnings(workspace: Any) -> list[str]:
+    """What would keep readers' feedback from arriving: no feedback action, or one carrying a relative URL."""
+    from .config import giscus_of
+    from .generate import site_url
+
+    site = workspace.config.site
+    url = site_url(workspace.config, {})
+    if not url:
+        from .config import load_user_config
+
+        url = site_url(workspace.config, load_user_config(workspace.mkdocs_path))
+    warnings = []
+    if not site.feedback_url.strip() and giscus_of(site) is None:
+        warnings.append("no page has a feedback action: set [site] feedback_url (or the giscus_* keys for comments) "
+                        "in sabbatical.toml")
+    if "{url}" in site.feedback_url and not url:
+        warnings.append("feedback links carry a relative page address ({url} has no site to be relative to): set "
+                        "[site] url in sabbatical.toml to where the site is published")
+    if url and not url.startswith(("https://", "http://")):
+        warnings.append(f"[site] url {url!r} is not an http(s) address: feedback links would not lead to the page")
+    return warnings
 
 
 def link_problem(site_dir: Path, page: Path, url: str) -> str | None:
