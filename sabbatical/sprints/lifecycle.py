@@ -241,7 +241,7 @@ def reopen_warnings(sprint: Sprint) -> list[str]:
             where = "the newer one is where" if other.number > sprint.number else "this one becomes where"
             warnings.append(f"sprint {other.id} ({other.slug}) is open too — {where} `sprint log` and notebooks "
                             "without a sprint named write; name a sprint with --sprint to choose")
-        elif theirs.start <= meta.end and meta.start <= theirs.end:
+        if theirs.start <= meta.end and meta.start <= theirs.end:
             warnings.append(f"sprint {other.id} ({other.slug}, {theirs.start} → {theirs.end}) overlaps this "
                             f"sprint's dates ({meta.start} → {meta.end})")
     return warnings
