@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .context import open_pile, print_json, progress, warn
+from .context import open_pile, print_json, print_table, progress, warn
 
 read = typer.Typer(help="Bring papers and links into the pile (arXiv, feeds, web pages, files).", no_args_is_help=True)
 
@@ -31,26 +31,29 @@ def _ingester(description: str, force: bool = False) -> Iterator[Any]:
         yield Ingester(opened.pile, opened.workspace.config.reading, on_progress=report, force=force)
 
 
-def _finish(report: Any, as_json: bool) -> None:
-    """Print the outcome, then raise the run's error (if any) so the exit code tells the truth."""
+def _finish(report: Any, as_json: bool, *, updating: bool = False) -> None:
+    """Print the outcome, then raise the run's error (if any) so the exit code tells the truth.
+
+    `read update` prints one summary line, not one line per unchanged source."""
     if as_json:
         print_json(report)
     else:
         for outcome in report.sources:
-            if outcome.status in ("not_modified", "followed"):
+            if outcome.status == "followed" or (outcome.status == "not_modified" and not updating):
                 typer.echo(f"{outcome.source}: {outcome.message}")
         for line in report.warnings:
             warn(line)
-        typer.echo(report.summary())
+        typer.echo(report.update_summary() if updating else report.summary())
     error = report.error()
     if error is not None:
         raise error
 
 
-def _run(description: str, work: Callable[[Any], Any], as_json: bool, force: bool = False) -> None:
+def _run(description: str, work: Callable[[Any], Any], as_json: bool, force: bool = False,
+         updating: bool = False) -> None:
     with _ingester(description, force) as ingester:
         report = work(ingester)
-    _finish(report, as_json)
+    _finish(report, as_json, updating=updating)
 
 
 @read.command("arxiv")
@@ -130,33 +133,72 @@ def read_file(paths: Sources, force: Force = False, as_json: Json = False) -> No
 
 @read.command("update")
 def read_update(force: Force = False, as_json: Json = False) -> None:
-    """Refresh every followed source (conditional GET: only what is new is fetched)."""
+    """Refresh every followed source (conditional GET: only what is new is fetched).
+
+    A failing source is tried again after 1 h, 2 h, 4 h, … at most a week (--force tries it now); muted
+    sources are left alone."""
     from ..reading.ingest import update
 
-    _run("Updating", update, as_json, force)
+    _run("Updating", update, as_json, force, updating=True)
 
 
 @read.command("sources")
 def read_sources(all_sources: Annotated[bool, typer.Option(
         "--all", help="Also sources read once and not followed.")] = False, as_json: Json = False) -> None:
-    """List the followed sources with their ids, and how their last fetch went."""
+    """List followed sources with their health: last success, failures in a row, items, last new item."""
+    from ..reading.source_health import source_health
+
     with open_pile() as opened:
-        sources = opened.pile.sources(followed=None if all_sources else True)
+        sources = source_health(opened.conn, followed_only=not all_sources)
     if as_json:
-        print_json([{"id": s.id, "kind": s.kind, "locator": s.locator, "title": s.title, "followed": s.followed,
-                     "last_fetched": s.last_fetched, "last_status": s.last_status, "last_error": s.last_error}
-                    for s in sources])
+        print_json([{**vars(s), "health": s.health} for s in sources])
         return
-    for s in sources:
-        status = f"{s.last_status or 'not fetched yet'}" + (f": {s.last_error}" if s.last_error else "")
-        typer.echo(f"{s.id:>4}  {s.kind:<12} {s.locator}  ({status})")
     if not sources:
         typer.echo("No followed sources — `sabbatical read feed URL` follows a feed")
+        return
+    print_table(["id", "source", "health", "items", "last new item", "last success", "failures"],
+                [[s.id, f"{s.kind} {s.title or s.locator}", _health_text(s), s.items, _day(s.last_new_item),
+                  _day(s.last_success), s.failures or ""] for s in sources])
+
+
+def _health_text(source: Any) -> str:
+    text = source.health
+    if text == "backing off":
+        text += f" until {source.retry_after[:16].replace('T', ' ')}"
+    if source.failures and source.last_error:
+        text += f": {source.last_error}"
+    return text
+
+
+def _day(moment: str | None) -> str:
+    return (moment or "never")[:10]
+
+
+SourceRef = Annotated[str, typer.Argument(help="The source's id (as `read sources` shows it), URL, query or path.")]
+
+
+@read.command("mute")
+def read_mute(source: SourceRef) -> None:
+    """Keep following a source but leave it out of `read update` until `read unmute`."""
+    _set_muted(source, True)
+
+
+@read.command("unmute")
+def read_unmute(source: SourceRef) -> None:
+    """Let `read update` read a muted source again."""
+    _set_muted(source, False)
+
+
+def _set_muted(source: str, muted: bool) -> None:
+    from ..reading.source_health import set_muted
+
+    with open_pile(writes=True) as opened:
+        found = set_muted(opened.conn, source, muted)
+    typer.echo(f"{'Muted' if muted else 'Unmuted'} {found.kind} {found.locator} (source {found.id})")
 
 
 @read.command("unfollow")
-def read_unfollow(source: Annotated[str, typer.Argument(
-        help="The source's id (as `read sources` shows it), URL, query or path.")]) -> None:
+def read_unfollow(source: SourceRef) -> None:
     """Stop refreshing a source on `read update`; its items stay in the pile."""
     from ..reading.ingest import unfollow
 

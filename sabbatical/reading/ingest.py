@@ -27,6 +27,7 @@ from ..config import ReadingConfig
 from ..errors import EveryUnitFailed, PartialFailure, SabbaticalError
 from .identity import parse_arxiv_id
 from .pile import AddCounts, Pile, Source
+from .source_health import due, record_outcome
 from .sources import SourceError, SourceRead
 
 Progress = Callable[..., None]
@@ -54,6 +55,8 @@ class IngestReport:
     duplicate: int = 0
     failed: int = 0
     linked: int = 0                 # minimal items made for papers that posts link to
+    backing_off: int = 0            # `read update` left these failing sources alone (see source_health)
+    muted: int = 0
     sources: list[SourceOutcome] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
@@ -61,6 +64,18 @@ class IngestReport:
     def summary(self) -> str:
         line = f"{self.new} new, {self.updated} updated, {self.duplicate} duplicate, {self.failed} failed"
         return line + (f" ({self.linked} linked papers not read yet)" if self.linked else "")
+
+    def update_summary(self) -> str:
+        """`read update`'s one line: sources by outcome, then the items."""
+        unchanged = sum(1 for s in self.sources if s.status == "not_modified")
+        read = sum(1 for s in self.sources if s.status in ("ok", "partial"))
+        parts = [f"{len(self.sources)} sources read: {read} fetched, {unchanged} unchanged, {self.failed} failed"]
+        if self.backing_off:
+            parts.append(f"{self.backing_off} failing sources left alone for now (`read sources` says until when; "
+                         "--force tries them)")
+        if self.muted:
+            parts.append(f"{self.muted} muted")
+        return "; ".join(parts) + " — " + self.summary()
 
     def error(self) -> SabbaticalError | None:
         """None when every source worked; exit 3 when some failed; exit 1 when all failed."""
@@ -107,24 +122,32 @@ class Ingester:
             source_id = self.pile.ensure_source(kind, locator, title=read.title, followed=followed)
             if read.not_modified:
                 self.pile.record_fetch(source_id, "not_modified")
+                record_outcome(self.pile.conn, source_id, True)
                 return self._outcome(SourceOutcome(name, "not_modified", message="not modified since last read"))
             self.pile.add(read.entries, source_id, f"{read.metadata_from}:{source_id}", on_progress=self.on_progress, counts=counts)
             self.pile.record_fetch(source_id, "ok", etag=read.etag, last_modified=read.last_modified,
                                    last_entry=read.last_entry, title=read.title)
+            record_outcome(self.pile.conn, source_id, True)
             if not (counts.new or counts.updated or counts.duplicate) and not read.warnings:
                 read.warnings.append("it has no entries")
             self.report.warnings += [f"{name}: {w}" for w in read.warnings]
             return self._outcome(SourceOutcome(name, "ok", counts.new, counts.updated, counts.duplicate), counts)
         except (SourceError, UnicodeError, ValueError, OSError, LookupError) as exc:
-            return self._failed(name, source_id, counts, _reason(exc))
+            return self._failed(name, source_id, counts, _reason(exc), (kind, locator))
         except sqlite3.Error:
             raise  # the pile cannot be written (a full disk, say): no other source could be stored either
         except Exception as exc:  # a parser crashing on hostile input must not stop the other sources
-            return self._failed(name, source_id, counts, f"unexpected {type(exc).__name__}: {_reason(exc)}")
+            return self._failed(name, source_id, counts, f"unexpected {type(exc).__name__}: {_reason(exc)}",
+                                (kind, locator))
 
-    def _failed(self, name: str, source_id: int | None, counts: AddCounts, why: str) -> SourceOutcome:
+    def _failed(self, name: str, source_id: int | None, counts: AddCounts, why: str,
+                named: tuple[str, str] | None = None) -> SourceOutcome:
+        if source_id is None and named is not None:  # a known source that failed before it answered
+            known = self.pile.find_source(*named)
+            source_id = known.id if known else None
         if source_id is not None:
             self.pile.record_fetch(source_id, "partial" if counts.new + counts.updated else "failed", error=why)
+            record_outcome(self.pile.conn, source_id, False)
         self.report.failed += 1
         self.report.failures.append(f"{name}: {why}")
         status = "partial" if counts.new + counts.updated + counts.duplicate else "failed"
@@ -452,23 +475,57 @@ def _expand(paths: Sequence[str | Path]) -> Iterable[Path]:
 
 
 def update(ingester: Ingester) -> IngestReport:
-    """`read update`: follow the config's feeds, then refresh every followed source and config query."""
+    """`read update`: follow the config's feeds, then refresh every followed source and config query.
+
+    Muted sources and failing ones still backing off are left alone (`force` tries those backing off);
+    progress counts sources (N/total, with the failures so far), not entries."""
     pile, reading = ingester.pile, ingester.reading
     for url in reading.feeds:
         pile.ensure_source("feed", url, followed=True)
     followed = pile.sources(followed=True)
-    _update_feeds(ingester, [s for s in followed if s.kind == "feed"])
     queries = list(dict.fromkeys([*reading.arxiv_queries, *(s.locator for s in followed if s.kind == "arxiv_query")]))
+    feeds = [s for s in followed if s.kind == "feed" and _due(ingester, s.kind, s.locator)]
+    queries = [q for q in queries if _due(ingester, "arxiv_query", q)]
+    step = _count_sources(ingester, len(feeds) + len(queries))
+    _update_feeds(ingester, feeds, step)
     if queries:
         from .sources.arxiv import ArxivSource
 
         arxiv = ArxivSource(reading.arxiv_api_url, fetcher=ingester.fetcher)
         for query in queries:
             _read_arxiv_query(ingester, arxiv, query, UPDATE_QUERY_RESULTS, "newest", None)
+            step()
     return ingester.report
 
 
-def _update_feeds(ingester: Ingester, feeds: list[Source]) -> None:
+def _due(ingester: Ingester, kind: str, locator: str) -> bool:
+    """Whether `read update` reads this source now; a skipped one is counted in the report."""
+    why = due(ingester.pile.conn, kind, locator)
+    if why == "muted":
+        ingester.report.muted += 1
+        return False
+    if why and not ingester.force:
+        ingester.report.backing_off += 1
+        return False
+    return True
+
+
+def _count_sources(ingester: Ingester, total: int) -> Callable[[], None]:
+    """Make the progress bar count sources: returns the step to call after each one."""
+    report, outer = ingester.report, ingester.on_progress
+    ingester.on_progress = lambda *a, **k: None  # entries and per-source names would make the bar jump
+    done = [0]
+    outer(advance=0, total=total, description=f"Updating 0/{total} sources")
+
+    def step() -> None:
+        done[0] += 1
+        failed = f", {report.failed} failed" if report.failed else ""
+        outer(advance=1, description=f"Updating {done[0]}/{total} sources{failed}")
+
+    return step
+
+
+def _update_feeds(ingester: Ingester, feeds: list[Source], step: Callable[[], None]) -> None:
     """Fetch followed feeds a few at a time (one at a time per host, see `HostPacer`) and store each as it
     arrives, so a slow source holds up only itself, up to its deadline. Storing stays on this thread: the
     pile's connection is not shared."""
@@ -480,6 +537,7 @@ def _update_feeds(ingester: Ingester, feeds: list[Source]) -> None:
     for source in feeds:
         if source not in web:
             _read_feed(ingester, source.locator, None)
+            step()
     if not web:
         return
     ingester.fetcher  # noqa: B018 (made here, on this thread, before the pool's threads share it)
@@ -488,6 +546,7 @@ def _update_feeds(ingester: Ingester, feeds: list[Source]) -> None:
         pending = {pool.submit(_fetch_feed, ingester, s.locator, s): s for s in web}
         for done in as_completed(pending):
             _read_feed(ingester, pending[done].locator, None, prefetched=done)
+            step()
 
 
 def unfollow(pile: Pile, given: str) -> Source:
@@ -496,23 +555,11 @@ def unfollow(pile: Pile, given: str) -> Source:
     Its items stay in the pile; only the source's `followed` mark changes. `reading.feeds` in the config
     is not edited: a feed listed there is followed again by the next `read update` (the CLI says so).
     """
-    from ..errors import NotFound
+    from .source_health import find_followed
 
-    source = _find_followed(pile, given.strip())
-    if source is None:
-        raise NotFound(f"No followed source '{given}' — `sabbatical read sources` lists them with their ids")
+    source = find_followed(pile.conn, given)
     pile.ensure_source(source.kind, source.locator, followed=False)
     return pile.source(source.id)
-
-
-def _find_followed(pile: Pile, given: str) -> Source | None:
-    followed = pile.sources(followed=True)
-    if given.isdigit():
-        return next((s for s in followed if s.id == int(given)), None)
-    candidates = {given}
-    if given and "://" not in given:
-        candidates.add(str(Path(given).expanduser().resolve()))
-    return next((s for s in followed if s.locator in candidates), None)
 
 
 def _chain(first, rest):
