@@ -168,6 +168,10 @@ class SiteCheckFailed(SabbaticalError):
         super().__init__(message)
 
 
+class SiteDeployError(SabbaticalError):
+    """`site deploy` could not publish the built site (no build, no git repository, a refused push)."""
+
+
 class EveryUnitFailed(PartialFailure):
     """Nothing succeeded (every source, every item): an error (exit 1), listed one unit per line."""
 

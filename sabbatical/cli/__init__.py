@@ -17,7 +17,7 @@ import typer
 from typer.core import TyperGroup
 
 from ..errors import ExitCode, PartialFailure, SabbaticalError
-from . import pile, read, site, sprint, workspace
+from . import pile, read, site, sprint, sprint_feedback, workspace
 from .context import State, set_state
 
 
@@ -105,6 +105,7 @@ app.add_typer(workspace.commands)  # init, paths, tour
 app.add_typer(read.read, name="read")
 app.add_typer(pile.pile, name="pile")
 app.add_typer(sprint.commands)  # new-sprint, lab, mlflow
+sprint.sprint.add_typer(sprint_feedback.feedback, name="feedback")
 app.add_typer(sprint.sprint, name="sprint")
 app.add_typer(site.site, name="site")
 

@@ -1,7 +1,8 @@
-"""`sabbatical site …`: build, serve and check the published site."""
+"""`sabbatical site …`: build, serve, check and deploy the published site."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -61,3 +62,22 @@ def check() -> None:
                               "secrets — fix the sources and run `sabbatical site build`", report.broken)
     typer.echo(f"Checked {report.pages} pages and {report.links} links in {report.site_dir}: no broken links, "
                "no secrets")
+
+
+@site.command("deploy")
+def deploy(
+    to: Annotated[Path | None, typer.Option("--to", help="Copy the built site into this folder instead of a branch.",
+                                            show_default=False)] = None,
+    remote: Annotated[str, typer.Option("--remote", help="Git remote to push the branch to.")] = "origin",
+    branch: Annotated[str, typer.Option("--branch", help="Branch that holds the published site.")] = "gh-pages",
+    push: Annotated[bool, typer.Option("--push/--no-push", help="Push the branch after committing it.")] = True,
+) -> None:
+    """Publish the built site: commit it as the gh-pages branch and push it, or copy it to a folder (--to)."""
+    from ..site.deploy import deploy_branch, deploy_folder
+
+    workspace = current_workspace()
+    if to is not None:
+        report = deploy_folder(workspace, to)
+    else:
+        report = deploy_branch(workspace, remote=remote, branch=branch, push=push)
+    typer.echo(f"Deployed {report.files} files to {report.target}")
