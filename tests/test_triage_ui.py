@@ -97,3 +97,9 @@ def test_slash_searches_and_the_list_becomes_the_matches(pile):
         assert "1 match(es)" in str(app.query_one("#status", Static).render())
 
     _run(app, ["slash", *"induction", "enter"], check)
+
+
+def test_the_command_without_a_terminal_says_what_to_use_instead(workspace, cli):
+    result = cli("-w", workspace.root, "pile", "triage", "--tag", "later")
+    assert result.exit_code == 2 and result.stderr.startswith("Error: pile triage is a screen")
+    assert len(result.stderr.strip().splitlines()) == 1 and "pile inbox" in result.stderr

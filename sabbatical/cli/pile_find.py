@@ -270,9 +270,15 @@ def triage_screen(
 ) -> None:
     """Triage on one screen: j/k move, K keep, s star, d drop, u undo, n note, t tag, o open, / search,
     enter for the full summary, q quit (each key records what the matching command does)."""
+    import sys
+
+    from ..errors import UsageError
     from . import triage_ui
 
     with open_pile(writes=True) as opened:
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            raise UsageError("pile triage is a screen and needs a terminal; `pile inbox` (or `pile list --state "
+                             "…`) prints the same items, and `pile keep|star|drop ID…` triages them")
         filters = item_filters(opened.conn, opened.workspace, topic=topic_, kind=kind, since=since, source=source,
                                tag=tag, sprint=sprint)
         rows = triage_ui.ranked_rows(opened.conn, opened.workspace.config, state=state, filters=filters,
