@@ -124,7 +124,13 @@ def inject_parameters(notebook: Any, parameters: dict[str, Any]) -> Any:
     from papermill.parameterize import parameterize_notebook
 
     notebook.metadata.setdefault("papermill", {})
-    return parameterize_notebook(notebook, parameters, kernel_name=KERNEL, language="python")
+    untagged = [cell for cell in notebook.cells if "tags" not in cell.metadata]
+    for cell in untagged:  # papermill reads every cell's tags
+        cell.metadata["tags"] = []
+    injected = parameterize_notebook(notebook, parameters, kernel_name=KERNEL, language="python")
+    for cell in untagged:
+        cell.metadata.pop("tags", None)
+    return injected
 
 
 def parse_parameters(pairs: list[str]) -> dict[str, Any]:
