@@ -10,6 +10,11 @@
   embeddings learns your taste, and relevance is multiplied by 0.5 + P(you would keep it).
 - **recency**: halves every 30 days since the item entered the pile (never below 0.1).
 
+Two kinds of item always come after the judged items that match your interests, whatever their score:
+one not judged yet (no summary with an insight score, or judged "unjudged" for too little text), whose
+neutral 0.5 is a guess, not a judgement; and one far from every interest and the sprint question (cosine
+below OFF_INTEREST). Their "why" says which it is.
+
 Ranking only reads: it uses the vectors `pile organise` stored, and an item without one gets a neutral
 relevance that says so.
 """
@@ -35,6 +40,7 @@ HALF_LIFE_DAYS = 30.0
 MIN_LABELLED = 20
 MIN_PER_CLASS = 5
 POSITIVE = ("kept", "starred")
+OFF_INTEREST = 0.1           # below this cosine to every interest, an item is off-interest (search's noise floor)
 
 
 @dataclass
@@ -98,15 +104,21 @@ def rank_items(conn: sqlite3.Connection, config: Config, *, state: str | None = 
     names = topics.topic_names(conn)
     where = "" if include_private else "WHERE private = 0"
     ranked = []
+    held_back: dict[str, bool] = {}
     user = triage.user_states(conn)
     topic_of = topics.topic_of_items(conn)
     for row in conn.execute(f"SELECT id, title, kind, first_seen, private FROM items {where}"):
         if row["id"] not in wanted:
             continue
         topic_id = topic_of.get(row["id"])
-        ranked.append(_rank_one(row, context, summaries.get(row["id"]), user.get(row["id"]),
-                                names.get(topic_id, topics.UNSORTED) if topic_id else topics.UNSORTED, now))
-    ranked.sort(key=lambda r: (-r.score, r.id))
+        item = _rank_one(row, context, summaries.get(row["id"]), user.get(row["id"]),
+                         names.get(topic_id, topics.UNSORTED) if topic_id else topics.UNSORTED, now)
+        behind = _held_back(row["id"], context, summaries.get(row["id"]))
+        if behind:
+            item.why += f"; after the judged items on your interests: {behind}"
+        held_back[item.id] = bool(behind)
+        ranked.append(item)
+    ranked.sort(key=lambda r: (held_back[r.id], -r.score, r.id))
     return ranked[:limit] if limit else ranked
 
 
@@ -128,6 +140,16 @@ def _rank_one(row: sqlite3.Row, context: _Context, summary: sqlite3.Row | None, 
                       None if taste is None else round(taste, 3), topic,
                       summary["tldr"] if summary else None, summary["contribution"] if summary else None,
                       row["first_seen"], bool(row["private"]), "; ".join(reasons))
+
+
+def _held_back(item_id: str, context: _Context, summary: sqlite3.Row | None) -> str:
+    """Why an item ranks after every judged, on-interest one ('' when it does not)."""
+    if not summary or summary["insight_score"] is None or summary["contribution"] == "unjudged":
+        return "not judged yet"
+    row = context.index.row_of.get(item_id) if context.index is not None else None
+    if context.aims and row is not None and float(context.best_similarity[row]) < OFF_INTEREST:
+        return "far from your interests and the sprint question"
+    return ""
 
 
 def _insight(summary: sqlite3.Row | None, reasons: list[str]) -> float:
