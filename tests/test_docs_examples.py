@@ -212,7 +212,7 @@ def _prompt(value: str) -> None:
 
 def _value_checks() -> dict[str, Callable[[str], None]]:
     """Options whose values the library (not the CLI's parser) checks, with the library's own check."""
-    from sabbatical.cli.pile import FORMATS
+    from sabbatical.reading.export import EXPORT_FORMATS as FORMATS
     from sabbatical.reading.pile import KINDS
     from sabbatical.reading.triage import STATES
 
