@@ -267,7 +267,7 @@ def test_each_mode_searches_by_what_it_names(conn):
     meaning = search.search(conn, config, "qubit", limit=50, mode="meaning")
     assert not meaning.words_only and all(h.similarity is not None for h in meaning)
     assert "test:no-shared-word" in {h.id for h in meaning} and "test:unembedded" not in {h.id for h in meaning}
-    assert meaning.note.startswith("1 item(s) added since")
+    assert meaning.note.startswith("1 item(s) added since the pile was last organised were not searched")
     hybrid = {h.id for h in search.search(conn, config, "qubit", limit=50)}
     assert {"test:no-shared-word", "test:unembedded"} <= hybrid
     with pytest.raises(UsageError, match="--mode 'vibes': use one of hybrid, words, meaning"):
@@ -338,3 +338,9 @@ def test_notes_and_tags_find_the_items_they_were_written_on_until_undone(conn, o
     triage.tag(conn, other, ["advisor-pick"], remove=True)
     triage.undo(conn, [target])
     assert not {target, other} & {h.id for h in search.search(conn, Config(), "advisor", limit=10)}
+
+
+def test_meaning_alone_on_a_pile_with_no_vectors_finds_nothing_and_says_why(conn):
+    topic_pile(conn, per_topic=3)
+    hits = search.search(conn, Config(), "qubit", mode="meaning")
+    assert list(hits) == [] and hits.note.startswith("nothing was searched: the pile's 9 item(s) have no vectors")

@@ -149,7 +149,7 @@ def search(conn: sqlite3.Connection, config: Config, query: str, *, limit: int =
     by_own = sorted(own, key=lambda item_id: -len(own[item_id]))
     fused = _fuse([(by_words, 1.0), (by_meaning, weight), (by_own, OWN_WORDS_WEIGHT)])[:limit]
     return Hits(_hits(conn, fused, similarity, words, own), words_only=index is None,
-                note=_coverage_note(conn, index) if mode != "words" else "")
+                note=_coverage_note(conn, index, mode) if mode != "words" else "")
 
 
 def related(conn: sqlite3.Connection, config: Config, ref: str, *, limit: int = 10) -> Hits:
@@ -168,17 +168,20 @@ def related(conn: sqlite3.Connection, config: Config, ref: str, *, limit: int = 
     return Hits(_hits(conn, fused, dict(fused), []))
 
 
-def _coverage_note(conn: sqlite3.Connection, index: embed.VectorIndex | None) -> str:
+def _coverage_note(conn: sqlite3.Connection, index: embed.VectorIndex | None, mode: str = "hybrid") -> str:
     """What a search could not cover by meaning, in one line ('' when it covered everything)."""
     items = conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
     if not items:
         return ""
+    by = "were not searched (--mode meaning)" if mode == "meaning" else "were searched by words only"
     if index is None:
+        if mode == "meaning":
+            return f"nothing was searched: the pile's {items} item(s) have no vectors yet — {ORGANISE_HINT}"
         return f"searched by words only: the pile's {items} item(s) have no vectors yet — {ORGANISE_HINT}"
     missing = items - len(index)
     if missing <= 0:
         return ""
-    return f"{missing} item(s) added since the pile was last organised were searched by words only — {ORGANISE_HINT}"
+    return f"{missing} item(s) added since the pile was last organised {by} — {ORGANISE_HINT}"
 
 
 # -- the two rankings --------------------------------------------------------------------------------
