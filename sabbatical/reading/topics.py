@@ -95,16 +95,16 @@ def organise(conn: sqlite3.Connection, config: Config, *, refit: bool = False,
         return OrganiseReport("empty", "", reason="the pile is empty — `sabbatical read …` brings items in")
     embedded = embed.embed_items(conn, embedder, on_progress)
     stored = embed.vector_index(conn, embedder.model)
-    content = _content(conn)
     active = _active_topic_rows(conn)
     if not active or refit or reason or any(row["model"] != embedder.model for row in active):
         mode = "refit" if active else "fit"
         if active:
             reason = reason or ("asked for" if refit else "the embedding model changed")
+        content = _content(conn)
         index = content_index(conn, embedder, stored, content)
         report = _cluster(conn, index, active, content, mode=mode, labeller=labeller or _labeller_for(config, conn))
     else:
-        report = _increment(conn, embedder, stored, active, content)
+        report = _increment(conn, embedder, stored, active)
     report.embedded, report.reason = embedded, reason
     report.seconds = round(time.perf_counter() - started, 3)
     _record_run(conn, report)
@@ -128,14 +128,15 @@ def _embedder_for_organise(conn: sqlite3.Connection, config: Config, refit: bool
 
 
 def _increment(conn: sqlite3.Connection, embedder: embed.Embedder, stored: embed.VectorIndex,
-               active: list[sqlite3.Row], content: _Content) -> OrganiseReport:
+               active: list[sqlite3.Row]) -> OrganiseReport:
     """Place items that have no topic yet (or were re-embedded since): nearest topic within radius, else unsorted."""
     import numpy as np
 
     pending = [r["id"] for r in conn.execute(
         "SELECT e.item_id AS id FROM embeddings e LEFT JOIN item_topics t ON t.item_id = e.item_id "
         "WHERE e.model = ? AND (t.item_id IS NULL OR t.assigned_at < e.created_at)", (stored.model,))]
-    index = content_index(conn, embedder, stored, content, only=pending)
+    # The templates are learnt from the whole pile: worth it only when something is to be placed.
+    index = content_index(conn, embedder, stored, _content(conn), only=pending) if pending else stored
     centroids = np.stack([_vector(r["centroid"]) for r in active])
     radii = np.array([r["radius"] for r in active], dtype=np.float32)
     rows = [index.row_of[item_id] for item_id in pending]
