@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +20,12 @@ from typer.core import TyperGroup
 from ..errors import ExitCode, PartialFailure, SabbaticalError
 from . import pile, read, site, sprint, sprint_feedback, workspace
 from .context import State, set_state
+from .help_words import install as _help_in_words
+
+_help_in_words()
+# scikit-learn warns when a vocabulary it is handed holds capitals (a pile's embedder state can); it says
+# nothing a researcher can act on, so it never reaches the terminal.
+warnings.filterwarnings("ignore", message="Upper case characters found in vocabulary")
 
 
 class SabbaticalGroup(TyperGroup):
