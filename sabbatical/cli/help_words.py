@@ -75,4 +75,4 @@ def _escape_brackets() -> None:
         return make(text=text, style=style, markup_mode=markup_mode)
 
     make_rich_text.escapes = True  # type: ignore[attr-defined]
-    rich_utils._make_rich_text = make_rich_text  # type: ignore[assignment]
+    rich_utils._make_rich_text = make_rich_text
