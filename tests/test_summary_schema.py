@@ -54,7 +54,8 @@ def test_invalid_summaries_are_rejected(change):
 
 def test_every_contribution_kind_of_the_issue_exists():
     assert {k.value for k in ContributionKind} == {
-        "new_insight", "new_method", "sota_increment", "dataset_benchmark", "tool_system", "survey", "position", "other"}
+        "new_insight", "new_method", "sota_increment", "dataset_benchmark", "tool_system", "survey", "position", "other",
+        "unjudged"}
 
 
 def test_sentences_split_without_breaking_abbreviations():

@@ -91,9 +91,7 @@ def summary_section(item: Any, opened_pile: Any) -> list[str]:
     made_by = escape(f"{shown['model']}, {shown['prompt_version']}, {shown['created_at'][:10]}")
     stale = "" if shown["current"] else " — made from an earlier version of the text"
     lines = ["", f"[bold]Summary[/bold] ({shown['producer']}: {made_by}){stale}", f"  {shown['tldr']}",
-             f"[bold]Judgement[/bold]: {escape(shown['contribution'].replace('_', ' '))}, "
-             f"insight {shown['insight_score']:.2f}", f"  {shown['rationale']}",
-             _quoted(shown["insight_quote"]), "[bold]Key claims[/bold]"]
+             *_judgement(shown), "[bold]Key claims[/bold]"]
     for claim in shown["key_claims"]:
         lines += [f"  - {claim['claim']}", "  " + _quoted(claim)]
     if shown["topics"]:
@@ -102,6 +100,16 @@ def summary_section(item: Any, opened_pile: Any) -> list[str]:
         lines += ["[bold]Questions[/bold]"] + [f"  - {q}" for q in shown["questions"]]
     lines.append(f"  {shown['quotes_verified']}/{shown['quotes_total']} quotes found in the text")
     return lines
+
+
+def _judgement(shown: dict[str, Any]) -> list[str]:
+    """The verdict, its rationale and its quote; an item with too little text says it is unjudged."""
+    from rich.markup import escape
+
+    if not shown.get("judged", True):
+        return ["[bold]Judgement[/bold]: unjudged (no insight score)", f"  {shown['rationale']}"]
+    return [f"[bold]Judgement[/bold]: {escape(shown['contribution'].replace('_', ' '))}, "
+            f"insight {shown['insight_score']:.2f}", f"  {shown['rationale']}", _quoted(shown["insight_quote"])]
 
 
 def _quoted(quote: dict[str, str]) -> str:

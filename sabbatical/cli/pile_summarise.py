@@ -11,7 +11,7 @@ from .context import current_workspace, open_pile, print_json, print_table, prog
 # Merged into `sabbatical pile` by cli/pile.py.
 commands = typer.Typer()
 
-OFFLINE_NOTE = ("Note: summaries are made offline (extractive summariser + heuristic insight judge). For LLM "
+OFFLINE_NOTE = ("Note: summaries are made offline (extractive summariser + learned insight judge). For LLM "
                 "summaries, set [llm] base_url in sabbatical.toml (or OPENAI_BASE_URL) and put the key in "
                 "OPENAI_API_KEY.")
 
@@ -48,9 +48,11 @@ def summarise(
         _compare(workspace, prompt, sample or 20, as_json)
         return
     selection = _selection(all_, pending, retry_failed, wanted)
-    with progress("Summarising") as report_progress:
-        report = summarise_workspace(workspace, selection=selection, ids=wanted, prompt_version=prompt,
-                                     budget=budget, sample=sample, on_progress=report_progress, deadline=deadline)
+    why = "`pile summarise` stores summaries in the pile"
+    with open_pile(writes=True, why=why) as opened, progress("Summarising") as report_progress:
+        report = summarise_workspace(workspace, conn=opened.conn, selection=selection, ids=wanted,
+                                     prompt_version=prompt, budget=budget, sample=sample,
+                                     on_progress=report_progress, deadline=deadline)
     _render_report(report, as_json)
     report.raise_for_failures()
 
@@ -82,8 +84,9 @@ def _compare(workspace: Any, prompt: str | None, sample: int, as_json: bool) -> 
 
     if not prompt:
         raise UsageError("--compare needs --prompt VERSION, the version to try (e.g. --prompt v2)")
-    with progress("Comparing prompts") as report_progress:
-        comparison = compare_prompts(workspace, prompt, sample, on_progress=report_progress)
+    why = "`pile summarise --compare` stores both prompts' summaries in the pile"
+    with open_pile(writes=True, why=why) as opened, progress("Comparing prompts") as report_progress:
+        comparison = compare_prompts(workspace, prompt, sample, conn=opened.conn, on_progress=report_progress)
     if as_json:
         print_json(comparison)
         return

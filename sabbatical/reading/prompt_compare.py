@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .. import db
 from ..errors import SabbaticalError, UsageError
 from .prompt_files import load_prompt
 from .summarise import Producer, SummariseReport, choose_producer, summarise_pile
@@ -75,16 +74,16 @@ def compare_prompts(workspace: Any, new_version: str, sample: int = 20, *, conn:
                     on_progress: Callable[..., None] | None = None, record: bool = True) -> Comparison:
     """Summarise `sample` items with the current and the `new_version` prompt; measure; record in MLflow.
 
-    `conn` is the workspace's pile unless given."""
+    `conn` is the open pile (the CLI opens it once and hands it over); without one, the workspace's pile
+    is opened for this comparison and closed after it."""
     if sample < 1:
         raise UsageError("--sample must be at least 1")
     if conn is None:
-        own = db.connect(workspace.pile_path)
-        try:
-            return compare_prompts(workspace, new_version, sample, conn=own, baseline_version=baseline_version,
+        from .pile import Pile
+
+        with Pile.open(workspace) as pile:
+            return compare_prompts(workspace, new_version, sample, conn=pile.conn, baseline_version=baseline_version,
                                    environ=environ, on_progress=on_progress, record=record)
-        finally:
-            own.close()
     config = workspace.config.llm
     old = choose_producer(config, baseline_version, environ)
     new = choose_producer(config, new_version, environ)

@@ -9,6 +9,8 @@ offline summariser when no endpoint is configured; a run never switches from one
 Selections: `pending` (no ok summary for the current triple; the default), `all` (every item; those
 already done count as cached), `retry-failed` (only those whose last try failed), or explicit ids.
 Failures are recorded as rows with status 'failed' and their error, so `--retry-failed` finds them.
+An item with too little text to judge is never sent to an endpoint: it gets the offline summariser's
+"unjudged" summary (producer 'offline') under the run's (prompt version, model), so it is cached too.
 """
 
 from __future__ import annotations
@@ -31,9 +33,19 @@ from ..errors import EveryUnitFailed, LLMFailure, NotFound, PartialFailure, RunS
 from ..llm import LLM, Budget, CallContext, Endpoint, budget_from_config, parse_budget, resolve_endpoint
 from .offline import OFFLINE_MODEL, OFFLINE_VERSION, summarise_offline
 from .prompt_files import Prompt, load_prompt, resolve_version
-from .summary_schema import QuoteCheck, SourceDocument, Summary, stored_form, verify_quotes
+from .summary_schema import (
+    MIN_JUDGE_WORDS,
+    JudgedSummary,
+    QuoteCheck,
+    SourceDocument,
+    Summary,
+    stored_form,
+    verify_quotes,
+)
 
 SELECTIONS = ("pending", "all", "retry-failed", "ids")
+UNJUDGED_RATIONALE = (f"Unjudged: the item has fewer than {MIN_JUDGE_WORDS} words besides its title, too little "
+                      "to say what it contributes (reading more of it, e.g. `sabbatical read url`, fixes that)")
 WRITE_BATCH = 25
 # What of an item goes into a prompt, at most (the prompt file caps the text itself, max_document_chars).
 # A 1 MB title or author list is ingested text like any other; it is not sent whole.
@@ -127,6 +139,7 @@ class _Outcome:
     summary: Summary | None = None
     checks: list[QuoteCheck] = field(default_factory=list)
     error: str | None = None
+    offline: bool = False        # made by the offline summariser (also in an endpoint's run: unjudged items)
 
 
 # -- choosing items -------------------------------------------------------------------------------
@@ -225,8 +238,8 @@ def _offline_outcome(document: SourceDocument) -> _Outcome:
         summary = summarise_offline(document)
     except ValidationError as exc:
         return _Outcome(document, error=f"the offline summary does not fit the schema ({_first_problem(exc)}) — "
-                                        "`sabbatical pile summarise --retry-failed` tries it again")
-    return _Outcome(document, summary, verify_quotes(summary, document.full_text))
+                                        "`sabbatical pile summarise --retry-failed` tries it again", offline=True)
+    return _Outcome(document, summary, verify_quotes(summary, document.full_text), offline=True)
 
 
 def _first_problem(exc: ValidationError) -> str:
@@ -241,6 +254,10 @@ def _first_problem(exc: ValidationError) -> str:
 def _run_endpoint(llm: LLM, producer: Producer, todo: list[SourceDocument], writer: _SummaryWriter,
                   progress: Progress, report: SummariseReport) -> None:
     assert producer.prompt is not None
+    for document in [d for d in todo if not d.judgeable]:     # nothing to judge: no call
+        writer.add(_offline_outcome(document))
+        progress(1)
+    todo = [d for d in todo if d.judgeable]
     with ThreadPoolExecutor(max_workers=producer.endpoint.concurrency,  # type: ignore[union-attr]
                             thread_name_prefix="summarise") as pool:
         futures = [pool.submit(_ask_endpoint, llm, producer.prompt, document) for document in todo]
@@ -264,7 +281,7 @@ def _run_endpoint(llm: LLM, producer: Producer, todo: list[SourceDocument], writ
 def _ask_endpoint(llm: LLM, prompt: Prompt, document: SourceDocument) -> _Outcome:
     context = CallContext("summarise", prompt.version, document.id)
     try:
-        answer = llm.structured(prompt.messages(for_prompt(document)), Summary, context,
+        answer = llm.structured(prompt.messages(for_prompt(document)), JudgedSummary, context,
                                 max_tokens=prompt.max_tokens)
     except LLMFailure as failure:
         return _Outcome(document, error=failure.message)
@@ -314,11 +331,13 @@ class _SummaryWriter:
 
     def _row(self, outcome: _Outcome) -> tuple[Any, ...]:
         document, summary, producer = outcome.document, outcome.summary, self.producer
-        base = (document.id, document.content_hash, producer.prompt_version, producer.model, producer.kind)
+        made_by = "offline" if outcome.offline else producer.kind
+        base = (document.id, document.content_hash, producer.prompt_version, producer.model, made_by)
         if summary is None:
             return (*base, "failed", None, None, None, None, 0, 0, outcome.error)
         data = json.dumps(stored_form(summary, outcome.checks), ensure_ascii=False)
-        return (*base, "ok", data, summary.tldr, summary.contribution.value, summary.insight.score,
+        score = summary.insight.score if summary.insight is not None else None
+        return (*base, "ok", data, summary.tldr, summary.contribution.value, score,
                 len(outcome.checks), sum(c.verified for c in outcome.checks), None)
 
 
@@ -336,20 +355,25 @@ WHERE summaries.status != 'ok'
 """
 
 
-def summarise_workspace(workspace: Any, *, selection: str = "pending", ids: Iterable[str] = (),
-                        prompt_version: str | None = None, budget: str | None = None, sample: int | None = None,
-                        on_progress: Progress | None = None, environ: dict[str, str] | None = None,
-                        deadline: float | None = None) -> SummariseReport:
+def summarise_workspace(workspace: Any, *, conn: sqlite3.Connection | None = None, selection: str = "pending",
+                        ids: Iterable[str] = (), prompt_version: str | None = None, budget: str | None = None,
+                        sample: int | None = None, on_progress: Progress | None = None,
+                        environ: dict[str, str] | None = None, deadline: float | None = None) -> SummariseReport:
     """`sabbatical pile summarise`: the workspace's producer over its pile. `budget` is '5000' tokens or
-    '$0.50' (default: `[llm] budget_tokens` / `budget_usd`); `deadline` is seconds for the whole run."""
+    '$0.50' (default: `[llm] budget_tokens` / `budget_usd`); `deadline` is seconds for the whole run.
+
+    `conn` is the open pile (the CLI opens it once and hands it over); without one, the workspace's pile
+    is opened for this run and closed after it."""
     producer = choose_producer(workspace.config.llm, prompt_version, environ)
     spend = parse_budget(budget) if budget else budget_from_config(workspace.config.llm)
-    conn = db.connect(workspace.pile_path)
-    try:
+    if conn is not None:
         return summarise_pile(conn, producer, selection=selection, ids=ids, budget=spend, sample=sample,
                               on_progress=on_progress, deadline=deadline)
-    finally:
-        conn.close()
+    from .pile import Pile
+
+    with Pile.open(workspace) as pile:
+        return summarise_pile(pile.conn, producer, selection=selection, ids=ids, budget=spend, sample=sample,
+                              on_progress=on_progress, deadline=deadline)
 
 
 # -- reading summaries back -----------------------------------------------------------------------
@@ -442,12 +466,14 @@ def summary_for_display(conn: sqlite3.Connection, item_id: str,
         return None
     summary = stored.summary
     status = {c.field: c.status for c in stored.quote_checks}
+    insight = summary.insight
     return {
         "producer": stored.producer, "model": stored.model, "prompt_version": stored.prompt_version,
         "current": stored.current, "created_at": stored.created_at, "tldr": summary.tldr,
-        "contribution": summary.contribution.value, "insight_score": summary.insight.score,
-        "rationale": summary.insight.rationale,
-        "insight_quote": {"quote": summary.insight.quote, "check": status.get("insight", "unchecked")},
+        "contribution": summary.contribution.value, "judged": insight is not None,
+        "insight_score": insight.score if insight else None,
+        "rationale": insight.rationale if insight else UNJUDGED_RATIONALE,
+        "insight_quote": ({"quote": insight.quote, "check": status.get("insight", "unchecked")} if insight else None),
         "key_claims": [{"claim": c.claim, "quote": c.quote, "check": status.get(f"key_claims[{i}]", "unchecked")}
                        for i, c in enumerate(summary.key_claims)],
         "topics": summary.topics, "questions": summary.questions,

@@ -4,6 +4,10 @@ One schema serves both producers (the offline summariser and an LLM endpoint), s
 same whichever made it. Evidence is quoted, and every quote is checked against the source: a quote that
 does not occur in the text is flagged (kept, marked unverified), never silently dropped, so the reader
 can see when a model put words in a paper's mouth.
+
+An item with too little text to judge (a title, a one-line feed teaser: under `MIN_JUDGE_WORDS` words
+besides its title) is summarised but not judged: its contribution is "unjudged" and it has no insight
+score. An endpoint is never asked about such items, and its answers must judge (`JudgedSummary`).
 """
 
 from __future__ import annotations
@@ -12,12 +16,15 @@ import re
 import unicodedata
 from dataclasses import asdict, dataclass
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 MAX_TLDR_SENTENCES = 2
 MIN_QUOTE_WORDS = 3
+# Chosen from the corpus: 99.7% of arXiv abstracts (OAI-PMH harvest) have at least 20 words, while 58% of
+# the AI-blog feed items carry fewer (a teaser line or nothing). Below it, there is no claim to judge.
+MIN_JUDGE_WORDS = 20
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,11 @@ class SourceDocument:
     def full_text(self) -> str:
         return "\n\n".join(part for part in (self.title.strip(), self.body) if part)
 
+    @property
+    def judgeable(self) -> bool:
+        """Enough text besides the title to judge what the item contributes."""
+        return len(self.body.split()) >= MIN_JUDGE_WORDS
+
 
 class ContributionKind(str, Enum):
     """What kind of contribution an item makes; the judge's headline."""
@@ -54,6 +66,7 @@ class ContributionKind(str, Enum):
     SURVEY = "survey"
     POSITION = "position"
     OTHER = "other"
+    UNJUDGED = "unjudged"                  # too little text to judge: no insight score
 
 
 ShortText = Annotated[str, Field(min_length=1, max_length=600)]
@@ -87,7 +100,7 @@ class Summary(_Strict):
     tldr: ShortText = Field(description="at most two sentences")
     key_claims: list[Claim] = Field(min_length=1, max_length=6)
     contribution: ContributionKind
-    insight: Insight
+    insight: Insight | None = Field(default=None, description="the judgement; none when the item is unjudged")
     topics: list[Annotated[str, Field(min_length=1, max_length=80)]] = Field(max_length=8)
     questions: list[ShortText] = Field(max_length=5, description="questions the document raises")
 
@@ -97,6 +110,40 @@ class Summary(_Strict):
         if count_sentences(value) > MAX_TLDR_SENTENCES:
             raise ValueError(f"the tldr must be at most {MAX_TLDR_SENTENCES} sentences")
         return value
+
+    @model_validator(mode="after")
+    def _judged_or_not(self) -> Summary:
+        unjudged = self.contribution is ContributionKind.UNJUDGED
+        if unjudged and self.insight is not None:
+            raise ValueError("an unjudged summary has no insight judgement")
+        if not unjudged and self.insight is None:
+            raise ValueError("insight is required (score, rationale, quote)")
+        return self
+
+    @property
+    def judged(self) -> bool:
+        return self.insight is not None
+
+
+class JudgedSummary(Summary):
+    """What an endpoint must answer: always a judgement, never "unjudged" (short items are not sent)."""
+
+    insight: Insight
+
+    @field_validator("contribution")
+    @classmethod
+    def _a_judgement(cls, value: ContributionKind) -> ContributionKind:
+        if value is ContributionKind.UNJUDGED:
+            raise ValueError("choose one of the contribution kinds; 'unjudged' is not an answer")
+        return value
+
+    @classmethod
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        schema = super().model_json_schema(*args, **kwargs)
+        kinds = schema.get("$defs", {}).get("ContributionKind", {})
+        if "enum" in kinds:
+            kinds["enum"] = [k for k in kinds["enum"] if k != ContributionKind.UNJUDGED.value]
+        return schema
 
 
 # A sentence ends at . ! or ? followed by a space and a capital, digit or quote; abbreviations are spared.
@@ -184,7 +231,8 @@ def verify_quotes(summary: Summary, source_text: str) -> list[QuoteCheck]:
     """Check every quote of `summary` against `source_text` (title + abstract + content of the item)."""
     sources = {normalise_for_matching(source_text), normalise_for_matching(source_text, True)}
     quoted = [(f"key_claims[{i}]", claim.quote) for i, claim in enumerate(summary.key_claims)]
-    quoted.append(("insight", summary.insight.quote))
+    if summary.insight is not None:
+        quoted.append(("insight", summary.insight.quote))
     return [QuoteCheck(where, quote, _best_status(quote, sources)) for where, quote in quoted]
 
 
