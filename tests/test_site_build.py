@@ -128,7 +128,13 @@ def test_runs_table_shows_every_status_and_charts_are_static_images(built):
     ws, _ = built
     page = _sprint_html(ws, "warm-up")
     assert "baseline" in page and "no-warmup" in page and "<strong>FAILED</strong>" in page
-    assert "warmup=100" in page.replace("&#61;", "=")
+    table = page.split('id="runs"', 1)[1].split("</table>", 1)[0]
+    headers = [re.sub(r"<[^>]+>", "", h).strip() for h in re.findall(r"<th[^>]*>(.*?)</th>", table, re.S)]
+    assert headers[:6] == ["Run", "Notebook", "Status", "Started", "Duration", "warmup"]
+    assert headers[6:] == ["loss (last)"]  # no goal said: each run's last value, and no best marked
+    rows = [[re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+            for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]]
+    assert [row[5] for row in rows] == ["100", "0"] and [row[6] for row in rows] == ["0.5", "80"]
     folder = next(p for p in (ws.site_dir / "sprints").iterdir() if p.name.endswith("warm-up"))
     assert (folder / "charts" / "loss.png").read_bytes()[:4] == b"\x89PNG"
     assert re.search(r'<img alt="Line chart of loss over steps for 2 runs[^"]*" src="charts/loss.png"', page)

@@ -70,8 +70,30 @@ def built(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MPLBACKEND", "Agg")
         ws = _workspace(root)
+        _add_runs_and_an_early_close(ws)
         build_site(ws)
     return ws
+
+
+def _add_runs_and_an_early_close(ws) -> None:
+    from mlflow import MlflowClient
+
+    from sabbatical.sprints.lifecycle import close_sprint
+    from sabbatical.sprints.model import Sprint
+    from tests.helpers.site_workspace import add_run
+
+    sprint = Sprint(ws, "01")
+    client = MlflowClient(tracking_uri=ws.tracking_uri)
+    for name, notebook, loss, accuracy in (("small", "02-experiment.ipynb", [2.0, 1.0, 0.7], [0.5, 0.6, 0.8]),
+                                           ("large", "02-experiment.ipynb", [2.0, 0.9, 0.4], [0.5, 0.7, 0.75]),
+                                           ("probe", "03-probe.ipynb", [5.0, 4.0], [0.1, 0.2])):
+        run_id = add_run(ws, sprint, name, params={"width": len(name)}, metrics={"loss": loss, "accuracy": accuracy})
+        client.set_tag(run_id, "mlflow.source.name", f"/work/sprints/{sprint.name}/notebooks/{notebook}")
+        client.set_tag(run_id, "sabbatical.goal.loss", "min")
+        client.set_tag(run_id, "sabbatical.goal.accuracy", "max")
+    early = add_sprint(ws, "Does an early close show its real dates?", slug="early",
+                       start=date.today() - timedelta(days=30))
+    close_sprint(early, "no", "Stopped on day 2: the data was not there.", today=early.meta.start + timedelta(days=1))
 
 
 def _generated(ws, reading: str) -> dict[str, str]:
@@ -220,3 +242,40 @@ def test_site_check_warns_when_feedback_links_would_be_relative(tmp_path, cli):
 
 def test_the_helpful_widget_shows_only_with_a_provider_that_receives_it(built):
     assert 'class="md-feedback"' not in _published(built)
+
+
+# -- runs and timeline --------------------------------------------------------------------------------------
+def _runs_table(ws) -> tuple[list[str], list[list[str]]]:
+    page = next((ws.site_dir / "sprints").glob("*sae/index.html")).read_text()
+    table = page.split('id="runs"', 1)[1].split("</table>", 1)[0]
+    headers = [re.sub(r"<[^>]+>", "", h).strip() for h in re.findall(r"<th[^>]*>(.*?)</th>", table, re.S)]
+    rows = [[re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+            for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]]
+    return headers, rows
+
+
+def test_runs_table_has_one_column_per_metric_with_the_best_marked_by_its_goal(built):
+    headers, rows = _runs_table(built)
+    assert headers == ["Run", "Notebook", "Status", "Started", "Duration", "width", "accuracy ↑", "loss ↓"]
+    by_run = {row[0]: row for row in rows}
+    assert by_run["small"][1] == "02-experiment.ipynb" and by_run["probe"][1] == "03-probe.ipynb"
+    assert by_run["large"][7] == "★ 0.4" and by_run["small"][7] == "0.7"
+    assert by_run["small"][6] == "★ 0.8" and by_run["large"][6] == "0.75"
+
+
+def test_charts_are_drawn_per_notebook_not_every_run_on_one_axis(built):
+    page = next((built.site_dir / "sprints").glob("*sae/index.html")).read_text()
+    alts = re.findall(r'<img alt="(Line chart of loss[^"]*)"', page)
+    assert len(alts) == 2
+    assert any("2 runs of 02-experiment.ipynb: small, large" in alt for alt in alts)
+    assert any("1 run of 03-probe.ipynb: probe" in alt for alt in alts)
+
+
+def test_a_sprint_closed_early_shows_its_real_dates(built):
+    from sabbatical.sprints.model import Sprint
+
+    early = Sprint(built, "early")
+    home = (built.site_dir / "index.html").read_text()
+    closed = early.meta.start + timedelta(days=1)
+    assert early.meta.closed == closed
+    assert f"{early.meta.start:%d %b %Y} → {closed:%d %b %Y} (2 days), closed early (planned 14)" in home

@@ -72,19 +72,27 @@ def cached(cache: BuildCache, parts: Any, draw: Callable[[], Chart]) -> Chart:
     return chart
 
 
-def metric_chart_cached(cache: BuildCache, metric: str, runs: list[SiteRun]) -> Chart:
-    parts = [metric, [(run.name, run.status, [(p.step, p.value) for p in run.history.get(metric, [])])
-                      for run in runs]]
-    return cached(cache, parts, lambda: metric_chart(metric, runs))
+def run_groups(runs: list[SiteRun]) -> dict[str, list[SiteRun]]:
+    """The runs by the notebook they came from (runs of no known notebook together), in first-seen order."""
+    groups: dict[str, list[SiteRun]] = {}
+    for run in runs:
+        groups.setdefault(run.notebook or "", []).append(run)
+    return groups
+
+
+def metric_chart_cached(cache: BuildCache, metric: str, runs: list[SiteRun], group: str = "") -> Chart:
+    parts = [metric, group, [(run.name, run.status, [(p.step, p.value) for p in run.history.get(metric, [])])
+                             for run in runs]]
+    return cached(cache, parts, lambda: metric_chart(metric, runs, group))
 
 
 def timeline_chart_cached(cache: BuildCache, sprints: list[SiteSprint]) -> Chart:
     # Today's date is part of the key: the chart marks today.
-    parts = [date.today(), [(s.id, s.start, s.end, s.answer, s.status) for s in sprints]]
+    parts = [date.today(), [(s.id, s.start, s.end, s.last_day, s.answer, s.status) for s in sprints]]
     return cached(cache, ["timeline", parts], lambda: timeline_chart(sprints))
 
 
-def metric_chart(metric: str, runs: list[SiteRun]) -> Chart:
+def metric_chart(metric: str, runs: list[SiteRun], group: str = "") -> Chart:
     plt = _pyplot()
     figure, axes = plt.subplots(figsize=(6.4, 3.4))
     try:
@@ -97,7 +105,8 @@ def metric_chart(metric: str, runs: list[SiteRun]) -> Chart:
             label = f"{run.name} ({run.status.lower()})" if run.status != "FINISHED" else run.name
             axes.plot([p.step for p in points], [p.value for p in points], style, label=plain(label[:40]))
             drawn.append(run.name)
-        axes.set(xlabel="step", ylabel=plain(metric), title=plain(metric))
+        title = f"{metric} · {group}" if group else metric
+        axes.set(xlabel="step", ylabel=plain(metric), title=plain(title[:80]))
         if _spans_orders_of_magnitude(runs, metric):
             axes.set_yscale("log")  # a diverging run would otherwise flatten every other line
         axes.grid(alpha=0.3)
@@ -106,8 +115,9 @@ def metric_chart(metric: str, runs: list[SiteRun]) -> Chart:
         png = _to_png(figure)
     finally:
         plt.close(figure)
-    alt = f"Line chart of {metric} over steps for {len(drawn)} run{'s' if len(drawn) != 1 else ''}: {', '.join(drawn)}"
-    return Chart(name=_file_name(metric), png=png, alt=alt)
+    alt = f"Line chart of {metric} over steps for {len(drawn)} run{'s' if len(drawn) != 1 else ''}"
+    alt += (f" of {group}" if group else "") + f": {', '.join(drawn)}"
+    return Chart(name=_file_name(f"{group.rsplit('.', 1)[0]}-{metric}" if group else metric), png=png, alt=alt)
 
 
 def _spans_orders_of_magnitude(runs: list[SiteRun], metric: str) -> bool:
@@ -123,10 +133,19 @@ def timeline_chart(sprints: list[SiteSprint]) -> Chart:
     try:
         import matplotlib.dates as mdates
 
+        today = date.today()
         for row, sprint in enumerate(reversed(sprints)):
             start = mdates.date2num(sprint.start)
-            width = mdates.date2num(sprint.end + timedelta(days=1)) - start
-            axes.barh(row, width, left=start, color=_ANSWER_COLOURS.get(sprint.answer, "#5c6bc0"), height=0.6)
+            width = mdates.date2num(sprint.last_day + timedelta(days=1)) - start
+            colour = _ANSWER_COLOURS.get(sprint.answer, "#5c6bc0")
+            if sprint.status == "closed":
+                axes.barh(row, width, left=start, color=colour, height=0.6)
+                continue
+            # An open sprint: its whole plan faint, the days gone so far solid.
+            axes.barh(row, width, left=start, color=colour, alpha=0.25, height=0.6)
+            done = min(max((today - sprint.start).days + 1, 0), (sprint.end - sprint.start).days + 1)
+            if done:
+                axes.barh(row, done, left=start, color=colour, height=0.6)
         axes.set_yticks(range(len(sprints)), [f"Sprint {s.id}" for s in reversed(sprints)])
         axes.xaxis_date()
         axes.xaxis.set_major_formatter(mdates.DateFormatter("%d %b %Y"))
@@ -136,7 +155,7 @@ def timeline_chart(sprints: list[SiteSprint]) -> Chart:
         png = _to_png(figure)
     finally:
         plt.close(figure)
-    parts = [f"Sprint {s.id} from {s.start} to {s.end}, {s.answer or s.status}" for s in sprints]
+    parts = [f"Sprint {s.id} from {s.start} to {s.last_day}, {s.answer or s.status}" for s in sprints]
     return Chart(name="timeline.png", png=png, alt="Timeline of the sprints: " + "; ".join(parts))
 
 

@@ -246,23 +246,26 @@ def _copy_artifact(source: Path, target: Path, sprint_root: Path) -> str | None:
 
 
 def _write_charts(sprint: SiteSprint, folder: Path, cache: BuildCache, problems: list[str]) -> list[tuple[str, str]]:
+    """One chart per metric and notebook (runs of different notebooks measure different things)."""
     from . import charts
 
     written: list[tuple[str, str]] = []
     used: set[str] = set()
-    for metric in charts.metric_names(sprint.runs):
-        try:
-            chart = charts.metric_chart_cached(cache, metric, sprint.runs)
-        except Exception as exc:  # matplotlib raises many types for text it cannot lay out
-            problems.append(f"sprints/{sprint.folder}: the chart of {metric!r} could not be drawn "
-                            f"({type(exc).__name__}) — the page shows the runs table without it")
-            continue
-        name = chart.name
-        while name in used:
-            name = name[:-4] + "-1.png"
-        used.add(name)
-        _write(folder / "charts" / name, chart.png)
-        written.append((f"charts/{name}", chart.alt))
+    groups = charts.run_groups(sprint.runs)
+    for group, runs in groups.items():
+        for metric in charts.metric_names(runs):
+            try:
+                chart = charts.metric_chart_cached(cache, metric, runs, group if len(groups) > 1 else "")
+            except Exception as exc:  # matplotlib raises many types for text it cannot lay out
+                problems.append(f"sprints/{sprint.folder}: the chart of {metric!r} could not be drawn "
+                                f"({type(exc).__name__}) — the page shows the runs table without it")
+                continue
+            name = chart.name
+            while name in used:
+                name = name[:-4] + "-1.png"
+            used.add(name)
+            _write(folder / "charts" / name, chart.png)
+            written.append((f"charts/{name}", chart.alt))
     return written
 
 

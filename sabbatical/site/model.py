@@ -48,6 +48,8 @@ class SiteRun:
     best: dict[str, float] = field(default_factory=dict)
     last: dict[str, float] = field(default_factory=dict)
     history: dict[str, list[MetricPoint]] = field(default_factory=dict)
+    goals: dict[str, str] = field(default_factory=dict)     # metric → "min"/"max", where the researcher said it
+    notebook: str = ""                                       # the notebook the run came from, when MLflow knows
 
     @property
     def seconds(self) -> float | None:
@@ -106,6 +108,13 @@ class SiteSprint:
 
     def kind(self, kind: str) -> list[SiteEntry]:
         return [entry for entry in self.entries if entry.kind == kind]
+
+    @property
+    def last_day(self) -> date:
+        """The sprint's real last day: the day it closed when that came before its planned end."""
+        if self.status == "closed" and self.closed is not None and self.start <= self.closed < self.end:
+            return self.closed
+        return self.end
 
 
 @dataclass

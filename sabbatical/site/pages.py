@@ -55,8 +55,13 @@ def verdict(sprint: SiteSprint, today: date | None = None) -> str:
 
 
 def dates(sprint: SiteSprint) -> str:
-    days = (sprint.end - sprint.start).days + 1
-    return f"{sprint.start:%d %b %Y} → {sprint.end:%d %b %Y} ({days} days)"
+    """Its dates as lived: a sprint closed early ends on the day it closed (the plan is said beside it)."""
+    last = sprint.last_day
+    days = (last - sprint.start).days + 1
+    text = f"{sprint.start:%d %b %Y} → {last:%d %b %Y} ({counted(days, 'day')})"
+    if last != sprint.end:
+        text += f", closed early (planned {(sprint.end - sprint.start).days + 1})"
+    return text
 
 
 def when(timestamp: str) -> str:
@@ -316,28 +321,61 @@ def human_size(size: float) -> str:
     return f"{size:.1f} MB"
 
 
+MAX_PARAM_COLUMNS = 8
+MAX_METRIC_COLUMNS = 12
+
+
 def _runs(sprint: SiteSprint, charts: list[tuple[str, str]]) -> list[str]:
+    """The runs table (one column per param and per metric, the best value of each metric marked) and charts."""
     lines = ["## Runs", ""]
     if not sprint.runs:
         tracked = "No runs are tracked for this sprint yet." if sprint.experiment_id else \
             "This sprint has no MLflow experiment."
         return lines + [tracked, ""]
-    lines += ["| Run | Status | Started | Duration | Parameters | Metrics (best / last) |",
-              "| --- | --- | --- | --- | --- | --- |"]
-    lines += [_run_row(run) for run in sprint.runs]
+    runs = sprint.runs
+    params = sorted({key for run in runs for key in run.params})
+    metrics = list(dict.fromkeys(key for run in runs for key in run.best))[:MAX_METRIC_COLUMNS]
+    goals = {metric: next((run.goals[metric] for run in runs if metric in run.goals), "") for metric in metrics}
+    shown, rest = params[:MAX_PARAM_COLUMNS], params[MAX_PARAM_COLUMNS:]
+    headers = ["Run", "Notebook", "Status", "Started", "Duration", *(esc(key) for key in shown)]
+    headers += ["Other params"] if rest else []
+    headers += [esc(metric) + {"min": " ↓", "max": " ↑"}.get(goals[metric], " (last)") for metric in metrics]
+    lines += ["| " + " | ".join(headers) + " |", "|" + " --- |" * len(headers)]
+    best = {metric: _best_value(runs, metric, goals[metric]) for metric in metrics}
+    lines += [_run_row(run, shown, rest, metrics, best) for run in runs]
     lines.append("")
+    if any(goals.values()):
+        lines += ["<small>★ the best run of a metric (↓ lower is better, ↑ higher is better); a metric without a "
+                  "goal shows each run's last value.</small>", ""]
     for path, alt in charts:
         lines += [f"![{esc(alt)}]({quote(path)})", ""]
     return lines
 
 
-def _run_row(run: SiteRun) -> str:
+def _best_value(runs: list[SiteRun], metric: str, goal: str) -> float | None:
+    values = [run.best[metric] for run in runs if metric in run.best and run.best[metric] == run.best[metric]]
+    if not goal or not values:
+        return None
+    return min(values) if goal == "min" else max(values)
+
+
+def _run_row(run: SiteRun, params: list[str], rest: list[str], metrics: list[str],
+             best: dict[str, float | None]) -> str:
     status = f"**{run.status}**" if run.status != "FINISHED" else run.status
     started = datetime.fromtimestamp(run.start_ms / 1000).strftime("%Y-%m-%d %H:%M") if run.start_ms else ""
     duration = f"{run.seconds:.1f} s" if run.seconds is not None else ""
-    params = ", ".join(f"{key}={value}" for key, value in sorted(run.params.items()))
-    metrics = ", ".join(f"{key} {_number(run.best[key])} / {_number(run.last[key])}" for key in run.best)
-    return f"| {esc(run.name)} | {status} | {esc(started)} | {esc(duration)} | {esc(params)} | {esc(metrics)} |"
+    cells = [esc(run.name), esc(run.notebook), status, esc(started), esc(duration)]
+    cells += [esc(run.params.get(key, "")) for key in params]
+    if rest:
+        cells.append(esc(", ".join(f"{key}={run.params[key]}" for key in rest if key in run.params)))
+    for metric in metrics:
+        if metric not in run.best:
+            cells.append("")
+            continue
+        value = run.best[metric] if run.goals.get(metric) else run.last[metric]
+        cells.append(f"**★ {_number(value)}**" if best[metric] is not None and value == best[metric] else
+                     _number(value))
+    return "| " + " | ".join(cells) + " |"
 
 
 def _number(value: float) -> str:

@@ -108,7 +108,7 @@ def _local_store_key(workspace: Workspace, experiment_ids: list[str]) -> str | N
         except OSError:
             continue
         stamps.append((path.name, stat.st_mtime_ns, stat.st_size))
-    return key_of("runs", workspace.tracking_uri, experiment_ids, stamps)
+    return key_of("runs-v2", workspace.tracking_uri, experiment_ids, stamps)  # v2: goals and notebook kept
 
 
 def _run_from(raw: dict) -> SiteRun:
@@ -133,6 +133,10 @@ def _site_run(client: Any, run: Any, summarise_metric: Any) -> SiteRun:
         site_run.best[key] = summary.best
         site_run.last[key] = summary.last
         site_run.history[key] = [MetricPoint(point.step, point.value) for point in history]
+        if summary.goal:
+            site_run.goals[key] = summary.goal
+    source = str(run.data.tags.get("mlflow.source.name") or "")
+    site_run.notebook = source.replace("\\", "/").rsplit("/", 1)[-1]
     return site_run
 
 
