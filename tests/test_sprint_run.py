@@ -44,6 +44,10 @@ def test_running_a_notebook_twice_supersedes_the_first_execution(workspace, cli)
     status = cli("-w", root, "sprint", "status")
     assert "learning rate 1.2 diverges" in status.stdout and "also seen in 1 earlier run" in status.stdout
     assert "loss ↓" in status.stdout  # the template says the loss's goal
+    assert "(3 runs of earlier executions" in status.stdout
+    shown = json.loads(cli("-w", root, "sprint", "status", "--json").stdout)
+    first_ids = {run.info.run_id for run in runs if run.info.start_time == min(r.info.start_time for r in runs)}
+    assert len(shown["superseded_runs"]) == 3 and first_ids <= set(shown["superseded_runs"])
     assert site_sprint_of(Sprint(workspace, folder=sprint.folder)).entries == []  # examples stay off the site
 
     # Without parameters the notebook runs as written: the earlier injection is gone.

@@ -165,10 +165,15 @@ def _render_status(result) -> None:
             ("journal", f"{s.failures} failures, {s.findings} findings, {s.feedback} feedback, {s.notes} notes")]
     for label, value in rows:
         typer.echo(f"  {label:<11}{value}")
-    if result.runs:
+    earlier = set(result.superseded_runs)
+    current_runs = [run for run in result.runs or [] if run.id not in earlier]
+    if current_runs:
         print_table(["run", "status", "params", "best metrics"],
-                    [[run.name, run.status, _params(run.params), _best(run.metrics)] for run in result.runs],
+                    [[run.name, run.status, _params(run.params), _best(run.metrics)] for run in current_runs],
                     title="Runs")
+    if len(current_runs) < len(result.runs or []):
+        typer.echo(f"  ({len(result.runs or []) - len(current_runs)} runs of earlier executions of its notebooks, "
+                   "superseded, are left out; they stay in MLflow)")
     current = [entry for entry in result.journal if entry.current]
     for entry in current[-10:]:
         typer.echo(f"  {entry.number:>3}  {entry.time[:16].replace('T', ' ')}  {entry.kind:<8} {entry.text}"
@@ -352,6 +357,9 @@ def run_notebook(
     from ..sprints.notebooks import run_notebook as execute
 
     chosen = _sprint(sprint_id)
+    if chosen.meta.status == "closed":
+        warn(f"sprint {chosen.id} is closed: what this run logs is recorded as after the close, and the retro is "
+             f"stale until you reopen it (`sabbatical sprint reopen {chosen.id}`) or keep the entries")
     done = execute(chosen, notebook, parameters=parse_parameters(parameter or []), output=output, timeout=timeout)
     _render_execution(chosen, done)
     if done.error:

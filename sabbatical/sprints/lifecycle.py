@@ -63,6 +63,7 @@ class SprintStatus:
     journal: list[JournalEntry]
     runs: list[tracking.RunSummary] | None
     warnings: list[str] = field(default_factory=list)
+    superseded_runs: list[str] = field(default_factory=list)  # runs of a notebook's earlier executions
 
 
 def days_left(meta: SprintMeta, today: date | None = None) -> int | None:
@@ -97,6 +98,19 @@ def journal_run_count(sprint: Sprint) -> int:
     return len({event.get("run_id") for event in read_events(sprint.journal_path, "run-started")})
 
 
+def superseded_runs(sprint: Sprint) -> list[str]:
+    """Ids of runs opened by an execution of a notebook that a later execution of it superseded."""
+    started = read_events(sprint.journal_path, "run-started")
+    latest: dict[str, str] = {}
+    for event in started:
+        if event.get("notebook_name") and event.get("execution"):
+            latest[str(event["notebook_name"])] = str(event["execution"])
+    for event in read_events(sprint.journal_path, "superseded"):
+        latest[str(event.get("notebook"))] = str(event.get("execution"))
+    return [str(event["run_id"]) for event in started if event.get("notebook_name") in latest and event.get("run_id")
+            and event.get("execution") != latest[str(event["notebook_name"])]]
+
+
 def sprint_status(sprint: Sprint, *, today: date | None = None) -> SprintStatus:
     """One sprint in detail: its journal, files, and every run (from MLflow) with its best metrics."""
     meta = sprint.meta
@@ -114,7 +128,7 @@ def sprint_status(sprint: Sprint, *, today: date | None = None) -> SprintStatus:
         summary=summarise(sprint, meta, None if runs is None else len(runs), today), hypothesis=meta.hypothesis,
         path=str(sprint.folder), tracking_uri=sprint.workspace.tracking_uri,
         notebooks=_files(sprint.notebooks_dir, "*.ipynb"), artifacts=_files(sprint.artifacts_dir, "**/*"),
-        journal=sprint.journal(), runs=runs, warnings=warnings)
+        journal=sprint.journal(), runs=runs, warnings=warnings, superseded_runs=superseded_runs(sprint))
 
 
 def _files(folder, pattern: str) -> list[str]:
