@@ -35,7 +35,7 @@ def test_without_summaries_or_interests_everything_is_neutral_and_says_so(conn):
     ranked = rank.rank_items(conn, Config(), now=NOW)
     assert len(ranked) == 15
     first = ranked[0]
-    assert first.insight == 0.5 and first.relevance == 1.0
+    assert first.insight is None and first.relevance == 1.0 and first.score == pytest.approx(0.5 * first.recency, abs=1e-3)
     assert "not summarised yet (neutral insight 0.5)" in first.why
     assert "no interests or open sprint" in first.why and "added" in first.why
 
@@ -138,5 +138,46 @@ def test_the_cli_shows_the_inbox_list_by_state_and_stats(workspace, cli):
     stats = cli(*w, "pile", "stats")
     assert stats.exit_code == 0 and "starred 1" in stats.stdout and "taste model: not yet" in stats.stdout
     assert "no vectors yet" in stats.stdout and workspace.pile_path.read_bytes() == before
+    assert "insight judge: not calibrated yet — needs ≥ 20" in stats.stdout
     as_json = json.loads(cli(*w, "pile", "stats", "--json").stdout)
     assert as_json["items"] == 12 and as_json["states"]["starred"] == 1
+
+
+def test_an_unjudged_item_has_no_insight_a_neutral_score_and_says_so(conn):
+    pile = topic_pile(conn, per_topic=3)
+    short, judged = pile["quantum"][0], pile["quantum"][1]
+    _summarise(conn, short, None, contribution="unjudged", tldr="A title only.")
+    _summarise(conn, judged, 0.9)
+    ranked = {r.id: r for r in rank.rank_items(conn, Config(), now=NOW)}
+    assert ranked[short].insight is None and ranked[short].contribution == "unjudged"
+    assert "unjudged: too little text to judge (neutral insight 0.5)" in ranked[short].why
+    assert ranked[short].score == pytest.approx(0.5 * ranked[short].recency, abs=1e-3)
+    assert ranked[judged].insight == 0.9
+
+
+def _decide(conn, scores_and_states):
+    for n, (score, state) in enumerate(scores_and_states):
+        item_id = f"arxiv:2601.{n:05d}"
+        conn.execute("INSERT INTO items (id, kind, title, content_hash) VALUES (?, 'paper', ?, 'h')", (item_id, item_id))
+        _summarise(conn, item_id, score)
+        if state:
+            triage.triage(conn, [item_id], state)
+
+
+def test_the_judge_is_calibrated_on_your_decisions_and_stats_report_its_agreement(conn, tmp_path):
+    # This researcher keeps only what the judge scores very high: at 0.5 the judge agrees with half of them.
+    decisions = [(0.9 + n / 100, "keep") for n in range(10)] + [(0.55 + n / 100, "drop") for n in range(10)]
+    early = db.connect(tmp_path / "early.db")
+    _decide(early, decisions[:10] + decisions[10:15])
+    before = rank.judge_agreement(early, Config())
+    early.close()
+    assert not before.active and before.labelled == 15 and "needs ≥ 20" in before.needs
+    _decide(conn, decisions + [(0.6, None), (0.95, None)])
+    report = rank.judge_agreement(conn, Config())
+    assert report.active and report.labelled == 20 and report.raw_accuracy == 0.5
+    assert report.held_out_accuracy >= 0.9 and report.baseline_accuracy == 0.5 and report.folds == 5
+    ranked = {r.id: r for r in rank.rank_items(conn, Config(), now=NOW)}
+    lukewarm, strong = ranked["arxiv:2601.00020"], ranked["arxiv:2601.00021"]
+    assert lukewarm.insight < 0.3 < 0.7 < strong.insight
+    assert "insight 0.60 (new insight), " in lukewarm.why and "calibrated on your decisions" in lukewarm.why
+    assert rank.pile_stats(conn, Config())["judge"]["held_out_accuracy"] == report.held_out_accuracy

@@ -353,7 +353,7 @@ def digest(
 
 @commands.command("stats")
 def stats(as_json: Json = False) -> None:
-    """Counts by kind, state and topic, and how well the ranking has learned your taste."""
+    """Counts by kind, state and topic, and how well the ranking and the judge agree with your triage."""
     from ..reading import rank
 
     with open_pile() as opened:
@@ -370,3 +370,11 @@ def stats(as_json: Json = False) -> None:
                    f"decisions ({taste['folds']}-fold; always guessing the larger class: {taste['baseline_accuracy']:.0%})")
     else:
         typer.echo(f"taste model: not yet — {taste['needs']}")
+    judged = figures["judge"]
+    raw = "" if judged["raw_accuracy"] is None else f"as it is {judged['raw_accuracy']:.0%} over {judged['labelled']} decisions"
+    if judged["active"]:
+        typer.echo(f"insight judge: agrees with your keep/drop {raw}; calibrated on them, held-out "
+                   f"{judged['held_out_accuracy']:.0%} ({judged['folds']}-fold; always guessing the larger class: "
+                   f"{judged['baseline_accuracy']:.0%})")
+    else:
+        typer.echo(f"insight judge: {raw + '; ' if raw else ''}not calibrated yet — {judged['needs']}")

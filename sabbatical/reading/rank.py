@@ -3,7 +3,10 @@
     score = insight × relevance × recency
 
 - **insight**: the latest good summary's insight score (0 = a small benchmark gain, 1 = new
-  understanding); an item not summarised yet gets a neutral 0.5 and says so.
+  understanding); an item not summarised yet, or unjudged (too little text to judge), gets a neutral 0.5
+  and says so. Once you have triaged enough judged items (≥ 20 keep/star/drop, both kinds ≥ 5), the
+  score is calibrated on your own decisions: a one-feature logistic regression of keep/star vs drop on
+  the judge's score, so a judge that is too generous or too strict for you is corrected.
 - **relevance**: cosine similarity of the item to your `[reading] interests` and to the question of the
   open sprint (sprints/*/sprint.md), whichever is closest, mapped to 0.25…1; 1 when neither is set.
   Once you have triaged enough (≥ 20 keep/star/drop, both kinds ≥ 5), a logistic regression over the
@@ -35,6 +38,7 @@ from .summarise import latest_summary_rows, preferred_key
 if TYPE_CHECKING:
     import numpy as np
 
+UNJUDGED = "unjudged"
 NEUTRAL_INSIGHT = 0.5
 HALF_LIFE_DAYS = 30.0
 MIN_LABELLED = 20
@@ -50,7 +54,7 @@ class RankedItem:
     kind: str
     state: str
     score: float
-    insight: float
+    insight: float | None          # None: not summarised yet, or unjudged (ranked as a neutral 0.5)
     relevance: float
     recency: float
     taste: float | None
@@ -77,6 +81,19 @@ class TasteReport:
 
 
 @dataclass
+class JudgeAgreement:
+    """How well the insight judge agrees with your keep/star (insight ≥ 0.5) and drop (< 0.5) decisions."""
+
+    labelled: int
+    active: bool                          # calibrating the score on your decisions
+    raw_accuracy: float | None = None     # the judge's own score read at 0.5 (nothing learnt from you)
+    held_out_accuracy: float | None = None  # the calibrated score, cross-validated
+    baseline_accuracy: float | None = None
+    folds: int = 0
+    needs: str = ""
+
+
+@dataclass
 class _Context:
     config: Config
     index: embed.VectorIndex | None
@@ -86,6 +103,7 @@ class _Context:
     best_aim: Any = None
     best_similarity: Any = None
     liked: Any = None
+    calibration: Any = None       # P(keep | judge's score), once there are enough decisions
 
 
 # -- ranking ----------------------------------------------------------------------------------------------
@@ -101,6 +119,7 @@ def rank_items(conn: sqlite3.Connection, config: Config, *, state: str | None = 
         wanted &= allowed
     context = _context(conn, config, sprints_dir)
     summaries = latest_summary_rows(conn, prefer=preferred_key(config.llm))
+    context.calibration = judge_calibration(conn, summaries)
     names = topics.topic_names(conn)
     where = "" if include_private else "WHERE private = 0"
     ranked = []
@@ -131,12 +150,12 @@ def _ids_for(conn: sqlite3.Connection, state: str | None) -> set[str]:
 def _rank_one(row: sqlite3.Row, context: _Context, summary: sqlite3.Row | None, user: triage.UserState | None,
               topic: str, now: datetime) -> RankedItem:
     reasons: list[str] = []
-    insight = _insight(summary, reasons)
+    insight = _insight(summary, reasons, context.calibration)
     relevance, taste = _relevance(row["id"], context, reasons)
     recency = _recency(row["first_seen"], now, reasons)
-    score = insight * relevance * recency
+    score = (NEUTRAL_INSIGHT if insight is None else insight) * relevance * recency
     return RankedItem(row["id"], row["title"], row["kind"], user.state if user else "inbox", round(score, 5),
-                      round(insight, 3), round(relevance, 3), round(recency, 3),
+                      None if insight is None else round(insight, 3), round(relevance, 3), round(recency, 3),
                       None if taste is None else round(taste, 3), topic,
                       summary["tldr"] if summary else None, summary["contribution"] if summary else None,
                       row["first_seen"], bool(row["private"]), "; ".join(reasons))
@@ -152,14 +171,29 @@ def _held_back(item_id: str, context: _Context, summary: sqlite3.Row | None) -> 
     return ""
 
 
-def _insight(summary: sqlite3.Row | None, reasons: list[str]) -> float:
+def _insight(summary: sqlite3.Row | None, reasons: list[str], calibration: Any = None) -> float | None:
+    """The item's insight for ranking; None (ranked as a neutral 0.5) when there is no judgement."""
+    if summary and summary["contribution"] == UNJUDGED:
+        reasons.append("unjudged: too little text to judge (neutral insight 0.5)")
+        return None
     if not summary or summary["insight_score"] is None:
         reasons.append("not summarised yet (neutral insight 0.5)")
-        return NEUTRAL_INSIGHT
+        return None
     value = min(1.0, max(0.0, float(summary["insight_score"])))
     kind = (summary["contribution"] or "").replace("_", " ")
-    reasons.append(f"insight {value:.2f}" + (f" ({kind})" if kind else ""))
+    reason = f"insight {value:.2f}" + (f" ({kind})" if kind else "")
+    if calibration is not None:
+        import numpy as np
+
+        value = float(calibration.predict_proba(np.array([[_logit(value)]]))[0, 1])
+        reason += f", {value:.2f} calibrated on your decisions"
+    reasons.append(reason)
     return max(0.05, value)
+
+
+def _logit(score: float) -> float:
+    score = min(0.99, max(0.01, score))
+    return math.log(score / (1 - score))
 
 
 def _relevance(item_id: str, context: _Context, reasons: list[str]) -> tuple[float, float | None]:
@@ -280,9 +314,64 @@ def taste_report(conn: sqlite3.Connection, config: Config) -> TasteReport:
     return report
 
 
+# -- calibrating the judge on your decisions ----------------------------------------------------------
+def _judged_decisions(conn: sqlite3.Connection, summaries: dict[str, sqlite3.Row]) -> tuple[list[float], list[int]]:
+    """(the judge's score, 1 for keep/star or 0 for drop) of every triaged item with a judged summary."""
+    scores, labels = [], []
+    for item_id, state in triage.state_map(conn).items():
+        row = summaries.get(item_id)
+        if row is not None and row["insight_score"] is not None and row["contribution"] != UNJUDGED:
+            scores.append(float(row["insight_score"]))
+            labels.append(1 if state in POSITIVE else 0)
+    return scores, labels
+
+
+def _enough_decisions(labels: list[int]) -> bool:
+    positives = sum(labels)
+    return len(labels) >= MIN_LABELLED and min(positives, len(labels) - positives) >= MIN_PER_CLASS
+
+
+def _as_arrays(scores: list[float], labels: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    import numpy as np
+
+    return np.array([[_logit(s)] for s in scores]).reshape(-1, 1), np.array(labels, dtype=int)
+
+
+def judge_calibration(conn: sqlite3.Connection, summaries: dict[str, sqlite3.Row]) -> Any:
+    """P(keep | the judge's score) learnt from your decisions, or None until there are enough
+    (the taste model's balanced logistic regression, over one feature: the logit of the score)."""
+    from . import taste
+
+    scores, labels = _judged_decisions(conn, summaries)
+    if not _enough_decisions(labels):
+        return None
+    return taste.fit(*_as_arrays(scores, labels))
+
+
+def judge_agreement(conn: sqlite3.Connection, config: Config) -> JudgeAgreement:
+    """How often the judge agrees with your keep/star vs drop: as it is, and calibrated (held out)."""
+    from . import taste
+
+    scores, labels = _judged_decisions(conn, latest_summary_rows(conn, prefer=preferred_key(config.llm)))
+    positives = sum(labels)
+    report = JudgeAgreement(len(labels), _enough_decisions(labels))
+    if labels:
+        report.raw_accuracy = round(sum((s >= 0.5) == bool(y) for s, y in zip(scores, labels)) / len(labels), 3)
+    if not report.active:
+        report.needs = (f"needs ≥ {MIN_LABELLED} keep/star/drop decisions on judged items with ≥ {MIN_PER_CLASS} "
+                        f"of each (have {positives} kept/starred, {len(labels) - positives} dropped)")
+        return report
+    folds = min(5, positives, len(labels) - positives)
+    report.held_out_accuracy = round(taste.held_out_accuracy(*_as_arrays(scores, labels), folds), 3)
+    report.baseline_accuracy = round(max(positives, len(labels) - positives) / len(labels), 3)
+    report.folds = folds
+    return report
+
+
 # -- stats ------------------------------------------------------------------------------------------------
 def pile_stats(conn: sqlite3.Connection, config: Config) -> dict[str, Any]:
-    """Counts by kind, triage state and topic, the last organise run, and the taste model's report."""
+    """Counts by kind, triage state and topic, the last organise run, the taste model's report, and how
+    well the insight judge agrees with your decisions."""
     from dataclasses import asdict
 
     kinds = {r["kind"]: r["n"] for r in conn.execute("SELECT kind, COUNT(*) AS n FROM items GROUP BY kind ORDER BY n DESC")}
@@ -296,4 +385,5 @@ def pile_stats(conn: sqlite3.Connection, config: Config) -> dict[str, Any]:
                    for t in topics.list_topics(conn)],
         "last_organise": dict(last_run) if last_run else None,
         "taste": asdict(taste_report(conn, config)),
+        "judge": asdict(judge_agreement(conn, config)),
     }
