@@ -40,11 +40,13 @@ class UsageError(SabbaticalError):
 
 
 class WorkspaceNotFound(SabbaticalError):
-    def __init__(self, start: Path):
+    def __init__(self, start: Path, default: Path | None = None):
         self.start = start
+        self.default = default
+        anywhere = f", or `sabbatical init {default}` for a default workspace used from any folder" if default else ""
         super().__init__(
             f"No sabbatical workspace at or above {start} — run `sabbatical init` there, "
-            "or pass --workspace / set SABBATICAL_WORKSPACE"
+            f"or pass --workspace / set SABBATICAL_WORKSPACE{anywhere}"
         )
 
 

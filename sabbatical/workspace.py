@@ -200,7 +200,8 @@ class Workspace:
 
 
 def find_workspace(explicit: Path | str | os.PathLike[str] | None = None, cwd: Path | None = None) -> Workspace:
-    """Find the workspace: `explicit` (--workspace), then $SABBATICAL_WORKSPACE, then walk up from cwd."""
+    """Find the workspace: `explicit` (--workspace), then $SABBATICAL_WORKSPACE, then walk up from cwd
+    to a folder with sabbatical.toml, then the default workspace in the user config dir, if it exists."""
     if explicit:
         return _open_at(Path(explicit), "--workspace")
     if os.environ.get(ENV_WORKSPACE):
@@ -209,7 +210,20 @@ def find_workspace(explicit: Path | str | os.PathLike[str] | None = None, cwd: P
     for folder in (start, *start.parents):
         if (folder / CONFIG_NAME).is_file():
             return Workspace(folder, f"found by walking up from {start}")
-    raise WorkspaceNotFound(start)
+    default = default_workspace_dir()
+    if (default / CONFIG_NAME).is_file():
+        return Workspace(default, "the default workspace in the user config dir")
+    raise WorkspaceNotFound(start, default)
+
+
+def default_workspace_dir(environ: dict[str, str] | None = None) -> Path:
+    """Where the default workspace lives: $XDG_CONFIG_HOME/sabbatical (~/.config/sabbatical), or
+    %APPDATA%\\sabbatical on Windows. Commands use it from any folder that is in no other workspace."""
+    env = os.environ if environ is None else environ
+    if os.name == "nt" and env.get("APPDATA"):
+        return Path(env["APPDATA"]) / "sabbatical"
+    base = env.get("XDG_CONFIG_HOME") or str(Path(env.get("HOME") or Path.home()) / ".config")
+    return Path(base).expanduser() / "sabbatical"
 
 
 def _open_at(path: Path, origin: str) -> Workspace:
