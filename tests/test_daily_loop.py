@@ -168,6 +168,17 @@ def test_the_same_filters_narrow_list_search_inbox_export_and_digest(ws, cli):
     assert unknown.exit_code != 0 and unknown.stderr.startswith("Error:") and len(unknown.stderr.splitlines()) == 1
 
 
+def test_export_takes_the_same_filters(ws, cli):
+    w = ("-w", ws)
+    cli(*w, "pile", "tag", "arxiv:2601.00001", "reading-group")
+    cli(*w, "pile", "tag", "https://blog.example/post-2", "reading-group")
+    exported = cli(*w, "pile", "export", "--format", "bibtex", "--tag", "reading-group")
+    assert exported.exit_code == 0, exported.stderr
+    assert "Exported 2 items" in exported.stderr and exported.stdout.count("@") == 2
+    assert TITLES[2] in exported.stdout and TITLES[5] in exported.stdout
+    assert TITLES[4] not in exported.stdout
+
+
 def test_pile_show_prints_a_hostile_title_as_text(ws, cli):
     hostile = "[link=http://evil.example]Click[/link] [bold red]me[/]"
     with Pile(db.connect(ws / "reading" / "pile.db")) as opened:

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -90,28 +90,42 @@ def export(
     format_: Annotated[str, typer.Option("--format", "-f", help="jsonl, bibtex or markdown.")] = "jsonl",
     out: Annotated[Path | None, typer.Option("--out", "-o", help="File (jsonl, bibtex) or folder (markdown); "
                                                                 "default: standard output, or ./pile-notes.")] = None,
+    tag: pile_find.Tag = None, state: pile_find.State = None, topic_: pile_find.Topic = None,
+    kind: pile_find.Kind = None, since: pile_find.Since = None, source: pile_find.Source = None,
+    sprint: pile_find.SprintOption = None,
 ) -> None:
     """Export the pile as JSON lines, BibTeX or Markdown notes (one per item, Obsidian-friendly)."""
     import sys
 
     from ..errors import UsageError
     from ..reading import export as exports
+    from ..reading.search import allowed_ids
 
     if format_ not in FORMATS:
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not '{format_}'")
     with open_pile() as opened:
+        filters = pile_find.item_filters(opened.conn, opened.workspace, tag=tag, state=state, topic=topic_,
+                                         kind=kind, since=since, source=source, sprint=sprint)
+        allowed = allowed_ids(opened.conn, filters)  # None: every item
+        ids = None if allowed is None else sorted(allowed)
+        if format_ == "jsonl" and ids is not None:
+            raise UsageError("the JSON-lines export is the whole pile (it is what `pile import` restores); "
+                             "filter the bibtex or markdown exports instead")
         if format_ == "markdown":
             folder = out or Path("pile-notes")
-            count = exports.export_markdown(opened.conn, folder)
+            count = exports.export_markdown(opened.conn, folder, ids)
             typer.echo(f"Wrote {count} notes to {folder}", err=True)
             return
-        writer = exports.export_jsonl if format_ == "jsonl" else exports.export_bibtex
         if out is None:
-            count = writer(opened.conn, sys.stdout)
+            count = _write(exports, format_, opened.conn, sys.stdout, ids)
         else:
             with out.open("w", encoding="utf-8", newline="\n") as handle:
-                count = writer(opened.conn, handle)
+                count = _write(exports, format_, opened.conn, handle, ids)
     typer.echo(f"Exported {count} items" + (f" to {out}" if out else ""), err=True)
+
+
+def _write(exports: Any, format_: str, conn: Any, handle: Any, ids: list[str] | None) -> int:
+    return exports.export_jsonl(conn, handle) if format_ == "jsonl" else exports.export_bibtex(conn, handle, ids)
 
 
 @pile.command("import")
