@@ -147,7 +147,8 @@ def test_pile_show_sections_are_declared_in_one_list():
     code = ("import sabbatical.cli.pile_show as s; print([f.__name__ for f in s.SHOW_SECTIONS]); "
             "import sabbatical.cli; print([f.__name__ for f in s.SHOW_SECTIONS])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
-    assert out[0] == out[1] == str(["_header", "_text", "summary_section", "_history", "_topic_and_triage"])
+    assert out[0] == out[1] == str(["_header", "_text", "summary_section", "_history", "_topic_and_triage",
+                                   "_cited_by"])
 
 
 def test_version_prints_the_installed_version_without_a_workspace(cli):

@@ -229,11 +229,13 @@ def test_citations_are_checked_and_lead_back_from_the_pile(sprint, pile_item, cl
     with pytest.raises(Exception, match="cannot cite"):
         track.finding("a typo in a notebook", cites=["arxiv:0000.0000"])
     track.failure("copying their setup failed", cites=pile_item)
+    track.note("[bold red]not markup[/bold red] <script>alert(1)</script>", cites=[pile_item])
 
     shown = cli("pile", "show", pile_item)
     assert shown.exit_code == 0
     assert "Cited by sprints" in shown.stdout and "finding #1 induction heads form early" in shown.stdout
     assert "failure #2 copying their setup failed" in shown.stdout and "loss-curve.png" in shown.stdout
+    assert "note #3 [bold red]not markup[/bold red] <script>alert(1)</script>" in shown.stdout  # printed, not styled
     details = site_sprint_of(fresh(sprint)).entries[0].details
     assert details["cites"] == pile_item and details["evidence_figures"] == "loss-curve.png"
 
