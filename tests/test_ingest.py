@@ -467,5 +467,5 @@ def test_json_feeds_are_read_as_json(workspace, tmp_path, cli):
     with open_pile(workspace) as pile:
         one = pile.get("https://json.example.org/one")
         assert (one.title, one.authors, one.published, one.content) == ("One", ["Ada"], "2026-01-20T09:00:00Z",
-                                                                        "See probes .")
+                                                                        "See probes.")
         assert [link.id for link in one.links_out] == ["arxiv:2601.01244"]

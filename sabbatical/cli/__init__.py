@@ -99,7 +99,7 @@ def _print_version(wanted: bool) -> None:
 @app.callback()
 def root(
     workspace: Annotated[Path | None, typer.Option(
-        "--workspace", "-w", help="Workspace folder (default: $SABBATICAL_WORKSPACE, else walk up from here).",
+        "--workspace", "-w", help="Workspace folder (default: $SABBATICAL_WORKSPACE, else walk up from here, else ~/.config/sabbatical).",
         show_default=False)] = None,
     version: Annotated[bool, typer.Option(
         "--version", help="Print the version and exit.", is_eager=True, callback=_print_version)] = False,

@@ -29,6 +29,7 @@ from ..identity import canonical_id, find_arxiv_links, normalise_doi, normalise_
 from ..pile import Entry, Mention
 from . import SourceError, SourceRead
 from .arxiv import is_arxiv_atom, parse_atom
+from .cleaning import drop_bylines, join_inline
 
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json", "application/json",
               "application/rdf+xml", "text/xml", "application/xml")
@@ -307,9 +308,9 @@ def html_to_text(markup: str) -> str:
         return ""
     if "<" not in markup and "&" not in markup:
         return "\n\n".join(" ".join(p.split()) for p in markup.split("\n\n") if p.strip())
-    text = _TAGS.sub(" ", _BLOCK_END.sub("\n\n", _DROP.sub(" ", markup)))
+    text = _TAGS.sub(" ", _BLOCK_END.sub("\n\n", join_inline(_DROP.sub(" ", markup))))
     paragraphs = (" ".join(p.split()) for p in html.unescape(text).split("\n\n"))
-    return "\n\n".join(p for p in paragraphs if p)
+    return drop_bylines("\n\n".join(p for p in paragraphs if p))
 
 
 def _text(value: str) -> str:

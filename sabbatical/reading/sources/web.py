@@ -14,6 +14,7 @@ from urllib.parse import quote
 from ..identity import canonical_id, find_arxiv_links
 from ..pile import Entry, Mention
 from . import SourceError
+from .cleaning import drop_bylines, join_inline
 
 
 def extract_page(data: bytes, url: str | None = None, path: Path | None = None) -> Entry:
@@ -21,9 +22,9 @@ def extract_page(data: bytes, url: str | None = None, path: Path | None = None) 
     import trafilatura
 
     # trafilatura types its answer as Document | dict; with its defaults it is a Document or None.
-    document: Any = trafilatura.bare_extraction(data, url=url, with_metadata=True, include_comments=False,
+    document: Any = trafilatura.bare_extraction(join_inline(data.decode("utf-8", errors="replace")), url=url, with_metadata=True, include_comments=False,
                                            include_tables=True)
-    text = (document.text or "").strip() if document is not None else ""
+    text = drop_bylines((document.text or "").strip()) if document is not None else ""
     if not text:
         raise SourceError("no main text found in the page (a page of links, a login wall or a script-only app?)")
     declared = document.url if document.url and document.url.startswith(("http://", "https://")) else None
