@@ -6,13 +6,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from . import pile_find, pile_summarise
-from .context import open_pile, print_json, print_table
-from .pile_show import render_item
+from .context import open_pile, print_json, print_table, warn
+from .pile_show import item_json, item_json_detail, render_item
 
 pile = typer.Typer(help="Inspect, search, organise, triage and export the pile.", no_args_is_help=True)
 pile.add_typer(pile_find.commands)
@@ -20,7 +20,6 @@ pile.add_typer(pile_summarise.commands)
 
 Ids = pile_find.Ids
 Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-FORMATS = ("jsonl", "bibtex", "markdown")
 
 
 @pile.command("list")
@@ -47,9 +46,9 @@ def list_items(
                                          sprint=sprint)
         rows = opened.pile.list(kind=kind, source=source, limit=limit or None,
                                 only=allowed_ids(opened.conn, filters))
-    if as_json:
-        print_json(rows)
-        return
+        if as_json:
+            print_json(item_json(opened.conn, [r.id for r in rows]))
+            return
     print_table(["#", "id", "kind", "published", "title"],
                 [[r.handle, r.id, r.kind, (r.published or "")[:10], r.title] for r in rows])
 
@@ -58,10 +57,10 @@ def list_items(
 def show(item_id: str, as_json: Json = False) -> None:
     """Show one item: its sources, aliases, versions and links."""
     with open_pile() as opened:
-        item = opened.pile.get(item_id)
         if as_json:
-            print_json(item)
+            print_json(item_json_detail(opened.conn, item_id))
             return
+        item = opened.pile.get(item_id)
         render_item(item, opened.pile)
 
 
@@ -87,45 +86,34 @@ def _set_private(ids: list[str], private: bool) -> None:
 
 @pile.command("export")
 def export(
-    format_: Annotated[str, typer.Option("--format", "-f", help="jsonl, bibtex or markdown.")] = "jsonl",
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="File (jsonl, bibtex) or folder (markdown); "
-                                                                "default: standard output, or ./pile-notes.")] = None,
+    format_: Annotated[str, typer.Option("--format", "-f", help="jsonl (everything, for `pile import`), bibtex, "
+                                                                "csl (CSL-JSON for Zotero) or markdown (Obsidian notes).",
+                                         metavar="FORMAT")] = "jsonl",
+    out: Annotated[Path | None, typer.Option("--out", "-o", metavar="PATH",
+                                             help="File (jsonl, bibtex, csl) or folder (markdown); "
+                                                  "standard output when not given (markdown: ./pile-notes).")] = None,
     tag: pile_find.Tag = None, state: pile_find.State = None, topic_: pile_find.Topic = None,
     kind: pile_find.Kind = None, since: pile_find.Since = None, source: pile_find.Source = None,
     sprint: pile_find.SprintOption = None,
 ) -> None:
-    """Export the pile as JSON lines, BibTeX or Markdown notes (one per item, Obsidian-friendly)."""
+    """Export the pile: JSON lines (lossless), BibTeX, CSL-JSON or Markdown notes (one per item)."""
     import sys
 
-    from ..errors import UsageError
     from ..reading import export as exports
     from ..reading.search import allowed_ids
+    from ..reading.summarise import preferred_key
 
-    if format_ not in FORMATS:
-        raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not '{format_}'")
     with open_pile() as opened:
         filters = pile_find.item_filters(opened.conn, opened.workspace, tag=tag, state=state, topic=topic_,
                                          kind=kind, since=since, source=source, sprint=sprint)
         allowed = allowed_ids(opened.conn, filters)  # None: every item
         ids = None if allowed is None else sorted(allowed)
-        if format_ == "jsonl" and ids is not None:
-            raise UsageError("the JSON-lines export is the whole pile (it is what `pile import` restores); "
-                             "filter the bibtex or markdown exports instead")
-        if format_ == "markdown":
-            folder = out or Path("pile-notes")
-            count = exports.export_markdown(opened.conn, folder, ids)
-            typer.echo(f"Wrote {count} notes to {folder}", err=True)
-            return
-        if out is None:
-            count = _write(exports, format_, opened.conn, sys.stdout, ids)
-        else:
-            with out.open("w", encoding="utf-8", newline="\n") as handle:
-                count = _write(exports, format_, opened.conn, handle, ids)
-    typer.echo(f"Exported {count} items" + (f" to {out}" if out else ""), err=True)
-
-
-def _write(exports: Any, format_: str, conn: Any, handle: Any, ids: list[str] | None) -> int:
-    return exports.export_jsonl(conn, handle) if format_ == "jsonl" else exports.export_bibtex(conn, handle, ids)
+        count = exports.write_export(opened.conn, format_, out, sys.stdout, ids=ids,
+                                     prefer=preferred_key(opened.workspace.config.llm))
+    if format_ == "markdown":
+        typer.echo(f"Wrote {count} notes to {out or exports.DEFAULT_NOTES_FOLDER}", err=True)
+    else:
+        typer.echo(f"Exported {count} items" + (f" to {out}" if out else ""), err=True)
 
 
 @pile.command("import")
@@ -140,4 +128,7 @@ def import_(path: Annotated[Path, typer.Argument(help="A JSON-lines export (`pil
         print_json(report)
         return
     typer.echo(f"Imported {report.new} new items ({report.existing} already here), {report.sources} sources, "
-               f"{report.events} events")
+               f"{report.summaries} summaries, {report.topics} topics, {report.events} events")
+    if report.topics_left_out:
+        warn(f"this pile already has topics, so the export's {report.topics_left_out} topics and their renames, "
+             "pins and merges were left out")

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from .context import open_pile, print_json, print_table, progress, warn
+from .pile_show import with_item_json
 
 # Merged into `sabbatical pile` by cli/pile.py.
 commands = typer.Typer()
@@ -46,8 +47,8 @@ def search(
     since: Annotated[str | None, typer.Option("--since", help="Published since: 7d, 2w, 3m, 1y or a date.")] = None,
     source: Annotated[str | None, typer.Option("--source", help="Source id, kind, or part of its URL/title.")] = None,
     tag: Tag = None, sprint: SprintOption = None,
-    limit: Limit = 20, as_json: Json = False,
     mode: Annotated[str, typer.Option("--mode", help="hybrid (words and meaning, fused), words or meaning.")] = "hybrid",
+    limit: Limit = 20, as_json: Json = False,
 ) -> None:
     """Search by words (BM25) and meaning (vectors), fused; each hit says why it matched.
 
@@ -60,9 +61,10 @@ def search(
                                source=source, tag=tag, sprint=sprint)
         hits = searching.search(opened.conn, opened.workspace.config, query, limit=limit, filters=filters, mode=mode)
         handles = item_handles(opened.conn, [h.id for h in hits])
-    if as_json:
-        print_json({"hits": [h.__dict__ for h in hits], "words_only": hits.words_only, "note": hits.note or None})
-        return
+        if as_json:
+            print_json({"hits": with_item_json(opened.conn, hits), "words_only": hits.words_only,
+                        "note": hits.note or None})
+            return
     _print_hits(hits, as_json=False, handles=handles)
 
 
@@ -311,6 +313,9 @@ def list_by_state(state: str, *, limit: int | None, as_json: bool, **options: st
         ranked = rank.rank_items(opened.conn, opened.workspace.config, state=state,
                                  sprints_dir=opened.workspace.sprints_dir, limit=limit, filters=filters)
         handles = item_handles(opened.conn, [r.id for r in ranked])
+        if as_json:
+            print_json(with_item_json(opened.conn, ranked))
+            return
     print_ranked(ranked, as_json, handles)
 
 
