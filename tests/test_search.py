@@ -216,7 +216,7 @@ def test_the_cli_searches_with_json_and_refuses_an_empty_query(workspace, cli):
     hits = answer["hits"]
     assert len(hits) == 3
     assert set(hits[0]) == {"id", "title", "kind", "url", "published", "state", "topic_id", "topic", "score",
-                            "similarity", "matched_terms", "why"}
+                            "similarity", "matched_terms", "why", "item"}
     table = cli("--workspace", workspace.root, "pile", "search", 'qubit" NEAR(', "--kind", "paper")
     assert table.exit_code == 0 and "qubit" in table.stdout
     empty = cli("--workspace", workspace.root, "pile", "search", "  ?! ")
