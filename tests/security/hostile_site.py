@@ -109,7 +109,8 @@ def hostile_workspace(root: Path, values: list[Hostile]) -> Any:
     from sabbatical.workspace import init_workspace
 
     workspace, _ = init_workspace(root, title="Hostile sabbatical")
-    toml = workspace.config_path.read_text().replace("reading_items = 10", "reading_items = 200")
+    toml = workspace.config_path.read_text().replace("reading_items = 10", "reading_items = 200")\
+        .replace('reading = "kept"', 'reading = "all"')  # every hostile item is published
     workspace.config_path.write_text(toml)
     workspace = type(workspace)(workspace.root)
     _read_pile(workspace, values, root.parent / f"{root.name}-feed.rss")
@@ -239,8 +240,8 @@ class _Page(HTMLParser):
         src = values.get("src")
         if self.depth_in_article:
             self.problems.append("<script> inside the content")
-        elif src is not None and not re.fullmatch(r"/?(\.\./)*assets/javascripts/[\w./-]+\.js", src):
-            self.problems.append(f"<script src={src!r}> is not the theme's own asset")
+        elif src is not None and not re.fullmatch(r"/?(\.\./)*assets/(javascripts/[\w./-]+|tablesort)\.js", src):
+            self.problems.append(f"<script src={src!r}> is not the theme's own asset nor the site's table sorter")
 
     def _check_content(self, tag: str, attrs: list[tuple[str, str | None]], values: dict[str, str | None]) -> None:
         for name, _ in attrs:
