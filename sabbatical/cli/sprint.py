@@ -165,8 +165,8 @@ def _render_status(result) -> None:
             ("journal", f"{s.failures} failures, {s.findings} findings, {s.feedback} feedback, {s.notes} notes")]
     for label, value in rows:
         typer.echo(f"  {label:<11}{value}")
-    earlier = set(result.superseded_runs)
-    current_runs = [run for run in result.runs or [] if run.id not in earlier]
+    superseded = set(result.superseded_runs)
+    current_runs = [run for run in result.runs or [] if run.id not in superseded]
     if current_runs:
         print_table(["run", "status", "params", "best metrics"],
                     [[run.name, run.status, _params(run.params), _best(run.metrics)] for run in current_runs],
@@ -178,9 +178,9 @@ def _render_status(result) -> None:
     for entry in current[-10:]:
         typer.echo(f"  {entry.number:>3}  {entry.time[:16].replace('T', ' ')}  {entry.kind:<8} {entry.text}"
                    f"{_marks(entry)}")
-    earlier = len(result.journal) - len(current)
-    if earlier:
-        typer.echo(f"  ({earlier} retracted or superseded entries: `sabbatical sprint journal {s.id} --all`)")
+    hidden = len(result.journal) - len(current)
+    if hidden:
+        typer.echo(f"  ({hidden} retracted or superseded entries: `sabbatical sprint journal {s.id} --all`)")
 
 
 def _marks(entry) -> str:
