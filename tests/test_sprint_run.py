@@ -48,7 +48,10 @@ def test_running_a_notebook_twice_supersedes_the_first_execution(workspace, cli)
     shown = json.loads(cli("-w", root, "sprint", "status", "--json").stdout)
     first_ids = {run.info.run_id for run in runs if run.info.start_time == min(r.info.start_time for r in runs)}
     assert len(shown["superseded_runs"]) == 3 and first_ids <= set(shown["superseded_runs"])
-    assert site_sprint_of(Sprint(workspace, folder=sprint.folder)).entries == []  # examples stay off the site
+    on_site = site_sprint_of(Sprint(workspace, folder=sprint.folder))
+    assert on_site.entries == []  # examples stay off the site
+    assert on_site.superseded_runs == set(shown["superseded_runs"])  # the site leaves these runs out too
+    assert json.loads(cli("-w", root, "sprint", "list", "--json").stdout)[0]["runs"] == 3  # current runs only
 
     # Without parameters the notebook runs as written: the earlier injection is gone.
     assert cli("-w", root, "sprint", "run", "02-experiment").exit_code == 0

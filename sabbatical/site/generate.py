@@ -72,7 +72,7 @@ def gather(workspace: Any, on_progress: Progress | None = None, cache: BuildCach
     runs = runs_source.runs_by_experiment(workspace, [s.experiment_id or "" for s in data.sprints], problems,
                                           cache=cache)
     for sprint in data.sprints:
-        sprint.runs = runs.get(sprint.experiment_id or "", [])
+        sprint.runs = [run for run in runs.get(sprint.experiment_id or "", []) if run.id not in sprint.superseded_runs]
     conn = _open_pile(workspace, problems)
     try:
         alt_text.describe_images(workspace, [a for s in data.sprints for a in s.artifacts], problems, conn)

@@ -98,6 +98,7 @@ class SiteSprint:
     sections: dict[str, str] = field(default_factory=dict)
     entries: list[SiteEntry] = field(default_factory=list)
     runs: list[SiteRun] = field(default_factory=list)
+    superseded_runs: set[str] = field(default_factory=set)  # runs of a notebook's earlier executions: not shown
     artifacts: list[SiteArtifact] = field(default_factory=list)
     notebooks: list[SiteNotebook] = field(default_factory=list)
 

@@ -52,6 +52,8 @@ def public_sprints(workspace: Workspace, problems: list[str]) -> list[SiteSprint
 
 def site_sprint_of(sprint: Sprint, problems: list[str] | None = None) -> SiteSprint | None:
     """The sprint as the site shows it, or None when it is private; skipped files are added to `problems`."""
+    from ..sprints.lifecycle import superseded_runs
+
     problems = problems if problems is not None else []
     document = sprint.document()
     meta = document.meta
@@ -66,6 +68,7 @@ def site_sprint_of(sprint: Sprint, problems: list[str] | None = None) -> SiteSpr
         notebooks=notebooks_of(sprint.notebooks_dir, root, problems) if root else [],
     )
     site_sprint.experiment_id = meta.mlflow_experiment_id
+    site_sprint.superseded_runs = set(superseded_runs(sprint))
     site_sprint.entries = public_entries(sprint, site_sprint)
     return site_sprint
 

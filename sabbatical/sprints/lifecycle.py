@@ -94,8 +94,10 @@ def list_sprints(workspace: Workspace, *, today: date | None = None, with_runs: 
 
 
 def journal_run_count(sprint: Sprint) -> int:
-    """Tracked runs the sprint's journal saw start (each run once, however often it is recorded)."""
-    return len({event.get("run_id") for event in read_events(sprint.journal_path, "run-started")})
+    """Tracked runs the sprint's journal saw start (each run once, however often it is recorded), leaving out
+    the runs of a notebook's superseded executions."""
+    started = {event.get("run_id") for event in read_events(sprint.journal_path, "run-started")}
+    return len(started - set(superseded_runs(sprint)))
 
 
 def superseded_runs(sprint: Sprint) -> list[str]:
