@@ -181,12 +181,15 @@ def test_a_private_item_is_never_published_nor_in_the_digest_and_each_change_is_
     digest = tmp_path / "digest.md"
     assert cli(*w, "pile", "digest", "--out", digest).exit_code == 0
     assert "Plainly public" in digest.read_text() and "yxwquibble" not in digest.read_text().lower()
+    # Both starred, so the site's default (starred and kept items) would publish both: only the public one is.
+    assert cli(*w, "pile", "star", "1", "2").exit_code == 0
     build_site(workspace)
     published = _site_text(workspace.root / "site")
     assert "Plainly public sparse attention" in published
     assert "yxwquibble" not in published.lower() and "intranet.example" not in published
     with Pile(db.connect(workspace.pile_path)) as opened:
-        events = [tuple(r) for r in opened.conn.execute("SELECT subject, action FROM events ORDER BY id")]
+        events = [tuple(r) for r in opened.conn.execute(
+            "SELECT subject, action FROM events WHERE action IN ('private', 'public') ORDER BY id")]
         assert events == [(secret.ids[0], a) for a in ("private", "public", "private")]
         assert opened.get(secret.ids[0]).private and opened.count() == 2  # nothing deleted
 
