@@ -8,7 +8,9 @@ Measured as a user meets them, with `sabbatical` run as a subprocess:
 - new-sprint on a workspace whose pile holds the shared corpus's arXiv papers (when it is there), so the
   reading list is a real search;
 - `sabbatical sprint list` on 12 sprints;
-- executing each template notebook headless on a real kernel (in-process, as the tour does).
+- executing each template notebook headless on a real kernel (in-process, as the tour does);
+- the first tracked run's extra cost: in a fresh Python process on a new sprint, importing MLflow, the
+  first `track.run` (which makes the MLflow store and the sprint's experiment) and a second one.
 
 Goal: new-sprint ≤ 0.5 s, the first ever included. Prints figures; `--json` prints them as JSON for run_all.py.
 Everything happens in a temporary folder, with its own cache folder; nothing outside it is touched.
@@ -120,6 +122,35 @@ def measure_notebooks(base: Path, env: dict[str, str]) -> dict[str, float]:
     return times
 
 
+FIRST_RUN = """
+import sys, time
+from pathlib import Path
+from sabbatical.sprints.scaffold import create_sprint
+from sabbatical.workspace import init_workspace
+workspace, _ = init_workspace(Path(sys.argv[1]))
+sprint = create_sprint(workspace, "What does the first tracked run cost?").sprint
+start = time.perf_counter()
+import mlflow  # noqa: F401
+imported = time.perf_counter()
+from sabbatical import track
+times = []
+for name in ("first", "second"):
+    began = time.perf_counter()
+    with track.run(name, {"lr": 0.1}, sprint=sprint) as opened:
+        opened.metric("loss", 1.0)
+    times.append(time.perf_counter() - began)
+print(imported - start, times[0], times[1])
+"""
+
+
+def measure_first_run(base: Path, env: dict[str, str]) -> dict[str, float]:
+    """Seconds to import MLflow, of the first tracked run (store and experiment made) and of the second."""
+    done = subprocess.run([sys.executable, "-c", FIRST_RUN, str(base / "first-run")], env=env, check=True,
+                          capture_output=True, text=True)
+    imported, first, second = (float(value) for value in done.stdout.split()[-3:])
+    return {"import": imported, "first": first, "second": second}
+
+
 def measure() -> dict:
     with tempfile.TemporaryDirectory(prefix="sabbatical-bench-sprint-") as folder:
         base = Path(folder)
@@ -129,6 +160,7 @@ def measure() -> dict:
         sprint = measure_new_sprint(base, env)
         with_pile = measure_with_pile(base, env)
         notebooks = measure_notebooks(base, env)
+        first_run = measure_first_run(base, env)
     figure = lambda name, value, goal=None: {  # noqa: E731
         "name": name, "value": round(value, 2), "unit": "s",
         **({"goal": f"≤ {goal} s", "met": value <= goal} if goal else {})}
@@ -146,6 +178,9 @@ def measure() -> dict:
         figure("sprint list --json, 12 sprints", sprint["list"]),
         figure("run 01-explore.ipynb headless (kernel start included)", notebooks["01-explore.ipynb"]),
         figure("run 02-experiment.ipynb headless (kernel start included)", notebooks["02-experiment.ipynb"]),
+        figure("import mlflow (once per process, at the first tracked run)", first_run["import"]),
+        figure("first track.run of a new sprint (makes the MLflow store and experiment)", first_run["first"]),
+        figure("a later track.run", first_run["second"]),
     ]}
 
 
