@@ -52,7 +52,7 @@ class LLMConfig:
 
 @dataclass(frozen=True)
 class EmbedConfig:
-    backend: str = _key("tfidf", "tfidf (offline, default), wordllama (`pip install wordllama`), minilm (the `embed` extra) or openai (the [llm] endpoint)")
+    backend: str = _key("tfidf", "tfidf (offline, default), wordllama (the `wordllama` extra), minilm (the `embed` extra) or openai (the [llm] endpoint)")
     model: str = _key("", "model for the openai backend, e.g. text-embedding-3-small; for wordllama a config such as l2_supercat (:DIM for another size)")
     dimensions: int = _key(256, "vector size of the tfidf backend")
 

@@ -345,6 +345,7 @@ TOOL_FORMS: dict[str, Callable[[], None]] = {
     "make optional": _check_optional_target,
     "pip install torch==2.13.0 'sabbatical[embed]'": _check_extra("embed"),
     "pip install 'sabbatical[scale]'": _check_extra("scale"),
+    "pip install 'sabbatical[wordllama]'": _check_extra("wordllama"),
     "mlflow server": _check_in_file("tests/helpers/services.py", '/ "mlflow"), "server"'),
     "apt-get install postgresql": _check_in_file("scripts/system-deps", "needed+=(postgresql)", "apt-get install"),
     "createdb mlflow": _check_in_file("tests/helpers/services.py", 'database: str = "mlflow"', "CREATE DATABASE"),
@@ -532,8 +533,8 @@ def _update(run: ReadingRun) -> None:
 
 def _list(run: ReadingRun) -> None:
     rows = [[cell.strip() for cell in line.split("│")] for line in run.stdout.splitlines()
-            if re.match(r"\s*(arxiv|doi):", line)]
-    assert len(rows) == 20 and all(row[1] == "paper" for row in rows), run.stdout
+            if re.match(r"\s*#\d+\s*│\s*(arxiv|doi):", line)]  # each row opens with its short handle
+    assert len(rows) == 20 and all(row[2] == "paper" for row in rows), run.stdout
 
 
 def _show(run: ReadingRun) -> None:
