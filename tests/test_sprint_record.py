@@ -238,6 +238,12 @@ def test_citations_are_checked_and_lead_back_from_the_pile(sprint, pile_item, cl
     assert "note #3 [bold red]not markup[/bold red] <script>alert(1)</script>" in shown.stdout  # printed, not styled
     details = site_sprint_of(fresh(sprint)).entries[0].details
     assert details["cites"] == pile_item and details["evidence_figures"] == "loss-curve.png"
+    from sabbatical.site.build import build_site
+
+    build_site(sprint.workspace)  # on the published page a citation is a link to the item
+    page = (sprint.workspace.site_dir / "sprints" / sprint.folder.name / "index.html").read_text()
+    assert page.count('href="https://arxiv.org/abs/2209.11895"') >= 2  # the finding and the failure
+    assert "loss-curve.png" in page and "runs:" in page
 
     document = fresh(sprint).document()
     document.replace_section("Reading list", "1. **A paper on the reading list** (paper): x `arxiv:2401.00001`")

@@ -119,6 +119,7 @@ def entry_line(entry: SiteEntry, *, with_sprint_from: str | None = None) -> str:
     for key, label in (("why", "why"), ("evidence", "evidence")):
         if entry.details.get(key):
             parts.append(f"*{label}:* {esc(entry.details[key])}")
+    parts += _provenance(entry.details)
     meta = [when(entry.time)]
     if entry.kind == "feedback" and entry.source and entry.source not in ("cli", "python"):
         meta.insert(0, f"from {entry.source}")
@@ -128,6 +129,30 @@ def entry_line(entry: SiteEntry, *, with_sprint_from: str | None = None) -> str:
     if with_sprint_from is not None:
         line += " " + md_link(f"Sprint {entry.sprint_id}", with_sprint_from, entry.sprint_page)
     return f"- {line}"
+
+
+def _provenance(details: dict[str, str]) -> list[str]:
+    """What an entry cites (links to each item's page), the runs and figures it names, and whether it repeats
+    earlier executions or came after the sprint closed."""
+    parts = []
+    if details.get("cites"):
+        parts.append("*cites:* " + ", ".join(cited_link(cited) for cited in details["cites"].split(", ")))
+    for key, label in (("evidence_runs", "runs"), ("evidence_figures", "figures")):
+        if details.get(key):
+            parts.append(f"*{label}:* {esc(details[key])}")
+    if details.get("seen_before", "").isdigit():
+        parts.append(esc(f"(also seen in {counted(int(details['seen_before']), 'earlier run')})"))
+    if details.get("after_close") == "stale":
+        parts.append("*logged after the sprint closed*")
+    return parts
+
+
+def cited_link(item_id: str) -> str:
+    """A cited pile item as a link to where it lives: arXiv's abstract page, the DOI resolver, or its URL."""
+    for prefix, base in (("arxiv:", "https://arxiv.org/abs/"), ("doi:", "https://doi.org/")):
+        if item_id.startswith(prefix):
+            return sanitise.link(item_id, base + quote(item_id[len(prefix):], safe="/.:-_"))
+    return sanitise.link(item_id, item_id) if item_id.startswith(("https://", "http://")) else esc(item_id)
 
 
 # -- home -----------------------------------------------------------------------------------------------
