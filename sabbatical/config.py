@@ -31,7 +31,9 @@ class ReadingConfig:
     oai_pmh_url: str = _key("https://oaipmh.arxiv.org/oai", "arXiv OAI-PMH endpoint for bulk harvests")
     timeout: float = _key(30.0, "total seconds one request may take (redirects, retries and waits included)")
     max_response_mb: float = _key(25.0, "larger responses (and local files) are refused")
-    allow_private_addresses: bool = _key(False, "follow redirects and OPML feeds to loopback/private addresses (a local mirror)")
+    allow_private_addresses: bool = _key(
+        False, "follow redirects and OPML feeds to loopback/private addresses (a local mirror)"
+    )
     concurrency: int = _key(4, "followed sources `read update` fetches at once")
     host_delay: float = _key(1.0, "seconds between two requests to one host (arXiv: at least 3)")
 
@@ -40,20 +42,31 @@ class ReadingConfig:
 class LLMConfig:
     base_url: str = _key("", "OpenAI-compatible endpoint; empty = offline summaries (or OPENAI_BASE_URL)")
     model: str = _key("gpt-4o-mini", "model name sent to the endpoint")
-    prompt: str = _key("summarise-v1", "prompt version for LLM summaries; set a newer one to adopt it (`pile summarise --compare` first)")
+    prompt: str = _key(
+        "summarise-v1",
+        "prompt version for LLM summaries; set a newer one to adopt it (`pile summarise --compare` first)",
+    )
     api_key_env: str = _key("OPENAI_API_KEY", "environment variable holding the API key (never the key itself)")
     timeout: float = _key(60.0, "seconds per request")
     concurrency: int = _key(8, "requests in flight at once")
     max_retries: int = _key(4, "retries on 429/5xx/timeouts, with backoff")
     budget_tokens: int = _key(0, "stop a run after this many tokens; 0 = no limit")
     budget_usd: float = _key(0.0, "stop a run after this cost (needs prices); 0 = no limit")
-    prices: dict[str, list[float]] = _key({}, 'USD per million tokens [input, output] by model, e.g. {"gpt-4o-mini" = [0.15, 0.6]}')
+    prices: dict[str, list[float]] = _key(
+        {}, 'USD per million tokens [input, output] by model, e.g. {"gpt-4o-mini" = [0.15, 0.6]}'
+    )
 
 
 @dataclass(frozen=True)
 class EmbedConfig:
-    backend: str = _key("tfidf", "tfidf (offline, default), wordllama (the `wordllama` extra), minilm (the `embed` extra) or openai (the [llm] endpoint)")
-    model: str = _key("", "model for the openai backend, e.g. text-embedding-3-small; for wordllama a config such as l2_supercat (:DIM for another size)")
+    backend: str = _key(
+        "tfidf",
+        "tfidf (offline, default), wordllama (the `wordllama` extra), minilm (the `embed` extra) or openai (the [llm] endpoint)",
+    )
+    model: str = _key(
+        "",
+        "model for the openai backend, e.g. text-embedding-3-small; for wordllama a config such as l2_supercat (:DIM for another size)",
+    )
     dimensions: int = _key(256, "vector size of the tfidf backend")
 
 
@@ -66,21 +79,28 @@ class TrackingConfig:
 @dataclass(frozen=True)
 class SprintsConfig:
     days: int = _key(14, "default sprint length in days")
-    metrics: dict[str, str] = _key({}, 'each metric\'s goal, "min" or "max" (e.g. {loss = "min"}); '
-                                       "sprint status marks a best only where the goal is known")
+    metrics: dict[str, str] = _key(
+        {},
+        'each metric\'s goal, "min" or "max" (e.g. {loss = "min"}); '
+        "sprint status marks a best only where the goal is known",
+    )
 
 
 @dataclass(frozen=True)
 class SiteConfig:
     url: str = _key("", "where the site is published (https://…/); makes page and feedback links absolute")
     feedback_url: str = _key("", "mailto: or issue URL template; {title} and {url} are filled in")
-    reading: str = _key("kept", "reading pages publish: starred (only), kept (kept and starred), all (but dropped), off")
+    reading: str = _key(
+        "kept", "reading pages publish: starred (only), kept (kept and starred), all (but dropped), off"
+    )
     reading_items: int = _key(10, "items shown per topic on the reading page")
     giscus_repo: str = _key("", "owner/name of a GitHub repository whose Discussions hold page comments (giscus)")
     giscus_repo_id: str = _key("", "that repository's id, as giscus.app shows it")
     giscus_category: str = _key("", "the Discussions category for comments")
     giscus_category_id: str = _key("", "that category's id, as giscus.app shows it")
-    alt_text_model: str = _key("", "vision model on the [llm] endpoint that describes uncaptioned images; empty = captions and file names")
+    alt_text_model: str = _key(
+        "", "vision model on the [llm] endpoint that describes uncaptioned images; empty = captions and file names"
+    )
 
 
 @dataclass(frozen=True)
@@ -95,8 +115,14 @@ class Config:
     site: SiteConfig = field(default_factory=SiteConfig)
 
 
-SECTIONS: dict[str, type] = {"reading": ReadingConfig, "llm": LLMConfig, "embed": EmbedConfig,
-                             "tracking": TrackingConfig, "sprints": SprintsConfig, "site": SiteConfig}
+SECTIONS: dict[str, type] = {
+    "reading": ReadingConfig,
+    "llm": LLMConfig,
+    "embed": EmbedConfig,
+    "tracking": TrackingConfig,
+    "sprints": SprintsConfig,
+    "site": SiteConfig,
+}
 SCALARS = [f for f in fields(Config) if f.name not in SECTIONS]
 
 
@@ -184,8 +210,11 @@ def _describe(hint: Any) -> str:
 
 def render_template(title: str = "My sabbatical") -> str:
     """The commented sabbatical.toml that `sabbatical init` writes: every key, its default, its meaning."""
-    lines = ["# sabbatical workspace settings. Every key is shown with its default; edit freely.",
-             "# `sabbatical paths` shows what these resolve to.", ""]
+    lines = [
+        "# sabbatical workspace settings. Every key is shown with its default; edit freely.",
+        "# `sabbatical paths` shows what these resolve to.",
+        "",
+    ]
     for f in SCALARS:
         value = title if f.name == "title" else _default(f)
         lines += [f"# {f.metadata['doc']}", f"{f.name} = {_toml_value(value)}"]
@@ -220,4 +249,3 @@ def describe_keys() -> list[tuple[str, str, str]]:
     for section, cls in SECTIONS.items():
         rows += [(f"{section}.{f.name}", _toml_value(_default(f)), f.metadata["doc"]) for f in fields(cls)]
     return rows
-

@@ -104,7 +104,9 @@ def connect(path: Path | str, *, migrate: bool = True, upto: int | None = None) 
         return _prepared(conn, migrate, upto)
     except sqlite3.DatabaseError as exc:
         conn.close()
-        raise StoreError(f"cannot open {path}: {exc} — check the file is a sabbatical pile and the disk has space") from exc
+        raise StoreError(
+            f"cannot open {path}: {exc} — check the file is a sabbatical pile and the disk has space"
+        ) from exc
 
 
 def integrity_problem(conn: sqlite3.Connection) -> str | None:
@@ -115,8 +117,12 @@ def integrity_problem(conn: sqlite3.Connection) -> str | None:
         return str(exc)
     if rows == ["ok"]:
         return None
-    complaints = [" ".join(line.split()) for row in rows for line in str(row).splitlines()
-                  if line.strip() and not line.startswith("***")] or ["quick_check failed"]
+    complaints = [
+        " ".join(line.split())
+        for row in rows
+        for line in str(row).splitlines()
+        if line.strip() and not line.startswith("***")
+    ] or ["quick_check failed"]
     more = len(complaints) - 1
     return complaints[0] + (f", and {more} more problem{'s' if more > 1 else ''}" if more else "")
 
@@ -132,8 +138,14 @@ def _problem_in_file(path: Path) -> str | None:
 
 
 def _open(target: Path | str, *, uri: bool = False) -> StoreConnection:
-    conn = sqlite3.connect(str(target), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                           check_same_thread=False, uri=uri, factory=StoreConnection)
+    conn = sqlite3.connect(
+        str(target),
+        timeout=BUSY_TIMEOUT_MS / 1000,
+        isolation_level=None,
+        check_same_thread=False,
+        uri=uri,
+        factory=StoreConnection,
+    )
     conn.row_factory = sqlite3.Row
     return conn
 
@@ -154,8 +166,7 @@ def _writable(path: Path) -> bool:
     return not path.exists() or os.access(path, os.W_OK)
 
 
-def _read_only(path: Path, refusal: Callable[[], StoreError], *, check: bool,
-               need_schema: bool) -> StoreConnection:
+def _read_only(path: Path, refusal: Callable[[], StoreError], *, check: bool, need_schema: bool) -> StoreConnection:
     """The pile opened so that nothing can write it (the refusal says why if something tries).
 
     `check` runs the integrity check a writable pile gets on open; `need_schema` refuses a pile whose
@@ -188,8 +199,11 @@ def _open_without_writing(path: Path) -> StoreConnection:
             failure = exc
             if _is_damage(exc):
                 break
-    raise CorruptPile(path, str(failure)) if _is_damage(failure) else StoreError(
-        f"cannot open {path} read-only: {failure} — check the file is a sabbatical pile")
+    raise (
+        CorruptPile(path, str(failure))
+        if _is_damage(failure)
+        else StoreError(f"cannot open {path} read-only: {failure} — check the file is a sabbatical pile")
+    )
 
 
 def _is_damage(exc: sqlite3.Error | None) -> bool:
@@ -197,8 +211,7 @@ def _is_damage(exc: sqlite3.Error | None) -> bool:
 
 
 def schema_version(conn: sqlite3.Connection) -> int:
-    exists = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").fetchone()
+    exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").fetchone()
     if not exists:
         return 0
     return conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()[0]
@@ -210,8 +223,10 @@ def apply_migrations(conn: sqlite3.Connection, upto: int | None = None) -> list[
     newest = shipped[-1].version if shipped else 0
     current = schema_version(conn)
     if current > newest:
-        raise StoreError(f"this database has schema version {current}, newer than this sabbatical "
-                         f"knows ({newest}) — upgrade sabbatical (`pip install -U sabbatical`)")
+        raise StoreError(
+            f"this database has schema version {current}, newer than this sabbatical "
+            f"knows ({newest}) — upgrade sabbatical (`pip install -U sabbatical`)"
+        )
     applied = []
     for migration in shipped:
         if migration.version <= current or (upto is not None and migration.version > upto):
@@ -224,7 +239,8 @@ def apply_migrations(conn: sqlite3.Connection, upto: int | None = None) -> list[
                 conn.execute(statement)
             conn.execute(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, datetime('now'))",
-                (migration.version, migration.name))
+                (migration.version, migration.name),
+            )
         applied.append(migration.version)
     return applied
 
@@ -278,5 +294,6 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 def table_schema(conn: sqlite3.Connection) -> dict[str, str]:
     """name → CREATE statement of every table, index, trigger and view (for schema tests)."""
     rows = conn.execute(
-        "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY name"
+    )
     return {row["name"]: row["sql"] for row in rows}

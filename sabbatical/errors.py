@@ -87,8 +87,10 @@ class ReadOnlyWorkspace(StoreError):
 
     def __init__(self, path: Path, why: str = "this command writes to the pile"):
         self.path = path
-        super().__init__(f"the workspace is read-only ({path} cannot be written) and {why} — nothing was "
-                         "changed; run it where the workspace is writable (reading commands work here)")
+        super().__init__(
+            f"the workspace is read-only ({path} cannot be written) and {why} — nothing was "
+            "changed; run it where the workspace is writable (reading commands work here)"
+        )
 
 
 class CorruptPile(StoreError):
@@ -99,8 +101,9 @@ class CorruptPile(StoreError):
         self.problem = problem
         super().__init__(
             f"the pile {path} is damaged ({problem}) and nothing more is written to it — recover what it holds "
-            f"with `sqlite3 {path} \".recover\" | sqlite3 {path}.recovered`, then move the damaged file aside "
-            f"and {path}.recovered into its place")
+            f'with `sqlite3 {path} ".recover" | sqlite3 {path}.recovered`, then move the damaged file aside '
+            f"and {path}.recovered into its place"
+        )
 
 
 class PartialFailure(SabbaticalError):
@@ -143,8 +146,10 @@ class UnsafeSitePath(SabbaticalError):
     def __init__(self, path: Path, problem: str):
         self.path = path
         self.problem = problem
-        super().__init__(f"{path} {problem} — the site build only writes and deletes inside the workspace; "
-                         "remove it (the build recreates it) and build again")
+        super().__init__(
+            f"{path} {problem} — the site build only writes and deletes inside the workspace; "
+            "remove it (the build recreates it) and build again"
+        )
 
 
 class SecretsInSite(SabbaticalError):
@@ -154,8 +159,11 @@ class SecretsInSite(SabbaticalError):
     `hint` says what to do (the default suits a file; a run's params cannot be edited, so it differs).
     """
 
-    def __init__(self, files: list[str], hint: str = "remove them from the source (clear the notebook output "
-                                                     "or the file) and build again"):
+    def __init__(
+        self,
+        files: list[str],
+        hint: str = "remove them from the source (clear the notebook output or the file) and build again",
+    ):
         self.files = files
         self.hint = hint
         shown = "; ".join(files[:5]) + (f"; and {len(files) - 5} more" if len(files) > 5 else "")

@@ -72,10 +72,9 @@ CONNECT_SECONDS = 10.0
 # The helper thread that carries a request gets this long past the deadline to stop on its own.
 DEADLINE_GRACE_SECONDS = 0.25
 CHARS_PER_TOKEN = 4
-IMAGE_TOKENS = 1_000          # what an image part of a message is counted as (its base64 text is not)
+IMAGE_TOKENS = 1_000  # what an image part of a message is counted as (its base64 text is not)
 
 Model = TypeVar("Model", bound=BaseModel)
-
 
 
 # -- the endpoint ---------------------------------------------------------------------------------
@@ -111,9 +110,15 @@ def resolve_endpoint(config: LLMConfig, environ: Mapping[str, str] | None = None
         return None
     # Local servers usually need no key; the client insists on one, so a placeholder stands in.
     api_key = environ.get(config.api_key_env, "") or "no-key-configured"
-    return Endpoint(base_url=base_url.rstrip("/"), model=config.model, api_key=api_key, timeout=config.timeout,
-                    concurrency=max(1, config.concurrency), max_retries=max(0, config.max_retries),
-                    prices=dict(config.prices))
+    return Endpoint(
+        base_url=base_url.rstrip("/"),
+        model=config.model,
+        api_key=api_key,
+        timeout=config.timeout,
+        concurrency=max(1, config.concurrency),
+        max_retries=max(0, config.max_retries),
+        prices=dict(config.prices),
+    )
 
 
 # -- the budget -----------------------------------------------------------------------------------
@@ -140,7 +145,7 @@ class Budget:
         self.tokens_in = 0
         self.tokens_out = 0
         self.usd = 0.0
-        self.priced = False         # whether any request had a price (else `usd` means nothing)
+        self.priced = False  # whether any request had a price (else `usd` means nothing)
         self.held_tokens = 0
         self.held_usd = 0.0
         self._lock = threading.Lock()
@@ -227,9 +232,12 @@ def estimate_message_tokens(messages: list[dict]) -> int:
     total = 0
     for message in messages:
         content = message.get("content")
-        if isinstance(content, list):   # parts: text counts by its length, an image by a flat figure
-            total += sum(estimate_tokens(str(part.get("text", ""))) if part.get("type") == "text" else IMAGE_TOKENS
-                         for part in content if isinstance(part, dict))
+        if isinstance(content, list):  # parts: text counts by its length, an image by a flat figure
+            total += sum(
+                estimate_tokens(str(part.get("text", ""))) if part.get("type") == "text" else IMAGE_TOKENS
+                for part in content
+                if isinstance(part, dict)
+            )
         else:
             total += estimate_tokens(str(content or ""))
         total += 4
@@ -266,6 +274,7 @@ def strict_json_schema(model: type[BaseModel]) -> dict[str, Any]:
     not accept are left out (pydantic still enforces them when the answer is validated). Cached per
     model: treat the result as read-only.
     """
+
     def tighten(node: Any) -> Any:
         if isinstance(node, dict):
             node = {k: tighten(v) for k, v in node.items() if k not in _UNSUPPORTED_IN_STRICT}
@@ -293,15 +302,16 @@ def parse_answer(content: str | None, model: type[Model]) -> Model:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'answer'}: {e['msg']}"
-                             for e in exc.errors()[:8])
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'answer'}: {e['msg']}" for e in exc.errors()[:8])
         raise ValueError(f"the reply does not match the schema: {problems}") from None
 
 
 def _with_schema_in_prompt(messages: list[dict], schema: dict) -> list[dict]:
     """JSON mode knows nothing of our schema, so the first system message spells it out."""
-    instruction = ("Reply with one JSON object, and nothing else, that validates against this JSON schema:\n"
-                   + json.dumps(schema, separators=(",", ":")))
+    instruction = (
+        "Reply with one JSON object, and nothing else, that validates against this JSON schema:\n"
+        + json.dumps(schema, separators=(",", ":"))
+    )
     out = [dict(m) for m in messages]
     for message in out:
         if message["role"] == "system":
@@ -311,7 +321,6 @@ def _with_schema_in_prompt(messages: list[dict], schema: dict) -> list[dict]:
 
 
 @dataclass
-
 @dataclass
 class StructuredAnswer(Generic[Model]):
     value: Model
@@ -330,7 +339,7 @@ class _Reply:
     tokens_out: int
     latency_ms: float
     attempt: int
-    context: CallContext | None = None     # the request as logged (with its mode and input hash)
+    context: CallContext | None = None  # the request as logged (with its mode and input hash)
 
 
 @dataclass
@@ -368,13 +377,21 @@ class LLM:
     `deadline` (seconds from now) bounds the whole run: no request starts and no retry waits past it.
     """
 
-    def __init__(self, endpoint: Endpoint, conn: sqlite3.Connection, budget: Budget | None = None,
-                 *, lock: threading.Lock | None = None, backoff_base: float = 0.5, backoff_cap: float = 30.0,
-                 deadline: float | None = None):
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        conn: sqlite3.Connection,
+        budget: Budget | None = None,
+        *,
+        lock: threading.Lock | None = None,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 30.0,
+        deadline: float | None = None,
+    ):
         self.endpoint = endpoint
         self.conn = conn
         self.budget = budget or Budget()
-        self.lock = lock or threading.Lock()   # guards every use of `conn`
+        self.lock = lock or threading.Lock()  # guards every use of `conn`
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.run_seconds = deadline
@@ -396,8 +413,12 @@ class LLM:
             if self._client is None:
                 import openai
 
-                self._client = openai.OpenAI(base_url=self.endpoint.base_url, api_key=self.endpoint.api_key,
-                                             timeout=self.endpoint.timeout, max_retries=0)
+                self._client = openai.OpenAI(
+                    base_url=self.endpoint.base_url,
+                    api_key=self.endpoint.api_key,
+                    timeout=self.endpoint.timeout,
+                    max_retries=0,
+                )
             return self._client
 
     # -- structured mode memory --------------------------------------------------------------------
@@ -417,11 +438,14 @@ class LLM:
         with self.lock:
             self.conn.execute(
                 "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE "
-                "SET value = excluded.value, updated_at = datetime('now')", (self.setting_key, mode))
+                "SET value = excluded.value, updated_at = datetime('now')",
+                (self.setting_key, mode),
+            )
 
     # -- the public calls --------------------------------------------------------------------------
-    def structured(self, messages: list[dict], model: type[Model], context: CallContext,
-                   *, max_tokens: int = 1500) -> StructuredAnswer[Model]:
+    def structured(
+        self, messages: list[dict], model: type[Model], context: CallContext, *, max_tokens: int = 1500
+    ) -> StructuredAnswer[Model]:
         """Ask for an answer shaped like `model`; validated, retried once on an invalid answer.
 
         Raises LLMFailure for this unit of work, or RunStopped when the run must stop (budget spent,
@@ -430,8 +454,9 @@ class LLM:
         """
         schema = strict_json_schema(model)
         conversation = [dict(m) for m in messages]
-        totals: StructuredAnswer[Any] = StructuredAnswer(value=None, calls=0, tokens_in=0, tokens_out=0,
-                                                         cost_usd=None, latency_ms=0.0, mode="")
+        totals: StructuredAnswer[Any] = StructuredAnswer(
+            value=None, calls=0, tokens_in=0, tokens_out=0, cost_usd=None, latency_ms=0.0, mode=""
+        )
         problem = ""
         for _ in range(2):
             reply = self._complete(conversation, model.__name__, schema, context, max_tokens, totals)
@@ -440,25 +465,35 @@ class LLM:
             except ValueError as exc:
                 problem = str(exc)
                 self._log(reply.context or context, reply, "invalid", problem)
-                conversation += [{"role": "assistant", "content": (reply.content or "")[:MAX_ECHOED_ANSWER_CHARS]},
-                                 {"role": "user", "content": f"That reply is invalid: {problem}. Reply again with "
-                                  "only the corrected JSON object."}]
+                conversation += [
+                    {"role": "assistant", "content": (reply.content or "")[:MAX_ECHOED_ANSWER_CHARS]},
+                    {
+                        "role": "user",
+                        "content": f"That reply is invalid: {problem}. Reply again with "
+                        "only the corrected JSON object.",
+                    },
+                ]
                 continue
             self._log(reply.context or context, reply, "ok", None)
             return totals
         raise LLMFailure("invalid", f"the model's answer was invalid twice: {problem}", totals.calls)
 
-
     def embed(self, texts: list[str], context: CallContext, model: str | None = None) -> list[list[float]]:
         """Embeddings for `texts` from the endpoint, in order (one logged request, with retries)."""
         name = model or self.endpoint.model
-        context = CallContext(context.purpose, context.prompt_version, context.item_id,
-                              context.input_hash or input_hash([name, texts]), None)
+        context = CallContext(
+            context.purpose,
+            context.prompt_version,
+            context.item_id,
+            context.input_hash or input_hash([name, texts]),
+            None,
+        )
         estimate = sum(estimate_tokens(str(text)) for text in texts)
 
         def send(deadline: float) -> tuple[list[list[float]], dict]:
-            data = self._exchange(self.client.embeddings.with_streaming_response.create,
-                                  {"model": name, "input": texts}, deadline)
+            data = self._exchange(
+                self.client.embeddings.with_streaming_response.create, {"model": name, "input": texts}, deadline
+            )
             return wire.embedding_parts(data, len(texts))
 
         sent = self._request(send, context, estimate)
@@ -469,20 +504,38 @@ class LLM:
         return vectors
 
     # -- one chat completion, with the structured-mode fallback -----------------------------------
-    def _complete(self, conversation: list[dict], name: str, schema: dict, context: CallContext,
-                  max_tokens: int, totals: StructuredAnswer) -> _Reply:
+    def _complete(
+        self,
+        conversation: list[dict],
+        name: str,
+        schema: dict,
+        context: CallContext,
+        max_tokens: int,
+        totals: StructuredAnswer,
+    ) -> _Reply:
         while True:
             mode = self.structured_mode()
             messages = conversation if mode == "json_schema" else _with_schema_in_prompt(conversation, schema)
             if mode == "json_schema":
-                response_format = {"type": "json_schema",
-                                   "json_schema": {"name": name, "schema": schema, "strict": True}}
+                response_format = {
+                    "type": "json_schema",
+                    "json_schema": {"name": name, "schema": schema, "strict": True},
+                }
             else:
                 response_format = {"type": "json_object"}
-            call = CallContext(context.purpose, context.prompt_version, context.item_id,
-                               context.input_hash or input_hash([self.endpoint.model, messages]), mode)
-            params = {"model": self.endpoint.model, "messages": messages, "response_format": response_format,
-                      "max_tokens": max_tokens}
+            call = CallContext(
+                context.purpose,
+                context.prompt_version,
+                context.item_id,
+                context.input_hash or input_hash([self.endpoint.model, messages]),
+                mode,
+            )
+            params = {
+                "model": self.endpoint.model,
+                "messages": messages,
+                "response_format": response_format,
+                "max_tokens": max_tokens,
+            }
             estimate = estimate_message_tokens(messages)
 
             def send(deadline: float, params: dict = params) -> tuple[str | None, dict]:
@@ -496,11 +549,18 @@ class LLM:
                 self.remember_structured_mode("json_object")
                 continue
             content, usage = sent.result
-            reply = _Reply(content,
-                           trusted_tokens(usage.get("prompt_tokens"), estimate, _input_ceiling(estimate)),
-                           trusted_tokens(usage.get("completion_tokens"), estimate_tokens(content or ""),
-                                          max(max_tokens, _input_ceiling(estimate_tokens(content or "")))),
-                           sent.latency_ms, sent.attempt, call)
+            reply = _Reply(
+                content,
+                trusted_tokens(usage.get("prompt_tokens"), estimate, _input_ceiling(estimate)),
+                trusted_tokens(
+                    usage.get("completion_tokens"),
+                    estimate_tokens(content or ""),
+                    max(max_tokens, _input_ceiling(estimate_tokens(content or ""))),
+                ),
+                sent.latency_ms,
+                sent.attempt,
+                call,
+            )
             totals.calls = sent.attempt
             totals.tokens_in += reply.tokens_in
             totals.tokens_out += reply.tokens_out
@@ -540,7 +600,7 @@ class LLM:
         def run() -> None:
             try:
                 outcome["result"] = send(deadline)
-            except BaseException as exc:   # handed to the caller as it is
+            except BaseException as exc:  # handed to the caller as it is
                 outcome["error"] = exc
             finally:
                 done.set()
@@ -553,8 +613,14 @@ class LLM:
         return outcome["result"]
 
     # -- retries -----------------------------------------------------------------------------------
-    def _request(self, send: Callable[[float], Any], context: CallContext, tokens_in: int, max_out: int = 0,
-                 first_attempt: int = 1) -> _Sent:
+    def _request(
+        self,
+        send: Callable[[float], Any],
+        context: CallContext,
+        tokens_in: int,
+        max_out: int = 0,
+        first_attempt: int = 1,
+    ) -> _Sent:
         """Send with retries on transient failures; every failed attempt is logged. Each attempt holds
         its estimated cost (`tokens_in` sent, at most `max_out` back) while it is in flight; the caller
         settles the hold of the attempt that succeeded."""
@@ -569,8 +635,9 @@ class LLM:
             try:
                 result = self._within(send, deadline)
             except Exception as exc:
-                failure, retry_after, transient = self._failed_try(exc, context, (started, deadline), attempt,
-                                                                   hold, tokens_in)
+                failure, retry_after, transient = self._failed_try(
+                    exc, context, (started, deadline), attempt, hold, tokens_in
+                )
             else:
                 self._unreachable_streak = 0
                 return _Sent(result, (time.monotonic() - started) * 1000, attempt, hold)
@@ -589,14 +656,22 @@ class LLM:
 
     def _give_up(self, failure: LLMFailure, attempt: int, cut_by_deadline: bool) -> LLMFailure:
         if cut_by_deadline:
-            failure = LLMFailure(failure.status, f"{failure.message}; not retried, since the run's deadline "
-                                 "comes first")
+            failure = LLMFailure(
+                failure.status, f"{failure.message}; not retried, since the run's deadline comes first"
+            )
         failure.calls = attempt
         self._note_failure(failure)
         return failure
 
-    def _failed_try(self, exc: Exception, context: CallContext, window: tuple[float, float], attempt: int,
-                    hold: BudgetHold, tokens_in: int) -> tuple[LLMFailure, float | None, bool]:
+    def _failed_try(
+        self,
+        exc: Exception,
+        context: CallContext,
+        window: tuple[float, float],
+        attempt: int,
+        hold: BudgetHold,
+        tokens_in: int,
+    ) -> tuple[LLMFailure, float | None, bool]:
         """Log a failed try and settle its hold: (the failure, Retry-After seconds, whether to retry).
 
         A try that reached the model (it timed out, or its answer was unreadable) is charged for the
@@ -619,7 +694,7 @@ class LLM:
         elif isinstance(exc, openai.APIConnectionError):
             failure = LLMFailure("unreachable", f"cannot connect to {self.endpoint.base_url}: {exc}")
             transient = True
-        elif isinstance(exc, LLMFailure):      # an answer that is not what was asked for (an HTML page…)
+        elif isinstance(exc, LLMFailure):  # an answer that is not what was asked for (an HTML page…)
             failure, transient, charged = exc, True, tokens_in
         elif isinstance(exc, openai.OpenAIError):
             failure, transient = LLMFailure("http_error", f"the openai client failed: {str(exc)[:300]}"), False
@@ -634,17 +709,26 @@ class LLM:
         took = time.monotonic() - started
         if deadline < started + self.endpoint.timeout:
             return f"no answer before the run's deadline (this try took {took:.1f} s)"
-        return (f"no answer within {self.endpoint.timeout:g} s, the request's total deadline (this try took "
-                f"{took:.1f} s) — raise [llm] timeout if the model is slow")
+        return (
+            f"no answer within {self.endpoint.timeout:g} s, the request's total deadline (this try took "
+            f"{took:.1f} s) — raise [llm] timeout if the model is slow"
+        )
 
-    def _status_failure(self, exc: Any, context: CallContext, started: float, attempt: int,
-                        hold: BudgetHold) -> LLMFailure:
+    def _status_failure(
+        self, exc: Any, context: CallContext, started: float, attempt: int, hold: BudgetHold
+    ) -> LLMFailure:
         message = wire.error_text(exc)
         if context.mode == "json_schema" and wire.rejects_structured_output(exc.status_code, message):
             self.budget.release(hold)
-            self._log_failure(context, started, attempt,
-                              LLMFailure("http_error", f"HTTP {exc.status_code}: json_schema not supported, "
-                                         f"switching to json_object: {message}"))
+            self._log_failure(
+                context,
+                started,
+                attempt,
+                LLMFailure(
+                    "http_error",
+                    f"HTTP {exc.status_code}: json_schema not supported, switching to json_object: {message}",
+                ),
+            )
             raise StructuredModeRejected(message)
         return LLMFailure("http_error", f"HTTP {exc.status_code}: {message}")
 
@@ -652,12 +736,14 @@ class LLM:
         if retry_after is not None:
             return min(retry_after, MAX_RETRY_AFTER_SECONDS) + random.uniform(0, 0.1)
         ceiling = min(self.backoff_cap, self.backoff_base * 2 ** (retry - 1))
-        return random.uniform(ceiling / 2, ceiling)   # "equal jitter": never immediate, never in lockstep
+        return random.uniform(ceiling / 2, ceiling)  # "equal jitter": never immediate, never in lockstep
 
     def _gate(self) -> None:
         if self._unreachable_streak >= UNREACHABLE_STREAK_LIMIT:
-            raise EndpointUnreachable(f"{self.endpoint.base_url} was unreachable for {self._unreachable_streak} "
-                                      "items in a row; check [llm] base_url and that the server is running")
+            raise EndpointUnreachable(
+                f"{self.endpoint.base_url} was unreachable for {self._unreachable_streak} "
+                "items in a row; check [llm] base_url and that the server is running"
+            )
         if self.run_deadline is not None and time.monotonic() >= self.run_deadline:
             raise RunDeadlineReached(f"the run's deadline of {self.run_seconds:g} s passed")
 
@@ -671,23 +757,38 @@ class LLM:
         self.budget.settle(hold, tokens_in, tokens_out, cost)
         return cost
 
-    def _log_failure(self, context: CallContext, started: float, attempt: int, failure: LLMFailure,
-                     tokens_in: int = 0) -> None:
+    def _log_failure(
+        self, context: CallContext, started: float, attempt: int, failure: LLMFailure, tokens_in: int = 0
+    ) -> None:
         reply = _Reply(None, tokens_in, 0, (time.monotonic() - started) * 1000, attempt)
         status = "timeout" if failure.status == "timeout" else "http_error"
         self._log(context, reply, status, failure.message)
 
-    def _log(self, context: CallContext, reply: _Reply, status: str, error: str | None,
-             model: str | None = None) -> None:
+    def _log(
+        self, context: CallContext, reply: _Reply, status: str, error: str | None, model: str | None = None
+    ) -> None:
         with self.lock:
             self.conn.execute(
                 "INSERT INTO llm_calls (purpose, provider, model, prompt_version, item_id, input_hash, "
                 "structured_mode, tokens_in, tokens_out, latency_ms, cost_usd, status, error, attempt) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (context.purpose, self.endpoint.provider, model or self.endpoint.model, context.prompt_version,
-                 context.item_id, context.input_hash, context.mode, reply.tokens_in, reply.tokens_out,
-                 round(reply.latency_ms, 1), self.endpoint.cost_usd(reply.tokens_in, reply.tokens_out),
-                 status, error, reply.attempt))
+                (
+                    context.purpose,
+                    self.endpoint.provider,
+                    model or self.endpoint.model,
+                    context.prompt_version,
+                    context.item_id,
+                    context.input_hash,
+                    context.mode,
+                    reply.tokens_in,
+                    reply.tokens_out,
+                    round(reply.latency_ms, 1),
+                    self.endpoint.cost_usd(reply.tokens_in, reply.tokens_out),
+                    status,
+                    error,
+                    reply.attempt,
+                ),
+            )
 
 
 # -- reading the call log -------------------------------------------------------------------------
@@ -710,8 +811,9 @@ class LoggedCall:
     attempt: int
 
 
-def recent_calls(conn: sqlite3.Connection, limit: int = 50, item_id: str | None = None,
-                 status: str | None = None) -> list[LoggedCall]:
+def recent_calls(
+    conn: sqlite3.Connection, limit: int = 50, item_id: str | None = None, status: str | None = None
+) -> list[LoggedCall]:
     """The newest logged calls first, optionally of one item or with one status."""
     where, values = [], []
     if item_id:
@@ -724,15 +826,17 @@ def recent_calls(conn: sqlite3.Connection, limit: int = 50, item_id: str | None 
     rows = conn.execute(
         f"SELECT id, at, purpose, provider, model, prompt_version, item_id, structured_mode, tokens_in, tokens_out, "
         f"latency_ms, cost_usd, status, error, attempt FROM llm_calls {clause} ORDER BY id DESC LIMIT ?",
-        (*values, max(0, limit)))
+        (*values, max(0, limit)),
+    )
     return [LoggedCall(**dict(row)) for row in rows]
 
 
 EMBED_BATCH = 128
 
 
-def embed_texts(config: Any, texts: list[str], conn: sqlite3.Connection | None = None,
-                environ: Mapping[str, str] | None = None) -> list[list[float]]:
+def embed_texts(
+    config: Any, texts: list[str], conn: sqlite3.Connection | None = None, environ: Mapping[str, str] | None = None
+) -> list[list[float]]:
     """Embeddings of `texts` from the configured endpoint with `[embed] model`, in order.
 
     `config` is the workspace `Config`. Requests are batched, retried like every other call, and
@@ -743,18 +847,21 @@ def embed_texts(config: Any, texts: list[str], conn: sqlite3.Connection | None =
 
     endpoint = resolve_endpoint(config.llm, environ)
     if endpoint is None:
-        raise SabbaticalError('[embed] backend = "openai" needs an endpoint — set [llm] base_url in sabbatical.toml '
-                              '(or OPENAI_BASE_URL), or use backend = "tfidf"')
+        raise SabbaticalError(
+            '[embed] backend = "openai" needs an endpoint — set [llm] base_url in sabbatical.toml '
+            '(or OPENAI_BASE_URL), or use backend = "tfidf"'
+        )
     log = conn if conn is not None else db.connect(":memory:")
     client = LLM(endpoint, log)
     vectors: list[list[float]] = []
     try:
         for start in range(0, len(texts), EMBED_BATCH):
-            batch = texts[start:start + EMBED_BATCH]
+            batch = texts[start : start + EMBED_BATCH]
             vectors += client.embed(batch, CallContext("embed"), model=config.embed.model or None)
     except (LLMFailure, RunStopped) as exc:
-        raise SabbaticalError(f"embedding request to {endpoint.base_url} failed: {exc} — check [llm] base_url "
-                              "and [embed] model") from None
+        raise SabbaticalError(
+            f"embedding request to {endpoint.base_url} failed: {exc} — check [llm] base_url and [embed] model"
+        ) from None
     finally:
         if conn is None:
             log.close()

@@ -46,8 +46,9 @@ def read_body(response: Any, deadline: float, limit: int = MAX_ANSWER_BYTES) -> 
             chunks.append(chunk)
             size += len(chunk)
             if size > limit:
-                raise LLMFailure("http_error", f"HTTP {response.status_code}, but the answer is larger than "
-                                 f"{limit // 1_000_000} MB")
+                raise LLMFailure(
+                    "http_error", f"HTTP {response.status_code}, but the answer is larger than {limit // 1_000_000} MB"
+                )
             if time.monotonic() >= deadline:
                 raise LLMFailure("timeout", "")
     except timeouts:
@@ -65,13 +66,15 @@ def json_object(body: bytes, content_type: str) -> dict:
         data = None
     if not isinstance(data, dict):
         kind = content_type.split(";")[0].strip() or "no content type"
-        raise LLMFailure("http_error", f"HTTP 200, but the answer is not a JSON object ({kind}, "
-                         f"{len(body):,} bytes: {_preview(body)})")
+        raise LLMFailure(
+            "http_error",
+            f"HTTP 200, but the answer is not a JSON object ({kind}, {len(body):,} bytes: {_preview(body)})",
+        )
     return data
 
 
 def _preview(body: bytes, limit: int = 80) -> str:
-    text = body[:limit * 4].decode("utf-8", "replace")
+    text = body[: limit * 4].decode("utf-8", "replace")
     text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
     return repr(text[:limit] + ("…" if len(text) > limit else ""))
 
@@ -80,8 +83,7 @@ def completion_parts(data: dict) -> tuple[str | None, dict]:
     """(the reply's text, the usage figures) of a chat completion; raises LLMFailure for another shape."""
     choices = data.get("choices")
     if not isinstance(choices, list):
-        raise LLMFailure("http_error", f"HTTP 200, but the answer is not a chat completion (it has "
-                         f"{_keys(data)})")
+        raise LLMFailure("http_error", f"HTTP 200, but the answer is not a chat completion (it has {_keys(data)})")
     message = choices[0].get("message") if choices and isinstance(choices[0], dict) else None
     content = message.get("content") if isinstance(message, dict) else None
     usage = data.get("usage")
@@ -97,8 +99,9 @@ def embedding_parts(data: dict, count: int) -> tuple[list[list[float]], dict]:
     except (TypeError, KeyError, ValueError):
         vectors = []
     if len(vectors) != count:
-        raise LLMFailure("http_error", f"HTTP 200, but the answer does not hold {count} embeddings (it has "
-                         f"{_keys(data)})")
+        raise LLMFailure(
+            "http_error", f"HTTP 200, but the answer does not hold {count} embeddings (it has {_keys(data)})"
+        )
     usage = data.get("usage")
     return vectors, (usage if isinstance(usage, dict) else {})
 

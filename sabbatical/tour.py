@@ -36,8 +36,9 @@ def run_tour(directory: Path, on_step: Callable[[TourStep], None] | None = None)
     directory = Path(directory).expanduser().resolve()
     reused = (directory / CONFIG_NAME).is_file()
     if not reused and directory.exists() and any(directory.iterdir()):
-        raise SabbaticalError(f"{directory} exists, is not empty and is not a workspace — "
-                              "give the tour an empty or new folder")
+        raise SabbaticalError(
+            f"{directory} exists, is not empty and is not a workspace — give the tour an empty or new folder"
+        )
     if reused:
         workspace = Workspace(directory, "the tour's folder")
         first = TourStep("workspace", f"reusing the workspace at {directory}")
@@ -95,8 +96,10 @@ def read_stage(workspace: Workspace) -> str:
     if report.failures:
         raise SabbaticalError("the tour's samples did not read: " + "; ".join(report.failures))
     again = " on a re-run" if report.new == 0 else ""
-    return (f"read {counts.get('paper', 0)} papers and {counts.get('post', 0)} posts into the pile "
-            f"({report.new} new{again})")
+    return (
+        f"read {counts.get('paper', 0)} papers and {counts.get('post', 0)} posts into the pile "
+        f"({report.new} new{again})"
+    )
 
 
 def summarise_stage(workspace: Workspace) -> str:
@@ -112,15 +115,20 @@ def summarise_stage(workspace: Workspace) -> str:
     try:
         kinds = conn.execute(
             "SELECT contribution, COUNT(*) AS n FROM summaries WHERE status = 'ok' AND model = ? "
-            "GROUP BY contribution ORDER BY n DESC", (report.model,)).fetchall()
+            "GROUP BY contribution ORDER BY n DESC",
+            (report.model,),
+        ).fetchall()
     finally:
         conn.close()
-    how = f"offline ({OFFLINE_MODEL})" if report.producer == "offline" else f"with {report.model} at the configured endpoint"
+    how = (
+        f"offline ({OFFLINE_MODEL})"
+        if report.producer == "offline"
+        else f"with {report.model} at the configured endpoint"
+    )
     judged = ", ".join(f"{row['n']} {row['contribution'].replace('_', ' ')}" for row in kinds)
-    verified = (f"; {report.quotes_verified}/{report.quotes_total} quotes verified" if report.quotes_total else "")
+    verified = f"; {report.quotes_verified}/{report.quotes_total} quotes verified" if report.quotes_total else ""
     failed = f", {report.failed} failed (`sabbatical pile summarise --retry-failed`)" if report.failed else ""
-    return (f"summarised {report.done} items {how}, {report.cached} already done{failed}{verified}; "
-            f"judged: {judged}")
+    return f"summarised {report.done} items {how}, {report.cached} already done{failed}{verified}; judged: {judged}"
 
 
 def organise_stage(workspace: Workspace) -> str:
@@ -139,12 +147,13 @@ def organise_stage(workspace: Workspace) -> str:
         found = f"search {query!r} → {hits[0].title!r} ({hits[0].why_text})" if hits else f"search {query!r} → nothing"
         path = workspace.digest_path
         digest.write_digest(conn, workspace.config, path, since="100y", sprints_dir=workspace.sprints_dir)
-        placed, unsorted = conn.execute("SELECT COUNT(topic_id), COUNT(*) - COUNT(topic_id) FROM item_topics").fetchone()
+        placed, unsorted = conn.execute(
+            "SELECT COUNT(topic_id), COUNT(*) - COUNT(topic_id) FROM item_topics"
+        ).fetchone()
     finally:
         conn.close()
     names = "; ".join(t.name for t in named[:3])
-    return (f"{placed} items in {len(named)} topics ({names}), {unsorted} unsorted; "
-            f"{found}; digest written to {path}")
+    return f"{placed} items in {len(named)} topics ({names}), {unsorted} unsorted; {found}; digest written to {path}"
 
 
 def sprint_stage(workspace: Workspace) -> str:
@@ -164,15 +173,18 @@ def sprint_stage(workspace: Workspace) -> str:
     if existing and existing[0].meta.status == "closed":
         sprint = existing[0]
         return f"reusing sprint {sprint.id} in sprints/{sprint.name}/ (closed, answer: {sprint.meta.answer})"
-    sprint = existing[0] if existing else create_sprint(workspace, QUESTION, hypothesis=HYPOTHESIS,
-                                                         slug=SPRINT_SLUG).sprint
+    sprint = (
+        existing[0] if existing else create_sprint(workspace, QUESTION, hypothesis=HYPOTHESIS, slug=SPRINT_SLUG).sprint
+    )
     if not count_kinds(sprint.journal())["finding"]:
         execute_notebook(workspace, sprint.notebooks_dir / EXPERIMENT)
     close_sprint(sprint, "partly", _sprint_summary(sprint.journal()))
     counts = count_kinds(sprint.journal())
-    return (f"sprint {sprint.id} in sprints/{sprint.name}/: ran notebooks/{EXPERIMENT} headless "
-            f"(runs in the MLflow experiment \"{sprint.meta.mlflow_experiment}\"; journal: {counts['failure']} failure, "
-            f"{counts['finding']} finding), closed with answer partly")
+    return (
+        f"sprint {sprint.id} in sprints/{sprint.name}/: ran notebooks/{EXPERIMENT} headless "
+        f'(runs in the MLflow experiment "{sprint.meta.mlflow_experiment}"; journal: {counts["failure"]} failure, '
+        f"{counts['finding']} finding), closed with answer partly"
+    )
 
 
 def _sprint_summary(journal: list) -> str:
@@ -194,14 +206,21 @@ def site_stage(workspace: Workspace) -> str:
     try:
         report = build_site(workspace)
     except PartialFailure as exc:
-        return (f"built the site with {len(exc.failures)} problem(s) ({'; '.join(exc.failures)}); "
-                "`sabbatical site serve` shows it")
+        return (
+            f"built the site with {len(exc.failures)} problem(s) ({'; '.join(exc.failures)}); "
+            "`sabbatical site serve` shows it"
+        )
     size_mb = report.size_bytes / 1024 / 1024
-    return (f"built {report.pages} pages for {report.sprints} sprint(s) into site/ ({size_mb:.1f} MB, "
-            f"{report.seconds:.1f} s); `sabbatical site serve` shows it")
+    return (
+        f"built {report.pages} pages for {report.sprints} sprint(s) into site/ ({size_mb:.1f} MB, "
+        f"{report.seconds:.1f} s); `sabbatical site serve` shows it"
+    )
 
 
 STAGES: list[tuple[str, Callable[[Workspace], str]]] = [
-    ("read", read_stage), ("summarise", summarise_stage), ("organise", organise_stage),
-    ("sprint", sprint_stage), ("site", site_stage),
+    ("read", read_stage),
+    ("summarise", summarise_stage),
+    ("organise", organise_stage),
+    ("sprint", sprint_stage),
+    ("site", site_stage),
 ]

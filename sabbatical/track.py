@@ -46,8 +46,19 @@ from .sprints.journal import JournalEntry, record_event
 from .sprints.model import Sprint, sprint_of_folder
 from .workspace import Workspace, find_workspace
 
-__all__ = ["SprintClosedWarning", "TrackedRun", "artifact", "current_run", "failure", "figure", "finding", "metric", "note", "run",
-           "sprint"]
+__all__ = [
+    "SprintClosedWarning",
+    "TrackedRun",
+    "artifact",
+    "current_run",
+    "failure",
+    "figure",
+    "finding",
+    "metric",
+    "note",
+    "run",
+    "sprint",
+]
 
 _TAG_VALUE_MAX = 5000
 _open_runs: list[TrackedRun] = []
@@ -103,8 +114,7 @@ class TrackedRun:
     def failure(self, text: str, *, why: str | None = None, private: bool = False, **extra: Any) -> JournalEntry:
         return _journal("failure", text, run=self, private=private, why=why, **extra)
 
-    def finding(self, text: str, *, evidence: str | None = None, private: bool = False,
-                **extra: Any) -> JournalEntry:
+    def finding(self, text: str, *, evidence: str | None = None, private: bool = False, **extra: Any) -> JournalEntry:
         return _journal("finding", text, run=self, private=private, evidence=evidence, **extra)
 
     def note(self, text: str, *, private: bool = False, **extra: Any) -> JournalEntry:
@@ -122,8 +132,10 @@ def sprint(sprint_id: str | int | None = None, *, workspace: Workspace | str | o
         return Sprint(ws, sprint_id)
     found = sprint_of_folder(ws, Path.cwd())
     if found is None:
-        raise NotFound(f"{Path.cwd()} is not inside a sprint folder of {ws.root} — open the notebook from "
-                       'sprints/NN-slug/notebooks/, or name the sprint: track.sprint("03")')
+        raise NotFound(
+            f"{Path.cwd()} is not inside a sprint folder of {ws.root} — open the notebook from "
+            'sprints/NN-slug/notebooks/, or name the sprint: track.sprint("03")'
+        )
     return found
 
 
@@ -137,8 +149,13 @@ def current_run() -> TrackedRun | None:
 
 
 @contextmanager
-def run(name: str, params: dict[str, Any] | None = None, *, sprint: Sprint | str | int | None = None,
-        tags: dict[str, str] | None = None) -> Iterator[TrackedRun]:
+def run(
+    name: str,
+    params: dict[str, Any] | None = None,
+    *,
+    sprint: Sprint | str | int | None = None,
+    tags: dict[str, str] | None = None,
+) -> Iterator[TrackedRun]:
     """Open a run in the sprint's experiment; it ends FINISHED, or FAILED (re-raising) if the block raises."""
     the_sprint = _as_sprint(sprint)
     opened = _start_run(the_sprint, name, params or {}, tags or {})
@@ -164,8 +181,12 @@ def _start_run(the_sprint: Sprint, name: str, params: dict[str, Any], tags: dict
     from .sprints import provenance, tracking
 
     workspace = the_sprint.workspace
-    run_tags = {"sabbatical.sprint": the_sprint.id, "sabbatical.execution": _execution(),
-                **provenance.source_tags(workspace.root), **{key: _text(value) for key, value in tags.items()}}
+    run_tags = {
+        "sabbatical.sprint": the_sprint.id,
+        "sabbatical.execution": _execution(),
+        **provenance.source_tags(workspace.root),
+        **{key: _text(value) for key, value in tags.items()},
+    }
     try:
         mlflow_client = tracking.client(workspace)
     except Exception as exc:
@@ -177,10 +198,17 @@ def _start_run(the_sprint: Sprint, name: str, params: dict[str, Any], tags: dict
         raise TrackingError(f"could not open run {name!r} on {workspace.tracking_uri}: {_one_line(exc)}") from exc
     opened = TrackedRun(created.info.run_id, name, experiment_id, the_sprint, mlflow_client)
     _begin_execution(the_sprint)
-    record_event(the_sprint.journal_path, "run-started", run_id=opened.id, run_name=name,
-                 experiment_id=experiment_id, notebook=run_tags.get("mlflow.source.name"),
-                 notebook_name=_notebook(), execution=_execution(),
-                 after_close=True if the_sprint.meta.status == "closed" else None)
+    record_event(
+        the_sprint.journal_path,
+        "run-started",
+        run_id=opened.id,
+        run_name=name,
+        experiment_id=experiment_id,
+        notebook=run_tags.get("mlflow.source.name"),
+        notebook_name=_notebook(),
+        execution=_execution(),
+        after_close=True if the_sprint.meta.status == "closed" else None,
+    )
     _warn_if_closed(the_sprint, f"run {name!r}")
     try:
         if params:
@@ -212,8 +240,14 @@ def _record_exception(opened: TrackedRun, exc: BaseException) -> None:
         pass
     first, _, rest = summary.partition("\n")
     # The message is said once: its first line in the text, and only the lines after it (if any) as why.
-    _journal("failure", f"run {opened.name!r} failed with {first}", run=opened, private=False, tag=False,
-             why=rest.strip()[:2000] or None)
+    _journal(
+        "failure",
+        f"run {opened.name!r} failed with {first}",
+        run=opened,
+        private=False,
+        tag=False,
+        why=rest.strip()[:2000] or None,
+    )
 
 
 def metric(name: str, value: float, step: int | None = None, *, goal: str | None = None) -> None:
@@ -287,9 +321,19 @@ def note(text: str, *, private: bool = False, **extra: Any) -> JournalEntry:
     return _journal("note", text, run=current_run(), private=private, **extra)
 
 
-def _journal(kind: str, text: str, *, run: TrackedRun | None, private: bool, tag: bool = True,
-             cites: Any = None, runs: Any = None, figures: Any = None, example: bool = False,
-             **extra: Any) -> JournalEntry:
+def _journal(
+    kind: str,
+    text: str,
+    *,
+    run: TrackedRun | None,
+    private: bool,
+    tag: bool = True,
+    cites: Any = None,
+    runs: Any = None,
+    figures: Any = None,
+    example: bool = False,
+    **extra: Any,
+) -> JournalEntry:
     from .sprints.citations import check_evidence
     from .sprints.lifecycle import record_entry
 
@@ -299,9 +343,18 @@ def _journal(kind: str, text: str, *, run: TrackedRun | None, private: bool, tag
     if run:
         extra.update(run_id=run.id, run_name=run.name)
     _begin_execution(the_sprint)
-    entry = record_entry(the_sprint, kind, text, source=f"run:{run.id}" if run else _source(), private=private,
-                         notebook=_notebook(), execution=_execution() if _notebook() else None,
-                         example=True if example else None, **evidence.fields(), **extra)
+    entry = record_entry(
+        the_sprint,
+        kind,
+        text,
+        source=f"run:{run.id}" if run else _source(),
+        private=private,
+        notebook=_notebook(),
+        execution=_execution() if _notebook() else None,
+        example=True if example else None,
+        **evidence.fields(),
+        **extra,
+    )
     if entry.after_close:
         _warn_if_closed(the_sprint, f"this {kind}")
     if run and tag:
@@ -327,9 +380,13 @@ def _begin_execution(the_sprint: Sprint) -> None:
 
 def _warn_if_closed(the_sprint: Sprint, what: str) -> None:
     if the_sprint.meta.status == "closed":
-        warnings.warn(f"sprint {the_sprint.id} is closed: {what} is recorded as logged after the close, and the "
-                      f"retro is stale until the sprint is reopened (`sabbatical sprint reopen {the_sprint.id}`) "
-                      "or the entry kept (`sabbatical sprint log --keep N`)", SprintClosedWarning, stacklevel=4)
+        warnings.warn(
+            f"sprint {the_sprint.id} is closed: {what} is recorded as logged after the close, and the "
+            f"retro is stale until the sprint is reopened (`sabbatical sprint reopen {the_sprint.id}`) "
+            "or the entry kept (`sabbatical sprint log --keep N`)",
+            SprintClosedWarning,
+            stacklevel=4,
+        )
 
 
 def _require_run(verb: str) -> TrackedRun:

@@ -193,8 +193,11 @@ class Workspace:
             Location("site_staging", str(self.site_staging_dir), derived),
             Location("site_cache", str(self.site_cache_dir), derived),
             Location("alt_text_cache", str(self.alt_text_cache_path), derived),
-            Location("tracking_uri", self.tracking_uri,
-                     "[tracking] uri in sabbatical.toml" if cfg.tracking.uri else "default: the workspace's mlflow.db"),
+            Location(
+                "tracking_uri",
+                self.tracking_uri,
+                "[tracking] uri in sabbatical.toml" if cfg.tracking.uri else "default: the workspace's mlflow.db",
+            ),
             Location("artifact_root", self.artifact_root, self._artifact_root_origin()),
         ]
 

@@ -10,8 +10,14 @@ from typer.testing import CliRunner
 
 from tests.helpers.httpserver import LoopbackServer
 
-SECRET_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "SABBATICAL_WORKSPACE", "SABBATICAL_DEBUG",
-              "MLFLOW_TRACKING_URI", "MLFLOW_ENABLE_WORKSPACES")
+SECRET_ENV = (
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "SABBATICAL_WORKSPACE",
+    "SABBATICAL_DEBUG",
+    "MLFLOW_TRACKING_URI",
+    "MLFLOW_ENABLE_WORKSPACES",
+)
 
 
 @pytest.fixture(autouse=True)

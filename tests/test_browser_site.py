@@ -22,8 +22,15 @@ pytestmark = pytest.mark.slow
 CHROMIUM = Path("/usr/bin/chromium")
 SITE_URL = "https://ada.example.org/sabbatical/"
 FEEDBACK_URL = "https://github.com/ada/sabbatical/issues/new?title=Feedback on {title}&body=Page: {url}"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 HOSTILE_FEED = """<?xml version="1.0"?>
 <rss version="2.0"><channel><title>Hostile feed</title><link>https://hostile.example/</link>
 <description>entries written to attack the page that shows them</description>
@@ -161,8 +168,15 @@ def test_home_and_a_sprint_page_render_with_no_console_errors(tour_site, browser
 def _page_types(workspace) -> dict[str, str]:
     sprint = next((workspace.site_dir / "sprints").iterdir())
     notebook = next((sprint / "notebooks").iterdir())
-    return {"home": "", "sprint": f"sprints/{sprint.name}/", "notebook": f"sprints/{sprint.name}/notebooks/{notebook.name}/",
-            "findings": "findings/", "failures": "failures/", "reading": "reading/", "digest": "reading/digest/"}
+    return {
+        "home": "",
+        "sprint": f"sprints/{sprint.name}/",
+        "notebook": f"sprints/{sprint.name}/notebooks/{notebook.name}/",
+        "findings": "findings/",
+        "failures": "failures/",
+        "reading": "reading/",
+        "digest": "reading/digest/",
+    }
 
 
 @pytest.mark.parametrize("width", [1400, 390])

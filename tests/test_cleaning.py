@@ -7,13 +7,23 @@ from sabbatical.reading.sources.feeds import html_to_text
 
 
 def test_words_stay_whole_and_bylines_go():
-    text = html_to_text("<p>Die KI-Wert&shy;sch<em>ö</em>pfung w&auml;chst.</p>"
-                        "<p><a href='/author/jane'>View all posts by Jane Doe</a></p><p>By Jane Doe</p>")
+    text = html_to_text(
+        "<p>Die KI-Wert&shy;sch<em>ö</em>pfung w&auml;chst.</p>"
+        "<p><a href='/author/jane'>View all posts by Jane Doe</a></p><p>By Jane Doe</p>"
+    )
     assert text == "Die KI-Wertschöpfung wächst."
 
 
 def test_only_short_author_lines_are_bylines():
-    assert all(map(is_byline, ["View all posts by Jane Doe", "Posted by Kim", "Author: Kim Lee",
-                               "Alle Beiträge von Max Muster anzeigen"]))
-    assert not any(map(is_byline, ["By training on more data we found that loss falls", "By 2030, models",
-                                   "Die KI-Wertschöpfung wächst."]))
+    assert all(
+        map(
+            is_byline,
+            ["View all posts by Jane Doe", "Posted by Kim", "Author: Kim Lee", "Alle Beiträge von Max Muster anzeigen"],
+        )
+    )
+    assert not any(
+        map(
+            is_byline,
+            ["By training on more data we found that loss falls", "By 2030, models", "Die KI-Wertschöpfung wächst."],
+        )
+    )

@@ -10,8 +10,20 @@ import pytest
 
 from sabbatical.errors import ExitCode
 
-HEAVY = ("mlflow", "sklearn", "openai", "nbclient", "nbconvert", "mkdocs", "torch", "pandas", "arxiv",
-         "feedparser", "trafilatura", "numpy")
+HEAVY = (
+    "mlflow",
+    "sklearn",
+    "openai",
+    "nbclient",
+    "nbconvert",
+    "mkdocs",
+    "torch",
+    "pandas",
+    "arxiv",
+    "feedparser",
+    "trafilatura",
+    "numpy",
+)
 
 
 def _modules_loaded_by(args: list[str]) -> set[str]:
@@ -72,8 +84,12 @@ def test_a_sabbatical_error_is_one_line_on_stderr_without_traceback(tmp_path, cl
 
 
 def test_debug_shows_the_traceback(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "sabbatical", "--workspace", str(tmp_path / "x"), "paths"],
-                         capture_output=True, text=True, env={"SABBATICAL_DEBUG": "1", "PATH": "/usr/bin:/bin"})
+    out = subprocess.run(
+        [sys.executable, "-m", "sabbatical", "--workspace", str(tmp_path / "x"), "paths"],
+        capture_output=True,
+        text=True,
+        env={"SABBATICAL_DEBUG": "1", "PATH": "/usr/bin:/bin"},
+    )
     assert out.returncode != 0 and "Traceback" in out.stderr and "WorkspaceNotFound" in out.stderr
 
 
@@ -96,8 +112,11 @@ def test_a_partial_failure_exits_3_and_lists_what_failed(cli):
     finally:
         app.registered_groups.pop()
     assert result.exit_code == ExitCode.PARTIAL
-    assert result.stderr.splitlines() == ["Error: 2 of 5 sources failed; the other 3 were read",
-                                          "  - a: timed out", "  - b: HTTP 404"]
+    assert result.stderr.splitlines() == [
+        "Error: 2 of 5 sources failed; the other 3 were read",
+        "  - a: timed out",
+        "  - b: HTTP 404",
+    ]
 
 
 def _cli_imports() -> dict[str, set[str]]:
@@ -144,11 +163,14 @@ def test_cli_modules_import_one_another_without_a_cycle():
 
 
 def test_pile_show_sections_are_declared_in_one_list():
-    code = ("import sabbatical.cli.pile_show as s; print([f.__name__ for f in s.SHOW_SECTIONS]); "
-            "import sabbatical.cli; print([f.__name__ for f in s.SHOW_SECTIONS])")
+    code = (
+        "import sabbatical.cli.pile_show as s; print([f.__name__ for f in s.SHOW_SECTIONS]); "
+        "import sabbatical.cli; print([f.__name__ for f in s.SHOW_SECTIONS])"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
-    assert out[0] == out[1] == str(["_header", "_text", "summary_section", "_history", "_topic_and_triage",
-                                   "_cited_by"])
+    assert (
+        out[0] == out[1] == str(["_header", "_text", "summary_section", "_history", "_topic_and_triage", "_cited_by"])
+    )
 
 
 def test_version_prints_the_installed_version_without_a_workspace(cli):

@@ -16,17 +16,20 @@ def test_the_template_loads_to_the_defaults(tmp_path):
     assert config.llm.concurrency == 8 and config.sprints.days == 14 and config.llm.base_url == ""
 
 
-@pytest.mark.parametrize("text, key, words", [
-    ("title = ", None, "not valid TOML"),
-    ("colour = 'blue'", "colour", "allowed: title, author, reading"),
-    ("[llm]\nmodle = 'x'", "llm.modle", "allowed in [llm]: base_url, model"),
-    ("[llm]\nconcurrency = 'eight'", "llm.concurrency", "must be a whole number, got str 'eight'"),
-    ("[llm]\nconcurrency = true", "llm.concurrency", "must be a whole number"),
-    ("[reading]\ninterests = 'ml'", "reading.interests", "must be a list of strings"),
-    ("[reading]\ninterests = ['ml', 3]", "reading.interests", "must be a list of strings"),
-    ("llm = 3", "llm", "must be a table"),
-    ("[llm.prices]\ngpt = 'cheap'", "llm.prices", "a table whose values are a list of numbers"),
-])
+@pytest.mark.parametrize(
+    "text, key, words",
+    [
+        ("title = ", None, "not valid TOML"),
+        ("colour = 'blue'", "colour", "allowed: title, author, reading"),
+        ("[llm]\nmodle = 'x'", "llm.modle", "allowed in [llm]: base_url, model"),
+        ("[llm]\nconcurrency = 'eight'", "llm.concurrency", "must be a whole number, got str 'eight'"),
+        ("[llm]\nconcurrency = true", "llm.concurrency", "must be a whole number"),
+        ("[reading]\ninterests = 'ml'", "reading.interests", "must be a list of strings"),
+        ("[reading]\ninterests = ['ml', 3]", "reading.interests", "must be a list of strings"),
+        ("llm = 3", "llm", "must be a table"),
+        ("[llm.prices]\ngpt = 'cheap'", "llm.prices", "a table whose values are a list of numbers"),
+    ],
+)
 def test_bad_config_names_file_key_and_allowed(tmp_path, text, key, words):
     path = tmp_path / "sabbatical.toml"
     path.write_text(text)

@@ -20,18 +20,40 @@ from sabbatical.reading import triage
 from sabbatical.reading.pile import Entry, Pile
 from tests.security.test_pile_integrity import _run_read_only
 
-TITLES = ["Sparse attention heads in small models", "A podcast about tea (German)", "Induction heads revisited",
-          "Grokking as phase change", "Notes on sparse autoencoders", "Attention sinks and long context"]
+TITLES = [
+    "Sparse attention heads in small models",
+    "A podcast about tea (German)",
+    "Induction heads revisited",
+    "Grokking as phase change",
+    "Notes on sparse autoencoders",
+    "Attention sinks and long context",
+]
 
 
 def _build(root: Path) -> None:
     from sabbatical.workspace import init_workspace
 
     ws, _ = init_workspace(root, title="Daily loop")
-    papers = [Entry(ids=[f"arxiv:2601.0{n:04d}"], kind="paper", title=t, abstract=f"{t}. Sparse attention study {n}.",
-                    published=f"2026-01-{n + 1:02d}T00:00:00Z") for n, t in enumerate(TITLES[::2])]
-    posts = [Entry(ids=[f"https://blog.example/post-{n}"], kind="post", title=t, abstract=f"{t}. A post {n}.",
-                   published=f"2025-0{n + 1}-01T00:00:00Z") for n, t in enumerate(TITLES[1::2])]
+    papers = [
+        Entry(
+            ids=[f"arxiv:2601.0{n:04d}"],
+            kind="paper",
+            title=t,
+            abstract=f"{t}. Sparse attention study {n}.",
+            published=f"2026-01-{n + 1:02d}T00:00:00Z",
+        )
+        for n, t in enumerate(TITLES[::2])
+    ]
+    posts = [
+        Entry(
+            ids=[f"https://blog.example/post-{n}"],
+            kind="post",
+            title=t,
+            abstract=f"{t}. A post {n}.",
+            published=f"2025-0{n + 1}-01T00:00:00Z",
+        )
+        for n, t in enumerate(TITLES[1::2])
+    ]
     with Pile(db.connect(ws.pile_path)) as opened:
         opened.add(papers, opened.ensure_source("arxiv_query", "sparse attention"), "arxiv")
         opened.add(posts, opened.ensure_source("feed", "https://blog.example/feed.xml"), "feed")
@@ -59,10 +81,19 @@ def _seq(root: Path, title: str) -> int:
 
 # -- one way to open the pile ------------------------------------------------------------------------------
 def test_a_read_only_workspace_answers_reads_and_refuses_each_write_in_one_line(ws):
-    inbox, listed, topics, digest, digest_out, tagged, organised, triaged = _run_read_only(ws, [
-        ["pile", "inbox"], ["pile", "list"], ["pile", "topics"], ["pile", "digest"],
-        ["pile", "digest", "--out", str(ws / "elsewhere.md")], ["pile", "tag", "#1", "later"],
-        ["pile", "organise"], ["pile", "triage"]])
+    inbox, listed, topics, digest, digest_out, tagged, organised, triaged = _run_read_only(
+        ws,
+        [
+            ["pile", "inbox"],
+            ["pile", "list"],
+            ["pile", "topics"],
+            ["pile", "digest"],
+            ["pile", "digest", "--out", str(ws / "elsewhere.md")],
+            ["pile", "tag", "#1", "later"],
+            ["pile", "organise"],
+            ["pile", "triage"],
+        ],
+    )
     assert inbox[0] == listed[0] == topics[0] == 0, (inbox, listed, topics)
     assert "Grokking as phase change" in listed[1]
     for code, _, stderr in (digest, tagged, organised, triaged):
@@ -89,8 +120,12 @@ def _handle_column(stdout: str) -> dict[str, str]:
 
 def test_every_table_shows_the_handle_every_command_accepts(built, cli):
     w = ("-w", built)
-    for args in (["pile", "list"], ["pile", "inbox"], ["pile", "list", "--state", "inbox"],
-                 ["pile", "search", "sparse attention"]):
+    for args in (
+        ["pile", "list"],
+        ["pile", "inbox"],
+        ["pile", "list", "--state", "inbox"],
+        ["pile", "search", "sparse attention"],
+    ):
         result = cli(*w, *args)
         shown = _handle_column(result.stdout)
         assert shown, (args, result.stdout)
@@ -153,11 +188,16 @@ def test_the_same_filters_narrow_list_search_inbox_export_and_digest(ws, cli):
     assert ids_of("pile", "list", "--tag", "reading-group") == {induction, autoencoders}
     assert ids_of("pile", "list", "--tag", "reading-group", "--state", "starred") == {autoencoders}
     assert ids_of("pile", "list", "--kind", "post", "--since", "2025-02-15") == {"https://blog.example/post-2"}
-    assert ids_of("pile", "list", "--sprint", "1") == {autoencoders, "https://blog.example/post-1",
-                                                       "arxiv:2601.00000"}  # listed, and cited
+    assert ids_of("pile", "list", "--sprint", "1") == {
+        autoencoders,
+        "https://blog.example/post-1",
+        "arxiv:2601.00000",
+    }  # listed, and cited
     assert ids_of("pile", "search", "sparse attention", "--tag", "later") == {autoencoders}
     assert ids_of("pile", "search", "sparse attention", "--sprint", "1", "--kind", "paper") == {
-        autoencoders, "arxiv:2601.00000"}
+        autoencoders,
+        "arxiv:2601.00000",
+    }
     assert ids_of("pile", "inbox", "--tag", "reading-group") == {induction}  # the starred one is out of the inbox
     assert ids_of("pile", "inbox", "--sprint", "1") == {"https://blog.example/post-1", "arxiv:2601.00000"}
     digest = ws / "filtered-digest.md"

@@ -59,12 +59,17 @@ def test_an_older_database_migrates_without_losing_rows(tmp_path):
 def _fill_every_table(conn: sqlite3.Connection) -> dict[str, int]:
     """Insert one row of plausible values into every plain table that accepts one."""
     counts = {}
-    virtual = [r["name"] for r in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL%'")]
-    tables = [r["name"] for r in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
-        if r["name"] not in virtual and r["name"] != "schema_migrations"
-        and not any(r["name"].startswith(v + "_") for v in virtual)]
+    virtual = [
+        r["name"]
+        for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL%'")
+    ]
+    tables = [
+        r["name"]
+        for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        if r["name"] not in virtual
+        and r["name"] != "schema_migrations"
+        and not any(r["name"].startswith(v + "_") for v in virtual)
+    ]
     for table in tables:
         before = conn.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]
         columns = conn.execute(f'PRAGMA table_info("{table}")').fetchall()
@@ -81,8 +86,17 @@ def _fill_every_table(conn: sqlite3.Connection) -> dict[str, int]:
 
 ITEM_ID = "arxiv:2301.00001"
 # Values that satisfy the schema's checks and foreign keys, by column name.
-KNOWN_VALUES = {"kind": "paper", "producer": "offline", "status": "ok", "private": 0, "followed": 1,
-                "id": ITEM_ID, "item_id": ITEM_ID, "from_item": ITEM_ID, "to_item": ITEM_ID}
+KNOWN_VALUES = {
+    "kind": "paper",
+    "producer": "offline",
+    "status": "ok",
+    "private": 0,
+    "followed": 1,
+    "id": ITEM_ID,
+    "item_id": ITEM_ID,
+    "from_item": ITEM_ID,
+    "to_item": ITEM_ID,
+}
 
 
 def _plausible(sql_type: str, name: str):

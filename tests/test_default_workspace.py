@@ -33,10 +33,10 @@ def test_the_default_workspace_serves_any_folder_outside_a_workspace(tmp_path, i
 
     project, _ = init_workspace(tmp_path / "somewhere" / "project")
     monkeypatch.chdir(project.root)
-    assert _root(cli)[0] == str(project.root)                           # an enclosing workspace wins
+    assert _root(cli)[0] == str(project.root)  # an enclosing workspace wins
     other, _ = init_workspace(tmp_path / "other")
     monkeypatch.setenv("SABBATICAL_WORKSPACE", str(other.root))
-    assert _root(cli)[0] == str(other.root)                             # then the environment
+    assert _root(cli)[0] == str(other.root)  # then the environment
     assert _root(cli, "--workspace", project.root)[0] == str(project.root)  # and --workspace first
 
 

@@ -26,9 +26,12 @@ def test_new_and_top_items_grouped_by_topic_with_tldr_and_kind(conn):
     for topic in ("quantum", "vision"):
         add_items(conn, topic, 12, first_seen="2025-06-01T00:00:00Z")
     fresh = add_items(conn, "quantum", 3, start=100, first_seen="2026-01-08T00:00:00Z", kind="post")
-    conn.execute("INSERT INTO summaries (item_id, content_hash, prompt_version, model, producer, status, tldr, "
-                 "contribution, insight_score) VALUES (?, 'h', 'v', 'm', 'offline', 'ok', 'Qubits stay coherent.', "
-                 "'new_insight', 0.9)", (fresh[0],))
+    conn.execute(
+        "INSERT INTO summaries (item_id, content_hash, prompt_version, model, producer, status, tldr, "
+        "contribution, insight_score) VALUES (?, 'h', 'v', 'm', 'offline', 'ok', 'Qubits stay coherent.', "
+        "'new_insight', 0.9)",
+        (fresh[0],),
+    )
     topics.organise(conn, Config())
     built = digest.build_digest(conn, Config(), since="7d", now=NOW)
     assert built.new_items == 3 and built.since == "2026-01-03"

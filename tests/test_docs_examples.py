@@ -50,12 +50,16 @@ from tests.test_ingest import configure
 
 ROOT = Path(__file__).resolve().parents[1]
 README = read_readme()
-WIDE = {"COLUMNS": "200"}    # tables on one line per row, as on a wide terminal
+WIDE = {"COLUMNS": "200"}  # tables on one line per row, as on a wide terminal
 
 # How each fenced block of the README is tested: (language, start of its first line, how).
 BLOCK_COVERAGE: list[tuple[str, str, str]] = [
-    ("sh", "make tour", "quick start: test_the_quick_start_targets_do_what_the_readme_says (make -n), "
-                        "tests/test_docs.py, tests/test_tour.py, and CI running `make test`"),
+    (
+        "sh",
+        "make tour",
+        "quick start: test_the_quick_start_targets_do_what_the_readme_says (make -n), "
+        "tests/test_docs.py, tests/test_tour.py, and CI running `make test`",
+    ),
     ("python", "from sabbatical import track", "run in a sprint: test_the_track_example_runs_in_a_sprint"),
     ("sh", "sabbatical read arxiv", "run line by line: test_the_reading_example_runs (READING_LINES)"),
     ("", "sabbatical.toml", "the layout: test_the_workspace_layout_is_where_sabbatical_writes"),
@@ -76,10 +80,15 @@ def coverage_of(block: CodeBlock) -> str | None:
 def test_every_code_block_is_covered():
     blocks = code_blocks()
     uncovered = [f"README.md:{b.line} ```{b.language} starting {b.first_line!r}" for b in blocks if not coverage_of(b)]
-    assert not uncovered, ("README code blocks no test covers — run them or check them in "
-                           f"tests/test_docs_examples.py and add a row to BLOCK_COVERAGE: {uncovered}")
-    stale = [(lang, start) for lang, start, _ in BLOCK_COVERAGE
-             if not any(b.language == lang and b.first_line.startswith(start) for b in blocks)]
+    assert not uncovered, (
+        "README code blocks no test covers — run them or check them in "
+        f"tests/test_docs_examples.py and add a row to BLOCK_COVERAGE: {uncovered}"
+    )
+    stale = [
+        (lang, start)
+        for lang, start, _ in BLOCK_COVERAGE
+        if not any(b.language == lang and b.first_line.startswith(start) for b in blocks)
+    ]
     assert not stale, f"BLOCK_COVERAGE rows whose block is gone from the README: {stale}"
 
 
@@ -89,6 +98,7 @@ def the_block(language: str, start: str) -> CodeBlock:
 
 
 # -- the command tree ---------------------------------------------------------------------------------------------
+
 
 @functools.cache
 def command_tree():
@@ -119,7 +129,7 @@ def parse_problem(words: list[str]) -> str | None:
     """Why `words` is not a command line the CLI accepts (None when it is)."""
     root = command_tree()
     leading = []
-    while words[1:2] and words[1].startswith("-"):   # root options, e.g. sabbatical --workspace DIR pile …
+    while words[1:2] and words[1].startswith("-"):  # root options, e.g. sabbatical --workspace DIR pile …
         leading += words[1:3]
         words = [words[0], *words[3:]]
     if leading:
@@ -132,15 +142,16 @@ def parse_problem(words: list[str]) -> str | None:
     if getattr(command, "commands", None):
         return None if not rest else f"'{' '.join(path)}' has no command '{rest[0]}'"
     if not rest:
-        return None      # a command named in passing (`pile show`): its name is real
+        return None  # a command named in passing (`pile show`): its name is real
     try:
         command.make_context(" ".join(path), list(rest))
-    except Exception as exc:   # the CLI's own parser: no such option, bad choice, extra argument, …
+    except Exception as exc:  # the CLI's own parser: no such option, bad choice, extra argument, …
         return f"{' '.join(path)} {' '.join(rest)}: {exc}"
     return None
 
 
 # -- inline forms in the prose -------------------------------------------------------------------------------------
+
 
 def test_inline_commands_name_real_commands_and_parse():
     problems = []
@@ -180,8 +191,11 @@ def option_problem(span: Span) -> str | None:
 
 
 def test_inline_options_belong_to_the_command_they_are_told_of():
-    told = [(span, option_problem(span)) for span in inline_spans()
-            if span.is_option and span.text not in ("--help", "--json")]    # those two: the next test
+    told = [
+        (span, option_problem(span))
+        for span in inline_spans()
+        if span.is_option and span.text not in ("--help", "--json")
+    ]  # those two: the next test
     problems = [f"README.md:{span.line} `{span.text}`: {problem}" for span, problem in told if problem]
     assert not problems, "\n".join(problems)
 
@@ -189,6 +203,7 @@ def test_inline_options_belong_to_the_command_they_are_told_of():
 def _one_of(values: tuple[str, ...]) -> Callable[[str], None]:
     def check(value: str) -> None:
         assert value in values, f"not one of {values}"
+
     return check
 
 
@@ -216,8 +231,14 @@ def _value_checks() -> dict[str, Callable[[str], None]]:
     from sabbatical.reading.pile import KINDS
     from sabbatical.reading.triage import STATES
 
-    return {"--since": _since, "--budget": _budget, "--prompt": _prompt, "--state": _one_of(STATES),
-            "--kind": _one_of(KINDS), "--format": _one_of(FORMATS)}
+    return {
+        "--since": _since,
+        "--budget": _budget,
+        "--prompt": _prompt,
+        "--state": _one_of(STATES),
+        "--kind": _one_of(KINDS),
+        "--format": _one_of(FORMATS),
+    }
 
 
 def _values_in(span: Span) -> list[tuple[str, str]]:
@@ -239,14 +260,26 @@ def test_option_values_in_the_prose_are_accepted():
         if option in checks:
             try:
                 checks[option](value)
-            except Exception as exc:    # the product's own message says what is wrong
+            except Exception as exc:  # the product's own message says what is wrong
                 problems.append(f"`{span.text if span else option + ' ' + value}`: {value!r}: {exc}")
     assert not problems, "\n".join(problems)
     assert {option for _, (option, _) in pairs} >= set(checks) - {"--format"}
 
 
-LISTING_COMMANDS = {"paths", "pile list", "pile show", "pile search", "pile related", "pile topics", "pile inbox",
-                    "pile stats", "pile llm-log", "sprint list", "sprint status", "sprint reading"}
+LISTING_COMMANDS = {
+    "paths",
+    "pile list",
+    "pile show",
+    "pile search",
+    "pile related",
+    "pile topics",
+    "pile inbox",
+    "pile stats",
+    "pile llm-log",
+    "sprint list",
+    "sprint status",
+    "sprint reading",
+}
 
 
 def test_every_command_takes_help_and_listing_commands_take_json():
@@ -270,8 +303,11 @@ def test_options_in_example_comments_exist():
             if not command.strip().startswith("sabbatical "):
                 continue
             target = resolve(shlex.split(command))[0]
-            problems += [f"{raw.strip()}: {name}" for name in re.findall(r"--[a-z][a-z-]*", comment)
-                         if name not in option_names(target)]
+            problems += [
+                f"{raw.strip()}: {name}"
+                for name in re.findall(r"--[a-z][a-z-]*", comment)
+                if name not in option_names(target)
+            ]
     assert not problems, problems
 
 
@@ -282,12 +318,14 @@ def _extras() -> dict[str, list[str]]:
 def _check_extra(name: str) -> Callable[[], None]:
     def check() -> None:
         assert name in _extras(), f"pyproject.toml has no [{name}] extra"
+
     return check
 
 
 def _check_make_target(target: str) -> Callable[[], None]:
     def check() -> None:
         assert re.search(rf"^{target}:", (ROOT / "Makefile").read_text(), re.M), target
+
     return check
 
 
@@ -295,16 +333,18 @@ def _check_site_sources_path() -> None:
     """`mkdocs build -f .sabbatical/site-src/mkdocs.yml` (tests/test_site_build.py builds from that file)."""
     ws = Workspace(Path("/w"))
     assert ws.site_source_dir / "mkdocs.yml" == ws.root / ".sabbatical/site-src/mkdocs.yml"
-    assert "ws.site_source_dir / \"mkdocs.yml\"" in (ROOT / "tests" / "test_site_build.py").read_text()
+    assert 'ws.site_source_dir / "mkdocs.yml"' in (ROOT / "tests" / "test_site_build.py").read_text()
 
 
 def _check_in_file(relative: str, *needles: str) -> Callable[[], None]:
     """The scale-out recipe's steps are what tests/scaleout (through tests/helpers/services.py) does."""
+
     def check() -> None:
         text = (ROOT / relative).read_text()
         missing = [n for n in needles if n not in text]
         assert not missing, f"{relative} does not do what the README says: {missing}"
         assert (ROOT / "tests" / "scaleout" / "test_scaleout.py").is_file()
+
     return check
 
 
@@ -313,8 +353,13 @@ def _check_fake_openai_server() -> None:
     import select
     import urllib.request
 
-    process = subprocess.Popen([sys.executable, "-m", "tests.helpers.fake_openai", "--latency", "0.3"],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.helpers.fake_openai", "--latency", "0.3"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=ROOT,
+    )
     try:
         ready, _, _ = select.select([process.stdout], [], [], 60)
         url = process.stdout.readline().strip() if ready else ""
@@ -364,21 +409,29 @@ def test_other_programs_command_lines_are_real():
 
 # -- blocks checked against what runs them elsewhere ----------------------------------------------------------------
 
+
 def test_the_quick_start_targets_do_what_the_readme_says():
     """make tour: creates .venv, installs sabbatical, runs the tour into ./sabbatical-tour; make test: the suite."""
+
     def dry_run(target: str) -> str:
         # Under `make test` the outer make's variables would make this one print "Entering directory".
         env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
-        return subprocess.run(["make", "--no-print-directory", "-n", "-B", target], cwd=ROOT, capture_output=True,
-                              text=True, check=True, env=env).stdout
+        return subprocess.run(
+            ["make", "--no-print-directory", "-n", "-B", target],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            env=env,
+        ).stdout
 
     tour, test = dry_run("tour"), dry_run("test")
     for recipe in (tour, test):
-        assert "sys.version_info >= (3, 11)" in recipe      # "With Python 3.11+"
+        assert "sys.version_info >= (3, 11)" in recipe  # "With Python 3.11+"
         assert "-m venv .venv" in recipe and "pip install --quiet --editable '.[dev]'" in recipe
     assert tour.strip().splitlines()[-1] == ".venv/bin/sabbatical tour sabbatical-tour"
     assert test.strip().splitlines()[-1].startswith(".venv/bin/python -m pytest")
-    assert any(dep.startswith("pytest") for dep in _extras()["dev"])   # "with its test tools"
+    assert any(dep.startswith("pytest") for dep in _extras()["dev"])  # "with its test tools"
 
 
 def test_the_scale_out_server_command_is_what_the_tests_run():
@@ -386,13 +439,14 @@ def test_the_scale_out_server_command_is_what_the_tests_run():
     words = shlex.split(command)
     assert words[:2] == ["mlflow", "server"]
     flags = [w for w in words if w.startswith("--")]
-    help_text = subprocess.run([str(Path(sys.executable).parent / "mlflow"), "server", "--help"],
-                               capture_output=True, text=True, check=True).stdout
+    help_text = subprocess.run(
+        [str(Path(sys.executable).parent / "mlflow"), "server", "--help"], capture_output=True, text=True, check=True
+    ).stdout
     for flag in flags:
         assert re.search(rf"(^|\s){re.escape(flag)}[\s,]", help_text), f"mlflow server has no {flag}"
     # "This recipe is what tests/scaleout runs": the same flags as the tests' server, no more, no fewer.
     services = (ROOT / "tests" / "helpers" / "services.py").read_text()
-    server_function = services[services.index("def mlflow_server"):].split("\ndef ", 1)[0]
+    server_function = services[services.index("def mlflow_server") :].split("\ndef ", 1)[0]
     tested = re.findall(r'"(--[a-z-]+)"', server_function.split("subprocess.Popen", 1)[0])
     assert sorted(flags) == sorted(tested), (flags, tested)
     assert words[words.index("--workers") + 1] == "1" and words[words.index("--host") + 1] == "127.0.0.1"
@@ -423,13 +477,19 @@ def test_the_workspace_layout_is_where_sabbatical_writes(workspace):
     """The layout block names the workspace's paths; those marked 'not committed' are git-ignored."""
     block = the_block("", "sabbatical.toml")
     named = {line.split()[0]: line for line in block.text.strip().splitlines()}
-    paths = {"sabbatical.toml": workspace.config_path, "mkdocs.yml": workspace.mkdocs_path,
-             "reading/pile.db": workspace.pile_path, "sprints/NN-slug/": workspace.sprints_dir / "NN-slug",
-             "mlflow.db,": workspace.mlflow_db_path, "site/": workspace.site_dir, ".sabbatical/": workspace.cache_dir}
+    paths = {
+        "sabbatical.toml": workspace.config_path,
+        "mkdocs.yml": workspace.mkdocs_path,
+        "reading/pile.db": workspace.pile_path,
+        "sprints/NN-slug/": workspace.sprints_dir / "NN-slug",
+        "mlflow.db,": workspace.mlflow_db_path,
+        "site/": workspace.site_dir,
+        ".sabbatical/": workspace.cache_dir,
+    }
     assert set(named) == set(paths), sorted(named)
     for name, path in paths.items():
         assert path == workspace.root / name.rstrip("/,"), name
-    assert workspace.artifact_root == (workspace.root / "mlartifacts").as_uri()      # "mlflow.db, mlartifacts/"
+    assert workspace.artifact_root == (workspace.root / "mlartifacts").as_uri()  # "mlflow.db, mlartifacts/"
     assert workspace.config_path.is_file() and workspace.mkdocs_path.is_file()
     ignored = (workspace.root / ".gitignore").read_text().split()
     for name, line in named.items():
@@ -439,6 +499,7 @@ def test_the_workspace_layout_is_where_sabbatical_writes(workspace):
 
 
 # -- the reading example, run ----------------------------------------------------------------------------------------
+
 
 @dataclass
 class ReadingRun:
@@ -497,11 +558,11 @@ def _feed(run: ReadingRun) -> None:
         # "A feed entry that links an arXiv paper is that paper."
         assert ("feed", run.site.feed_url) in {(s.kind, s.locator) for s in pile.get("arxiv:2401.00001").sources}
         [source] = [s for s in pile.sources() if s.kind == "feed"]
-        assert source.followed and source.etag                 # "followed from now on"
+        assert source.followed and source.etag  # "followed from now on"
 
 
 def _url(run: ReadingRun) -> None:
-    assert run.summary() == "0 new, 1 updated, 0 duplicate, 0 failed"    # the feed's entry, now with its text
+    assert run.summary() == "0 new, 1 updated, 0 duplicate, 0 failed"  # the feed's entry, now with its text
     with run.pile() as pile:
         page = pile.get(run.site.post_url)
         assert ("url", run.site.post_url) in {(s.kind, s.locator) for s in page.sources}
@@ -520,7 +581,7 @@ def _files(run: ReadingRun) -> None:
         assert ("file", str(root / "paper.pdf")) in {(s.kind, s.locator) for s in pile.get("arxiv:2401.00001").sources}
         assert [pile.get(f"arxiv:{i}").authors for i in files.SNAPSHOT_IDS] == [["Rosa Alvarez", "Chen Jun"]] * 3
         [friends] = [s for s in pile.sources(followed=True) if s.locator == run.site.friends_url]
-        assert friends.last_fetched is None                     # OPML only follows; `read update` fetches
+        assert friends.last_fetched is None  # OPML only follows; `read update` fetches
 
 
 def _update(run: ReadingRun) -> None:
@@ -532,18 +593,28 @@ def _update(run: ReadingRun) -> None:
 
 
 def _list(run: ReadingRun) -> None:
-    rows = [[cell.strip() for cell in line.split("│")] for line in run.stdout.splitlines()
-            if re.match(r"\s*#\d+\s*│\s*(arxiv|doi):", line)]  # each row opens with its short handle
+    rows = [
+        [cell.strip() for cell in line.split("│")]
+        for line in run.stdout.splitlines()
+        if re.match(r"\s*#\d+\s*│\s*(arxiv|doi):", line)
+    ]  # each row opens with its short handle
     assert len(rows) == 20 and all(row[2] == "paper" for row in rows), run.stdout
 
 
 def _show(run: ReadingRun) -> None:
     out = run.stdout
     with run.pile() as pile:
-        post_id = pile.get(run.site.post_url).id        # the URL normalised: https, no trailing slash
+        post_id = pile.get(run.site.post_url).id  # the URL normalised: https, no trailing slash
     assert "Steering Vectors Read Out of Population-Level Representations" in out and "arxiv:2310.01405" in out
-    for part in ("Sources", "arxiv_ids 2310.01405", "file " + str(run.workspace.root / "refs.bib"), "Versions",
-                 "v3", "Linked from", post_id):
+    for part in (
+        "Sources",
+        "arxiv_ids 2310.01405",
+        "file " + str(run.workspace.root / "refs.bib"),
+        "Versions",
+        "v3",
+        "Linked from",
+        post_id,
+    ):
         assert part in out, part
 
 
@@ -586,13 +657,14 @@ def test_the_reading_example_runs(workspace, world, cli, monkeypatch):
     block = the_block("sh", "sabbatical read arxiv")
     lines = block.commands()
     unknown = [line for line in lines if line not in READING_LINES]
-    assert not unknown, ("README reading example lines with no expectation — add them to READING_LINES in "
-                         f"tests/test_docs_examples.py: {unknown}")
+    assert not unknown, (
+        "README reading example lines with no expectation — add them to READING_LINES in "
+        f"tests/test_docs_examples.py: {unknown}"
+    )
     assert len(lines) == len(READING_LINES), "READING_LINES has lines the README no longer shows"
 
     # The world on loopback stands in for public hosts, so its OPML list may name loopback feeds.
-    configure(workspace, arxiv_api_url=world.arxiv_api_url, oai_pmh_url=world.oai_pmh_url,
-              allow_private_addresses=True)
+    configure(workspace, arxiv_api_url=world.arxiv_api_url, oai_pmh_url=world.oai_pmh_url, allow_private_addresses=True)
     site = files.write_site(world.root, world.url)
     files.write_downloads(workspace.root, site)
     monkeypatch.chdir(workspace.root)
@@ -623,14 +695,14 @@ def test_the_track_example_runs_in_a_sprint(workspace, cli, monkeypatch, tmp_pat
     made = cli("new-sprint", "Does warm-up help small transformers?", "--hypothesis", "Ten steps are enough.")
     assert made.exit_code == 0, made.stderr
     [folder] = list(workspace.sprints_dir.iterdir())
-    assert re.fullmatch(r"01-[a-z0-9-]+", folder.name)                     # sprints/NN-slug/
+    assert re.fullmatch(r"01-[a-z0-9-]+", folder.name)  # sprints/NN-slug/
     assert {p.name for p in folder.iterdir()} >= {"sprint.md", "notebooks", "artifacts", "journal.jsonl"}
-    assert sorted(p.name for p in (folder / "notebooks").glob("*.ipynb")) == ["01-explore.ipynb",
-                                                                             "02-experiment.ipynb"]
+    assert sorted(p.name for p in (folder / "notebooks").glob("*.ipynb")) == ["01-explore.ipynb", "02-experiment.ipynb"]
     script = tmp_path / "notebook_cell.py"
     script.write_text(PRELUDE + the_block("python", "from sabbatical import track").text)
-    ran = subprocess.run([sys.executable, str(script)], cwd=folder / "notebooks", capture_output=True, text=True,
-                         timeout=300)
+    ran = subprocess.run(
+        [sys.executable, str(script)], cwd=folder / "notebooks", capture_output=True, text=True, timeout=300
+    )
     assert ran.returncode == 0, ran.stderr
 
     from mlflow import MlflowClient
@@ -648,9 +720,11 @@ def test_the_track_example_runs_in_a_sprint(workspace, cli, monkeypatch, tmp_pat
     journal = [json.loads(line) for line in (folder / "journal.jsonl").read_text().splitlines()]
     assert [e["event"] for e in journal if "event" in e] == ["run-started", "run-ended"]
     journal = [e for e in journal if "kind" in e]
-    assert [(e["kind"], e["text"]) for e in journal] == [("failure", "lr 1.0 diverges"),
-                                                          ("finding", "0.1 learns fastest")]
+    assert [(e["kind"], e["text"]) for e in journal] == [
+        ("failure", "lr 1.0 diverges"),
+        ("finding", "0.1 learns fastest"),
+    ]
     assert journal[0]["why"] == "loss doubled each step" and journal[1]["evidence"] == "runs lr=…"
 
-    status = cli("sprint", "status", env=WIDE)                 # "`sprint status` (runs with their best metrics)"
+    status = cli("sprint", "status", env=WIDE)  # "`sprint status` (runs with their best metrics)"
     assert status.exit_code == 0 and "lr=0.1" in status.stdout and "loss ↓ 0.65" in status.stdout, status.stdout

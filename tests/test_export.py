@@ -19,9 +19,15 @@ def _pile_with_history(workspace):
     """The tour's samples plus triage events and a private item, as a real pile would have."""
     read_stage(workspace)
     with open_pile(workspace) as pile:
-        pile.conn.executemany("INSERT INTO events (subject, action, value) VALUES (?, ?, ?)", [
-            ("arxiv:2601.01187", "star", "{}"), ("arxiv:2601.01187", "note", '{"text": "read with the grokking paper"}'),
-            ("arxiv:2601.04133", "drop", "{}"), ("topic:1", "rename", '{"name": "Training dynamics"}')])
+        pile.conn.executemany(
+            "INSERT INTO events (subject, action, value) VALUES (?, ?, ?)",
+            [
+                ("arxiv:2601.01187", "star", "{}"),
+                ("arxiv:2601.01187", "note", '{"text": "read with the grokking paper"}'),
+                ("arxiv:2601.04133", "drop", "{}"),
+                ("topic:1", "rename", '{"name": "Training dynamics"}'),
+            ],
+        )
         pile.conn.execute("UPDATE items SET private = 1 WHERE id = 'arxiv:2601.03399'")
 
 
@@ -45,7 +51,9 @@ def test_jsonl_export_import_export_is_byte_identical(tmp_path, workspace, cli):
         item = pile.get("2601.01302")
         assert [v.version for v in item.versions] == [3] and item.links_in
         assert pile.conn.execute("SELECT private FROM items WHERE id = 'arxiv:2601.03399'").fetchone()[0] == 1
-        assert pile.conn.execute("SELECT COUNT(*) FROM items_fts WHERE items_fts MATCH 'superposition'").fetchone()[0] > 0
+        assert (
+            pile.conn.execute("SELECT COUNT(*) FROM items_fts WHERE items_fts MATCH 'superposition'").fetchone()[0] > 0
+        )
         # The imported items still know which source wrote them, so re-reading a sample is a no-op.
         assert pile.get("https://reading-group.example.net/notes/week-2").metadata_from.startswith("feed:")
 
@@ -55,7 +63,12 @@ def test_importing_twice_adds_nothing(tmp_path, workspace, cli):
     path = tmp_path / "pile.jsonl"
     cli("--workspace", workspace.root, "pile", "export", "--out", path)
     again = json.loads(cli("--workspace", workspace.root, "pile", "import", path, "--json").stdout)
-    assert (again["new"], again["existing"], again["events"], again["sources"]) == (0, SAMPLE_PAPERS + SAMPLE_POSTS, 0, 0)
+    assert (again["new"], again["existing"], again["events"], again["sources"]) == (
+        0,
+        SAMPLE_PAPERS + SAMPLE_POSTS,
+        0,
+        0,
+    )
 
 
 def test_a_bad_export_file_imports_nothing(tmp_path, workspace, cli):
@@ -113,6 +126,7 @@ def test_markdown_notes_have_front_matter_and_working_wiki_links(tmp_path, works
 
 # -- everything the researcher did or paid for survives the round trip ---------------------------------------
 
+
 def _researched_pile(workspace, cli, server):
     """Samples summarised at the loopback endpoint, organised, topics renamed/pinned/merged, items triaged."""
     configure_llm(workspace.root, base_url=server.url, model="loopback", max_retries=1, timeout=5.0)
@@ -130,13 +144,12 @@ def _researched_pile(workspace, cli, server):
     cli(*w, "pile", "tag", "2601.01187", "grokking", "to-cite")
     cli(*w, "pile", "note", "2601.01187", "read with the phase-diagram paper")
     cli(*w, "pile", "tag", "2601.01302", "a", "b")
-    assert cli(*w, "pile", "undo", "2601.01302").exit_code == 0   # one step: both tags
+    assert cli(*w, "pile", "undo", "2601.01302").exit_code == 0  # one step: both tags
     cli(*w, "pile", "drop", "2601.04133")
     return w
 
 
-def test_the_round_trip_keeps_summaries_topic_edits_and_undo_and_summarise_then_calls_nothing(tmp_path, workspace,
-                                                                                             cli):
+def test_the_round_trip_keeps_summaries_topic_edits_and_undo_and_summarise_then_calls_nothing(tmp_path, workspace, cli):
     with FakeOpenAI(latency=0.0) as server:
         w = _researched_pile(workspace, cli, server)
         calls = len(server.chat_requests)
@@ -144,8 +157,16 @@ def test_the_round_trip_keeps_summaries_topic_edits_and_undo_and_summarise_then_
         first = tmp_path / "pile.jsonl"
         assert cli(*w, "pile", "export", "--out", first).exit_code == 0
         records = [json.loads(line) for line in first.read_text().splitlines()]
-        assert {r["type"] for r in records} >= {"header", "source", "item", "summary", "embedder", "topic",
-                                                "item_topic", "event"}
+        assert {r["type"] for r in records} >= {
+            "header",
+            "source",
+            "item",
+            "summary",
+            "embedder",
+            "topic",
+            "item_topic",
+            "event",
+        }
         assert all(r["model"] and r["prompt_version"] for r in records if r["type"] == "summary")
 
         fresh, _ = init_workspace(tmp_path / "fresh")
@@ -167,7 +188,9 @@ def test_the_round_trip_keeps_summaries_topic_edits_and_undo_and_summarise_then_
     before, after = seen("pile", "topics")
     assert before == after and any(t["name"] == "Training dynamics" and t["pinned"] for t in after)
     before, after = seen("pile", "show", "2601.01187")
-    assert before.pop("metadata_from").split(":")[0] == after.pop("metadata_from").split(":")[0]  # source numbers differ
+    assert (
+        before.pop("metadata_from").split(":")[0] == after.pop("metadata_from").split(":")[0]
+    )  # source numbers differ
     assert before == after and after["state"] == "starred" and after["tags"] == ["grokking", "to-cite"]
     assert after["summary"]["model"] == "loopback" and after["notes"][0]["text"] == "read with the phase-diagram paper"
     assert seen("pile", "show", "2601.01302")[1]["tags"] == []
@@ -227,8 +250,12 @@ def test_bibtex_keeps_entry_types_and_fields_and_others_is_no_author(bib_pile, c
     entries = {e.key: e for e in bibtexparser.parse_string(result.stdout).entries}
     article = entries["smith2020grok"]
     assert article.entry_type == "article" and article["journal"] == "Journal of Learning"
-    assert (article["volume"], article["number"], article["month"], article["doi"]) == ("12", "3", "mar",
-                                                                                       "10.1234/jol.2020.5")
+    assert (article["volume"], article["number"], article["month"], article["doi"]) == (
+        "12",
+        "3",
+        "mar",
+        "10.1234/jol.2020.5",
+    )
     assert article["author"] == "Jane Smith and John Doe and others"
     proceedings = entries["lee2021"]
     assert proceedings.entry_type == "inproceedings" and proceedings["address"] == "Berlin"
@@ -246,7 +273,9 @@ def test_csl_json_is_what_zotero_imports(bib_pile, cli):
     assert len(records) == SAMPLE_PAPERS + SAMPLE_POSTS + 2
     article = records["smith2020grok"]
     assert article["type"] == "article-journal" and article["container-title"] == "Journal of Learning"
-    assert article["author"][0] == {"family": "Smith", "given": "Jane"} and article["issued"] == {"date-parts": [[2020]]}
+    assert article["author"][0] == {"family": "Smith", "given": "Jane"} and article["issued"] == {
+        "date-parts": [[2020]]
+    }
     assert records["lee2021"]["type"] == "paper-conference"
     preprint = next(r for r in records.values() if r.get("number") == "2601.01187")
     assert preprint["type"] == "article" and preprint["publisher"] == "arXiv" and preprint["DOI"]
@@ -268,7 +297,12 @@ def test_markdown_carries_state_tags_topic_summary_and_notes_under_clean_names(t
     front = yaml.safe_load(note.split("---\n")[1])
     assert (front["state"], front["tags"]) == ("starred", ["grokking"])
     assert front["topic"] == shown["topic"]["name"] and front["topic_link"] == f"[[{shown['topic']['name']}]]"
-    assert front["insight_kind"] == shown["summary"]["kind"] and front["insight_score"] == shown["summary"]["insight_score"]
+    assert (
+        front["insight_kind"] == shown["summary"]["kind"]
+        and front["insight_score"] == shown["summary"]["insight_score"]
+    )
     assert shown["summary"]["tldr"] in note and "## Key claims" in note and "compare with **Lee 2021**" in note
-    assert f"> “{shown['summary']['key_claims'][0]['quote']}”" in " ".join(note.split()) or \
-        shown["summary"]["key_claims"][0]["quote"].split()[0] in note
+    assert (
+        f"> “{shown['summary']['key_claims'][0]['quote']}”" in " ".join(note.split())
+        or shown["summary"]["key_claims"][0]["quote"].split()[0] in note
+    )

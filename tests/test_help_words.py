@@ -37,18 +37,25 @@ def test_types_read_as_words_and_flags_show_none(cli):
     assert re.search(r"--remove\s+Remove these tags", tag)
     days = cli("new-sprint", "--help", env={"COLUMNS": "200"}).stdout
     assert "(default: [sprints] days, 14)" in days and re.search(r"--days\s+INTEGER", days)
-    assert [words_for(x) for x in ("<list[str]>", "<int range>", "<Path>", "<a|b>")] == ["TEXT", "INTEGER", "PATH",
-                                                                                        "a|b"]
+    assert [words_for(x) for x in ("<list[str]>", "<int range>", "<Path>", "<a|b>")] == [
+        "TEXT",
+        "INTEGER",
+        "PATH",
+        "a|b",
+    ]
 
 
-VOCABULARY_WITH_CAPITALS = ("from sklearn.feature_extraction.text import TfidfVectorizer\n"
-                            "TfidfVectorizer(vocabulary={'Qubit': 0, 'photon': 1}).fit_transform(['qubit photon'])\n")
+VOCABULARY_WITH_CAPITALS = (
+    "from sklearn.feature_extraction.text import TfidfVectorizer\n"
+    "TfidfVectorizer(vocabulary={'Qubit': 0, 'photon': 1}).fit_transform(['qubit photon'])\n"
+)
 
 
 def test_sklearns_vocabulary_warning_never_reaches_the_terminal():
     def stderr_of(prelude: str) -> str:
-        return subprocess.run([sys.executable, "-c", prelude + VOCABULARY_WITH_CAPITALS], capture_output=True,
-                              text=True, check=True).stderr
+        return subprocess.run(
+            [sys.executable, "-c", prelude + VOCABULARY_WITH_CAPITALS], capture_output=True, text=True, check=True
+        ).stderr
 
-    assert "Upper case characters found in vocabulary" in stderr_of("")   # what the terminal would show
+    assert "Upper case characters found in vocabulary" in stderr_of("")  # what the terminal would show
     assert "Upper case" not in stderr_of("import sabbatical.cli\n")

@@ -14,9 +14,11 @@ NOW = datetime(2026, 1, 2, tzinfo=UTC)
 
 
 def _summarise(conn, item_id: str, score: float | None, contribution: str = "new_insight") -> None:
-    conn.execute("INSERT INTO summaries (item_id, content_hash, prompt_version, model, producer, status, tldr, "
-                 "contribution, insight_score) VALUES (?, 'h', 'v1', 'm', 'offline', 'ok', 'A finding.', ?, ?)",
-                 (item_id, contribution, score))
+    conn.execute(
+        "INSERT INTO summaries (item_id, content_hash, prompt_version, model, producer, status, tldr, "
+        "contribution, insight_score) VALUES (?, 'h', 'v1', 'm', 'offline', 'ok', 'A finding.', ?, ?)",
+        (item_id, contribution, score),
+    )
 
 
 def test_unjudged_and_off_interest_items_come_after_judged_relevant_ones(tmp_path):
@@ -24,11 +26,11 @@ def test_unjudged_and_off_interest_items_come_after_judged_relevant_ones(tmp_pat
     pile = topic_pile(conn, per_topic=8)
     topics.organise(conn, Config())
     for item_id in pile["quantum"]:
-        _summarise(conn, item_id, 0.2, "sota_increment")         # judged, on interest, but a low score
+        _summarise(conn, item_id, 0.2, "sota_increment")  # judged, on interest, but a low score
     for item_id in pile["vision"]:
-        _summarise(conn, item_id, 0.99)                          # judged, high score, off interest
-    _summarise(conn, pile["language"][0], None, "unjudged")      # too little text to judge
-    fresh = add_items(conn, "quantum", 2, start=40, first_seen="2026-01-02T00:00:00Z")   # newest, not summarised
+        _summarise(conn, item_id, 0.99)  # judged, high score, off interest
+    _summarise(conn, pile["language"][0], None, "unjudged")  # too little text to judge
+    fresh = add_items(conn, "quantum", 2, start=40, first_seen="2026-01-02T00:00:00Z")  # newest, not summarised
     config = Config(reading=ReadingConfig(interests=["qubit entanglement photon"]))
     ranked = rank.rank_items(conn, config, now=NOW)
     order = [r.id for r in ranked]

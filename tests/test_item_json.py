@@ -15,13 +15,57 @@ from sabbatical.reading import item_json, topics, triage
 from sabbatical.tour import read_stage, summarise_stage
 from sabbatical.workspace import init_workspace
 
-CORE_KEYS = {"json_version", "id", "seq", "kind", "title", "authors", "abstract", "url", "published", "updated",
-             "categories", "private", "first_seen", "last_changed", "content_hash", "sources", "state", "state_at",
-             "tags", "notes", "topic", "summary"}
-DETAIL_KEYS = CORE_KEYS | {"content", "extra", "metadata_from", "aliases", "versions", "earlier_texts", "links_out",
-                           "links_in"}
-SUMMARY_KEYS = {"producer", "model", "prompt_version", "created_at", "current", "tldr", "kind", "insight_score",
-                "rationale", "insight_quote", "key_claims", "topics", "questions", "quotes_verified", "quotes_total"}
+CORE_KEYS = {
+    "json_version",
+    "id",
+    "seq",
+    "kind",
+    "title",
+    "authors",
+    "abstract",
+    "url",
+    "published",
+    "updated",
+    "categories",
+    "private",
+    "first_seen",
+    "last_changed",
+    "content_hash",
+    "sources",
+    "state",
+    "state_at",
+    "tags",
+    "notes",
+    "topic",
+    "summary",
+}
+DETAIL_KEYS = CORE_KEYS | {
+    "content",
+    "extra",
+    "metadata_from",
+    "aliases",
+    "versions",
+    "earlier_texts",
+    "links_out",
+    "links_in",
+}
+SUMMARY_KEYS = {
+    "producer",
+    "model",
+    "prompt_version",
+    "created_at",
+    "current",
+    "tldr",
+    "kind",
+    "insight_score",
+    "rationale",
+    "insight_quote",
+    "key_claims",
+    "topics",
+    "questions",
+    "quotes_verified",
+    "quotes_total",
+}
 PAPER = "arxiv:2601.01302"
 
 
@@ -62,8 +106,10 @@ def test_pile_show_json_carries_summary_topic_triage_tags_and_notes(cli, workspa
     assert set(summary) == SUMMARY_KEYS
     assert summary["producer"] == "offline" and summary["model"] and summary["prompt_version"]
     assert summary["tldr"] and summary["kind"] and summary["current"] is True
-    assert all(set(c) == {"claim", "quote", "check"} and c["check"] in ("verified", "not_found", "too_short")
-               for c in summary["key_claims"])
+    assert all(
+        set(c) == {"claim", "quote", "check"} and c["check"] in ("verified", "not_found", "too_short")
+        for c in summary["key_claims"]
+    )
     assert shown["versions"][0]["version"] == 3 and shown["links_in"]
     assert {"kind", "locator", "title", "entry_id", "first_seen"} == set(shown["sources"][0])
 

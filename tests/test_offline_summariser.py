@@ -12,19 +12,35 @@ from sabbatical.tour import summarise_stage
 from tests.helpers.fake_openai import insert_items, sample_documents
 
 INSIGHT = SourceDocument(
-    "arxiv:1", "paper", "Why do transformers copy?",
+    "arxiv:1",
+    "paper",
+    "Why do transformers copy?",
     "We train small transformers on synthetic sequences. We find that two attention heads form an induction "
     "mechanism early in training. Surprisingly, the mechanism fails to form when positional information is "
-    "removed. Our analysis explains the phase change seen in the loss curve.", "", "h1")
+    "removed. Our analysis explains the phase change seen in the loss curve.",
+    "",
+    "h1",
+)
 SOTA = SourceDocument(
-    "arxiv:2", "paper", "A stronger baseline for machine translation",
+    "arxiv:2",
+    "paper",
+    "A stronger baseline for machine translation",
     "We revisit data augmentation for translation. Our system achieves state-of-the-art results on WMT14 and "
     "outperforms the previous best system by 1.1 BLEU. It also improves accuracy by 2.4% on two further "
-    "benchmarks, a new SOTA.", "", "h2")
-SURVEY = SourceDocument("arxiv:3", "paper", "Retrieval-augmented generation: a survey",
-                        "This survey reviews retrieval-augmented generation methods. We organise forty papers by "
-                        "where retrieval happens, what is retrieved, and how the retrieved passages are used by the "
-                        "generator.", "", "h3")
+    "benchmarks, a new SOTA.",
+    "",
+    "h2",
+)
+SURVEY = SourceDocument(
+    "arxiv:3",
+    "paper",
+    "Retrieval-augmented generation: a survey",
+    "This survey reviews retrieval-augmented generation methods. We organise forty papers by "
+    "where retrieval happens, what is retrieved, and how the retrieved passages are used by the "
+    "generator.",
+    "",
+    "h3",
+)
 
 
 @pytest.mark.parametrize("document", [INSIGHT, SOTA, SURVEY])
@@ -55,9 +71,16 @@ def test_the_rationale_names_the_features_that_decided():
 
 def test_explicit_kinds_are_recognised():
     assert summarise_offline(SURVEY).contribution is ContributionKind.SURVEY
-    dataset = SourceDocument("x", "paper", "CodeBench", "We introduce a new benchmark of 2,000 coding tasks "
-                             "drawn from open-source repositories, each with tests written by hand. "
-                             "Models solve 31% of them.", "", "h")
+    dataset = SourceDocument(
+        "x",
+        "paper",
+        "CodeBench",
+        "We introduce a new benchmark of 2,000 coding tasks "
+        "drawn from open-source repositories, each with tests written by hand. "
+        "Models solve 31% of them.",
+        "",
+        "h",
+    )
     assert summarise_offline(dataset).contribution is ContributionKind.DATASET_BENCHMARK
 
 
@@ -67,8 +90,14 @@ def test_a_title_only_item_still_gets_a_valid_summary_but_no_judgement():
     assert summary.contribution is ContributionKind.UNJUDGED and summary.insight is None
 
 
-@pytest.mark.parametrize("text", ["Interpretability", "A one-line teaser about interpretability and mechanisms of "
-                                  "surprising emergent understanding.", "x " * 19])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Interpretability",
+        "A one-line teaser about interpretability and mechanisms of surprising emergent understanding.",
+        "x " * 19,
+    ],
+)
 def test_too_little_text_is_unjudged_however_insightful_its_words(text):
     summary = summarise_offline(SourceDocument("u", "page", "Interpretability", text, "", "h"))
     assert summary.contribution is ContributionKind.UNJUDGED and summary.insight is None
@@ -77,11 +106,15 @@ def test_too_little_text_is_unjudged_however_insightful_its_words(text):
 
 def test_state_of_the_art_in_a_background_sentence_does_not_make_a_finding_sota():
     finding = SourceDocument(
-        "arxiv:5", "paper", "Why do state-of-the-art detectors fail on rotated objects?",
+        "arxiv:5",
+        "paper",
+        "Why do state-of-the-art detectors fail on rotated objects?",
         "State-of-the-art object detectors outperform earlier systems on COCO. We find that their accuracy "
         "collapses when objects are rotated, and we trace the failure to the anchor boxes used in training. "
         "Surprisingly, larger models fail more often, which explains the gap between benchmark and field results.",
-        "", "h5")
+        "",
+        "h5",
+    )
     summary = summarise_offline(finding)
     assert summary.contribution is ContributionKind.NEW_INSIGHT, summary.insight
     assert '"state-of-the-art" in its own claims' not in summary.insight.rationale

@@ -23,11 +23,19 @@ def conn(tmp_path):
     connection.close()
 
 
-def _summarise(conn, item_id: str, score: float, contribution: str = "new_insight", tldr: str = "A finding.",
-               prompt_version: str = "v1") -> None:
-    conn.execute("INSERT INTO summaries (item_id, content_hash, prompt_version, model, producer, status, tldr, "
-                 "contribution, insight_score) VALUES (?, 'h', ?, 'm', 'offline', 'ok', ?, ?, ?)",
-                 (item_id, prompt_version, tldr, contribution, score))
+def _summarise(
+    conn,
+    item_id: str,
+    score: float,
+    contribution: str = "new_insight",
+    tldr: str = "A finding.",
+    prompt_version: str = "v1",
+) -> None:
+    conn.execute(
+        "INSERT INTO summaries (item_id, content_hash, prompt_version, model, producer, status, tldr, "
+        "contribution, insight_score) VALUES (?, 'h', ?, 'm', 'offline', 'ok', ?, ?, ?)",
+        (item_id, prompt_version, tldr, contribution, score),
+    )
 
 
 def test_without_summaries_or_interests_everything_is_neutral_and_says_so(conn):
@@ -35,7 +43,9 @@ def test_without_summaries_or_interests_everything_is_neutral_and_says_so(conn):
     ranked = rank.rank_items(conn, Config(), now=NOW)
     assert len(ranked) == 15
     first = ranked[0]
-    assert first.insight is None and first.relevance == 1.0 and first.score == pytest.approx(0.5 * first.recency, abs=1e-3)
+    assert (
+        first.insight is None and first.relevance == 1.0 and first.score == pytest.approx(0.5 * first.recency, abs=1e-3)
+    )
     assert "not summarised yet (neutral insight 0.5)" in first.why
     assert "no interests or open sprint" in first.why and "added" in first.why
 
@@ -64,9 +74,11 @@ def test_only_the_asked_state_is_ranked_and_the_latest_summary_wins(conn):
     pile = topic_pile(conn, per_topic=4)
     triage.triage(conn, pile["vision"], "drop")
     _summarise(conn, pile["quantum"][0], 0.1)
-    conn.execute("INSERT INTO summaries (item_id, content_hash, prompt_version, model, producer, status, tldr, "
-                 "contribution, insight_score) VALUES (?, 'h2', 'v2', 'm', 'llm', 'ok', 'Newer.', 'survey', 0.9)",
-                 (pile["quantum"][0],))
+    conn.execute(
+        "INSERT INTO summaries (item_id, content_hash, prompt_version, model, producer, status, tldr, "
+        "contribution, insight_score) VALUES (?, 'h2', 'v2', 'm', 'llm', 'ok', 'Newer.', 'survey', 0.9)",
+        (pile["quantum"][0],),
+    )
     inbox = {r.id for r in rank.rank_items(conn, Config(), now=NOW)}
     assert inbox == set(pile["quantum"] + pile["language"])
     assert {r.id for r in rank.rank_items(conn, Config(), state="dropped", now=NOW)} == set(pile["vision"])
@@ -82,10 +94,13 @@ def test_the_open_sprint_question_counts_as_an_interest(conn, tmp_path):
     sprints = tmp_path / "sprints"
     (sprints / "01-closed").mkdir(parents=True)
     dates = "start: 2026-01-05\nend: 2026-01-19\n"
-    (sprints / "01-closed" / "sprint.md").write_text(f"---\nid: '01'\nquestion: Do pixels matter?\n{dates}status: closed\n---\n")
+    (sprints / "01-closed" / "sprint.md").write_text(
+        f"---\nid: '01'\nquestion: Do pixels matter?\n{dates}status: closed\n---\n"
+    )
     (sprints / "02-open").mkdir()
     (sprints / "02-open" / "sprint.md").write_text(
-        f"---\nid: '02'\nquestion: Can a parser learn grammar from a small corpus?\n{dates}status: open\n---\n# Plan\n")
+        f"---\nid: '02'\nquestion: Can a parser learn grammar from a small corpus?\n{dates}status: open\n---\n# Plan\n"
+    )
     (sprints / "03-broken").mkdir()
     (sprints / "03-broken" / "sprint.md").write_text("---\nquestion: [unclosed\n---\n")
     assert open_sprint_question(sprints) == "Can a parser learn grammar from a small corpus?"
@@ -158,7 +173,9 @@ def test_an_unjudged_item_has_no_insight_a_neutral_score_and_says_so(conn):
 def _decide(conn, scores_and_states):
     for n, (score, state) in enumerate(scores_and_states):
         item_id = f"arxiv:2601.{n:05d}"
-        conn.execute("INSERT INTO items (id, kind, title, content_hash) VALUES (?, 'paper', ?, 'h')", (item_id, item_id))
+        conn.execute(
+            "INSERT INTO items (id, kind, title, content_hash) VALUES (?, 'paper', ?, 'h')", (item_id, item_id)
+        )
         _summarise(conn, item_id, score)
         if state:
             triage.triage(conn, [item_id], state)

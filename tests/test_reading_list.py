@@ -15,14 +15,20 @@ from tests.helpers.organise_pile import add_item, topic_pile
 
 QUESTION = "Do induction heads form at the same step as the in-context learning bump?"
 ON_TOPIC = {
-    "test:heads": ("Induction heads and the in-context learning bump",
-                   "Induction heads form in a phase change that coincides with the in-context learning bump."),
-    "test:icl": ("When does in-context learning emerge?",
-                 "We track in-context learning during training and find induction heads appear at one step."),
+    "test:heads": (
+        "Induction heads and the in-context learning bump",
+        "Induction heads form in a phase change that coincides with the in-context learning bump.",
+    ),
+    "test:icl": (
+        "When does in-context learning emerge?",
+        "We track in-context learning during training and find induction heads appear at one step.",
+    ),
 }
-BAG_OF_WORDS = {    # every word of the question somewhere, none of its phrases
-    "test:bag1": ("Learning to step over heads", "A robot learning context for the bump in the road; induction "
-                                                 "of motors."),
+BAG_OF_WORDS = {  # every word of the question somewhere, none of its phrases
+    "test:bag1": (
+        "Learning to step over heads",
+        "A robot learning context for the bump in the road; induction of motors.",
+    ),
     "test:bag2": ("Heads of state form a learning council", "Context: the same step, in a bump year."),
     "test:one": ("Machine learning for crops", "Learning yields from soil."),
 }
@@ -40,17 +46,24 @@ def conn(tmp_path):
 
 def test_the_question_is_searched_as_its_phrases():
     assert question_phrases(QUESTION) == ["induction heads form", "step", "in-context learning bump"]
-    weights = {"induction": 2.0, "head": 2.0, "form": 1.0, "step": 1.0, "in": 0.5, "context": 1.0, "learning": 0.3,
-               "bump": 2.0}
-    whole, matched = relevance_of("In-context learning bumps and induction heads", question_phrases(QUESTION),
-                                  weights)
+    weights = {
+        "induction": 2.0,
+        "head": 2.0,
+        "form": 1.0,
+        "step": 1.0,
+        "in": 0.5,
+        "context": 1.0,
+        "learning": 0.3,
+        "bump": 2.0,
+    }
+    whole, matched = relevance_of("In-context learning bumps and induction heads", question_phrases(QUESTION), weights)
     scattered, _ = relevance_of("learning heads in context, bump, induction", question_phrases(QUESTION), weights)
     assert "in context learning bump" in matched and whole > scattered
 
 
 def test_phrases_beat_a_bag_of_words_and_the_floor_leaves_the_rest_out(conn):
     found = reading_list(conn, Config(), QUESTION)
-    assert [e.item_id for e in found.entries] == ["test:heads", "test:icl"]     # two relevant, not ten slots
+    assert [e.item_id for e in found.entries] == ["test:heads", "test:icl"]  # two relevant, not ten slots
     assert found.below_floor >= 2
     assert all("phrases:" in e.why for e in found.entries)
 
@@ -67,7 +80,7 @@ def test_without_a_pile_none_is_made_and_a_handed_pile_is_searched_and_left_open
     assert not search_pile(workspace, QUESTION).pile_exists and not workspace.pile_path.exists()
     handed = search_pile(workspace, QUESTION, conn=conn)
     assert [e.item_id for e in handed.entries] == ["test:heads", "test:icl"] and not workspace.pile_path.exists()
-    assert conn.execute("SELECT COUNT(*) FROM items").fetchone()[0] > 0      # still open
+    assert conn.execute("SELECT COUNT(*) FROM items").fetchone()[0] > 0  # still open
 
 
 def test_pins_survive_a_refresh_and_remove_keeps_an_item_off(workspace, cli):
@@ -86,6 +99,6 @@ def test_pins_survive_a_refresh_and_remove_keeps_an_item_off(workspace, cli):
     assert listed == [("test:one", True), ("test:heads", False)]
     sprint_md = next(workspace.sprints_dir.glob("01-*/sprint.md")).read_text()
     assert "(pinned)" in sprint_md and "test:one" in sprint_md and "test:icl" not in sprint_md
-    assert cli("-w", workspace.root, "sprint", "reading", "add").exit_code != 0     # an id is needed
+    assert cli("-w", workspace.root, "sprint", "reading", "add").exit_code != 0  # an id is needed
     unknown = cli("-w", workspace.root, "sprint", "reading", "add", "arxiv:9999.99999")
     assert unknown.exit_code != 0 and "9999.99999" in unknown.stderr

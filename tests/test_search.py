@@ -14,9 +14,31 @@ from sabbatical.errors import ExitCode, UsageError
 from sabbatical.reading import search, topics, triage
 from tests.helpers.organise_pile import add_item, add_items, topic_pile
 
-NASTY_QUERIES = ['"', '""', "'", "*", "qubit*", "NEAR(qubit photon)", "qubit AND OR NOT", "-photon", "a:b",
-                 "title:qubit", "(", ")", "^qubit", "{qubit}", "[x]", "qubit\"photon", "\\", "%_", "🙂 qubit",
-                 "SELECT * FROM items; --", "col:\"x\" OR", "+", "qubit NEAR/2 photon"]
+NASTY_QUERIES = [
+    '"',
+    '""',
+    "'",
+    "*",
+    "qubit*",
+    "NEAR(qubit photon)",
+    "qubit AND OR NOT",
+    "-photon",
+    "a:b",
+    "title:qubit",
+    "(",
+    ")",
+    "^qubit",
+    "{qubit}",
+    "[x]",
+    'qubit"photon',
+    "\\",
+    "%_",
+    "🙂 qubit",
+    "SELECT * FROM items; --",
+    'col:"x" OR',
+    "+",
+    "qubit NEAR/2 photon",
+]
 
 
 @pytest.fixture
@@ -83,7 +105,7 @@ def test_any_user_text_is_safe(conn, organised, query):
     try:
         hits = search.search(conn, Config(), query)
     except UsageError:
-        assert not search.query_words(query)              # only punctuation: asked for words, no crash
+        assert not search.query_words(query)  # only punctuation: asked for words, no crash
         return
     assert isinstance(hits, list)
 
@@ -100,8 +122,9 @@ def test_filters_by_kind_topic_state_since_and_source(conn, organised):
     by_kind = search.search(conn, Config(), "qubit", filters=search.Filters(kind="post"))
     assert {h.id for h in by_kind} == set(posts)
     quantum_topic = topics.topic_of_items(conn)[organised["quantum"][0]]
-    by_topic = search.search(conn, Config(), "qubit photon image", limit=100,
-                             filters=search.Filters(topic=str(quantum_topic)))
+    by_topic = search.search(
+        conn, Config(), "qubit photon image", limit=100, filters=search.Filters(topic=str(quantum_topic))
+    )
     assert by_topic and all(h.topic_id == quantum_topic for h in by_topic)
     triage.triage(conn, organised["quantum"][:2], "star")
     starred = search.search(conn, Config(), "qubit", filters=search.Filters(state="starred"))
@@ -110,8 +133,9 @@ def test_filters_by_kind_topic_state_since_and_source(conn, organised):
     assert not {h.id for h in inbox} & set(organised["quantum"][:2])
     recent = search.search(conn, Config(), "qubit", filters=search.Filters(since="2026-01-01"))
     assert {h.id for h in recent} == set(posts)
-    source = conn.execute("INSERT INTO sources (kind, locator, title) VALUES ('feed', 'https://blog.example/feed', "
-                          "'Example blog')").lastrowid
+    source = conn.execute(
+        "INSERT INTO sources (kind, locator, title) VALUES ('feed', 'https://blog.example/feed', 'Example blog')"
+    ).lastrowid
     conn.execute("INSERT INTO item_sources (item_id, source_id) VALUES (?, ?)", (posts[0], source))
     for name in ("blog.example", "Example blog", str(source)):
         assert [h.id for h in search.search(conn, Config(), "qubit", filters=search.Filters(source=name))] == [posts[0]]
@@ -140,7 +164,7 @@ def test_a_search_before_any_organise_answers_by_words_writes_nothing_and_says_s
     path = tmp_path / "pile.db"
     setup = db.connect(path)
     topic_pile(setup, per_topic=10)
-    setup.close()                                   # the last close checkpoints the WAL: the file is settled
+    setup.close()  # the last close checkpoints the WAL: the file is settled
     before = _pile_bytes(path)
     conn, watcher = db.connect(path), db.connect(path)
     seen_by_watcher = watcher.execute("PRAGMA data_version").fetchone()[0]
@@ -187,7 +211,9 @@ def test_two_piles_opened_one_after_another_never_share_a_cached_index(tmp_path)
             topics.organise(conn, Config())
             hits = search.search(conn, Config(), "qubit photon pixel segmentation", limit=100)
             index = search.stored_index(conn, Config())
-            assert index.model == "tfidf-svd/1" and set(index.ids) == {r[0] for r in conn.execute("SELECT id FROM items")}
+            assert index.model == "tfidf-svd/1" and set(index.ids) == {
+                r[0] for r in conn.execute("SELECT id FROM items")
+            }
             assert {h.id for h in hits} <= set(index.ids) and {h.id for h in hits} & wanted
             conn.close()
 
@@ -215,8 +241,21 @@ def test_the_cli_searches_with_json_and_refuses_an_empty_query(workspace, cli):
     assert set(answer) == {"hits", "words_only", "note"} and answer["words_only"] is False and answer["note"] is None
     hits = answer["hits"]
     assert len(hits) == 3
-    assert set(hits[0]) == {"id", "title", "kind", "url", "published", "state", "topic_id", "topic", "score",
-                            "similarity", "matched_terms", "why", "item"}
+    assert set(hits[0]) == {
+        "id",
+        "title",
+        "kind",
+        "url",
+        "published",
+        "state",
+        "topic_id",
+        "topic",
+        "score",
+        "similarity",
+        "matched_terms",
+        "why",
+        "item",
+    }
     table = cli("--workspace", workspace.root, "pile", "search", 'qubit" NEAR(', "--kind", "paper")
     assert table.exit_code == 0 and "qubit" in table.stdout
     empty = cli("--workspace", workspace.root, "pile", "search", "  ?! ")
@@ -290,7 +329,7 @@ def test_the_similarity_floor_lets_only_outstanding_items_through(values):
     floor = search.similarity_floor(sims)
     assert floor >= search.MIN_SIMILARITY
     if len(sims) >= search.MIN_POPULATION:
-        assert (sims >= floor).mean() <= 1 / search.Z_FLOOR ** 2 + 1e-6
+        assert (sims >= floor).mean() <= 1 / search.Z_FLOOR**2 + 1e-6
     else:
         assert floor == search.MIN_SIMILARITY
 
@@ -312,11 +351,13 @@ def test_the_cli_takes_a_mode_and_refuses_an_unknown_one(workspace, cli):
     topic_pile(conn, per_topic=10)
     conn.close()
     assert cli("--workspace", workspace.root, "pile", "organise").exit_code == 0
-    words = json.loads(cli("--workspace", workspace.root, "pile", "search", "qubit", "--mode", "words",
-                           "--json").stdout)
+    words = json.loads(
+        cli("--workspace", workspace.root, "pile", "search", "qubit", "--mode", "words", "--json").stdout
+    )
     assert words["words_only"] is True and all(h["matched_terms"] for h in words["hits"])
-    meaning = json.loads(cli("--workspace", workspace.root, "pile", "search", "qubit", "--mode", "meaning",
-                             "--json").stdout)
+    meaning = json.loads(
+        cli("--workspace", workspace.root, "pile", "search", "qubit", "--mode", "meaning", "--json").stdout
+    )
     assert meaning["words_only"] is False and meaning["hits"]
     bad = cli("--workspace", workspace.root, "pile", "search", "qubit", "--mode", "vibes")
     assert bad.exit_code == ExitCode.USAGE and "use one of hybrid, words, meaning" in bad.stderr
@@ -332,8 +373,7 @@ def test_notes_and_tags_find_the_items_they_were_written_on_until_undone(conn, o
     assert {target, other} <= set(hits)
     assert hits[target].why["your_words"] == ["advisor"] and "your notes/tags: advisor" in hits[target].why_text
     assert hits[target].matched_terms == []
-    assert target in {h.id for h in search.search(conn, Config(), "counterexamples advisor", limit=10,
-                                                  mode="words")}
+    assert target in {h.id for h in search.search(conn, Config(), "counterexamples advisor", limit=10, mode="words")}
     assert target not in {h.id for h in search.search(conn, Config(), "advisor", limit=10, mode="meaning")}
     triage.tag(conn, other, ["advisor-pick"], remove=True)
     triage.undo(conn, [target])

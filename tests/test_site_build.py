@@ -18,8 +18,13 @@ from tests.helpers.site_workspace import add_artifact, add_run, add_sprint, png_
 
 pytestmark = pytest.mark.slow
 
-PRIVATE_MARKERS = ["PRIVATE-FAILURE-MARKER", "PRIVATE-NOTE-MARKER", "PRIVATE-SPRINT-QUESTION", "PRIVATE-NOTEBOOK-MARKER",
-                   "PRIVATE-FEEDBACK-MARKER"]
+PRIVATE_MARKERS = [
+    "PRIVATE-FAILURE-MARKER",
+    "PRIVATE-NOTE-MARKER",
+    "PRIVATE-SPRINT-QUESTION",
+    "PRIVATE-NOTEBOOK-MARKER",
+    "PRIVATE-FEEDBACK-MARKER",
+]
 FEEDBACK_URL = "https://issues.example.org/new?title={title}&body={url}"
 
 
@@ -31,8 +36,13 @@ def _make_workspace(root: Path):
     toml = ws.config_path.read_text().replace('feedback_url = ""', f'feedback_url = "{FEEDBACK_URL}"')
     ws.config_path.write_text(toml)
     ws = type(ws)(ws.root)
-    first = add_sprint(ws, "Does warm-up help small transformers converge?", hypothesis="Yes, a little.",
-                       start=date.today() - timedelta(days=30), slug="warm-up")
+    first = add_sprint(
+        ws,
+        "Does warm-up help small transformers converge?",
+        hypothesis="Yes, a little.",
+        start=date.today() - timedelta(days=30),
+        slug="warm-up",
+    )
     first.log("failure", "ten warm-up steps diverged", why="the learning rate was too high")
     first.log("failure", "PRIVATE-FAILURE-MARKER", private=True)
     first.log("finding", "warm-up of 100 steps converges twice as fast", evidence="runs baseline and warm-100")
@@ -44,14 +54,24 @@ def _make_workspace(root: Path):
     add_artifact(first, "results table.csv", b"run,loss\nbaseline,0.1\n")
     add_run(ws, first, "baseline", params={"warmup": 100}, metrics={"loss": [3.0, 2.0, 1.0, 0.5]})
     add_run(ws, first, "no-warmup", status="FAILED", params={"warmup": 0}, metrics={"loss": [3.0, 9.0, 80.0]})
-    write_notebook(first.notebooks_dir / "03-figures.ipynb", title="Figures", image=png_bytes(label="nb"),
-                   html_output='<b>bold</b><img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>')
+    write_notebook(
+        first.notebooks_dir / "03-figures.ipynb",
+        title="Figures",
+        image=png_bytes(label="nb"),
+        html_output='<b>bold</b><img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>',
+    )
     write_notebook(first.notebooks_dir / "04-private.ipynb", title="PRIVATE-NOTEBOOK-MARKER", private=True)
     close_sprint(first, "yes", "Warm-up helps: 100 steps converge twice as fast.")
-    add_sprint(ws, "PRIVATE-SPRINT-QUESTION about embeddings?", private=True, slug="hidden",
-               start=date.today() - timedelta(days=16))
-    add_sprint(ws, "Can retrieval replace fine-tuning for citations?", start=date.today() - timedelta(days=2),
-               slug="retrieval")
+    add_sprint(
+        ws,
+        "PRIVATE-SPRINT-QUESTION about embeddings?",
+        private=True,
+        slug="hidden",
+        start=date.today() - timedelta(days=16),
+    )
+    add_sprint(
+        ws, "Can retrieval replace fine-tuning for citations?", start=date.today() - timedelta(days=2), slug="retrieval"
+    )
     return ws
 
 
@@ -71,8 +91,11 @@ def built(tmp_path_factory):
 
 
 def _site_text(ws) -> str:
-    return "\n".join(p.read_text(errors="replace") for p in ws.site_dir.rglob("*") if p.is_file()
-                     and p.suffix in (".html", ".json", ".xml", ".md", ".ipynb", ".csv", ".txt"))
+    return "\n".join(
+        p.read_text(errors="replace")
+        for p in ws.site_dir.rglob("*")
+        if p.is_file() and p.suffix in (".html", ".json", ".xml", ".md", ".ipynb", ".csv", ".txt")
+    )
 
 
 def _sprint_html(ws, slug: str) -> str:
@@ -132,8 +155,10 @@ def test_runs_table_shows_every_status_and_charts_are_static_images(built):
     headers = [re.sub(r"<[^>]+>", "", h).strip() for h in re.findall(r"<th[^>]*>(.*?)</th>", table, re.S)]
     assert headers[:6] == ["Run", "Notebook", "Status", "Started", "Duration", "warmup"]
     assert headers[6:] == ["loss (last)"]  # no goal said: each run's last value, and no best marked
-    rows = [[re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
-            for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]]
+    rows = [
+        [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+        for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]
+    ]
     assert [row[5] for row in rows] == ["100", "0"] and [row[6] for row in rows] == ["0.5", "80"]
     folder = next(p for p in (ws.site_dir / "sprints").iterdir() if p.name.endswith("warm-up"))
     assert (folder / "charts" / "loss.png").read_bytes()[:4] == b"\x89PNG"
@@ -213,8 +238,9 @@ def test_an_empty_workspace_builds(workspace, cli):
 
 def test_feedback_logged_with_the_cli_appears_on_the_sprint_page(workspace, cli):
     sprint = add_sprint(workspace, "Is a tiny model enough for tagging papers?", slug="tiny")
-    logged = cli("--workspace", workspace.root, "sprint", "log", "feedback", "The tags look off for surveys",
-                 "--from", "Grace")
+    logged = cli(
+        "--workspace", workspace.root, "sprint", "log", "feedback", "The tags look off for surveys", "--from", "Grace"
+    )
     assert logged.exit_code == 0, logged.stderr
     assert cli("--workspace", workspace.root, "site", "build").exit_code == 0
     page = (workspace.site_dir / "sprints" / sprint.name / "index.html").read_text()
@@ -306,8 +332,11 @@ def test_private_and_dropped_pile_items_are_never_published(workspace, cli):
     sprint.sprint_md.write_text(text.replace("## Notes", "1. PRIVATE-ITEM-MARKER again `test:00000`\n\n## Notes"))
     result = cli("--workspace", workspace.root, "site", "build")
     assert result.exit_code == 0, result.stderr
-    published = "".join(p.read_text(errors="replace") for p in workspace.site_dir.rglob("*") if p.is_file()
-                        and p.suffix in (".html", ".json", ".xml"))
+    published = "".join(
+        p.read_text(errors="replace")
+        for p in workspace.site_dir.rglob("*")
+        if p.is_file() and p.suffix in (".html", ".json", ".xml")
+    )
     assert "How attention heads copy tokens (study 2)" in published  # the public items are there
     assert "PRIVATE-ITEM-MARKER" not in published and "DROPPED-ITEM-MARKER" not in published
 

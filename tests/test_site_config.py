@@ -38,8 +38,9 @@ def _effective(tmp_path: Path) -> tuple[dict, str]:
     (tmp_path / "mkdocs.yml").write_text(USER_MKDOCS)
     user = config.load_user_config(tmp_path / "mkdocs.yml")
     nav = [{"Home": "index.md"}]
-    effective = config.effective_config(user, title="", docs_dir=tmp_path / "gen" / "docs",
-                                        site_dir=tmp_path / "site", nav=nav, source_root=tmp_path)
+    effective = config.effective_config(
+        user, title="", docs_dir=tmp_path / "gen" / "docs", site_dir=tmp_path / "site", nav=nav, source_root=tmp_path
+    )
     return effective, config.dump(effective)
 
 
@@ -72,17 +73,25 @@ def test_yaml_tags_survive_the_round_trip(tmp_path):
 
 def test_an_analytics_provider_the_user_chose_is_respected(tmp_path):
     user = {"extra": {"analytics": {"provider": "google", "property": "G-X", "feedback": {"title": "t"}}}}
-    effective = config.effective_config(user, title="t", docs_dir=tmp_path, site_dir=tmp_path, nav=[],
-                                        source_root=tmp_path)
+    effective = config.effective_config(
+        user, title="t", docs_dir=tmp_path, site_dir=tmp_path, nav=[], source_root=tmp_path
+    )
     assert effective["extra"]["analytics"]["provider"] == "google"
 
 
 def test_sabbatical_toml_names_the_site_and_mkdocs_yml_keeps_the_rest(tmp_path):
     (tmp_path / "mkdocs.yml").write_text(USER_MKDOCS)
     user = config.load_user_config(tmp_path / "mkdocs.yml")
-    effective = config.effective_config(user, title="Ada's year of sparse models", docs_dir=tmp_path,
-                                        site_dir=tmp_path, nav=[], source_root=tmp_path, author="Ada Lovelace",
-                                        url="https://ada.example.org/year/")
+    effective = config.effective_config(
+        user,
+        title="Ada's year of sparse models",
+        docs_dir=tmp_path,
+        site_dir=tmp_path,
+        nav=[],
+        source_root=tmp_path,
+        author="Ada Lovelace",
+        url="https://ada.example.org/year/",
+    )
     assert effective["site_name"] == "Ada's year of sparse models"
     assert effective["site_author"] == "Ada Lovelace" and effective["site_url"] == "https://ada.example.org/year/"
     assert effective["theme"]["palette"] == {"primary": "teal"}

@@ -83,15 +83,32 @@ def test_deploy_before_a_build_says_build_first(workspace, cli, tmp_path):
 def _issues(first, second) -> list[dict]:
     """What `gh issue list --json number,title,body,author,url,createdAt,comments` prints."""
     return [
-        {"number": 7, "title": f"Feedback on Sprint 01 · {first.meta.question}",
-         "body": f"About https://me.example.org/s/sprints/{first.name}/\n\nTry a cosine schedule.",
-         "author": {"login": "grace"}, "url": "https://github.com/me/s/issues/7", "createdAt": "2026-12-01T10:00:00Z",
-         "comments": [{"author": {"login": "alan"}, "body": "Seconded, and <script>alert(1)</script> too.",
-                       "url": "https://github.com/me/s/issues/7#issuecomment-1", "createdAt": "2026-12-02T09:00:00Z"},
-                      {"author": {"login": "bot"}, "body": "   ", "createdAt": "2026-12-02T09:30:00Z"}]},
-        {"number": 8, "title": "A general remark", "body": "The site reads well on my phone.",
-         "author": {"login": "linus"}, "url": "https://github.com/me/s/issues/8", "createdAt": "2026-12-03T08:00:00Z",
-         "comments": []},
+        {
+            "number": 7,
+            "title": f"Feedback on Sprint 01 · {first.meta.question}",
+            "body": f"About https://me.example.org/s/sprints/{first.name}/\n\nTry a cosine schedule.",
+            "author": {"login": "grace"},
+            "url": "https://github.com/me/s/issues/7",
+            "createdAt": "2026-12-01T10:00:00Z",
+            "comments": [
+                {
+                    "author": {"login": "alan"},
+                    "body": "Seconded, and <script>alert(1)</script> too.",
+                    "url": "https://github.com/me/s/issues/7#issuecomment-1",
+                    "createdAt": "2026-12-02T09:00:00Z",
+                },
+                {"author": {"login": "bot"}, "body": "   ", "createdAt": "2026-12-02T09:30:00Z"},
+            ],
+        },
+        {
+            "number": 8,
+            "title": "A general remark",
+            "body": "The site reads well on my phone.",
+            "author": {"login": "linus"},
+            "url": "https://github.com/me/s/issues/8",
+            "createdAt": "2026-12-03T08:00:00Z",
+            "comments": [],
+        },
     ]
 
 
@@ -116,16 +133,42 @@ def test_feedback_import_logs_each_reply_in_the_sprint_it_names_once(workspace, 
 def test_feedback_import_reads_discussions_from_gh_api_graphql(workspace, cli, tmp_path):
     sprint = add_sprint(workspace, "Do comments arrive?", slug="comments", start=date.today())
     export = tmp_path / "discussions.json"
-    export.write_text(json.dumps({"data": {"repository": {"discussions": {"nodes": [
-        {"title": f"sprints/{sprint.name}/", "body": "", "author": {"login": "giscus-bot"},
-         "url": "https://github.com/me/s/discussions/3", "createdAt": "2026-12-04T10:00:00Z",
-         "comments": {"nodes": [{"body": "Which seed did the third run use?", "author": {"login": "ada"},
-                                 "url": "https://github.com/me/s/discussions/3#discussioncomment-9",
-                                 "createdAt": "2026-12-04T11:00:00Z"}]}}]}}}}))
+    export.write_text(
+        json.dumps(
+            {
+                "data": {
+                    "repository": {
+                        "discussions": {
+                            "nodes": [
+                                {
+                                    "title": f"sprints/{sprint.name}/",
+                                    "body": "",
+                                    "author": {"login": "giscus-bot"},
+                                    "url": "https://github.com/me/s/discussions/3",
+                                    "createdAt": "2026-12-04T10:00:00Z",
+                                    "comments": {
+                                        "nodes": [
+                                            {
+                                                "body": "Which seed did the third run use?",
+                                                "author": {"login": "ada"},
+                                                "url": "https://github.com/me/s/discussions/3#discussioncomment-9",
+                                                "createdAt": "2026-12-04T11:00:00Z",
+                                            }
+                                        ]
+                                    },
+                                }
+                            ]
+                        }
+                    }
+                }
+            }
+        )
+    )
     result = cli("--workspace", workspace.root, "sprint", "feedback", "import", export)
     assert result.exit_code == 0, result.stderr
     assert [(e.source, e.text) for e in sprint.journal() if e.kind == "feedback"] == [
-        ("ada", "Which seed did the third run use?")]
+        ("ada", "Which seed did the third run use?")
+    ]
 
 
 def test_feedback_import_of_a_file_that_is_not_a_gh_export_is_one_clear_error(workspace, cli, tmp_path):

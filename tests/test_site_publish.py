@@ -21,8 +21,10 @@ pytestmark = pytest.mark.slow
 
 TITLE = "Ada's year of sparse models & small data"
 FEEDBACK = "mailto:ada@example.org?subject=Feedback on {title}&body=About {url}"
-QUESTION = ("Can a sparse autoencoder trained on a small model's activations find features that a linear probe "
-            "misses, and do they survive a change of random seed?")
+QUESTION = (
+    "Can a sparse autoencoder trained on a small model's activations find features that a linear probe "
+    "misses, and do they survive a change of random seed?"
+)
 STATES = {"test:00000": "star", "test:00002": "keep", "test:00004": "keep", "test:00006": None, "test:00001": "drop"}
 
 
@@ -52,8 +54,10 @@ def _workspace(root: Path, reading: str = "kept", url: str = "https://ada.exampl
         conn.close()
     sprint = add_sprint(ws, QUESTION, start=date.today() - timedelta(days=3), slug="sae")
     text = sprint.sprint_md.read_text()
-    text = text.replace("## Notes\n", "## Notes\n\n- [x] RESEARCHER-TASK-DONE trained the SAE\n"
-                        "- [ ] RESEARCHER-TASK-OPEN compare seeds\n")
+    text = text.replace(
+        "## Notes\n",
+        "## Notes\n\n- [x] RESEARCHER-TASK-DONE trained the SAE\n- [ ] RESEARCHER-TASK-OPEN compare seeds\n",
+    )
     sprint.sprint_md.write_text(text)
     return ws
 
@@ -84,15 +88,18 @@ def _add_runs_and_an_early_close(ws) -> None:
 
     sprint = Sprint(ws, "01")
     client = MlflowClient(tracking_uri=ws.tracking_uri)
-    for name, notebook, loss, accuracy in (("small", "02-experiment.ipynb", [2.0, 1.0, 0.7], [0.5, 0.6, 0.8]),
-                                           ("large", "02-experiment.ipynb", [2.0, 0.9, 0.4], [0.5, 0.7, 0.75]),
-                                           ("probe", "03-probe.ipynb", [5.0, 4.0], [0.1, 0.2])):
+    for name, notebook, loss, accuracy in (
+        ("small", "02-experiment.ipynb", [2.0, 1.0, 0.7], [0.5, 0.6, 0.8]),
+        ("large", "02-experiment.ipynb", [2.0, 0.9, 0.4], [0.5, 0.7, 0.75]),
+        ("probe", "03-probe.ipynb", [5.0, 4.0], [0.1, 0.2]),
+    ):
         run_id = add_run(ws, sprint, name, params={"width": len(name)}, metrics={"loss": loss, "accuracy": accuracy})
         client.set_tag(run_id, "mlflow.source.name", f"/work/sprints/{sprint.name}/notebooks/{notebook}")
         client.set_tag(run_id, "sabbatical.goal.loss", "min")
         client.set_tag(run_id, "sabbatical.goal.accuracy", "max")
-    early = add_sprint(ws, "Does an early close show its real dates?", slug="early",
-                       start=date.today() - timedelta(days=30))
+    early = add_sprint(
+        ws, "Does an early close show its real dates?", slug="early", start=date.today() - timedelta(days=30)
+    )
     close_sprint(early, "no", "Stopped on day 2: the data was not there.", today=early.meta.start + timedelta(days=1))
 
 
@@ -127,11 +134,14 @@ def test_the_site_is_named_by_sabbatical_toml_not_mkdocs_yml(built):
 
 
 # -- reading --------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("reading, shown, hidden", [
-    ("kept", {"study 0", "study 2", "study 4"}, {"study 6", "study 1", "study 3"}),
-    ("starred", {"study 0"}, {"study 2", "study 4", "study 6", "study 1"}),
-    ("all", {"study 0", "study 2", "study 6", "study 3"}, {"study 1)"}),
-])
+@pytest.mark.parametrize(
+    "reading, shown, hidden",
+    [
+        ("kept", {"study 0", "study 2", "study 4"}, {"study 6", "study 1", "study 3"}),
+        ("starred", {"study 0"}, {"study 2", "study 4", "study 6", "study 1"}),
+        ("all", {"study 0", "study 2", "study 6", "study 3"}, {"study 1)"}),
+    ],
+)
 def test_reading_publishes_what_was_chosen_and_the_digest_only_that(choices, reading, shown, hidden):
     pages = choices[reading]
     for page in ("reading/index.md", "reading/digest.md", "index.md"):
@@ -173,11 +183,19 @@ def test_an_unknown_reading_choice_is_one_clear_error(tmp_path, cli):
 def test_template_text_and_cli_hints_never_reach_a_page_and_task_lists_render(built):
     page = next((built.site_dir / "sprints").glob("*sae/index.html")).read_text()
     content = page.split("<article", 1)[1]
-    for template in ("Skim the reading list below", "sabbatical sprint", "redoes it", "Not closed yet",
-                     "notebooks/01-explore.ipynb", "[ ]", "[x]"):
+    for template in (
+        "Skim the reading list below",
+        "sabbatical sprint",
+        "redoes it",
+        "Not closed yet",
+        "notebooks/01-explore.ipynb",
+        "[ ]",
+        "[x]",
+    ):
         assert template not in content, template
-    done = re.search(r'<input type="checkbox" disabled(?:="")? checked(?:="")?>.{0,200}RESEARCHER-TASK-DONE', content,
-                     re.S)
+    done = re.search(
+        r'<input type="checkbox" disabled(?:="")? checked(?:="")?>.{0,200}RESEARCHER-TASK-DONE', content, re.S
+    )
     open_task = re.search(r'<input type="checkbox" disabled(?:="")?>.{0,200}RESEARCHER-TASK-OPEN', content, re.S)
     assert done and open_task and "task-list-item" in content
 
@@ -200,8 +218,13 @@ def _feedback_hrefs(ws) -> dict[str, str]:
 
 def test_every_page_type_has_a_feedback_link_with_the_full_question_and_an_absolute_url(built):
     hrefs = _feedback_hrefs(built)
-    expected = {"index.html", "failures/index.html", "findings/index.html", "reading/index.html",
-                "reading/digest/index.html"}
+    expected = {
+        "index.html",
+        "failures/index.html",
+        "findings/index.html",
+        "reading/index.html",
+        "reading/digest/index.html",
+    }
     sprint_pages = [p for p in hrefs if p.startswith("sprints/")]
     assert expected <= set(hrefs) and any(p.endswith("notebooks/01-explore/index.html") for p in sprint_pages)
     for page, href in hrefs.items():
@@ -219,10 +242,15 @@ def test_every_page_type_has_a_feedback_link_with_the_full_question_and_an_absol
 def test_feedback_link_encodes_the_templates_own_words():
     from sabbatical.site.pages import feedback_link
 
-    href = feedback_link("https://github.com/me/s/issues/new?title=Feedback on {title}&body=Page: {url}&labels=a%20b",
-                         "Sprint 01 · Is x & y = z?", "https://me.example.org/s/sprints/01/")
-    assert href == ("https://github.com/me/s/issues/new?title=Feedback%20on%20Sprint%2001%20%C2%B7%20Is%20x%20%26%20y"
-                    "%20%3D%20z%3F&body=Page:%20https%3A%2F%2Fme.example.org%2Fs%2Fsprints%2F01%2F&labels=a%20b")
+    href = feedback_link(
+        "https://github.com/me/s/issues/new?title=Feedback on {title}&body=Page: {url}&labels=a%20b",
+        "Sprint 01 · Is x & y = z?",
+        "https://me.example.org/s/sprints/01/",
+    )
+    assert href == (
+        "https://github.com/me/s/issues/new?title=Feedback%20on%20Sprint%2001%20%C2%B7%20Is%20x%20%26%20y"
+        "%20%3D%20z%3F&body=Page:%20https%3A%2F%2Fme.example.org%2Fs%2Fsprints%2F01%2F&labels=a%20b"
+    )
     assert feedback_link("javascript:alert(1)//{title}", "t", "u") is None
 
 
@@ -249,8 +277,10 @@ def _runs_table(ws) -> tuple[list[str], list[list[str]]]:
     page = next((ws.site_dir / "sprints").glob("*sae/index.html")).read_text()
     table = page.split('id="runs"', 1)[1].split("</table>", 1)[0]
     headers = [re.sub(r"<[^>]+>", "", h).strip() for h in re.findall(r"<th[^>]*>(.*?)</th>", table, re.S)]
-    rows = [[re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
-            for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]]
+    rows = [
+        [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+        for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]
+    ]
     return headers, rows
 
 

@@ -53,34 +53,39 @@ def test_block_keeps_paragraphs_and_line_breaks_as_text():
     assert "<ol>" not in rendered and "<h1" not in rendered and "<em>" not in rendered
 
 
-@pytest.mark.parametrize("url, expected", [
-    ("https://example.org/a?b=1", "https://example.org/a?b=1"),
-    ("mailto:me@example.org", "mailto:me@example.org"),
-    ("javascript:alert(1)", None),
-    ("JaVaScRiPt:alert(1)", None),
-    ("java\tscript:alert(1)", None),
-    (" javascript:alert(1)", None),
-    ("&#106;avascript:alert(1)", None),
-    ("data:text/html,<script>alert(1)</script>", None),
-    ("vbscript:x", None),
-    ("//evil.example/x", None),
-    ("relative/page.html", None),
-    (None, None),
-])
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("https://example.org/a?b=1", "https://example.org/a?b=1"),
+        ("mailto:me@example.org", "mailto:me@example.org"),
+        ("javascript:alert(1)", None),
+        ("JaVaScRiPt:alert(1)", None),
+        ("java\tscript:alert(1)", None),
+        (" javascript:alert(1)", None),
+        ("&#106;avascript:alert(1)", None),
+        ("data:text/html,<script>alert(1)</script>", None),
+        ("vbscript:x", None),
+        ("//evil.example/x", None),
+        ("relative/page.html", None),
+        (None, None),
+    ],
+)
 def test_safe_url_allows_only_http_https_mailto(url, expected):
     assert sanitise.safe_url(url) == expected
 
 
 def test_link_with_an_unsafe_target_is_plain_text():
     assert "<a" not in sanitise.link("x", "javascript:alert(1)")
-    safe = sanitise.link("<b>t</b>", "https://example.org/?q=\"a\"")
+    safe = sanitise.link("<b>t</b>", 'https://example.org/?q="a"')
     assert safe.startswith('<a href="https://example.org/?q=&quot;a&quot;"') and "<b>" not in safe
 
 
 def test_markdown_html_keeps_formatting_but_drops_scripts_handlers_and_bad_links():
-    source = ("Some **bold** text, [a paper](https://arxiv.org/abs/1) and [bad](javascript:alert(1)).\n\n"
-              "<script>alert(1)</script>\n\n<img src=x onerror=alert(1)>\n\n"
-              '<a href="javascript:alert(2)" onclick="x()">click</a> <iframe src="https://x"></iframe>')
+    source = (
+        "Some **bold** text, [a paper](https://arxiv.org/abs/1) and [bad](javascript:alert(1)).\n\n"
+        "<script>alert(1)</script>\n\n<img src=x onerror=alert(1)>\n\n"
+        '<a href="javascript:alert(2)" onclick="x()">click</a> <iframe src="https://x"></iframe>'
+    )
     cleaned = sanitise.markdown_html(source)
     assert "<strong>bold</strong>" in cleaned and 'href="https://arxiv.org/abs/1"' in cleaned
     for bad in ("<script", "onerror", "onclick", "javascript:", "<iframe", "alert(1)</script>"):
@@ -88,34 +93,52 @@ def test_markdown_html_keeps_formatting_but_drops_scripts_handlers_and_bad_links
 
 
 def test_clean_html_drops_style_and_form_elements():
-    cleaned = sanitise.clean_html('<div style="x"><form><input value=1></form><style>p{}</style><p class="a">ok</p></div>')
+    cleaned = sanitise.clean_html(
+        '<div style="x"><form><input value=1></form><style>p{}</style><p class="a">ok</p></div>'
+    )
     assert cleaned == '<div><p class="a">ok</p></div>'
 
 
 # -- secrets --------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("text, kind", [
-    ("key sk-proj-" + "A1b2" * 10, "sk-proj"),
-    ("sk-" + "abcDEF123" * 4, "sk-"),
-    ("AKIA" + "ABCDEFGHIJ123456", "AKIA"),
-    ("ghp_" + "a1B2" * 9, "ghp_"),
-    ("xoxb-1234567890-abcdef", "xox"),
-    ("hf_" + "aB3d" * 9, "hf_"),
-    ('api_key = "q8w7e6r5t4y3u2i1o0"', "api_key"),
-])
+@pytest.mark.parametrize(
+    "text, kind",
+    [
+        ("key sk-proj-" + "A1b2" * 10, "sk-proj"),
+        ("sk-" + "abcDEF123" * 4, "sk-"),
+        ("AKIA" + "ABCDEFGHIJ123456", "AKIA"),
+        ("ghp_" + "a1B2" * 9, "ghp_"),
+        ("xoxb-1234567890-abcdef", "xox"),
+        ("hf_" + "aB3d" * 9, "hf_"),
+        ('api_key = "q8w7e6r5t4y3u2i1o0"', "api_key"),
+    ],
+)
 def test_key_patterns_are_found(text, kind):
     found = secrets.scan_bytes(f"<p>{text}</p>".encode(), {})
     assert found and any(kind in label for label in found)
 
 
-@pytest.mark.parametrize("text", ["task-runner", "sk-short", "risk-averse-learning-rate-schedules",
-                                  'api_key = "YOUR_API_KEY_HERE_PLEASE"', "AKIAlower"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "task-runner",
+        "sk-short",
+        "risk-averse-learning-rate-schedules",
+        'api_key = "YOUR_API_KEY_HERE_PLEASE"',
+        "AKIAlower",
+    ],
+)
 def test_ordinary_text_is_not_a_secret(text):
     assert secrets.scan_bytes(text.encode(), {}) == []
 
 
 def test_values_of_secret_environment_variables_are_found_and_never_repeated(tmp_path):
-    env = {"OPENAI_API_KEY": "not-shaped-like-a-key-1234", "MY_SERVICE_TOKEN": "tok-98765432", "SHORT_KEY": "abc",
-           "HOME": "/home/someone", "PATH": "/usr/bin"}
+    env = {
+        "OPENAI_API_KEY": "not-shaped-like-a-key-1234",
+        "MY_SERVICE_TOKEN": "tok-98765432",
+        "SHORT_KEY": "abc",
+        "HOME": "/home/someone",
+        "PATH": "/usr/bin",
+    }
     assert set(secrets.secret_env_values(env)) == {"OPENAI_API_KEY", "MY_SERVICE_TOKEN"}
     page = tmp_path / "page.html"
     page.write_text("<p>output: not-shaped-like-a-key-1234 and /usr/bin</p>")

@@ -75,8 +75,12 @@ def test_the_fingerprint_ignores_what_the_build_itself_writes(workspace):
 
 
 def test_site_serve_prints_its_loopback_url_and_stops_on_interrupt(workspace):
-    process = subprocess.Popen([sys.executable, "-m", "sabbatical", "--workspace", str(workspace.root), "site",
-                                "serve", "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sabbatical", "--workspace", str(workspace.root), "site", "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         lines = [process.stdout.readline() for _ in range(2)]
         serving = next(line for line in lines if line.startswith("Serving"))

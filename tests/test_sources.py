@@ -31,8 +31,12 @@ def _sources(cli, ws):
 
 
 def test_the_backoff_doubles_from_an_hour_up_to_a_week():
-    assert [backoff(n) for n in (0, 1, 2, 3)] == [timedelta(0), timedelta(hours=1), timedelta(hours=2),
-                                                  timedelta(hours=4)]
+    assert [backoff(n) for n in (0, 1, 2, 3)] == [
+        timedelta(0),
+        timedelta(hours=1),
+        timedelta(hours=2),
+        timedelta(hours=4),
+    ]
     assert backoff(8) == timedelta(hours=128) and backoff(9) == backoff(500) == LONGEST_BACKOFF
 
 
@@ -98,7 +102,9 @@ def test_update_progress_counts_sources_and_failures(workspace, http_server, cli
         assert seen[0] == {"advance": 0, "total": 2, "description": "Updating 0/2 sources"}
         steps = [k["description"] for k in seen[1:]]
         assert len(steps) == 2 and steps[-1].startswith("Updating 2/2 sources") and steps[-1].endswith("1 failed")
-        assert {s.locator.rsplit("/", 1)[-1]: s.failures for s in source_health(conn)} == {"blog.rss": 0,
-                                                                                         "notes.atom": 1}
+        assert {s.locator.rsplit("/", 1)[-1]: s.failures for s in source_health(conn)} == {
+            "blog.rss": 0,
+            "notes.atom": 1,
+        }
     finally:
         conn.close()

@@ -12,9 +12,25 @@ from sabbatical.sprints.model import Sprint
 from sabbatical.sprints.scaffold import create_sprint
 from tests.test_sprint_scaffold import front_matter, snapshot
 
-SUMMARY_KEYS = {"id", "folder", "title", "question", "start", "end", "days", "days_left", "status", "answer",
-                "private", "runs", "failures", "findings", "feedback", "notes", "mlflow_experiment_id"}
-
+SUMMARY_KEYS = {
+    "id",
+    "folder",
+    "title",
+    "question",
+    "start",
+    "end",
+    "days",
+    "days_left",
+    "status",
+    "answer",
+    "private",
+    "runs",
+    "failures",
+    "findings",
+    "feedback",
+    "notes",
+    "mlflow_experiment_id",
+}
 
 
 @pytest.fixture
@@ -41,7 +57,9 @@ def test_list_shows_every_sprint_with_counts(two_sprints, cli, monkeypatch):
     listed = json.loads(cli("sprint", "list", "--json").stdout)
     assert [set(row) for row in listed] == [SUMMARY_KEYS, SUMMARY_KEYS]
     assert [(r["id"], r["runs"], r["failures"], r["findings"], r["feedback"]) for r in listed] == [
-        ("01", 0, 0, 0, 0), ("02", 2, 1, 1, 1)]
+        ("01", 0, 0, 0, 0),
+        ("02", 2, 1, 1, 1),
+    ]
     assert listed[1]["start"] == "2030-01-15" and listed[1]["days_left"] == 14 and listed[1]["status"] == "open"
 
     table = cli("sprint", "list")
@@ -59,7 +77,8 @@ def test_status_marks_a_best_only_where_the_researcher_gave_the_goal(two_sprints
     _, second = two_sprints
     monkeypatch.chdir(second.notebooks_dir)
     (second.workspace.root / "sabbatical.toml").write_text(
-        (second.workspace.root / "sabbatical.toml").read_text().replace("metrics = {}", 'metrics = {accuracy = "max"}'))
+        (second.workspace.root / "sabbatical.toml").read_text().replace("metrics = {}", 'metrics = {accuracy = "max"}')
+    )
     with track.run("training", params={"lr": 0.1}):
         for loss, accuracy, seconds in ((0.9, 0.5, 3.0), (0.3, 0.8, 2.0), (0.6, 0.7, 4.0)):
             track.metric("loss", loss, goal="min")
@@ -71,8 +90,14 @@ def test_status_marks_a_best_only_where_the_researcher_gave_the_goal(two_sprints
     assert status["notebooks"] == ["01-explore.ipynb", "02-experiment.ipynb"]
     (run,) = status["runs"]
     assert run["name"] == "training" and run["status"] == "FINISHED" and run["params"] == {"lr": "0.1"}
-    assert run["metrics"]["loss"] == {"best": 0.3, "best_step": 1, "last": 0.6, "last_step": 2, "goal": "min",
-                                      "points": 3}
+    assert run["metrics"]["loss"] == {
+        "best": 0.3,
+        "best_step": 1,
+        "last": 0.6,
+        "last_step": 2,
+        "goal": "min",
+        "points": 3,
+    }
     assert run["metrics"]["accuracy"]["best"] == 0.8 and run["metrics"]["accuracy"]["goal"] == "max"
     # Nobody said whether more time is better: no goal, and the "best" is simply the last value.
     assert run["metrics"]["time"]["goal"] is None and run["metrics"]["time"]["best"] == 4.0
@@ -122,20 +147,25 @@ def test_log_writes_each_kind_to_the_journal(two_sprints, cli):
     assert cli("-w", root, "sprint", "log", "note", "Ordered more RAM").exit_code == 0
     entries = journal_lines(second)
     assert [(e["kind"], e["text"], e["source"], e["private"]) for e in entries] == [
-        ("failure", "The GPU was busy", "cli", False), ("feedback", "Confusing axis", "Grace", True),
-        ("note", "Ordered more RAM", "cli", False)]
+        ("failure", "The GPU was busy", "cli", False),
+        ("feedback", "Confusing axis", "Grace", True),
+        ("note", "Ordered more RAM", "cli", False),
+    ]
     assert [e["text"] for e in journal_lines(first)] == ["Warmup matters"]
     assert all(e["time"].endswith("Z") for e in entries)
 
 
-@pytest.mark.parametrize(("args", "code", "message"), [
-    (["log", "rumour", "x"], ExitCode.USAGE, "'rumour' is not one of"),
-    (["log", "note", "   "], ExitCode.USAGE, "Error: the note is empty"),
-    (["close", "--answer", "maybe", "--summary", "x"], ExitCode.USAGE, "'maybe' is not one of"),
-    (["close", "--answer", "yes", "--summary", "  "], ExitCode.USAGE, "Error: the summary is empty"),
-    (["close", "09", "--answer", "yes", "--summary", "x"], ExitCode.ERROR, "Error: No sprint 09"),
-    (["reopen", "02"], ExitCode.ERROR, "Error: sprint 02 is already open"),
-])
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["log", "rumour", "x"], ExitCode.USAGE, "'rumour' is not one of"),
+        (["log", "note", "   "], ExitCode.USAGE, "Error: the note is empty"),
+        (["close", "--answer", "maybe", "--summary", "x"], ExitCode.USAGE, "'maybe' is not one of"),
+        (["close", "--answer", "yes", "--summary", "  "], ExitCode.USAGE, "Error: the summary is empty"),
+        (["close", "09", "--answer", "yes", "--summary", "x"], ExitCode.ERROR, "Error: No sprint 09"),
+        (["reopen", "02"], ExitCode.ERROR, "Error: sprint 02 is already open"),
+    ],
+)
 def test_bad_lifecycle_input_changes_nothing(two_sprints, cli, args, code, message):
     root = two_sprints[0].workspace.root
     before = snapshot(two_sprints[0].workspace.sprints_dir)
@@ -226,6 +256,7 @@ def test_a_piped_list_keeps_each_sprint_on_one_line(workspace):
     piped = subprocess.run(command, capture_output=True, text=True, check=True, env=plain).stdout.splitlines()
     assert len(piped) == 3  # header, rule, the sprint
     assert piped[2].startswith(" 01 ") and meta.question in piped[2] and f"{meta.start} → {meta.end}" in piped[2]
-    narrow = subprocess.run(command, capture_output=True, text=True, check=True,
-                            env={**plain, "COLUMNS": "60"}).stdout.splitlines()
+    narrow = subprocess.run(
+        command, capture_output=True, text=True, check=True, env={**plain, "COLUMNS": "60"}
+    ).stdout.splitlines()
     assert len(narrow) > 3 and max(len(line) for line in narrow) <= 60

@@ -40,8 +40,17 @@ def test_both_templates_run_and_leave_runs_figures_and_journal_entries(workspace
     first_look = runs_by_name(workspace, experiment_id)["first look"]
     assert first_look.info.status == "FINISHED"
     assert first_look.data.params == {"true_slope": "3.0", "noise": "0.5", "seed": "0"}
-    assert [m.step for m in client.get_metric_history(first_look.info.run_id, "slope_error")] == [10, 25, 50, 100, 200, 400]
-    assert [a.path for a in client.list_artifacts(first_look.info.run_id, "figures")] == ["figures/data-at-a-glance.png"]
+    assert [m.step for m in client.get_metric_history(first_look.info.run_id, "slope_error")] == [
+        10,
+        25,
+        50,
+        100,
+        200,
+        400,
+    ]
+    assert [a.path for a in client.list_artifacts(first_look.info.run_id, "figures")] == [
+        "figures/data-at-a-glance.png"
+    ]
 
     execute_notebook(workspace, sprint.notebooks_dir / "02-experiment.ipynb")
     runs = runs_by_name(workspace, experiment_id)
@@ -52,12 +61,17 @@ def test_both_templates_run_and_leave_runs_figures_and_journal_entries(workspace
     losses = client.get_metric_history(diverging.info.run_id, "loss")
     assert [m.step for m in losses] == list(range(30)) and losses[-1].value > losses[0].value
     assert [a.path for a in client.list_artifacts(runs["compare"].info.run_id, "figures")] == [
-        "figures/loss-by-learning-rate.png"]
+        "figures/loss-by-learning-rate.png"
+    ]
     assert (sprint.artifacts_dir / "loss-by-learning-rate.png").stat().st_size > 0
 
     entries = journal(sprint)
     kinds = [(entry["kind"], entry["notebook"]) for entry in entries]
-    assert kinds == [("note", "01-explore.ipynb"), ("failure", "02-experiment.ipynb"), ("finding", "02-experiment.ipynb")]
+    assert kinds == [
+        ("note", "01-explore.ipynb"),
+        ("failure", "02-experiment.ipynb"),
+        ("finding", "02-experiment.ipynb"),
+    ]
     failure, finding = entries[1], entries[2]
     assert failure["text"] == "learning rate 1.2 diverges" and failure["run_id"] == diverging.info.run_id
     assert finding["text"].startswith("learning rate 0.4 reaches the lowest loss")
@@ -72,8 +86,12 @@ def test_both_templates_run_and_leave_runs_figures_and_journal_entries(workspace
 def test_a_failing_cell_names_the_error_and_keeps_the_outputs(workspace):
     sprint = create_sprint(workspace, "What if it breaks?").sprint
     path = sprint.notebooks_dir / "broken.ipynb"
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('before')"),
-                                               nbformat.v4.new_code_cell("raise ValueError('no data today')")])
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("print('before')"),
+            nbformat.v4.new_code_cell("raise ValueError('no data today')"),
+        ]
+    )
     nbformat.write(notebook, path)
     with pytest.raises(SabbaticalError, match=r"broken.ipynb failed: ValueError: no data today"):
         execute_notebook(workspace, path)

@@ -53,7 +53,9 @@ def test_entries_are_numbered_and_a_retraction_keeps_the_line(sprint, cli):
     cli("sprint", "log", "finding", "warmup does not change the loss spikes")
     assert sprint.journal_path.read_text().startswith(before)
     assert [(e["number"], e["text"]) for e in numbered(cli)] == [
-        (2, "cosine schedule diverged"), (3, "warmup does not change the loss spikes")]
+        (2, "cosine schedule diverged"),
+        (3, "warmup does not change the loss spikes"),
+    ]
     everything = numbered(cli, "--all")
     assert everything[0]["retracted"] == "the spikes came from a bad batch" and not everything[0]["current"]
     assert "warmup halves" not in " ".join(published(sprint))
@@ -65,12 +67,15 @@ def test_entries_are_numbered_and_a_retraction_keeps_the_line(sprint, cli):
     assert "does not change the loss spikes" in retro and "halves" not in retro
 
 
-@pytest.mark.parametrize(("args", "code", "message"), [
-    (["--retract", "1"], 2, "say why"),
-    (["--retract", "9", "--why", "typo"], 1, "no journal entry 9"),
-    (["--retract", "1", "--why", "x", "finding", "new"], 2, "stand alone"),
-    (["--keep", "1"], 2, "neither an example"),
-])
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["--retract", "1"], 2, "say why"),
+        (["--retract", "9", "--why", "typo"], 1, "no journal entry 9"),
+        (["--retract", "1", "--why", "x", "finding", "new"], 2, "stand alone"),
+        (["--keep", "1"], 2, "neither an example"),
+    ],
+)
 def test_a_bad_correction_is_one_line_and_changes_nothing(sprint, cli, args, code, message):
     cli("sprint", "log", "finding", "something")
     before = sprint.journal_path.read_text()
@@ -93,15 +98,21 @@ def test_a_failed_run_says_its_error_once(sprint):
 
 @pytest.fixture
 def three_sprints(workspace):
-    made = [create_sprint(workspace, question, start=start).sprint for question, start in (
-        ("Does warmup help small transformers?", "2030-01-01"),
-        ("Is dropout needed below a million parameters?", "2030-01-15"),
-        ("Does warmup length matter for dropout-free models?", "2030-02-01"))]
+    made = [
+        create_sprint(workspace, question, start=start).sprint
+        for question, start in (
+            ("Does warmup help small transformers?", "2030-01-01"),
+            ("Is dropout needed below a million parameters?", "2030-01-15"),
+            ("Does warmup length matter for dropout-free models?", "2030-02-01"),
+        )
+    ]
     return made
 
 
-@pytest.mark.parametrize(("name", "index"), [("does-warmup-h", 0), ("is-d", 1), ("dropout needed", 1),
-                                             ("MILLION", 1), ("length", 2), ("03-does", 2)])
+@pytest.mark.parametrize(
+    ("name", "index"),
+    [("does-warmup-h", 0), ("is-d", 1), ("dropout needed", 1), ("MILLION", 1), ("length", 2), ("03-does", 2)],
+)
 def test_a_sprint_is_named_by_a_unique_prefix_or_words_of_its_question(three_sprints, name, index):
     assert Sprint(three_sprints[0].workspace, name).folder == three_sprints[index].folder
 
@@ -182,9 +193,14 @@ def test_a_new_execution_of_a_notebook_supersedes_what_the_last_one_logged(sprin
     assert entries[2].seen_before == 1 and entries[3].seen_before == 0
     lines = [json.loads(line) for line in sprint.journal_path.read_text().splitlines()]
     events = [{key: value for key, value in line.items() if key != "time"} for line in lines if "kind" not in line]
-    assert events == [{"event": "superseded", "entries": [1, 2], "notebook": "02-experiment.ipynb",
-                       "execution": "second"}]
-    assert published(sprint) == ["warmup halves the spikes", "fitted slope 2.9", "written from a script, in no notebook"]
+    assert events == [
+        {"event": "superseded", "entries": [1, 2], "notebook": "02-experiment.ipynb", "execution": "second"}
+    ]
+    assert published(sprint) == [
+        "warmup halves the spikes",
+        "fitted slope 2.9",
+        "written from a script, in no notebook",
+    ]
     status = cli("sprint", "status")
     assert "warmup halves the spikes  [also seen in 1 earlier run]" in status.stdout
     assert "fitted slope 3.1" not in status.stdout and "2 retracted or superseded" in status.stdout
@@ -194,8 +210,15 @@ def test_a_new_execution_of_a_notebook_supersedes_what_the_last_one_logged(sprin
 @pytest.fixture
 def pile_item(workspace):
     conn = db.connect(workspace.pile_path)
-    add_item(conn, "arxiv:2209.11895", "In-context Learning and Induction Heads", "Induction heads ...",
-             authors='["Catherine Olsson"]', published="2022-09-24", url="https://arxiv.org/abs/2209.11895")
+    add_item(
+        conn,
+        "arxiv:2209.11895",
+        "In-context Learning and Induction Heads",
+        "Induction heads ...",
+        authors='["Catherine Olsson"]',
+        published="2022-09-24",
+        url="https://arxiv.org/abs/2209.11895",
+    )
     add_item(conn, "arxiv:2401.00001", "A paper on the reading list", "Warmup ...", published="2024-01-01")
     conn.close()
     return "arxiv:2209.11895"
@@ -213,15 +236,27 @@ def test_citations_are_checked_and_lead_back_from_the_pile(sprint, pile_item, cl
         track.figure(fig, "loss-curve")
         plt.close(fig)
     before = sprint.journal_path.read_text()
-    for bad, message in ((["--cite", "arxiv:9999.99999"], "cannot cite arxiv:9999.99999"),
-                         (["--run", "nonexistent"], "no run 'nonexistent'"),
-                         (["--figure", "missing-plot"], "no figure 'missing-plot'")):
+    for bad, message in (
+        (["--cite", "arxiv:9999.99999"], "cannot cite arxiv:9999.99999"),
+        (["--run", "nonexistent"], "no run 'nonexistent'"),
+        (["--figure", "missing-plot"], "no figure 'missing-plot'"),
+    ):
         result = cli("sprint", "log", "finding", "induction heads form early", *bad)
         assert result.exit_code == 1 and message in result.stderr
     assert sprint.journal_path.read_text() == before
 
-    result = cli("sprint", "log", "finding", "induction heads form early", "--cite", "https://arxiv.org/abs/2209.11895v2",
-                 "--run", "baseline", "--figure", "loss-curve")
+    result = cli(
+        "sprint",
+        "log",
+        "finding",
+        "induction heads form early",
+        "--cite",
+        "https://arxiv.org/abs/2209.11895v2",
+        "--run",
+        "baseline",
+        "--figure",
+        "loss-curve",
+    )
     assert result.exit_code == 0, result.stderr
     entry = fresh(sprint).journal()[-1]
     assert entry.cites == [pile_item] and entry.extra["evidence_figures"] == ["loss-curve.png"]

@@ -64,9 +64,12 @@ def test_running_a_notebook_twice_supersedes_the_first_execution(workspace, cli)
 def test_a_failing_notebook_reports_what_ran_and_exits_1(workspace, cli):
     sprint = create_sprint(workspace, "Does a broken cell stop the run?").sprint
     notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_code_cell("from sabbatical import track\n"
-                                                 "with track.run('before'):\n    track.metric('x', 1.0)"),
-                      nbformat.v4.new_code_cell("raise RuntimeError('boom')")]
+    notebook.cells = [
+        nbformat.v4.new_code_cell(
+            "from sabbatical import track\nwith track.run('before'):\n    track.metric('x', 1.0)"
+        ),
+        nbformat.v4.new_code_cell("raise RuntimeError('boom')"),
+    ]
     nbformat.write(notebook, sprint.notebooks_dir / "broken.ipynb")
     result = cli("-w", workspace.root, "sprint", "run", "broken.ipynb", "--output", str(sprint.folder / "out.ipynb"))
     assert result.exit_code == 1 and "RuntimeError: boom" in result.stderr

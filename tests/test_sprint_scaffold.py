@@ -28,8 +28,10 @@ def front_matter(folder: Path) -> dict:
 
 def snapshot(folder: Path) -> dict[str, bytes | None]:
     """Every path under `folder` with its bytes (None for folders): 'unchanged' means equal snapshots."""
-    return {str(path.relative_to(folder)): path.read_bytes() if path.is_file() else None
-            for path in sorted(folder.rglob("*"))}
+    return {
+        str(path.relative_to(folder)): path.read_bytes() if path.is_file() else None
+        for path in sorted(folder.rglob("*"))
+    }
 
 
 def experiments(workspace: Workspace) -> list:
@@ -41,8 +43,18 @@ def experiments(workspace: Workspace) -> list:
 
 
 def test_new_sprint_makes_the_folder_and_its_experiment(workspace, cli):
-    result = cli("-w", workspace.root, "new-sprint", "Does warm-up help small transformers learn?",
-                 "--hypothesis", "Yes, below 10M parameters", "--start", "2030-03-04", "--days", "10")
+    result = cli(
+        "-w",
+        workspace.root,
+        "new-sprint",
+        "Does warm-up help small transformers learn?",
+        "--hypothesis",
+        "Yes, below 10M parameters",
+        "--start",
+        "2030-03-04",
+        "--days",
+        "10",
+    )
     assert result.exit_code == 0, result.stderr
     folder = workspace.sprints_dir / "01-does-warm-up-help-small-transformers-learn"
     assert "Sprint 01 started in sprints/01-does-warm-up-help-small-transformers-learn/" in result.stdout
@@ -87,25 +99,41 @@ runpy.run_module("sabbatical", run_name="__main__")
 def test_new_sprint_never_imports_mlflow(workspace, tmp_path):
     report = tmp_path / "imported.json"
     env = {**os.environ, "SABBATICAL_WORKSPACE": str(workspace.root)}
-    done = subprocess.run([sys.executable, "-c", IMPORT_REPORT, str(report), "new-sprint", "Is MLflow loaded?"],
-                          capture_output=True, text=True, env=env, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORT_REPORT, str(report), "new-sprint", "Is MLflow loaded?"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert "Sprint 01 started" in done.stdout
     assert json.loads(report.read_text()) == []
-    done = subprocess.run([sys.executable, "-c", IMPORT_REPORT, str(report), "sprint", "list"],
-                          capture_output=True, text=True, env=env, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORT_REPORT, str(report), "sprint", "list"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert done.returncode == 0 and "Is MLflow loaded?" in done.stdout, done.stderr
     assert json.loads(report.read_text()) == []
 
 
-@pytest.mark.parametrize(("number", "question", "name"), [
-    (3, "Do induction heads form at the same step across seeds and model widths in small transformers?",
-     "Sprint 3 · Do induction heads form at the same step across seeds and…"),
-    (12, "Short?", "Sprint 12 · Short?"),
-    (1, "  Spaces \n and\tnewlines   collapse ", "Sprint 1 · Spaces and newlines collapse"),
-    (2, "x" * 100, "Sprint 2 · " + "x" * 60 + "…"),
-    (4, "a" * 55 + ", then more words", "Sprint 4 · " + "a" * 55 + "…"),  # no comma before the ellipsis
-])
+@pytest.mark.parametrize(
+    ("number", "question", "name"),
+    [
+        (
+            3,
+            "Do induction heads form at the same step across seeds and model widths in small transformers?",
+            "Sprint 3 · Do induction heads form at the same step across seeds and…",
+        ),
+        (12, "Short?", "Sprint 12 · Short?"),
+        (1, "  Spaces \n and\tnewlines   collapse ", "Sprint 1 · Spaces and newlines collapse"),
+        (2, "x" * 100, "Sprint 2 · " + "x" * 60 + "…"),
+        (4, "a" * 55 + ", then more words", "Sprint 4 · " + "a" * 55 + "…"),  # no comma before the ellipsis
+    ],
+)
 def test_the_experiment_name_is_the_number_and_the_question_cut_between_words(number, question, name):
     assert experiment_name(number, question) == name
     assert len(name) <= 80
@@ -142,13 +170,16 @@ def test_a_private_sprint_says_so(workspace, cli):
     assert front_matter(workspace.sprints_dir / "01-a-secret-question")["private"] is True
 
 
-@pytest.mark.parametrize(("text", "slug"), [
-    ("Können Übersetzungen helfen?", "konnen-ubersetzungen-helfen"),
-    ("日本語の質問は大丈夫？", "日本語の質問は大丈夫"),
-    ("../../etc/passwd", "etc-passwd"),
-    ("  --weird__ name.. ", "weird-name"),
-    ("What is " + "very " * 20 + "long?", "what-is-very-very-very-very-very-very-very-very"),
-])
+@pytest.mark.parametrize(
+    ("text", "slug"),
+    [
+        ("Können Übersetzungen helfen?", "konnen-ubersetzungen-helfen"),
+        ("日本語の質問は大丈夫？", "日本語の質問は大丈夫"),
+        ("../../etc/passwd", "etc-passwd"),
+        ("  --weird__ name.. ", "weird-name"),
+        ("What is " + "very " * 20 + "long?", "what-is-very-very-very-very-very-very-very-very"),
+    ],
+)
 def test_slugs_are_safe_folder_names(text, slug):
     assert slugify(text) == slug
     assert "/" not in slug and ".." not in slug
@@ -179,18 +210,31 @@ def busy_workspace(tmp_path_factory):
     return workspace
 
 
-@pytest.mark.parametrize(("args", "code", "message"), [
-    (["   "], ExitCode.USAGE, "Error: the question is empty"),
-    (["Q", "--days", "0"], ExitCode.USAGE, "Error: --days must be at least 1"),
-    (["Q", "--start", "2030-02-10", "--end", "2030-02-01"], ExitCode.USAGE, "Error: the end 2030-02-01 is before"),
-    (["Q", "--start", "2030-13-01"], ExitCode.USAGE, "Error: --start '2030-13-01' is not a date"),
-    (["Q", "--end", "soon"], ExitCode.USAGE, "Error: --end 'soon' is not a date"),
-    (["Q", "--days", "3", "--end", "2030-02-01"], ExitCode.USAGE, "Error: give --days or --end, not both"),
-    (["Q", "--slug", "///"], ExitCode.USAGE, "Error: --slug '///' has no letters or digits"),
-    (["Existing question!"], ExitCode.ERROR, "Error: a sprint with the slug 'existing-question' already exists"),
-    (["Q", "--slug", "Existing-Question"], ExitCode.ERROR, "Error: a sprint with the slug 'existing-question'"),
-], ids=["empty", "zero-days", "end-before-start", "bad-start", "bad-end", "days-and-end", "empty-slug",
-        "same-slug", "same-slug-given"])
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["   "], ExitCode.USAGE, "Error: the question is empty"),
+        (["Q", "--days", "0"], ExitCode.USAGE, "Error: --days must be at least 1"),
+        (["Q", "--start", "2030-02-10", "--end", "2030-02-01"], ExitCode.USAGE, "Error: the end 2030-02-01 is before"),
+        (["Q", "--start", "2030-13-01"], ExitCode.USAGE, "Error: --start '2030-13-01' is not a date"),
+        (["Q", "--end", "soon"], ExitCode.USAGE, "Error: --end 'soon' is not a date"),
+        (["Q", "--days", "3", "--end", "2030-02-01"], ExitCode.USAGE, "Error: give --days or --end, not both"),
+        (["Q", "--slug", "///"], ExitCode.USAGE, "Error: --slug '///' has no letters or digits"),
+        (["Existing question!"], ExitCode.ERROR, "Error: a sprint with the slug 'existing-question' already exists"),
+        (["Q", "--slug", "Existing-Question"], ExitCode.ERROR, "Error: a sprint with the slug 'existing-question'"),
+    ],
+    ids=[
+        "empty",
+        "zero-days",
+        "end-before-start",
+        "bad-start",
+        "bad-end",
+        "days-and-end",
+        "empty-slug",
+        "same-slug",
+        "same-slug-given",
+    ],
+)
 def test_bad_input_is_one_line_and_changes_nothing(busy_workspace, cli, args, code, message):
     before = snapshot(busy_workspace.sprints_dir)
     experiments_before = [e.experiment_id for e in experiments(busy_workspace)]
@@ -206,14 +250,25 @@ def add_items(workspace: Workspace, items: list[dict]) -> None:
     conn = db.connect(workspace.pile_path)
     with db.transaction(conn):
         for item in items:
-            conn.execute("INSERT INTO items (id, kind, title, abstract, url, content_hash, private) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         (item["id"], item.get("kind", "paper"), item["title"], item.get("abstract", ""),
-                          item.get("url"), "hash-" + item["id"], int(item.get("private", False))))
+            conn.execute(
+                "INSERT INTO items (id, kind, title, abstract, url, content_hash, private) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    item["id"],
+                    item.get("kind", "paper"),
+                    item["title"],
+                    item.get("abstract", ""),
+                    item.get("url"),
+                    "hash-" + item["id"],
+                    int(item.get("private", False)),
+                ),
+            )
             if item.get("tldr"):
-                conn.execute("INSERT INTO summaries (item_id, content_hash, prompt_version, model, producer, status, "
-                             "tldr, contribution) VALUES (?, ?, 'v1', 'offline-extractive', 'offline', 'ok', ?, ?)",
-                             (item["id"], "hash-" + item["id"], item["tldr"], item.get("contribution")))
+                conn.execute(
+                    "INSERT INTO summaries (item_id, content_hash, prompt_version, model, producer, status, "
+                    "tldr, contribution) VALUES (?, ?, 'v1', 'offline-extractive', 'offline', 'ok', ?, ?)",
+                    (item["id"], "hash-" + item["id"], item["tldr"], item.get("contribution")),
+                )
         for item in items:
             if item.get("dropped"):
                 conn.execute("INSERT INTO events (subject, action) VALUES (?, 'drop')", (item["id"],))
@@ -221,11 +276,21 @@ def add_items(workspace: Workspace, items: list[dict]) -> None:
 
 
 PILE = [
-    {"id": "arxiv:2001.00001", "title": "Learning rate warmup for transformers", "url": "https://arxiv.org/abs/2001.00001",
-     "abstract": "Warmup stabilises transformer training.", "tldr": "Warmup avoids early divergence.",
-     "contribution": "new_insight"},
-    {"id": "https://blog.example/warmup", "kind": "post", "title": "Why warmup works", "url": "https://blog.example/warmup",
-     "abstract": "A blog post on warmup schedules for small transformers."},
+    {
+        "id": "arxiv:2001.00001",
+        "title": "Learning rate warmup for transformers",
+        "url": "https://arxiv.org/abs/2001.00001",
+        "abstract": "Warmup stabilises transformer training.",
+        "tldr": "Warmup avoids early divergence.",
+        "contribution": "new_insight",
+    },
+    {
+        "id": "https://blog.example/warmup",
+        "kind": "post",
+        "title": "Why warmup works",
+        "url": "https://blog.example/warmup",
+        "abstract": "A blog post on warmup schedules for small transformers.",
+    },
     {"id": "arxiv:2001.00002", "title": "Protein folding at scale", "abstract": "Nothing about the question."},
     {"id": "arxiv:2001.00003", "title": "Secret warmup notes", "abstract": "warmup transformers", "private": True},
     {"id": "arxiv:2001.00004", "title": "Dropped warmup paper", "abstract": "warmup transformers", "dropped": True},
@@ -265,14 +330,17 @@ def test_without_a_pile_the_reading_list_says_so_and_makes_none(workspace, cli):
 def test_reading_refresh_rewrites_only_its_section(workspace, cli):
     assert cli("-w", workspace.root, "new-sprint", "Does warmup help small transformers?").exit_code == 0
     sprint_md = workspace.sprints_dir / "01-does-warmup-help-small-transformers" / "sprint.md"
-    edited = sprint_md.read_text().replace("## Notes\n", "## Notes\n\nMy own notes, with a `## fake` heading in code:\n"
-                                                         "```\n## not a section\n```\n")
+    edited = sprint_md.read_text().replace(
+        "## Notes\n", "## Notes\n\nMy own notes, with a `## fake` heading in code:\n```\n## not a section\n```\n"
+    )
     sprint_md.write_text(edited)
     add_items(workspace, PILE)
 
     shown = cli("-w", workspace.root, "sprint", "reading", "01", "--json")
     assert sorted(entry["item_id"] for entry in json.loads(shown.stdout)["entries"]) == [
-        "arxiv:2001.00001", "https://blog.example/warmup"]
+        "arxiv:2001.00001",
+        "https://blog.example/warmup",
+    ]
     assert sprint_md.read_text() == edited  # showing does not write
 
     refreshed = cli("-w", workspace.root, "sprint", "reading", "--refresh")

@@ -22,8 +22,14 @@ pytestmark = pytest.mark.slow
 
 def start(args: list[str], workspace) -> subprocess.Popen:
     env = {**os.environ, "SABBATICAL_WORKSPACE": str(workspace.root)}
-    return subprocess.Popen([sys.executable, "-m", "sabbatical", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True, env=env, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "sabbatical", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
 
 
 def printed_url(process: subprocess.Popen) -> str:

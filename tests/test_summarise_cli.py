@@ -11,11 +11,43 @@ from sabbatical import db
 from sabbatical.errors import ExitCode
 from tests.helpers.fake_openai import FakeOpenAI, configure_llm, insert_items, sample_documents
 
-REPORT_KEYS = {"producer", "model", "prompt_version", "selection", "selected", "done", "cached", "failed", "pending",
-               "calls", "tokens_in", "tokens_out", "cost_usd", "quotes_total", "quotes_verified", "stopped",
-               "seconds", "failures"}
-CALL_KEYS = {"id", "at", "purpose", "provider", "model", "prompt_version", "item_id", "structured_mode", "tokens_in",
-             "tokens_out", "latency_ms", "cost_usd", "status", "error", "attempt"}
+REPORT_KEYS = {
+    "producer",
+    "model",
+    "prompt_version",
+    "selection",
+    "selected",
+    "done",
+    "cached",
+    "failed",
+    "pending",
+    "calls",
+    "tokens_in",
+    "tokens_out",
+    "cost_usd",
+    "quotes_total",
+    "quotes_verified",
+    "stopped",
+    "seconds",
+    "failures",
+}
+CALL_KEYS = {
+    "id",
+    "at",
+    "purpose",
+    "provider",
+    "model",
+    "prompt_version",
+    "item_id",
+    "structured_mode",
+    "tokens_in",
+    "tokens_out",
+    "latency_ms",
+    "cost_usd",
+    "status",
+    "error",
+    "attempt",
+}
 
 
 @pytest.fixture
@@ -37,8 +69,9 @@ def test_offline_summaries_say_so_once_and_a_rerun_is_cached(cli, workspace, pil
     result = cli("--workspace", workspace.root, "pile", "summarise")
     assert result.exit_code == 0, result.stderr
     assert result.stderr.count("summaries are made offline") == 1 and "[llm] base_url" in result.stderr
-    assert result.stdout.strip() == ("Summarised 4 of 4 items offline (offline-extractive): 0 cached, 0 failed, "
-                                     "0 pending; 16/16 quotes verified.")
+    assert result.stdout.strip() == (
+        "Summarised 4 of 4 items offline (offline-extractive): 0 cached, 0 failed, 0 pending; 16/16 quotes verified."
+    )
     again = cli("--workspace", workspace.root, "pile", "summarise", "--all")
     assert again.stdout.startswith("Summarised 0 of 4 items offline (offline-extractive): 4 cached")
     assert pile.execute("SELECT COUNT(*) FROM summaries").fetchone()[0] == 4
@@ -76,17 +109,29 @@ def test_a_budget_stops_early_and_says_what_is_left(cli, workspace, pile, server
 
 
 def test_ids_may_be_repeated_or_comma_separated(cli, workspace, pile):
-    result = cli("--workspace", workspace.root, "pile", "summarise", "--ids", "test:00000,test:00001", "--ids",
-                 "test:00002", "--json")
+    result = cli(
+        "--workspace",
+        workspace.root,
+        "pile",
+        "summarise",
+        "--ids",
+        "test:00000,test:00001",
+        "--ids",
+        "test:00002",
+        "--json",
+    )
     assert json.loads(result.stdout)["done"] == 3
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--all", "--retry-failed"], "choose one of --all, --pending, --retry-failed, --ids"),
-    (["--prompt", "v2"], "prompt summarise-v2 needs an LLM endpoint"),
-    (["--budget", "plenty"], "neither tokens"),
-    (["--compare"], "--compare needs --prompt VERSION"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--all", "--retry-failed"], "choose one of --all, --pending, --retry-failed, --ids"),
+        (["--prompt", "v2"], "prompt summarise-v2 needs an LLM endpoint"),
+        (["--budget", "plenty"], "neither tokens"),
+        (["--compare"], "--compare needs --prompt VERSION"),
+    ],
+)
 def test_bad_usage_exits_2_with_one_line(cli, workspace, pile, args, message):
     result = cli("--workspace", workspace.root, "pile", "summarise", *args)
     assert result.exit_code == ExitCode.USAGE and message in result.stderr
@@ -99,7 +144,9 @@ def test_llm_log_lists_calls(cli, workspace, pile, server):
     calls = json.loads(cli("--workspace", workspace.root, "pile", "llm-log", "--json").stdout)
     assert len(calls) == 5 and set(calls[0]) == CALL_KEYS
     assert sorted(c["status"] for c in calls) == ["http_error", "ok", "ok", "ok", "ok"]
-    assert json.loads(cli("--workspace", workspace.root, "pile", "llm-log", "--json", "--limit", "2").stdout)[1]["id"] == 4
+    assert (
+        json.loads(cli("--workspace", workspace.root, "pile", "llm-log", "--json", "--limit", "2").stdout)[1]["id"] == 4
+    )
     table = cli("--workspace", workspace.root, "pile", "llm-log", "--item", "test:00001", env={"COLUMNS": "250"}).stdout
     assert "http_error" in table and "summarise-v1" in table and "loopback" in table
 

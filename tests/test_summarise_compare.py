@@ -27,8 +27,14 @@ def pile(workspace):
     conn = db.connect(workspace.pile_path)
     insert_items(conn, sample_documents(10))
     # The researcher kept the insight-style studies and dropped two benchmark ones.
-    for item_id, action in [("test:00000", "keep"), ("test:00002", "star"), ("test:00001", "drop"),
-                            ("test:00003", "drop"), ("test:00005", "keep"), ("test:00005", "inbox")]:
+    for item_id, action in [
+        ("test:00000", "keep"),
+        ("test:00002", "star"),
+        ("test:00001", "drop"),
+        ("test:00003", "drop"),
+        ("test:00005", "keep"),
+        ("test:00005", "inbox"),
+    ]:
         conn.execute("INSERT INTO events (subject, action) VALUES (?, ?)", (item_id, action))
     yield conn
     conn.close()
@@ -45,17 +51,17 @@ def test_spearman():
 def test_compare_measures_agreement_and_records_an_mlflow_run(workspace, pile, server):
     workspace = Workspace(workspace.root)
     comparison = compare_prompts(workspace, "v2", sample=6)
-    assert comparison.sample == 6 and comparison.triaged_items == 4        # triaged items are sampled first
+    assert comparison.sample == 6 and comparison.triaged_items == 4  # triaged items are sampled first
     assert {r.item_id for r in comparison.rows} >= {"test:00000", "test:00001", "test:00002", "test:00003"}
     old, new = comparison.old, comparison.new
     assert (old.prompt_version, new.prompt_version) == ("summarise-v1", "summarise-v2")
-    assert comparison.kind_agreement == 1.0                   # the loopback model only moves scores with a rubric
+    assert comparison.kind_agreement == 1.0  # the loopback model only moves scores with a rubric
     assert comparison.score_correlation is not None and comparison.score_correlation > 0.5
     # The loopback model answers with the offline judge, which reads one of the synthetic 'benchmark' abstracts
     # as insight (its judgement is measured on the dev set, benchmarks/judge_quality.py, not here).
     assert old.triage_agreement == new.triage_agreement and old.triage_agreement >= 0.75
     assert old.failure_rate == new.failure_rate == 0.0 and old.calls_this_run == new.calls_this_run == 6
-    assert old.tokens_per_item > 0 and new.tokens_per_item > old.tokens_per_item     # v2 is the longer prompt
+    assert old.tokens_per_item > 0 and new.tokens_per_item > old.tokens_per_item  # v2 is the longer prompt
     assert any(r.old_score != r.new_score for r in comparison.rows)
 
     from mlflow.tracking import MlflowClient
@@ -66,13 +72,15 @@ def test_compare_measures_agreement_and_records_an_mlflow_run(workspace, pile, s
     assert experiment.name == "prompts" and run.info.status == "FINISHED"
     assert experiment.artifact_location.startswith(workspace.artifact_root)
     assert run.data.params["new_prompt"] == "summarise-v2" and run.data.metrics["kind_agreement"] == 1.0
-    assert {"score_spearman", "old_triage_agreement", "new_tokens_per_item", "new_failure_rate"} <= set(run.data.metrics)
+    assert {"score_spearman", "old_triage_agreement", "new_tokens_per_item", "new_failure_rate"} <= set(
+        run.data.metrics
+    )
     artifacts = Path(urlparse(run.info.artifact_uri).path)
     table = json.loads((artifacts / "comparison.json").read_text())
     assert len(table["rows"]) == 6 and (artifacts / "prompts" / "summarise-v2.md").is_file()
 
     again = compare_prompts(workspace, "v2", sample=6, record=False)
-    assert again.old.calls_this_run == again.new.calls_this_run == 0          # both sides cached
+    assert again.old.calls_this_run == again.new.calls_this_run == 0  # both sides cached
 
 
 def test_comparing_the_current_prompt_with_itself_is_refused(workspace, pile, server):
@@ -82,12 +90,22 @@ def test_comparing_the_current_prompt_with_itself_is_refused(workspace, pile, se
 
 @pytest.mark.slow
 def test_the_cli_shows_old_and_new_side_by_side(cli, workspace, pile, server):
-    result = cli("--workspace", workspace.root, "pile", "summarise", "--prompt", "v2", "--sample", "4", "--compare",
-                 env={"COLUMNS": "250"})
+    result = cli(
+        "--workspace",
+        workspace.root,
+        "pile",
+        "summarise",
+        "--prompt",
+        "v2",
+        "--sample",
+        "4",
+        "--compare",
+        env={"COLUMNS": "250"},
+    )
     assert result.exit_code == 0, result.stderr
     assert "Old vs new, side by side" in result.stdout and "kind agreement" in result.stdout
     assert "agreement with your triage (4 items)" in result.stdout
-    assert 'Recorded as MLflow run' in result.stdout and 'set [llm] prompt = "summarise-v2"' in result.stdout
+    assert "Recorded as MLflow run" in result.stdout and 'set [llm] prompt = "summarise-v2"' in result.stdout
     rows = pile.execute("SELECT prompt_version, COUNT(*) FROM summaries GROUP BY prompt_version").fetchall()
     assert [tuple(r) for r in rows] == [("summarise-v1", 4), ("summarise-v2", 4)]
 

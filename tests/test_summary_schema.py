@@ -15,9 +15,11 @@ from sabbatical.reading.summary_schema import (
     verify_quotes,
 )
 
-SOURCE = (r"Scaling Laws Revisited. We find that \emph{loss} curves bend at a critical batch-size. "
-          "Surprisingly, the effect vanishes for deduplicated data. Our model outperforms GPT-2 by 3.1% on "
-          "LAMBADA, i.e. a new state-of-the-art.")
+SOURCE = (
+    r"Scaling Laws Revisited. We find that \emph{loss} curves bend at a critical batch-size. "
+    "Surprisingly, the effect vanishes for deduplicated data. Our model outperforms GPT-2 by 3.1% on "
+    "LAMBADA, i.e. a new state-of-the-art."
+)
 
 
 def valid(**changes) -> dict:
@@ -25,7 +27,11 @@ def valid(**changes) -> dict:
         "tldr": "Loss curves bend at a critical batch size. The effect vanishes on deduplicated data.",
         "key_claims": [{"claim": "Curves bend.", "quote": "We find that loss curves bend at a critical batch-size"}],
         "contribution": "new_insight",
-        "insight": {"score": 0.8, "rationale": "It explains a behaviour.", "quote": "the effect vanishes for deduplicated data"},
+        "insight": {
+            "score": 0.8,
+            "rationale": "It explains a behaviour.",
+            "quote": "the effect vanishes for deduplicated data",
+        },
         "topics": ["scaling laws"],
         "questions": [],
     }
@@ -39,14 +45,17 @@ def test_a_valid_summary_round_trips():
     assert Summary.model_validate(summary.model_dump(mode="json")) == summary
 
 
-@pytest.mark.parametrize("change", [
-    {"tldr": "One. Two. Three sentences are too many."},
-    {"contribution": "groundbreaking"},
-    {"insight": {"score": 1.5, "rationale": "Too high.", "quote": "the effect vanishes"}},
-    {"insight": {"score": 0.5, "rationale": "First sentence. Second sentence.", "quote": "the effect vanishes"}},
-    {"key_claims": []},
-    {"admin": True},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"tldr": "One. Two. Three sentences are too many."},
+        {"contribution": "groundbreaking"},
+        {"insight": {"score": 1.5, "rationale": "Too high.", "quote": "the effect vanishes"}},
+        {"insight": {"score": 0.5, "rationale": "First sentence. Second sentence.", "quote": "the effect vanishes"}},
+        {"key_claims": []},
+        {"admin": True},
+    ],
+)
 def test_invalid_summaries_are_rejected(change):
     with pytest.raises(ValidationError):
         Summary.model_validate(valid(**change))
@@ -54,14 +63,26 @@ def test_invalid_summaries_are_rejected(change):
 
 def test_every_contribution_kind_of_the_issue_exists():
     assert {k.value for k in ContributionKind} == {
-        "new_insight", "new_method", "sota_increment", "dataset_benchmark", "tool_system", "survey", "position", "other",
-        "unjudged"}
+        "new_insight",
+        "new_method",
+        "sota_increment",
+        "dataset_benchmark",
+        "tool_system",
+        "survey",
+        "position",
+        "other",
+        "unjudged",
+    }
 
 
 def test_sentences_split_without_breaking_abbreviations():
     text = "We use e.g. dropout, as in Smith et al. 2020. It works! Does it scale? 3 runs agree."
-    assert split_sentences(text) == ["We use e.g. dropout, as in Smith et al. 2020.", "It works!", "Does it scale?",
-                                     "3 runs agree."]
+    assert split_sentences(text) == [
+        "We use e.g. dropout, as in Smith et al. 2020.",
+        "It works!",
+        "Does it scale?",
+        "3 runs agree.",
+    ]
 
 
 def test_normalisation_ignores_case_whitespace_latex_and_typography():
@@ -70,12 +91,16 @@ def test_normalisation_ignores_case_whitespace_latex_and_typography():
 
 
 def test_quotes_that_occur_verify_and_others_are_flagged_not_dropped():
-    summary = Summary.model_validate(valid(key_claims=[
-        {"claim": "a", "quote": "WE FIND THAT LOSS CURVES bend at a critical batch size"},
-        {"claim": "b", "quote": "outperforms GPT-2 by 3.1% on LAMBADA"},
-        {"claim": "c", "quote": "the model explains all of language"},
-        {"claim": "d", "quote": "bend"},
-    ]))
+    summary = Summary.model_validate(
+        valid(
+            key_claims=[
+                {"claim": "a", "quote": "WE FIND THAT LOSS CURVES bend at a critical batch size"},
+                {"claim": "b", "quote": "outperforms GPT-2 by 3.1% on LAMBADA"},
+                {"claim": "c", "quote": "the model explains all of language"},
+                {"claim": "d", "quote": "bend"},
+            ]
+        )
+    )
     checks = verify_quotes(summary, SOURCE)
     assert [c.status for c in checks] == ["verified", "verified", "not_found", "too_short", "verified"]
     assert len(checks) == 5 and checks[2].quote == "the model explains all of language"
@@ -89,8 +114,12 @@ def test_an_ellipsis_in_a_quote_matches_the_parts_in_order():
 
 def test_pdf_hyphenation_across_a_line_break_still_verifies():
     source = "Large models memo-\nrise rare sequences early in training."
-    summary = Summary.model_validate(valid(key_claims=[{"claim": "x", "quote": "Large models memorise rare sequences"}],
-                                           insight={"score": 0.5, "rationale": "Fine.", "quote": "rare sequences early in training"}))
+    summary = Summary.model_validate(
+        valid(
+            key_claims=[{"claim": "x", "quote": "Large models memorise rare sequences"}],
+            insight={"score": 0.5, "rationale": "Fine.", "quote": "rare sequences early in training"},
+        )
+    )
     assert all(c.verified for c in verify_quotes(summary, source))
 
 

@@ -24,8 +24,11 @@ def _decisions(seed: int = 3, n: int = 240, dim: int = 48) -> tuple[np.ndarray, 
 def test_the_fit_is_scikit_learns_balanced_logistic_regression():
     vectors, labels = _decisions()
     ours = taste.fit(vectors, labels).predict_proba(vectors)[:, 1]
-    theirs = LogisticRegression(C=1.0, class_weight="balanced", max_iter=5000, tol=1e-10).fit(
-        vectors, labels).predict_proba(vectors)[:, 1]
+    theirs = (
+        LogisticRegression(C=1.0, class_weight="balanced", max_iter=5000, tol=1e-10)
+        .fit(vectors, labels)
+        .predict_proba(vectors)[:, 1]
+    )
     assert np.abs(ours - theirs).max() < 1e-4
 
 
@@ -34,8 +37,12 @@ def test_held_out_accuracy_is_the_stratified_k_fold_mean_and_tells_taste_from_no
 
     vectors, labels = _decisions()
     ours = taste.held_out_accuracy(vectors, labels, 5)
-    theirs = cross_val_score(LogisticRegression(C=1.0, class_weight="balanced"), vectors, labels,
-                             cv=StratifiedKFold(5, shuffle=True, random_state=0)).mean()
+    theirs = cross_val_score(
+        LogisticRegression(C=1.0, class_weight="balanced"),
+        vectors,
+        labels,
+        cv=StratifiedKFold(5, shuffle=True, random_state=0),
+    ).mean()
     assert abs(ours - theirs) < 0.08  # other folds, the same model: close, not equal
     noise = np.random.default_rng(9).integers(0, 2, size=len(labels))
     assert ours > taste.held_out_accuracy(vectors, noise, 5) + 0.1

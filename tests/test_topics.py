@@ -40,7 +40,7 @@ def test_a_first_organise_finds_the_subjects_and_labels_them_by_their_words(conn
     report = topics.organise(conn, Config())
     assert report.mode == "fit" and report.placed == 60 and report.topics >= 3
     dominant = {subject: _dominant(conn, ids) for subject, ids in pile.items()}
-    assert len({topic_id for topic_id, _ in dominant.values()}) == 3          # three subjects, three topics
+    assert len({topic_id for topic_id, _ in dominant.values()}) == 3  # three subjects, three topics
     assert all(share >= 0.6 for _, share in dominant.values())
     names = {t.id: " ".join(t.keywords) for t in topics.list_topics(conn)}
     assert any(w in names[dominant["quantum"][0]] for w in ("quantum", "qubit", "entanglement", "photon", "spin"))
@@ -67,8 +67,12 @@ def test_later_items_join_the_nearest_topic_and_earlier_places_never_move(conn):
 def test_an_item_close_to_no_topic_stays_unsorted_instead_of_being_forced(conn):
     topic_pile(conn, per_topic=20)
     topics.organise(conn, Config())
-    stranger = add_item(conn, "test:stranger", "Medieval tax records of Flemish abbeys",
-                        "Ledgers, tithes and abbots in the twelfth century")
+    stranger = add_item(
+        conn,
+        "test:stranger",
+        "Medieval tax records of Flemish abbeys",
+        "Ledgers, tithes and abbots in the twelfth century",
+    )
     topics.organise(conn, Config())
     assert _topic_of(conn)[stranger] is None
     unsorted = [t for t in topics.list_topics(conn) if t.id == 0]
@@ -104,12 +108,14 @@ def test_a_pinned_topic_keeps_its_centre_through_a_refit_in_the_same_space(conn)
     vision, _ = _dominant(conn, pile["vision"])
     topics.pin_topic(conn, str(vision))
     add_items(conn, "vision", 3, start=100)
-    topics.organise(conn, Config())                                  # increment: same space
+    topics.organise(conn, Config())  # increment: same space
     member_vectors = _member_mean(conn, vision)
-    topics._cluster(conn, _index(conn), topics._active_topic_rows(conn), topics._content(conn), mode="refit",
-                    labeller=None)
-    centroid = np.frombuffer(conn.execute("SELECT centroid FROM topics WHERE id = ?", (vision,)).fetchone()[0],
-                             dtype=np.float32)
+    topics._cluster(
+        conn, _index(conn), topics._active_topic_rows(conn), topics._content(conn), mode="refit", labeller=None
+    )
+    centroid = np.frombuffer(
+        conn.execute("SELECT centroid FROM topics WHERE id = ?", (vision,)).fetchone()[0], dtype=np.float32
+    )
     assert np.allclose(centroid, member_vectors, atol=1e-5)
 
 
@@ -138,13 +144,16 @@ def test_merge_moves_items_and_is_an_event_and_survives_a_refit(conn):
     merged = topics.merge_topics(conn, str(quantum), [str(language)])
     assert event_count(conn) == events + 1
     event = conn.execute("SELECT subject, action, value FROM events ORDER BY id DESC LIMIT 1").fetchone()
-    assert (event["subject"], event["action"], json.loads(event["value"])) == (f"topic:{language}", "topic_merge",
-                                                                             {"into": quantum})
+    assert (event["subject"], event["action"], json.loads(event["value"])) == (
+        f"topic:{language}",
+        "topic_merge",
+        {"into": quantum},
+    )
     assert merged.size == sizes[quantum] + sizes[language]
     assert all(_topic_of(conn)[i] == quantum for i in were_language)
     status = conn.execute("SELECT status, merged_into FROM topics WHERE id = ?", (language,)).fetchone()
     assert tuple(status) == ("merged", quantum)
-    assert topics.resolve_topic(conn, str(language)) == quantum         # the old id leads to where it went
+    assert topics.resolve_topic(conn, str(language)) == quantum  # the old id leads to where it went
     topics.organise(conn, Config(), refit=True)
     assert language not in {t.id for t in topics.list_topics(conn)}
 
@@ -154,15 +163,17 @@ def test_topic_events_only_ever_add_rows(conn):
     topics.organise(conn, Config())
     first = topics.list_topics(conn)[0]
     counts = [event_count(conn)]
-    for action in (lambda: topics.rename_topic(conn, str(first.id), "One"),
-                   lambda: topics.rename_topic(conn, str(first.id), ""),
-                   lambda: topics.pin_topic(conn, str(first.id)),
-                   lambda: topics.pin_topic(conn, str(first.id), False)):
+    for action in (
+        lambda: topics.rename_topic(conn, str(first.id), "One"),
+        lambda: topics.rename_topic(conn, str(first.id), ""),
+        lambda: topics.pin_topic(conn, str(first.id)),
+        lambda: topics.pin_topic(conn, str(first.id), False),
+    ):
         action()
         counts.append(event_count(conn))
     assert counts == sorted(counts) and counts[-1] == counts[0] + 4
     now = {t.id: t for t in topics.list_topics(conn)}[first.id]
-    assert now.name == first.name and not now.renamed and not now.pinned      # back to the machine's label
+    assert now.name == first.name and not now.renamed and not now.pinned  # back to the machine's label
     with pytest.raises(Exception, match="append-only"):
         conn.execute("DELETE FROM events")
 
@@ -206,16 +217,26 @@ def test_an_outgrown_embedder_is_refitted_and_topic_ids_carry_over(conn):
 def test_an_llm_labels_topics_when_an_endpoint_is_configured(conn, http_server):
     from sabbatical.config import LLMConfig
 
-    answer = {"id": "x", "object": "chat.completion", "created": 0, "model": "m",
-              "choices": [{"index": 0, "finish_reason": "stop",
-                           "message": {"role": "assistant", "content": json.dumps({"label": "Qubits and light"})}}],
-              "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}}
+    answer = {
+        "id": "x",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "m",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", "content": json.dumps({"label": "Qubits and light"})},
+            }
+        ],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+    }
     http_server.route("/v1/chat/completions", body=json.dumps(answer), headers={"Content-Type": "application/json"})
     topic_pile(conn, per_topic=10)
     topics.organise(conn, Config(llm=LLMConfig(base_url=http_server.url + "/v1", max_retries=0)))
     listed = [t for t in topics.list_topics(conn) if t.id]
     assert listed and all(t.name == "Qubits and light" and t.label_source == "llm" for t in listed)
-    assert all(t.keywords for t in listed)                                   # keywords are still kept
+    assert all(t.keywords for t in listed)  # keywords are still kept
     sent = http_server.requests_to("/v1/chat/completions")
     assert len(sent) == len(listed)
     assert conn.execute("SELECT COUNT(*) FROM llm_calls WHERE purpose = 'topic_label'").fetchone()[0] == len(listed)
@@ -224,8 +245,12 @@ def test_an_llm_labels_topics_when_an_endpoint_is_configured(conn, http_server):
 def test_a_failing_llm_falls_back_to_keyword_labels(conn, http_server):
     from sabbatical.config import LLMConfig
 
-    http_server.route("/v1/chat/completions", status=400, body='{"error": {"message": "bad request"}}',
-                      headers={"Content-Type": "application/json"})
+    http_server.route(
+        "/v1/chat/completions",
+        status=400,
+        body='{"error": {"message": "bad request"}}',
+        headers={"Content-Type": "application/json"},
+    )
     topic_pile(conn, per_topic=10)
     report = topics.organise(conn, Config(llm=LLMConfig(base_url=http_server.url + "/v1", max_retries=0)))
     assert all(t.label_source == "keywords" for t in topics.list_topics(conn) if t.id)
@@ -265,7 +290,7 @@ def test_the_tour_stage_organises_searches_and_writes_the_digest_again_and_again
     assert f"digest written to {workspace.reading_dir / 'digest.md'}" in first
     assert (workspace.reading_dir / "digest.md").read_text().startswith("# Reading digest")
     second = organise_stage(workspace)
-    assert second.split(";")[0] == first.split(";")[0]                      # the same topics, nothing moved
+    assert second.split(";")[0] == first.split(";")[0]  # the same topics, nothing moved
 
 
 def test_the_tour_stage_on_an_empty_pile_says_so(workspace):
@@ -287,7 +312,7 @@ def test_keywords_are_what_sets_a_topic_apart_from_the_others():
 
     assert {"qubit", "surface", "codes"} <= words_of(first) and "protein" not in words_of(first)
     assert {"protein", "folding"} <= words_of(second) and "qubit" not in words_of(second)
-    assert not {"data", "propose", "results"} & words_of(first + second)   # shared and stop words name nothing
+    assert not {"data", "propose", "results"} & words_of(first + second)  # shared and stop words name nothing
     assert third == []
     assert class_keywords([]) == []
 
@@ -307,8 +332,9 @@ def test_keywords_skip_maths():
 def _feed_items(conn, source_title: str, locator: str, items: list[tuple[str, str]], prefix: str) -> list[str]:
     """Items that arrived through one feed (so its template can be learnt from them)."""
     with db.transaction(conn):
-        source_id = conn.execute("INSERT INTO sources (kind, locator, title) VALUES ('feed', ?, ?)",
-                                 (locator, source_title)).lastrowid
+        source_id = conn.execute(
+            "INSERT INTO sources (kind, locator, title) VALUES ('feed', ?, ?)", (locator, source_title)
+        ).lastrowid
     ids = []
     for n, (title, body) in enumerate(items):
         item_id = add_item(conn, f"test:{prefix}-{n}", title, "", content=body, kind="post")
@@ -323,16 +349,38 @@ def test_labels_never_hold_stop_words_of_other_languages_feed_templates_or_links
 
     topic_pile(conn, per_topic=15)
     subjects = ["quantum qubit photon", "protein enzyme genome", "image pixel camera", "token grammar parser"]
-    news = [(f"Story {n} about {subjects[n % 4]}",
-             f"{subjects[n % 4]} {subjects[n % 4]}\n\nScore: {100 + n}\n\nComments: {n * 3}\n\n"
-             f"Discussion: https://news.ycombinator.com/item?id={4000 + n}") for n in range(24)]
+    news = [
+        (
+            f"Story {n} about {subjects[n % 4]}",
+            f"{subjects[n % 4]} {subjects[n % 4]}\n\nScore: {100 + n}\n\nComments: {n * 3}\n\n"
+            f"Discussion: https://news.ycombinator.com/item?id={4000 + n}",
+        )
+        for n in range(24)
+    ]
     _feed_items(conn, "Hackernews Best Stories", "https://example.org/hn.xml", news, "hn")
-    german = [(f"Die neue KI und der Server {n}", "Die Firma hat mit der KI und den Kunden über die Server "
-               "gesprochen, wie es bei der Cloud und dem Netz ist, und das ist nicht neu.") for n in range(12)]
+    german = [
+        (
+            f"Die neue KI und der Server {n}",
+            "Die Firma hat mit der KI und den Kunden über die Server "
+            "gesprochen, wie es bei der Cloud und dem Netz ist, und das ist nicht neu.",
+        )
+        for n in range(12)
+    ]
     _feed_items(conn, "heise online News", "https://example.org/heise.rdf", german, "heise")
     topics.organise(conn, Config())
-    template = {"score", "comments", "discussion", "ycombinator", "news", "https", "com", "item", "hackernews",
-                "heise", "online"}
+    template = {
+        "score",
+        "comments",
+        "discussion",
+        "ycombinator",
+        "news",
+        "https",
+        "com",
+        "item",
+        "hackernews",
+        "heise",
+        "online",
+    }
     for topic in topics.list_topics(conn):
         words = {w for term in topic.keywords for w in term.split()}
         assert not words & LABEL_STOP_WORDS, (topic.name, words & LABEL_STOP_WORDS)
@@ -349,9 +397,9 @@ def test_a_feed_template_is_learnt_from_its_items_not_from_a_list():
     templates = boilerplate.learn(texts, {1: "Homelab Reddit"})
     cleaned = templates.clean(1, "Racks and switches\nsubmitted by /u/x\n[link] [comments]")
     assert "comments" not in cleaned and "submitted" not in cleaned and "Racks and switches" in cleaned
-    assert templates.clean(1, "My homelab rack") .split() == ["My", "rack"]     # the feed's name is not content
-    assert templates.clean(2, "see https://example.com/x for code") .split() == ["see", "for", "code"]
-    assert templates.clean(None, "subject words stay") == "subject words stay"   # too few items to judge
+    assert templates.clean(1, "My homelab rack").split() == ["My", "rack"]  # the feed's name is not content
+    assert templates.clean(2, "see https://example.com/x for code").split() == ["see", "for", "code"]
+    assert templates.clean(None, "subject words stay") == "subject words stay"  # too few items to judge
 
 
 def _framed_posts(topic: str, frame: str, count: int, seed: int) -> list[tuple[str, str]]:
@@ -372,9 +420,11 @@ def test_a_feeds_frame_does_not_make_a_topic_its_items_gather_by_subject(conn):
     """Two feeds wrap every post in their own long frame, each covering the same two subjects: the topics
     follow the subjects across both feeds, not the feeds."""
     topic_pile(conn, per_topic=15, topics=("vision", "language"))
-    frames = {"alpha": "Alpha Cast episode show notes hosted by Marco and John recorded live in the studio",
-              "beta": "Beta Digest newsletter issue curated links from our editors read the archive subscribe"}
-    post: dict[str, tuple[str, str]] = {}          # item id → (feed, subject)
+    frames = {
+        "alpha": "Alpha Cast episode show notes hosted by Marco and John recorded live in the studio",
+        "beta": "Beta Digest newsletter issue curated links from our editors read the archive subscribe",
+    }
+    post: dict[str, tuple[str, str]] = {}  # item id → (feed, subject)
     for feed, frame in frames.items():
         posts = _framed_posts("quantum", frame, 10, 0) + _framed_posts("biology", frame, 10, 1)
         made = _feed_items(conn, f"{feed} feed", f"https://example.org/{feed}.xml", posts, feed)
@@ -385,23 +435,26 @@ def test_a_feeds_frame_does_not_make_a_topic_its_items_gather_by_subject(conn):
         if item_id in post:
             held.setdefault(topic_id, set()).add(post[item_id])
     assert None not in held
-    assert all(len({subject for _, subject in found}) == 1 for found in held.values()), held   # never by feed
-    for subject in ("quantum", "biology"):                                  # each subject gathers both feeds
+    assert all(len({subject for _, subject in found}) == 1 for found in held.values()), held  # never by feed
+    for subject in ("quantum", "biology"):  # each subject gathers both feeds
         assert any(found == {("alpha", subject), ("beta", subject)} for found in held.values()), held
     stored = topics.content_index(conn, None, _index(conn), topics._content(conn))
-    assert stored is _index(conn)          # without an embedder the stored vectors are used, never changed
+    assert stored is _index(conn)  # without an embedder the stored vectors are used, never changed
 
 
 def test_labels_use_a_phrase_where_the_words_stand_together():
     from sabbatical.reading.clustering import class_keywords
 
-    sae = [f"Sparse autoencoders find features in layer {n}; sparse autoencoders scale. In-context learning "
-           "emerges as in-context learning heads form." for n in range(6)]
+    sae = [
+        f"Sparse autoencoders find features in layer {n}; sparse autoencoders scale. In-context learning "
+        "emerges as in-context learning heads form."
+        for n in range(6)
+    ]
     other = [f"Protein folding of the enzyme backbone, sample {n}." for n in range(6)]
     first, _ = class_keywords([sae, other], top=4)
     assert "sparse autoencoders" in first and "in-context learning" in first
-    assert "sparse" not in first and "autoencoders" not in first          # the phrase, not its words again
+    assert "sparse" not in first and "autoencoders" not in first  # the phrase, not its words again
     split = [f"Correction with surface codes, run {n}." for n in range(6)]
     words, _ = class_keywords([split, other], top=6)
-    assert "correction surface" not in words                               # a stop word between: no phrase
+    assert "correction surface" not in words  # a stop word between: no phrase
     assert not any(w.endswith("-") for w in class_keywords([["GPT-4 and GPT-4o beat GPT-3"] * 4, other])[0])

@@ -84,8 +84,10 @@ def test_a_run_records_params_metrics_figures_and_journal_entries(sprint, tmp_pa
 
     entries = journal(sprint)
     assert [(e["kind"], e["text"]) for e in entries] == [
-        ("failure", "batch size 512 runs out of memory"), ("finding", "loss falls fastest at lr 0.1"),
-        ("note", "tried on the laptop")]
+        ("failure", "batch size 512 runs out of memory"),
+        ("finding", "loss falls fastest at lr 0.1"),
+        ("note", "tried on the laptop"),
+    ]
     assert entries[0]["why"] == "8 GB GPU" and entries[1]["evidence"] == "runs baseline"
     assert all(e["run_id"] == run.id and e["source"] == f"run:{run.id}" and e["private"] is False for e in entries)
 
@@ -198,7 +200,8 @@ def test_the_first_run_makes_the_experiment_and_records_its_id(sprint):
         pass
     assert again.experiment_id == run.experiment_id
     assert [e.name for e in mlflow_client(sprint.workspace).search_experiments() if e.name != "Default"] == [
-        experiment.name]
+        experiment.name
+    ]
 
 
 def test_run_start_and_end_are_journal_events_and_sprint_list_counts_them(sprint, cli):
@@ -207,8 +210,12 @@ def test_run_start_and_end_are_journal_events_and_sprint_list_counts_them(sprint
     with pytest.raises(RuntimeError), track.run("broken") as broken:
         raise RuntimeError("no")
     events = [(line["event"], line["run_id"], line.get("status")) for line in journal_lines(sprint) if "event" in line]
-    assert events == [("run-started", ok.id, None), ("run-ended", ok.id, "FINISHED"),
-                      ("run-started", broken.id, None), ("run-ended", broken.id, "FAILED")]
+    assert events == [
+        ("run-started", ok.id, None),
+        ("run-ended", ok.id, "FINISHED"),
+        ("run-started", broken.id, None),
+        ("run-ended", broken.id, "FAILED"),
+    ]
     assert [e["kind"] for e in journal(sprint)] == ["note", "failure"]
     listed = json.loads(cli("-w", sprint.workspace.root, "sprint", "list", "--json").stdout)
     assert (listed[0]["runs"], listed[0]["notes"], listed[0]["failures"]) == (2, 1, 1)
@@ -226,13 +233,15 @@ def test_another_process_making_the_experiment_first_is_fine(sprint):
             self.looked += 1
             if self.looked == 1:
                 MlflowClient(tracking_uri=self._tracking_client.tracking_uri).create_experiment(
-                    name, tags={"sabbatical.workspace": str(sprint.workspace.root)})
+                    name, tags={"sabbatical.workspace": str(sprint.workspace.root)}
+                )
                 return None
             return super().get_experiment_by_name(name)
 
     tracking.client(sprint.workspace)  # the store exists
-    made = tracking.get_or_create_experiment(sprint.workspace, SecondToCreate(tracking_uri=sprint.workspace.tracking_uri),
-                                             sprint.name, sprint.meta)
+    made = tracking.get_or_create_experiment(
+        sprint.workspace, SecondToCreate(tracking_uri=sprint.workspace.tracking_uri), sprint.name, sprint.meta
+    )
     experiment = mlflow_client(sprint.workspace).get_experiment(made)
     assert experiment.name == sprint.meta.mlflow_experiment
     assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"  # our tags added to theirs
@@ -250,8 +259,17 @@ print(run.experiment_id)
 def test_first_runs_in_several_processes_at_once_share_one_experiment(workspace):
     made = create_sprint(workspace, "Do three kernels agree?").sprint
     env = {**os.environ, "SABBATICAL_WORKSPACE": str(workspace.root)}
-    processes = [subprocess.Popen([sys.executable, "-c", FIRST_RUN, str(number)], cwd=made.notebooks_dir, env=env,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for number in range(3)]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", FIRST_RUN, str(number)],
+            cwd=made.notebooks_dir,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for number in range(3)
+    ]
     results = [(process.wait(timeout=300), *process.communicate()) for process in processes]
     assert [code for code, _, _ in results] == [0, 0, 0], [err for _, _, err in results]
     ids = {out.strip() for _, out, _ in results}
@@ -262,8 +280,9 @@ def test_first_runs_in_several_processes_at_once_share_one_experiment(workspace)
 
 def test_a_deleted_experiment_of_this_workspace_is_restored(sprint):
     client = tracking.client(sprint.workspace)
-    orphan = client.create_experiment(sprint.meta.mlflow_experiment,
-                                      tags={"sabbatical.workspace": str(sprint.workspace.root)})
+    orphan = client.create_experiment(
+        sprint.meta.mlflow_experiment, tags={"sabbatical.workspace": str(sprint.workspace.root)}
+    )
     client.delete_experiment(orphan)
     with track.run("after the orphan") as run:
         pass
@@ -272,8 +291,9 @@ def test_a_deleted_experiment_of_this_workspace_is_restored(sprint):
 
 
 def test_an_experiment_of_another_workspace_is_never_shared(sprint):
-    tracking.client(sprint.workspace).create_experiment(sprint.meta.mlflow_experiment,
-                                                        tags={"sabbatical.workspace": "/somewhere/else"})
+    tracking.client(sprint.workspace).create_experiment(
+        sprint.meta.mlflow_experiment, tags={"sabbatical.workspace": "/somewhere/else"}
+    )
     before = sprint.sprint_md.read_text()
     with pytest.raises(TrackingError, match="belongs to another workspace — give this sprint another one"):
         with track.run("refused"):
@@ -299,9 +319,19 @@ def test_an_unreachable_store_fails_the_first_run_not_new_sprint(workspace, tmp_
 
 # -- where a run came from ----------------------------------------------------------------------------
 def git(folder, *args):
-    subprocess.run(["git", *args], cwd=folder, check=True, capture_output=True,
-                   env={**os.environ, "GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@example.org",
-                        "GIT_COMMITTER_NAME": "A", "GIT_COMMITTER_EMAIL": "a@example.org"})
+    subprocess.run(
+        ["git", *args],
+        cwd=folder,
+        check=True,
+        capture_output=True,
+        env={
+            **os.environ,
+            "GIT_AUTHOR_NAME": "A",
+            "GIT_AUTHOR_EMAIL": "a@example.org",
+            "GIT_COMMITTER_NAME": "A",
+            "GIT_COMMITTER_EMAIL": "a@example.org",
+        },
+    )
 
 
 def test_a_run_in_a_git_workspace_records_the_commit(sprint):
@@ -329,8 +359,14 @@ def test_a_script_outside_jupyter_is_a_local_source(workspace, tmp_path):
     script = made.folder / "sweep.py"
     script.write_text("from sabbatical import track\nwith track.run('scripted') as run:\n    pass\nprint(run.id)\n")
     env = {key: value for key, value in os.environ.items() if key != "JPY_SESSION_NAME"}
-    done = subprocess.run([sys.executable, str(script)], cwd=made.notebooks_dir, capture_output=True, text=True,
-                          env={**env, "SABBATICAL_WORKSPACE": str(workspace.root)}, timeout=120)
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=made.notebooks_dir,
+        capture_output=True,
+        text=True,
+        env={**env, "SABBATICAL_WORKSPACE": str(workspace.root)},
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     tags = mlflow_client(workspace).get_run(done.stdout.strip()).data.tags
     assert (tags["mlflow.source.name"], tags["mlflow.source.type"]) == (f"sprints/{made.name}/sweep.py", "LOCAL")

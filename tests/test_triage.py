@@ -61,7 +61,7 @@ def test_notes_and_tags_fold_and_undo(conn):
     state = triage.current_state(conn, item)
     assert [n.text for n in state.notes] == ["Compare with the parser paper."]
     assert state.tags == ["parsing"]
-    triage.undo(conn, [item])                                # undoes the untag
+    triage.undo(conn, [item])  # undoes the untag
     assert triage.current_state(conn, item).tags == ["parsing", "to-read"]
     with pytest.raises(UsageError):
         triage.add_note(conn, item, "   ")
@@ -88,8 +88,7 @@ def test_nothing_is_ever_deleted_and_events_only_grow(conn):
 def test_items_are_named_by_id_alias_arxiv_id_or_url(conn):
     add_item(conn, "arxiv:2310.01405", "Representation engineering", "top-down transparency")
     conn.execute("INSERT INTO aliases (alias, item_id, kind) VALUES ('doi:10.1/x', 'arxiv:2310.01405', 'doi')")
-    for ref in ("arxiv:2310.01405", "2310.01405", "2310.01405v2", "https://arxiv.org/abs/2310.01405v1",
-                "doi:10.1/x"):
+    for ref in ("arxiv:2310.01405", "2310.01405", "2310.01405v2", "https://arxiv.org/abs/2310.01405v1", "doi:10.1/x"):
         assert triage.resolve_item(conn, ref) == "arxiv:2310.01405", ref
     with pytest.raises(NotFound, match="pile list"):
         triage.resolve_item(conn, "arxiv:9999.99999")
@@ -107,8 +106,11 @@ def test_unknown_ids_fail_alone_after_the_others_are_recorded(conn):
 def test_the_cli_triages_undoes_and_exits_3_on_a_bad_id(workspace, cli):
     conn = db.connect(workspace.pile_path)
     a, b = add_items(conn, "vision", 2)
-    labels = {i: f"#{r['seq']} {r['title']}" for i in (a, b)
-              for r in [conn.execute("SELECT seq, title FROM items WHERE id = ?", (i,)).fetchone()]}
+    labels = {
+        i: f"#{r['seq']} {r['title']}"
+        for i in (a, b)
+        for r in [conn.execute("SELECT seq, title FROM items WHERE id = ?", (i,)).fetchone()]
+    }
     conn.close()
     w = ("--workspace", workspace.root)
     assert cli(*w, "pile", "keep", a).stdout.strip() == f"{labels[a]}: kept"

@@ -21,9 +21,16 @@ HOSTILE = "[bold red]Pwned[/] <script>alert(1)</script> [link=http://evil.exampl
 
 @pytest.fixture
 def pile(workspace):
-    entries = [Entry(ids=[f"arxiv:2601.0{n:04d}"], kind="paper", title=title, url=f"https://arxiv.org/abs/2601.0{n:04d}",
-                     abstract=f"{title}. Sparse attention is studied here in depth, with results {n}.")
-               for n, title in enumerate([HOSTILE, "Induction heads revisited", "Sparse attention sinks"])]
+    entries = [
+        Entry(
+            ids=[f"arxiv:2601.0{n:04d}"],
+            kind="paper",
+            title=title,
+            url=f"https://arxiv.org/abs/2601.0{n:04d}",
+            abstract=f"{title}. Sparse attention is studied here in depth, with results {n}.",
+        )
+        for n, title in enumerate([HOSTILE, "Induction heads revisited", "Sparse attention sinks"])
+    ]
     with Pile(db.connect(workspace.pile_path)) as opened:
         opened.add(entries, opened.ensure_source("arxiv_query", "sparse attention"), "arxiv")
         yield opened.conn, load_config(workspace.config_path)
@@ -63,8 +70,26 @@ def test_keys_record_the_same_events_as_the_cli_and_undo_takes_back_the_last(pil
         assert app.query_one(DataTable).get_cell(third, "state").plain == "dropped"
 
     # K keep (moves on), s star, u undo it, j down, d drop, k up then j down, t tag, n note, o open
-    keys = ["K", "s", "u", "j", "d", "k", "j", "t", *"later RL", "enter", "t", *"tea cup", "enter", "u",
-            "n", *"read the appendix", "enter", "o"]
+    keys = [
+        "K",
+        "s",
+        "u",
+        "j",
+        "d",
+        "k",
+        "j",
+        "t",
+        *"later RL",
+        "enter",
+        "t",
+        *"tea cup",
+        "enter",
+        "u",
+        "n",
+        *"read the appendix",
+        "enter",
+        "o",
+    ]
     _run(app, keys, check)
     actions = [r[0] for r in conn.execute("SELECT action FROM events ORDER BY id")]
     assert actions == ["keep", "star", "undo", "drop", "tag", "tag", "tag", "tag", "undo", "note"]

@@ -117,13 +117,16 @@ def test_commands_outside_a_workspace_say_how_to_make_one(tmp_path, cli):
 def test_every_path_lives_under_the_workspace_and_the_caches_are_shown(tmp_path, cli):
     ws, created = init_workspace(tmp_path / "ws")
     assert sorted(created) == [".gitignore", "mkdocs.yml", "reading/", "sabbatical.toml", "sprints/"]
-    paths = [value for name in dir(type(ws)) if isinstance(getattr(type(ws), name), property)
-             and isinstance(value := getattr(ws, name), Path)]
-    assert len(paths) >= 14 and len(set(paths)) == len(paths)           # one property per path
+    paths = [
+        value
+        for name in dir(type(ws))
+        if isinstance(getattr(type(ws), name), property) and isinstance(value := getattr(ws, name), Path)
+    ]
+    assert len(paths) >= 14 and len(set(paths)) == len(paths)  # one property per path
     assert all(ws.root in p.parents for p in paths if p != ws.root)
     caches = [ws.site_source_dir, ws.site_staging_dir, ws.site_cache_dir, ws.alt_text_cache_path]
     assert all(ws.cache_dir in p.parents for p in caches)
-    assert "/.sabbatical/" in GITIGNORE_ENTRIES                        # caches are never committed
+    assert "/.sabbatical/" in GITIGNORE_ENTRIES  # caches are never committed
     assert ws.artifact_root == ws.mlartifacts_dir.as_uri()
     shown = json.loads(cli("--workspace", ws.root, "paths", "--json").stdout)
     assert shown["site_cache"]["path"] == str(ws.site_cache_dir)

@@ -49,12 +49,17 @@ class SabbaticalGroup(TyperGroup):
             _quiet_stdout()  # the reader (e.g. `| head`) has all it wanted
             raise typer.Exit(int(ExitCode.OK)) from None
         except KeyboardInterrupt:
-            typer.echo("Interrupted — work finished before the interrupt is saved; run the command again to continue.",
-                       err=True)
+            typer.echo(
+                "Interrupted — work finished before the interrupt is saved; run the command again to continue.",
+                err=True,
+            )
             raise typer.Exit(130) from None
         except Exception as exc:  # a bug: say so in one line unless asked for the traceback
-            _fail(exc, ExitCode.ERROR,
-                  f"unexpected {type(exc).__name__}: {exc} — rerun with SABBATICAL_DEBUG=1 for the traceback")
+            _fail(
+                exc,
+                ExitCode.ERROR,
+                f"unexpected {type(exc).__name__}: {exc} — rerun with SABBATICAL_DEBUG=1 for the traceback",
+            )
             raise typer.Exit(int(ExitCode.ERROR)) from None
 
 
@@ -66,8 +71,10 @@ def _quiet_stdout() -> None:
 def _store_failure(exc: sqlite3.Error) -> str:
     # EFBIG (a file-size limit) reaches us as SQLITE_IOERR_WRITE, ENOSPC as SQLITE_FULL.
     if getattr(exc, "sqlite_errorname", "").startswith(("SQLITE_FULL", "SQLITE_IOERR")):
-        return (f"the pile could not be written ({exc}): the disk is full or a file-size limit was reached — "
-                "free some space and run the command again; everything stored before this was kept")
+        return (
+            f"the pile could not be written ({exc}): the disk is full or a file-size limit was reached — "
+            "free some space and run the command again; everything stored before this was kept"
+        )
     return f"the pile database: {exc} — nothing after the last completed step was written"
 
 
@@ -98,11 +105,18 @@ def _print_version(wanted: bool) -> None:
 
 @app.callback()
 def root(
-    workspace: Annotated[Path | None, typer.Option(
-        "--workspace", "-w", help="Workspace folder (default: $SABBATICAL_WORKSPACE, else walk up from here, else ~/.config/sabbatical).",
-        show_default=False)] = None,
-    version: Annotated[bool, typer.Option(
-        "--version", help="Print the version and exit.", is_eager=True, callback=_print_version)] = False,
+    workspace: Annotated[
+        Path | None,
+        typer.Option(
+            "--workspace",
+            "-w",
+            help="Workspace folder (default: $SABBATICAL_WORKSPACE, else walk up from here, else ~/.config/sabbatical).",
+            show_default=False,
+        ),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", help="Print the version and exit.", is_eager=True, callback=_print_version)
+    ] = False,
 ) -> None:
     """Exit codes: 0 ok, 1 error, 2 bad usage, 3 partial (some sources or items failed, the rest was done)."""
     set_state(State(workspace_option=workspace))

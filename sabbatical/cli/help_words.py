@@ -11,8 +11,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
-WORDS = {"str": "TEXT", "int": "INTEGER", "float": "NUMBER", "Path": "PATH", "bool": "yes|no", "datetime": "DATE",
-         "file": "FILE", "dir": "FOLDER", "path": "PATH"}
+WORDS = {
+    "str": "TEXT",
+    "int": "INTEGER",
+    "float": "NUMBER",
+    "Path": "PATH",
+    "bool": "yes|no",
+    "datetime": "DATE",
+    "file": "FILE",
+    "dir": "FOLDER",
+    "path": "PATH",
+}
 
 
 def words_for(label: str) -> str:
@@ -52,6 +61,7 @@ def install() -> None:
 
 def _escaping_first(format_help: Any) -> Any:
     """`format_help`, escaping brackets from the first help shown (rich loads only then: startup stays fast)."""
+
     def wrapped(self: Any, ctx: Any, formatter: Any) -> None:
         _escape_brackets()
         return format_help(self, ctx, formatter)

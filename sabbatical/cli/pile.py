@@ -25,12 +25,18 @@ Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 @pile.command("list")
 def list_items(
     kind: Annotated[str | None, typer.Option("--kind", help="paper, post, page or document.")] = None,
-    source: Annotated[str | None, typer.Option("--source", help="A source kind (feed, file, arxiv_query…), "
-                                                                "number, or part of its URL/path.")] = None,
+    source: Annotated[
+        str | None,
+        typer.Option("--source", help="A source kind (feed, file, arxiv_query…), number, or part of its URL/path."),
+    ] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=0, help="How many to show (0 = all).")] = 50,
-    state: Annotated[str | None, typer.Option("--state", help="inbox, kept, starred or dropped: ranked best "
-                                                              "first, each with why it is there.")] = None,
-    tag: pile_find.Tag = None, topic_: pile_find.Topic = None, since: pile_find.Since = None,
+    state: Annotated[
+        str | None,
+        typer.Option("--state", help="inbox, kept, starred or dropped: ranked best first, each with why it is there."),
+    ] = None,
+    tag: pile_find.Tag = None,
+    topic_: pile_find.Topic = None,
+    since: pile_find.Since = None,
     sprint: pile_find.SprintOption = None,
     as_json: Json = False,
 ) -> None:
@@ -38,19 +44,30 @@ def list_items(
     from ..reading.search import allowed_ids
 
     if state:
-        pile_find.list_by_state(state, limit=limit or None, as_json=as_json, kind=kind, source=source, tag=tag,
-                                topic=topic_, since=since, sprint=sprint)
+        pile_find.list_by_state(
+            state,
+            limit=limit or None,
+            as_json=as_json,
+            kind=kind,
+            source=source,
+            tag=tag,
+            topic=topic_,
+            since=since,
+            sprint=sprint,
+        )
         return
     with open_pile() as opened:
-        filters = pile_find.item_filters(opened.conn, opened.workspace, tag=tag, topic=topic_, since=since,
-                                         sprint=sprint)
-        rows = opened.pile.list(kind=kind, source=source, limit=limit or None,
-                                only=allowed_ids(opened.conn, filters))
+        filters = pile_find.item_filters(
+            opened.conn, opened.workspace, tag=tag, topic=topic_, since=since, sprint=sprint
+        )
+        rows = opened.pile.list(kind=kind, source=source, limit=limit or None, only=allowed_ids(opened.conn, filters))
         if as_json:
             print_json(item_json(opened.conn, [r.id for r in rows]))
             return
-    print_table(["#", "id", "kind", "published", "title"],
-                [[r.handle, r.id, r.kind, (r.published or "")[:10], r.title] for r in rows])
+    print_table(
+        ["#", "id", "kind", "published", "title"],
+        [[r.handle, r.id, r.kind, (r.published or "")[:10], r.title] for r in rows],
+    )
 
 
 @pile.command("show")
@@ -86,14 +103,32 @@ def _set_private(ids: list[str], private: bool) -> None:
 
 @pile.command("export")
 def export(
-    format_: Annotated[str, typer.Option("--format", "-f", help="jsonl (everything, for `pile import`), bibtex, "
-                                                                "csl (CSL-JSON for Zotero) or markdown (Obsidian notes).",
-                                         metavar="FORMAT")] = "jsonl",
-    out: Annotated[Path | None, typer.Option("--out", "-o", metavar="PATH",
-                                             help="File (jsonl, bibtex, csl) or folder (markdown); "
-                                                  "standard output when not given (markdown: ./pile-notes).")] = None,
-    tag: pile_find.Tag = None, state: pile_find.State = None, topic_: pile_find.Topic = None,
-    kind: pile_find.Kind = None, since: pile_find.Since = None, source: pile_find.Source = None,
+    format_: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="jsonl (everything, for `pile import`), bibtex, "
+            "csl (CSL-JSON for Zotero) or markdown (Obsidian notes).",
+            metavar="FORMAT",
+        ),
+    ] = "jsonl",
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="PATH",
+            help="File (jsonl, bibtex, csl) or folder (markdown); "
+            "standard output when not given (markdown: ./pile-notes).",
+        ),
+    ] = None,
+    tag: pile_find.Tag = None,
+    state: pile_find.State = None,
+    topic_: pile_find.Topic = None,
+    kind: pile_find.Kind = None,
+    since: pile_find.Since = None,
+    source: pile_find.Source = None,
     sprint: pile_find.SprintOption = None,
 ) -> None:
     """Export the pile: JSON lines (lossless), BibTeX, CSL-JSON or Markdown notes (one per item)."""
@@ -104,12 +139,22 @@ def export(
     from ..reading.summarise import preferred_key
 
     with open_pile() as opened:
-        filters = pile_find.item_filters(opened.conn, opened.workspace, tag=tag, state=state, topic=topic_,
-                                         kind=kind, since=since, source=source, sprint=sprint)
+        filters = pile_find.item_filters(
+            opened.conn,
+            opened.workspace,
+            tag=tag,
+            state=state,
+            topic=topic_,
+            kind=kind,
+            since=since,
+            source=source,
+            sprint=sprint,
+        )
         allowed = allowed_ids(opened.conn, filters)  # None: every item
         ids = None if allowed is None else sorted(allowed)
-        count = exports.write_export(opened.conn, format_, out, sys.stdout, ids=ids,
-                                     prefer=preferred_key(opened.workspace.config.llm))
+        count = exports.write_export(
+            opened.conn, format_, out, sys.stdout, ids=ids, prefer=preferred_key(opened.workspace.config.llm)
+        )
     if format_ == "markdown":
         typer.echo(f"Wrote {count} notes to {out or exports.DEFAULT_NOTES_FOLDER}", err=True)
     else:
@@ -117,8 +162,10 @@ def export(
 
 
 @pile.command("import")
-def import_(path: Annotated[Path, typer.Argument(help="A JSON-lines export (`pile export --format jsonl`).")],
-            as_json: Json = False) -> None:
+def import_(
+    path: Annotated[Path, typer.Argument(help="A JSON-lines export (`pile export --format jsonl`).")],
+    as_json: Json = False,
+) -> None:
     """Import a JSON-lines export into this pile (all or nothing; nothing already here is changed)."""
     from ..reading.export import import_jsonl
 
@@ -127,8 +174,12 @@ def import_(path: Annotated[Path, typer.Argument(help="A JSON-lines export (`pil
     if as_json:
         print_json(report)
         return
-    typer.echo(f"Imported {report.new} new items ({report.existing} already here), {report.sources} sources, "
-               f"{report.summaries} summaries, {report.topics} topics, {report.events} events")
+    typer.echo(
+        f"Imported {report.new} new items ({report.existing} already here), {report.sources} sources, "
+        f"{report.summaries} summaries, {report.topics} topics, {report.events} events"
+    )
     if report.topics_left_out:
-        warn(f"this pile already has topics, so the export's {report.topics_left_out} topics and their renames, "
-             "pins and merges were left out")
+        warn(
+            f"this pile already has topics, so the export's {report.topics_left_out} topics and their renames, "
+            "pins and merges were left out"
+        )

@@ -18,12 +18,18 @@ from .pile_show import with_item_json
 
 # Merged into `sabbatical pile` by cli/pile.py.
 commands = typer.Typer()
-topic = typer.Typer(help="Rename, pin and merge topics (your names and pins win over every refit).",
-                    no_args_is_help=True)
+topic = typer.Typer(
+    help="Rename, pin and merge topics (your names and pins win over every refit).", no_args_is_help=True
+)
 commands.add_typer(topic, name="topic")
 
-Ids = Annotated[list[str], typer.Argument(help="Items: the number tables show (12, or '#12' quoted: in a shell # "
-                                                 "starts a comment), canonical id, alias, arXiv id or URL.")]
+Ids = Annotated[
+    list[str],
+    typer.Argument(
+        help="Items: the number tables show (12, or '#12' quoted: in a shell # "
+        "starts a comment), canonical id, alias, arXiv id or URL."
+    ),
+]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 Limit = Annotated[int, typer.Option("--limit", "-n", min=1, help="How many to show.")]
 # The filters every listing takes (`reading.filters`): list, search, inbox, export, digest and triage.
@@ -33,8 +39,10 @@ Topic = Annotated[str | None, typer.Option("--topic", help="Topic number or name
 Kind = Annotated[str | None, typer.Option("--kind", help="paper, post, page or document.")]
 Since = Annotated[str | None, typer.Option("--since", help="Published (else added) since: 7d, 2w, 3m, 1y or a date.")]
 Source = Annotated[str | None, typer.Option("--source", help="Source id, kind, or part of its URL/title.")]
-SprintOption = Annotated[str | None, typer.Option("--sprint", help="Only items a sprint names (its reading list "
-                                                                   "and citations): number, slug or words.")]
+SprintOption = Annotated[
+    str | None,
+    typer.Option("--sprint", help="Only items a sprint names (its reading list and citations): number, slug or words."),
+]
 
 
 # -- finding ---------------------------------------------------------------------------------------------
@@ -46,9 +54,13 @@ def search(
     state: Annotated[str | None, typer.Option("--state", help="inbox, kept, starred or dropped.")] = None,
     since: Annotated[str | None, typer.Option("--since", help="Published since: 7d, 2w, 3m, 1y or a date.")] = None,
     source: Annotated[str | None, typer.Option("--source", help="Source id, kind, or part of its URL/title.")] = None,
-    tag: Tag = None, sprint: SprintOption = None,
-    mode: Annotated[str, typer.Option("--mode", help="hybrid (words and meaning, fused), words or meaning.")] = "hybrid",
-    limit: Limit = 20, as_json: Json = False,
+    tag: Tag = None,
+    sprint: SprintOption = None,
+    mode: Annotated[
+        str, typer.Option("--mode", help="hybrid (words and meaning, fused), words or meaning.")
+    ] = "hybrid",
+    limit: Limit = 20,
+    as_json: Json = False,
 ) -> None:
     """Search by words (BM25) and meaning (vectors), fused; each hit says why it matched.
 
@@ -57,13 +69,23 @@ def search(
     from ..reading import search as searching
 
     with open_pile() as opened:
-        filters = item_filters(opened.conn, opened.workspace, topic=topic_, kind=kind, state=state, since=since,
-                               source=source, tag=tag, sprint=sprint)
+        filters = item_filters(
+            opened.conn,
+            opened.workspace,
+            topic=topic_,
+            kind=kind,
+            state=state,
+            since=since,
+            source=source,
+            tag=tag,
+            sprint=sprint,
+        )
         hits = searching.search(opened.conn, opened.workspace.config, query, limit=limit, filters=filters, mode=mode)
         handles = item_handles(opened.conn, [h.id for h in hits])
         if as_json:
-            print_json({"hits": with_item_json(opened.conn, hits), "words_only": hits.words_only,
-                        "note": hits.note or None})
+            print_json(
+                {"hits": with_item_json(opened.conn, hits), "words_only": hits.words_only, "note": hits.note or None}
+            )
             return
     _print_hits(hits, as_json=False, handles=handles)
 
@@ -100,8 +122,10 @@ def _print_hits(hits: Any, as_json: bool, handles: dict[str, str]) -> None:
     elif not hits:
         typer.echo("No matches.")
     else:
-        print_table(["#", "id", "title", "kind", "state", "why"],
-                    [[handles.get(h.id, ""), h.id, h.title, h.kind, h.state, h.why_text] for h in hits])
+        print_table(
+            ["#", "id", "title", "kind", "state", "why"],
+            [[handles.get(h.id, ""), h.id, h.title, h.kind, h.state, h.why_text] for h in hits],
+        )
     if hits.note:
         typer.echo(f"Note: {hits.note}", err=True)
 
@@ -109,7 +133,9 @@ def _print_hits(hits: Any, as_json: bool, handles: dict[str, str]) -> None:
 # -- topics ------------------------------------------------------------------------------------------------
 @commands.command("organise")
 def organise(
-    refit: Annotated[bool, typer.Option("--refit", help="Re-cluster the whole pile; ids, names and pins survive.")] = False,
+    refit: Annotated[
+        bool, typer.Option("--refit", help="Re-cluster the whole pile; ids, names and pins survive.")
+    ] = False,
     as_json: Json = False,
 ) -> None:
     """Sort the pile into stable topics (new items join the nearest topic, or stay unsorted)."""
@@ -121,12 +147,16 @@ def organise(
         print_json(result)
         return
     why = f" ({result.reason})" if result.reason else ""
-    typer.echo(f"{result.mode}{why}: {result.placed} item(s) placed, {result.embedded} embedded; "
-               f"{result.topics} topics ({result.new_topics} new, {result.retired_topics} retired), "
-               f"{result.unsorted} unsorted, in {result.seconds:.2f} s [{result.model}]")
+    typer.echo(
+        f"{result.mode}{why}: {result.placed} item(s) placed, {result.embedded} embedded; "
+        f"{result.topics} topics ({result.new_topics} new, {result.retired_topics} retired), "
+        f"{result.unsorted} unsorted, in {result.seconds:.2f} s [{result.model}]"
+    )
     if result.keyword_labels_after_llm_failed:
-        warn(f"the LLM endpoint could not name {result.keyword_labels_after_llm_failed} topic(s); they keep "
-             "their keyword labels (`sabbatical pile llm-log` shows why)")
+        warn(
+            f"the LLM endpoint could not name {result.keyword_labels_after_llm_failed} topic(s); they keep "
+            "their keyword labels (`sabbatical pile llm-log` shows why)"
+        )
 
 
 @commands.command("topics")
@@ -139,13 +169,19 @@ def topics_(as_json: Json = False) -> None:
     if as_json:
         print_json(found)
         return
-    print_table(["id", "name", "size", "new this week", "", "keywords"],
-                [[t.id or "—", t.name, t.size, t.new_this_week, "pinned" if t.pinned else "",
-                  ", ".join(t.keywords[:5])] for t in found])
+    print_table(
+        ["id", "name", "size", "new this week", "", "keywords"],
+        [
+            [t.id or "—", t.name, t.size, t.new_this_week, "pinned" if t.pinned else "", ", ".join(t.keywords[:5])]
+            for t in found
+        ],
+    )
 
 
 @topic.command("rename")
-def topic_rename(topic_id: str, name: Annotated[str, typer.Argument(help="The new name ('' = back to keywords).")]) -> None:
+def topic_rename(
+    topic_id: str, name: Annotated[str, typer.Argument(help="The new name ('' = back to keywords).")]
+) -> None:
     """Rename a topic (an event; survives refits)."""
     from ..reading import topics
 
@@ -254,8 +290,11 @@ def note(item_id: str, text: str) -> None:
 
 
 @commands.command("tag")
-def tag(item_id: str, tags: Annotated[list[str], typer.Argument(help="Tags to add.")],
-        remove: Annotated[bool, typer.Option("--remove", help="Remove these tags instead.")] = False) -> None:
+def tag(
+    item_id: str,
+    tags: Annotated[list[str], typer.Argument(help="Tags to add.")],
+    remove: Annotated[bool, typer.Option("--remove", help="Remove these tags instead.")] = False,
+) -> None:
     """Tag an item (or remove tags with --remove); one `pile undo` takes back the whole command."""
     from ..reading import triage
 
@@ -267,7 +306,11 @@ def tag(item_id: str, tags: Annotated[list[str], typer.Argument(help="Tags to ad
 @commands.command("triage")
 def triage_screen(
     state: Annotated[str, typer.Option("--state", help="inbox, kept, starred or dropped.")] = "inbox",
-    tag: Tag = None, topic_: Topic = None, kind: Kind = None, since: Since = None, source: Source = None,
+    tag: Tag = None,
+    topic_: Topic = None,
+    kind: Kind = None,
+    since: Since = None,
+    source: Source = None,
     sprint: SprintOption = None,
 ) -> None:
     """Triage on one screen: j/k move, K keep, s star, d drop, u undo, n note, t tag, o open, / search,
@@ -279,27 +322,46 @@ def triage_screen(
 
     with open_pile(writes=True) as opened:
         if not (sys.stdin.isatty() and sys.stdout.isatty()):
-            raise UsageError("pile triage is a screen and needs a terminal; `pile inbox` (or `pile list --state "
-                             "…`) prints the same items, and `pile keep|star|drop ID…` triages them")
-        filters = item_filters(opened.conn, opened.workspace, topic=topic_, kind=kind, since=since, source=source,
-                               tag=tag, sprint=sprint)
-        rows = triage_ui.ranked_rows(opened.conn, opened.workspace.config, state=state, filters=filters,
-                                     sprints_dir=opened.workspace.sprints_dir)
+            raise UsageError(
+                "pile triage is a screen and needs a terminal; `pile inbox` (or `pile list --state "
+                "…`) prints the same items, and `pile keep|star|drop ID…` triages them"
+            )
+        filters = item_filters(
+            opened.conn, opened.workspace, topic=topic_, kind=kind, since=since, source=source, tag=tag, sprint=sprint
+        )
+        rows = triage_ui.ranked_rows(
+            opened.conn, opened.workspace.config, state=state, filters=filters, sprints_dir=opened.workspace.sprints_dir
+        )
         triage_ui.TriageApp(opened.conn, opened.workspace.config, rows, filters=filters).run()
 
 
 # -- ranking, digest, stats -----------------------------------------------------------------------------
 @commands.command("inbox")
-def inbox(limit: Limit = 20, tag: Tag = None, topic_: Topic = None, kind: Kind = None, since: Since = None,
-          source: Source = None, sprint: SprintOption = None, as_json: Json = False) -> None:
+def inbox(
+    limit: Limit = 20,
+    tag: Tag = None,
+    topic_: Topic = None,
+    kind: Kind = None,
+    since: Since = None,
+    source: Source = None,
+    sprint: SprintOption = None,
+    as_json: Json = False,
+) -> None:
     """The inbox, best first: insight × relevance × recency, each with why it is here."""
     from ..reading import rank
 
     with open_pile() as opened:
-        filters = item_filters(opened.conn, opened.workspace, topic=topic_, kind=kind, since=since, source=source,
-                               tag=tag, sprint=sprint)
-        ranked = rank.rank_items(opened.conn, opened.workspace.config, state="inbox",
-                                 sprints_dir=opened.workspace.sprints_dir, limit=limit, filters=filters)
+        filters = item_filters(
+            opened.conn, opened.workspace, topic=topic_, kind=kind, since=since, source=source, tag=tag, sprint=sprint
+        )
+        ranked = rank.rank_items(
+            opened.conn,
+            opened.workspace.config,
+            state="inbox",
+            sprints_dir=opened.workspace.sprints_dir,
+            limit=limit,
+            filters=filters,
+        )
         handles = item_handles(opened.conn, [r.id for r in ranked])
     print_ranked(ranked, as_json, handles)
 
@@ -310,8 +372,14 @@ def list_by_state(state: str, *, limit: int | None, as_json: bool, **options: st
 
     with open_pile() as opened:
         filters = item_filters(opened.conn, opened.workspace, **options)
-        ranked = rank.rank_items(opened.conn, opened.workspace.config, state=state,
-                                 sprints_dir=opened.workspace.sprints_dir, limit=limit, filters=filters)
+        ranked = rank.rank_items(
+            opened.conn,
+            opened.workspace.config,
+            state=state,
+            sprints_dir=opened.workspace.sprints_dir,
+            limit=limit,
+            filters=filters,
+        )
         handles = item_handles(opened.conn, [r.id for r in ranked])
         if as_json:
             print_json(with_item_json(opened.conn, ranked))
@@ -327,32 +395,48 @@ def print_ranked(ranked: list[Any], as_json: bool, handles: dict[str, str]) -> N
     if not ranked:
         typer.echo("Nothing here.")
         return
-    print_table(["#", "id", "title", "score", "topic", "why it is here"],
-                [[handles.get(r.id, ""), r.id, r.title, f"{r.score:.3f}", r.topic, r.why] for r in ranked])
+    print_table(
+        ["#", "id", "title", "score", "topic", "why it is here"],
+        [[handles.get(r.id, ""), r.id, r.title, f"{r.score:.3f}", r.topic, r.why] for r in ranked],
+    )
 
 
 @commands.command("digest")
 def digest(
     since: Annotated[str, typer.Option("--since", help="New since: 7d, 2w, 1m or a date.")] = "7d",
     out: Annotated[Path | None, typer.Option("--out", help="Where to write (default: reading/digest.md).")] = None,
-    tag: Tag = None, state: State = None, topic_: Topic = None, kind: Kind = None, source: Source = None,
+    tag: Tag = None,
+    state: State = None,
+    topic_: Topic = None,
+    kind: Kind = None,
+    source: Source = None,
     sprint: SprintOption = None,
 ) -> None:
     """Write a Markdown digest of new and top-ranked items, by topic."""
     from ..errors import UsageError
     from ..reading import digest as digests
 
-    with open_pile(writes=out is None, why="`pile digest` writes reading/digest.md (--out FILE writes "
-                                           "it elsewhere)") as opened:
+    with open_pile(
+        writes=out is None, why="`pile digest` writes reading/digest.md (--out FILE writes it elsewhere)"
+    ) as opened:
         path = out or opened.workspace.digest_path
-        filters = item_filters(opened.conn, opened.workspace, tag=tag, state=state, topic=topic_, kind=kind,
-                               source=source, sprint=sprint)
+        filters = item_filters(
+            opened.conn, opened.workspace, tag=tag, state=state, topic=topic_, kind=kind, source=source, sprint=sprint
+        )
         try:
-            written = digests.write_digest(opened.conn, opened.workspace.config, path, since=since,
-                                           sprints_dir=opened.workspace.sprints_dir, filters=filters)
+            written = digests.write_digest(
+                opened.conn,
+                opened.workspace.config,
+                path,
+                since=since,
+                sprints_dir=opened.workspace.sprints_dir,
+                filters=filters,
+            )
         except OSError as exc:
-            raise UsageError(f"cannot write the digest to {path}: {exc.strerror or exc} — give --out a file "
-                             "in a folder you can write") from None
+            raise UsageError(
+                f"cannot write the digest to {path}: {exc.strerror or exc} — give --out a file "
+                "in a folder you can write"
+            ) from None
     typer.echo(f"{written.new_items} new item(s) in {len(written.topics)} topic(s) → {written.path}")
 
 
@@ -371,15 +455,23 @@ def stats(as_json: Json = False) -> None:
     typer.echo("topics: " + ", ".join(f"{t['name']} {t['size']}" for t in figures["topics"][:10]))
     taste = figures["taste"]
     if taste["active"]:
-        typer.echo(f"taste model: held-out accuracy {taste['held_out_accuracy']:.0%} over {taste['labelled']} "
-                   f"decisions ({taste['folds']}-fold; always guessing the larger class: {taste['baseline_accuracy']:.0%})")
+        typer.echo(
+            f"taste model: held-out accuracy {taste['held_out_accuracy']:.0%} over {taste['labelled']} "
+            f"decisions ({taste['folds']}-fold; always guessing the larger class: {taste['baseline_accuracy']:.0%})"
+        )
     else:
         typer.echo(f"taste model: not yet — {taste['needs']}")
     judged = figures["judge"]
-    raw = "" if judged["raw_accuracy"] is None else f"as it is {judged['raw_accuracy']:.0%} over {judged['labelled']} decisions"
+    raw = (
+        ""
+        if judged["raw_accuracy"] is None
+        else f"as it is {judged['raw_accuracy']:.0%} over {judged['labelled']} decisions"
+    )
     if judged["active"]:
-        typer.echo(f"insight judge: agrees with your keep/drop {raw}; calibrated on them, held-out "
-                   f"{judged['held_out_accuracy']:.0%} ({judged['folds']}-fold; always guessing the larger class: "
-                   f"{judged['baseline_accuracy']:.0%})")
+        typer.echo(
+            f"insight judge: agrees with your keep/drop {raw}; calibrated on them, held-out "
+            f"{judged['held_out_accuracy']:.0%} ({judged['folds']}-fold; always guessing the larger class: "
+            f"{judged['baseline_accuracy']:.0%})"
+        )
     else:
         typer.echo(f"insight judge: {raw + '; ' if raw else ''}not calibrated yet — {judged['needs']}")

@@ -19,12 +19,20 @@ def _header(item: Any, _pile: Any) -> list[str]:
     from ..reading.pile import handle_of
 
     # The title line is markup (bold), so the title in it is escaped: a feed's "[link=…]" stays text.
-    lines = [f"[bold]{escape(item.title or '(no title yet)')}[/bold]",
-             f"{handle_of(item.seq)}  ·  {item.id}  ·  {item.kind}"]
+    lines = [
+        f"[bold]{escape(item.title or '(no title yet)')}[/bold]",
+        f"{handle_of(item.seq)}  ·  {item.id}  ·  {item.kind}",
+    ]
     if item.authors:
         lines.append(", ".join(item.authors))
-    when = " · ".join(x for x in (item.published and f"published {item.published[:10]}",
-                                  item.updated and f"updated {item.updated[:10]}") if x)
+    when = " · ".join(
+        x
+        for x in (
+            item.published and f"published {item.published[:10]}",
+            item.updated and f"updated {item.updated[:10]}",
+        )
+        if x
+    )
     lines += [x for x in (item.url, when, ", ".join(item.categories)) if x]
     return lines
 
@@ -38,16 +46,21 @@ def _text(item: Any, _pile: Any) -> list[str]:
 
 def _history(item: Any, _pile: Any) -> list[str]:
     lines = ["", f"[bold]Sources[/bold] (first seen {item.first_seen})"]
-    lines += [f"  {s.kind} {s.locator}" + (f"  [{s.entry_id}]" if s.entry_id else "") for s in item.sources] or ["  (none)"]
+    lines += [f"  {s.kind} {s.locator}" + (f"  [{s.entry_id}]" if s.entry_id else "") for s in item.sources] or [
+        "  (none)"
+    ]
     if item.aliases:
         lines += ["[bold]Also known as[/bold]"] + [f"  {alias}" for alias, _ in item.aliases]
     if item.versions:
-        lines += ["[bold]Versions[/bold]"] + [f"  v{v.version}  {(v.published or '')[:10]}  {v.title}"
-                                               for v in item.versions]
+        lines += ["[bold]Versions[/bold]"] + [
+            f"  v{v.version}  {(v.published or '')[:10]}  {v.title}" for v in item.versions
+        ]
     if getattr(item, "earlier_texts", None):
         lines += ["[bold]Earlier texts[/bold] (kept when a read replaced them)"]
-        lines += [f"  {t.replaced_at[:10]}  {t.title or '(no title)'}  — from {t.written_by}, replaced by {t.replaced_by}"
-                  for t in item.earlier_texts]
+        lines += [
+            f"  {t.replaced_at[:10]}  {t.title or '(no title)'}  — from {t.written_by}, replaced by {t.replaced_by}"
+            for t in item.earlier_texts
+        ]
     for heading, links in (("Links to", item.links_out), ("Linked from", item.links_in)):
         if links:
             lines += [f"[bold]{heading}[/bold]"] + [f"  {link.id}  {link.title}" for link in links]
@@ -68,8 +81,12 @@ def _topic_and_triage(item: Any, opened: Any) -> list[str]:
     else:
         name = topics.topic_names(conn).get(row["topic_id"], "")
         where = f"{row['topic_id']} {name} (similarity {row['similarity']:.2f})"
-    lines = ["", "[bold]Topic and triage[/bold]", f"  topic: {where}",
-             f"  state: {state.state}" + (f" since {state.state_at}" if state.state_at else "")]
+    lines = [
+        "",
+        "[bold]Topic and triage[/bold]",
+        f"  topic: {where}",
+        f"  state: {state.state}" + (f" since {state.state_at}" if state.state_at else ""),
+    ]
     if state.tags:
         lines.append("  tags: " + ", ".join(state.tags))
     lines += [f"  note ({note.at[:10]}): {note.text}" for note in state.notes]
@@ -90,8 +107,13 @@ def summary_section(item: Any, opened_pile: Any) -> list[str]:
         return ["", "[bold]Summary[/bold]", f"  none yet — `sabbatical pile summarise --ids {item.id}`"]
     made_by = escape(f"{shown['model']}, {shown['prompt_version']}, {shown['created_at'][:10]}")
     stale = "" if shown["current"] else " — made from an earlier version of the text"
-    lines = ["", f"[bold]Summary[/bold] ({shown['producer']}: {made_by}){stale}", f"  {shown['tldr']}",
-             *_judgement(shown), "[bold]Key claims[/bold]"]
+    lines = [
+        "",
+        f"[bold]Summary[/bold] ({shown['producer']}: {made_by}){stale}",
+        f"  {shown['tldr']}",
+        *_judgement(shown),
+        "[bold]Key claims[/bold]",
+    ]
     for claim in shown["key_claims"]:
         lines += [f"  - {claim['claim']}", "  " + _quoted(claim)]
     if shown["topics"]:
@@ -108,8 +130,12 @@ def _judgement(shown: dict[str, Any]) -> list[str]:
 
     if not shown.get("judged", True):
         return ["[bold]Judgement[/bold]: unjudged (no insight score)", f"  {shown['rationale']}"]
-    return [f"[bold]Judgement[/bold]: {escape(shown['contribution'].replace('_', ' '))}, "
-            f"insight {shown['insight_score']:.2f}", f"  {shown['rationale']}", _quoted(shown["insight_quote"])]
+    return [
+        f"[bold]Judgement[/bold]: {escape(shown['contribution'].replace('_', ' '))}, "
+        f"insight {shown['insight_score']:.2f}",
+        f"  {shown['rationale']}",
+        _quoted(shown["insight_quote"]),
+    ]
 
 
 def _quoted(quote: dict[str, str]) -> str:

@@ -49,8 +49,9 @@ def _finish(report: Any, as_json: bool, *, updating: bool = False) -> None:
         raise error
 
 
-def _run(description: str, work: Callable[[Any], Any], as_json: bool, force: bool = False,
-         updating: bool = False) -> None:
+def _run(
+    description: str, work: Callable[[Any], Any], as_json: bool, force: bool = False, updating: bool = False
+) -> None:
     with _ingester(description, force) as ingester:
         report = work(ingester)
     _finish(report, as_json, updating=updating)
@@ -76,8 +77,11 @@ def read_arxiv(
     if harvest:
         _run("Harvesting arXiv", lambda i: harvest_arxiv(i, since or "", set_spec=set_spec, until=until), as_json)
     else:
-        _run("Reading arXiv", lambda i: read_papers(i, sources or [], max_results=max_results, sort=sort,
-                                                    follow=follow), as_json)
+        _run(
+            "Reading arXiv",
+            lambda i: read_papers(i, sources or [], max_results=max_results, sort=sort, follow=follow),
+            as_json,
+        )
 
 
 def _check_arxiv_options(sources: list[str], harvest: bool, since: str | None, until: str | None, sort: str) -> None:
@@ -106,9 +110,12 @@ def _check_arxiv_options(sources: list[str], harvest: bool, since: str | None, u
 
 
 @read.command("feed")
-def read_feed(sources: Sources, no_follow: Annotated[bool, typer.Option(
-        "--no-follow", help="Read once; do not refresh on `read update`.")] = False,
-              force: Force = False, as_json: Json = False) -> None:
+def read_feed(
+    sources: Sources,
+    no_follow: Annotated[bool, typer.Option("--no-follow", help="Read once; do not refresh on `read update`.")] = False,
+    force: Force = False,
+    as_json: Json = False,
+) -> None:
     """Read RSS/Atom/JSON feeds from URLs or files, and follow them (`read update` refreshes them)."""
     from ..reading.ingest import read_feeds
 
@@ -143,8 +150,10 @@ def read_update(force: Force = False, as_json: Json = False) -> None:
 
 
 @read.command("sources")
-def read_sources(all_sources: Annotated[bool, typer.Option(
-        "--all", help="Also sources read once and not followed.")] = False, as_json: Json = False) -> None:
+def read_sources(
+    all_sources: Annotated[bool, typer.Option("--all", help="Also sources read once and not followed.")] = False,
+    as_json: Json = False,
+) -> None:
     """List followed sources with their health: last success, failures in a row, items, last new item."""
     from ..reading.source_health import source_health
 
@@ -156,9 +165,21 @@ def read_sources(all_sources: Annotated[bool, typer.Option(
     if not sources:
         typer.echo("No followed sources — `sabbatical read feed URL` follows a feed")
         return
-    print_table(["id", "source", "health", "items", "last new item", "last success", "failures"],
-                [[s.id, f"{s.kind} {s.title or s.locator}", _health_text(s), s.items, _day(s.last_new_item),
-                  _day(s.last_success), s.failures or ""] for s in sources])
+    print_table(
+        ["id", "source", "health", "items", "last new item", "last success", "failures"],
+        [
+            [
+                s.id,
+                f"{s.kind} {s.title or s.locator}",
+                _health_text(s),
+                s.items,
+                _day(s.last_new_item),
+                _day(s.last_success),
+                s.failures or "",
+            ]
+            for s in sources
+        ],
+    )
 
 
 def _health_text(source: Any) -> str:
@@ -207,5 +228,7 @@ def read_unfollow(source: SourceRef) -> None:
     workspace = opened.workspace
     typer.echo(f"No longer following {gone.kind} {gone.locator} (source {gone.id}); its items stay in the pile")
     if gone.locator in workspace.config.reading.feeds:
-        warn(f"it is listed in [reading] feeds of {workspace.config_path.name}; remove it there too, "
-             "or the next `read update` follows it again")
+        warn(
+            f"it is listed in [reading] feeds of {workspace.config_path.name}; remove it there too, "
+            "or the next `read update` follows it again"
+        )

@@ -14,16 +14,19 @@ site = typer.Typer(help="Publish sprints, findings, failures and reading as a st
 
 @site.command("build")
 def build(
-    strict: Annotated[bool, typer.Option("--strict/--no-strict",
-                                         help="Fail on any warning of the site engine (a broken link, say).")] = True,
+    strict: Annotated[
+        bool, typer.Option("--strict/--no-strict", help="Fail on any warning of the site engine (a broken link, say).")
+    ] = True,
 ) -> None:
     """Build the site into site/ (private sprints, entries and items are left out; secrets stop the build)."""
     from ..site.build import build_site
 
     with progress("Building the site") as report:
         result = build_site(current_workspace(), strict=strict, on_progress=report)
-    typer.echo(f"Built {result.pages} pages ({result.sprints} sprints) into {result.site_dir}: "
-               f"{result.files} files, {result.size_bytes / 1024 / 1024:.1f} MB, in {result.seconds:.1f} s")
+    typer.echo(
+        f"Built {result.pages} pages ({result.sprints} sprints) into {result.site_dir}: "
+        f"{result.files} files, {result.size_bytes / 1024 / 1024:.1f} MB, in {result.seconds:.1f} s"
+    )
     typer.echo("Look at it with `sabbatical site serve` (links between pages need a web server, not file://)")
 
 
@@ -58,16 +61,22 @@ def check() -> None:
     for line in report.broken + [f"{line} (a secret: rebuild to remove it)" for line in report.secrets]:
         typer.echo(f"  - {line}", err=True)
     if not report.ok:
-        raise SiteCheckFailed(f"site check: {len(report.broken)} broken links, {len(report.secrets)} files with "
-                              "secrets — fix the sources and run `sabbatical site build`", report.broken)
-    typer.echo(f"Checked {report.pages} pages and {report.links} links in {report.site_dir}: no broken links, "
-               "no secrets")
+        raise SiteCheckFailed(
+            f"site check: {len(report.broken)} broken links, {len(report.secrets)} files with "
+            "secrets — fix the sources and run `sabbatical site build`",
+            report.broken,
+        )
+    typer.echo(
+        f"Checked {report.pages} pages and {report.links} links in {report.site_dir}: no broken links, no secrets"
+    )
 
 
 @site.command("deploy")
 def deploy(
-    to: Annotated[Path | None, typer.Option("--to", help="Copy the built site into this folder instead of a branch.",
-                                            show_default=False)] = None,
+    to: Annotated[
+        Path | None,
+        typer.Option("--to", help="Copy the built site into this folder instead of a branch.", show_default=False),
+    ] = None,
     remote: Annotated[str, typer.Option("--remote", help="Git remote to push the branch to.")] = "origin",
     branch: Annotated[str, typer.Option("--branch", help="Branch that holds the published site.")] = "gh-pages",
     push: Annotated[bool, typer.Option("--push/--no-push", help="Push the branch after committing it.")] = True,

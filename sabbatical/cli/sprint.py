@@ -18,9 +18,14 @@ sprint = typer.Typer(help="Two-week sprints: status, journal, reading list, clos
 commands = typer.Typer()
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-SprintId = Annotated[str | None, typer.Argument(
-    help="Sprint number (03 or 3), folder name, slug or a unique prefix of it, or words of its question "
-         "(default: the active sprint).", show_default=False)]
+SprintId = Annotated[
+    str | None,
+    typer.Argument(
+        help="Sprint number (03 or 3), folder name, slug or a unique prefix of it, or words of its question "
+        "(default: the active sprint).",
+        show_default=False,
+    ),
+]
 
 
 class JournalKind(str, Enum):
@@ -46,35 +51,52 @@ def _sprint(sprint_id: str | None):
 def new_sprint(
     question: Annotated[str, typer.Argument(help="The research question this sprint tries to answer.")],
     hypothesis: Annotated[str, typer.Option(help="What you expect, and what would change your mind.")] = "",
-    start: Annotated[str | None, typer.Option(help="First day, YYYY-MM-DD (default: after the last sprint, or today).",
-                                              show_default=False)] = None,
-    days: Annotated[int | None, typer.Option(help="Length in days (default: [sprints] days, 14).",
-                                             show_default=False)] = None,
-    end: Annotated[str | None, typer.Option(help="Last day, YYYY-MM-DD (instead of --days).", show_default=False)] = None,
-    slug: Annotated[str | None, typer.Option(help="Folder name after the number (default: from the question).",
-                                             show_default=False)] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(help="First day, YYYY-MM-DD (default: after the last sprint, or today).", show_default=False),
+    ] = None,
+    days: Annotated[
+        int | None, typer.Option(help="Length in days (default: [sprints] days, 14).", show_default=False)
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option(help="Last day, YYYY-MM-DD (instead of --days).", show_default=False)
+    ] = None,
+    slug: Annotated[
+        str | None, typer.Option(help="Folder name after the number (default: from the question).", show_default=False)
+    ] = None,
     private: Annotated[bool, typer.Option("--private", help="Keep this sprint off the published site.")] = False,
 ) -> None:
     """Start a sprint: folder, notebooks tracked in MLflow, reading list, journal."""
     from ..sprints.scaffold import create_sprint
 
-    made = create_sprint(current_workspace(), question, hypothesis=hypothesis, start=start, days=days, end=end,
-                         slug=slug, private=private)
+    made = create_sprint(
+        current_workspace(),
+        question,
+        hypothesis=hypothesis,
+        start=start,
+        days=days,
+        end=end,
+        slug=slug,
+        private=private,
+    )
     for line in made.warnings:
         warn(line)
     meta, reading = made.meta, made.reading
     found = f"{len(reading.entries)} items from the pile" if reading.pile_exists else "no pile yet"
-    typer.echo(f"Sprint {meta.id} started in sprints/{made.sprint.name}/\n"
-               f"  question  {meta.question}\n  dates     {meta.start} → {meta.end} ({meta.days} days)\n"
-               f"  reading   {found}\n  MLflow    experiment \"{meta.mlflow_experiment}\" (made at the first run)\n"
-               f"Next: sabbatical lab {meta.id}")
+    typer.echo(
+        f"Sprint {meta.id} started in sprints/{made.sprint.name}/\n"
+        f"  question  {meta.question}\n  dates     {meta.start} → {meta.end} ({meta.days} days)\n"
+        f'  reading   {found}\n  MLflow    experiment "{meta.mlflow_experiment}" (made at the first run)\n'
+        f"Next: sabbatical lab {meta.id}"
+    )
 
 
 @commands.command("lab")
 def lab(
     sprint_id: SprintId = None,
-    port: Annotated[int | None, typer.Option(help="Port on 127.0.0.1 (default: 8888 or the next free one).",
-                                             show_default=False)] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port on 127.0.0.1 (default: 8888 or the next free one).", show_default=False)
+    ] = None,
     no_browser: Annotated[bool, typer.Option("--no-browser", help="Do not open a browser.")] = False,
 ) -> None:
     """Start JupyterLab in a sprint folder, tracking to the workspace's MLflow store."""
@@ -92,8 +114,9 @@ def lab(
 
 @commands.command("mlflow")
 def mlflow_ui(
-    port: Annotated[int | None, typer.Option(help="Port on 127.0.0.1 (default: 5000 or the next free one).",
-                                             show_default=False)] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port on 127.0.0.1 (default: 5000 or the next free one).", show_default=False)
+    ] = None,
 ) -> None:
     """Start the MLflow UI on the workspace's store, with the link to the open sprint's runs."""
     from ..sprints.model import active_or_latest
@@ -105,8 +128,10 @@ def mlflow_ui(
     for line in launch.warnings:
         warn(line)
     runs = f"  sprint {chosen.id}'s runs: {launch.sprint_runs_url}\n" if chosen and launch.sprint_runs_url else ""
-    typer.echo(f"MLflow UI on {launch.command[launch.command.index('--backend-store-uri') + 1]}\n"
-               f"  {launch.url}\n{runs}Ctrl-C stops it.")
+    typer.echo(
+        f"MLflow UI on {launch.command[launch.command.index('--backend-store-uri') + 1]}\n"
+        f"  {launch.url}\n{runs}Ctrl-C stops it."
+    )
     raise typer.Exit(serve(launch))
 
 
@@ -126,9 +151,22 @@ def list_sprints(as_json: JsonOption = False) -> None:
     if not result.sprints:
         typer.echo('No sprints yet — start one with `sabbatical new-sprint "QUESTION"`.')
         return
-    print_table(["id", "question", "dates", "left", "status", "runs", "failures", "findings"],
-                [[s.id, s.title, f"{s.start} → {s.end}", _left(s), _status(s), "?" if s.runs is None else s.runs,
-                  s.failures, s.findings] for s in result.sprints])
+    print_table(
+        ["id", "question", "dates", "left", "status", "runs", "failures", "findings"],
+        [
+            [
+                s.id,
+                s.title,
+                f"{s.start} → {s.end}",
+                _left(s),
+                _status(s),
+                "?" if s.runs is None else s.runs,
+                s.failures,
+                s.findings,
+            ]
+            for s in result.sprints
+        ],
+    )
 
 
 def _left(summary) -> str:
@@ -158,26 +196,36 @@ def _render_status(result) -> None:
     s = result.summary
     left = f", {s.days_left} days left" if s.days_left is not None else ""
     typer.echo(f"Sprint {s.id} · {s.title}  [{_status(s)}{left}]")
-    rows = [("question", s.question), ("hypothesis", result.hypothesis or "—"),
-            ("dates", f"{s.start} → {s.end} ({s.days} days)"), ("folder", result.path),
-            ("tracking", f"{result.tracking_uri} (experiment {s.mlflow_experiment_id})"),
-            ("notebooks", ", ".join(result.notebooks) or "—"), ("artifacts", f"{len(result.artifacts)} files"),
-            ("journal", f"{s.failures} failures, {s.findings} findings, {s.feedback} feedback, {s.notes} notes")]
+    rows = [
+        ("question", s.question),
+        ("hypothesis", result.hypothesis or "—"),
+        ("dates", f"{s.start} → {s.end} ({s.days} days)"),
+        ("folder", result.path),
+        ("tracking", f"{result.tracking_uri} (experiment {s.mlflow_experiment_id})"),
+        ("notebooks", ", ".join(result.notebooks) or "—"),
+        ("artifacts", f"{len(result.artifacts)} files"),
+        ("journal", f"{s.failures} failures, {s.findings} findings, {s.feedback} feedback, {s.notes} notes"),
+    ]
     for label, value in rows:
         typer.echo(f"  {label:<11}{value}")
     superseded = set(result.superseded_runs)
     current_runs = [run for run in result.runs or [] if run.id not in superseded]
     if current_runs:
-        print_table(["run", "status", "params", "best metrics"],
-                    [[run.name, run.status, _params(run.params), _best(run.metrics)] for run in current_runs],
-                    title="Runs")
+        print_table(
+            ["run", "status", "params", "best metrics"],
+            [[run.name, run.status, _params(run.params), _best(run.metrics)] for run in current_runs],
+            title="Runs",
+        )
     if len(current_runs) < len(result.runs or []):
-        typer.echo(f"  ({len(result.runs or []) - len(current_runs)} runs of earlier executions of its notebooks, "
-                   "superseded, are left out; they stay in MLflow)")
+        typer.echo(
+            f"  ({len(result.runs or []) - len(current_runs)} runs of earlier executions of its notebooks, "
+            "superseded, are left out; they stay in MLflow)"
+        )
     current = [entry for entry in result.journal if entry.current]
     for entry in current[-10:]:
-        typer.echo(f"  {entry.number:>3}  {entry.time[:16].replace('T', ' ')}  {entry.kind:<8} {entry.text}"
-                   f"{_marks(entry)}")
+        typer.echo(
+            f"  {entry.number:>3}  {entry.time[:16].replace('T', ' ')}  {entry.kind:<8} {entry.text}{_marks(entry)}"
+        )
     hidden = len(result.journal) - len(current)
     if hidden:
         typer.echo(f"  ({hidden} retracted or superseded entries: `sabbatical sprint journal {s.id} --all`)")
@@ -232,17 +280,30 @@ def journal(
         print_json([_entry_json(entry) for entry in entries])
         return
     if not entries:
-        typer.echo(f"Sprint {chosen.id}'s journal is empty — `sabbatical sprint log finding \"…\"` writes one.")
+        typer.echo(f'Sprint {chosen.id}\'s journal is empty — `sabbatical sprint log finding "…"` writes one.')
         return
-    print_table(["#", "time", "kind", "text", "from"],
-                [[entry.number, entry.time[:16].replace("T", " "), entry.kind, entry.text + _marks(entry),
-                  entry.source] for entry in entries], title=f"Sprint {chosen.id} journal")
+    print_table(
+        ["#", "time", "kind", "text", "from"],
+        [
+            [entry.number, entry.time[:16].replace("T", " "), entry.kind, entry.text + _marks(entry), entry.source]
+            for entry in entries
+        ],
+        title=f"Sprint {chosen.id} journal",
+    )
 
 
 def _entry_json(entry) -> dict:
-    return {"number": entry.number, **entry.to_dict(), "current": entry.current, "retracted": entry.retracted,
-            "superseded_by": entry.superseded_by, "kept": entry.kept, "stale": entry.stale,
-            "example": entry.example, "seen_before": entry.seen_before}
+    return {
+        "number": entry.number,
+        **entry.to_dict(),
+        "current": entry.current,
+        "retracted": entry.retracted,
+        "superseded_by": entry.superseded_by,
+        "kept": entry.kept,
+        "stale": entry.stale,
+        "example": entry.example,
+        "seen_before": entry.seen_before,
+    }
 
 
 def _sprint_to_read(sprint_id: str | None):
@@ -259,25 +320,41 @@ def _sprint_to_read(sprint_id: str | None):
 
 @sprint.command("log")
 def log(
-    kind: Annotated[JournalKind | None, typer.Argument(help="failure, finding, feedback or note.",
-                                                       show_default=False)] = None,
+    kind: Annotated[
+        JournalKind | None, typer.Argument(help="failure, finding, feedback or note.", show_default=False)
+    ] = None,
     text: Annotated[str | None, typer.Argument(help="What happened, in a sentence or two.", show_default=False)] = None,
-    source: Annotated[str | None, typer.Option("--from", help="Who said it or where it came from.",
-                                               show_default=False)] = None,
+    source: Annotated[
+        str | None, typer.Option("--from", help="Who said it or where it came from.", show_default=False)
+    ] = None,
     private: Annotated[bool, typer.Option("--private", help="Keep this entry off the published site.")] = False,
-    cite: Annotated[list[str] | None, typer.Option("--cite", help="A pile item the entry builds on (repeatable).",
-                                                   show_default=False)] = None,
-    run: Annotated[list[str] | None, typer.Option("--run", help="A run (name or MLflow id) that shows it (repeatable).",
-                                                  show_default=False)] = None,
-    figure: Annotated[list[str] | None, typer.Option("--figure", help="A figure in artifacts/ that shows it (repeatable).",
-                                                     show_default=False)] = None,
-    retract: Annotated[int | None, typer.Option("--retract", help="Retract entry N (see `sprint journal`).",
-                                                show_default=False)] = None,
+    cite: Annotated[
+        list[str] | None,
+        typer.Option("--cite", help="A pile item the entry builds on (repeatable).", show_default=False),
+    ] = None,
+    run: Annotated[
+        list[str] | None,
+        typer.Option("--run", help="A run (name or MLflow id) that shows it (repeatable).", show_default=False),
+    ] = None,
+    figure: Annotated[
+        list[str] | None,
+        typer.Option("--figure", help="A figure in artifacts/ that shows it (repeatable).", show_default=False),
+    ] = None,
+    retract: Annotated[
+        int | None, typer.Option("--retract", help="Retract entry N (see `sprint journal`).", show_default=False)
+    ] = None,
     why: Annotated[str | None, typer.Option("--why", help="Why the entry is retracted.", show_default=False)] = None,
-    keep: Annotated[int | None, typer.Option("--keep", help="Keep entry N: publish an example, or accept an entry "
-                                                            "logged after the close.", show_default=False)] = None,
-    sprint_id: Annotated[str | None, typer.Option("--sprint", help="Sprint (default: the active one).",
-                                                  show_default=False)] = None,
+    keep: Annotated[
+        int | None,
+        typer.Option(
+            "--keep",
+            help="Keep entry N: publish an example, or accept an entry logged after the close.",
+            show_default=False,
+        ),
+    ] = None,
+    sprint_id: Annotated[
+        str | None, typer.Option("--sprint", help="Sprint (default: the active one).", show_default=False)
+    ] = None,
 ) -> None:
     """Write a failure, finding, feedback or note into the sprint journal; or retract or keep entry N."""
     from ..errors import UsageError
@@ -285,15 +362,17 @@ def log(
 
     if retract is not None or keep is not None:
         if kind is not None or text is not None or (retract is not None and keep is not None):
-            raise UsageError("--retract N and --keep N stand alone: correct an entry by retracting it, then log "
-                             "the corrected one")
+            raise UsageError(
+                "--retract N and --keep N stand alone: correct an entry by retracting it, then log the corrected one"
+            )
         _correct(_sprint_to_read(sprint_id) if sprint_id else _sprint(None), retract, why, keep)
         return
     if kind is None or text is None:
         raise UsageError('say what to log: `sabbatical sprint log finding "what you found"`')
     chosen = _sprint(sprint_id)
-    entry = lifecycle.log_entry(chosen, kind.value, text, source=source, private=private, cites=cite, runs=run,
-                                figures=figure)
+    entry = lifecycle.log_entry(
+        chosen, kind.value, text, source=source, private=private, cites=cite, runs=run, figures=figure
+    )
     if entry.after_close:
         warn(lifecycle.after_close_warning(chosen, entry))
     typer.echo(f"Logged a {entry.kind} in sprint {chosen.id}'s journal{' (private)' if entry.private else ''}.")
@@ -304,8 +383,10 @@ def _correct(chosen, retract: int | None, why: str | None, keep: int | None) -> 
 
     if retract is not None:
         entry = lifecycle.retract_entry(chosen, retract, why or "")
-        typer.echo(f"Retracted entry {entry.number} of sprint {chosen.id} ({entry.kind}: {entry.text[:60]}); "
-                   "it stays in the journal, marked retracted.")
+        typer.echo(
+            f"Retracted entry {entry.number} of sprint {chosen.id} ({entry.kind}: {entry.text[:60]}); "
+            "it stays in the journal, marked retracted."
+        )
     elif keep is not None:
         entry = lifecycle.keep_entry(chosen, keep)
         typer.echo(f"Kept entry {entry.number} of sprint {chosen.id}; it is part of the published record.")
@@ -326,8 +407,12 @@ def close(
 
 
 @sprint.command("reopen")
-def reopen(sprint_id: Annotated[str | None, typer.Argument(
-        help="Sprint number, slug or folder name (default: the latest sprint).", show_default=False)] = None) -> None:
+def reopen(
+    sprint_id: Annotated[
+        str | None,
+        typer.Argument(help="Sprint number, slug or folder name (default: the latest sprint).", show_default=False),
+    ] = None,
+) -> None:
     """Reopen a closed sprint."""
     from ..sprints.lifecycle import reopen_sprint, reopen_warnings
     from ..sprints.model import latest_sprint
@@ -343,12 +428,19 @@ def reopen(sprint_id: Annotated[str | None, typer.Argument(
 @sprint.command("run")
 def run_notebook(
     notebook: Annotated[str, typer.Argument(help="The notebook: a path, or a name in the sprint's notebooks/.")],
-    parameter: Annotated[list[str] | None, typer.Option("-p", "--parameter", help="name=value, injected as "
-                                                        "papermill does (repeatable).", show_default=False)] = None,
-    output: Annotated[Path | None, typer.Option("--output", help="Save the executed copy here (default: over the "
-                                                "notebook).", show_default=False)] = None,
-    sprint_id: Annotated[str | None, typer.Option("--sprint", help="Sprint (default: the active one).",
-                                                  show_default=False)] = None,
+    parameter: Annotated[
+        list[str] | None,
+        typer.Option(
+            "-p", "--parameter", help="name=value, injected as papermill does (repeatable).", show_default=False
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", help="Save the executed copy here (default: over the notebook).", show_default=False),
+    ] = None,
+    sprint_id: Annotated[
+        str | None, typer.Option("--sprint", help="Sprint (default: the active one).", show_default=False)
+    ] = None,
     timeout: Annotated[int, typer.Option(help="Seconds a cell may run.")] = 600,
 ) -> None:
     """Run a notebook headless in the sprint; what it logs replaces what its earlier runs logged."""
@@ -358,8 +450,10 @@ def run_notebook(
 
     chosen = _sprint(sprint_id)
     if chosen.meta.status == "closed":
-        warn(f"sprint {chosen.id} is closed: what this run logs is recorded as after the close, and the retro is "
-             f"stale until you reopen it (`sabbatical sprint reopen {chosen.id}`) or keep the entries")
+        warn(
+            f"sprint {chosen.id} is closed: what this run logs is recorded as after the close, and the retro is "
+            f"stale until you reopen it (`sabbatical sprint reopen {chosen.id}`) or keep the entries"
+        )
     done = execute(chosen, notebook, parameters=parse_parameters(parameter or []), output=output, timeout=timeout)
     _render_execution(chosen, done)
     if done.error:
@@ -368,8 +462,10 @@ def run_notebook(
 
 def _render_execution(chosen, done) -> None:
     given = ", ".join(f"{key}={value!r}" for key, value in done.parameters.items())
-    typer.echo(f"Ran {done.notebook} in sprint {chosen.id} ({done.seconds:.1f} s{'; ' + given if given else ''}); "
-               f"executed copy: {done.output}")
+    typer.echo(
+        f"Ran {done.notebook} in sprint {chosen.id} ({done.seconds:.1f} s{'; ' + given if given else ''}); "
+        f"executed copy: {done.output}"
+    )
     if done.superseded:
         typer.echo(f"  replaces {done.superseded} entries its earlier runs logged (marked superseded)")
     for executed in done.runs:
@@ -383,8 +479,12 @@ def _render_execution(chosen, done) -> None:
 @sprint.command("bib")
 def bib(
     sprint_id: SprintId = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write here (default: the sprint's "
-                                             "references.bib; - for stdout).", show_default=False)] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="Write here (default: the sprint's references.bib; - for stdout).", show_default=False
+        ),
+    ] = None,
 ) -> None:
     """Write BibTeX of the sprint's reading list and of every item its journal cites."""
     from ..sprints.citations import default_bib_path, write_bibliography
@@ -402,11 +502,18 @@ def bib(
 
 @sprint.command("reading")
 def reading(
-    args: Annotated[list[str] | None, typer.Argument(
-        help="[SPRINT] to show the list (default: the active sprint), or `add ID…` / `remove ID…` to pin items "
-             "to it or keep them off it (pins survive --refresh).", show_default=False, metavar="[SPRINT | add|remove ID…]")] = None,
-    sprint_id: Annotated[str | None, typer.Option("--sprint", help="The sprint to pin to or show (default: active).",
-                                                  show_default=False)] = None,
+    args: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="[SPRINT] to show the list (default: the active sprint), or `add ID…` / `remove ID…` to pin items "
+            "to it or keep them off it (pins survive --refresh).",
+            show_default=False,
+            metavar="[SPRINT | add|remove ID…]",
+        ),
+    ] = None,
+    sprint_id: Annotated[
+        str | None, typer.Option("--sprint", help="The sprint to pin to or show (default: active).", show_default=False)
+    ] = None,
     refresh: Annotated[bool, typer.Option("--refresh", help="Also rewrite the Reading list in sprint.md.")] = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -428,8 +535,11 @@ def reading(
         if action and pile is not None:
             for ref in words:
                 item_id = pin(pile.conn, chosen.id, ref, remove=action == "remove")
-                typer.echo(f"{'Removed' if action == 'remove' else 'Pinned'} {item_id} "
-                           f"{'from' if action == 'remove' else 'to'} sprint {chosen.id}'s reading list.", err=as_json)
+                typer.echo(
+                    f"{'Removed' if action == 'remove' else 'Pinned'} {item_id} "
+                    f"{'from' if action == 'remove' else 'to'} sprint {chosen.id}'s reading list.",
+                    err=as_json,
+                )
         result = refresh_reading(chosen, write=refresh, conn=pile.conn if pile else None)
     finally:
         if pile:
@@ -437,9 +547,10 @@ def reading(
     if as_json:
         print_json(result)
     elif result.entries:
-        print_table(["#", "item", "kind", "title", "why"],
-                    [[n, e.item_id, e.contribution or e.kind, e.title, e.why]
-                     for n, e in enumerate(result.entries, 1)])
+        print_table(
+            ["#", "item", "kind", "title", "why"],
+            [[n, e.item_id, e.contribution or e.kind, e.title, e.why] for n, e in enumerate(result.entries, 1)],
+        )
     else:
         typer.echo(render_markdown(result))
     if refresh:

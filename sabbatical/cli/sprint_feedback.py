@@ -14,12 +14,23 @@ feedback = typer.Typer(help="Feedback from readers of the site.", no_args_is_hel
 
 @feedback.command("import")
 def import_replies(
-    file: Annotated[Path, typer.Argument(help="JSON that `gh issue list --json number,title,body,author,url,"
-                                              "createdAt,comments` (or `gh issue view`, or `gh api graphql` over "
-                                              "discussions) printed.", show_default=False)],
-    sprint_id: Annotated[str | None, typer.Option("--sprint", help="Sprint for replies that name no sprint's page "
-                                                                   "(default: the active one).",
-                                                  show_default=False)] = None,
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="JSON that `gh issue list --json number,title,body,author,url,"
+            "createdAt,comments` (or `gh issue view`, or `gh api graphql` over "
+            "discussions) printed.",
+            show_default=False,
+        ),
+    ],
+    sprint_id: Annotated[
+        str | None,
+        typer.Option(
+            "--sprint",
+            help="Sprint for replies that name no sprint's page (default: the active one).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Log each reply in the export as feedback, in the journal of the sprint it is about; known ones are skipped."""
     from ..sprints.feedback_import import import_feedback, read_export
@@ -32,8 +43,11 @@ def import_replies(
     report = import_feedback(sprints, default, replies)
     for sprint, reply in report.added:
         typer.echo(f"  sprint {sprint}: feedback from {reply.author}")
-    typer.echo(f"Imported {len(report.added)} replies ({report.duplicates} already in the journal"
-               + (f", {report.skipped} empty" if report.skipped else "") + ").")
+    typer.echo(
+        f"Imported {len(report.added)} replies ({report.duplicates} already in the journal"
+        + (f", {report.skipped} empty" if report.skipped else "")
+        + ")."
+    )
 
 
 def _active(workspace):

@@ -50,21 +50,31 @@ class Row:
     why: str
 
 
-def ranked_rows(conn: sqlite3.Connection, config: Config, *, state: str, filters: searching.Filters | None,
-                sprints_dir: Any = None, limit: int = SHOWN) -> list[Row]:
+def ranked_rows(
+    conn: sqlite3.Connection,
+    config: Config,
+    *,
+    state: str,
+    filters: searching.Filters | None,
+    sprints_dir: Any = None,
+    limit: int = SHOWN,
+) -> list[Row]:
     """The ranked items in `state` that the filters allow, as rows."""
     ranked = rank.rank_items(conn, config, state=state, sprints_dir=sprints_dir, limit=limit, filters=filters)
     labels = item_labels(conn, [r.id for r in ranked])
-    return [Row(r.id, labels.get(r.id, ("", ""))[0], r.title, r.state, f"{r.score:.2f}", r.topic, r.why)
-            for r in ranked]
+    return [
+        Row(r.id, labels.get(r.id, ("", ""))[0], r.title, r.state, f"{r.score:.2f}", r.topic, r.why) for r in ranked
+    ]
 
 
-def search_rows(conn: sqlite3.Connection, config: Config, query: str, filters: searching.Filters | None,
-                limit: int = SHOWN) -> list[Row]:
+def search_rows(
+    conn: sqlite3.Connection, config: Config, query: str, filters: searching.Filters | None, limit: int = SHOWN
+) -> list[Row]:
     hits = searching.search(conn, config, query, limit=limit, filters=filters)
     labels = item_labels(conn, [h.id for h in hits])
-    return [Row(h.id, labels.get(h.id, ("", ""))[0], h.title, h.state, f"{h.score:.3f}", h.topic, h.why_text)
-            for h in hits]
+    return [
+        Row(h.id, labels.get(h.id, ("", ""))[0], h.title, h.state, f"{h.score:.3f}", h.topic, h.why_text) for h in hits
+    ]
 
 
 def summary_text(conn: sqlite3.Connection, config: Config, row: Row) -> Text:
@@ -101,8 +111,10 @@ def _summary_into(text: Text, summary: dict[str, Any]) -> None:
             text.append(f"    “{claim['quote']}” ({claim.get('check') or 'unchecked'})\n", style="dim")
     score = summary.get("insight_score")
     text.append("\nJudgement: ", style="bold")
-    text.append(f"{summary.get('kind') or '?'}, insight {'?' if score is None else f'{score:.2f}'} — "
-                f"{summary.get('rationale') or ''}\n")
+    text.append(
+        f"{summary.get('kind') or '?'}, insight {'?' if score is None else f'{score:.2f}'} — "
+        f"{summary.get('rationale') or ''}\n"
+    )
     text.append(f"({summary.get('producer')}: {summary.get('model')}, prompt {summary.get('prompt_version')})\n")
 
 
@@ -148,15 +160,29 @@ class TriageApp(App[None]):
 
     TITLE = "sabbatical · triage"
     BINDINGS: ClassVar = [
-        Binding("j,down", "move(1)", "down", show=False), Binding("k,up", "move(-1)", "up", show=False),
-        Binding("K", "decide('keep')", "keep"), Binding("s", "decide('star')", "star"),
-        Binding("d", "decide('drop')", "drop"), Binding("u", "undo", "undo"), Binding("n", "note", "note"),
-        Binding("t", "tag", "tag"), Binding("o", "open_url", "open"), Binding("slash", "search", "search"),
-        Binding("enter", "detail", "summary"), Binding("q", "quit", "quit"),
+        Binding("j,down", "move(1)", "down", show=False),
+        Binding("k,up", "move(-1)", "up", show=False),
+        Binding("K", "decide('keep')", "keep"),
+        Binding("s", "decide('star')", "star"),
+        Binding("d", "decide('drop')", "drop"),
+        Binding("u", "undo", "undo"),
+        Binding("n", "note", "note"),
+        Binding("t", "tag", "tag"),
+        Binding("o", "open_url", "open"),
+        Binding("slash", "search", "search"),
+        Binding("enter", "detail", "summary"),
+        Binding("q", "quit", "quit"),
     ]
 
-    def __init__(self, conn: sqlite3.Connection, config: Config, rows: list[Row], *,
-                 filters: searching.Filters | None = None, open_url: Callable[[str], Any] = webbrowser.open):
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        config: Config,
+        rows: list[Row],
+        *,
+        filters: searching.Filters | None = None,
+        open_url: Callable[[str], Any] = webbrowser.open,
+    ):
         super().__init__()
         self.conn, self.config, self.rows, self.filters = conn, config, rows, filters
         self.browse = open_url  # webbrowser.open; tests record the URL instead
@@ -184,8 +210,9 @@ class TriageApp(App[None]):
         table = self.query_one(DataTable)
         table.clear()
         for row in rows:
-            table.add_row(Text(row.handle), Text(row.state), Text(row.score), Text(row.title), Text(row.topic),
-                          key=row.id)
+            table.add_row(
+                Text(row.handle), Text(row.state), Text(row.score), Text(row.title), Text(row.topic), key=row.id
+            )
         self._say(f"{len(rows)} item(s)" if rows else "Nothing here.")
         self._show_why()
 
@@ -252,8 +279,9 @@ class TriageApp(App[None]):
     def action_tag(self) -> None:
         row = self.current
         if row is not None:
-            self.push_screen(Ask(f"Tags for {row.handle} {row.title} (separated by spaces):"),
-                             lambda words: self._tag(row, words))
+            self.push_screen(
+                Ask(f"Tags for {row.handle} {row.title} (separated by spaces):"), lambda words: self._tag(row, words)
+            )
 
     def _tag(self, row: Row, words: str | None) -> None:
         if words and words.split():

@@ -18,7 +18,9 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 @commands.command()
 def init(
     directory: Annotated[Path, typer.Argument(help="Folder to make a workspace (created if missing).")] = Path("."),
-    force: Annotated[bool, typer.Option("--force", help="Add only what is missing; never overwrite or delete.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Add only what is missing; never overwrite or delete.")
+    ] = False,
     title: Annotated[str | None, typer.Option(help="The sabbatical's title.")] = None,
 ) -> None:
     """Create a workspace: sabbatical.toml, mkdocs.yml, reading/, sprints/ and .gitignore entries."""

@@ -25,15 +25,16 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-MIN_ITEMS_FOR_LINES = 4      # a source needs this many items before a repeated line counts as its frame
-LINE_SHARE = 0.3             # a line (digits aside) in this share of a source's items is template …
-LINE_MIN_ITEMS = 3           # … and in at least this many of them
-MIN_ITEMS_FOR_WORDS = 8      # fewer items than this cannot show which words a source uses whatever the subject
-WORD_SHARE = 0.5             # a word in this share of a source's items is the source's vocabulary
-NAME_MIN_CHARS = 3           # words of a feed's name shorter than this are left alone ("AI", "of")
+MIN_ITEMS_FOR_LINES = 4  # a source needs this many items before a repeated line counts as its frame
+LINE_SHARE = 0.3  # a line (digits aside) in this share of a source's items is template …
+LINE_MIN_ITEMS = 3  # … and in at least this many of them
+MIN_ITEMS_FOR_WORDS = 8  # fewer items than this cannot show which words a source uses whatever the subject
+WORD_SHARE = 0.5  # a word in this share of a source's items is the source's vocabulary
+NAME_MIN_CHARS = 3  # words of a feed's name shorter than this are left alone ("AI", "of")
 
-_URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|io|ai|dev|co|html?|php)\b\S*",
-                  re.IGNORECASE)
+_URL = re.compile(
+    r"(?:https?://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|io|ai|dev|co|html?|php)\b\S*", re.IGNORECASE
+)
 _WORD = re.compile(r"(?u)\b[^\W\d_][\w'’-]*")
 _DIGITS = re.compile(r"\d+")
 _SPACES = re.compile(r"\s+")
@@ -75,15 +76,20 @@ class Templates:
     def _pattern(self, source: int) -> re.Pattern[str] | None:
         if source not in self._patterns:
             words = sorted(self.words.get(source, ()), key=len, reverse=True)
-            self._patterns[source] = (re.compile(r"(?<![\w'’-])(?:" + "|".join(map(re.escape, words)) + r")(?![\w'’-])",
-                                                 re.IGNORECASE) if words else None)
+            self._patterns[source] = (
+                re.compile(r"(?<![\w'’-])(?:" + "|".join(map(re.escape, words)) + r")(?![\w'’-])", re.IGNORECASE)
+                if words
+                else None
+            )
         return self._patterns[source]
 
 
 def source_of_items(conn: sqlite3.Connection) -> dict[str, int]:
     """Each item's first source (the one it arrived through first); items read some other way have none."""
-    return {r["item_id"]: r["source_id"] for r in conn.execute(
-        "SELECT item_id, MIN(source_id) AS source_id FROM item_sources GROUP BY item_id")}
+    return {
+        r["item_id"]: r["source_id"]
+        for r in conn.execute("SELECT item_id, MIN(source_id) AS source_id FROM item_sources GROUP BY item_id")
+    }
 
 
 def learn(texts: Iterable[tuple[str, int | None, str]], names: dict[int, str] | None = None) -> Templates:

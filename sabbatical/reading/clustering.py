@@ -19,9 +19,9 @@ if TYPE_CHECKING:
     import numpy as np
 
 SEED = 0
-MIN_TOPIC_SIZE = 3           # a cluster smaller than this is not a topic: its items stay unsorted
-OUTLIER_QUANTILE = 0.04      # the loosest 4% of a topic's own members mark the edge of its radius
-RADIUS_FLOOR = 0.05          # below this cosine nothing counts as close, whatever the topic
+MIN_TOPIC_SIZE = 3  # a cluster smaller than this is not a topic: its items stay unsorted
+OUTLIER_QUANTILE = 0.04  # the loosest 4% of a topic's own members mark the edge of its radius
+RADIUS_FLOOR = 0.05  # below this cosine nothing counts as close, whatever the topic
 # The radius reaches a little beyond the topic's loosest members: a tight topic's edge is not a wall
 # against the next item like them, while an item near no topic (cosine ≈ 0) still stays out.
 RADIUS_SCALE = 0.8
@@ -29,8 +29,8 @@ FIT_ITERATIONS = 40
 # A refit re-centres topics on their current members and lets new clusters form in one Lloyd step: run to
 # convergence, warm-started k-means drifts far enough to reshuffle a tenth or more of the pile.
 REFIT_ITERATIONS = 1
-HYSTERESIS = 0.08            # on a refit an item keeps its topic unless another is this much closer
-MAX_KEYWORD_TERMS = 60_000   # keyword candidates: the pile's most frequent words and two-word phrases
+HYSTERESIS = 0.08  # on a refit an item keeps its topic unless another is this much closer
+MAX_KEYWORD_TERMS = 60_000  # keyword candidates: the pile's most frequent words and two-word phrases
 # A word, or hyphenated words with digits inside ("in-context", "gpt-4o"); never a piece ending in a hyphen
 # ("gpt-" from "gpt-4").
 _KEYWORD_TOKEN = re.compile(r"(?u)\b[a-zA-Z][a-zA-Z0-9]*(?:-[a-zA-Z0-9]+)*\b")
@@ -67,8 +67,9 @@ def seed_centroids(vectors: np.ndarray, count: int, existing: np.ndarray | None 
     return np.array(chosen, dtype=np.float32).reshape(count, vectors.shape[1])
 
 
-def spherical_kmeans(vectors: np.ndarray, centroids: np.ndarray, fixed: np.ndarray | None = None,
-                     iterations: int = 40) -> tuple[np.ndarray, np.ndarray]:
+def spherical_kmeans(
+    vectors: np.ndarray, centroids: np.ndarray, fixed: np.ndarray | None = None, iterations: int = 40
+) -> tuple[np.ndarray, np.ndarray]:
     """Lloyd's iterations on the unit sphere from the given centroids; rows marked `fixed` never move.
 
     Returns (labels, centroids). An emptied cluster keeps its previous centroid, so a warm start never
@@ -134,8 +135,9 @@ def normalised_mean(vectors: np.ndarray) -> np.ndarray:
     return (total / norm if norm > 0 else total).astype(np.float32)
 
 
-def match_clusters(old_members: Sequence[set[str]], new_members: Sequence[set[str]],
-                   forced: dict[int, int] | None = None) -> dict[int, int]:
+def match_clusters(
+    old_members: Sequence[set[str]], new_members: Sequence[set[str]], forced: dict[int, int] | None = None
+) -> dict[int, int]:
     """Match new clusters to old topics by member overlap (Jaccard), one to one (Hungarian algorithm).
 
     Returns {new cluster index: old topic index} for pairs that share members; `forced` pairs (a pinned
@@ -162,8 +164,9 @@ def match_clusters(old_members: Sequence[set[str]], new_members: Sequence[set[st
     return matched
 
 
-def class_keywords(texts_by_topic: Sequence[Sequence[str]], top: int = 6,
-                   banned: frozenset[str] = frozenset()) -> list[list[str]]:
+def class_keywords(
+    texts_by_topic: Sequence[Sequence[str]], top: int = 6, banned: frozenset[str] = frozenset()
+) -> list[list[str]]:
     """Class-based TF-IDF: the words that make each topic's texts distinct from the other topics'.
 
     Each topic's texts are one document; its terms are words and two-word phrases (two words side by
@@ -228,7 +231,99 @@ def _as_phrases(ranked: list[str], counted: Counter[str]) -> list[str]:
 
 
 # Words every abstract uses: they name no topic.
-ACADEMIC_STOP_WORDS = frozenset(["paper", "papers", "propose", "proposed", "proposes", "present", "presents", "presented", "show", "shows", "shown", "study", "studies", "studied", "result", "results", "method", "methods", "approach", "approaches", "based", "using", "use", "used", "new", "novel", "work", "works", "problem", "problems", "existing", "recent", "recently", "demonstrate", "demonstrates", "provide", "provides", "introduce", "introduces", "consider", "considered", "obtain", "obtained", "significant", "significantly", "furthermore", "moreover", "finally", "different", "various", "important", "large", "small", "high", "low", "including", "given", "able", "achieve", "achieves", "allow", "allows", "analysis", "performance", "state", "art", "main", "find", "found", "investigate", "investigated", "develop", "developed", "effective", "efficient", "well", "also", "however", "thus", "paper's", "article", "letter", "simple", "general", "case", "cases", "time", "way", "number"])
+ACADEMIC_STOP_WORDS = frozenset(
+    [
+        "paper",
+        "papers",
+        "propose",
+        "proposed",
+        "proposes",
+        "present",
+        "presents",
+        "presented",
+        "show",
+        "shows",
+        "shown",
+        "study",
+        "studies",
+        "studied",
+        "result",
+        "results",
+        "method",
+        "methods",
+        "approach",
+        "approaches",
+        "based",
+        "using",
+        "use",
+        "used",
+        "new",
+        "novel",
+        "work",
+        "works",
+        "problem",
+        "problems",
+        "existing",
+        "recent",
+        "recently",
+        "demonstrate",
+        "demonstrates",
+        "provide",
+        "provides",
+        "introduce",
+        "introduces",
+        "consider",
+        "considered",
+        "obtain",
+        "obtained",
+        "significant",
+        "significantly",
+        "furthermore",
+        "moreover",
+        "finally",
+        "different",
+        "various",
+        "important",
+        "large",
+        "small",
+        "high",
+        "low",
+        "including",
+        "given",
+        "able",
+        "achieve",
+        "achieves",
+        "allow",
+        "allows",
+        "analysis",
+        "performance",
+        "state",
+        "art",
+        "main",
+        "find",
+        "found",
+        "investigate",
+        "investigated",
+        "develop",
+        "developed",
+        "effective",
+        "efficient",
+        "well",
+        "also",
+        "however",
+        "thus",
+        "paper's",
+        "article",
+        "letter",
+        "simple",
+        "general",
+        "case",
+        "cases",
+        "time",
+        "way",
+        "number",
+    ]
+)
 
 
 def _singular(word: str) -> str:

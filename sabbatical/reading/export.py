@@ -22,11 +22,42 @@ from typing import Any, TextIO
 from ..errors import UsageError
 from .export_jsonl import FORMAT, FORMAT_VERSION, ImportReport, NotAPileExport, export_jsonl, import_jsonl
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "ImportReport", "NotAPileExport", "export_bibtex", "export_csl_json",
-           "export_jsonl", "export_markdown", "import_jsonl", "note_slug", "write_export"]
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "ImportReport",
+    "NotAPileExport",
+    "export_bibtex",
+    "export_csl_json",
+    "export_jsonl",
+    "export_markdown",
+    "import_jsonl",
+    "note_slug",
+    "write_export",
+]
 
-ARXIV_ARCHIVES = {"cs", "math", "physics", "stat", "eess", "econ", "q-bio", "q-fin", "astro-ph", "cond-mat", "gr-qc",
-                  "hep-ex", "hep-lat", "hep-ph", "hep-th", "math-ph", "nlin", "nucl-ex", "nucl-th", "quant-ph"}
+ARXIV_ARCHIVES = {
+    "cs",
+    "math",
+    "physics",
+    "stat",
+    "eess",
+    "econ",
+    "q-bio",
+    "q-fin",
+    "astro-ph",
+    "cond-mat",
+    "gr-qc",
+    "hep-ex",
+    "hep-lat",
+    "hep-ph",
+    "hep-th",
+    "math-ph",
+    "nlin",
+    "nucl-ex",
+    "nucl-th",
+    "quant-ph",
+}
 # Fields of an entry that came from a .bib file that the item's own columns already carry.
 _FROM_COLUMNS = {"title", "author", "abstract", "year", "url", "keywords"}
 
@@ -38,9 +69,10 @@ def _items(conn: sqlite3.Connection, ids: Iterable[str] | None) -> list[sqlite3.
     wanted = list(dict.fromkeys(ids))
     found: dict[str, sqlite3.Row] = {}
     for start in range(0, len(wanted), 500):
-        chunk = wanted[start:start + 500]
-        found.update((r["id"], r) for r in conn.execute(
-            f"SELECT * FROM items WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+        chunk = wanted[start : start + 500]
+        found.update(
+            (r["id"], r) for r in conn.execute(f"SELECT * FROM items WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+        )
     return [found[i] for i in wanted if i in found]
 
 
@@ -57,8 +89,15 @@ EXPORT_FORMATS = ("jsonl", "bibtex", "csl", "markdown")
 DEFAULT_NOTES_FOLDER = Path("pile-notes")
 
 
-def write_export(conn: sqlite3.Connection, format_: str, out: Path | None, stream: TextIO, *,
-                 ids: Iterable[str] | None = None, prefer: tuple[str, str] | None = None) -> int:
+def write_export(
+    conn: sqlite3.Connection,
+    format_: str,
+    out: Path | None,
+    stream: TextIO,
+    *,
+    ids: Iterable[str] | None = None,
+    prefer: tuple[str, str] | None = None,
+) -> int:
     """`pile export`: write `format_` to the file (folder, for markdown) `out`, or to `stream` when it is None.
 
     `ids` chooses the items (None = all); the JSON-lines export is always the whole pile, since it is the
@@ -68,8 +107,10 @@ def write_export(conn: sqlite3.Connection, format_: str, out: Path | None, strea
     if format_ == "markdown":
         return export_markdown(conn, out or DEFAULT_NOTES_FOLDER, ids, prefer=prefer)
     if format_ == "jsonl" and ids is not None:
-        raise UsageError("the JSON-lines export is the whole pile (it is what `pile import` restores); "
-                         "filter the bibtex, csl or markdown exports instead")
+        raise UsageError(
+            "the JSON-lines export is the whole pile (it is what `pile import` restores); "
+            "filter the bibtex, csl or markdown exports instead"
+        )
 
     def write(handle: TextIO) -> int:
         if format_ == "jsonl":
@@ -108,21 +149,30 @@ def bibtex_entry(row: sqlite3.Row, taken: set[str]) -> tuple[str, str, list[tupl
     came_in = {k.lower(): str(v) for k, v in (extra.get("bibtex_fields") or {}).items()}
     fields: list[tuple[str, str]] = [("title", "{" + _bib(row["title"]) + "}")]
     if authors:
-        fields.append(("author", " and ".join([*(_bib(a) for a in authors), *(["others"] if extra.get("et_al") else [])])))
+        fields.append(
+            ("author", " and ".join([*(_bib(a) for a in authors), *(["others"] if extra.get("et_al") else [])]))
+        )
     if year.isdigit():
         fields.append(("year", year))
     for name in ("journal", "booktitle", "publisher", "volume", "pages", "note"):
         if extra.get(name) and name not in came_in:
             fields.append((name, _bib(str(extra[name]))))
-    fields += [(name, _bib(value)) for name, value in sorted(came_in.items())
-               if name not in _FROM_COLUMNS and name not in ("eprint", "archiveprefix", "primaryclass", "doi")]
+    fields += [
+        (name, _bib(value))
+        for name, value in sorted(came_in.items())
+        if name not in _FROM_COLUMNS and name not in ("eprint", "archiveprefix", "primaryclass", "doi")
+    ]
     entry_type = _bibtex_type(row, extra)
     if row["id"].startswith("arxiv:"):
         fields += [("eprint", row["id"].removeprefix("arxiv:")), ("archivePrefix", "arXiv")]
         category = arxiv_category(row, extra)
         if category:
             fields.append(("primaryClass", category))
-    doi = extra.get("doi") or came_in.get("doi") or (row["id"].removeprefix("doi:") if row["id"].startswith("doi:") else "")
+    doi = (
+        extra.get("doi")
+        or came_in.get("doi")
+        or (row["id"].removeprefix("doi:") if row["id"].startswith("doi:") else "")
+    )
     if doi:
         fields.append(("doi", _bib(doi)))
     if extra.get("journal_ref") and not any(name == "note" for name, _ in fields):
@@ -154,8 +204,9 @@ def _bib_url(url: str) -> str:
     return "".join(url.split()).replace("{", "%7B").replace("}", "%7D").replace("\\", "%5C")
 
 
-def _cite_key(authors: list[str], year: str, title: str, item_id: str, taken: set[str],
-              came_in: str | None = None) -> str:
+def _cite_key(
+    authors: list[str], year: str, title: str, item_id: str, taken: set[str], came_in: str | None = None
+) -> str:
     if came_in and re.fullmatch(r"[A-Za-z0-9_:.\-+/]{1,80}", came_in) and came_in not in taken:
         taken.add(came_in)
         return came_in
@@ -176,10 +227,21 @@ def _ascii(text: str) -> str:
 
 # -- CSL-JSON (Zotero) -------------------------------------------------------------------------------------
 
-CSL_TYPES = {"article": "article-journal", "inproceedings": "paper-conference", "conference": "paper-conference",
-             "book": "book", "inbook": "chapter", "incollection": "chapter", "phdthesis": "thesis",
-             "mastersthesis": "thesis", "techreport": "report", "report": "report", "online": "webpage",
-             "unpublished": "manuscript", "proceedings": "book"}
+CSL_TYPES = {
+    "article": "article-journal",
+    "inproceedings": "paper-conference",
+    "conference": "paper-conference",
+    "book": "book",
+    "inbook": "chapter",
+    "incollection": "chapter",
+    "phdthesis": "thesis",
+    "mastersthesis": "thesis",
+    "techreport": "report",
+    "report": "report",
+    "online": "webpage",
+    "unpublished": "manuscript",
+    "proceedings": "book",
+}
 KIND_TYPES = {"paper": "article", "post": "post-weblog", "page": "webpage", "document": "document"}
 
 
@@ -198,20 +260,37 @@ def csl_record(row: sqlite3.Row, taken: set[str]) -> dict[str, Any]:
     record: dict[str, Any] = {
         "id": _cite_key(authors, (row["published"] or "")[:4], row["title"], row["id"], taken, extra.get("bibtex_key")),
         "type": CSL_TYPES.get(bib_type) or ("article-journal" if extra.get("journal") else KIND_TYPES[row["kind"]]),
-        "title": row["title"] or row["id"], "author": [_csl_name(a) for a in authors],
+        "title": row["title"] or row["id"],
+        "author": [_csl_name(a) for a in authors],
     }
     issued = _date_parts(row["published"])
     if issued:
         record["issued"] = {"date-parts": [issued]}
-    optional = {"URL": row["url"], "abstract": row["abstract"] or None, "DOI": extra.get("doi"),
-                "container-title": extra.get("journal") or extra.get("booktitle"), "volume": extra.get("volume"),
-                "page": extra.get("pages"), "publisher": extra.get("publisher"), "note": extra.get("note")}
+    optional = {
+        "URL": row["url"],
+        "abstract": row["abstract"] or None,
+        "DOI": extra.get("doi"),
+        "container-title": extra.get("journal") or extra.get("booktitle"),
+        "volume": extra.get("volume"),
+        "page": extra.get("pages"),
+        "publisher": extra.get("publisher"),
+        "note": extra.get("note"),
+    }
     if row["id"].startswith("arxiv:"):
         number = row["id"].removeprefix("arxiv:")
-        optional.update({"number": number, "publisher": "arXiv", "archive": "arXiv",
-                         "DOI": extra.get("doi") or f"10.48550/arXiv.{number}"})
-        record["type"] = "article" if record["type"] in ("article", "article-journal") and not extra.get("journal") \
+        optional.update(
+            {
+                "number": number,
+                "publisher": "arXiv",
+                "archive": "arXiv",
+                "DOI": extra.get("doi") or f"10.48550/arXiv.{number}",
+            }
+        )
+        record["type"] = (
+            "article"
+            if record["type"] in ("article", "article-journal") and not extra.get("journal")
             else record["type"]
+        )
     if row["id"].startswith("doi:"):
         optional["DOI"] = row["id"].removeprefix("doi:")
     record.update({k: v for k, v in optional.items() if v})
@@ -253,8 +332,9 @@ def note_slug(title: str) -> str:
     return slug or (words[0][:80] if words else "")
 
 
-def export_markdown(conn: sqlite3.Connection, folder: Path, ids: Iterable[str] | None = None, *,
-                    prefer: tuple[str, str] | None = None) -> int:
+def export_markdown(
+    conn: sqlite3.Connection, folder: Path, ids: Iterable[str] | None = None, *, prefer: tuple[str, str] | None = None
+) -> int:
     """One note per item in `folder` (YAML front matter, wiki links between linked items); the count."""
     from .item_json import item_records
 
@@ -262,33 +342,54 @@ def export_markdown(conn: sqlite3.Connection, folder: Path, ids: Iterable[str] |
     rows = _items(conn, ids)
     names = _note_names(conn, rows)
     records = {r["id"]: r for r in item_records(conn, [row["id"] for row in rows], prefer=prefer)}
-    links_out = _grouped(conn, "SELECT from_item AS item_id, to_item FROM links ORDER BY to_item", lambda r: r["to_item"])
-    links_in = _grouped(conn, "SELECT to_item AS item_id, from_item FROM links ORDER BY from_item",
-                        lambda r: r["from_item"])
+    links_out = _grouped(
+        conn, "SELECT from_item AS item_id, to_item FROM links ORDER BY to_item", lambda r: r["to_item"]
+    )
+    links_in = _grouped(
+        conn, "SELECT to_item AS item_id, from_item FROM links ORDER BY from_item", lambda r: r["from_item"]
+    )
     exported = set(records)
     for row in rows:
-        links = tuple((heading, [t for t in grouped.get(row["id"], []) if t in exported])
-                      for heading, grouped in (("Links to", links_out), ("Linked from", links_in)))
+        links = tuple(
+            (heading, [t for t in grouped.get(row["id"], []) if t in exported])
+            for heading, grouped in (("Links to", links_out), ("Linked from", links_in))
+        )
         text = _note(row, records[row["id"]], names, links)
         (folder / f"{names[row['id']][0]}.md").write_text(text, encoding="utf-8")
     return len(rows)
 
 
-def _note(row: sqlite3.Row, record: dict[str, Any], names: dict[str, tuple[str, str]],
-          links: tuple[tuple[str, list[str]], ...]) -> str:
+def _note(
+    row: sqlite3.Row,
+    record: dict[str, Any],
+    names: dict[str, tuple[str, str]],
+    links: tuple[tuple[str, list[str]], ...],
+) -> str:
     import yaml
 
     summary, topic = record["summary"], record["topic"]
     topic_name = topic["name"] if topic and topic["id"] is not None else None
-    front = {"id": row["id"], "kind": row["kind"], "title": row["title"], "authors": record["authors"],
-             "url": row["url"], "published": row["published"], "categories": record["categories"],
-             "sources": [f"{s['kind']} {s['locator']}" for s in record["sources"]], "first_seen": row["first_seen"],
-             "state": record["state"], "tags": record["tags"], "topic": topic_name,
-             "topic_link": f"[[{_link_text(topic_name)}]]" if topic_name else None,
-             "insight_kind": summary["kind"] if summary else None,
-             "insight_score": summary["insight_score"] if summary else None}
-    parts = ["---\n" + yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=1000) + "---\n",
-             f"# {_one_line(row['title'] or row['id'])}\n"]
+    front = {
+        "id": row["id"],
+        "kind": row["kind"],
+        "title": row["title"],
+        "authors": record["authors"],
+        "url": row["url"],
+        "published": row["published"],
+        "categories": record["categories"],
+        "sources": [f"{s['kind']} {s['locator']}" for s in record["sources"]],
+        "first_seen": row["first_seen"],
+        "state": record["state"],
+        "tags": record["tags"],
+        "topic": topic_name,
+        "topic_link": f"[[{_link_text(topic_name)}]]" if topic_name else None,
+        "insight_kind": summary["kind"] if summary else None,
+        "insight_score": summary["insight_score"] if summary else None,
+    }
+    parts = [
+        "---\n" + yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=1000) + "---\n",
+        f"# {_one_line(row['title'] or row['id'])}\n",
+    ]
     if row["url"]:
         parts.append(f"<{row['url']}>\n")
     if topic_name:
@@ -310,11 +411,15 @@ def _summary_parts(summary: dict[str, Any] | None) -> list[str]:
     judged = summary["kind"].replace("_", " ")
     if summary["insight_score"] is not None:
         judged += f", insight {summary['insight_score']:.2f}: {_one_line(summary['rationale'] or '')}"
-    claims = [f"- {_one_line(c['claim'])}\n  > “{_one_line(c['quote'])}” ({c['check'].replace('_', ' ')})"
-              for c in summary["key_claims"]]
-    return [f"## Summary\n\n{_one_line(summary['tldr'])}\n\nJudgement: {judged}\n\n"
-            f"*{summary['producer']}: {summary['model']}, {summary['prompt_version']}*\n",
-            "## Key claims\n\n" + "\n".join(claims) + "\n"]
+    claims = [
+        f"- {_one_line(c['claim'])}\n  > “{_one_line(c['quote'])}” ({c['check'].replace('_', ' ')})"
+        for c in summary["key_claims"]
+    ]
+    return [
+        f"## Summary\n\n{_one_line(summary['tldr'])}\n\nJudgement: {judged}\n\n"
+        f"*{summary['producer']}: {summary['model']}, {summary['prompt_version']}*\n",
+        "## Key claims\n\n" + "\n".join(claims) + "\n",
+    ]
 
 
 def _notes_parts(notes: list[dict[str, str]]) -> list[str]:

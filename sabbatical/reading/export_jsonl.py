@@ -42,8 +42,24 @@ from .pile import dump_json
 FORMAT = "sabbatical-pile"
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
-ITEM_COLUMNS = ("id", "kind", "title", "authors", "abstract", "content", "url", "published", "updated",
-                "categories", "content_hash", "private", "extra", "first_seen", "last_changed", "metadata_from")
+ITEM_COLUMNS = (
+    "id",
+    "kind",
+    "title",
+    "authors",
+    "abstract",
+    "content",
+    "url",
+    "published",
+    "updated",
+    "categories",
+    "content_hash",
+    "private",
+    "extra",
+    "first_seen",
+    "last_changed",
+    "metadata_from",
+)
 JSON_COLUMNS = ("authors", "categories", "extra")
 RECORD_TYPES = ("header", "source", "item", "item_text", "summary", "embedder", "topic", "item_topic", "event")
 # Tables exported row by row: record type → (table, surrogate columns left out, order).
@@ -70,7 +86,7 @@ class ImportReport:
     summaries: int = 0
     earlier_texts: int = 0
     topics: int = 0
-    topics_left_out: int = 0   # the pile already had topics: the export's topics and topic events stay out
+    topics_left_out: int = 0  # the pile already had topics: the export's topics and topic events stay out
 
 
 def _line(record: dict[str, Any]) -> str:
@@ -83,6 +99,7 @@ def _columns(conn: sqlite3.Connection, table: str) -> list[tuple[str, str]]:
 
 
 # -- export ----------------------------------------------------------------------------------------------
+
 
 def export_jsonl(conn: sqlite3.Connection, out: TextIO) -> int:
     """Write the whole pile as JSON lines; return the number of items."""
@@ -139,25 +156,42 @@ def _renumbered(value: Any, numbers: dict[int, int]) -> Any:
 
 
 def _item_records(conn: sqlite3.Connection, sources: dict[int, sqlite3.Row]) -> Iterator[dict[str, Any]]:
-    aliases = _grouped(conn, "SELECT item_id, alias, kind FROM aliases ORDER BY alias",
-                       lambda r: [r["alias"], r["kind"]])
-    versions = _grouped(conn, "SELECT * FROM item_versions ORDER BY version",
-                        lambda r: {k: r[k] for k in ("version", "title", "abstract", "published", "seen_at")})
+    aliases = _grouped(
+        conn, "SELECT item_id, alias, kind FROM aliases ORDER BY alias", lambda r: [r["alias"], r["kind"]]
+    )
+    versions = _grouped(
+        conn,
+        "SELECT * FROM item_versions ORDER BY version",
+        lambda r: {k: r[k] for k in ("version", "title", "abstract", "published", "seen_at")},
+    )
     item_sources = _grouped(
-        conn, "SELECT item_id, source_id, entry_id, first_seen FROM item_sources",
-        lambda r: {"kind": sources[r["source_id"]]["kind"], "locator": sources[r["source_id"]]["locator"],
-                   "entry_id": r["entry_id"], "first_seen": r["first_seen"]})
-    links = _grouped(conn, "SELECT from_item AS item_id, to_item, kind FROM links ORDER BY to_item, kind",
-                     lambda r: {"to": r["to_item"], "kind": r["kind"]})
+        conn,
+        "SELECT item_id, source_id, entry_id, first_seen FROM item_sources",
+        lambda r: {
+            "kind": sources[r["source_id"]]["kind"],
+            "locator": sources[r["source_id"]]["locator"],
+            "entry_id": r["entry_id"],
+            "first_seen": r["first_seen"],
+        },
+    )
+    links = _grouped(
+        conn,
+        "SELECT from_item AS item_id, to_item, kind FROM links ORDER BY to_item, kind",
+        lambda r: {"to": r["to_item"], "kind": r["kind"]},
+    )
     for row in conn.execute(f"SELECT seq, {', '.join(ITEM_COLUMNS)} FROM items ORDER BY id"):
         record = {name: row[name] for name in ("seq", *ITEM_COLUMNS)}
         for name in JSON_COLUMNS:
             record[name] = json.loads(record[name] or "null")
         record["private"] = bool(record["private"])
         record["metadata_from"], record["metadata_source"] = _portable_origin(row["metadata_from"], sources)
-        record.update(type="item", aliases=aliases.get(row["id"], []), versions=versions.get(row["id"], []),
-                      sources=sorted(item_sources.get(row["id"], []), key=lambda s: (s["kind"], s["locator"])),
-                      links=links.get(row["id"], []))
+        record.update(
+            type="item",
+            aliases=aliases.get(row["id"], []),
+            versions=versions.get(row["id"], []),
+            sources=sorted(item_sources.get(row["id"], []), key=lambda s: (s["kind"], s["locator"])),
+            links=links.get(row["id"], []),
+        )
         yield record
 
 
@@ -179,6 +213,7 @@ def _portable_origin(metadata_from: str, sources: dict[int, sqlite3.Row]) -> tup
 
 # -- import ----------------------------------------------------------------------------------------------
 
+
 def import_jsonl(conn: sqlite3.Connection, path: Path) -> ImportReport:
     """Import a JSON-lines export into this pile, all or nothing."""
     records: dict[str, list[dict[str, Any]]] = {kind: [] for kind in RECORD_TYPES}
@@ -191,8 +226,10 @@ def import_jsonl(conn: sqlite3.Connection, path: Path) -> ImportReport:
         for record in records["item"]:
             _import_item(conn, record, source_ids, report)
         for record in records["item"]:
-            conn.executemany("INSERT OR IGNORE INTO links (from_item, to_item, kind) VALUES (?, ?, ?)",
-                             [(record["id"], link["to"], link["kind"]) for link in record.get("links", [])])
+            conn.executemany(
+                "INSERT OR IGNORE INTO links (from_item, to_item, kind) VALUES (?, ?, ?)",
+                [(record["id"], link["to"], link["kind"]) for link in record.get("links", [])],
+            )
         report.earlier_texts = _import_rows(conn, "item_texts", records["item_text"], only_new=True)
         report.summaries = _import_rows(conn, "summaries", records["summary"])
         with_topics = conn.execute("SELECT COUNT(*) FROM topics").fetchone()[0] == 0
@@ -224,19 +261,24 @@ def _read_records(path: Path) -> Iterator[dict[str, Any]]:
             if number == 1:
                 _check_header(path, record)
             if record.get("type") not in RECORD_TYPES:
-                raise NotAPileExport(f"{path} line {number}: unknown record type {record.get('type')!r} "
-                                     "— nothing was imported")
+                raise NotAPileExport(
+                    f"{path} line {number}: unknown record type {record.get('type')!r} — nothing was imported"
+                )
             if record["type"] != "header":
                 yield record
 
 
 def _check_header(path: Path, record: dict[str, Any]) -> None:
     if record.get("type") != "header" or record.get("format") != FORMAT:
-        raise NotAPileExport(f"{path} is not a pile export (its first line is not a {FORMAT} header) "
-                             "— make one with `sabbatical pile export --format jsonl`")
+        raise NotAPileExport(
+            f"{path} is not a pile export (its first line is not a {FORMAT} header) "
+            "— make one with `sabbatical pile export --format jsonl`"
+        )
     if record.get("version") not in READABLE_VERSIONS:
-        raise NotAPileExport(f"{path} is a version {record.get('version')} pile export, newer than this sabbatical "
-                             "reads — upgrade sabbatical, then import it")
+        raise NotAPileExport(
+            f"{path} is a version {record.get('version')} pile export, newer than this sabbatical "
+            "reads — upgrade sabbatical, then import it"
+        )
 
 
 def _import_sources(conn: sqlite3.Connection, records: list[dict[str, Any]], report: ImportReport) -> dict:
@@ -244,8 +286,9 @@ def _import_sources(conn: sqlite3.Connection, records: list[dict[str, Any]], rep
     for record in records:
         names = sorted(name for name in record if name in known and record[name] is not None)
         values = [int(record[n]) if isinstance(record[n], bool) else record[n] for n in names]
-        cursor = conn.execute(f"INSERT OR IGNORE INTO sources ({', '.join(names)}) "
-                              f"VALUES ({', '.join('?' * len(names))})", values)
+        cursor = conn.execute(
+            f"INSERT OR IGNORE INTO sources ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})", values
+        )
         report.sources += cursor.rowcount
     return {(r["kind"], r["locator"]): r["id"] for r in conn.execute("SELECT id, kind, locator FROM sources")}
 
@@ -259,49 +302,72 @@ def _import_item(conn: sqlite3.Connection, record: dict[str, Any], source_ids: d
     if origin and (origin["kind"], origin["locator"]) in source_ids:
         values["metadata_from"] = f"{record['metadata_from']}:{source_ids[(origin['kind'], origin['locator'])]}"
     columns = list(ITEM_COLUMNS)
-    if isinstance(record.get("seq"), int) and not conn.execute("SELECT 1 FROM items WHERE seq = ?",
-                                                               (record["seq"],)).fetchone():
+    if (
+        isinstance(record.get("seq"), int)
+        and not conn.execute("SELECT 1 FROM items WHERE seq = ?", (record["seq"],)).fetchone()
+    ):
         columns.append("seq")  # the short handle (#seq) stays what the researcher knows it as
-    cursor = conn.execute(f"INSERT OR IGNORE INTO items ({', '.join(columns)}) "
-                          f"VALUES ({', '.join('?' * len(columns))})", [values.get(c) for c in columns])
+    cursor = conn.execute(
+        f"INSERT OR IGNORE INTO items ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+        [values.get(c) for c in columns],
+    )
     if cursor.rowcount:
         report.new += 1
     else:
         report.existing += 1
     item_id = record["id"]
-    conn.executemany("INSERT OR IGNORE INTO aliases (alias, item_id, kind) VALUES (?, ?, ?)",
-                     [(alias, item_id, kind) for alias, kind in record.get("aliases", [])])
-    conn.executemany("INSERT OR IGNORE INTO item_versions (item_id, version, title, abstract, published, seen_at) "
-                     "VALUES (?, ?, ?, ?, ?, ?)",
-                     [(item_id, v["version"], v["title"], v["abstract"], v["published"], v["seen_at"])
-                      for v in record.get("versions", [])])
-    conn.executemany("INSERT OR IGNORE INTO item_sources (item_id, source_id, entry_id, first_seen) VALUES (?, ?, ?, ?)",
-                     [(item_id, source_ids[(s["kind"], s["locator"])], s.get("entry_id"), s["first_seen"])
-                      for s in record.get("sources", []) if (s["kind"], s["locator"]) in source_ids])
+    conn.executemany(
+        "INSERT OR IGNORE INTO aliases (alias, item_id, kind) VALUES (?, ?, ?)",
+        [(alias, item_id, kind) for alias, kind in record.get("aliases", [])],
+    )
+    conn.executemany(
+        "INSERT OR IGNORE INTO item_versions (item_id, version, title, abstract, published, seen_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (item_id, v["version"], v["title"], v["abstract"], v["published"], v["seen_at"])
+            for v in record.get("versions", [])
+        ],
+    )
+    conn.executemany(
+        "INSERT OR IGNORE INTO item_sources (item_id, source_id, entry_id, first_seen) VALUES (?, ?, ?, ?)",
+        [
+            (item_id, source_ids[(s["kind"], s["locator"])], s.get("entry_id"), s["first_seen"])
+            for s in record.get("sources", [])
+            if (s["kind"], s["locator"]) in source_ids
+        ],
+    )
 
 
-def _import_rows(conn: sqlite3.Connection, table: str, records: list[dict[str, Any]], *,
-                 only_new: bool = False) -> int:
+def _import_rows(conn: sqlite3.Connection, table: str, records: list[dict[str, Any]], *, only_new: bool = False) -> int:
     """Insert exported rows (unique keys decide what is already here); `only_new` for tables without one."""
     columns = {name: kind for name, kind in _columns(conn, table)}
     written = 0
     for record in records:
         names = sorted(n for n in record if n in columns and n != "type")
-        values = [base64.b64decode(record[n]) if columns[n] == "BLOB" and record[n] is not None else record[n]
-                  for n in names]
-        if only_new and conn.execute(f"SELECT 1 FROM {table} WHERE " + " AND ".join(f"{n} IS ?" for n in names),
-                                     values).fetchone():
+        values = [
+            base64.b64decode(record[n]) if columns[n] == "BLOB" and record[n] is not None else record[n] for n in names
+        ]
+        if (
+            only_new
+            and conn.execute(
+                f"SELECT 1 FROM {table} WHERE " + " AND ".join(f"{n} IS ?" for n in names), values
+            ).fetchone()
+        ):
             continue
-        cursor = conn.execute(f"INSERT OR IGNORE INTO {table} ({', '.join(names)}) "
-                              f"VALUES ({', '.join('?' * len(names))})", values)
+        cursor = conn.execute(
+            f"INSERT OR IGNORE INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})", values
+        )
         written += cursor.rowcount
     return written
 
 
-def _import_events(conn: sqlite3.Connection, records: list[dict[str, Any]], report: ImportReport, *,
-                   with_topics: bool) -> None:
-    present = {(r["at"], r["subject"], r["action"], dump_json(json.loads(r["value"] or "{}"))): r["id"]
-               for r in conn.execute("SELECT id, at, subject, action, value FROM events")}
+def _import_events(
+    conn: sqlite3.Connection, records: list[dict[str, Any]], report: ImportReport, *, with_topics: bool
+) -> None:
+    present = {
+        (r["at"], r["subject"], r["action"], dump_json(json.loads(r["value"] or "{}"))): r["id"]
+        for r in conn.execute("SELECT id, at, subject, action, value FROM events")
+    }
     ids: dict[int, int] = {}  # position in the export → event id in this pile
     for position, record in enumerate(records, 1):
         if not with_topics and str(record["subject"]).startswith("topic:"):

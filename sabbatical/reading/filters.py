@@ -17,9 +17,19 @@ from .search import Filters
 if TYPE_CHECKING:
     from ..workspace import Workspace
 
-def item_filters(conn: sqlite3.Connection, workspace: Workspace, *, topic: str | None = None,
-                 kind: str | None = None, state: str | None = None, since: str | None = None,
-                 source: str | None = None, tag: str | None = None, sprint: str | None = None) -> Filters:
+
+def item_filters(
+    conn: sqlite3.Connection,
+    workspace: Workspace,
+    *,
+    topic: str | None = None,
+    kind: str | None = None,
+    state: str | None = None,
+    since: str | None = None,
+    source: str | None = None,
+    tag: str | None = None,
+    sprint: str | None = None,
+) -> Filters:
     """The filter the options describe (`sprint` is a sprint's number, slug or words of its question)."""
     ids = sprint_item_ids(conn, workspace, sprint) if sprint else None
     return Filters(topic=topic, kind=kind, state=state, since=since, source=source, tag=tag, ids=ids)

@@ -35,16 +35,44 @@ _ARXIV_DOI = re.compile(rf"^10\.48550/arxiv\.{_ID_BODY}$", re.IGNORECASE)
 _DOI = re.compile(r"^(?:doi:\s*)?(10\.\d{4,9}/\S+)$", re.IGNORECASE)
 _DOI_HOSTS = {"doi.org", "dx.doi.org", "www.doi.org"}
 # Something that was meant to be an arXiv id but is not one ("arXiv:abc", "2310.1", "2310.014051").
-_ATTEMPTED_ID = re.compile(r"^(?:arxiv:.*|\d{3,5}\.\d+(?:v\d*)?|[a-z\-]+(?:\.[a-z]{2})?/\d+(?:v\d*)?)$",
-                           re.IGNORECASE)
+_ATTEMPTED_ID = re.compile(r"^(?:arxiv:.*|\d{3,5}\.\d+(?:v\d*)?|[a-z\-]+(?:\.[a-z]{2})?/\d+(?:v\d*)?)$", re.IGNORECASE)
 
 # Query parameters that only track where a click came from; they never change what a page is.
-TRACKING_PARAMS = frozenset({
-    "fbclid", "gclid", "dclid", "gclsrc", "msclkid", "yclid", "igshid", "twclid", "ttclid", "li_fat_id",
-    "mc_cid", "mc_eid", "_hsenc", "_hsmi", "hsctatracking", "mkt_tok", "oly_anon_id", "oly_enc_id",
-    "vero_id", "wickedid", "ref", "ref_src", "ref_url", "referrer", "cmpid", "__s", "s_cid", "spm", "si",
-    "_ga", "_gl",
-})
+TRACKING_PARAMS = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "dclid",
+        "gclsrc",
+        "msclkid",
+        "yclid",
+        "igshid",
+        "twclid",
+        "ttclid",
+        "li_fat_id",
+        "mc_cid",
+        "mc_eid",
+        "_hsenc",
+        "_hsmi",
+        "hsctatracking",
+        "mkt_tok",
+        "oly_anon_id",
+        "oly_enc_id",
+        "vero_id",
+        "wickedid",
+        "ref",
+        "ref_src",
+        "ref_url",
+        "referrer",
+        "cmpid",
+        "__s",
+        "s_cid",
+        "spm",
+        "si",
+        "_ga",
+        "_gl",
+    }
+)
 _TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "ga_")
 
 
@@ -190,8 +218,7 @@ def id_kind(name: str) -> str:
 # -- finding arXiv papers mentioned in text or HTML ------------------------------------------------------
 
 _ANCHOR = re.compile(r"<a\s[^>]*?href\s*=\s*[\"']([^\"']+)[\"'][^>]*>(.*?)</a\s*>", re.IGNORECASE | re.DOTALL)
-_URL_MENTION = re.compile(
-    rf"(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/{_ID_BODY}", re.IGNORECASE)
+_URL_MENTION = re.compile(rf"(?:https?://)?(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/{_ID_BODY}", re.IGNORECASE)
 _TEXT_MENTION = re.compile(rf"\barxiv:\s?{_ID_BODY}", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]+>")
 

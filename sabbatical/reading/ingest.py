@@ -39,7 +39,7 @@ class SourceOutcome:
     """What happened to one source."""
 
     source: str
-    status: str                     # 'ok', 'not_modified', 'followed', 'failed', 'partial'
+    status: str  # 'ok', 'not_modified', 'followed', 'failed', 'partial'
     new: int = 0
     updated: int = 0
     duplicate: int = 0
@@ -54,8 +54,8 @@ class IngestReport:
     updated: int = 0
     duplicate: int = 0
     failed: int = 0
-    linked: int = 0                 # minimal items made for papers that posts link to
-    backing_off: int = 0            # `read update` left these failing sources alone (see source_health)
+    linked: int = 0  # minimal items made for papers that posts link to
+    backing_off: int = 0  # `read update` left these failing sources alone (see source_health)
     muted: int = 0
     sources: list[SourceOutcome] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -71,8 +71,10 @@ class IngestReport:
         read = sum(1 for s in self.sources if s.status in ("ok", "partial"))
         parts = [f"{len(self.sources)} sources read: {read} fetched, {unchanged} unchanged, {self.failed} failed"]
         if self.backing_off:
-            parts.append(f"{self.backing_off} failing sources left alone for now (`read sources` says until when; "
-                         "--force tries them)")
+            parts.append(
+                f"{self.backing_off} failing sources left alone for now (`read sources` says until when; "
+                "--force tries them)"
+            )
         if self.muted:
             parts.append(f"{self.muted} muted")
         return "; ".join(parts) + " — " + self.summary()
@@ -83,8 +85,11 @@ class IngestReport:
             return None
         worked = [s for s in self.sources if s.status != "failed"]
         if worked:
-            return PartialFailure(f"{self.failed} of {len(self.sources)} sources failed; the rest was read "
-                                  "and kept (run the command again to retry)", self.failures)
+            return PartialFailure(
+                f"{self.failed} of {len(self.sources)} sources failed; the rest was read "
+                "and kept (run the command again to retry)",
+                self.failures,
+            )
         if len(self.failures) == 1:
             return SabbaticalError(self.failures[0])
         return EveryUnitFailed(f"all {self.failed} sources failed; nothing was read", self.failures)
@@ -93,8 +98,7 @@ class IngestReport:
 class Ingester:
     """Runs sources against one pile with the workspace's [reading] settings."""
 
-    def __init__(self, pile: Pile, reading: ReadingConfig, *, on_progress: Progress | None = None,
-                 force: bool = False):
+    def __init__(self, pile: Pile, reading: ReadingConfig, *, on_progress: Progress | None = None, force: bool = False):
         self.pile = pile
         self.reading = reading
         self.on_progress = on_progress or (lambda *a, **k: None)
@@ -111,8 +115,15 @@ class Ingester:
         return self._fetcher
 
     # -- running one source ------------------------------------------------------------------------------
-    def run_source(self, name: str, kind: str, locator: str, produce: Callable[[Source | None], SourceRead],
-                   *, followed: bool | None = None) -> SourceOutcome:
+    def run_source(
+        self,
+        name: str,
+        kind: str,
+        locator: str,
+        produce: Callable[[Source | None], SourceRead],
+        *,
+        followed: bool | None = None,
+    ) -> SourceOutcome:
         """Read one source with `produce(previous_state)` and store what it gives; never raises SourceError."""
         self.on_progress(advance=0, description=name)
         counts = AddCounts()
@@ -124,9 +135,21 @@ class Ingester:
                 self.pile.record_fetch(source_id, "not_modified")
                 record_outcome(self.pile.conn, source_id, True)
                 return self._outcome(SourceOutcome(name, "not_modified", message="not modified since last read"))
-            self.pile.add(read.entries, source_id, f"{read.metadata_from}:{source_id}", on_progress=self.on_progress, counts=counts)
-            self.pile.record_fetch(source_id, "ok", etag=read.etag, last_modified=read.last_modified,
-                                   last_entry=read.last_entry, title=read.title)
+            self.pile.add(
+                read.entries,
+                source_id,
+                f"{read.metadata_from}:{source_id}",
+                on_progress=self.on_progress,
+                counts=counts,
+            )
+            self.pile.record_fetch(
+                source_id,
+                "ok",
+                etag=read.etag,
+                last_modified=read.last_modified,
+                last_entry=read.last_entry,
+                title=read.title,
+            )
             record_outcome(self.pile.conn, source_id, True)
             if not (counts.new or counts.updated or counts.duplicate) and not read.warnings:
                 read.warnings.append("it has no entries")
@@ -137,11 +160,13 @@ class Ingester:
         except sqlite3.Error:
             raise  # the pile cannot be written (a full disk, say): no other source could be stored either
         except Exception as exc:  # a parser crashing on hostile input must not stop the other sources
-            return self._failed(name, source_id, counts, f"unexpected {type(exc).__name__}: {_reason(exc)}",
-                                (kind, locator))
+            return self._failed(
+                name, source_id, counts, f"unexpected {type(exc).__name__}: {_reason(exc)}", (kind, locator)
+            )
 
-    def _failed(self, name: str, source_id: int | None, counts: AddCounts, why: str,
-                named: tuple[str, str] | None = None) -> SourceOutcome:
+    def _failed(
+        self, name: str, source_id: int | None, counts: AddCounts, why: str, named: tuple[str, str] | None = None
+    ) -> SourceOutcome:
         if source_id is None and named is not None:  # a known source that failed before it answered
             known = self.pile.find_source(*named)
             source_id = known.id if known else None
@@ -195,8 +220,16 @@ def _reason(exc: BaseException) -> str:
 
 # -- the commands ------------------------------------------------------------------------------------------
 
-def read_arxiv(ingester: Ingester, arguments: Sequence[str], *, max_results: int = 100, sort: str = "relevance",
-               follow: bool = False, page_size: int = 100) -> IngestReport:
+
+def read_arxiv(
+    ingester: Ingester,
+    arguments: Sequence[str],
+    *,
+    max_results: int = 100,
+    sort: str = "relevance",
+    follow: bool = False,
+    page_size: int = 100,
+) -> IngestReport:
     """`read arxiv`: ids and abs/pdf URLs in one request, then each search query."""
     from .sources.arxiv import ArxivSource, sort_arguments
 
@@ -237,8 +270,9 @@ def _read_arxiv_ids(ingester: Ingester, source, ids: list) -> None:
         ingester.run_source(f"arxiv {name}", "arxiv_ids", arxiv.base, produce)
 
 
-def _read_arxiv_query(ingester: Ingester, source, query: str, max_results: int | None, sort: str,
-                      follow: bool | None) -> None:
+def _read_arxiv_query(
+    ingester: Ingester, source, query: str, max_results: int | None, sort: str, follow: bool | None
+) -> None:
     def produce(_state) -> SourceRead:
         read = SourceRead(entries=[], metadata_from="arxiv", title=f"arXiv search: {query}")
         entries = source.search(query, max_results=max_results, sort=sort)
@@ -252,19 +286,28 @@ def _read_arxiv_query(ingester: Ingester, source, query: str, max_results: int |
     ingester.run_source(f"arxiv search '{query}'", "arxiv_query", query, produce, followed=follow or None)
 
 
-def harvest_arxiv(ingester: Ingester, since: str, *, set_spec: str | None = None,
-                  until: str | None = None) -> IngestReport:
+def harvest_arxiv(
+    ingester: Ingester, since: str, *, set_spec: str | None = None, until: str | None = None
+) -> IngestReport:
     """`read arxiv --harvest`: every record since a date through OAI-PMH, streamed page by page."""
     from .sources import oai_pmh
     from .sources.fetch import Fetcher
 
     endpoint = ingester.reading.oai_pmh_url
-    locator = f"{endpoint}?from={since}" + (f"&until={until}" if until else "") + (f"&set={set_spec}" if set_spec else "")
+    locator = (
+        f"{endpoint}?from={since}" + (f"&until={until}" if until else "") + (f"&set={set_spec}" if set_spec else "")
+    )
     fetcher = Fetcher.for_reading(ingester.reading, retries=5, max_retry_after=120)
 
     def produce(_state) -> SourceRead:
-        entries = oai_pmh.harvest(fetcher, endpoint, since, until=until, set_spec=set_spec,
-                                  on_page=lambda _n, total: ingester.on_progress(advance=0, total=total))
+        entries = oai_pmh.harvest(
+            fetcher,
+            endpoint,
+            since,
+            until=until,
+            set_spec=set_spec,
+            on_page=lambda _n, total: ingester.on_progress(advance=0, total=total),
+        )
         return SourceRead(entries=entries, metadata_from="arxiv", title=f"OAI-PMH harvest from {since}")
 
     ingester.run_source(f"harvest {locator}", "oai_pmh", locator, produce)
@@ -286,6 +329,7 @@ def _read_feed(ingester: Ingester, locator: str, follow: bool | None, prefetched
         ingester.fail(f"feed '{locator}'", "an empty name — give a feed URL or a file")
         return
     if looks_like_url(locator):
+
         def produce(state: Source | None) -> SourceRead:
             fetched = prefetched.result() if prefetched else _fetch_feed(ingester, locator, state)
             if fetched.not_modified:
@@ -297,16 +341,27 @@ def _read_feed(ingester: Ingester, locator: str, follow: bool | None, prefetched
         ingester.run_source(f"feed {locator}", "feed", locator, produce, followed=follow)
         return
     path = Path(locator).expanduser().resolve()
-    ingester.run_source(f"feed {locator}", "feed", str(path),
-                        _file_producer(ingester, path, lambda data: parse_feed(data, str(path))), followed=follow)
+    ingester.run_source(
+        f"feed {locator}",
+        "feed",
+        str(path),
+        _file_producer(ingester, path, lambda data: parse_feed(data, str(path))),
+        followed=follow,
+    )
 
 
 def _fetch_feed(ingester: Ingester, locator: str, state: Source | None):
     return ingester.fetch(locator, state, accept=", ".join(FEED_ACCEPT))
 
 
-FEED_ACCEPT = ("application/rss+xml", "application/atom+xml", "application/feed+json", "application/xml;q=0.9",
-               "text/xml;q=0.9", "*/*;q=0.5")
+FEED_ACCEPT = (
+    "application/rss+xml",
+    "application/atom+xml",
+    "application/feed+json",
+    "application/xml;q=0.9",
+    "text/xml;q=0.9",
+    "*/*;q=0.5",
+)
 
 
 def _file_producer(ingester: Ingester, path: Path, parse: Callable[[bytes], SourceRead]):
@@ -335,8 +390,9 @@ def read_urls(ingester: Ingester, urls: Sequence[str]) -> IngestReport:
         if url in arxiv_urls:
             continue
         if not looks_like_url(url):
-            ingester.fail(f"url {url}", "not a web address (it needs http:// or https://); "
-                                        "use `sabbatical read file` for files")
+            ingester.fail(
+                f"url {url}", "not a web address (it needs http:// or https://); use `sabbatical read file` for files"
+            )
             continue
         ingester.run_source(f"url {url}", "url", url, functools.partial(_read_page, ingester, url))
     return ingester.report
@@ -356,8 +412,9 @@ def _read_page(ingester: Ingester, url: str, state: Source | None) -> SourceRead
         raise SourceError(f"not a web page (it is {kind}) — use `sabbatical read feed` for feeds")
     else:
         entry = extract_page(fetched.body, url=url)
-    return SourceRead(entries=[entry], metadata_from="web", title=entry.title, etag=fetched.etag,
-                      last_modified=fetched.last_modified)
+    return SourceRead(
+        entries=[entry], metadata_from="web", title=entry.title, etag=fetched.etag, last_modified=fetched.last_modified
+    )
 
 
 def read_files(ingester: Ingester, paths: Sequence[str | Path]) -> IngestReport:
@@ -394,6 +451,7 @@ def read_file(ingester: Ingester, path: Path) -> None:
     if kind == "opml":
         _follow_opml(ingester, name, path)
     elif kind == "arxiv_jsonl":
+
         def produce(state: Source | None) -> SourceRead:
             digest = file_digest(path)
             if state and state.etag == digest and not ingester.force:
@@ -406,8 +464,11 @@ def read_file(ingester: Ingester, path: Path) -> None:
     elif kind in parsers:
         ingester.run_source(name, "file", str(path), _file_producer(ingester, path, parsers[kind]))
     else:
-        ingester.fail(name, "not a file type sabbatical reads (PDF, HTML, BibTeX, OPML, RSS/Atom/JSON feed, "
-                            "arXiv Atom, OAI-PMH XML or arXiv JSON lines)")
+        ingester.fail(
+            name,
+            "not a file type sabbatical reads (PDF, HTML, BibTeX, OPML, RSS/Atom/JSON feed, "
+            "arXiv Atom, OAI-PMH XML or arXiv JSON lines)",
+        )
 
 
 def _bibtex_read(data: bytes) -> SourceRead:
@@ -434,8 +495,9 @@ def _follow_opml(ingester: Ingester, name: str, path: Path) -> None:
             continue
         ingester.pile.ensure_source("feed", subscription.url, title=subscription.title, followed=True)
         followed += 1
-    ingester.report.sources.append(SourceOutcome(
-        name, "followed", message=f"following {followed} feeds — `sabbatical read update` fetches them"))
+    ingester.report.sources.append(
+        SourceOutcome(name, "followed", message=f"following {followed} feeds — `sabbatical read update` fetches them")
+    )
 
 
 def detect_file_kind(path: Path, head: bytes) -> str | None:
@@ -568,6 +630,7 @@ def _chain(first, rest):
 
 
 # -- bundled samples (the tour reads them) ---------------------------------------------------------------
+
 
 def sample_path(name: str) -> Path:
     """A bundled sample input (package data)."""

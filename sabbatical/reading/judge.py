@@ -39,93 +39,277 @@ FORMAT_VERSION = 1
 CUES: list[tuple[str, str]] = [
     ("state-of-the-art", r"state[- ]of[- ]the[- ]art|\bsota\b"),
     ("outperforms", r"\boutperform\w*\b|\bsurpass\w*\b|\bbeats?\b|\bsuperior to\b"),
-    ("improves by X", r"\b(?:improv|reduc|increas|boost|rais|lower|cut|gain)\w*\b(?:\W+\w+){0,8}?\W+(?:by|of)\W+"
-                      r"(?:up to\W+)?\d+(?:\.\d+)?\s*(?:%|percent|points?|pp\b|x\b)"),
+    (
+        "improves by X",
+        r"\b(?:improv|reduc|increas|boost|rais|lower|cut|gain)\w*\b(?:\W+\w+){0,8}?\W+(?:by|of)\W+"
+        r"(?:up to\W+)?\d+(?:\.\d+)?\s*(?:%|percent|points?|pp\b|x\b)",
+    ),
     ("X% better", r"\d+(?:\.\d+)?\s*(?:%|points?|pp)\s+(?:higher|lower|better|fewer|faster|more|improvement)\b"),
-    ("competitive results", r"\b(?:achiev|obtain|reach|deliver|attain)\w*\W+(?:\w+\W+){0,3}(?:best|highest|superior|"
-                            r"competitive|strong|new|leading|remarkable|significant)\b"),
-    ("than baselines", r"\b(?:than|over)\s+(?:the\s+|a\s+|existing\s+|strong\s+)?(?:\w+[- ])?baselines?\b|"
-                       r"\bcompared (?:to|with) (?:existing|previous|prior|other)\b"),
-    ("extensive experiments", r"\bextensive (?:experiments|evaluations?|results)\b|\bexperiments on\b|"
-                              r"\bexperimental results\b"),
-    ("named benchmark", r"\b(?:glue|superglue|mmlu|imagenet|squad|wmt\d*|coco|humaneval|gsm8k|cifar-?\d*|ade20k|"
-                        r"kitti|nuscenes|librispeech|benchmarks? datasets?)\b"),
+    (
+        "competitive results",
+        r"\b(?:achiev|obtain|reach|deliver|attain)\w*\W+(?:\w+\W+){0,3}(?:best|highest|superior|"
+        r"competitive|strong|new|leading|remarkable|significant)\b",
+    ),
+    (
+        "than baselines",
+        r"\b(?:than|over)\s+(?:the\s+|a\s+|existing\s+|strong\s+)?(?:\w+[- ])?baselines?\b|"
+        r"\bcompared (?:to|with) (?:existing|previous|prior|other)\b",
+    ),
+    (
+        "extensive experiments",
+        r"\bextensive (?:experiments|evaluations?|results)\b|\bexperiments on\b|"
+        r"\bexperimental results\b",
+    ),
+    (
+        "named benchmark",
+        r"\b(?:glue|superglue|mmlu|imagenet|squad|wmt\d*|coco|humaneval|gsm8k|cifar-?\d*|ade20k|"
+        r"kitti|nuscenes|librispeech|benchmarks? datasets?)\b",
+    ),
     ("efficiency gain", r"\bspeed-?ups?\b|\b(?:faster|fewer parameters|less memory|lower latency)\b"),
     ("we show why", r"\bwe (?:show|explain|demonstrate|reveal|uncover) (?:why|how|when)\b|\bwhy (?:do|does|is|are)\b"),
     ("we find that", r"\bwe (?:find|found|observe|discover|show|demonstrate|identify|uncover) that\b"),
     ("surprisingly", r"\bsurprising(?:ly)?\b|\bcounter-?intuitive\b|\bunexpected(?:ly)?\b|\bparadox\w*\b"),
-    ("mechanism", r"(?<!attention )(?<!gating )(?<!fusion )(?<!memory )\bmechanisms?\b|\bmechanistic\b|"
-                  r"\bcircuits?\b"),
-    ("traces a cause", r"\bwe trace\b|\btraced? (?:\w+ ){0,4}to\b|\bis caused by\b|\battribut\w+ to\b|"
-                       r"\baccounts? for\b|\bdriven by\b"),
+    (
+        "mechanism",
+        r"(?<!attention )(?<!gating )(?<!fusion )(?<!memory )\bmechanisms?\b|\bmechanistic\b|"
+        r"\bcircuits?\b",
+    ),
+    (
+        "traces a cause",
+        r"\bwe trace\b|\btraced? (?:\w+ ){0,4}to\b|\bis caused by\b|\battribut\w+ to\b|"
+        r"\baccounts? for\b|\bdriven by\b",
+    ),
     ("explains", r"\bexplain(?:s|ed|ing)?\b|\bexplanation\b"),
     ("we analyse", r"\bwe (?:analy[sz]e|investigate|study|characteri[sz]e|probe|examine|measure|quantify)\b"),
     ("analysis", r"\banalys[ie]s\b|\bempirical(?:ly)? stud\w+\b|\bsystematic(?:ally)? stud\w+\b"),
-    ("fails", r"\bfail(?:s|ed|ure|ures)?\b|\bcannot\b|\bnegative results?\b|\bbreaks? down\b|\bstruggl\w+\b|"
-              r"\blimitations?\b"),
+    (
+        "fails",
+        r"\bfail(?:s|ed|ure|ures)?\b|\bcannot\b|\bnegative results?\b|\bbreaks? down\b|\bstruggl\w+\b|"
+        r"\blimitations?\b",
+    ),
     ("does not", r"\bdoes not\b|\bdo not\b|\bnot necessarily\b"),
-    ("against a common view", r"\bthe (?:usual|common|standard|prevailing|conventional) (?:view|wisdom|explanation|"
-                              r"assumption|belief)\b|\bcontrary to\b|\bchalleng\w+ the\b"),
+    (
+        "against a common view",
+        r"\bthe (?:usual|common|standard|prevailing|conventional) (?:view|wisdom|explanation|"
+        r"assumption|belief)\b|\bcontrary to\b|\bchalleng\w+ the\b",
+    ),
     ("depends on", r"\bdepends? on\b|\bdetermined by\b|\bpredicts?\b|\bcorrelat\w+\b"),
-    ("understanding", r"(?<!scene )(?<!language )(?<!video )(?<!image )(?<!visual )(?<!text )(?<!document )"
-                      r"(?<!speech )(?<!semantic )\bunderstand(?:ing)?\b|\binsights?\b"),
+    (
+        "understanding",
+        r"(?<!scene )(?<!language )(?<!video )(?<!image )(?<!visual )(?<!text )(?<!document )"
+        r"(?<!speech )(?<!semantic )\bunderstand(?:ing)?\b|\binsights?\b",
+    ),
     ("interpretability", r"\binterpretab\w*\b|\bexplainab\w*\b"),
     ("theory", r"\btheor(?:y|etical(?:ly)?)\b|\bwe prove\b|\btheorems?\b|\bbounds?\b"),
-    ("phenomenon", r"\breveal(?:s|ed)?\b|\bphenomen(?:on|a)\b|\bemergen\w*\b|\bphase (?:diagram|transition)s?\b|"
-                   r"\bscaling laws?\b"),
-    ("we evaluate", r"\bwe (?:evaluate|test|assess|compare|benchmark|audit|ask|revisit|re-?examine)\b|"
-                    r"\bwhether\b"),
-    ("a study", r"\b(?:empirical|systematic|large-scale|comprehensive|controlled|careful|measurement|"
-                r"evaluation|ablation|case|user) (?:study|studies|evaluation|investigation|analysis|comparison)\b"),
+    (
+        "phenomenon",
+        r"\breveal(?:s|ed)?\b|\bphenomen(?:on|a)\b|\bemergen\w*\b|\bphase (?:diagram|transition)s?\b|"
+        r"\bscaling laws?\b",
+    ),
+    (
+        "we evaluate",
+        r"\bwe (?:evaluate|test|assess|compare|benchmark|audit|ask|revisit|re-?examine)\b|"
+        r"\bwhether\b",
+    ),
+    (
+        "a study",
+        r"\b(?:empirical|systematic|large-scale|comprehensive|controlled|careful|measurement|"
+        r"evaluation|ablation|case|user) (?:study|studies|evaluation|investigation|analysis|comparison)\b",
+    ),
     ("trade-off", r"\btrade-?offs?\b|\bat the cost of\b|\bonly when\b|\bdepending on\b"),
-    ("counterexample", r"\bcounter-?examples?\b|\bflaw\w*\b|\bincorrect\b|\bmisleading\b|\bspurious\b|"
-                       r"\bbias(?:es|ed)?\b|\bshortcuts?\b"),
-    ("we propose", r"\bwe (?:propose|introduce|present|develop|design)\b|\bnovel\b|\bnew (?:method|approach|"
-                   r"architecture|algorithm|framework|model)\b|\bproposed (?:method|approach|model|framework)\b"),
+    (
+        "counterexample",
+        r"\bcounter-?examples?\b|\bflaw\w*\b|\bincorrect\b|\bmisleading\b|\bspurious\b|"
+        r"\bbias(?:es|ed)?\b|\bshortcuts?\b",
+    ),
+    (
+        "we propose",
+        r"\bwe (?:propose|introduce|present|develop|design)\b|\bnovel\b|\bnew (?:method|approach|"
+        r"architecture|algorithm|framework|model)\b|\bproposed (?:method|approach|model|framework)\b",
+    ),
     ("framework", r"\bframework\b|\bpipeline\b|\barchitecture\b|\bmodule\b"),
 ]
 
 # Kind patterns, looked for in the title and the opening sentences (what the paper says it is).
 KIND_PATTERNS: list[tuple[str, str]] = [
-    ("survey", r"\b(?:survey|we review|this review|overview of|systematic review|literature review|"
-               r"comprehensive review|state of the field)\b"),
-    ("position", r"\b(?:position paper|we argue|this essay|we call (?:on|for)|we advocate|perspective|"
-                 r"we contend|opinion)\b"),
-    ("dataset", r"\bwe (?:introduce|present|release|propose|construct|collect|build|curate|create)\s+(?:a|an|the)?\s*"
-                r"(?:new\s+|novel\s+|large[- ]scale\s+|challenging\s+|first\s+)*(?:\w+[- ])?(?:dataset|benchmark|"
-                r"corpus|test suite|suite)s?\b|\b(?:dataset|benchmark|corpus) (?:for|of)\b"),
-    ("tool", r"\bopen[- ]source(?:d)?\s+(?:\w+\s+)?(?:library|toolkit|framework|system|tool|package|platform|"
-             r"software)\b|\bwe (?:release|present|introduce|describe|build)\s+(?:a|an)\s+(?:\w+\s+)?(?:library|"
-             r"toolkit|tool|platform|package|system|software)\b|\bpython (?:library|package)\b|\bgithub\.com\b"),
-    ("tutorial", r"\btutorial\b|\blecture notes\b|\bprimer\b|\bintroduction to\b|\bstep[- ]by[- ]step\b|"
-                 r"\bhow to\b|\bguide\b|\bhands-on\b"),
+    (
+        "survey",
+        r"\b(?:survey|we review|this review|overview of|systematic review|literature review|"
+        r"comprehensive review|state of the field)\b",
+    ),
+    (
+        "position",
+        r"\b(?:position paper|we argue|this essay|we call (?:on|for)|we advocate|perspective|"
+        r"we contend|opinion)\b",
+    ),
+    (
+        "dataset",
+        r"\bwe (?:introduce|present|release|propose|construct|collect|build|curate|create)\s+(?:a|an|the)?\s*"
+        r"(?:new\s+|novel\s+|large[- ]scale\s+|challenging\s+|first\s+)*(?:\w+[- ])?(?:dataset|benchmark|"
+        r"corpus|test suite|suite)s?\b|\b(?:dataset|benchmark|corpus) (?:for|of)\b",
+    ),
+    (
+        "tool",
+        r"\bopen[- ]source(?:d)?\s+(?:\w+\s+)?(?:library|toolkit|framework|system|tool|package|platform|"
+        r"software)\b|\bwe (?:release|present|introduce|describe|build)\s+(?:a|an)\s+(?:\w+\s+)?(?:library|"
+        r"toolkit|tool|platform|package|system|software)\b|\bpython (?:library|package)\b|\bgithub\.com\b",
+    ),
+    (
+        "tutorial",
+        r"\btutorial\b|\blecture notes\b|\bprimer\b|\bintroduction to\b|\bstep[- ]by[- ]step\b|"
+        r"\bhow to\b|\bguide\b|\bhands-on\b",
+    ),
     ("application", r"\bcase study\b|\bwe apply\b|\bapplied to\b|\bin practice\b|\bdeployment\b"),
 ]
-KIND_OF_PATTERN = {"survey": ContributionKind.SURVEY, "position": ContributionKind.POSITION,
-                   "dataset": ContributionKind.DATASET_BENCHMARK, "tool": ContributionKind.TOOL_SYSTEM}
+KIND_OF_PATTERN = {
+    "survey": ContributionKind.SURVEY,
+    "position": ContributionKind.POSITION,
+    "dataset": ContributionKind.DATASET_BENCHMARK,
+    "tool": ContributionKind.TOOL_SYSTEM,
+}
 
 # A sentence speaks for the paper itself when it says "we", "our", "this paper"…; before the first such
 # sentence, or when it names others' work, it is background.
-OWN_MARKER = re.compile(r"\b(?:we|our|us|this (?:paper|work|study|article|note|thesis)|here,? we|the proposed|"
-                        r"in this (?:paper|work))\b", re.I)
-PRIOR_MARKER = re.compile(r"\b(?:prior|previous|existing|recent|conventional|traditional|current|popular) "
-                          r"(?:work|works|methods?|approaches|models|studies|research|systems|techniques)\b|"
-                          r"\bhas been\b|\bhave been\b|\bwidely\b|\bremains?\b", re.I)
+OWN_MARKER = re.compile(
+    r"\b(?:we|our|us|this (?:paper|work|study|article|note|thesis)|here,? we|the proposed|"
+    r"in this (?:paper|work))\b",
+    re.I,
+)
+PRIOR_MARKER = re.compile(
+    r"\b(?:prior|previous|existing|recent|conventional|traditional|current|popular) "
+    r"(?:work|works|methods?|approaches|models|studies|research|systems|techniques)\b|"
+    r"\bhas been\b|\bhave been\b|\bwidely\b|\bremains?\b",
+    re.I,
+)
 OPENING_SENTENCES = 4
 
 _COMPILED_CUES = [(name, re.compile(pattern, re.I)) for name, pattern in CUES]
 _COMPILED_KINDS = [(name, re.compile(pattern, re.I)) for name, pattern in KIND_PATTERNS]
 _WORD = re.compile(r"[a-z][a-z0-9\-]+")
 NGRAM_STOPWORDS = frozenset(
-    ["a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "could", "do", "does", "for", "from", "had", "has", "have", "how", "in", "into", "is", "it", "its", "may", "more", "most", "of", "on", "or", "our", "over", "such", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "to", "was", "we", "were", "what", "when", "where", "which", "while", "who", "why", "will", "with", "would", "also", "both", "each", "other", "some", "via", "using", "used", "use", "based", "paper", "work", "show", "shows", "shown", "propose", "proposed", "approach", "method", "methods", "results", "result", "new", "novel", "present", "presents", "existing", "different", "two", "one", "three", "first", "well", "many", "across", "within", "without", "et", "al", "all", "not", "no", "only", "these", "so", "further", "however", "thus", "here", "between", "through", "under", "during"])
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "been",
+        "but",
+        "by",
+        "can",
+        "could",
+        "do",
+        "does",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "how",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "may",
+        "more",
+        "most",
+        "of",
+        "on",
+        "or",
+        "our",
+        "over",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "to",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "why",
+        "will",
+        "with",
+        "would",
+        "also",
+        "both",
+        "each",
+        "other",
+        "some",
+        "via",
+        "using",
+        "used",
+        "use",
+        "based",
+        "paper",
+        "work",
+        "show",
+        "shows",
+        "shown",
+        "propose",
+        "proposed",
+        "approach",
+        "method",
+        "methods",
+        "results",
+        "result",
+        "new",
+        "novel",
+        "present",
+        "presents",
+        "existing",
+        "different",
+        "two",
+        "one",
+        "three",
+        "first",
+        "well",
+        "many",
+        "across",
+        "within",
+        "without",
+        "et",
+        "al",
+        "all",
+        "not",
+        "no",
+        "only",
+        "these",
+        "so",
+        "further",
+        "however",
+        "thus",
+        "here",
+        "between",
+        "through",
+        "under",
+        "during",
+    ]
+)
 
 
 # -- features -------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Sentence:
     text: str
-    role: str          # 'title', 'background' or 'own'
-    index: int         # position in the body; -1 for the title
+    role: str  # 'title', 'background' or 'own'
+    index: int  # position in the body; -1 for the title
 
 
 def sentence_roles(title: str, body: str) -> list[Sentence]:
@@ -176,11 +360,17 @@ def cue_features(sentences: list[Sentence]) -> dict[str, list[int]]:
     return found
 
 
-TITLE_ASKS = re.compile(r"^(?:why|how|when|what|which|do|does|did|can|could|is|are|should|on the|towards? "
-                        r"(?:an? )?understanding|understanding|revisiting|rethinking|demystifying)\b", re.I)
-ML_WORDS = re.compile(r"\b(?:learn\w*|neural|network|model\w*|train\w*|dataset|deep|transformer|llms?|"
-                      r"classifi\w*|predict\w*|reinforcement|embedding\w*|language|vision|agents?|translation|recognition|"
-                      r"detection|segmentation|generat\w+|bleu|gpt|bert|attention|supervised|inference)\b", re.I)
+TITLE_ASKS = re.compile(
+    r"^(?:why|how|when|what|which|do|does|did|can|could|is|are|should|on the|towards? "
+    r"(?:an? )?understanding|understanding|revisiting|rethinking|demystifying)\b",
+    re.I,
+)
+ML_WORDS = re.compile(
+    r"\b(?:learn\w*|neural|network|model\w*|train\w*|dataset|deep|transformer|llms?|"
+    r"classifi\w*|predict\w*|reinforcement|embedding\w*|language|vision|agents?|translation|recognition|"
+    r"detection|segmentation|generat\w+|bleu|gpt|bert|attention|supervised|inference)\b",
+    re.I,
+)
 
 
 def title_features(sentences: list[Sentence]) -> dict[str, list[int]]:
@@ -225,9 +415,9 @@ def features(title: str, body: str) -> tuple[list[Sentence], dict[str, list[int]
 @dataclass(frozen=True)
 class Judgement:
     kind: ContributionKind
-    score: float                      # the insight score: 0.5 is where the judge starts calling it insight
-    rationale: str                    # one sentence naming what decided
-    evidence: int | None              # the body sentence that weighed most for the decision, if any
+    score: float  # the insight score: 0.5 is where the judge starts calling it insight
+    rationale: str  # one sentence naming what decided
+    evidence: int | None  # the body sentence that weighed most for the decision, if any
     decisive: list[tuple[str, float]] = field(default_factory=list)
 
 
@@ -238,9 +428,9 @@ class JudgeModel:
 
     insight: dict[str, float]
     insight_bias: float
-    kind: dict[str, float]            # > 0 leans sota, < 0 leans other
+    kind: dict[str, float]  # > 0 leans sota, < 0 leans other
     kind_bias: float
-    threshold: float = 0.5            # P(insight) at which the item counts as insight; the score maps it to 0.5
+    threshold: float = 0.5  # P(insight) at which the item counts as insight; the score maps it to 0.5
     about: dict[str, Any] = field(default_factory=dict)
 
     def insight_score(self, present: Iterable[str]) -> float:
@@ -267,18 +457,27 @@ class JudgeModel:
         def rounded(weights: dict[str, float]) -> dict[str, float]:
             return {name: round(w, 4) for name, w in sorted(weights.items()) if abs(w) >= 0.0005}
 
-        return {"format": FORMAT_VERSION, "about": self.about, "threshold": round(self.threshold, 4),
-                "insight": {"bias": round(self.insight_bias, 4), "weights": rounded(self.insight)},
-                "kind": {"bias": round(self.kind_bias, 4), "weights": rounded(self.kind)}}
+        return {
+            "format": FORMAT_VERSION,
+            "about": self.about,
+            "threshold": round(self.threshold, 4),
+            "insight": {"bias": round(self.insight_bias, 4), "weights": rounded(self.insight)},
+            "kind": {"bias": round(self.kind_bias, 4), "weights": rounded(self.kind)},
+        }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> JudgeModel:
         if data.get("format") != FORMAT_VERSION:
             raise ValueError("judge weights of an unknown format — run scripts/train-judge to remake them")
         insight, kind = data["insight"], data["kind"]
-        return cls({k: float(v) for k, v in insight["weights"].items()}, float(insight["bias"]),
-                   {k: float(v) for k, v in kind["weights"].items()}, float(kind["bias"]),
-                   float(data.get("threshold", 0.5)), dict(data.get("about", {})))
+        return cls(
+            {k: float(v) for k, v in insight["weights"].items()},
+            float(insight["bias"]),
+            {k: float(v) for k, v in kind["weights"].items()},
+            float(kind["bias"]),
+            float(data.get("threshold", 0.5)),
+            dict(data.get("about", {})),
+        )
 
 
 def _pushes(weights: Mapping[str, float], found: Iterable[str], sign: int) -> list[tuple[str, float]]:
@@ -298,12 +497,20 @@ def _kind(label: str, found: Mapping[str, list[int]]) -> ContributionKind:
     return ContributionKind.OTHER
 
 
-_GAIN_CUES = {"state-of-the-art", "outperforms", "improves by X", "X% better", "competitive results",
-              "than baselines", "named benchmark"}
+_GAIN_CUES = {
+    "state-of-the-art",
+    "outperforms",
+    "improves by X",
+    "X% better",
+    "competitive results",
+    "than baselines",
+    "named benchmark",
+}
 
 
-def _evidence(sentences: list[Sentence], found: Mapping[str, list[int]],
-              decisive: list[tuple[str, float]]) -> int | None:
+def _evidence(
+    sentences: list[Sentence], found: Mapping[str, list[int]], decisive: list[tuple[str, float]]
+) -> int | None:
     for name, push in decisive:
         if push <= 0:
             continue
@@ -316,8 +523,13 @@ def _evidence(sentences: list[Sentence], found: Mapping[str, list[int]],
 def describe(feature: str) -> str:
     """A feature as a rationale names it: `own:state-of-the-art` → '"state-of-the-art" in its own claims'."""
     kind, _, name = feature.partition(":")
-    where = {"own": "in its own claims", "background": "in a background sentence", "title": "in the title",
-             "lead": "in its contribution statement", "end": "in its conclusion"}
+    where = {
+        "own": "in its own claims",
+        "background": "in a background sentence",
+        "title": "in the title",
+        "lead": "in its contribution statement",
+        "end": "in its conclusion",
+    }
     if kind in where:
         return f'"{name}" {where[kind]}'
     if kind == "kind":
@@ -373,8 +585,13 @@ DEFAULT_C = 0.05
 DEFAULT_THRESHOLD = 0.30
 
 
-def train(rows: Iterable[Mapping[str, Any]], *, c: float = DEFAULT_C, threshold: float = DEFAULT_THRESHOLD,
-          about: dict[str, Any] | None = None) -> JudgeModel:
+def train(
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    c: float = DEFAULT_C,
+    threshold: float = DEFAULT_THRESHOLD,
+    about: dict[str, Any] | None = None,
+) -> JudgeModel:
     """Fit the judge on labelled rows: each has "title", "text" (the abstract) and "label" (insight, sota
     or other). Word features are kept when at least `MIN_WORD_DOCUMENTS` rows have them."""
     import numpy as np
@@ -390,8 +607,13 @@ def train(rows: Iterable[Mapping[str, Any]], *, c: float = DEFAULT_C, threshold:
     insight, insight_bias = _fit(matrix, labels == 0, c, names)
     rest = labels != 0
     kind, kind_bias = _fit(matrix[rest], labels[rest] == 1, c, names)
-    info = {"rows": len(rows), "c": c, "features": len(names),
-            "labels": {label: int((labels == i).sum()) for i, label in enumerate(CLASSES)}, **(about or {})}
+    info = {
+        "rows": len(rows),
+        "c": c,
+        "features": len(names),
+        "labels": {label: int((labels == i).sum()) for i, label in enumerate(CLASSES)},
+        **(about or {}),
+    }
     return JudgeModel(insight, insight_bias, kind, kind_bias, threshold, info)
 
 

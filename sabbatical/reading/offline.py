@@ -26,8 +26,11 @@ MAX_CLAIMS = 3
 MAX_TOPIC_CHARS = 80
 MAX_QUOTE_CHARS = 400
 
-CLAIM_CUE = re.compile(r"\bwe (?:show|find|found|demonstrate|prove|observe|propose|introduce|present)\b|"
-                       r"\bresults? (?:show|suggest|indicate)\b|\bour (?:results|analysis|experiments)\b", re.I)
+CLAIM_CUE = re.compile(
+    r"\bwe (?:show|find|found|demonstrate|prove|observe|propose|introduce|present)\b|"
+    r"\bresults? (?:show|suggest|indicate)\b|\bour (?:results|analysis|experiments)\b",
+    re.I,
+)
 QUESTION_TEMPLATES = {
     ContributionKind.SOTA_INCREMENT: "Why does the approach work, and does the gain hold beyond the reported benchmarks?",
     ContributionKind.NEW_METHOD: "What makes the method work, and where does it fail?",
@@ -35,17 +38,208 @@ QUESTION_TEMPLATES = {
     ContributionKind.DATASET_BENCHMARK: "What does this benchmark measure that existing ones miss?",
     ContributionKind.TOOL_SYSTEM: "What would it take to use this tool in a real workflow?",
 }
-STOPWORDS = frozenset(["a", "about", "above", "after", "again", "against", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "herself", "him", "himself", "his", "how", "however", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "myself", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "ourselves", "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "upon", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours", "yourself", "via", "using", "used", "use", "based", "paper", "papers", "work", "show", "shows", "shown", "propose", "proposed", "approach", "approaches", "method", "methods", "results", "result", "new", "novel", "present", "presents", "existing", "different", "two", "one", "three", "first", "well", "many", "may", "however", "thus", "both", "while", "across", "within", "without", "e", "g", "i", "e", "et", "al", "can", "also", "often", "show", "often", "various", "several", "including", "including", "recent", "recently"])
+STOPWORDS = frozenset(
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "also",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "herself",
+        "him",
+        "himself",
+        "his",
+        "how",
+        "however",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "me",
+        "more",
+        "most",
+        "my",
+        "myself",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "ours",
+        "ourselves",
+        "out",
+        "over",
+        "own",
+        "same",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "themselves",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "upon",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "yours",
+        "yourself",
+        "via",
+        "using",
+        "used",
+        "use",
+        "based",
+        "paper",
+        "papers",
+        "work",
+        "show",
+        "shows",
+        "shown",
+        "propose",
+        "proposed",
+        "approach",
+        "approaches",
+        "method",
+        "methods",
+        "results",
+        "result",
+        "new",
+        "novel",
+        "present",
+        "presents",
+        "existing",
+        "different",
+        "two",
+        "one",
+        "three",
+        "first",
+        "well",
+        "many",
+        "may",
+        "however",
+        "thus",
+        "both",
+        "while",
+        "across",
+        "within",
+        "without",
+        "e",
+        "g",
+        "i",
+        "e",
+        "et",
+        "al",
+        "can",
+        "also",
+        "often",
+        "show",
+        "often",
+        "various",
+        "several",
+        "including",
+        "including",
+        "recent",
+        "recently",
+    ]
+)
 
 
 def summarise_offline(document: SourceDocument) -> Summary:
     """An extractive summary and the learned judge's verdict on one item (deterministic, no network)."""
-    sentences = (split_sentences(document.body) or split_sentences(document.title)
-                 or [document.title.strip() or document.id.strip() or "(untitled)"])
+    sentences = (
+        split_sentences(document.body)
+        or split_sentences(document.title)
+        or [document.title.strip() or document.id.strip() or "(untitled)"]
+    )
     scores = score_sentences(sentences, document.title)
     ranked = sorted(range(len(sentences)), key=lambda i: (-scores[i], i))
-    claims = [Claim(claim=_limit(sentences[i], 600), quote=quote_from(sentences[i]))
-              for i in sorted(ranked[:MAX_CLAIMS])]
+    claims = [
+        Claim(claim=_limit(sentences[i], 600), quote=quote_from(sentences[i])) for i in sorted(ranked[:MAX_CLAIMS])
+    ]
     kind, insight = ContributionKind.UNJUDGED, None
     if document.judgeable:
         verdict = judge.judge(document.title, document.body)
@@ -129,7 +323,7 @@ def keywords(document: SourceDocument, limit: int = 5) -> list[str]:
     chosen: list[str] = []
     for term, _ in sorted(phrases + singles, key=lambda t: (-t[1], t[0])):
         if len(term) > MAX_TOPIC_CHARS or any(term in c or c in term for c in chosen):
-            continue   # a 'word' longer than a topic may be is a hash, a URL or a run-on token, not a topic
+            continue  # a 'word' longer than a topic may be is a hash, a URL or a run-on token, not a topic
         chosen.append(term)
         if len(chosen) == limit:
             break

@@ -35,8 +35,7 @@ from .identity import canonical_id, id_kind
 
 KINDS = ("paper", "post", "page", "document")
 RANKS = {"link": 0, "feed": 1, "web": 2, "file": 2, "bibtex": 3, "import": 3, "arxiv": 4}
-ITEM_FIELDS = ("kind", "title", "authors", "abstract", "content", "url", "published", "updated",
-               "categories", "extra")
+ITEM_FIELDS = ("kind", "title", "authors", "abstract", "content", "url", "published", "updated", "categories", "extra")
 TEXT_FIELDS = ("title", "abstract", "content", "url")  # what a replaced text keeps (`item_texts`)
 DEFAULT_BATCH = 500
 _LOOKUP_CHUNK = 5_000
@@ -93,10 +92,18 @@ class Entry:
 
     def row(self) -> dict[str, Any]:
         """The entry as item column values (JSON columns as stored text)."""
-        return {"kind": self.kind, "title": self.title.strip(), "authors": dump_json(self.authors),
-                "abstract": self.abstract.strip(), "content": self.content.strip(), "url": self.url,
-                "published": self.published, "updated": self.updated,
-                "categories": dump_json(self.categories), "extra": dump_json(self.extra)}
+        return {
+            "kind": self.kind,
+            "title": self.title.strip(),
+            "authors": dump_json(self.authors),
+            "abstract": self.abstract.strip(),
+            "content": self.content.strip(),
+            "url": self.url,
+            "published": self.published,
+            "updated": self.updated,
+            "categories": dump_json(self.categories),
+            "extra": dump_json(self.extra),
+        }
 
 
 @dataclass
@@ -238,10 +245,12 @@ class Pile:
     def ensure_source(self, kind: str, locator: str, title: str = "", followed: bool | None = None) -> int:
         """The id of the source (kind, locator), created if new; `followed` set when given."""
         with db.transaction(self.conn):
-            self.conn.execute("INSERT OR IGNORE INTO sources (kind, locator, title) VALUES (?, ?, ?)",
-                              (kind, locator, title))
-            row = self.conn.execute("SELECT id, title FROM sources WHERE kind = ? AND locator = ?",
-                                    (kind, locator)).fetchone()
+            self.conn.execute(
+                "INSERT OR IGNORE INTO sources (kind, locator, title) VALUES (?, ?, ?)", (kind, locator, title)
+            )
+            row = self.conn.execute(
+                "SELECT id, title FROM sources WHERE kind = ? AND locator = ?", (kind, locator)
+            ).fetchone()
             if title and title != row["title"]:
                 self.conn.execute("UPDATE sources SET title = ? WHERE id = ?", (title, row["id"]))
             if followed is not None:
@@ -263,9 +272,17 @@ class Pile:
         rows = self.conn.execute(sql, () if followed is None else (int(followed),))
         return [_source(r) for r in rows]
 
-    def record_fetch(self, source_id: int, status: str, *, etag: str | None = None,
-                     last_modified: str | None = None, last_entry: str | None = None,
-                     error: str | None = None, title: str | None = None) -> None:
+    def record_fetch(
+        self,
+        source_id: int,
+        status: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        last_entry: str | None = None,
+        error: str | None = None,
+        title: str | None = None,
+    ) -> None:
         """Remember how the last fetch of a source went (and its validators for the next conditional GET)."""
         with db.transaction(self.conn):
             self.conn.execute(
@@ -273,12 +290,20 @@ class Pile:
                 "last_fetched = strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), "
                 "etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified), "
                 "last_entry = COALESCE(?, last_entry), title = COALESCE(NULLIF(?, ''), title) WHERE id = ?",
-                (status, error, etag, last_modified, last_entry, title, source_id))
+                (status, error, etag, last_modified, last_entry, title, source_id),
+            )
 
     # -- writing ---------------------------------------------------------------------------------------
-    def add(self, entries: Iterable[Entry], source_id: int | None, metadata_from: str, *,
-            batch_size: int = DEFAULT_BATCH, on_progress: Progress | None = None,
-            counts: AddCounts | None = None) -> AddCounts:
+    def add(
+        self,
+        entries: Iterable[Entry],
+        source_id: int | None,
+        metadata_from: str,
+        *,
+        batch_size: int = DEFAULT_BATCH,
+        on_progress: Progress | None = None,
+        counts: AddCounts | None = None,
+    ) -> AddCounts:
         """Upsert `entries` from one source, one transaction per batch; return what happened to them.
 
         `counts`, when given, is updated batch by batch, so a caller still knows what was stored when the
@@ -302,54 +327,101 @@ class Pile:
         """Everything about one item: fields, aliases, versions, sources and links."""
         item_id = self.resolve(ref)
         row = self.conn.execute("SELECT * FROM items WHERE id = ?", (item_id,)).fetchone()
-        item = Item(id=row["id"], seq=row["seq"], kind=row["kind"], title=row["title"],
-                    authors=json.loads(row["authors"]), abstract=row["abstract"], content=row["content"],
-                    url=row["url"], published=row["published"], updated=row["updated"],
-                    categories=json.loads(row["categories"]), content_hash=row["content_hash"],
-                    private=bool(row["private"]), extra=json.loads(row["extra"]), first_seen=row["first_seen"],
-                    last_changed=row["last_changed"], metadata_from=row["metadata_from"])
+        item = Item(
+            id=row["id"],
+            seq=row["seq"],
+            kind=row["kind"],
+            title=row["title"],
+            authors=json.loads(row["authors"]),
+            abstract=row["abstract"],
+            content=row["content"],
+            url=row["url"],
+            published=row["published"],
+            updated=row["updated"],
+            categories=json.loads(row["categories"]),
+            content_hash=row["content_hash"],
+            private=bool(row["private"]),
+            extra=json.loads(row["extra"]),
+            first_seen=row["first_seen"],
+            last_changed=row["last_changed"],
+            metadata_from=row["metadata_from"],
+        )
         q = self.conn.execute
-        item.aliases = [(r["alias"], r["kind"]) for r in
-                        q("SELECT alias, kind FROM aliases WHERE item_id = ? ORDER BY alias", (item_id,))]
-        item.versions = [Version(r["version"], r["title"], r["published"], r["seen_at"]) for r in
-                         q("SELECT * FROM item_versions WHERE item_id = ? ORDER BY version", (item_id,))]
-        item.earlier_texts = [EarlierText(r["title"], r["abstract"], r["content"], r["url"], r["written_by"],
-                                          r["replaced_by"], r["replaced_at"]) for r in
-                              q("SELECT * FROM item_texts WHERE item_id = ? ORDER BY id", (item_id,))]
-        item.sources = [ItemSource(r["kind"], r["locator"], r["title"], r["entry_id"], r["first_seen"]) for r in
-                        q("SELECT s.kind, s.locator, s.title, x.entry_id, x.first_seen FROM item_sources x "
-                          "JOIN sources s ON s.id = x.source_id WHERE x.item_id = ? ORDER BY x.first_seen, s.id",
-                          (item_id,))]
-        item.links_out = [LinkedItem(r["id"], r["kind"], r["title"], r["link"]) for r in
-                          q("SELECT i.id, i.kind, i.title, l.kind AS link FROM links l JOIN items i ON i.id = l.to_item "
-                            "WHERE l.from_item = ? ORDER BY i.id", (item_id,))]
-        item.links_in = [LinkedItem(r["id"], r["kind"], r["title"], r["link"]) for r in
-                         q("SELECT i.id, i.kind, i.title, l.kind AS link FROM links l JOIN items i ON i.id = l.from_item "
-                           "WHERE l.to_item = ? ORDER BY i.id", (item_id,))]
+        item.aliases = [
+            (r["alias"], r["kind"])
+            for r in q("SELECT alias, kind FROM aliases WHERE item_id = ? ORDER BY alias", (item_id,))
+        ]
+        item.versions = [
+            Version(r["version"], r["title"], r["published"], r["seen_at"])
+            for r in q("SELECT * FROM item_versions WHERE item_id = ? ORDER BY version", (item_id,))
+        ]
+        item.earlier_texts = [
+            EarlierText(
+                r["title"], r["abstract"], r["content"], r["url"], r["written_by"], r["replaced_by"], r["replaced_at"]
+            )
+            for r in q("SELECT * FROM item_texts WHERE item_id = ? ORDER BY id", (item_id,))
+        ]
+        item.sources = [
+            ItemSource(r["kind"], r["locator"], r["title"], r["entry_id"], r["first_seen"])
+            for r in q(
+                "SELECT s.kind, s.locator, s.title, x.entry_id, x.first_seen FROM item_sources x "
+                "JOIN sources s ON s.id = x.source_id WHERE x.item_id = ? ORDER BY x.first_seen, s.id",
+                (item_id,),
+            )
+        ]
+        item.links_out = [
+            LinkedItem(r["id"], r["kind"], r["title"], r["link"])
+            for r in q(
+                "SELECT i.id, i.kind, i.title, l.kind AS link FROM links l JOIN items i ON i.id = l.to_item "
+                "WHERE l.from_item = ? ORDER BY i.id",
+                (item_id,),
+            )
+        ]
+        item.links_in = [
+            LinkedItem(r["id"], r["kind"], r["title"], r["link"])
+            for r in q(
+                "SELECT i.id, i.kind, i.title, l.kind AS link FROM links l JOIN items i ON i.id = l.from_item "
+                "WHERE l.to_item = ? ORDER BY i.id",
+                (item_id,),
+            )
+        ]
         return item
 
-    def list(self, *, kind: str | None = None, source: str | None = None, limit: int | None = 50,
-             offset: int = 0, only: Collection[str] | None = None) -> list[ItemRow]:
+    def list(
+        self,
+        *,
+        kind: str | None = None,
+        source: str | None = None,
+        limit: int | None = 50,
+        offset: int = 0,
+        only: Collection[str] | None = None,
+    ) -> list[ItemRow]:
         """Items, newest first; `source` matches a source id, kind, or part of its locator; `only` keeps
         just these ids (what a filter allows)."""
         if only is not None:
             wanted = [r for r in self.list(kind=kind, source=source, limit=None) if r.id in only]
-            return wanted[offset:None if limit is None else offset + limit]
+            return wanted[offset : None if limit is None else offset + limit]
         where, params = [], []
         if kind:
             where.append("i.kind = ?")
             params.append(kind)
         if source:
-            where.append("i.id IN (SELECT x.item_id FROM item_sources x JOIN sources s ON s.id = x.source_id "
-                         "WHERE s.kind = ? OR s.locator LIKE ? OR CAST(s.id AS TEXT) = ?)")
+            where.append(
+                "i.id IN (SELECT x.item_id FROM item_sources x JOIN sources s ON s.id = x.source_id "
+                "WHERE s.kind = ? OR s.locator LIKE ? OR CAST(s.id AS TEXT) = ?)"
+            )
             params += [source, f"%{source}%", source]
-        sql = ("SELECT i.id, i.seq, i.kind, i.title, i.published, i.first_seen, i.url, "
-               "(SELECT COUNT(*) FROM item_sources x WHERE x.item_id = i.id) AS n FROM items i"
-               + (" WHERE " + " AND ".join(where) if where else "")
-               + " ORDER BY COALESCE(i.published, i.first_seen) DESC, i.seq DESC LIMIT ? OFFSET ?")
+        sql = (
+            "SELECT i.id, i.seq, i.kind, i.title, i.published, i.first_seen, i.url, "
+            "(SELECT COUNT(*) FROM item_sources x WHERE x.item_id = i.id) AS n FROM items i"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " ORDER BY COALESCE(i.published, i.first_seen) DESC, i.seq DESC LIMIT ? OFFSET ?"
+        )
         rows = self.conn.execute(sql, (*params, -1 if limit is None else limit, offset))
-        return [ItemRow(r["id"], r["kind"], r["title"], r["published"], r["first_seen"], r["url"], r["n"], r["seq"])
-                for r in rows]
+        return [
+            ItemRow(r["id"], r["kind"], r["title"], r["published"], r["first_seen"], r["url"], r["n"], r["seq"])
+            for r in rows
+        ]
 
     def count(self, kind: str | None = None) -> int:
         if kind:
@@ -413,8 +485,9 @@ def _resolve_handle(conn: sqlite3.Connection, ref: str) -> str:
     number = ref[1:].strip()
     row = conn.execute("SELECT id FROM items WHERE seq = ?", (int(number),)).fetchone() if number.isdigit() else None
     if row is None:
-        raise NotFound(f"no item {ref} in the pile — the numbers `sabbatical pile list` and `pile inbox` show "
-                       "are the handles")
+        raise NotFound(
+            f"no item {ref} in the pile — the numbers `sabbatical pile list` and `pile inbox` show are the handles"
+        )
     return row["id"]
 
 
@@ -422,13 +495,13 @@ def _resolve_prefix(conn: sqlite3.Connection, ref: str) -> str:
     pattern = ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     rows = conn.execute(
         "SELECT id FROM items WHERE id LIKE ? ESCAPE '\\' OR id LIKE ? ESCAPE '\\' ORDER BY id LIMIT 6",
-        (pattern, "arxiv:" + pattern)).fetchall()
+        (pattern, "arxiv:" + pattern),
+    ).fetchall()
     if len(rows) == 1:
         return rows[0]["id"]
     if rows:
         shown = ", ".join(r["id"] for r in rows[:5])
-        raise NotFound(f"'{ref}' matches several items ({shown}{', …' if len(rows) > 5 else ''}) "
-                       "— give more of the id")
+        raise NotFound(f"'{ref}' matches several items ({shown}{', …' if len(rows) > 5 else ''}) — give more of the id")
     raise NotFound(f"no item {ref!r} in the pile — `sabbatical pile list` or `pile search` finds ids")
 
 
@@ -501,8 +574,12 @@ class _BatchWriter:
             self.new_rows[target] = incoming
             self.counts.new += 1
             return
-        stronger = may_replace_text(self.metadata_from, current["metadata_from"], incoming_version=entry.version,
-                                    newest_version=self.newest.get(target, 0))
+        stronger = may_replace_text(
+            self.metadata_from,
+            current["metadata_from"],
+            incoming_version=entry.version,
+            newest_version=self.newest.get(target, 0),
+        )
         merged = _merged(current, incoming, stronger)
         if stronger:
             merged["metadata_from"] = self.metadata_from
@@ -510,8 +587,15 @@ class _BatchWriter:
             self.counts.duplicate += 1
             return
         if any(not _empty(current[f]) and merged[f] != current[f] for f in TEXT_FIELDS):
-            self.replaced.append((target, *(current[f] for f in TEXT_FIELDS), _hash(current),
-                                  current["metadata_from"], merged["metadata_from"]))
+            self.replaced.append(
+                (
+                    target,
+                    *(current[f] for f in TEXT_FIELDS),
+                    _hash(current),
+                    current["metadata_from"],
+                    merged["metadata_from"],
+                )
+            )
         was_stub = current["metadata_from"] == "link" and self.metadata_from != "link"
         self.rows[target] = merged
         self.changed[target] = merged
@@ -534,26 +618,36 @@ class _BatchWriter:
         if self.new_rows:
             self.conn.executemany(
                 f"INSERT INTO items ({', '.join(columns)}, content_hash) VALUES ({', '.join('?' * len(columns))}, ?)",
-                [(*(r[c] for c in columns), _hash(r)) for r in self.new_rows.values()])
+                [(*(r[c] for c in columns), _hash(r)) for r in self.new_rows.values()],
+            )
         if self.changed:
             sets = ", ".join(f"{c} = ?" for c in (*ITEM_FIELDS, "metadata_from"))
             self.conn.executemany(
                 f"UPDATE items SET {sets}, content_hash = ?, "
                 "last_changed = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?",
-                [(*(r[c] for c in (*ITEM_FIELDS, "metadata_from")), _hash(r), item_id)
-                 for item_id, r in self.changed.items()])
+                [
+                    (*(r[c] for c in (*ITEM_FIELDS, "metadata_from")), _hash(r), item_id)
+                    for item_id, r in self.changed.items()
+                ],
+            )
         if self.replaced:
             self.conn.executemany(
                 f"INSERT INTO item_texts (item_id, {', '.join(TEXT_FIELDS)}, content_hash, written_by, replaced_by) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", self.replaced)
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                self.replaced,
+            )
         if aliases:
             self.conn.executemany("INSERT OR IGNORE INTO aliases (alias, item_id, kind) VALUES (?, ?, ?)", aliases)
         if item_sources:
-            self.conn.executemany("INSERT OR IGNORE INTO item_sources (item_id, source_id, entry_id) VALUES (?, ?, ?)",
-                                  item_sources)
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO item_sources (item_id, source_id, entry_id) VALUES (?, ?, ?)", item_sources
+            )
         if versions:
-            self.conn.executemany("INSERT OR IGNORE INTO item_versions (item_id, version, title, abstract, published) "
-                                  "VALUES (?, ?, ?, ?, ?)", versions)
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO item_versions (item_id, version, title, abstract, published) "
+                "VALUES (?, ?, ?, ?, ?)",
+                versions,
+            )
 
     def _write_mentions(self, mentions: list[tuple[str, Mention]]) -> None:
         if not mentions:
@@ -571,15 +665,20 @@ class _BatchWriter:
             self.conn.executemany(
                 "INSERT OR IGNORE INTO items (id, kind, title, url, content_hash, metadata_from) "
                 "VALUES (?, ?, ?, ?, ?, 'link')",
-                [(m.id, m.kind, m.title, m.url, content_hash(m.title, "", "")) for m in stubs.values()])
+                [(m.id, m.kind, m.title, m.url, content_hash(m.title, "", "")) for m in stubs.values()],
+            )
             self.counts.stubs += len(stubs)
             for stub in stubs:
                 self.known[stub] = stub
         existing = set()
         for chunk in _chunks(sorted({s for s, _ in links}), _LOOKUP_CHUNK):
             marks = ",".join("?" * len(chunk))
-            existing |= {(r[0], r[1]) for r in self.conn.execute(
-                f"SELECT from_item, to_item FROM links WHERE kind = 'mentions' AND from_item IN ({marks})", chunk)}
+            existing |= {
+                (r[0], r[1])
+                for r in self.conn.execute(
+                    f"SELECT from_item, to_item FROM links WHERE kind = 'mentions' AND from_item IN ({marks})", chunk
+                )
+            }
         fresh = sorted(links - existing)
         self.conn.executemany("INSERT OR IGNORE INTO links (from_item, to_item, kind) VALUES (?, ?, 'mentions')", fresh)
         self.counts.links += len(fresh)
@@ -589,7 +688,8 @@ class _BatchWriter:
         for chunk in _chunks(ids, _LOOKUP_CHUNK):
             marks = ",".join("?" * len(chunk))
             for row in self.conn.execute(
-                    f"SELECT id, {', '.join(ITEM_FIELDS)}, metadata_from FROM items WHERE id IN ({marks})", chunk):
+                f"SELECT id, {', '.join(ITEM_FIELDS)}, metadata_from FROM items WHERE id IN ({marks})", chunk
+            ):
                 rows[row["id"]] = dict(row)
         return rows
 
@@ -597,8 +697,12 @@ class _BatchWriter:
         found = set()
         for chunk in _chunks([i for i in ids if i.startswith("arxiv:")], _LOOKUP_CHUNK):
             marks = ",".join("?" * len(chunk))
-            found |= {(r[0], r[1]) for r in self.conn.execute(
-                f"SELECT item_id, version FROM item_versions WHERE item_id IN ({marks})", chunk)}
+            found |= {
+                (r[0], r[1])
+                for r in self.conn.execute(
+                    f"SELECT item_id, version FROM item_versions WHERE item_id IN ({marks})", chunk
+                )
+            }
         return found
 
     def _load_item_sources(self, ids: list[str]) -> set[str]:
@@ -607,14 +711,19 @@ class _BatchWriter:
         found = set()
         for chunk in _chunks(ids, _LOOKUP_CHUNK):
             marks = ",".join("?" * len(chunk))
-            found |= {r[0] for r in self.conn.execute(
-                f"SELECT item_id FROM item_sources WHERE source_id = ? AND item_id IN ({marks})",
-                (self.source_id, *chunk))}
+            found |= {
+                r[0]
+                for r in self.conn.execute(
+                    f"SELECT item_id FROM item_sources WHERE source_id = ? AND item_id IN ({marks})",
+                    (self.source_id, *chunk),
+                )
+            }
         return found
 
 
-def may_replace_text(incoming_from: str, current_from: str, *, incoming_version: int | None = None,
-                     newest_version: int = 0) -> bool:
+def may_replace_text(
+    incoming_from: str, current_from: str, *, incoming_version: int | None = None, newest_version: int = 0
+) -> bool:
     """May a read from `incoming_from` replace the text an item holds from `current_from`?
 
     The one rule for who may change an item's title, text and URL (the README states it):
@@ -672,9 +781,20 @@ def _hash(row: dict[str, Any]) -> str:
 
 
 def _source(row: sqlite3.Row) -> Source:
-    return Source(row["id"], row["kind"], row["locator"], row["title"], bool(row["followed"]), row["etag"],
-                  row["last_modified"], row["last_entry"], row["last_fetched"], row["last_status"],
-                  row["last_error"], row["added_at"])
+    return Source(
+        row["id"],
+        row["kind"],
+        row["locator"],
+        row["title"],
+        bool(row["followed"]),
+        row["etag"],
+        row["last_modified"],
+        row["last_entry"],
+        row["last_fetched"],
+        row["last_status"],
+        row["last_error"],
+        row["added_at"],
+    )
 
 
 def _batches(entries: Iterable[Entry], size: int) -> Iterator[list[Entry]]:
@@ -690,4 +810,4 @@ def _batches(entries: Iterable[Entry], size: int) -> Iterator[list[Entry]]:
 
 def _chunks(values: Sequence, size: int) -> Iterator[Sequence]:
     for start in range(0, len(values), size):
-        yield values[start:start + size]
+        yield values[start : start + size]

@@ -62,16 +62,24 @@ class Comparison:
     new: ProducerFigures
     sample: int
     kind_agreement: float | None
-    score_correlation: float | None          # Spearman's rho over items both summarised
+    score_correlation: float | None  # Spearman's rho over items both summarised
     triaged_items: int
     rows: list[SideBySide] = field(default_factory=list)
     mlflow_experiment_id: str | None = None
     mlflow_run_id: str | None = None
 
 
-def compare_prompts(workspace: Any, new_version: str, sample: int = 20, *, conn: sqlite3.Connection | None = None,
-                    baseline_version: str | None = None, environ: dict[str, str] | None = None,
-                    on_progress: Callable[..., None] | None = None, record: bool = True) -> Comparison:
+def compare_prompts(
+    workspace: Any,
+    new_version: str,
+    sample: int = 20,
+    *,
+    conn: sqlite3.Connection | None = None,
+    baseline_version: str | None = None,
+    environ: dict[str, str] | None = None,
+    on_progress: Callable[..., None] | None = None,
+    record: bool = True,
+) -> Comparison:
     """Summarise `sample` items with the current and the `new_version` prompt; measure; record in MLflow.
 
     `conn` is the open pile (the CLI opens it once and hands it over); without one, the workspace's pile
@@ -82,19 +90,30 @@ def compare_prompts(workspace: Any, new_version: str, sample: int = 20, *, conn:
         from .pile import Pile
 
         with Pile.open(workspace) as pile:
-            return compare_prompts(workspace, new_version, sample, conn=pile.conn, baseline_version=baseline_version,
-                                   environ=environ, on_progress=on_progress, record=record)
+            return compare_prompts(
+                workspace,
+                new_version,
+                sample,
+                conn=pile.conn,
+                baseline_version=baseline_version,
+                environ=environ,
+                on_progress=on_progress,
+                record=record,
+            )
     config = workspace.config.llm
     old = choose_producer(config, baseline_version, environ)
     new = choose_producer(config, new_version, environ)
     if old.key == new.key:
-        raise UsageError(f"{new.prompt_version} is already the current prompt — compare a different version "
-                         "(`--prompt v2`), or set the baseline with [llm] prompt")
+        raise UsageError(
+            f"{new.prompt_version} is already the current prompt — compare a different version "
+            "(`--prompt v2`), or set the baseline with [llm] prompt"
+        )
     ids = sample_items(conn, sample)
     if not ids:
         raise UsageError("the pile is empty — read something first (`sabbatical read …`)")
-    reports = [summarise_pile(conn, producer, selection="ids", ids=ids, on_progress=on_progress)
-               for producer in (old, new)]
+    reports = [
+        summarise_pile(conn, producer, selection="ids", ids=ids, on_progress=on_progress) for producer in (old, new)
+    ]
     comparison = measure(conn, ids, old, new, reports)
     if record:
         comparison.mlflow_experiment_id, comparison.mlflow_run_id = record_comparison(workspace, comparison)
@@ -110,25 +129,44 @@ def sample_items(conn: sqlite3.Connection, size: int) -> list[str]:
     return ordered[:size]
 
 
-def measure(conn: sqlite3.Connection, ids: list[str], old: Producer, new: Producer,
-            reports: list[SummariseReport]) -> Comparison:
+def measure(
+    conn: sqlite3.Connection, ids: list[str], old: Producer, new: Producer, reports: list[SummariseReport]
+) -> Comparison:
     triage = latest_triage(conn, ids)
     titles = dict(conn.execute(f"SELECT id, title FROM items WHERE id IN ({_marks(ids)})", ids).fetchall())
     rows_old, rows_new = _rows_for(conn, ids, old), _rows_for(conn, ids, new)
     table = []
     for item_id in ids:
         a, b = rows_old.get(item_id, {}), rows_new.get(item_id, {})
-        table.append(SideBySide(item_id, titles.get(item_id, ""), triage.get(item_id), a.get("contribution"),
-                                b.get("contribution"), a.get("insight_score"), b.get("insight_score"), a.get("tldr"),
-                                b.get("tldr"), a.get("status"), b.get("status")))
+        table.append(
+            SideBySide(
+                item_id,
+                titles.get(item_id, ""),
+                triage.get(item_id),
+                a.get("contribution"),
+                b.get("contribution"),
+                a.get("insight_score"),
+                b.get("insight_score"),
+                a.get("tldr"),
+                b.get("tldr"),
+                a.get("status"),
+                b.get("status"),
+            )
+        )
     both = [r for r in table if r.old_status == "ok" and r.new_status == "ok"]
-    figures = [_figures(conn, ids, producer, rows, report, triage, side)
-               for producer, rows, report, side in ((old, rows_old, reports[0], "old"), (new, rows_new, reports[1], "new"))]
+    figures = [
+        _figures(conn, ids, producer, rows, report, triage, side)
+        for producer, rows, report, side in ((old, rows_old, reports[0], "old"), (new, rows_new, reports[1], "new"))
+    ]
     return Comparison(
-        old=figures[0], new=figures[1], sample=len(ids),
+        old=figures[0],
+        new=figures[1],
+        sample=len(ids),
         kind_agreement=_ratio(sum(r.old_kind == r.new_kind for r in both), len(both)),
         score_correlation=spearman([r.old_score for r in both], [r.new_score for r in both]),  # type: ignore[misc]
-        triaged_items=sum(1 for i in ids if i in triage), rows=table)
+        triaged_items=sum(1 for i in ids if i in triage),
+        rows=table,
+    )
 
 
 def latest_triage(conn: sqlite3.Connection, ids: list[str] | None = None) -> dict[str, str]:
@@ -138,33 +176,56 @@ def latest_triage(conn: sqlite3.Connection, ids: list[str] | None = None) -> dic
     rows = conn.execute(f"SELECT subject, action FROM events WHERE action IN ({_marks(actions)}) ORDER BY id", actions)
     latest = {row["subject"]: row["action"] for row in rows}
     wanted = None if ids is None else set(ids)
-    return {item_id: action for item_id, action in latest.items()
-            if action != "inbox" and (wanted is None or item_id in wanted)}
+    return {
+        item_id: action
+        for item_id, action in latest.items()
+        if action != "inbox" and (wanted is None or item_id in wanted)
+    }
 
 
 def _rows_for(conn: sqlite3.Connection, ids: list[str], producer: Producer) -> dict[str, dict[str, Any]]:
     rows = conn.execute(
         f"SELECT s.item_id, s.status, s.contribution, s.insight_score, s.tldr FROM summaries s JOIN items i "
         f"ON i.id = s.item_id AND i.content_hash = s.content_hash WHERE s.prompt_version = ? AND s.model = ? "
-        f"AND s.item_id IN ({_marks(ids)})", (*producer.key, *ids))
+        f"AND s.item_id IN ({_marks(ids)})",
+        (*producer.key, *ids),
+    )
     return {row["item_id"]: dict(row) for row in rows}
 
 
-def _figures(conn: sqlite3.Connection, ids: list[str], producer: Producer, rows: dict[str, dict[str, Any]],
-             report: SummariseReport, triage: dict[str, str], side: str) -> ProducerFigures:
+def _figures(
+    conn: sqlite3.Connection,
+    ids: list[str],
+    producer: Producer,
+    rows: dict[str, dict[str, Any]],
+    report: SummariseReport,
+    triage: dict[str, str],
+    side: str,
+) -> ProducerFigures:
     ok = [r for r in rows.values() if r["status"] == "ok"]
     failed = sum(1 for r in rows.values() if r["status"] == "failed")
-    figures = ProducerFigures(label=side, prompt_version=producer.prompt_version, model=producer.model, ok=len(ok),
-                              failed=failed, failure_rate=_ratio(failed, len(ok) + failed),
-                              calls_this_run=report.calls)
-    judged = [(r["insight_score"] >= KEEP_THRESHOLD, triage[r["item_id"]] in POSITIVE_TRIAGE)
-              for r in ok if r["item_id"] in triage]
+    figures = ProducerFigures(
+        label=side,
+        prompt_version=producer.prompt_version,
+        model=producer.model,
+        ok=len(ok),
+        failed=failed,
+        failure_rate=_ratio(failed, len(ok) + failed),
+        calls_this_run=report.calls,
+    )
+    judged = [
+        (r["insight_score"] >= KEEP_THRESHOLD, triage[r["item_id"]] in POSITIVE_TRIAGE)
+        for r in ok
+        if r["item_id"] in triage
+    ]
     figures.triage_agreement = _ratio(sum(p == t for p, t in judged), len(judged))
     if producer.kind == "llm":
         usage = conn.execute(
             f"SELECT COUNT(DISTINCT item_id) AS items, SUM(tokens_in + tokens_out) AS tokens, SUM(latency_ms) AS ms "
             f"FROM llm_calls WHERE prompt_version = ? AND model = ? AND purpose = 'summarise' "
-            f"AND item_id IN ({_marks(ids)})", (*producer.key, *ids)).fetchone()
+            f"AND item_id IN ({_marks(ids)})",
+            (*producer.key, *ids),
+        ).fetchone()
         if usage["items"]:
             figures.tokens_per_item = round(usage["tokens"] / usage["items"], 1)
             figures.latency_ms_per_item = round(usage["ms"] / usage["items"], 1)
@@ -219,32 +280,54 @@ def record_comparison(workspace: Any, comparison: Comparison) -> tuple[str, str]
     try:
         client = tracking_client(workspace)
         experiment = client.get_experiment_by_name(EXPERIMENT)
-        experiment_id = experiment.experiment_id if experiment else client.create_experiment(
-            EXPERIMENT, artifact_location=experiment_artifact_location(workspace, EXPERIMENT))
-        run = client.create_run(experiment_id, run_name=f"{old.prompt_version} vs {new.prompt_version}",
-                                tags={"sabbatical.kind": "prompt-comparison"})
+        experiment_id = (
+            experiment.experiment_id
+            if experiment
+            else client.create_experiment(
+                EXPERIMENT, artifact_location=experiment_artifact_location(workspace, EXPERIMENT)
+            )
+        )
+        run = client.create_run(
+            experiment_id,
+            run_name=f"{old.prompt_version} vs {new.prompt_version}",
+            tags={"sabbatical.kind": "prompt-comparison"},
+        )
         run_id = run.info.run_id
-        params = {"old_prompt": old.prompt_version, "new_prompt": new.prompt_version, "old_model": old.model,
-                  "new_model": new.model, "sample": comparison.sample, "triaged_items": comparison.triaged_items}
-        client.log_batch(run_id, metrics=[Metric(name, value, 0, 0) for name, value in _metrics(comparison).items()],
-                         params=[Param(k, str(v)) for k, v in params.items()],
-                         tags=[RunTag("sabbatical.new_prompt", new.prompt_version)])
+        params = {
+            "old_prompt": old.prompt_version,
+            "new_prompt": new.prompt_version,
+            "old_model": old.model,
+            "new_model": new.model,
+            "sample": comparison.sample,
+            "triaged_items": comparison.triaged_items,
+        }
+        client.log_batch(
+            run_id,
+            metrics=[Metric(name, value, 0, 0) for name, value in _metrics(comparison).items()],
+            params=[Param(k, str(v)) for k, v in params.items()],
+            tags=[RunTag("sabbatical.new_prompt", new.prompt_version)],
+        )
         client.log_dict(run_id, asdict(comparison), "comparison.json")
         for figures in (old, new):
             if figures.prompt_version.startswith("summarise-"):
                 prompt = load_prompt(figures.prompt_version)
-                client.log_text(run_id, f"{prompt.system}\n\n---\n\n{prompt.user_template}\n",
-                                f"prompts/{prompt.version}.md")
+                client.log_text(
+                    run_id, f"{prompt.system}\n\n---\n\n{prompt.user_template}\n", f"prompts/{prompt.version}.md"
+                )
         client.set_terminated(run_id, "FINISHED")
-    except Exception as exc:   # the comparison is in the pile either way; say what did not happen
-        raise SabbaticalError(f"the comparison was made (its summaries are in the pile) but could not be recorded "
-                              f"in MLflow at {workspace.tracking_uri}: {exc} — check [tracking] uri") from exc
+    except Exception as exc:  # the comparison is in the pile either way; say what did not happen
+        raise SabbaticalError(
+            f"the comparison was made (its summaries are in the pile) but could not be recorded "
+            f"in MLflow at {workspace.tracking_uri}: {exc} — check [tracking] uri"
+        ) from exc
     return experiment_id, run_id
 
 
 def _metrics(comparison: Comparison) -> dict[str, float]:
     values: dict[str, float | None] = {
-        "kind_agreement": comparison.kind_agreement, "score_spearman": comparison.score_correlation}
+        "kind_agreement": comparison.kind_agreement,
+        "score_spearman": comparison.score_correlation,
+    }
     for side in (comparison.old, comparison.new):
         for name in ("failure_rate", "tokens_per_item", "latency_ms_per_item", "triage_agreement"):
             values[f"{side.label}_{name}"] = getattr(side, name)

@@ -38,8 +38,11 @@ class Prompt:
         """The chat messages for one item: our instructions, then its fenced text."""
         text = document.body[: self.max_document_chars]
         values = {
-            "item_id": _attribute(document.id), "kind": _attribute(document.kind), "title": fence(document.title),
-            "authors": fence(", ".join(document.authors[:12])), "published": fence(document.published or "unknown"),
+            "item_id": _attribute(document.id),
+            "kind": _attribute(document.kind),
+            "title": fence(document.title),
+            "authors": fence(", ".join(document.authors[:12])),
+            "published": fence(document.published or "unknown"),
             "text": fence(text),
         }
         user = Template(self.user_template).safe_substitute(values)
@@ -59,8 +62,11 @@ def _attribute(text: str) -> str:
 def available_prompts(purpose: str = "summarise") -> list[str]:
     """Every shipped prompt version for `purpose`, oldest first."""
     folder = resources.files(PROMPTS_PACKAGE).joinpath(PROMPTS_FOLDER)
-    names = [entry.name.removesuffix(".md") for entry in folder.iterdir()
-             if entry.name.startswith(purpose + "-") and entry.name.endswith(".md")]
+    names = [
+        entry.name.removesuffix(".md")
+        for entry in folder.iterdir()
+        if entry.name.startswith(purpose + "-") and entry.name.endswith(".md")
+    ]
     return sorted(names, key=_version_number)
 
 
@@ -92,10 +98,15 @@ def parse_prompt(text: str, version: str) -> Prompt:
     system = system.replace("<!-- system -->", "").strip()
     if not system or not user.strip():
         raise ValueError(f"prompt {version} needs a <!-- system --> and a <!-- user --> section")
-    return Prompt(version=meta.get("version", version), purpose=meta.get("purpose", "summarise"),
-                  system=system, user_template=user.strip(), about=str(meta.get("about", "")),
-                  max_document_chars=int(meta.get("max_document_chars", 12_000)),
-                  max_tokens=int(meta.get("max_tokens", 1_500)))
+    return Prompt(
+        version=meta.get("version", version),
+        purpose=meta.get("purpose", "summarise"),
+        system=system,
+        user_template=user.strip(),
+        about=str(meta.get("about", "")),
+        max_document_chars=int(meta.get("max_document_chars", 12_000)),
+        max_tokens=int(meta.get("max_tokens", 1_500)),
+    )
 
 
 def _version_number(name: str) -> tuple[int, str]:

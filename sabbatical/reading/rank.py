@@ -44,7 +44,7 @@ HALF_LIFE_DAYS = 30.0
 MIN_LABELLED = 20
 MIN_PER_CLASS = 5
 POSITIVE = ("kept", "starred")
-OFF_INTEREST = 0.1           # below this cosine to every interest, an item is off-interest (search's noise floor)
+OFF_INTEREST = 0.1  # below this cosine to every interest, an item is off-interest (search's noise floor)
 
 
 @dataclass
@@ -54,7 +54,7 @@ class RankedItem:
     kind: str
     state: str
     score: float
-    insight: float | None          # None: not summarised yet, or unjudged (ranked as a neutral 0.5)
+    insight: float | None  # None: not summarised yet, or unjudged (ranked as a neutral 0.5)
     relevance: float
     recency: float
     taste: float | None
@@ -85,8 +85,8 @@ class JudgeAgreement:
     """How well the insight judge agrees with your keep/star (insight ≥ 0.5) and drop (< 0.5) decisions."""
 
     labelled: int
-    active: bool                          # calibrating the score on your decisions
-    raw_accuracy: float | None = None     # the judge's own score read at 0.5 (nothing learnt from you)
+    active: bool  # calibrating the score on your decisions
+    raw_accuracy: float | None = None  # the judge's own score read at 0.5 (nothing learnt from you)
     held_out_accuracy: float | None = None  # the calibrated score, cross-validated
     baseline_accuracy: float | None = None
     folds: int = 0
@@ -97,19 +97,27 @@ class JudgeAgreement:
 class _Context:
     config: Config
     index: embed.VectorIndex | None
-    aims: list[tuple[str, Any]] = field(default_factory=list)     # (label, vector)
+    aims: list[tuple[str, Any]] = field(default_factory=list)  # (label, vector)
     taste: Any = None
     # Per row of the index, computed once for the whole pile: the closest aim, its similarity, P(keep).
     best_aim: Any = None
     best_similarity: Any = None
     liked: Any = None
-    calibration: Any = None       # P(keep | judge's score), once there are enough decisions
+    calibration: Any = None  # P(keep | judge's score), once there are enough decisions
 
 
 # -- ranking ----------------------------------------------------------------------------------------------
-def rank_items(conn: sqlite3.Connection, config: Config, *, state: str | None = "inbox",
-               sprints_dir: Path | None = None, limit: int | None = None, include_private: bool = True,
-               now: datetime | None = None, filters: search.Filters | None = None) -> list[RankedItem]:
+def rank_items(
+    conn: sqlite3.Connection,
+    config: Config,
+    *,
+    state: str | None = "inbox",
+    sprints_dir: Path | None = None,
+    limit: int | None = None,
+    include_private: bool = True,
+    now: datetime | None = None,
+    filters: search.Filters | None = None,
+) -> list[RankedItem]:
     """Items in `state` (None = every state but dropped), ranked, each saying why it is where it is;
     `filters` narrows them (tag, topic, kind, since, source, sprint)."""
     now = now or datetime.now(UTC)
@@ -130,8 +138,14 @@ def rank_items(conn: sqlite3.Connection, config: Config, *, state: str | None = 
         if row["id"] not in wanted:
             continue
         topic_id = topic_of.get(row["id"])
-        item = _rank_one(row, context, summaries.get(row["id"]), user.get(row["id"]),
-                         names.get(topic_id, topics.UNSORTED) if topic_id else topics.UNSORTED, now)
+        item = _rank_one(
+            row,
+            context,
+            summaries.get(row["id"]),
+            user.get(row["id"]),
+            names.get(topic_id, topics.UNSORTED) if topic_id else topics.UNSORTED,
+            now,
+        )
         behind = _held_back(row["id"], context, summaries.get(row["id"]))
         if behind:
             item.why += f"; after the judged items on your interests: {behind}"
@@ -147,18 +161,36 @@ def _ids_for(conn: sqlite3.Connection, state: str | None) -> set[str]:
     return {r["id"] for r in conn.execute("SELECT id FROM items")} - triage.ids_in_state(conn, "dropped")
 
 
-def _rank_one(row: sqlite3.Row, context: _Context, summary: sqlite3.Row | None, user: triage.UserState | None,
-              topic: str, now: datetime) -> RankedItem:
+def _rank_one(
+    row: sqlite3.Row,
+    context: _Context,
+    summary: sqlite3.Row | None,
+    user: triage.UserState | None,
+    topic: str,
+    now: datetime,
+) -> RankedItem:
     reasons: list[str] = []
     insight = _insight(summary, reasons, context.calibration)
     relevance, taste = _relevance(row["id"], context, reasons)
     recency = _recency(row["first_seen"], now, reasons)
     score = (NEUTRAL_INSIGHT if insight is None else insight) * relevance * recency
-    return RankedItem(row["id"], row["title"], row["kind"], user.state if user else "inbox", round(score, 5),
-                      None if insight is None else round(insight, 3), round(relevance, 3), round(recency, 3),
-                      None if taste is None else round(taste, 3), topic,
-                      summary["tldr"] if summary else None, summary["contribution"] if summary else None,
-                      row["first_seen"], bool(row["private"]), "; ".join(reasons))
+    return RankedItem(
+        row["id"],
+        row["title"],
+        row["kind"],
+        user.state if user else "inbox",
+        round(score, 5),
+        None if insight is None else round(insight, 3),
+        round(relevance, 3),
+        round(recency, 3),
+        None if taste is None else round(taste, 3),
+        topic,
+        summary["tldr"] if summary else None,
+        summary["contribution"] if summary else None,
+        row["first_seen"],
+        bool(row["private"]),
+        "; ".join(reasons),
+    )
 
 
 def _held_back(item_id: str, context: _Context, summary: sqlite3.Row | None) -> str:
@@ -298,14 +330,23 @@ def taste_report(conn: sqlite3.Connection, config: Config) -> TasteReport:
     index = search.stored_index(conn, config)
     if index is None:
         empty = not conn.execute("SELECT 1 FROM items LIMIT 1").fetchone()
-        return TasteReport(0, 0, 0, False, needs="the pile is empty" if empty else
-                           "the pile has no vectors yet (`sabbatical pile organise` embeds it)")
+        return TasteReport(
+            0,
+            0,
+            0,
+            False,
+            needs="the pile is empty"
+            if empty
+            else "the pile has no vectors yet (`sabbatical pile organise` embeds it)",
+        )
     vectors, labels = _labelled(conn, index)
     positives = int(labels.sum())
     report = TasteReport(len(labels), positives, len(labels) - positives, _enough(labels))
     if not report.active:
-        report.needs = (f"needs ≥ {MIN_LABELLED} keep/star/drop decisions with ≥ {MIN_PER_CLASS} of each "
-                        f"(have {positives} kept/starred, {len(labels) - positives} dropped)")
+        report.needs = (
+            f"needs ≥ {MIN_LABELLED} keep/star/drop decisions with ≥ {MIN_PER_CLASS} of each "
+            f"(have {positives} kept/starred, {len(labels) - positives} dropped)"
+        )
         return report
     folds = min(5, positives, len(labels) - positives)
     report.held_out_accuracy = round(taste.held_out_accuracy(vectors, labels, folds), 3)
@@ -358,8 +399,10 @@ def judge_agreement(conn: sqlite3.Connection, config: Config) -> JudgeAgreement:
     if labels:
         report.raw_accuracy = round(sum((s >= 0.5) == bool(y) for s, y in zip(scores, labels)) / len(labels), 3)
     if not report.active:
-        report.needs = (f"needs ≥ {MIN_LABELLED} keep/star/drop decisions on judged items with ≥ {MIN_PER_CLASS} "
-                        f"of each (have {positives} kept/starred, {len(labels) - positives} dropped)")
+        report.needs = (
+            f"needs ≥ {MIN_LABELLED} keep/star/drop decisions on judged items with ≥ {MIN_PER_CLASS} "
+            f"of each (have {positives} kept/starred, {len(labels) - positives} dropped)"
+        )
         return report
     folds = min(5, positives, len(labels) - positives)
     report.held_out_accuracy = round(taste.held_out_accuracy(*_as_arrays(scores, labels), folds), 3)
@@ -374,15 +417,20 @@ def pile_stats(conn: sqlite3.Connection, config: Config) -> dict[str, Any]:
     well the insight judge agrees with your decisions."""
     from dataclasses import asdict
 
-    kinds = {r["kind"]: r["n"] for r in conn.execute("SELECT kind, COUNT(*) AS n FROM items GROUP BY kind ORDER BY n DESC")}
-    last_run = conn.execute("SELECT at, mode, model, topics, unsorted, seconds FROM organise_runs "
-                            "ORDER BY id DESC LIMIT 1").fetchone()
+    kinds = {
+        r["kind"]: r["n"] for r in conn.execute("SELECT kind, COUNT(*) AS n FROM items GROUP BY kind ORDER BY n DESC")
+    }
+    last_run = conn.execute(
+        "SELECT at, mode, model, topics, unsorted, seconds FROM organise_runs ORDER BY id DESC LIMIT 1"
+    ).fetchone()
     return {
         "items": sum(kinds.values()),
         "kinds": kinds,
         "states": triage.counts_by_state(conn),
-        "topics": [{"id": t.id, "name": t.name, "size": t.size, "new_this_week": t.new_this_week}
-                   for t in topics.list_topics(conn)],
+        "topics": [
+            {"id": t.id, "name": t.name, "size": t.size, "new_this_week": t.new_this_week}
+            for t in topics.list_topics(conn)
+        ],
         "last_organise": dict(last_run) if last_run else None,
         "taste": asdict(taste_report(conn, config)),
         "judge": asdict(judge_agreement(conn, config)),

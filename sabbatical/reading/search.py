@@ -36,20 +36,20 @@ from . import embed, topics, triage
 if TYPE_CHECKING:
     import numpy as np
 
-RRF_K = 60                    # the usual constant: a rank-1 hit scores 1/61, rank 10 scores 1/70
-CANDIDATES = 100              # how deep each list goes before fusion
-FILTERED_CANDIDATES = 2_000   # deeper when a filter may remove most of the top hits
-BM25_WEIGHTS = (10.0, 2.0, 4.0, 1.0)   # title, authors, abstract, content
-MAX_PHRASE = 4                # queries of 2-4 content words are also searched as a phrase
-ENOUGH_MATCHES = 20           # fewer items than this hold every query word: add those holding any
-MAX_RANKED = 4_000            # more matches than this are ranked among title matches only
-MIN_SIMILARITY = 0.1          # below this cosine, "similar in meaning" is noise (an unrelated item in a tiny pile)
-Z_FLOOR = 2.0                 # meaning counts items this many standard deviations above the query's mean similarity
-OWN_WORDS_WEIGHT = 1.0        # the researcher's notes and tags count as much as the item's own text
-MIN_POPULATION = 500          # fewer vectors than this: too few to say what stands out
-WORDS_FOUND = 2               # this many items hold every query word: the words found the subject
-MEANING_WEIGHT = 0.15         # meaning's weight in the fusion then (words weigh 1): it reorders what the words found
-MEANING_WEIGHT_UNSURE = 1.0   # its weight when few or no items hold every word (a paraphrase, a question)
+RRF_K = 60  # the usual constant: a rank-1 hit scores 1/61, rank 10 scores 1/70
+CANDIDATES = 100  # how deep each list goes before fusion
+FILTERED_CANDIDATES = 2_000  # deeper when a filter may remove most of the top hits
+BM25_WEIGHTS = (10.0, 2.0, 4.0, 1.0)  # title, authors, abstract, content
+MAX_PHRASE = 4  # queries of 2-4 content words are also searched as a phrase
+ENOUGH_MATCHES = 20  # fewer items than this hold every query word: add those holding any
+MAX_RANKED = 4_000  # more matches than this are ranked among title matches only
+MIN_SIMILARITY = 0.1  # below this cosine, "similar in meaning" is noise (an unrelated item in a tiny pile)
+Z_FLOOR = 2.0  # meaning counts items this many standard deviations above the query's mean similarity
+OWN_WORDS_WEIGHT = 1.0  # the researcher's notes and tags count as much as the item's own text
+MIN_POPULATION = 500  # fewer vectors than this: too few to say what stands out
+WORDS_FOUND = 2  # this many items hold every query word: the words found the subject
+MEANING_WEIGHT = 0.15  # meaning's weight in the fusion then (words weigh 1): it reorders what the words found
+MEANING_WEIGHT_UNSURE = 1.0  # its weight when few or no items hold every word (a paraphrase, a question)
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -64,8 +64,9 @@ class Filters:
     ids: frozenset[str] | None = None  # only these items (`--sprint`: the sprint's reading list and citations)
 
     def any(self) -> bool:
-        return self.ids is not None or any(v for v in (self.topic, self.kind, self.state, self.since, self.source,
-                                                       self.tag))
+        return self.ids is not None or any(
+            v for v in (self.topic, self.kind, self.state, self.since, self.source, self.tag)
+        )
 
 
 @dataclass
@@ -126,8 +127,15 @@ def fts_expression(words: list[str]) -> str:
 MODES = ("hybrid", "words", "meaning")
 
 
-def search(conn: sqlite3.Connection, config: Config, query: str, *, limit: int = 20,
-           filters: Filters | None = None, mode: str = "hybrid") -> Hits:
+def search(
+    conn: sqlite3.Connection,
+    config: Config,
+    query: str,
+    *,
+    limit: int = 20,
+    filters: Filters | None = None,
+    mode: str = "hybrid",
+) -> Hits:
     """The best `limit` items for `query` by words and meaning, each with why it matched.
 
     `mode` is "hybrid" (both, fused), "words" (full text only) or "meaning" (vectors only). Meaning takes
@@ -137,19 +145,24 @@ def search(conn: sqlite3.Connection, config: Config, query: str, *, limit: int =
         raise UsageError(f"--mode {mode!r}: use one of {', '.join(MODES)}")
     words = query_words(query)
     if not words:
-        raise UsageError("give some words to search for, e.g. `sabbatical pile search \"sparse attention\"`")
+        raise UsageError('give some words to search for, e.g. `sabbatical pile search "sparse attention"`')
     filters = filters or Filters()
     allowed = allowed_ids(conn, filters)
     depth = FILTERED_CANDIDATES if allowed is not None else CANDIDATES
     by_words, all_words = _fts_ranking(conn, words, depth, allowed) if mode != "meaning" else ([], 0)
     own = own_words(conn, content_words(words), allowed) if mode != "meaning" else {}
     index = stored_index(conn, config) if mode != "words" else None
-    by_meaning, similarity = _vector_ranking(conn, config, index, query, depth, allowed, by_words) if index else ([], {})
+    by_meaning, similarity = (
+        _vector_ranking(conn, config, index, query, depth, allowed, by_words) if index else ([], {})
+    )
     weight = MEANING_WEIGHT if all_words >= WORDS_FOUND else MEANING_WEIGHT_UNSURE
     by_own = sorted(own, key=lambda item_id: -len(own[item_id]))
     fused = _fuse([(by_words, 1.0), (by_meaning, weight), (by_own, OWN_WORDS_WEIGHT)])[:limit]
-    return Hits(_hits(conn, fused, similarity, words, own), words_only=index is None,
-                note=_coverage_note(conn, index, mode) if mode != "words" else "")
+    return Hits(
+        _hits(conn, fused, similarity, words, own),
+        words_only=index is None,
+        note=_coverage_note(conn, index, mode) if mode != "words" else "",
+    )
 
 
 def related(conn: sqlite3.Connection, config: Config, ref: str, *, limit: int = 10) -> Hits:
@@ -185,8 +198,9 @@ def _coverage_note(conn: sqlite3.Connection, index: embed.VectorIndex | None, mo
 
 
 # -- the two rankings --------------------------------------------------------------------------------
-def _fts_ranking(conn: sqlite3.Connection, words: list[str], depth: int,
-                 allowed: set[str] | None) -> tuple[list[str], int]:
+def _fts_ranking(
+    conn: sqlite3.Connection, words: list[str], depth: int, allowed: set[str] | None
+) -> tuple[list[str], int]:
     """BM25 ranking: items holding every content word first; topped up by items holding any of them.
     Also how many items hold every content word (up to `depth`).
 
@@ -204,7 +218,9 @@ def _fts_ranking(conn: sqlite3.Connection, words: list[str], depth: int,
         rowids = _topped_up(rowids, _fts_rowids(conn, fts_expression(content), depth))
     if not rowids:
         return [], 0
-    ids = dict(conn.execute(f"SELECT seq, id FROM items WHERE seq IN ({','.join('?' * len(rowids))})", rowids).fetchall())
+    ids = dict(
+        conn.execute(f"SELECT seq, id FROM items WHERE seq IN ({','.join('?' * len(rowids))})", rowids).fetchall()
+    )
     ranked = [ids[r] for r in rowids if r in ids]
     return (ranked if allowed is None else [i for i in ranked if i in allowed]), all_words
 
@@ -215,16 +231,20 @@ def _topped_up(first: list[int], more: list[int]) -> list[int]:
 
 
 def _fts_rowids(conn: sqlite3.Connection, expression: str, depth: int) -> list[int]:
-    matches = conn.execute("SELECT COUNT(*) FROM (SELECT rowid FROM items_fts WHERE items_fts MATCH ? LIMIT ?)",
-                           (expression, MAX_RANKED + 1)).fetchone()[0]
+    matches = conn.execute(
+        "SELECT COUNT(*) FROM (SELECT rowid FROM items_fts WHERE items_fts MATCH ? LIMIT ?)",
+        (expression, MAX_RANKED + 1),
+    ).fetchone()[0]
     if matches == 0:
         return []
     if matches > MAX_RANKED:
         expression = f"{{title}} : ({expression})"
     # `rank MATCH` sets the BM25 column weights for this query; ORDER BY rank lets FTS5 sort internally.
     weights = ", ".join(str(w) for w in BM25_WEIGHTS)
-    rows = conn.execute(f"SELECT rowid FROM items_fts WHERE items_fts MATCH ? AND rank MATCH 'bm25({weights})' "
-                        "ORDER BY rank LIMIT ?", (expression, depth))
+    rows = conn.execute(
+        f"SELECT rowid FROM items_fts WHERE items_fts MATCH ? AND rank MATCH 'bm25({weights})' ORDER BY rank LIMIT ?",
+        (expression, depth),
+    )
     return [r[0] for r in rows]
 
 
@@ -237,9 +257,13 @@ def own_words(conn: sqlite3.Connection, words: list[str], allowed: set[str] | No
     if not words:
         return {}
     likes = " OR ".join("value LIKE ?" for _ in words)
-    subjects = [r[0] for r in conn.execute(
-        f"SELECT DISTINCT subject FROM events WHERE action IN ('note', 'tag') AND ({likes})",
-        [f"%{w}%" for w in words])]
+    subjects = [
+        r[0]
+        for r in conn.execute(
+            f"SELECT DISTINCT subject FROM events WHERE action IN ('note', 'tag') AND ({likes})",
+            [f"%{w}%" for w in words],
+        )
+    ]
     found: dict[str, list[str]] = {}
     for item_id, state in triage.user_states(conn, subjects).items():
         if allowed is not None and item_id not in allowed:
@@ -259,8 +283,15 @@ def content_words(words: list[str]) -> list[str]:
     return kept or words
 
 
-def _vector_ranking(conn: sqlite3.Connection, config: Config, index: embed.VectorIndex, query: str, depth: int,
-                    allowed: set[str] | None, found_by_words: list[str]) -> tuple[list[str], dict[str, float]]:
+def _vector_ranking(
+    conn: sqlite3.Connection,
+    config: Config,
+    index: embed.VectorIndex,
+    query: str,
+    depth: int,
+    allowed: set[str] | None,
+    found_by_words: list[str],
+) -> tuple[list[str], dict[str, float]]:
     """The items whose similarity clears the floor, best first, and the similarity of each of them and of
     every item the words found (a hit says how near it is in meaning, whichever side found it)."""
     import numpy as np
@@ -269,15 +300,19 @@ def _vector_ranking(conn: sqlite3.Connection, config: Config, index: embed.Vecto
     vector = embed.embed_query(embedder, query) if embedder is not None else None
     if vector is None or not np.any(vector):
         return [], {}
-    rows = None if allowed is None else np.fromiter((index.row_of[i] for i in allowed if i in index.row_of),
-                                                      dtype=np.int64)
+    rows = (
+        None
+        if allowed is None
+        else np.fromiter((index.row_of[i] for i in allowed if i in index.row_of), dtype=np.int64)
+    )
     with _one_blas_thread():
         sims = (index.matrix if rows is None else index.matrix[rows]) @ vector
     if not len(sims):
         return [], {}
     floor = similarity_floor(sims)
-    ranked = [(index.ids[r if rows is None else rows[r]], float(sims[r])) for r in _top(sims, depth)
-              if sims[r] >= floor]
+    ranked = [
+        (index.ids[r if rows is None else rows[r]], float(sims[r])) for r in _top(sims, depth) if sims[r] >= floor
+    ]
     similarity = dict(ranked)
     for item_id in found_by_words:
         row = index.row_of.get(item_id)
@@ -378,8 +413,10 @@ def allowed_ids(conn: sqlite3.Connection, filters: Filters) -> set[str] | None:
         clauses.append("COALESCE(i.published, i.first_seen) >= ?")
         params.append(parse_since(filters.since))
     if filters.source:
-        clauses.append("i.id IN (SELECT s.item_id FROM item_sources s JOIN sources src ON src.id = s.source_id "
-                       "WHERE CAST(src.id AS TEXT) = ? OR src.kind = ? OR src.locator LIKE ? OR src.title LIKE ?)")
+        clauses.append(
+            "i.id IN (SELECT s.item_id FROM item_sources s JOIN sources src ON src.id = s.source_id "
+            "WHERE CAST(src.id AS TEXT) = ? OR src.kind = ? OR src.locator LIKE ? OR src.title LIKE ?)"
+        )
         params += [filters.source, filters.source, f"%{filters.source}%", f"%{filters.source}%"]
     if filters.topic:
         topic_id = topics.resolve_topic(conn, filters.topic)
@@ -397,15 +434,25 @@ def allowed_ids(conn: sqlite3.Connection, filters: Filters) -> set[str] | None:
 
 
 # -- rendering hits ------------------------------------------------------------------------------------
-def _hits(conn: sqlite3.Connection, fused: list[tuple[str, float]], similarity: dict[str, float],
-          words: list[str], own: dict[str, list[str]] | None = None) -> list[Hit]:
+def _hits(
+    conn: sqlite3.Connection,
+    fused: list[tuple[str, float]],
+    similarity: dict[str, float],
+    words: list[str],
+    own: dict[str, list[str]] | None = None,
+) -> list[Hit]:
     if not fused:
         return []
     ids = [item_id for item_id, _ in fused]
     marks = ",".join("?" * len(ids))
-    rows = {r["id"]: r for r in conn.execute(
-        f"SELECT i.id, i.seq, i.title, i.kind, i.url, i.published, t.topic_id FROM items i "
-        f"LEFT JOIN item_topics t ON t.item_id = i.id WHERE i.id IN ({marks})", ids)}
+    rows = {
+        r["id"]: r
+        for r in conn.execute(
+            f"SELECT i.id, i.seq, i.title, i.kind, i.url, i.published, t.topic_id FROM items i "
+            f"LEFT JOIN item_topics t ON t.item_id = i.id WHERE i.id IN ({marks})",
+            ids,
+        )
+    }
     names = topics.topic_names(conn)
     states = triage.user_states(conn, ids)
     matched = _matched_words(conn, [rows[i]["seq"] for i in ids if i in rows], words)
@@ -418,13 +465,29 @@ def _hits(conn: sqlite3.Connection, fused: list[tuple[str, float]], similarity: 
         topic_name = names.get(topic_id, topics.UNSORTED) if topic_id else topics.UNSORTED
         sim = similarity.get(item_id)
         terms = matched.get(row["seq"], [])
-        why: dict[str, Any] = {"terms": terms, "similarity": None if sim is None else round(sim, 4),
-                               "topic": topic_name}
+        why: dict[str, Any] = {
+            "terms": terms,
+            "similarity": None if sim is None else round(sim, 4),
+            "topic": topic_name,
+        }
         if own and item_id in own:
             why["your_words"] = own[item_id]
-        hits.append(Hit(item_id, row["title"], row["kind"], row["url"], row["published"],
-                        states.get(item_id, triage.UserState()).state, topic_id, topic_name, round(score, 6),
-                        None if sim is None else round(sim, 4), terms, why))
+        hits.append(
+            Hit(
+                item_id,
+                row["title"],
+                row["kind"],
+                row["url"],
+                row["published"],
+                states.get(item_id, triage.UserState()).state,
+                topic_id,
+                topic_name,
+                round(score, 6),
+                None if sim is None else round(sim, 4),
+                terms,
+                why,
+            )
+        )
     return hits
 
 
@@ -435,7 +498,9 @@ def _matched_words(conn: sqlite3.Connection, seqs: list[int], words: list[str]) 
         return found
     marks = ",".join("?" * len(seqs))
     for word in words[:12]:
-        for row in conn.execute(f"SELECT rowid FROM items_fts WHERE items_fts MATCH ? AND rowid IN ({marks})",
-                                (fts_expression([word]), *seqs)):
+        for row in conn.execute(
+            f"SELECT rowid FROM items_fts WHERE items_fts MATCH ? AND rowid IN ({marks})",
+            (fts_expression([word]), *seqs),
+        ):
             found.setdefault(row["rowid"], []).append(word)
     return found

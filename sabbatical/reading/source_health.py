@@ -34,13 +34,13 @@ class SourceHealth:
     followed: bool
     muted: bool
     items: int
-    last_new_item: str | None       # when this source last brought an item the pile did not have
+    last_new_item: str | None  # when this source last brought an item the pile did not have
     last_success: str | None
     last_fetched: str | None
     last_status: str | None
     last_error: str | None
-    failures: int                   # in a row, since the last success
-    retry_after: str | None         # `read update` leaves it alone until then
+    failures: int  # in a row, since the last success
+    retry_after: str | None  # `read update` leaves it alone until then
 
     @property
     def health(self) -> str:
@@ -66,19 +66,24 @@ def record_outcome(conn: sqlite3.Connection, source_id: int, ok: bool, *, now: d
     moment = now or _now()
     with db.transaction(conn):
         if ok:
-            conn.execute("UPDATE sources SET failures = 0, retry_after = NULL, last_success = ? WHERE id = ?",
-                         (_iso(moment), source_id))
+            conn.execute(
+                "UPDATE sources SET failures = 0, retry_after = NULL, last_success = ? WHERE id = ?",
+                (_iso(moment), source_id),
+            )
             return
         row = conn.execute("SELECT failures FROM sources WHERE id = ?", (source_id,)).fetchone()
         failures = (row["failures"] if row else 0) + 1
-        conn.execute("UPDATE sources SET failures = ?, retry_after = ? WHERE id = ?",
-                     (failures, _iso(moment + backoff(failures)), source_id))
+        conn.execute(
+            "UPDATE sources SET failures = ?, retry_after = ? WHERE id = ?",
+            (failures, _iso(moment + backoff(failures)), source_id),
+        )
 
 
 def due(conn: sqlite3.Connection, kind: str, locator: str, *, now: datetime | None = None) -> str | None:
     """Why `read update` should leave this source alone now ('muted', 'backing off until …'), or None."""
-    row = conn.execute("SELECT muted, failures, retry_after FROM sources WHERE kind = ? AND locator = ?",
-                       (kind, locator)).fetchone()
+    row = conn.execute(
+        "SELECT muted, failures, retry_after FROM sources WHERE kind = ? AND locator = ?", (kind, locator)
+    ).fetchone()
     if row is None:
         return None
     if row["muted"]:
@@ -92,13 +97,29 @@ def source_health(conn: sqlite3.Connection, *, followed_only: bool = True) -> li
     """Every (followed) source with its health, items and last new item, in id order."""
     rows = conn.execute(
         "SELECT s.*, COUNT(x.item_id) AS items, MAX(x.first_seen) AS last_new_item FROM sources s "
-        "LEFT JOIN item_sources x ON x.source_id = s.id" + (" WHERE s.followed = 1" if followed_only else "")
-        + " GROUP BY s.id ORDER BY s.id")
-    return [SourceHealth(id=r["id"], kind=r["kind"], locator=r["locator"], title=r["title"],
-                         followed=bool(r["followed"]), muted=bool(r["muted"]), items=r["items"],
-                         last_new_item=r["last_new_item"], last_success=r["last_success"],
-                         last_fetched=r["last_fetched"], last_status=r["last_status"], last_error=r["last_error"],
-                         failures=r["failures"], retry_after=r["retry_after"]) for r in rows]
+        "LEFT JOIN item_sources x ON x.source_id = s.id"
+        + (" WHERE s.followed = 1" if followed_only else "")
+        + " GROUP BY s.id ORDER BY s.id"
+    )
+    return [
+        SourceHealth(
+            id=r["id"],
+            kind=r["kind"],
+            locator=r["locator"],
+            title=r["title"],
+            followed=bool(r["followed"]),
+            muted=bool(r["muted"]),
+            items=r["items"],
+            last_new_item=r["last_new_item"],
+            last_success=r["last_success"],
+            last_fetched=r["last_fetched"],
+            last_status=r["last_status"],
+            last_error=r["last_error"],
+            failures=r["failures"],
+            retry_after=r["retry_after"],
+        )
+        for r in rows
+    ]
 
 
 def set_muted(conn: sqlite3.Connection, given: str, muted: bool = True) -> SourceHealth:

@@ -44,8 +44,10 @@ from .summary_schema import (
 )
 
 SELECTIONS = ("pending", "all", "retry-failed", "ids")
-UNJUDGED_RATIONALE = (f"Unjudged: the item has fewer than {MIN_JUDGE_WORDS} words besides its title, too little "
-                      "to say what it contributes (reading more of it, e.g. `sabbatical read url`, fixes that)")
+UNJUDGED_RATIONALE = (
+    f"Unjudged: the item has fewer than {MIN_JUDGE_WORDS} words besides its title, too little "
+    "to say what it contributes (reading more of it, e.g. `sabbatical read url`, fixes that)"
+)
 WRITE_BATCH = 25
 # What of an item goes into a prompt, at most (the prompt file caps the text itself, max_document_chars).
 # A 1 MB title or author list is ingested text like any other; it is not sent whole.
@@ -60,7 +62,7 @@ Progress = Callable[..., None]
 class Producer:
     """Who writes the summaries of a run: the offline summariser, or one endpoint with one prompt."""
 
-    kind: str                         # 'offline' or 'llm'
+    kind: str  # 'offline' or 'llm'
     model: str
     prompt_version: str
     endpoint: Endpoint | None = None
@@ -80,8 +82,9 @@ class Producer:
 OFFLINE = Producer("offline", OFFLINE_MODEL, OFFLINE_VERSION)
 
 
-def choose_producer(config: LLMConfig, prompt_version: str | None = None,
-                    environ: dict[str, str] | None = None) -> Producer:
+def choose_producer(
+    config: LLMConfig, prompt_version: str | None = None, environ: dict[str, str] | None = None
+) -> Producer:
     """The configured endpoint with `prompt_version` (default `[llm] prompt`), else the offline summariser.
 
     Asking for an LLM prompt version with no endpoint configured is an error, not a quiet offline run.
@@ -92,8 +95,10 @@ def choose_producer(config: LLMConfig, prompt_version: str | None = None,
         return OFFLINE
     if endpoint is None:
         if version is not None:
-            raise UsageError(f"prompt {version} needs an LLM endpoint — set [llm] base_url in sabbatical.toml "
-                             "(or OPENAI_BASE_URL); without one, summaries are offline")
+            raise UsageError(
+                f"prompt {version} needs an LLM endpoint — set [llm] base_url in sabbatical.toml "
+                "(or OPENAI_BASE_URL); without one, summaries are offline"
+            )
         return OFFLINE
     version = version or resolve_version(config.prompt)
     return Producer("llm", endpoint.model, version, endpoint, load_prompt(version))
@@ -106,12 +111,12 @@ class SummariseReport:
     model: str
     prompt_version: str
     selection: str
-    selected: int = 0        # items in scope
-    done: int = 0            # summarised in this run
-    cached: int = 0          # already had an ok summary for this (content, prompt, model): no call
+    selected: int = 0  # items in scope
+    done: int = 0  # summarised in this run
+    cached: int = 0  # already had an ok summary for this (content, prompt, model): no call
     failed: int = 0
-    pending: int = 0         # left for a later run because the run stopped (budget, unreachable endpoint)
-    calls: int = 0           # requests made to the endpoint (rows added to llm_calls)
+    pending: int = 0  # left for a later run because the run stopped (budget, unreachable endpoint)
+    calls: int = 0  # requests made to the endpoint (rows added to llm_calls)
     tokens_in: int = 0
     tokens_out: int = 0
     cost_usd: float | None = None
@@ -125,12 +130,18 @@ class SummariseReport:
         """When any item failed: PartialFailure (exit 3) listing them, the rest already stored; when every
         item failed, EveryUnitFailed (exit 1)."""
         if self.failed and not self.done:
-            raise EveryUnitFailed(f"none of the {self.failed} items could be summarised — "
-                                  "`sabbatical pile summarise --retry-failed` tries them again", self.failures[:20])
+            raise EveryUnitFailed(
+                f"none of the {self.failed} items could be summarised — "
+                "`sabbatical pile summarise --retry-failed` tries them again",
+                self.failures[:20],
+            )
         if self.failed:
-            raise PartialFailure(f"{self.failed} of {self.done + self.failed} items could not be summarised; the "
-                                 f"other {self.done} were stored — `sabbatical pile summarise --retry-failed` "
-                                 "tries the failed ones again", self.failures[:20])
+            raise PartialFailure(
+                f"{self.failed} of {self.done + self.failed} items could not be summarised; the "
+                f"other {self.done} were stored — `sabbatical pile summarise --retry-failed` "
+                "tries the failed ones again",
+                self.failures[:20],
+            )
 
 
 @dataclass
@@ -139,7 +150,7 @@ class _Outcome:
     summary: Summary | None = None
     checks: list[QuoteCheck] = field(default_factory=list)
     error: str | None = None
-    offline: bool = False        # made by the offline summariser (also in an endpoint's run: unjudged items)
+    offline: bool = False  # made by the offline summariser (also in an endpoint's run: unjudged items)
 
 
 # -- choosing items -------------------------------------------------------------------------------
@@ -151,20 +162,31 @@ def _document(row: sqlite3.Row) -> SourceDocument:
         authors = tuple(str(a) for a in json.loads(row["authors"] or "[]"))
     except (json.JSONDecodeError, TypeError):
         authors = ()
-    return SourceDocument(id=row["id"], kind=row["kind"], title=row["title"] or "", abstract=row["abstract"] or "",
-                          content=row["content"] or "", content_hash=row["content_hash"], authors=authors,
-                          published=row["published"])
+    return SourceDocument(
+        id=row["id"],
+        kind=row["kind"],
+        title=row["title"] or "",
+        abstract=row["abstract"] or "",
+        content=row["content"] or "",
+        content_hash=row["content_hash"],
+        authors=authors,
+        published=row["published"],
+    )
 
 
-def select_items(conn: sqlite3.Connection, producer: Producer, selection: str = "pending",
-                 ids: Iterable[str] = ()) -> tuple[list[SourceDocument], list[str]]:
+def select_items(
+    conn: sqlite3.Connection, producer: Producer, selection: str = "pending", ids: Iterable[str] = ()
+) -> tuple[list[SourceDocument], list[str]]:
     """(items that need work, ids of items in scope that are already cached) for a selection."""
     if selection not in SELECTIONS:
         raise UsageError(f"unknown selection {selection!r}; use one of {', '.join(SELECTIONS)}")
-    status = ("SELECT s.status FROM summaries s WHERE s.item_id = i.id AND s.content_hash = i.content_hash "
-              "AND s.prompt_version = ? AND s.model = ?")
-    rows = conn.execute(f"SELECT {_ITEM_COLUMNS}, ({status}) AS status FROM items i ORDER BY i.seq",
-                        producer.key).fetchall()
+    status = (
+        "SELECT s.status FROM summaries s WHERE s.item_id = i.id AND s.content_hash = i.content_hash "
+        "AND s.prompt_version = ? AND s.model = ?"
+    )
+    rows = conn.execute(
+        f"SELECT {_ITEM_COLUMNS}, ({status}) AS status FROM items i ORDER BY i.seq", producer.key
+    ).fetchall()
     if selection == "ids":
         wanted = resolve_ids(conn, ids)
         by_id = {row["id"]: row for row in rows}
@@ -180,8 +202,10 @@ def resolve_ids(conn: sqlite3.Connection, ids: Iterable[str]) -> list[str]:
     """Canonical ids for what the user typed (a canonical id or any alias), in order, without repeats."""
     resolved: list[str] = []
     for given in ids:
-        row = conn.execute("SELECT id FROM items WHERE id = ? UNION ALL SELECT item_id FROM aliases WHERE alias = ? "
-                           "LIMIT 1", (given, given)).fetchone()
+        row = conn.execute(
+            "SELECT id FROM items WHERE id = ? UNION ALL SELECT item_id FROM aliases WHERE alias = ? LIMIT 1",
+            (given, given),
+        ).fetchone()
         if row is None:
             raise NotFound(f"No item {given!r} in the pile — `sabbatical pile list` shows the items")
         if row[0] not in resolved:
@@ -190,10 +214,18 @@ def resolve_ids(conn: sqlite3.Connection, ids: Iterable[str]) -> list[str]:
 
 
 # -- the run --------------------------------------------------------------------------------------
-def summarise_pile(conn: sqlite3.Connection, producer: Producer, *, selection: str = "pending",
-                   ids: Iterable[str] = (), budget: Budget | None = None, on_progress: Progress | None = None,
-                   sample: int | None = None, backoff_base: float = 0.5,
-                   deadline: float | None = None) -> SummariseReport:
+def summarise_pile(
+    conn: sqlite3.Connection,
+    producer: Producer,
+    *,
+    selection: str = "pending",
+    ids: Iterable[str] = (),
+    budget: Budget | None = None,
+    on_progress: Progress | None = None,
+    sample: int | None = None,
+    backoff_base: float = 0.5,
+    deadline: float | None = None,
+) -> SummariseReport:
     """Summarise the selected items with `producer`; every result (ok or failed) is stored as it comes.
 
     `sample` keeps only that many of the items needing work (a stable pseudo-random choice). Stops
@@ -204,10 +236,16 @@ def summarise_pile(conn: sqlite3.Connection, producer: Producer, *, selection: s
     started = time.monotonic()
     todo, cached = select_items(conn, producer, selection, ids)
     if sample is not None:
-        todo = sorted(todo, key=lambda d: hashlib.sha256(d.id.encode()).hexdigest())[:max(0, sample)]
-        cached = cached[:max(0, sample - len(todo))]
-    report = SummariseReport(producer.kind, producer.model, producer.prompt_version, selection,
-                             selected=len(todo) + len(cached), cached=len(cached))
+        todo = sorted(todo, key=lambda d: hashlib.sha256(d.id.encode()).hexdigest())[: max(0, sample)]
+        cached = cached[: max(0, sample - len(todo))]
+    report = SummariseReport(
+        producer.kind,
+        producer.model,
+        producer.prompt_version,
+        selection,
+        selected=len(todo) + len(cached),
+        cached=len(cached),
+    )
     progress = on_progress or (lambda *a, **k: None)
     progress(0, total=len(todo))
     first_call = conn.execute("SELECT COALESCE(MAX(id), 0) FROM llm_calls").fetchone()[0]
@@ -216,8 +254,14 @@ def summarise_pile(conn: sqlite3.Connection, producer: Producer, *, selection: s
         if producer.kind == "offline":
             _run_offline(todo, writer, progress)
         else:
-            llm = LLM(producer.endpoint, conn, budget or Budget(), lock=writer.lock,  # type: ignore[arg-type]
-                      backoff_base=backoff_base, deadline=deadline)
+            llm = LLM(
+                producer.endpoint,  # type: ignore[arg-type]
+                conn,
+                budget or Budget(),
+                lock=writer.lock,
+                backoff_base=backoff_base,
+                deadline=deadline,
+            )
             _run_endpoint(llm, producer, todo, writer, progress, report)
     finally:
         writer.flush()
@@ -237,8 +281,12 @@ def _offline_outcome(document: SourceDocument) -> _Outcome:
     try:
         summary = summarise_offline(document)
     except ValidationError as exc:
-        return _Outcome(document, error=f"the offline summary does not fit the schema ({_first_problem(exc)}) — "
-                                        "`sabbatical pile summarise --retry-failed` tries it again", offline=True)
+        return _Outcome(
+            document,
+            error=f"the offline summary does not fit the schema ({_first_problem(exc)}) — "
+            "`sabbatical pile summarise --retry-failed` tries it again",
+            offline=True,
+        )
     return _Outcome(document, summary, verify_quotes(summary, document.full_text), offline=True)
 
 
@@ -251,15 +299,23 @@ def _first_problem(exc: ValidationError) -> str:
     return f"{where}: {problems[0]['msg']}{more}"
 
 
-def _run_endpoint(llm: LLM, producer: Producer, todo: list[SourceDocument], writer: _SummaryWriter,
-                  progress: Progress, report: SummariseReport) -> None:
+def _run_endpoint(
+    llm: LLM,
+    producer: Producer,
+    todo: list[SourceDocument],
+    writer: _SummaryWriter,
+    progress: Progress,
+    report: SummariseReport,
+) -> None:
     assert producer.prompt is not None
-    for document in [d for d in todo if not d.judgeable]:     # nothing to judge: no call
+    for document in [d for d in todo if not d.judgeable]:  # nothing to judge: no call
         writer.add(_offline_outcome(document))
         progress(1)
     todo = [d for d in todo if d.judgeable]
-    with ThreadPoolExecutor(max_workers=producer.endpoint.concurrency,  # type: ignore[union-attr]
-                            thread_name_prefix="summarise") as pool:
+    with ThreadPoolExecutor(
+        max_workers=producer.endpoint.concurrency,  # type: ignore[union-attr]
+        thread_name_prefix="summarise",
+    ) as pool:
         futures = [pool.submit(_ask_endpoint, llm, producer.prompt, document) for document in todo]
         try:
             for future in as_completed(futures):
@@ -269,7 +325,7 @@ def _run_endpoint(llm: LLM, producer: Producer, todo: list[SourceDocument], writ
                     report.pending += 1
                     report.stopped = report.stopped or stop.reason
                 progress(1)
-        except BaseException:   # Ctrl-C: finish what is in flight, start nothing new
+        except BaseException:  # Ctrl-C: finish what is in flight, start nothing new
             for future in futures:
                 future.cancel()
             raise
@@ -281,8 +337,9 @@ def _run_endpoint(llm: LLM, producer: Producer, todo: list[SourceDocument], writ
 def _ask_endpoint(llm: LLM, prompt: Prompt, document: SourceDocument) -> _Outcome:
     context = CallContext("summarise", prompt.version, document.id)
     try:
-        answer = llm.structured(prompt.messages(for_prompt(document)), JudgedSummary, context,
-                                max_tokens=prompt.max_tokens)
+        answer = llm.structured(
+            prompt.messages(for_prompt(document)), JudgedSummary, context, max_tokens=prompt.max_tokens
+        )
     except LLMFailure as failure:
         return _Outcome(document, error=failure.message)
     return _Outcome(document, answer.value, verify_quotes(answer.value, document.full_text))
@@ -292,11 +349,16 @@ def for_prompt(document: SourceDocument) -> SourceDocument:
     """The item with every field that reaches a prompt cut to `PROMPT_FIELD_CHARS` (quotes are still
     checked against the whole text)."""
     limit = PROMPT_FIELD_CHARS
-    return replace(document, id=document.id[:limit["id"]], kind=document.kind[:limit["kind"]],
-                   title=document.title[:limit["title"]], abstract=document.abstract[:limit["text"]],
-                   content=document.content[:limit["text"]],
-                   authors=tuple(author[:limit["author"]] for author in document.authors[:PROMPT_AUTHORS]),
-                   published=(document.published or "")[:limit["published"]] or None)
+    return replace(
+        document,
+        id=document.id[: limit["id"]],
+        kind=document.kind[: limit["kind"]],
+        title=document.title[: limit["title"]],
+        abstract=document.abstract[: limit["text"]],
+        content=document.content[: limit["text"]],
+        authors=tuple(author[: limit["author"]] for author in document.authors[:PROMPT_AUTHORS]),
+        published=(document.published or "")[: limit["published"]] or None,
+    )
 
 
 class _SummaryWriter:
@@ -337,8 +399,17 @@ class _SummaryWriter:
             return (*base, "failed", None, None, None, None, 0, 0, outcome.error)
         data = json.dumps(stored_form(summary, outcome.checks), ensure_ascii=False)
         score = summary.insight.score if summary.insight is not None else None
-        return (*base, "ok", data, summary.tldr, summary.contribution.value, score,
-                len(outcome.checks), sum(c.verified for c in outcome.checks), None)
+        return (
+            *base,
+            "ok",
+            data,
+            summary.tldr,
+            summary.contribution.value,
+            score,
+            len(outcome.checks),
+            sum(c.verified for c in outcome.checks),
+            None,
+        )
 
 
 # An ok row is final for its triple; a failed one is overwritten by the next try, which counts attempts.
@@ -355,10 +426,19 @@ WHERE summaries.status != 'ok'
 """
 
 
-def summarise_workspace(workspace: Any, *, conn: sqlite3.Connection | None = None, selection: str = "pending",
-                        ids: Iterable[str] = (), prompt_version: str | None = None, budget: str | None = None,
-                        sample: int | None = None, on_progress: Progress | None = None,
-                        environ: dict[str, str] | None = None, deadline: float | None = None) -> SummariseReport:
+def summarise_workspace(
+    workspace: Any,
+    *,
+    conn: sqlite3.Connection | None = None,
+    selection: str = "pending",
+    ids: Iterable[str] = (),
+    prompt_version: str | None = None,
+    budget: str | None = None,
+    sample: int | None = None,
+    on_progress: Progress | None = None,
+    environ: dict[str, str] | None = None,
+    deadline: float | None = None,
+) -> SummariseReport:
     """`sabbatical pile summarise`: the workspace's producer over its pile. `budget` is '5000' tokens or
     '$0.50' (default: `[llm] budget_tokens` / `budget_usd`); `deadline` is seconds for the whole run.
 
@@ -367,13 +447,29 @@ def summarise_workspace(workspace: Any, *, conn: sqlite3.Connection | None = Non
     producer = choose_producer(workspace.config.llm, prompt_version, environ)
     spend = parse_budget(budget) if budget else budget_from_config(workspace.config.llm)
     if conn is not None:
-        return summarise_pile(conn, producer, selection=selection, ids=ids, budget=spend, sample=sample,
-                              on_progress=on_progress, deadline=deadline)
+        return summarise_pile(
+            conn,
+            producer,
+            selection=selection,
+            ids=ids,
+            budget=spend,
+            sample=sample,
+            on_progress=on_progress,
+            deadline=deadline,
+        )
     from .pile import Pile
 
     with Pile.open(workspace) as pile:
-        return summarise_pile(pile.conn, producer, selection=selection, ids=ids, budget=spend, sample=sample,
-                              on_progress=on_progress, deadline=deadline)
+        return summarise_pile(
+            pile.conn,
+            producer,
+            selection=selection,
+            ids=ids,
+            budget=spend,
+            sample=sample,
+            on_progress=on_progress,
+            deadline=deadline,
+        )
 
 
 # -- reading summaries back -----------------------------------------------------------------------
@@ -392,14 +488,15 @@ class StoredSummary:
     quotes_total: int
     quotes_verified: int
     created_at: str
-    current: bool                      # made from the item's current text
+    current: bool  # made from the item's current text
     summary: Summary | None = None
     quote_checks: list[QuoteCheck] = field(default_factory=list)
     error: str | None = None
 
 
-def latest_summary_rows(conn: sqlite3.Connection, item_ids: Iterable[str] | None = None,
-                        prefer: tuple[str, str] | None = None) -> dict[str, sqlite3.Row]:
+def latest_summary_rows(
+    conn: sqlite3.Connection, item_ids: Iterable[str] | None = None, prefer: tuple[str, str] | None = None
+) -> dict[str, sqlite3.Row]:
     """The chosen ok summary row of each item (of the given items, or of all), without parsing it.
 
     The rule, in order: a summary of the item's current text; then the `prefer`red (prompt version,
@@ -409,7 +506,8 @@ def latest_summary_rows(conn: sqlite3.Connection, item_ids: Iterable[str] | None
     wanted = None if item_ids is None else list(item_ids)
     query = (
         "SELECT s.*, (s.content_hash = i.content_hash) AS current FROM summaries s JOIN items i ON i.id = s.item_id "
-        "WHERE s.status = 'ok' ORDER BY s.item_id, current DESC, (s.prompt_version = ? AND s.model = ?) DESC, s.id DESC")
+        "WHERE s.status = 'ok' ORDER BY s.item_id, current DESC, (s.prompt_version = ? AND s.model = ?) DESC, s.id DESC"
+    )
     found: dict[str, sqlite3.Row] = {}
     if wanted is not None and len(wanted) <= 500:
         marks = ",".join("?" for _ in wanted)
@@ -424,14 +522,16 @@ def latest_summary_rows(conn: sqlite3.Connection, item_ids: Iterable[str] | None
     return found
 
 
-def latest_summaries(conn: sqlite3.Connection, item_ids: Iterable[str] | None = None,
-                     prefer: tuple[str, str] | None = None) -> dict[str, StoredSummary]:
+def latest_summaries(
+    conn: sqlite3.Connection, item_ids: Iterable[str] | None = None, prefer: tuple[str, str] | None = None
+) -> dict[str, StoredSummary]:
     """The chosen ok summary of each item (see `latest_summary_rows`), parsed, with its quote checks."""
     return {item_id: _stored(row) for item_id, row in latest_summary_rows(conn, item_ids, prefer).items()}
 
 
-def latest_summary(conn: sqlite3.Connection, item_id: str,
-                   prefer: tuple[str, str] | None = None) -> StoredSummary | None:
+def latest_summary(
+    conn: sqlite3.Connection, item_id: str, prefer: tuple[str, str] | None = None
+) -> StoredSummary | None:
     """The latest ok summary of one item (see `latest_summaries`), or None."""
     return latest_summaries(conn, [item_id], prefer).get(item_id)
 
@@ -449,16 +549,28 @@ def _stored(row: sqlite3.Row) -> StoredSummary:
         data = json.loads(row["data"])
         summary = Summary.model_validate(data["summary"])
         checks = [QuoteCheck(**c) for c in data.get("quote_checks", [])]
-    return StoredSummary(item_id=row["item_id"], prompt_version=row["prompt_version"], model=row["model"],
-                         producer=row["producer"], status=row["status"], tldr=row["tldr"],
-                         contribution=row["contribution"], insight_score=row["insight_score"],
-                         quotes_total=row["quotes_total"], quotes_verified=row["quotes_verified"],
-                         created_at=row["created_at"], current=bool(row["current"]), summary=summary,
-                         quote_checks=checks, error=row["error"])
+    return StoredSummary(
+        item_id=row["item_id"],
+        prompt_version=row["prompt_version"],
+        model=row["model"],
+        producer=row["producer"],
+        status=row["status"],
+        tldr=row["tldr"],
+        contribution=row["contribution"],
+        insight_score=row["insight_score"],
+        quotes_total=row["quotes_total"],
+        quotes_verified=row["quotes_verified"],
+        created_at=row["created_at"],
+        current=bool(row["current"]),
+        summary=summary,
+        quote_checks=checks,
+        error=row["error"],
+    )
 
 
-def summary_for_display(conn: sqlite3.Connection, item_id: str,
-                        prefer: tuple[str, str] | None = None) -> dict[str, Any] | None:
+def summary_for_display(
+    conn: sqlite3.Connection, item_id: str, prefer: tuple[str, str] | None = None
+) -> dict[str, Any] | None:
     """The latest summary and judgement of an item as plain data for `pile show` (and its --json):
     who produced it, the tldr, claims with their quotes, the judgement, and which quotes did not verify."""
     stored = latest_summary(conn, item_id, prefer)
@@ -468,14 +580,23 @@ def summary_for_display(conn: sqlite3.Connection, item_id: str,
     status = {c.field: c.status for c in stored.quote_checks}
     insight = summary.insight
     return {
-        "producer": stored.producer, "model": stored.model, "prompt_version": stored.prompt_version,
-        "current": stored.current, "created_at": stored.created_at, "tldr": summary.tldr,
-        "contribution": summary.contribution.value, "judged": insight is not None,
+        "producer": stored.producer,
+        "model": stored.model,
+        "prompt_version": stored.prompt_version,
+        "current": stored.current,
+        "created_at": stored.created_at,
+        "tldr": summary.tldr,
+        "contribution": summary.contribution.value,
+        "judged": insight is not None,
         "insight_score": insight.score if insight else None,
         "rationale": insight.rationale if insight else UNJUDGED_RATIONALE,
         "insight_quote": ({"quote": insight.quote, "check": status.get("insight", "unchecked")} if insight else None),
-        "key_claims": [{"claim": c.claim, "quote": c.quote, "check": status.get(f"key_claims[{i}]", "unchecked")}
-                       for i, c in enumerate(summary.key_claims)],
-        "topics": summary.topics, "questions": summary.questions,
-        "quotes_verified": stored.quotes_verified, "quotes_total": stored.quotes_total,
+        "key_claims": [
+            {"claim": c.claim, "quote": c.quote, "check": status.get(f"key_claims[{i}]", "unchecked")}
+            for i, c in enumerate(summary.key_claims)
+        ],
+        "topics": summary.topics,
+        "questions": summary.questions,
+        "quotes_verified": stored.quotes_verified,
+        "quotes_total": stored.quotes_total,
     }

@@ -58,15 +58,15 @@ class SourceDocument:
 class ContributionKind(str, Enum):
     """What kind of contribution an item makes; the judge's headline."""
 
-    NEW_INSIGHT = "new_insight"            # explains why or how models behave: understanding, mechanism
+    NEW_INSIGHT = "new_insight"  # explains why or how models behave: understanding, mechanism
     NEW_METHOD = "new_method"
-    SOTA_INCREMENT = "sota_increment"      # a small gain on a benchmark
+    SOTA_INCREMENT = "sota_increment"  # a small gain on a benchmark
     DATASET_BENCHMARK = "dataset_benchmark"
     TOOL_SYSTEM = "tool_system"
     SURVEY = "survey"
     POSITION = "position"
     OTHER = "other"
-    UNJUDGED = "unjudged"                  # too little text to judge: no insight score
+    UNJUDGED = "unjudged"  # too little text to judge: no insight score
 
 
 ShortText = Annotated[str, Field(min_length=1, max_length=600)]
@@ -147,8 +147,30 @@ class JudgedSummary(Summary):
 
 
 # A sentence ends at . ! or ? followed by a space and a capital, digit or quote; abbreviations are spared.
-_ABBREVIATIONS = ("e.g.", "i.e.", "et al.", "etc.", "vs.", "fig.", "figs.", "eq.", "eqs.", "sec.", "cf.",
-                  "approx.", "resp.", "dr.", "no.", "ref.", "refs.", "al.", "tab.", "ca.", "mr.", "ms.")
+_ABBREVIATIONS = (
+    "e.g.",
+    "i.e.",
+    "et al.",
+    "etc.",
+    "vs.",
+    "fig.",
+    "figs.",
+    "eq.",
+    "eqs.",
+    "sec.",
+    "cf.",
+    "approx.",
+    "resp.",
+    "dr.",
+    "no.",
+    "ref.",
+    "refs.",
+    "al.",
+    "tab.",
+    "ca.",
+    "mr.",
+    "ms.",
+)
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
 
 
@@ -160,7 +182,7 @@ def split_sentences(text: str) -> list[str]:
     sentences: list[str] = []
     start = 0
     for match in _SENTENCE_END.finditer(text):
-        candidate = text[start:match.start()].rstrip()
+        candidate = text[start : match.start()].rstrip()
         last_word = candidate.rsplit(" ", 1)[-1].lower()
         if last_word in _ABBREVIATIONS or re.fullmatch(r"[a-z]\.", last_word):
             continue
@@ -190,7 +212,7 @@ def normalise_for_matching(text: str, join_hyphenated_breaks: bool = False) -> s
     text = unicodedata.normalize("NFKC", text)
     if join_hyphenated_breaks:
         text = re.sub(r"(\w)-[ \t]*\n\s*(\w)", r"\1\2", text)
-    for _ in range(3):                                     # unwrap nested \cmd{…}
+    for _ in range(3):  # unwrap nested \cmd{…}
         text = _LATEX_WRAPPER.sub(r"\1", text)
     text = _LATEX_COMMAND.sub(" ", text).replace("\\%", "%")
     words = re.findall(r"\w+(?:[.%]\w+)*%?", text.lower())
@@ -201,9 +223,9 @@ def normalise_for_matching(text: str, join_hyphenated_breaks: bool = False) -> s
 class QuoteCheck:
     """One quote of a summary, where it appears in the summary, and whether the source contains it."""
 
-    field: str          # 'key_claims[0]' or 'insight'
+    field: str  # 'key_claims[0]' or 'insight'
     quote: str
-    status: str         # 'verified', 'not_found', 'too_short'
+    status: str  # 'verified', 'not_found', 'too_short'
 
     @property
     def verified(self) -> bool:

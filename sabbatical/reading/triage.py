@@ -92,7 +92,7 @@ def triage(conn: sqlite3.Connection, refs: list[str], action: str) -> list[Recor
 
 def add_note(conn: sqlite3.Connection, ref: str, text: str) -> Recorded:
     if not text.strip():
-        raise UsageError("a note needs some text: `pile note ID \"what you thought\"`")
+        raise UsageError('a note needs some text: `pile note ID "what you thought"`')
     item_id = resolve_item(conn, ref)
     with db.transaction(conn):
         event_id = _append(conn, item_id, "note", {"text": text.strip()})
@@ -131,7 +131,9 @@ def undo(conn: sqlite3.Connection, refs: list[str]) -> list[Recorded]:
             if len(step) > 1:
                 value["events"] = [row["id"] for row in step]
             event_id = _append(conn, item_id, "undo", value)
-            recorded.append(Recorded(item_id, f"undo {step[0]['action']}", event_id, current_state(conn, item_id).state))
+            recorded.append(
+                Recorded(item_id, f"undo {step[0]['action']}", event_id, current_state(conn, item_id).state)
+            )
     _labelled(conn, recorded)
     _raise_partial(recorded, failures, "undo recorded")
     return recorded
@@ -166,8 +168,14 @@ def _latest_step(conn: sqlite3.Connection, item_id: str) -> list[sqlite3.Row]:
     """The events of the item's latest undoable command not yet undone (its first event first), or []."""
     cancelled = _cancelled(conn, item_id)
     marks = ",".join("?" * len(UNDOABLE))
-    rows = [r for r in conn.execute(f"SELECT id, action, value FROM events WHERE subject = ? AND action IN "
-                                    f"({marks}) ORDER BY id DESC", (item_id, *UNDOABLE)) if r["id"] not in cancelled]
+    rows = [
+        r
+        for r in conn.execute(
+            f"SELECT id, action, value FROM events WHERE subject = ? AND action IN ({marks}) ORDER BY id DESC",
+            (item_id, *UNDOABLE),
+        )
+        if r["id"] not in cancelled
+    ]
     if not rows:
         return []
     step = _step_of(rows[0])
@@ -190,8 +198,10 @@ def _undone_by(value: dict) -> list[int]:
 
 
 def _append(conn: sqlite3.Connection, item_id: str, action: str, value: dict) -> int:
-    cursor = conn.execute("INSERT INTO events (subject, action, value) VALUES (?, ?, ?)",
-                          (item_id, action, json.dumps(value, ensure_ascii=False)))
+    cursor = conn.execute(
+        "INSERT INTO events (subject, action, value) VALUES (?, ?, ?)",
+        (item_id, action, json.dumps(value, ensure_ascii=False)),
+    )
     return int(cursor.lastrowid or 0)
 
 

@@ -30,8 +30,13 @@ if TYPE_CHECKING:
     from ..workspace import Workspace
 
 PROMPT_VERSION = "alt-text-v1"
-_VISION_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
-                 ".webp": "image/webp"}
+_VISION_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+}
 _INSTRUCTIONS = (
     "You write alt text for images on a research website, for readers who cannot see them. Describe what "
     "the image shows in one or two plain sentences (at most 200 characters): the kind of chart or picture, "
@@ -48,8 +53,9 @@ def cache_path(workspace: Workspace) -> Path:
     return workspace.alt_text_cache_path
 
 
-def describe_images(workspace: Workspace, artifacts: list[SiteArtifact], problems: list[str],
-                    conn: sqlite3.Connection | None = None) -> int:
+def describe_images(
+    workspace: Workspace, artifacts: list[SiteArtifact], problems: list[str], conn: sqlite3.Connection | None = None
+) -> int:
     """Fill in model-written alt text for uncaptioned images when a model is configured; return how many.
 
     The model's calls are logged in the pile through `conn`, the build's open connection (without one, for
@@ -73,16 +79,25 @@ def describe_images(workspace: Workspace, artifacts: list[SiteArtifact], problem
     return described
 
 
-def _ask_model(workspace: Workspace, model: str, images: list[SiteArtifact], keys: dict[int, str],
-               cache: dict[str, str], problems: list[str], conn: sqlite3.Connection | None) -> None:
+def _ask_model(
+    workspace: Workspace,
+    model: str,
+    images: list[SiteArtifact],
+    keys: dict[int, str],
+    cache: dict[str, str],
+    problems: list[str],
+    conn: sqlite3.Connection | None,
+) -> None:
     from .. import db
     from ..errors import LLMFailure, RunStopped
     from ..llm import LLM, CallContext, budget_from_config, resolve_endpoint
 
     endpoint = resolve_endpoint(workspace.config.llm)
     if endpoint is None:
-        problems.append("[site] alt_text_model is set but no [llm] endpoint is configured — images keep "
-                        "alt text from their file names; set [llm] base_url or clear alt_text_model")
+        problems.append(
+            "[site] alt_text_model is set but no [llm] endpoint is configured — images keep "
+            "alt text from their file names; set [llm] base_url or clear alt_text_model"
+        )
         return
     own = conn is None
     conn = db.connect(workspace.pile_path) if conn is None else conn
@@ -93,8 +108,10 @@ def _ask_model(workspace: Workspace, model: str, images: list[SiteArtifact], key
             try:
                 answer = llm.structured(_messages(artifact), AltText, context, max_tokens=200)
             except LLMFailure as exc:
-                problems.append(f"{artifact.source.name}: the alt-text model failed ({exc.message}) — "
-                                "it keeps alt text from its file name")
+                problems.append(
+                    f"{artifact.source.name}: the alt-text model failed ({exc.message}) — "
+                    "it keeps alt text from its file name"
+                )
                 continue
             except RunStopped as exc:
                 problems.append(f"alt text stopped: {exc.reason} — remaining images keep alt text from file names")
@@ -110,10 +127,13 @@ def _messages(artifact: SiteArtifact) -> list[dict]:
     encoded = base64.b64encode(artifact.source.read_bytes()).decode("ascii")
     return [
         {"role": "system", "content": _INSTRUCTIONS},
-        {"role": "user", "content": [
-            {"type": "text", "text": f"The image file is named {artifact.name!r}. Write its alt text."},
-            {"type": "image_url", "image_url": {"url": f"data:{mime};base64,{encoded}"}},
-        ]},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": f"The image file is named {artifact.name!r}. Write its alt text."},
+                {"type": "image_url", "image_url": {"url": f"data:{mime};base64,{encoded}"}},
+            ],
+        },
     ]
 
 

@@ -65,15 +65,24 @@ def build_site(workspace: Any, *, strict: bool = True, on_progress: Progress | N
             paths.remove_tree(staging, workspace.root)
     publish(staging, workspace.site_dir, workspace.root)
     files = [path for path in workspace.site_dir.rglob("*") if path.is_file()]
-    report = BuildReport(site_dir=workspace.site_dir, index=workspace.site_dir / "index.html",
-                         pages=len(generated.pages), sprints=len(generated.data.sprints), files=len(files),
-                         size_bytes=sum(path.stat().st_size for path in files),
-                         seconds=time.perf_counter() - started, engine_seconds=engine_seconds,
-                         problems=list(generated.problems))
+    report = BuildReport(
+        site_dir=workspace.site_dir,
+        index=workspace.site_dir / "index.html",
+        pages=len(generated.pages),
+        sprints=len(generated.data.sprints),
+        files=len(files),
+        size_bytes=sum(path.stat().st_size for path in files),
+        seconds=time.perf_counter() - started,
+        engine_seconds=engine_seconds,
+        problems=list(generated.problems),
+    )
     if report.problems:
         count = len(report.problems)
-        raise PartialFailure(f"built the site at {report.index}, but {count} thing{'s' if count != 1 else ''} "
-                             "could not be published; fix them and build again", report.problems)
+        raise PartialFailure(
+            f"built the site at {report.index}, but {count} thing{'s' if count != 1 else ''} "
+            "could not be published; fix them and build again",
+            report.problems,
+        )
     return report
 
 
@@ -127,9 +136,11 @@ def run_engine(config_path: Path, site_dir: Path, *, strict: bool = True) -> lis
             config.plugins.on_shutdown()
     except MkDocsException as exc:
         details = collect.messages or [str(exc)]
-        raise SiteBuildError(f"the site engine stopped: {details[0]}"
-                             + (" — or build with --no-strict to publish despite warnings" if strict else ""),
-                             details) from None
+        raise SiteBuildError(
+            f"the site engine stopped: {details[0]}"
+            + (" — or build with --no-strict to publish despite warnings" if strict else ""),
+            details,
+        ) from None
     finally:
         logger.removeHandler(collect)
         logger.propagate = previous

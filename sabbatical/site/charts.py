@@ -81,8 +81,11 @@ def run_groups(runs: list[SiteRun]) -> dict[str, list[SiteRun]]:
 
 
 def metric_chart_cached(cache: BuildCache, metric: str, runs: list[SiteRun], group: str = "") -> Chart:
-    parts = [metric, group, [(run.name, run.status, [(p.step, p.value) for p in run.history.get(metric, [])])
-                             for run in runs]]
+    parts = [
+        metric,
+        group,
+        [(run.name, run.status, [(p.step, p.value) for p in run.history.get(metric, [])]) for run in runs],
+    ]
     return cached(cache, parts, lambda: metric_chart(metric, runs, group))
 
 

@@ -80,11 +80,15 @@ def feedback_warnings(workspace: Any) -> list[str]:
         url = site_url(workspace.config, load_user_config(workspace.mkdocs_path))
     warnings = []
     if not site.feedback_url.strip() and giscus_of(site) is None:
-        warnings.append("no page has a feedback action: set [site] feedback_url (or the giscus_* keys for comments) "
-                        "in sabbatical.toml")
+        warnings.append(
+            "no page has a feedback action: set [site] feedback_url (or the giscus_* keys for comments) "
+            "in sabbatical.toml"
+        )
     if "{url}" in site.feedback_url and not url:
-        warnings.append("feedback links carry a relative page address ({url} has no site to be relative to): set "
-                        "[site] url in sabbatical.toml to where the site is published")
+        warnings.append(
+            "feedback links carry a relative page address ({url} has no site to be relative to): set "
+            "[site] url in sabbatical.toml to where the site is published"
+        )
     if url and not url.startswith(("https://", "http://")):
         warnings.append(f"[site] url {url!r} is not an http(s) address: feedback links would not lead to the page")
     return warnings

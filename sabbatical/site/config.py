@@ -27,8 +27,13 @@ from typing import Any
 
 from ..errors import ConfigError
 
-REQUIRED_EXTENSIONS: tuple[Any, ...] = ("admonition", "attr_list", "tables", "toc",
-                                       {"pymdownx.tasklist": {"custom_checkbox": True}})
+REQUIRED_EXTENSIONS: tuple[Any, ...] = (
+    "admonition",
+    "attr_list",
+    "tables",
+    "toc",
+    {"pymdownx.tasklist": {"custom_checkbox": True}},
+)
 STYLESHEET = "assets/sabbatical.css"
 TABLESORT_SCRIPT = "assets/tablesort.js"
 OVERRIDES = "overrides"
@@ -50,7 +55,7 @@ def _loader():
 
     def construct_tagged(loader, tag_suffix, node):
         prefix = "tag:yaml.org,2002:" if node.tag.startswith("tag:yaml.org,2002:") else ""
-        tag = "!!" + node.tag[len(prefix):] if prefix else node.tag
+        tag = "!!" + node.tag[len(prefix) :] if prefix else node.tag
         if isinstance(node, yaml.ScalarNode):
             value = loader.construct_scalar(node)
         elif isinstance(node, yaml.SequenceNode):
@@ -105,8 +110,17 @@ def dump(config: dict[str, Any]) -> str:
     return yaml.dump(config, Dumper=_dumper(), sort_keys=False, allow_unicode=True, width=120)
 
 
-def effective_config(user: dict[str, Any], *, title: str, docs_dir: Path, site_dir: Path,
-                     nav: list[Any], source_root: Path, author: str = "", url: str = "") -> dict[str, Any]:
+def effective_config(
+    user: dict[str, Any],
+    *,
+    title: str,
+    docs_dir: Path,
+    site_dir: Path,
+    nav: list[Any],
+    source_root: Path,
+    author: str = "",
+    url: str = "",
+) -> dict[str, Any]:
     """The workspace's settings with the generated pages plugged in (see the module docstring)."""
     config = dict(user)
     config["site_name"] = title or user.get("site_name") or "My sabbatical"
@@ -212,24 +226,33 @@ class Giscus:
 
 def giscus_of(site: Any) -> Giscus | None:
     """The giscus settings of `[site]`, or None when comments are not configured."""
-    giscus = Giscus(site.giscus_repo.strip(), site.giscus_repo_id.strip(), site.giscus_category.strip(),
-                    site.giscus_category_id.strip())
+    giscus = Giscus(
+        site.giscus_repo.strip(),
+        site.giscus_repo_id.strip(),
+        site.giscus_category.strip(),
+        site.giscus_category_id.strip(),
+    )
     return giscus if giscus.complete else None
 
 
 def comments_partial(giscus: Giscus) -> str:
     from html import escape
 
-    values = {key: escape(value, quote=True) for key, value in
-              (("repo", giscus.repo), ("repo_id", giscus.repo_id), ("category", giscus.category),
-               ("category_id", giscus.category_id))}
+    values = {
+        key: escape(value, quote=True)
+        for key, value in (
+            ("repo", giscus.repo),
+            ("repo_id", giscus.repo_id),
+            ("category", giscus.category),
+            ("category_id", giscus.category_id),
+        )
+    }
     from string import Template
 
     return Template(COMMENTS_PARTIAL).substitute(values)
 
 
-def write_overrides(source_dir: Path, user: dict[str, Any], workspace_root: Path,
-                    giscus: Giscus | None = None) -> Path:
+def write_overrides(source_dir: Path, user: dict[str, Any], workspace_root: Path, giscus: Giscus | None = None) -> Path:
     """The theme overrides folder: the user's custom_dir (if any) plus the giscus partial (if configured)."""
     overrides = source_dir / OVERRIDES
     if overrides.exists():

@@ -37,8 +37,14 @@ def _built_site(workspace: Any) -> Path:
     return workspace.site_dir
 
 
-def deploy_branch(workspace: Any, *, remote: str = "origin", branch: str = "gh-pages", push: bool = True,
-                  message: str = "Publish the sabbatical site") -> DeployReport:
+def deploy_branch(
+    workspace: Any,
+    *,
+    remote: str = "origin",
+    branch: str = "gh-pages",
+    push: bool = True,
+    message: str = "Publish the sabbatical site",
+) -> DeployReport:
     """Commit the built site as `branch` of the workspace's git repository and push it to `remote`."""
     from ghp_import import GhpError, ghp_import
 
@@ -50,8 +56,10 @@ def deploy_branch(workspace: Any, *, remote: str = "origin", branch: str = "gh-p
     except GhpError as exc:
         raise SiteDeployError(f"publishing to the {branch} branch failed: {exc.message.strip()}") from None
     except subprocess.CalledProcessError as exc:
-        raise SiteDeployError(f"`git push {remote} {branch}` failed (exit {exc.returncode}) — check that the "
-                              f"remote exists and you may push to it (`git remote -v`)") from None
+        raise SiteDeployError(
+            f"`git push {remote} {branch}` failed (exit {exc.returncode}) — check that the "
+            f"remote exists and you may push to it (`git remote -v`)"
+        ) from None
     return DeployReport(target=f"{remote}/{branch}" if push else branch, files=_count(site))
 
 
@@ -64,11 +72,15 @@ def _check_git(root: Path, remote: str | None) -> None:
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise SiteDeployError(f"git could not run ({exc}) — install git, or deploy to a folder with --to") from None
     if inside.returncode != 0:
-        raise SiteDeployError(f"{root} is not in a git repository — run `git init` there and add a remote, or "
-                              "deploy to a folder with --to")
+        raise SiteDeployError(
+            f"{root} is not in a git repository — run `git init` there and add a remote, or "
+            "deploy to a folder with --to"
+        )
     if remote is not None and git("remote", "get-url", remote).returncode != 0:
-        raise SiteDeployError(f"the git repository has no remote {remote!r} — add it (`git remote add {remote} "
-                              "URL`) or name another with --remote")
+        raise SiteDeployError(
+            f"the git repository has no remote {remote!r} — add it (`git remote add {remote} "
+            "URL`) or name another with --remote"
+        )
 
 
 def deploy_folder(workspace: Any, target: Path) -> DeployReport:
@@ -80,8 +92,10 @@ def deploy_folder(workspace: Any, target: Path) -> DeployReport:
     if target.is_symlink() or (target.exists() and not target.is_dir()):
         raise SiteDeployError(f"{target} is a symlink or not a folder — give a real folder to deploy into")
     if target.is_dir() and any(target.iterdir()) and not (target / MARKER).is_file():
-        raise SiteDeployError(f"{target} holds files an earlier deploy did not put there — give an empty or new "
-                              "folder (nothing was changed)")
+        raise SiteDeployError(
+            f"{target} holds files an earlier deploy did not put there — give an empty or new "
+            "folder (nothing was changed)"
+        )
     if target.exists():
         paths.remove_tree(target, target.parent)
     shutil.copytree(site, target, symlinks=False)

@@ -48,8 +48,8 @@ class SiteRun:
     best: dict[str, float] = field(default_factory=dict)
     last: dict[str, float] = field(default_factory=dict)
     history: dict[str, list[MetricPoint]] = field(default_factory=dict)
-    goals: dict[str, str] = field(default_factory=dict)     # metric → "min"/"max", where the researcher said it
-    notebook: str = ""                                       # the notebook the run came from, when MLflow knows
+    goals: dict[str, str] = field(default_factory=dict)  # metric → "min"/"max", where the researcher said it
+    notebook: str = ""  # the notebook the run came from, when MLflow knows
 
     @property
     def seconds(self) -> float | None:
@@ -129,10 +129,10 @@ class ReadingItem:
     tldr: str | None = None
     contribution: str | None = None
     insight_score: float | None = None
-    quotes_total: int = 0       # quotes the summary gave as evidence, and how many occur in the item's text
+    quotes_total: int = 0  # quotes the summary gave as evidence, and how many occur in the item's text
     quotes_verified: int = 0
-    state: str = "inbox"        # the researcher's triage: inbox, kept or starred
-    notes: list[str] = field(default_factory=list)   # the researcher's notes on it
+    state: str = "inbox"  # the researcher's triage: inbox, kept or starred
+    notes: list[str] = field(default_factory=list)  # the researcher's notes on it
 
 
 @dataclass
@@ -142,7 +142,7 @@ class ReadingTopic:
     size: int
     items: list[ReadingItem] = field(default_factory=list)
     keywords: list[str] = field(default_factory=list)
-    all_items: list[ReadingItem] = field(default_factory=list)   # every published item of the topic, best first
+    all_items: list[ReadingItem] = field(default_factory=list)  # every published item of the topic, best first
 
 
 @dataclass
@@ -152,9 +152,9 @@ class SiteReading:
     topics: list[ReadingTopic] = field(default_factory=list)
     highlights: list[ReadingItem] = field(default_factory=list)
     item_count: int = 0
-    states: tuple[str, ...] = ()     # the triage states published; empty when reading = "off"
-    published: bool = True           # False when `[site] reading = "off"`: no reading pages at all
-    digest_since: str = ""           # the digest's "new" items joined the pile on or after this day
+    states: tuple[str, ...] = ()  # the triage states published; empty when reading = "off"
+    published: bool = True  # False when `[site] reading = "off"`: no reading pages at all
+    digest_since: str = ""  # the digest's "new" items joined the pile on or after this day
 
 
 @dataclass
@@ -165,7 +165,7 @@ class SiteData:
     author: str
     feedback_url: str
     site_url: str
-    comments: bool = False     # giscus comments under every page
+    comments: bool = False  # giscus comments under every page
     sprints: list[SiteSprint] = field(default_factory=list)
     reading: SiteReading = field(default_factory=SiteReading)
     problems: list[str] = field(default_factory=list)

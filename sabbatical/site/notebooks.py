@@ -24,8 +24,12 @@ from . import active, sanitise
 from .cache import BuildCache, key_of
 from .paths import read_published
 
-_DROPPED_MIME = ("application/javascript", "text/javascript", "application/vnd.jupyter.widget-view+json",
-                 "application/vnd.jupyter.widget-state+json")
+_DROPPED_MIME = (
+    "application/javascript",
+    "text/javascript",
+    "application/vnd.jupyter.widget-view+json",
+    "application/vnd.jupyter.widget-state+json",
+)
 
 
 class NotebookProblem(Exception):
@@ -60,7 +64,8 @@ class NotebookRenderer:
         _drop_active_outputs(notebook)
         try:
             body, resources = self._exporter.from_notebook_node(
-                notebook, resources={"unique_key": path.stem, "output_files_dir": image_prefix})
+                notebook, resources={"unique_key": path.stem, "output_files_dir": image_prefix}
+            )
         except Exception as exc:  # nbconvert raises many types for a malformed cell
             raise NotebookProblem(f"could not be rendered ({type(exc).__name__}: {_first_line(exc)})") from None
         cleaned = sanitise.clean_html(body, id_prefix="nb-", attribute_filter=_site_relative(image_prefix))
@@ -126,8 +131,12 @@ class CachedRenderer:
         if self._renderer is None:
             self._renderer = NotebookRenderer()
         rendered = self._renderer.render(path, image_prefix, data)
-        meta = {"html": rendered.html, "title": rendered.title, "private": rendered.private,
-                "images": sorted(rendered.images)}
+        meta = {
+            "html": rendered.html,
+            "title": rendered.title,
+            "private": rendered.private,
+            "images": sorted(rendered.images),
+        }
         self.cache.store("notebooks", key, meta, {f"images/{name}": data for name, data in rendered.images.items()})
         return rendered
 

@@ -88,8 +88,10 @@ def feedback_link(template: str, title: str, url: str) -> str | None:
         return None
     values = {"title": title, "url": url}
     pieces = _PLACEHOLDER.split(template.strip())
-    filled = "".join(quote(values[piece], safe="") if index % 2 else quote(piece, safe=_TEMPLATE_SAFE)
-                     for index, piece in enumerate(pieces))
+    filled = "".join(
+        quote(values[piece], safe="") if index % 2 else quote(piece, safe=_TEMPLATE_SAFE)
+        for index, piece in enumerate(pieces)
+    )
     return sanitise.safe_url(filled)
 
 
@@ -151,7 +153,7 @@ def cited_link(item_id: str) -> str:
     """A cited pile item as a link to where it lives: arXiv's abstract page, the DOI resolver, or its URL."""
     for prefix, base in (("arxiv:", "https://arxiv.org/abs/"), ("doi:", "https://doi.org/")):
         if item_id.startswith(prefix):
-            return sanitise.link(item_id, base + quote(item_id[len(prefix):], safe="/.:-_"))
+            return sanitise.link(item_id, base + quote(item_id[len(prefix) :], safe="/.:-_"))
     return sanitise.link(item_id, item_id) if item_id.startswith(("https://", "http://")) else esc(item_id)
 
 
@@ -168,21 +170,30 @@ def home_page(data: SiteData, timeline_alt: str, today: date | None = None) -> s
     lines += feedback_lines(data, data.title, "index.md")
     lines += [
         "A research sabbatical done in public: each two-week sprint asks one question, tries things, and "
-        "writes down what failed and what was found. Your feedback goes back into the sprint's journal.", "",
+        "writes down what failed and what was found. Your feedback goes back into the sprint's journal.",
+        "",
         "| Sprints | Runs | Artifacts | Failures | Findings | Feedback |",
         "| --- | --- | --- | --- | --- | --- |",
         f"| {len(sprints)} | {runs} | {artifacts} | [{len(failures)}]({FAILURES_PAGE}) | "
-        f"[{len(findings)}]({FINDINGS_PAGE}) | {len(feedback)} |", "",
-        "## Sprint timeline", "",
+        f"[{len(findings)}]({FINDINGS_PAGE}) | {len(feedback)} |",
+        "",
+        "## Sprint timeline",
+        "",
     ]
     if not sprints:
         lines += ["No sprints are published yet.", ""]
     else:
-        lines += [f"![{esc(timeline_alt)}]({TIMELINE_IMAGE})", "",
-                  "| Sprint | Dates | Question | Status | Verdict |", "| --- | --- | --- | --- | --- |"]
+        lines += [
+            f"![{esc(timeline_alt)}]({TIMELINE_IMAGE})",
+            "",
+            "| Sprint | Dates | Question | Status | Verdict |",
+            "| --- | --- | --- | --- | --- |",
+        ]
         for sprint in sprints:
-            lines.append(f"| {sprint.id} | {esc(dates(sprint))} | {md_link(sprint.question, 'index.md', sprint.page)}"
-                         f" | {esc(sprint.status)} | {esc(verdict(sprint, today))} |")
+            lines.append(
+                f"| {sprint.id} | {esc(dates(sprint))} | {md_link(sprint.question, 'index.md', sprint.page)}"
+                f" | {esc(sprint.status)} | {esc(verdict(sprint, today))} |"
+            )
         lines.append("")
     lines += _highlights(data)
     return "\n".join(lines)
@@ -211,16 +222,23 @@ def reading_item_text(item: ReadingItem) -> str:
         text += f": {esc(item.tldr)}"
     unverified = item.quotes_total - item.quotes_verified
     if unverified > 0:
-        text += (f' <small class="sabbatical-unverified">⚠ {unverified} of {item.quotes_total} quoted claims were '
-                 "not found in the item's text: read the source before relying on this summary</small>")
+        text += (
+            f' <small class="sabbatical-unverified">⚠ {unverified} of {item.quotes_total} quoted claims were '
+            "not found in the item's text: read the source before relying on this summary</small>"
+        )
     for note in item.notes:
         text += f"<br>*My note:* {esc(note)}"
     return text
 
 
 # -- a sprint -------------------------------------------------------------------------------------------
-def sprint_page(data: SiteData, sprint: SiteSprint, charts: list[tuple[str, str]],
-                notebook_pages: list[tuple[str, str]], today: date | None = None) -> str:
+def sprint_page(
+    data: SiteData,
+    sprint: SiteSprint,
+    charts: list[tuple[str, str]],
+    notebook_pages: list[tuple[str, str]],
+    today: date | None = None,
+) -> str:
     """The sprint's page. `charts` are (file relative to the page, alt); `notebook_pages` (title, docs path)."""
     label = f"Sprint {sprint.id} · {sprint.question or sprint.title}"  # the whole question, never cut
     lines = [f"# {esc(label)}", ""]
@@ -258,12 +276,23 @@ def _failures_admonition(sprint: SiteSprint) -> list[str]:
 
 
 def _facts(sprint: SiteSprint, today: date | None) -> list[str]:
-    counts = ", ".join(counted(n, word) for n, word in ((len(sprint.kind("failure")), "failure"),
-                                                         (len(sprint.kind("finding")), "finding"),
-                                                         (len(sprint.runs), "run"), (len(sprint.artifacts), "artifact")))
-    rows = [("Question", esc(sprint.question)), ("Hypothesis", esc(sprint.hypothesis or "none written down")),
-            ("Dates", esc(dates(sprint))), ("Status", esc(sprint.status)),
-            ("Verdict", f"**{esc(verdict(sprint, today))}**"), ("Recorded", esc(counts))]
+    counts = ", ".join(
+        counted(n, word)
+        for n, word in (
+            (len(sprint.kind("failure")), "failure"),
+            (len(sprint.kind("finding")), "finding"),
+            (len(sprint.runs), "run"),
+            (len(sprint.artifacts), "artifact"),
+        )
+    )
+    rows = [
+        ("Question", esc(sprint.question)),
+        ("Hypothesis", esc(sprint.hypothesis or "none written down")),
+        ("Dates", esc(dates(sprint))),
+        ("Status", esc(sprint.status)),
+        ("Verdict", f"**{esc(verdict(sprint, today))}**"),
+        ("Recorded", esc(counts)),
+    ]
     return [f"- **{name}:** {value}" for name, value in rows] + [""]
 
 
@@ -275,8 +304,10 @@ def _answer(sprint: SiteSprint, today: date | None) -> list[str]:
     lines = ["## The answer and retro", ""]
     retro = sprint.sections.get("Retro", "").strip()
     if sprint.status != "closed" or not retro or retro.startswith(_OPEN_RETRO_PREFIX):
-        return lines + [f"Still open ({esc(verdict(sprint, today))}): the answer and the retro come when the "
-                        "sprint closes.", ""]
+        return lines + [
+            f"Still open ({esc(verdict(sprint, today))}): the answer and the retro come when the sprint closes.",
+            "",
+        ]
     return lines + [sanitise.html_block(sanitise.markdown_html(retro), "sabbatical-section")]
 
 
@@ -333,9 +364,11 @@ def _file_link(artifact: SiteArtifact) -> str:
 def _figure(artifact: SiteArtifact) -> str:
     href = sanitise.attribute(quote(artifact_file(artifact)))
     caption = sanitise.html_text(artifact.caption or artifact.name)  # raw HTML: no Markdown escapes here
-    return (f'<figure><a href="{href}"><img src="{href}" alt="{sanitise.attribute(artifact.alt)}" loading="lazy"></a>'
-            f'<figcaption>{caption} · <a href="{href}" download>download</a> '
-            f"({sanitise.html_text(human_size(artifact.size))})</figcaption></figure>")
+    return (
+        f'<figure><a href="{href}"><img src="{href}" alt="{sanitise.attribute(artifact.alt)}" loading="lazy"></a>'
+        f'<figcaption>{caption} · <a href="{href}" download>download</a> '
+        f"({sanitise.html_text(human_size(artifact.size))})</figcaption></figure>"
+    )
 
 
 def human_size(size: float) -> str:
@@ -354,8 +387,11 @@ def _runs(sprint: SiteSprint, charts: list[tuple[str, str]]) -> list[str]:
     """The runs table (one column per param and per metric, the best value of each metric marked) and charts."""
     lines = ["## Runs", ""]
     if not sprint.runs:
-        tracked = "No runs are tracked for this sprint yet." if sprint.experiment_id else \
-            "This sprint has no MLflow experiment."
+        tracked = (
+            "No runs are tracked for this sprint yet."
+            if sprint.experiment_id
+            else "This sprint has no MLflow experiment."
+        )
         return lines + [tracked, ""]
     runs = sprint.runs
     params = sorted({key for run in runs for key in run.params})
@@ -370,8 +406,11 @@ def _runs(sprint: SiteSprint, charts: list[tuple[str, str]]) -> list[str]:
     lines += [_run_row(run, shown, rest, metrics, best) for run in runs]
     lines.append("")
     if any(goals.values()):
-        lines += ["<small>★ the best run of a metric (↓ lower is better, ↑ higher is better); a metric without a "
-                  "goal shows each run's last value.</small>", ""]
+        lines += [
+            "<small>★ the best run of a metric (↓ lower is better, ↑ higher is better); a metric without a "
+            "goal shows each run's last value.</small>",
+            "",
+        ]
     for path, alt in charts:
         lines += [f"![{esc(alt)}]({quote(path)})", ""]
     return lines
@@ -384,8 +423,9 @@ def _best_value(runs: list[SiteRun], metric: str, goal: str) -> float | None:
     return min(values) if goal == "min" else max(values)
 
 
-def _run_row(run: SiteRun, params: list[str], rest: list[str], metrics: list[str],
-             best: dict[str, float | None]) -> str:
+def _run_row(
+    run: SiteRun, params: list[str], rest: list[str], metrics: list[str], best: dict[str, float | None]
+) -> str:
     status = f"**{run.status}**" if run.status != "FINISHED" else run.status
     started = datetime.fromtimestamp(run.start_ms / 1000).strftime("%Y-%m-%d %H:%M") if run.start_ms else ""
     duration = f"{run.seconds:.1f} s" if run.seconds is not None else ""
@@ -398,8 +438,9 @@ def _run_row(run: SiteRun, params: list[str], rest: list[str], metrics: list[str
             cells.append("")
             continue
         value = run.best[metric] if run.goals.get(metric) else run.last[metric]
-        cells.append(f"**★ {_number(value)}**" if best[metric] is not None and value == best[metric] else
-                     _number(value))
+        cells.append(
+            f"**★ {_number(value)}**" if best[metric] is not None and value == best[metric] else _number(value)
+        )
     return "| " + " | ".join(cells) + " |"
 
 
@@ -414,8 +455,9 @@ def _notebooks(sprint: SiteSprint, notebook_pages: list[tuple[str, str]]) -> lis
     return lines + [f"- {md_link(title, sprint.page, page)}" for title, page in notebook_pages] + [""]
 
 
-def notebook_page(sprint: SiteSprint, page: str, title: str, html: str, download: str | None,
-                  data: SiteData | None = None) -> str:
+def notebook_page(
+    sprint: SiteSprint, page: str, title: str, html: str, download: str | None, data: SiteData | None = None
+) -> str:
     """A rendered notebook; `page` is its own docs path, `download` the notebook file beside it."""
     lines = [f"# {esc(title)}", "", f"From {md_link(sprint_label(sprint), page, sprint.page)}."]
     if download:
@@ -429,8 +471,10 @@ def notebook_page(sprint: SiteSprint, page: str, title: str, html: str, download
 # -- indexes --------------------------------------------------------------------------------------------
 def entries_index(data: SiteData, kind: str, page: str) -> str:
     heading = {"failure": "Failures", "finding": "Findings"}[kind]
-    intro = {"failure": "Everything that did not work, sprint by sprint. Failures are results too.",
-             "finding": "What each sprint found, sprint by sprint."}[kind]
+    intro = {
+        "failure": "Everything that did not work, sprint by sprint. Failures are results too.",
+        "finding": "What each sprint found, sprint by sprint.",
+    }[kind]
     lines = [f"# {heading}", "", intro, ""]
     lines += feedback_lines(data, f"{heading} · {data.title}", page)
     any_entries = False
@@ -461,12 +505,20 @@ def reading_page(data: SiteData) -> str:
     if not reading.topics:
         return "\n".join(lines + ["Nothing from the reading pile is published yet.", ""])
     word = published_word(reading)
-    lines += [f"{counted(reading.item_count, 'item')} {word}, in {counted(len(reading.topics), 'topic')}; the "
-              f"best-ranked items of each topic are shown. {md_link('The latest digest', READING_PAGE, DIGEST_PAGE)}.",
-              ""]
+    lines += [
+        f"{counted(reading.item_count, 'item')} {word}, in {counted(len(reading.topics), 'topic')}; the "
+        f"best-ranked items of each topic are shown. {md_link('The latest digest', READING_PAGE, DIGEST_PAGE)}.",
+        "",
+    ]
     for topic in reading.topics:
-        lines += [f"## {esc(topic.name)}", "", f"<small>{counted(topic.size, 'item')} {word}"
-                  + (f" · {esc(', '.join(topic.keywords[:6]))}" if topic.keywords else "") + "</small>", ""]
+        lines += [
+            f"## {esc(topic.name)}",
+            "",
+            f"<small>{counted(topic.size, 'item')} {word}"
+            + (f" · {esc(', '.join(topic.keywords[:6]))}" if topic.keywords else "")
+            + "</small>",
+            "",
+        ]
         lines += [f"1. {reading_item_text(item)}" for item in topic.items] + [""]
     return "\n".join(lines)
 
@@ -481,8 +533,11 @@ def digest_page(data: SiteData) -> str:
     since = reading.digest_since
     new = [(topic, [i for i in topic.all_items if (i.first_seen or "") >= since]) for topic in reading.topics]
     count = sum(len(items) for _, items in new)
-    lines += [f"{counted(count, 'item')} {published_word(reading)} since {esc(since)}, by topic, then the "
-              f"best-ranked of each topic. {md_link('All reading topics', DIGEST_PAGE, READING_PAGE)}.", ""]
+    lines += [
+        f"{counted(count, 'item')} {published_word(reading)} since {esc(since)}, by topic, then the "
+        f"best-ranked of each topic. {md_link('All reading topics', DIGEST_PAGE, READING_PAGE)}.",
+        "",
+    ]
     for topic, recent in new:
         top = [item for item in topic.all_items if item not in recent][:3]
         lines += [f"## {esc(topic.name)}", ""]

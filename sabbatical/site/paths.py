@@ -34,8 +34,15 @@ def is_inside(path: Path, root: Path) -> bool:
 def build_folders(workspace: Any) -> list[Path]:
     """Every folder `site build` writes or deletes, outermost first."""
     site = workspace.site_dir
-    return [workspace.cache_dir, workspace.site_staging_dir, workspace.site_cache_dir, workspace.site_source_dir,
-            workspace.site_source_dir / "docs", site, site.with_name(f"{OLD_SITE_PREFIX}{site.name}-old")]
+    return [
+        workspace.cache_dir,
+        workspace.site_staging_dir,
+        workspace.site_cache_dir,
+        workspace.site_source_dir,
+        workspace.site_source_dir / "docs",
+        site,
+        site.with_name(f"{OLD_SITE_PREFIX}{site.name}-old"),
+    ]
 
 
 def check_build_folders(workspace: Any) -> None:
@@ -93,8 +100,13 @@ def publish_problem(path: Path, root: Path) -> str | None:
 
 
 def _kind_of(mode: int) -> str:
-    for test, name in ((stat.S_ISFIFO, "FIFO"), (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"),
-                       (stat.S_ISSOCK, "socket"), (stat.S_ISDIR, "folder")):
+    for test, name in (
+        (stat.S_ISFIFO, "FIFO"),
+        (stat.S_ISCHR, "character device"),
+        (stat.S_ISBLK, "block device"),
+        (stat.S_ISSOCK, "socket"),
+        (stat.S_ISDIR, "folder"),
+    ):
         if test(mode):
             return name
     return "special file"

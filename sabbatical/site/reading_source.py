@@ -36,13 +36,13 @@ def reading_choice(workspace: Workspace) -> tuple[str, ...]:
     """The triage states `[site] reading` publishes; a value that is not a choice is a config error."""
     choice = workspace.config.site.reading.strip().lower()
     if choice not in CHOICES:
-        raise ConfigError(workspace.config_path, f"must be one of {', '.join(CHOICES)}, got {choice!r}",
-                          "site.reading")
+        raise ConfigError(workspace.config_path, f"must be one of {', '.join(CHOICES)}, got {choice!r}", "site.reading")
     return CHOICES[choice]
 
 
-def public_reading(workspace: Workspace, conn: sqlite3.Connection | None, items_per_topic: int,
-                   problems: list[str]) -> SiteReading:
+def public_reading(
+    workspace: Workspace, conn: sqlite3.Connection | None, items_per_topic: int, problems: list[str]
+) -> SiteReading:
     """The pile as the site shows it; no pile (or `reading = "off"`) is an empty reading section."""
     states = reading_choice(workspace)
     if conn is None or not states:
@@ -50,22 +50,29 @@ def public_reading(workspace: Workspace, conn: sqlite3.Connection | None, items_
     try:
         return _reading(workspace, conn, states, items_per_topic)
     except (sqlite3.Error, ValueError) as exc:
-        problems.append(f"the reading pile could not be read ({type(exc).__name__}: {exc}) — the reading pages "
-                        "are empty in this build")
+        problems.append(
+            f"the reading pile could not be read ({type(exc).__name__}: {exc}) — the reading pages "
+            "are empty in this build"
+        )
         return SiteReading()
 
 
-def _reading(workspace: Workspace, conn: sqlite3.Connection, states: tuple[str, ...],
-             items_per_topic: int) -> SiteReading:
+def _reading(
+    workspace: Workspace, conn: sqlite3.Connection, states: tuple[str, ...], items_per_topic: int
+) -> SiteReading:
     from ..reading import rank, topics, triage
 
-    ranked = rank.rank_items(conn, workspace.config, state=None, include_private=False,
-                             sprints_dir=workspace.sprints_dir)
+    ranked = rank.rank_items(
+        conn, workspace.config, state=None, include_private=False, sprints_dir=workspace.sprints_dir
+    )
     links = item_links(conn)
     quotes = quote_counts(conn, workspace)
     users = triage.user_states(conn)
-    items = [_item(entry, links, quotes, users.get(entry.id)) for entry in ranked
-             if entry.id in links and not entry.private and entry.state in states]
+    items = [
+        _item(entry, links, quotes, users.get(entry.id))
+        for entry in ranked
+        if entry.id in links and not entry.private and entry.state in states
+    ]
     by_id = {item.id: item for item in items}
     members: dict[int, list[ReadingItem]] = {}
     for item_id, topic_id in topics.topic_of_items(conn).items():
@@ -78,8 +85,15 @@ def _reading(workspace: Workspace, conn: sqlite3.Connection, states: tuple[str, 
         public = sorted(members.get(info.id, []), key=lambda item: order[item.id])
         if public:
             placed.update(item.id for item in public)
-            reading.topics.append(_topic(str(info.id), UNSORTED_NAME if info.id == 0 else info.name, public,
-                                         items_per_topic, list(info.keywords)))
+            reading.topics.append(
+                _topic(
+                    str(info.id),
+                    UNSORTED_NAME if info.id == 0 else info.name,
+                    public,
+                    items_per_topic,
+                    list(info.keywords),
+                )
+            )
     unplaced = [item for item in items if item.id not in placed]
     if unplaced:
         reading.topics.append(_topic("0", UNSORTED_NAME, unplaced, items_per_topic, []))
@@ -88,8 +102,9 @@ def _reading(workspace: Workspace, conn: sqlite3.Connection, states: tuple[str, 
 
 
 def _topic(topic_id: str, name: str, items: list[ReadingItem], limit: int, keywords: list[str]) -> ReadingTopic:
-    return ReadingTopic(id=topic_id, name=name, size=len(items), items=items[:limit], keywords=keywords,
-                        all_items=items)
+    return ReadingTopic(
+        id=topic_id, name=name, size=len(items), items=items[:limit], keywords=keywords, all_items=items
+    )
 
 
 def item_links(conn: sqlite3.Connection) -> dict[str, tuple[str | None, str | None]]:
@@ -119,19 +134,32 @@ def without_private_items(markdown: str, private_ids: set[str]) -> str:
     """Drop the lines of a reading list that name a private item (the list shows ids as `code`)."""
     if not private_ids:
         return markdown
-    return "\n".join(line for line in markdown.splitlines()
-                     if not any(f"`{item_id}`" in line for item_id in private_ids))
+    return "\n".join(
+        line for line in markdown.splitlines() if not any(f"`{item_id}`" in line for item_id in private_ids)
+    )
 
 
-def _item(entry: Any, links: dict[str, tuple[str | None, str | None]], quotes: dict[str, tuple[int, int]],
-          user: Any) -> ReadingItem:
+def _item(
+    entry: Any, links: dict[str, tuple[str | None, str | None]], quotes: dict[str, tuple[int, int]], user: Any
+) -> ReadingItem:
     url, published = links[entry.id]
     total, verified = quotes.get(entry.id, (0, 0))
     notes = [note.text.strip() for note in user.notes if note.text.strip()] if user is not None else []
-    return ReadingItem(id=entry.id, title=entry.title or entry.id, url=url, kind=entry.kind, published=published,
-                       first_seen=entry.first_seen, tldr=entry.tldr, contribution=entry.contribution,
-                       insight_score=entry.insight if entry.tldr or entry.contribution else None,
-                       quotes_total=total, quotes_verified=verified, state=entry.state, notes=notes)
+    return ReadingItem(
+        id=entry.id,
+        title=entry.title or entry.id,
+        url=url,
+        kind=entry.kind,
+        published=published,
+        first_seen=entry.first_seen,
+        tldr=entry.tldr,
+        contribution=entry.contribution,
+        insight_score=entry.insight if entry.tldr or entry.contribution else None,
+        quotes_total=total,
+        quotes_verified=verified,
+        state=entry.state,
+        notes=notes,
+    )
 
 
 def highlights(items: list[ReadingItem], now: datetime | None = None) -> list[ReadingItem]:

@@ -27,14 +27,17 @@ if TYPE_CHECKING:
 
 PUBLISH_TAG = "sabbatical.publish"
 _OFF = {"false", "no", "0", "off"}
-KEEP_OFF_HINT = (f"an MLflow param cannot be changed once logged: keep the run off the site with the run tag "
-                 f"{PUBLISH_TAG} = false (in its notebook `mlflow.set_tag(\"{PUBLISH_TAG}\", \"false\")`, or "
-                 f"`MlflowClient().set_tag(\"RUN_ID\", \"{PUBLISH_TAG}\", \"false\")`, or in the MLflow UI), "
-                 "or delete the run, and build again")
+KEEP_OFF_HINT = (
+    f"an MLflow param cannot be changed once logged: keep the run off the site with the run tag "
+    f'{PUBLISH_TAG} = false (in its notebook `mlflow.set_tag("{PUBLISH_TAG}", "false")`, or '
+    f'`MlflowClient().set_tag("RUN_ID", "{PUBLISH_TAG}", "false")`, or in the MLflow UI), '
+    "or delete the run, and build again"
+)
 
 
-def runs_by_experiment(workspace: Workspace, experiment_ids: list[str], problems: list[str],
-                       cache: BuildCache | None = None) -> dict[str, list[SiteRun]]:
+def runs_by_experiment(
+    workspace: Workspace, experiment_ids: list[str], problems: list[str], cache: BuildCache | None = None
+) -> dict[str, list[SiteRun]]:
     """experiment id → its active runs (oldest first); empty when nothing is tracked yet."""
     from ..sprints import tracking
 
@@ -56,8 +59,10 @@ def runs_by_experiment(workspace: Workspace, experiment_ids: list[str], problems
             summarise = _summariser(workspace, run.data.tags)  # each metric's goal as the researcher said it
             found.setdefault(run.info.experiment_id, []).append(_site_run(client, run, summarise))
     except Exception as exc:  # the store is someone else's process or file: report, never crash the build
-        problems.append(f"MLflow runs could not be read from {workspace.tracking_uri} "
-                        f"({type(exc).__name__}: {_first_line(exc)}) — the runs tables are empty in this build")
+        problems.append(
+            f"MLflow runs could not be read from {workspace.tracking_uri} "
+            f"({type(exc).__name__}: {_first_line(exc)}) — the runs tables are empty in this build"
+        )
         return {experiment: [] for experiment in wanted}
     for runs in found.values():
         runs.sort(key=lambda run: run.start_ms or 0)
@@ -76,8 +81,9 @@ def refuse_secret_runs(runs: dict[str, list[SiteRun]]) -> None:
     """Raise SecretsInSite when a published run's name, params or metric names hold a secret."""
     from ..errors import SecretsInSite
 
-    lines = [line for experiment, site_runs in runs.items() for run in site_runs
-             for line in _secrets_of_run(run, experiment)]
+    lines = [
+        line for experiment, site_runs in runs.items() for run in site_runs for line in _secrets_of_run(run, experiment)
+    ]
     if lines:
         raise SecretsInSite(lines, hint=KEEP_OFF_HINT)
 
@@ -92,8 +98,11 @@ def _secrets_of_run(run: SiteRun, experiment: str) -> list[str]:
         where = "a param whose name holds a secret" if secrets.scan_text(key) else f"param {key[:80]!r}"
         places.append((where, secrets.scan_text(f"{key}={value}")))
     places += [("a metric's name", secrets.scan_text(metric)) for metric in sorted(run.best)]
-    return [f"MLflow run {run.id}{shown} in experiment {experiment}: {what} in {where}"
-            for where, kinds in places for what in kinds]
+    return [
+        f"MLflow run {run.id}{shown} in experiment {experiment}: {what} in {where}"
+        for where, kinds in places
+        for what in kinds
+    ]
 
 
 def _local_store_key(workspace: Workspace, experiment_ids: list[str]) -> str | None:
@@ -123,8 +132,14 @@ def _summariser(workspace: Workspace, tags: dict[str, str]) -> Any:
 
 
 def _site_run(client: Any, run: Any, summarise_metric: Any) -> SiteRun:
-    site_run = SiteRun(id=run.info.run_id, name=run.info.run_name or run.info.run_id[:8], status=run.info.status,
-                       start_ms=run.info.start_time, end_ms=run.info.end_time, params=dict(run.data.params))
+    site_run = SiteRun(
+        id=run.info.run_id,
+        name=run.info.run_name or run.info.run_id[:8],
+        status=run.info.status,
+        start_ms=run.info.start_time,
+        end_ms=run.info.end_time,
+        params=dict(run.data.params),
+    )
     for key in sorted(run.data.metrics):
         history = client.get_metric_history(run.info.run_id, key)
         if not history:

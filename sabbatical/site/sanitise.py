@@ -30,7 +30,9 @@ SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
 # act on (emoji, mark, tilde, caret, math, magiclink, tables) become numeric character references.
 _BACKSLASHED = "\\`*_{}[]()#+-.!"
 _REFERENCED = "&<>\"'|~^=:$@"
-_MARKDOWN_TEXT = {ord(char): "\\" + char for char in _BACKSLASHED} | {ord(char): f"&#{ord(char)};" for char in _REFERENCED}
+_MARKDOWN_TEXT = {ord(char): "\\" + char for char in _BACKSLASHED} | {
+    ord(char): f"&#{ord(char)};" for char in _REFERENCED
+}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _URL_JUNK = re.compile(r"[\x00-\x20\x7f]")
 _ATTRIBUTE_PLAIN = frozenset(" /?#=%.,;:+-")
@@ -39,10 +41,60 @@ _HTML_NAMED = {"&": "&amp;", '"': "&quot;", "<": "&lt;", ">": "&gt;"}
 
 # Markup allowed in formatted content. No form controls, no embeds, no style, no scripts.
 _TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "col", "colgroup", "dd", "del", "details",
-    "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins",
-    "kbd", "li", "mark", "ol", "p", "pre", "q", "s", "samp", "small", "span", "strong", "sub", "summary", "sup",
-    "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul", "var",
+    "a",
+    "abbr",
+    "b",
+    "blockquote",
+    "br",
+    "caption",
+    "cite",
+    "code",
+    "col",
+    "colgroup",
+    "dd",
+    "del",
+    "details",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "figcaption",
+    "figure",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "i",
+    "img",
+    "ins",
+    "kbd",
+    "li",
+    "mark",
+    "ol",
+    "p",
+    "pre",
+    "q",
+    "s",
+    "samp",
+    "small",
+    "span",
+    "strong",
+    "sub",
+    "summary",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "u",
+    "ul",
+    "var",
 }
 _ATTRIBUTES = {
     "*": {"class", "title"},
@@ -51,7 +103,12 @@ _ATTRIBUTES = {
     "td": {"colspan", "rowspan", "align"},
     "th": {"colspan", "rowspan", "align", "scope"},
     "ol": {"start"},
-    "h1": {"id"}, "h2": {"id"}, "h3": {"id"}, "h4": {"id"}, "h5": {"id"}, "h6": {"id"},
+    "h1": {"id"},
+    "h2": {"id"},
+    "h3": {"id"},
+    "h4": {"id"},
+    "h5": {"id"},
+    "h6": {"id"},
 }
 # A task list's boxes (pymdownx.tasklist), in sections only.
 _TASK_TAGS = {"input", "label"}
@@ -161,8 +218,13 @@ def site_url_policy(tag: str, attribute: str, value: str) -> str | None:
     return candidate
 
 
-def clean_html(markup: str, *, id_prefix: str | None = None,
-               attribute_filter: Callable[[str, str, str], str | None] | None = None, tasks: bool = False) -> str:
+def clean_html(
+    markup: str,
+    *,
+    id_prefix: str | None = None,
+    attribute_filter: Callable[[str, str, str], str | None] | None = None,
+    tasks: bool = False,
+) -> str:
     """Allowlist-clean an HTML fragment (notebooks, rendered sections).
 
     `attribute_filter(tag, attribute, value)` may rewrite or drop (None) attribute values that pass; the
@@ -227,9 +289,16 @@ def clean_page_content(markup: str) -> str:
     """Allowlist-clean the content of a built page (what the engine rendered from Markdown)."""
     import nh3
 
-    return nh3.clean(markup, tags=_PAGE_TAGS, clean_content_tags=_DROP_WITH_CONTENT, attributes=_PAGE_ATTRIBUTES,
-                     url_schemes=set(SAFE_SCHEMES), link_rel=None, strip_comments=True,
-                     attribute_filter=_page_attribute)
+    return nh3.clean(
+        markup,
+        tags=_PAGE_TAGS,
+        clean_content_tags=_DROP_WITH_CONTENT,
+        attributes=_PAGE_ATTRIBUTES,
+        url_schemes=set(SAFE_SCHEMES),
+        link_rel=None,
+        strip_comments=True,
+        attribute_filter=_page_attribute,
+    )
 
 
 def clean_page(page: str, *, comments: bool = False) -> str:
@@ -244,13 +313,13 @@ def clean_page(page: str, *, comments: bool = False) -> str:
         return clean_page_content(page)
     end = page.rfind("</article>")
     if end < opening.end():
-        return page[: opening.end()] + clean_page_content(page[opening.end():])
+        return page[: opening.end()] + clean_page_content(page[opening.end() :])
     form = page.rfind(_THEME_AFTER_CONTENT[0], opening.end(), end)
     stop = form if form != -1 else end
     if comments:
         block = page.rfind(_COMMENTS_MARK, opening.end(), end)
         stop = min(stop, block) if block != -1 else stop
-    return page[: opening.end()] + clean_page_content(page[opening.end():stop]) + page[stop:]
+    return page[: opening.end()] + clean_page_content(page[opening.end() : stop]) + page[stop:]
 
 
 def clean_built_pages(site_dir: Path, *, comments: bool = False) -> int:

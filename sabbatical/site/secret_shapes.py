@@ -69,8 +69,20 @@ def kinds_in(text: str, env: Mapping[str, str]) -> dict[str, int]:
 # JSON and JavaScript escapes, and Markdown's backslash before punctuation (`ghp\_…` in a page's source)
 _JSON_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|[bfnrt]|[!-/:-@\[-`{-~])")
 _SIMPLE_ESCAPES = {"\\": "\\", "/": "/", '"': '"', "'": "'", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
-_TYPOGRAPHY = {"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201c": '"', "\u201d": '"', "\u201e": '"',
-               "\u2013": "--", "\u2014": "---", "\u2026": "...", "\u00ab": "<<", "\u00bb": ">>", "\u00a0": " "}
+_TYPOGRAPHY = {
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u201a": "'",
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u201e": '"',
+    "\u2013": "--",
+    "\u2014": "---",
+    "\u2026": "...",
+    "\u00ab": "<<",
+    "\u00bb": ">>",
+    "\u00a0": " ",
+}
 _TYPOGRAPHIC = re.compile("[" + "".join(_TYPOGRAPHY) + "]")
 
 
@@ -78,6 +90,7 @@ def _json_unescape(text: str) -> str:
     def one(match: re.Match[str]) -> str:
         code = match.group(1)
         return chr(int(code[1:], 16)) if code[0] in "ux" else _SIMPLE_ESCAPES.get(code, code)
+
     return _JSON_ESCAPE.sub(one, text)
 
 
@@ -124,15 +137,26 @@ def variants_of(text: str) -> list[str]:
     if not any(char in text for char in "&\\%+") and not _TYPOGRAPHIC.search(text):
         return [text]
     html_settled = _until_settled(_unescape_html, text)
-    candidates = [text, html_settled, _unescape_json(text), _until_settled(_unescape_html, _unescape_json(text)),
-                  _unquote(text), _unquote(html_settled), _unquote_plus(html_settled), _plain_typography(html_settled),
-                  _until_settled(_everything, text), _until_settled(_everything_plus, text)]
+    candidates = [
+        text,
+        html_settled,
+        _unescape_json(text),
+        _until_settled(_unescape_html, _unescape_json(text)),
+        _unquote(text),
+        _unquote(html_settled),
+        _unquote_plus(html_settled),
+        _plain_typography(html_settled),
+        _until_settled(_everything, text),
+        _until_settled(_everything_plus, text),
+    ]
     return list(dict.fromkeys(candidates))
 
 
 # -- judging a match -----------------------------------------------------------------------------------------
-_PLACEHOLDER = re.compile(r"(?i)your|example|placeholder|redacted|dummy|sample|changeme|xxxx|\*\*\*|\.\.\.|"
-                          r"environ|getenv|^[$%]|^\.?\.?/|^~/|^[a-z][a-z0-9+.\-]*://")
+_PLACEHOLDER = re.compile(
+    r"(?i)your|example|placeholder|redacted|dummy|sample|changeme|xxxx|\*\*\*|\.\.\.|"
+    r"environ|getenv|^[$%]|^\.?\.?/|^~/|^[a-z][a-z0-9+.\-]*://"
+)
 _DOTTED_NAME = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")
 _URL_PLACEHOLDER = re.compile(r"^(?:\*+|x+|X+|\.\.\.|\u2026|<[^>]*>|\$\{?[A-Za-z_]\w*\}?|\{[^}]*\}|%s|%\(\w+\)s)$")
 
@@ -141,8 +165,12 @@ def looks_secret(value: str) -> bool:
     """An assigned value that is neither a placeholder nor code: long, and of at least two kinds of letter."""
     if len(value) < 8 or len(set(value)) < 4 or _PLACEHOLDER.search(value) or _DOTTED_NAME.match(value):
         return False
-    classes = [any(c.islower() for c in value), any(c.isupper() for c in value), any(c.isdigit() for c in value),
-               any(not c.isalnum() and c not in "_-./" for c in value)]
+    classes = [
+        any(c.islower() for c in value),
+        any(c.isupper() for c in value),
+        any(c.isdigit() for c in value),
+        any(not c.isalnum() and c not in "_-./" for c in value),
+    ]
     return sum(classes) >= 2 and (classes[2] or classes[3])  # letters alone are names in code far more often
 
 
@@ -152,7 +180,7 @@ def _name_before(match: re.Match[str], group: str) -> str:
     begin = start
     while begin > 0 and start - begin < 40 and (text[begin - 1].isalnum() or text[begin - 1] in "_.-"):
         begin -= 1
-    return text[begin:match.end(group)].lstrip(".-")
+    return text[begin : match.end(group)].lstrip(".-")
 
 
 def _assignment(match: re.Match[str]) -> str | None:
@@ -174,7 +202,7 @@ def _url_password(match: re.Match[str]) -> str | None:
     text, begin = match.string, match.start()
     while begin > 0 and match.start() - begin < 30 and (text[begin - 1].isalnum() or text[begin - 1] in "+.-"):
         begin -= 1
-    scheme = text[begin:match.start()] or "a"
+    scheme = text[begin : match.start()] or "a"
     return f"a password inside a URL ({scheme}://…:…@{match.group('host')[:80]})"
 
 
@@ -190,14 +218,19 @@ def _openai(label: str) -> Callable[[re.Match[str]], str | None]:
     def judge(match: re.Match[str]) -> str | None:
         body = match.group("body")
         return label if any(c.isdigit() for c in body) and any(c.isalpha() for c in body) else None
+
     return judge
 
 
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-_KEYWORD = re.compile(r"(?:api[_\-]?key|apikey|access[_\-]?key|auth[_\-]?token|client[_\-]?secret|credentials?|"
-                      r"pass(?:word|wd|phrase)|private[_\-]?key|secret(?:[_\-]?key)?|token)(?![a-z0-9])")
-_ASSIGNED = re.compile(r"(?P<key>[A-Za-z_\-]+)[\"']?\s{0,3}(?::=|=>|[:=])\s{0,3}[\"']?"
-                       r"(?P<value>[A-Za-z0-9_\-+/=.~!@#$%^&*?|:]{8,}+)(?![(\[{])")
+_KEYWORD = re.compile(
+    r"(?:api[_\-]?key|apikey|access[_\-]?key|auth[_\-]?token|client[_\-]?secret|credentials?|"
+    r"pass(?:word|wd|phrase)|private[_\-]?key|secret(?:[_\-]?key)?|token)(?![a-z0-9])"
+)
+_ASSIGNED = re.compile(
+    r"(?P<key>[A-Za-z_\-]+)[\"']?\s{0,3}(?::=|=>|[:=])\s{0,3}[\"']?"
+    r"(?P<value>[A-Za-z0-9_\-+/=.~!@#$%^&*?|:]{8,}+)(?![(\[{])"
+)
 
 
 def _assignments(text: str) -> Iterator[re.Match[str]]:
@@ -213,30 +246,80 @@ def _assignments(text: str) -> Iterator[re.Match[str]]:
 
 
 SHAPES: list[Shape] = [
-    Shape("openai-project", re.compile(r"sk-proj-(?P<body>[A-Za-z0-9_\-]{20,})"),
-          _openai("an OpenAI project key (sk-proj-…)"), ("sk-proj-",), "_-"),
-    Shape("openai", re.compile(r"sk-(?!proj-)(?P<body>[A-Za-z0-9_\-]{20,})"),
-          _openai("an OpenAI-style secret key (sk-…)"), ("sk-",), "_-"),
-    Shape("aws-access-key-id", re.compile(r"(?P<prefix>AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}(?![A-Z0-9])"),
-          _prefixed("an AWS access key id"), ("AKIA", "ASIA", "ABIA", "ACCA"), ""),
-    Shape("aws-secret-key", re.compile(r"(?i)aws[\w.\-]{0,30}?(?:secret|private)[\w.\-]{0,30}?[\"']?\s{0,3}"
-                                       r"(?::=|=>|[:=])?\s{0,3}[\"']?(?-i:(?P<value>[A-Za-z0-9/+]{40}))"
-                                       r"(?![A-Za-z0-9/+=])"), _aws_secret, ("aws", "AWS", "Aws")),
-    Shape("github", re.compile(r"(?P<prefix>gh[pousr]_)[A-Za-z0-9]{30,}"), _prefixed("a GitHub token"),
-          ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"), "_"),
-    Shape("github-pat", re.compile(r"github_pat_[A-Za-z0-9_]{40,}"),
-          _fixed("a GitHub fine-grained token (github_pat_…)"), ("github_pat_",), "_"),
-    Shape("slack", re.compile(r"(?P<prefix>xox[abposr]-)[A-Za-z0-9\-]{10,}"), _prefixed("a Slack token"),
-          ("xox",)),
-    Shape("slack-webhook", re.compile(r"hooks\.slack\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]{16,}"),
-          _fixed("a Slack webhook URL (hooks.slack.com/services/…)"), ("hooks.slack.com",)),
-    Shape("google", re.compile(r"AIza[0-9A-Za-z_\-]{35}(?![0-9A-Za-z_\-])"), _fixed("a Google API key (AIza…)"),
-          ("AIza",), "_-"),
+    Shape(
+        "openai-project",
+        re.compile(r"sk-proj-(?P<body>[A-Za-z0-9_\-]{20,})"),
+        _openai("an OpenAI project key (sk-proj-…)"),
+        ("sk-proj-",),
+        "_-",
+    ),
+    Shape(
+        "openai",
+        re.compile(r"sk-(?!proj-)(?P<body>[A-Za-z0-9_\-]{20,})"),
+        _openai("an OpenAI-style secret key (sk-…)"),
+        ("sk-",),
+        "_-",
+    ),
+    Shape(
+        "aws-access-key-id",
+        re.compile(r"(?P<prefix>AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}(?![A-Z0-9])"),
+        _prefixed("an AWS access key id"),
+        ("AKIA", "ASIA", "ABIA", "ACCA"),
+        "",
+    ),
+    Shape(
+        "aws-secret-key",
+        re.compile(
+            r"(?i)aws[\w.\-]{0,30}?(?:secret|private)[\w.\-]{0,30}?[\"']?\s{0,3}"
+            r"(?::=|=>|[:=])?\s{0,3}[\"']?(?-i:(?P<value>[A-Za-z0-9/+]{40}))"
+            r"(?![A-Za-z0-9/+=])"
+        ),
+        _aws_secret,
+        ("aws", "AWS", "Aws"),
+    ),
+    Shape(
+        "github",
+        re.compile(r"(?P<prefix>gh[pousr]_)[A-Za-z0-9]{30,}"),
+        _prefixed("a GitHub token"),
+        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
+        "_",
+    ),
+    Shape(
+        "github-pat",
+        re.compile(r"github_pat_[A-Za-z0-9_]{40,}"),
+        _fixed("a GitHub fine-grained token (github_pat_…)"),
+        ("github_pat_",),
+        "_",
+    ),
+    Shape("slack", re.compile(r"(?P<prefix>xox[abposr]-)[A-Za-z0-9\-]{10,}"), _prefixed("a Slack token"), ("xox",)),
+    Shape(
+        "slack-webhook",
+        re.compile(r"hooks\.slack\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]{16,}"),
+        _fixed("a Slack webhook URL (hooks.slack.com/services/…)"),
+        ("hooks.slack.com",),
+    ),
+    Shape(
+        "google",
+        re.compile(r"AIza[0-9A-Za-z_\-]{35}(?![0-9A-Za-z_\-])"),
+        _fixed("a Google API key (AIza…)"),
+        ("AIza",),
+        "_-",
+    ),
     Shape("huggingface", re.compile(r"hf_[A-Za-z0-9]{30,}"), _fixed("a Hugging Face token (hf_…)"), ("hf_",), "_"),
-    Shape("stripe", re.compile(r"(?P<prefix>[sr]k_live_)[0-9A-Za-z]{20,}"), _prefixed("a Stripe key"),
-          ("k_live_",)),
-    Shape("private-key", re.compile(r"-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----"),
-          lambda match: f"a private key ({' '.join(match.group().split())})", ("PRIVATE KEY",)),
-    Shape("url-password", re.compile(r"://(?P<user>[^\s/:@?#\"'<>\\]{0,100}):(?P<password>[^\s/@?#\"'<>\\]{1,200})"
-                                     r"@(?P<host>[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])"), _url_password, ("://",)),
+    Shape("stripe", re.compile(r"(?P<prefix>[sr]k_live_)[0-9A-Za-z]{20,}"), _prefixed("a Stripe key"), ("k_live_",)),
+    Shape(
+        "private-key",
+        re.compile(r"-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----"),
+        lambda match: f"a private key ({' '.join(match.group().split())})",
+        ("PRIVATE KEY",),
+    ),
+    Shape(
+        "url-password",
+        re.compile(
+            r"://(?P<user>[^\s/:@?#\"'<>\\]{0,100}):(?P<password>[^\s/@?#\"'<>\\]{1,200})"
+            r"@(?P<host>[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])"
+        ),
+        _url_password,
+        ("://",),
+    ),
 ]

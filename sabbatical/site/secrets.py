@@ -45,11 +45,11 @@ _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.IGN
 # Variables whose names match but whose values are not secrets (and are likely to appear in pages).
 _NOT_SECRET_NAMES = {"SABBATICAL_WORKSPACE"}
 
-MAX_FILE_BYTES = 200 * 1024 * 1024      # a published file larger than this is refused, not searched
+MAX_FILE_BYTES = 200 * 1024 * 1024  # a published file larger than this is refused, not searched
 MAX_UNPACKED_BYTES = 100 * 1024 * 1024  # everything one published file's archives unpack to, in total
-MAX_MEMBERS = 10_000                    # archive members searched per published file
-MAX_DEPTH = 4                           # archives and base64 blobs inside each other
-MIN_BASE64 = 16                         # a shorter run of base64 letters is not decoded
+MAX_MEMBERS = 10_000  # archive members searched per published file
+MAX_DEPTH = 4  # archives and base64 blobs inside each other
+MIN_BASE64 = 16  # a shorter run of base64 letters is not decoded
 _BASE64_LINE = rf"[A-Za-z0-9+/_\-]{{{MIN_BASE64},}}={{0,2}}"
 _BASE64_RUN = re.compile(rf"(?<![A-Za-z0-9+/_\-]){_BASE64_LINE}(?:(?:\r?\n|\\n){_BASE64_LINE})*")
 _REFUSED = " — publish its files unpacked or leave it out"
@@ -118,8 +118,9 @@ def scan_text(text: str, environ: Mapping[str, str] | None = None) -> list[str]:
     return sorted({what for variant in variants_of(text) for what in kinds_in(variant, env)})
 
 
-def scan_files(paths: Iterable[Path], environ: Mapping[str, str] | None = None,
-               root: Path | None = None) -> list[SecretHit]:
+def scan_files(
+    paths: Iterable[Path], environ: Mapping[str, str] | None = None, root: Path | None = None
+) -> list[SecretHit]:
     """Scan each file; one hit per file, kind and place. A file name holding a secret is a hit too."""
     env_bytes = secret_env_values(environ)
     env = _as_text(env_bytes)
@@ -191,8 +192,11 @@ def _is_binary(data: bytes) -> bool:
 
 def _scan_binary(data: bytes, env: Mapping[str, str]) -> list[_Finding]:
     """Raw bytes (an image, a font): the shapes and the values as they are, placed by byte offset."""
-    found = [_Finding(f"the value of ${name}", f"byte {data.find(value.encode())}")
-             for name, value in env.items() if value.encode() in data]
+    found = [
+        _Finding(f"the value of ${name}", f"byte {data.find(value.encode())}")
+        for name, value in env.items()
+        if value.encode() in data
+    ]
     text = data.decode("latin-1")
     found += [_Finding(what, f"byte {offset}") for what, offset in kinds_in(text, {}).items()]
     return found
@@ -306,8 +310,18 @@ def _scan_archive(kind: str, data: bytes, env: Mapping[str, str], depth: int, bu
         found.append(_Finding(f"a {kind} archive too large to search ({exc}){_REFUSED}"))
     except _Unreadable as exc:
         found.append(_Finding(f"a {kind} archive that cannot be read ({exc}){_REFUSED}"))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, tarfile.TarError, OSError, EOFError, lzma.LZMAError,
-            zlib.error, RuntimeError, NotImplementedError, ValueError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        tarfile.TarError,
+        OSError,
+        EOFError,
+        lzma.LZMAError,
+        zlib.error,
+        RuntimeError,
+        NotImplementedError,
+        ValueError,
+    ) as exc:
         found.append(_Finding(f"a {kind} archive that cannot be read ({type(exc).__name__}){_REFUSED}"))
     return found
 
@@ -359,17 +373,31 @@ def _stream_members(opener: Callable[[io.BytesIO], io.BufferedIOBase]) -> Callab
             content = stream.read(budget.bytes_left + 1)  # never more than the budget, however it expands
         _take(budget, len(content))
         yield "(decompressed)", content
+
     return members
 
 
-_MEMBERS = {"zip": _zip_members, "tar": _tar_members,
-            "gzip": _stream_members(lambda stream: gzip.GzipFile(fileobj=stream)),
-            "bzip2": _stream_members(bz2.BZ2File), "xz": _stream_members(lzma.LZMAFile)}
+_MEMBERS = {
+    "zip": _zip_members,
+    "tar": _tar_members,
+    "gzip": _stream_members(lambda stream: gzip.GzipFile(fileobj=stream)),
+    "bzip2": _stream_members(bz2.BZ2File),
+    "xz": _stream_members(lzma.LZMAFile),
+}
 
 
 def _join(first: str, second: str) -> str:
     return f"{first} › {second}" if second else first
 
 
-__all__ = ["SHAPES", "SecretHit", "archive_kind", "describe", "scan_bytes", "scan_files", "scan_text",
-           "scan_tree", "secret_env_values"]
+__all__ = [
+    "SHAPES",
+    "SecretHit",
+    "archive_kind",
+    "describe",
+    "scan_bytes",
+    "scan_files",
+    "scan_text",
+    "scan_tree",
+    "secret_env_values",
+]

@@ -35,8 +35,14 @@ def workspace_fingerprint(workspace: Any) -> tuple:
 def _watched_files(workspace: Any):
     root = workspace.root
     pile, mlflow_db = workspace.pile_path, workspace.mlflow_db_path
-    yield from (workspace.mkdocs_path, workspace.config_path, pile, pile.with_name(pile.name + "-wal"), mlflow_db,
-                mlflow_db.with_name(mlflow_db.name + "-wal"))
+    yield from (
+        workspace.mkdocs_path,
+        workspace.config_path,
+        pile,
+        pile.with_name(pile.name + "-wal"),
+        mlflow_db,
+        mlflow_db.with_name(mlflow_db.name + "-wal"),
+    )
     for folder in (workspace.sprints_dir, root / "docs"):
         if folder.is_dir():
             for path in folder.rglob("*"):
@@ -59,10 +65,12 @@ class SiteServer:
         try:
             self._httpd = http.server.ThreadingHTTPServer((HOST, port), handler)
         except OSError as exc:
-            raise SabbaticalError(f"cannot serve on {HOST}:{port} ({exc.strerror}) — pass --port with another "
-                                  "number, or --port 0 for any free port") from None
+            raise SabbaticalError(
+                f"cannot serve on {HOST}:{port} ({exc.strerror}) — pass --port with another "
+                "number, or --port 0 for any free port"
+            ) from None
         self._thread: threading.Thread | None = None
-        self._built_from: tuple | None = None      # the workspace as the served site last saw it
+        self._built_from: tuple | None = None  # the workspace as the served site last saw it
         self.stopped = threading.Event()
 
     @property
@@ -76,7 +84,7 @@ class SiteServer:
 
     def stop(self) -> None:
         self.stopped.set()
-        if self._thread is not None:        # shutdown() waits for serve_forever, so only once it runs
+        if self._thread is not None:  # shutdown() waits for serve_forever, so only once it runs
             self._httpd.shutdown()
         self._httpd.server_close()
 

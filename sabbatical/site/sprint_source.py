@@ -61,8 +61,16 @@ def site_sprint_of(sprint: Sprint, problems: list[str] | None = None) -> SiteSpr
         return None
     root = sprint_root(sprint, problems)
     site_sprint = SiteSprint(
-        id=meta.id, folder=sprint.name, title=meta.title, question=meta.question, hypothesis=meta.hypothesis,
-        start=meta.start, end=meta.end, status=meta.status, answer=meta.answer, closed=meta.closed,
+        id=meta.id,
+        folder=sprint.name,
+        title=meta.title,
+        question=meta.question,
+        hypothesis=meta.hypothesis,
+        start=meta.start,
+        end=meta.end,
+        status=meta.status,
+        answer=meta.answer,
+        closed=meta.closed,
         sections={name: body.strip() for name, body in document.sections},
         artifacts=artifacts_of(sprint.artifacts_dir, root, problems) if root else [],
         notebooks=notebooks_of(sprint.notebooks_dir, root, problems) if root else [],
@@ -81,17 +89,34 @@ def public_entries(sprint: Sprint, site_sprint: SiteSprint) -> list[SiteEntry]:
     for entry in sprint.journal():
         if not entry.publishable:
             continue
-        details = {key: str(value) for key, value in entry.extra.items()
-                   if key in ("why", "evidence", "run_id", "run_name", "notebook") and value not in (None, "")}
-        details.update({key: ", ".join(map(str, entry.extra[key])) for key in _EVIDENCE_KEYS
-                        if isinstance(entry.extra.get(key), list) and entry.extra[key]})
+        details = {
+            key: str(value)
+            for key, value in entry.extra.items()
+            if key in ("why", "evidence", "run_id", "run_name", "notebook") and value not in (None, "")
+        }
+        details.update(
+            {
+                key: ", ".join(map(str, entry.extra[key]))
+                for key in _EVIDENCE_KEYS
+                if isinstance(entry.extra.get(key), list) and entry.extra[key]
+            }
+        )
         if entry.seen_before:
             details["seen_before"] = str(entry.seen_before)
         if entry.after_close:
             details["after_close"] = "stale" if entry.stale else "kept"
-        entries.append(SiteEntry(kind=entry.kind, text=entry.text, time=entry.time, source=entry.source,
-                                 sprint_id=site_sprint.id, sprint_title=site_sprint.title,
-                                 sprint_page=site_sprint.page, details=details))
+        entries.append(
+            SiteEntry(
+                kind=entry.kind,
+                text=entry.text,
+                time=entry.time,
+                source=entry.source,
+                sprint_id=site_sprint.id,
+                sprint_title=site_sprint.title,
+                sprint_page=site_sprint.page,
+                details=details,
+            )
+        )
     return entries
 
 
@@ -99,8 +124,10 @@ def sprint_root(sprint: Sprint, problems: list[str]) -> Path | None:
     """The sprint folder, resolved, when it lies inside the workspace; None (and a problem) when it does not."""
     if is_inside(sprint.folder, sprint.workspace.root):
         return sprint.folder.resolve()
-    problems.append(f"sprints/{sprint.name}: the sprint folder is a symlink leading outside the workspace — "
-                    "its artifacts and notebooks were left out; move the folder into sprints/")
+    problems.append(
+        f"sprints/{sprint.name}: the sprint folder is a symlink leading outside the workspace — "
+        "its artifacts and notebooks were left out; move the folder into sprints/"
+    )
     return None
 
 
@@ -121,8 +148,15 @@ def artifacts_of(folder: Path, root: Path, problems: list[str]) -> list[SiteArti
         if path.name.endswith(CAPTION_SUFFIX):
             continue
         caption = _caption_of(path, root)
-        artifacts.append(SiteArtifact(source=path, name=relative, caption=caption,
-                                      alt=caption or default_alt(relative), size=path.stat().st_size))
+        artifacts.append(
+            SiteArtifact(
+                source=path,
+                name=relative,
+                caption=caption,
+                alt=caption or default_alt(relative),
+                size=path.stat().st_size,
+            )
+        )
     return sorted(artifacts, key=lambda artifact: artifact.name)
 
 
@@ -133,8 +167,10 @@ def _walk(folder: Path, root: Path, label: str, problems: list[str]):
         for name in sorted(folders):
             path = here / name
             if path.is_symlink() and not _hidden(path.relative_to(folder)):
-                problems.append(f"{label}/{path.relative_to(folder).as_posix()}: is a symlinked folder, which is "
-                                "not followed — it was left out of the site; copy what it holds into the sprint")
+                problems.append(
+                    f"{label}/{path.relative_to(folder).as_posix()}: is a symlinked folder, which is "
+                    "not followed — it was left out of the site; copy what it holds into the sprint"
+                )
         folders[:] = sorted(name for name in folders if not (here / name).is_symlink())
         for name in sorted(files):
             path = here / name

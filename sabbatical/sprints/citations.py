@@ -43,13 +43,19 @@ class Evidence:
         return {key: value for key, value in named.items() if value}
 
 
-def check_evidence(sprint: Sprint, *, cites: list[str] | tuple[str, ...] | None = None,
-                   runs: list[str] | tuple[str, ...] | None = None,
-                   figures: list[str] | tuple[str, ...] | None = None) -> Evidence:
+def check_evidence(
+    sprint: Sprint,
+    *,
+    cites: list[str] | tuple[str, ...] | None = None,
+    runs: list[str] | tuple[str, ...] | None = None,
+    figures: list[str] | tuple[str, ...] | None = None,
+) -> Evidence:
     """Resolve every citation, or raise naming the first that does not exist (nothing is written then)."""
-    return Evidence(cites=resolve_items(sprint.workspace, _listed(cites, "cites")),
-                    runs=[resolve_run(sprint, ref) for ref in _listed(runs, "runs")],
-                    figures=[resolve_figure(sprint, ref) for ref in _listed(figures, "figures")])
+    return Evidence(
+        cites=resolve_items(sprint.workspace, _listed(cites, "cites")),
+        runs=[resolve_run(sprint, ref) for ref in _listed(runs, "runs")],
+        figures=[resolve_figure(sprint, ref) for ref in _listed(figures, "figures")],
+    )
 
 
 def _listed(values: list[str] | tuple[str, ...] | str | None, name: str) -> list[str]:
@@ -68,8 +74,10 @@ def resolve_items(workspace: Workspace, refs: list[str]) -> list[str]:
     if not refs:
         return []
     if not workspace.pile_path.exists():
-        raise NotFound(f"cannot cite {refs[0]}: there is no pile yet ({workspace.pile_path}) — read it first "
-                       f"(`sabbatical read arxiv {refs[0]}`), then cite it")
+        raise NotFound(
+            f"cannot cite {refs[0]}: there is no pile yet ({workspace.pile_path}) — read it first "
+            f"(`sabbatical read arxiv {refs[0]}`), then cite it"
+        )
     from .. import db
 
     conn = db.connect(workspace.pile_path)
@@ -100,8 +108,10 @@ def resolve_run(sprint: Sprint, ref: str) -> str:
     prefixed = [run_id for run_id in ids if len(ref) >= 6 and run_id.startswith(ref)]
     if len(prefixed) == 1:
         return prefixed[0]
-    raise NotFound(f"no run {ref!r} in sprint {sprint.id} — give a run's name or MLflow id "
-                   f"(`sabbatical sprint status {sprint.id}` lists its runs)")
+    raise NotFound(
+        f"no run {ref!r} in sprint {sprint.id} — give a run's name or MLflow id "
+        f"(`sabbatical sprint status {sprint.id}` lists its runs)"
+    )
 
 
 def resolve_figure(sprint: Sprint, ref: str) -> str:
@@ -112,11 +122,14 @@ def resolve_figure(sprint: Sprint, ref: str) -> str:
         path = (folder / candidate).resolve()
         if folder in path.parents and path.is_file():
             return path.relative_to(folder).as_posix()
-    raise NotFound(f"no figure {ref!r} in sprints/{sprint.name}/artifacts/ — save it first "
-                   '(`track.figure(fig, "name")`), then cite it by that name')
+    raise NotFound(
+        f"no figure {ref!r} in sprints/{sprint.name}/artifacts/ — save it first "
+        '(`track.figure(fig, "name")`), then cite it by that name'
+    )
 
 
 # -- the way back ------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Citation:
@@ -139,8 +152,11 @@ def citations_of(workspace: Workspace, item_id: str) -> list[Citation]:
         meta = document.meta
         if item_id in reading_list_ids(document.section("Reading list") or ""):
             found.append(Citation(meta.id, sprint.name, meta.question, None))
-        found += [Citation(meta.id, sprint.name, meta.question, entry) for entry in sprint.journal()
-                  if entry.current and item_id in entry.cites]
+        found += [
+            Citation(meta.id, sprint.name, meta.question, entry)
+            for entry in sprint.journal()
+            if entry.current and item_id in entry.cites
+        ]
     return found
 
 

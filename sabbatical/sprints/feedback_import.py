@@ -39,7 +39,7 @@ class Reply:
     author: str
     at: str
     url: str
-    thread: str          # the thread's title and opening text, to find which sprint it is about
+    thread: str  # the thread's title and opening text, to find which sprint it is about
 
     @property
     def key(self) -> str:
@@ -50,9 +50,9 @@ class Reply:
 
 @dataclass
 class ImportReport:
-    added: list[tuple[str, Reply]] = field(default_factory=list)     # (sprint id, reply)
+    added: list[tuple[str, Reply]] = field(default_factory=list)  # (sprint id, reply)
     duplicates: int = 0
-    skipped: int = 0                                                   # posts without text
+    skipped: int = 0  # posts without text
 
 
 def read_export(path: Path) -> list[Reply]:
@@ -64,12 +64,16 @@ def read_export(path: Path) -> list[Reply]:
     except OSError as exc:
         raise UsageError(f"cannot read {path} ({exc.strerror or exc}) — give the JSON file `gh` wrote") from None
     except (ValueError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path} is not JSON ({exc}) — export with `gh issue list --json "
-                         "number,title,body,author,url,createdAt,comments > FILE`") from None
+        raise UsageError(
+            f"{path} is not JSON ({exc}) — export with `gh issue list --json "
+            "number,title,body,author,url,createdAt,comments > FILE`"
+        ) from None
     threads = list(_threads(data))
     if not threads and data not in ([], {}):
-        raise UsageError(f"{path} holds no issues or discussions in a shape `gh` prints — see "
-                         "`sabbatical sprint feedback import --help`")
+        raise UsageError(
+            f"{path} holds no issues or discussions in a shape `gh` prints — see "
+            "`sabbatical sprint feedback import --help`"
+        )
     return [reply for thread in threads for reply in _replies(thread)]
 
 
@@ -90,14 +94,21 @@ def _replies(thread: dict[str, Any]) -> Iterator[Reply]:
     title = _text(thread.get("title"))
     opening = _text(thread.get("body"))
     context = f"{title}\n{opening}"
-    yield Reply(opening, _login(thread.get("author")), _text(thread.get("createdAt")), _text(thread.get("url")), context)
+    yield Reply(
+        opening, _login(thread.get("author")), _text(thread.get("createdAt")), _text(thread.get("url")), context
+    )
     comments = thread.get("comments")
     if isinstance(comments, dict):
         comments = comments.get("nodes") or comments.get("edges") or []
     for comment in comments if isinstance(comments, list) else []:
         comment = comment.get("node", comment) if isinstance(comment, dict) else {}
-        yield Reply(_text(comment.get("body")), _login(comment.get("author")), _text(comment.get("createdAt")),
-                    _text(comment.get("url")), context)
+        yield Reply(
+            _text(comment.get("body")),
+            _login(comment.get("author")),
+            _text(comment.get("createdAt")),
+            _text(comment.get("url")),
+            context,
+        )
 
 
 def _text(value: Any) -> str:
@@ -129,8 +140,14 @@ def import_feedback(sprints: list[Sprint], default: Sprint | None, replies: list
         if reply.key in keys:
             report.duplicates += 1
             continue
-        target.log("feedback", reply.text, source=reply.author, feedback_id=reply.key, url=reply.url or None,
-                   replied_at=reply.at or None)
+        target.log(
+            "feedback",
+            reply.text,
+            source=reply.author,
+            feedback_id=reply.key,
+            url=reply.url or None,
+            replied_at=reply.at or None,
+        )
         keys.add(reply.key)
         report.added.append((target.id, reply))
     return report

@@ -57,8 +57,14 @@ class JournalEntry:
     seen_before: int = 0  # superseded entries from earlier executions that said exactly the same
 
     def to_dict(self) -> dict[str, Any]:
-        return {"time": self.time, "kind": self.kind, "text": self.text, "source": self.source,
-                "private": self.private, **self.extra}
+        return {
+            "time": self.time,
+            "kind": self.kind,
+            "text": self.text,
+            "source": self.source,
+            "private": self.private,
+            **self.extra,
+        }
 
     @property
     def current(self) -> bool:
@@ -104,8 +110,14 @@ def record(path: Path, kind: str, text: str, *, source: str, private: bool = Fal
 
 def record_event(path: Path, event: str, **fields: Any) -> None:
     """Append an event line (no `kind`, so it is never read as an entry)."""
-    _append(path, {"time": _now(), "event": event, **{key: value for key, value in fields.items()
-                                                       if value is not None and key not in ("time", "kind")}})
+    _append(
+        path,
+        {
+            "time": _now(),
+            "event": event,
+            **{key: value for key, value in fields.items() if value is not None and key not in ("time", "kind")},
+        },
+    )
 
 
 def read_events(path: Path, event: str | None = None) -> list[dict[str, Any]]:
@@ -158,9 +170,15 @@ def read_journal(path: Path) -> list[JournalEntry]:
 
 
 def _entry_of(raw: dict[str, Any], number: int) -> JournalEntry:
-    return JournalEntry(time=str(raw.get("time", "")), kind=raw["kind"], text=raw["text"],
-                        source=str(raw.get("source", "")), private=bool(raw.get("private", False)),
-                        extra={key: value for key, value in raw.items() if key not in _CORE}, number=number)
+    return JournalEntry(
+        time=str(raw.get("time", "")),
+        kind=raw["kind"],
+        text=raw["text"],
+        source=str(raw.get("source", "")),
+        private=bool(raw.get("private", False)),
+        extra={key: value for key, value in raw.items() if key not in _CORE},
+        number=number,
+    )
 
 
 def _apply(entries: list[JournalEntry], corrections: list[dict[str, Any]]) -> None:
@@ -205,9 +223,12 @@ def entry_by_number(path: Path, number: int) -> JournalEntry:
     """Entry N of the journal; NotFound names the range when there is no such entry."""
     entries = read_journal(path)
     if not 1 <= number <= len(entries):
-        raise NotFound(f"no journal entry {number} — this journal has entries 1 to {len(entries)} "
-                       "(`sabbatical sprint journal` lists them)" if entries else
-                       f"no journal entry {number} — the journal is empty")
+        raise NotFound(
+            f"no journal entry {number} — this journal has entries 1 to {len(entries)} "
+            "(`sabbatical sprint journal` lists them)"
+            if entries
+            else f"no journal entry {number} — the journal is empty"
+        )
     return entries[number - 1]
 
 
@@ -230,8 +251,10 @@ def keep(path: Path, number: int) -> JournalEntry:
     if not (entry.example or entry.after_close):
         raise UsageError(f"entry {number} is neither an example nor logged after the close — it is kept already")
     if not entry.current:
-        raise UsageError(f"entry {number} is {'retracted' if entry.retracted is not None else 'superseded'} "
-                         "— log it again to keep it")
+        raise UsageError(
+            f"entry {number} is {'retracted' if entry.retracted is not None else 'superseded'} "
+            "— log it again to keep it"
+        )
     if not entry.kept:
         record_event(path, "kept", entry=number)
         entry.kept = True
@@ -241,8 +264,11 @@ def keep(path: Path, number: int) -> JournalEntry:
 def supersede_earlier(path: Path, notebook: str, execution: str) -> list[int]:
     """Mark what earlier executions of `notebook` logged as superseded by `execution` (one event); the
     numbers of the entries it marked."""
-    earlier = [entry.number for entry in read_journal(path) if entry.current
-               and entry.extra.get("notebook") == notebook and entry.extra.get("execution") != execution]
+    earlier = [
+        entry.number
+        for entry in read_journal(path)
+        if entry.current and entry.extra.get("notebook") == notebook and entry.extra.get("execution") != execution
+    ]
     if earlier:
         record_event(path, "superseded", entries=earlier, notebook=notebook, execution=execution)
     return earlier

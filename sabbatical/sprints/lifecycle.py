@@ -79,17 +79,32 @@ def days_left(meta: SprintMeta, today: date | None = None) -> int | None:
 def summarise(sprint: Sprint, meta: SprintMeta, runs: int | None, today: date | None = None) -> SprintSummary:
     counts = count_kinds(sprint.journal())
     return SprintSummary(
-        id=sprint.id, folder=sprint.name, title=meta.title, question=meta.question,
-        start=meta.start.isoformat(), end=meta.end.isoformat(), days=meta.days, days_left=days_left(meta, today),
-        status=meta.status, answer=meta.answer, private=meta.private, runs=runs, failures=counts["failure"],
-        findings=counts["finding"], feedback=counts["feedback"], notes=counts["note"],
-        mlflow_experiment_id=meta.mlflow_experiment_id)
+        id=sprint.id,
+        folder=sprint.name,
+        title=meta.title,
+        question=meta.question,
+        start=meta.start.isoformat(),
+        end=meta.end.isoformat(),
+        days=meta.days,
+        days_left=days_left(meta, today),
+        status=meta.status,
+        answer=meta.answer,
+        private=meta.private,
+        runs=runs,
+        failures=counts["failure"],
+        findings=counts["finding"],
+        feedback=counts["feedback"],
+        notes=counts["note"],
+        mlflow_experiment_id=meta.mlflow_experiment_id,
+    )
 
 
 def list_sprints(workspace: Workspace, *, today: date | None = None, with_runs: bool = True) -> SprintListing:
     """Every sprint with its dates, status and journal counts, and (from its journal) its number of runs."""
-    summaries = [summarise(sprint, meta, journal_run_count(sprint) if with_runs else None, today)
-                 for sprint, meta in ((sprint, sprint.meta) for sprint in all_sprints(workspace))]
+    summaries = [
+        summarise(sprint, meta, journal_run_count(sprint) if with_runs else None, today)
+        for sprint, meta in ((sprint, sprint.meta) for sprint in all_sprints(workspace))
+    ]
     return SprintListing(summaries)
 
 
@@ -109,8 +124,13 @@ def superseded_runs(sprint: Sprint) -> list[str]:
             latest[str(event["notebook_name"])] = str(event["execution"])
     for event in read_events(sprint.journal_path, "superseded"):
         latest[str(event.get("notebook"))] = str(event.get("execution"))
-    return [str(event["run_id"]) for event in started if event.get("notebook_name") in latest and event.get("run_id")
-            and event.get("execution") != latest[str(event["notebook_name"])]]
+    return [
+        str(event["run_id"])
+        for event in started
+        if event.get("notebook_name") in latest
+        and event.get("run_id")
+        and event.get("execution") != latest[str(event["notebook_name"])]
+    ]
 
 
 def sprint_status(sprint: Sprint, *, today: date | None = None) -> SprintStatus:
@@ -127,22 +147,40 @@ def sprint_status(sprint: Sprint, *, today: date | None = None) -> SprintStatus:
         runs = None
         warnings.append(f"runs are missing: {exc}")
     return SprintStatus(
-        summary=summarise(sprint, meta, None if runs is None else len(runs), today), hypothesis=meta.hypothesis,
-        path=str(sprint.folder), tracking_uri=sprint.workspace.tracking_uri,
-        notebooks=_files(sprint.notebooks_dir, "*.ipynb"), artifacts=_files(sprint.artifacts_dir, "**/*"),
-        journal=sprint.journal(), runs=runs, warnings=warnings, superseded_runs=superseded_runs(sprint))
+        summary=summarise(sprint, meta, None if runs is None else len(runs), today),
+        hypothesis=meta.hypothesis,
+        path=str(sprint.folder),
+        tracking_uri=sprint.workspace.tracking_uri,
+        notebooks=_files(sprint.notebooks_dir, "*.ipynb"),
+        artifacts=_files(sprint.artifacts_dir, "**/*"),
+        journal=sprint.journal(),
+        runs=runs,
+        warnings=warnings,
+        superseded_runs=superseded_runs(sprint),
+    )
 
 
 def _files(folder, pattern: str) -> list[str]:
     if not folder.is_dir():
         return []
-    return sorted(str(path.relative_to(folder)) for path in folder.glob(pattern)
-                  if path.is_file() and not path.name.startswith("."))
+    return sorted(
+        str(path.relative_to(folder))
+        for path in folder.glob(pattern)
+        if path.is_file() and not path.name.startswith(".")
+    )
 
 
-def log_entry(sprint: Sprint, kind: str, text: str, *, source: str | None = None, private: bool = False,
-              cites: list[str] | None = None, runs: list[str] | None = None,
-              figures: list[str] | None = None) -> JournalEntry:
+def log_entry(
+    sprint: Sprint,
+    kind: str,
+    text: str,
+    *,
+    source: str | None = None,
+    private: bool = False,
+    cites: list[str] | None = None,
+    runs: list[str] | None = None,
+    figures: list[str] | None = None,
+) -> JournalEntry:
     """A journal entry written from the command line (`--from NAME` names who said it), with its citations
     checked first; to a closed sprint it is recorded as logged after the close (`entry.after_close`)."""
     from .citations import check_evidence
@@ -151,21 +189,25 @@ def log_entry(sprint: Sprint, kind: str, text: str, *, source: str | None = None
     return record_entry(sprint, kind, text, source=source or "cli", private=private, **evidence.fields())
 
 
-def record_entry(sprint: Sprint, kind: str, text: str, *, source: str, private: bool = False,
-                 **extra: Any) -> JournalEntry:
+def record_entry(
+    sprint: Sprint, kind: str, text: str, *, source: str, private: bool = False, **extra: Any
+) -> JournalEntry:
     """Append an entry; to a closed sprint it is marked `after_close` and the retro says it is stale."""
     closed = sprint.meta.status == "closed"
-    entry = record(sprint.journal_path, kind, text, source=source, private=private,
-                   after_close=True if closed else None, **extra)
+    entry = record(
+        sprint.journal_path, kind, text, source=source, private=private, after_close=True if closed else None, **extra
+    )
     if closed:
         mark_stale_retro(sprint)
     return entry
 
 
 def after_close_warning(sprint: Sprint, entry: JournalEntry) -> str:
-    return (f"sprint {sprint.id} is closed: entry {_number_of(sprint, entry)} was recorded as logged after the "
-            f"close, and its retro is stale until you reopen it (`sabbatical sprint reopen {sprint.id}`) or keep "
-            f"the entry (`sabbatical sprint log --keep N --sprint {sprint.id}`)")
+    return (
+        f"sprint {sprint.id} is closed: entry {_number_of(sprint, entry)} was recorded as logged after the "
+        f"close, and its retro is stale until you reopen it (`sabbatical sprint reopen {sprint.id}`) or keep "
+        f"the entry (`sabbatical sprint log --keep N --sprint {sprint.id}`)"
+    )
 
 
 def _number_of(sprint: Sprint, entry: JournalEntry) -> str:
@@ -193,9 +235,12 @@ def mark_stale_retro(sprint: Sprint) -> None:
         stale = [entry.number for entry in sprint.journal() if entry.stale]
         if stale and document.meta.status == "closed":
             numbers = ", ".join(map(str, stale))
-            kept = [f"{STALE_MARK} {len(stale)} journal {'entry' if len(stale) == 1 else 'entries'} ({numbers}) "
-                    "came after the close and are not in this retro — reopen the sprint, or keep them with "
-                    "`sabbatical sprint log --keep N`._", ""] + kept
+            kept = [
+                f"{STALE_MARK} {len(stale)} journal {'entry' if len(stale) == 1 else 'entries'} ({numbers}) "
+                "came after the close and are not in this retro — reopen the sprint, or keep them with "
+                "`sabbatical sprint log --keep N`._",
+                "",
+            ] + kept
         body = "\n".join(kept)
         if body.strip("\n") != retro.strip("\n"):
             document.replace_section("Retro", body)
@@ -230,14 +275,22 @@ def close_sprint(sprint: Sprint, answer: str, summary: str, *, today: date | Non
     document = sprint.document()
     meta = document.meta
     if meta.status == "closed":
-        raise SabbaticalError(f"sprint {sprint.id} is already closed (answer: {meta.answer}) — "
-                              f"`sabbatical sprint reopen {sprint.id}` first to close it again")
+        raise SabbaticalError(
+            f"sprint {sprint.id} is already closed (answer: {meta.answer}) — "
+            f"`sabbatical sprint reopen {sprint.id}` first to close it again"
+        )
     today = today or date.today()
     meta.status, meta.answer, meta.closed = "closed", answer, today
     document.replace_section("Retro", render_retro(meta, summary, sprint.journal()))
     sprint.save(document)
-    record(sprint.journal_path, "note", f"closed with answer {answer}: {summary}", source="sabbatical sprint close",
-           event="closed", answer=answer)
+    record(
+        sprint.journal_path,
+        "note",
+        f"closed with answer {answer}: {summary}",
+        source="sabbatical sprint close",
+        event="closed",
+        answer=answer,
+    )
     _tag_experiment(sprint, meta, "closed")
     return meta
 
@@ -255,11 +308,15 @@ def reopen_warnings(sprint: Sprint) -> list[str]:
             continue
         if theirs.status == "open":
             where = "the newer one is where" if other.number > sprint.number else "this one becomes where"
-            warnings.append(f"sprint {other.id} ({other.slug}) is open too — {where} `sprint log` and notebooks "
-                            "without a sprint named write; name a sprint with --sprint to choose")
+            warnings.append(
+                f"sprint {other.id} ({other.slug}) is open too — {where} `sprint log` and notebooks "
+                "without a sprint named write; name a sprint with --sprint to choose"
+            )
         if theirs.start <= meta.end and meta.start <= theirs.end:
-            warnings.append(f"sprint {other.id} ({other.slug}, {theirs.start} → {theirs.end}) overlaps this "
-                            f"sprint's dates ({meta.start} → {meta.end})")
+            warnings.append(
+                f"sprint {other.id} ({other.slug}, {theirs.start} → {theirs.end}) overlaps this "
+                f"sprint's dates ({meta.start} → {meta.end})"
+            )
     return warnings
 
 
@@ -273,11 +330,17 @@ def reopen_sprint(sprint: Sprint) -> SprintMeta:
     meta.status, meta.answer, meta.closed = "open", None, None
     retro = document.section("Retro") or ""
     retro = "\n".join(line for line in retro.strip().splitlines() if not line.startswith(STALE_MARK)).strip()
-    document.replace_section("Retro", f"_Reopened on {date.today()}; the retro below is from the earlier close._"
-                                      f"\n\n{retro}")
+    document.replace_section(
+        "Retro", f"_Reopened on {date.today()}; the retro below is from the earlier close._\n\n{retro}"
+    )
     sprint.save(document)
-    record(sprint.journal_path, "note", f"reopened (it was closed with answer {previous})",
-           source="sabbatical sprint reopen", event="reopened")
+    record(
+        sprint.journal_path,
+        "note",
+        f"reopened (it was closed with answer {previous})",
+        source="sabbatical sprint reopen",
+        event="reopened",
+    )
     _tag_experiment(sprint, meta, "open")
     return meta
 
@@ -285,16 +348,20 @@ def reopen_sprint(sprint: Sprint) -> SprintMeta:
 def _tag_experiment(sprint: Sprint, meta: SprintMeta, status: str) -> None:
     """Tag the sprint's experiment with its new status; a sprint with no experiment yet has nothing to tag
     (its experiment is made with the status it has then)."""
-    tags = {"sabbatical.status": status, "sabbatical.answer": meta.answer or "",
-            "sabbatical.closed": meta.closed.isoformat() if meta.closed else ""}
+    tags = {
+        "sabbatical.status": status,
+        "sabbatical.answer": meta.answer or "",
+        "sabbatical.closed": meta.closed.isoformat() if meta.closed else "",
+    }
     try:
         experiment_id = tracking.find_sprint_experiment(sprint)
         if experiment_id is None:
             return
         tracking.set_experiment_tags(sprint.workspace, experiment_id, tags)
     except TrackingError as exc:
-        raise PartialFailure(f"sprint {sprint.id} is {status} in sprint.md, but its MLflow experiment was not tagged",
-                             [str(exc)]) from exc
+        raise PartialFailure(
+            f"sprint {sprint.id} is {status} in sprint.md, but its MLflow experiment was not tagged", [str(exc)]
+        ) from exc
 
 
 def render_retro(meta: SprintMeta, summary: str, journal: list[JournalEntry]) -> str:
@@ -327,8 +394,9 @@ def refresh_reading(sprint: Sprint, *, write: bool, conn: sqlite3.Connection | N
     """Search the pile (`conn`, else opened here) with the sprint's question, its pins first; with `write`,
     replace the Reading list in sprint.md."""
     document = sprint.document()
-    reading = search_pile(sprint.workspace, document.meta.question, include_private=document.meta.private,
-                          conn=conn, sprint=sprint.id)
+    reading = search_pile(
+        sprint.workspace, document.meta.question, include_private=document.meta.private, conn=conn, sprint=sprint.id
+    )
     if write:
         document.replace_section("Reading list", render_markdown(reading))
         sprint.save(document)

@@ -30,8 +30,20 @@ FOLDER_PATTERN = re.compile(r"^(\d{2,})-(.+)$")
 STATUSES = ("open", "closed")
 ANSWERS = ("yes", "no", "partly")
 SECTIONS = ("Question", "Hypothesis", "Plan", "Reading list", "Notes", "Retro")
-_KNOWN_KEYS = ("id", "title", "question", "hypothesis", "start", "end", "status", "mlflow_experiment",
-               "mlflow_experiment_id", "private", "answer", "closed")
+_KNOWN_KEYS = (
+    "id",
+    "title",
+    "question",
+    "hypothesis",
+    "start",
+    "end",
+    "status",
+    "mlflow_experiment",
+    "mlflow_experiment_id",
+    "private",
+    "answer",
+    "closed",
+)
 
 
 @dataclass
@@ -58,9 +70,15 @@ class SprintMeta:
 
     def to_yaml_dict(self) -> dict[str, Any]:
         values: dict[str, Any] = {
-            "id": self.id, "title": self.title, "question": self.question, "hypothesis": self.hypothesis,
-            "start": self.start.isoformat(), "end": self.end.isoformat(), "status": self.status,
-            "mlflow_experiment": self.mlflow_experiment, "mlflow_experiment_id": self.mlflow_experiment_id,
+            "id": self.id,
+            "title": self.title,
+            "question": self.question,
+            "hypothesis": self.hypothesis,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "status": self.status,
+            "mlflow_experiment": self.mlflow_experiment,
+            "mlflow_experiment_id": self.mlflow_experiment_id,
             "private": self.private,
         }
         if self.answer is not None:
@@ -135,9 +153,13 @@ def _meta_from(raw: dict[str, Any], path: Path) -> SprintMeta:
     experiment = raw.get("mlflow_experiment_id")
     experiment_name = raw.get("mlflow_experiment")
     return SprintMeta(
-        id=str(raw["id"]).zfill(2), title=str(raw.get("title") or raw["question"]),
-        question=str(raw["question"]), hypothesis=str(raw.get("hypothesis") or ""),
-        start=_date(raw["start"], "start", path), end=_date(raw["end"], "end", path), status=status,
+        id=str(raw["id"]).zfill(2),
+        title=str(raw.get("title") or raw["question"]),
+        question=str(raw["question"]),
+        hypothesis=str(raw.get("hypothesis") or ""),
+        start=_date(raw["start"], "start", path),
+        end=_date(raw["end"], "end", path),
+        status=status,
         mlflow_experiment=None if experiment_name in (None, "") else str(experiment_name),
         mlflow_experiment_id=None if experiment in (None, "") else str(experiment),
         private=bool(raw.get("private", False)),
@@ -275,8 +297,7 @@ class Sprint:
 
         return read_journal(self.journal_path)
 
-    def log(self, kind: str, text: str, *, source: str = "python", private: bool = False,
-            **extra: Any) -> JournalEntry:
+    def log(self, kind: str, text: str, *, source: str = "python", private: bool = False, **extra: Any) -> JournalEntry:
         """Append a failure, finding, feedback or note to the journal."""
         from .journal import record
 
@@ -286,8 +307,7 @@ class Sprint:
         """What the pile has for this sprint's question now (best first)."""
         from .reading_list import search_pile
 
-        return search_pile(self.workspace, self.meta.question, limit=limit,
-                           include_private=self.meta.private).entries
+        return search_pile(self.workspace, self.meta.question, limit=limit, include_private=self.meta.private).entries
 
     def close(self, answer: str, summary: str):
         from .lifecycle import close_sprint
@@ -313,8 +333,11 @@ def sprint_folders(workspace: Workspace) -> list[Path]:
 def _folders_in(sprints_dir: Path) -> list[Path]:
     if not sprints_dir.is_dir():
         return []
-    found = [path for path in sprints_dir.iterdir()
-             if path.is_dir() and FOLDER_PATTERN.match(path.name) and (path / SPRINT_FILE).is_file()]
+    found = [
+        path
+        for path in sprints_dir.iterdir()
+        if path.is_dir() and FOLDER_PATTERN.match(path.name) and (path / SPRINT_FILE).is_file()
+    ]
     return sorted(found, key=lambda path: (int(path.name.split("-", 1)[0]), path.name))
 
 
@@ -367,8 +390,12 @@ def resolve_folder(workspace: Workspace, sprint_id: str | int | None) -> Path:
         if wanted in (folder.name, slug) or (wanted.isdigit() and int(wanted) == int(number)):
             return folder
     lowered = wanted.lower()
-    prefixed = [folder for folder in folders if not wanted.isdigit()
-                and (folder.name.split("-", 1)[1].startswith(lowered) or folder.name.startswith(lowered))]
+    prefixed = [
+        folder
+        for folder in folders
+        if not wanted.isdigit()
+        and (folder.name.split("-", 1)[1].startswith(lowered) or folder.name.startswith(lowered))
+    ]
     words = _words(wanted)
     asked = prefixed or [folder for folder in folders if words and words <= _words(_question_of(folder))]
     if len(asked) == 1:
@@ -398,11 +425,15 @@ def active_folder(workspace: Workspace, folders: list[Path] | None = None) -> Pa
     folders = folders if folders is not None else sprint_folders(workspace)
     if folders:
         latest = Sprint(workspace, folder=folders[-1])
-        raise NotFound(f"No open sprint — every sprint is closed. Name one to write to it, e.g. `--sprint {latest.id}` "
-                       f"(sprint {latest.id}, {latest.slug}), or reopen it (`sabbatical sprint reopen {latest.id}`), "
-                       'or start one with `sabbatical new-sprint "QUESTION"`')
-    raise NotFound('No open sprint — start one with `sabbatical new-sprint "QUESTION"`, '
-                   "or name one (`sabbatical sprint list` shows them)")
+        raise NotFound(
+            f"No open sprint — every sprint is closed. Name one to write to it, e.g. `--sprint {latest.id}` "
+            f"(sprint {latest.id}, {latest.slug}), or reopen it (`sabbatical sprint reopen {latest.id}`), "
+            'or start one with `sabbatical new-sprint "QUESTION"`'
+        )
+    raise NotFound(
+        'No open sprint — start one with `sabbatical new-sprint "QUESTION"`, '
+        "or name one (`sabbatical sprint list` shows them)"
+    )
 
 
 def sprint_of_folder(workspace: Workspace, start: Path) -> Sprint | None:

@@ -64,8 +64,9 @@ class NotebookExecution:
     error: str | None = None
 
 
-def kernel_environment(workspace: Workspace, notebook: Path | None = None,
-                       execution: str | None = None) -> dict[str, str]:
+def kernel_environment(
+    workspace: Workspace, notebook: Path | None = None, execution: str | None = None
+) -> dict[str, str]:
     """The environment a sprint's kernels get: the workspace, its tracking URI, a headless plot backend."""
     env = dict(os.environ)
     env["SABBATICAL_WORKSPACE"] = str(workspace.root)
@@ -81,9 +82,16 @@ def kernel_environment(workspace: Workspace, notebook: Path | None = None,
     return env
 
 
-def execute_notebook(workspace: Workspace, path: Path, *, timeout: int = 600, save: bool = True,
-                     parameters: dict[str, Any] | None = None, output: Path | None = None,
-                     execution: str | None = None) -> NotebookRun:
+def execute_notebook(
+    workspace: Workspace,
+    path: Path,
+    *,
+    timeout: int = 600,
+    save: bool = True,
+    parameters: dict[str, Any] | None = None,
+    output: Path | None = None,
+    execution: str | None = None,
+) -> NotebookRun:
     """Execute every cell of `path` on a fresh kernel; a failing cell is a SabbaticalError naming it.
 
     The executed notebook is saved over `path` (or to `output`) with `parameters` injected papermill-style.
@@ -100,13 +108,20 @@ def execute_notebook(workspace: Workspace, path: Path, *, timeout: int = 600, sa
     # Unix sockets in a private folder rather than TCP ports on localhost: nothing else can connect.
     with tempfile.TemporaryDirectory(prefix="sabbatical-kernel-") as sockets:
         sockets_config = Config({"KernelManager": {"transport": "ipc", "ip": os.path.join(sockets, "kernel")}})
-        client = NotebookClient(notebook, config=sockets_config, timeout=timeout, kernel_name=KERNEL,
-                                resources={"metadata": {"path": str(path.parent)}})
+        client = NotebookClient(
+            notebook,
+            config=sockets_config,
+            timeout=timeout,
+            kernel_name=KERNEL,
+            resources={"metadata": {"path": str(path.parent)}},
+        )
         try:
             client.execute(env=kernel_environment(workspace, path, execution))
         except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
-            raise SabbaticalError(f"{path.name} failed: {_first_line(exc)} — open it with `sabbatical lab` to "
-                                  "see the cell (its outputs were saved)") from exc
+            raise SabbaticalError(
+                f"{path.name} failed: {_first_line(exc)} — open it with `sabbatical lab` to "
+                "see the cell (its outputs were saved)"
+            ) from exc
         finally:
             if save:
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -118,8 +133,9 @@ def execute_notebook(workspace: Workspace, path: Path, *, timeout: int = 600, sa
 def inject_parameters(notebook: Any, parameters: dict[str, Any]) -> Any:
     """The notebook with `parameters` injected as papermill does; with none, without an earlier injection."""
     if not parameters:
-        notebook.cells = [cell for cell in notebook.cells
-                          if "injected-parameters" not in cell.get("metadata", {}).get("tags", [])]
+        notebook.cells = [
+            cell for cell in notebook.cells if "injected-parameters" not in cell.get("metadata", {}).get("tags", [])
+        ]
         return notebook
     from papermill.parameterize import parameterize_notebook
 
@@ -151,8 +167,14 @@ def parse_parameters(pairs: list[str]) -> dict[str, Any]:
     return parameters
 
 
-def run_notebook(sprint: Sprint, notebook: str | Path, *, parameters: dict[str, Any] | None = None,
-                 output: Path | None = None, timeout: int = 600) -> NotebookExecution:
+def run_notebook(
+    sprint: Sprint,
+    notebook: str | Path,
+    *,
+    parameters: dict[str, Any] | None = None,
+    output: Path | None = None,
+    timeout: int = 600,
+) -> NotebookExecution:
     """Execute a sprint's notebook headless as a new execution that supersedes the notebook's earlier ones.
 
     A failing cell does not raise: the result's `error` says which, and what ran before it is reported.
@@ -165,16 +187,23 @@ def run_notebook(sprint: Sprint, notebook: str | Path, *, parameters: dict[str, 
     started = time.perf_counter()
     error = None
     try:
-        done = execute_notebook(sprint.workspace, path, timeout=timeout, parameters=parameters, output=output,
-                                execution=execution)
+        done = execute_notebook(
+            sprint.workspace, path, timeout=timeout, parameters=parameters, output=output, execution=execution
+        )
         target = done.path
     except SabbaticalError as exc:
         error, target = str(exc), Path(output).resolve() if output is not None else path
     return NotebookExecution(
-        notebook=path.name, output=target, execution=execution, parameters=dict(parameters or {}),
-        seconds=time.perf_counter() - started, superseded=len(superseded), runs=_runs_of(sprint, execution),
+        notebook=path.name,
+        output=target,
+        execution=execution,
+        parameters=dict(parameters or {}),
+        seconds=time.perf_counter() - started,
+        superseded=len(superseded),
+        runs=_runs_of(sprint, execution),
         entries=[entry for entry in sprint.journal() if entry.extra.get("execution") == execution],
-        error=error)
+        error=error,
+    )
 
 
 def notebook_in(sprint: Sprint, notebook: str | Path) -> Path:
@@ -191,9 +220,11 @@ def _runs_of(sprint: Sprint, execution: str) -> list[ExecutedRun]:
     from .journal import read_events
 
     ended = {event.get("run_id"): str(event.get("status")) for event in read_events(sprint.journal_path, "run-ended")}
-    return [ExecutedRun(str(event["run_id"]), str(event.get("run_name", "")), ended.get(event["run_id"], "RUNNING"))
-            for event in read_events(sprint.journal_path, "run-started")
-            if event.get("execution") == execution and event.get("run_id")]
+    return [
+        ExecutedRun(str(event["run_id"]), str(event.get("run_name", "")), ended.get(event["run_id"], "RUNNING"))
+        for event in read_events(sprint.journal_path, "run-started")
+        if event.get("execution") == execution and event.get("run_id")
+    ]
 
 
 def _first_line(exc: BaseException) -> str:

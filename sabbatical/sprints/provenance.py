@@ -55,8 +55,14 @@ def shown_path(path: Path, root: Path) -> str:
 def git_commit(folder: Path) -> str | None:
     """HEAD of the git repository holding `folder`; None without git, outside a repository, or on a timeout."""
     try:
-        done = subprocess.run(["git", "rev-parse", "--verify", "--quiet", "HEAD"], cwd=folder, capture_output=True,
-                              text=True, timeout=GIT_TIMEOUT_SECONDS, stdin=subprocess.DEVNULL)
+        done = subprocess.run(
+            ["git", "rev-parse", "--verify", "--quiet", "HEAD"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=GIT_TIMEOUT_SECONDS,
+            stdin=subprocess.DEVNULL,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     commit = done.stdout.strip()

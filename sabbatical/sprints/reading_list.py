@@ -34,23 +34,94 @@ LIMIT = 10
 # Relevance (0–1, see relevance_of) an item must exceed to be listed: an item holding every word of the
 # question, but none of its phrases, scores exactly a half …
 FLOOR = 0.5
-MARKED_FLOOR = 0.25         # … or this much when the researcher starred, kept or tagged it
-QUESTION_HITS = 60          # candidates from searching the whole question …
-PHRASE_HITS = 30            # … and from searching each phrase of it
+MARKED_FLOOR = 0.25  # … or this much when the researcher starred, kept or tagged it
+QUESTION_HITS = 60  # candidates from searching the whole question …
+PHRASE_HITS = 30  # … and from searching each phrase of it
 BOOST = {"starred": 0.3, "kept": 0.15}
 TAG_BOOST = 0.1
 ABSTRACT_CHARS = 3_000
-DF_CAP = 5_000              # document frequencies are counted up to here (rarer words weigh more)
+DF_CAP = 5_000  # document frequencies are counted up to here (rarer words weigh more)
 # Words of a question that are about asking, not about the subject.
-QUESTION_WORDS = frozenset(["does", "do", "did", "can", "could", "would", "should", "is", "are", "how", "what",
-                            "why", "when", "which", "whether", "make", "makes", "made", "get", "gets", "use",
-                            "uses", "using", "used", "work", "works", "better", "best", "good", "really", "way",
-                            "ways", "help", "helps", "improve", "improves", "affect", "affects", "cause",
-                            "causes", "really", "actually", "happen", "happens", "same", "different", "new",
-                            # size and degree words, which qualify a subject without naming one
-                            "small", "smaller", "large", "larger", "big", "bigger", "high", "higher", "low", "lower",
-                            "long", "longer", "short", "shorter", "well", "much", "many", "more", "less", "need",
-                            "needs", "keep", "keeps", "find", "finds", "limited", "practice", "across"])
+QUESTION_WORDS = frozenset(
+    [
+        "does",
+        "do",
+        "did",
+        "can",
+        "could",
+        "would",
+        "should",
+        "is",
+        "are",
+        "how",
+        "what",
+        "why",
+        "when",
+        "which",
+        "whether",
+        "make",
+        "makes",
+        "made",
+        "get",
+        "gets",
+        "use",
+        "uses",
+        "using",
+        "used",
+        "work",
+        "works",
+        "better",
+        "best",
+        "good",
+        "really",
+        "way",
+        "ways",
+        "help",
+        "helps",
+        "improve",
+        "improves",
+        "affect",
+        "affects",
+        "cause",
+        "causes",
+        "really",
+        "actually",
+        "happen",
+        "happens",
+        "same",
+        "different",
+        "new",
+        # size and degree words, which qualify a subject without naming one
+        "small",
+        "smaller",
+        "large",
+        "larger",
+        "big",
+        "bigger",
+        "high",
+        "higher",
+        "low",
+        "lower",
+        "long",
+        "longer",
+        "short",
+        "shorter",
+        "well",
+        "much",
+        "many",
+        "more",
+        "less",
+        "need",
+        "needs",
+        "keep",
+        "keeps",
+        "find",
+        "finds",
+        "limited",
+        "practice",
+        "across",
+    ]
+)
 _TOKEN = re.compile(r"\w+(?:-\w+)*")
 _SPLIT = re.compile(r"[^\w]+")
 
@@ -76,7 +147,7 @@ class ReadingList:
     pile_exists: bool = True
     problem: str | None = None
     phrases: list[str] = field(default_factory=list)
-    below_floor: int = 0        # candidates that matched some words but too little of the question
+    below_floor: int = 0  # candidates that matched some words but too little of the question
 
 
 def _stem(word: str) -> str:
@@ -94,7 +165,12 @@ def question_phrases(question: str) -> list[str]:
     for clause in re.split(r"[,;:.!?()\"“”]+", question.lower()):
         run: list[str] = []
         for token in _TOKEN.findall(clause) + [""]:
-            if token and token not in STOP_WORDS and token not in QUESTION_WORDS and (len(token) >= 2 or token.isdigit()):
+            if (
+                token
+                and token not in STOP_WORDS
+                and token not in QUESTION_WORDS
+                and (len(token) >= 2 or token.isdigit())
+            ):
                 run.append(token)
             elif run:
                 phrase = " ".join(run)
@@ -117,8 +193,15 @@ def fts_query(question: str) -> str:
     return " OR ".join('"' + phrase.replace('"', '""') + '"' for phrase in question_phrases(question))
 
 
-def search_pile(workspace: Workspace, question: str, *, limit: int = LIMIT, include_private: bool = False,
-                conn: sqlite3.Connection | None = None, sprint: str | None = None) -> ReadingList:
+def search_pile(
+    workspace: Workspace,
+    question: str,
+    *,
+    limit: int = LIMIT,
+    include_private: bool = False,
+    conn: sqlite3.Connection | None = None,
+    sprint: str | None = None,
+) -> ReadingList:
     """The pile's best matches for `question`, with `sprint`'s pins. Never creates a pile that is not there.
 
     `conn` is the open pile to search (the CLI hands it over); without one the pile is opened here."""
@@ -135,8 +218,9 @@ def search_pile(workspace: Workspace, question: str, *, limit: int = LIMIT, incl
     except StoreError as exc:
         return ReadingList(query, problem=str(exc))
     try:
-        return reading_list(conn, workspace.config, question, limit=limit, include_private=include_private,
-                            sprint=sprint)
+        return reading_list(
+            conn, workspace.config, question, limit=limit, include_private=include_private, sprint=sprint
+        )
     except sqlite3.Error as exc:
         return ReadingList(query, problem=f"could not search the pile: {exc}")
     finally:
@@ -144,16 +228,22 @@ def search_pile(workspace: Workspace, question: str, *, limit: int = LIMIT, incl
             conn.close()
 
 
-def reading_list(conn: sqlite3.Connection, config: Config, question: str, *, limit: int = LIMIT,
-                 include_private: bool = False, sprint: str | None = None) -> ReadingList:
+def reading_list(
+    conn: sqlite3.Connection,
+    config: Config,
+    question: str,
+    *,
+    limit: int = LIMIT,
+    include_private: bool = False,
+    sprint: str | None = None,
+) -> ReadingList:
     """The reading list for `question` from an open pile: pinned items first, then the relevant ones."""
     phrases = question_phrases(question)
     result = ReadingList(fts_query(question), phrases=phrases)
     pins, removed = pinned_items(conn, sprint) if sprint else ([], set())
     hidden = _hidden(conn, include_private)
     scored = _scored(conn, config, question, phrases) if phrases else []
-    chosen: list[tuple[str, float, float, str, bool]] = [(i, 1.0, 1.0, "pinned", True) for i in pins
-                                                         if i not in hidden]
+    chosen: list[tuple[str, float, float, str, bool]] = [(i, 1.0, 1.0, "pinned", True) for i in pins if i not in hidden]
     for item_id, score, relevance, why in scored:
         if item_id in hidden or item_id in removed or item_id in pins:
             continue
@@ -162,12 +252,13 @@ def reading_list(conn: sqlite3.Connection, config: Config, question: str, *, lim
             result.below_floor += 1
             continue
         chosen.append((item_id, score, relevance, why, False))
-    result.entries = _entries(conn, config, chosen[:max(limit, len(pins))])
+    result.entries = _entries(conn, config, chosen[: max(limit, len(pins))])
     return result
 
 
-def _scored(conn: sqlite3.Connection, config: Config, question: str,
-            phrases: list[str]) -> list[tuple[str, float, float, str]]:
+def _scored(
+    conn: sqlite3.Connection, config: Config, question: str, phrases: list[str]
+) -> list[tuple[str, float, float, str]]:
     """(item id, score, relevance, why) for every candidate, best first."""
     from ..reading import triage
 
@@ -234,9 +325,9 @@ def _covered(words: list[str], normal: str, matched: list[str]) -> set[int]:
     for size in range(len(words), 1, -1):
         for start in range(len(words) - size + 1):
             span = set(range(start, start + size))
-            if not span <= covered and " " + " ".join(words[start:start + size]) + " " in normal:
+            if not span <= covered and " " + " ".join(words[start : start + size]) + " " in normal:
                 if not span & covered:
-                    matched.append(" ".join(words[start:start + size]))
+                    matched.append(" ".join(words[start : start + size]))
                 covered |= span
     return covered
 
@@ -248,8 +339,10 @@ def _word_weights(conn: sqlite3.Connection, phrases: list[str]) -> dict[str, flo
     weights = {}
     for word in words:
         try:
-            found = conn.execute("SELECT COUNT(*) FROM (SELECT rowid FROM items_fts WHERE items_fts MATCH ? LIMIT ?)",
-                                 ('"' + word.replace('"', '""') + '"*', DF_CAP)).fetchone()[0]
+            found = conn.execute(
+                "SELECT COUNT(*) FROM (SELECT rowid FROM items_fts WHERE items_fts MATCH ? LIMIT ?)",
+                ('"' + word.replace('"', '""') + '"*', DF_CAP),
+            ).fetchone()[0]
         except sqlite3.Error:
             found = 1
         # A word no item uses cannot tell items apart: it neither counts for nor against any of them.
@@ -260,9 +353,12 @@ def _word_weights(conn: sqlite3.Connection, phrases: list[str]) -> dict[str, flo
 def _texts(conn: sqlite3.Connection, ids: list[str]) -> dict[str, str]:
     texts: dict[str, str] = {}
     for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        for r in conn.execute(f"SELECT id, title, abstract, substr(content, 1, {ABSTRACT_CHARS}) AS body FROM items "
-                              f"WHERE id IN ({','.join('?' * len(chunk))})", chunk):
+        chunk = ids[start : start + 500]
+        for r in conn.execute(
+            f"SELECT id, title, abstract, substr(content, 1, {ABSTRACT_CHARS}) AS body FROM items "
+            f"WHERE id IN ({','.join('?' * len(chunk))})",
+            chunk,
+        ):
             texts[r["id"]] = f"{r['title']}. {r['abstract'] or r['body'] or ''}"
     return texts
 
@@ -276,23 +372,42 @@ def _hidden(conn: sqlite3.Connection, include_private: bool) -> set[str]:
     return hidden
 
 
-def _entries(conn: sqlite3.Connection, config: Config,
-             chosen: list[tuple[str, float, float, str, bool]]) -> list[ReadingEntry]:
+def _entries(
+    conn: sqlite3.Connection, config: Config, chosen: list[tuple[str, float, float, str, bool]]
+) -> list[ReadingEntry]:
     from ..reading.summarise import latest_summary_rows, preferred_key
 
     ids = [c[0] for c in chosen]
-    rows = {r["id"]: r for r in conn.execute(f"SELECT id, title, kind, url FROM items WHERE id IN "
-                                             f"({','.join('?' * len(ids))})", ids)} if ids else {}
+    rows = (
+        {
+            r["id"]: r
+            for r in conn.execute(
+                f"SELECT id, title, kind, url FROM items WHERE id IN ({','.join('?' * len(ids))})", ids
+            )
+        }
+        if ids
+        else {}
+    )
     summaries = latest_summary_rows(conn, ids, prefer=preferred_key(config.llm))
     entries = []
     for item_id, score, relevance, why, pinned in chosen:
         row, summary = rows.get(item_id), summaries.get(item_id)
         if row is None:
             continue
-        entries.append(ReadingEntry(item_id=item_id, title=row["title"] or item_id, kind=row["kind"], url=row["url"],
-                                    tldr=summary["tldr"] if summary else None,
-                                    contribution=summary["contribution"] if summary else None,
-                                    score=round(score, 4), relevance=relevance, why=why, pinned=pinned))
+        entries.append(
+            ReadingEntry(
+                item_id=item_id,
+                title=row["title"] or item_id,
+                kind=row["kind"],
+                url=row["url"],
+                tldr=summary["tldr"] if summary else None,
+                contribution=summary["contribution"] if summary else None,
+                score=round(score, 4),
+                relevance=relevance,
+                why=why,
+                pinned=pinned,
+            )
+        )
     return entries
 
 
@@ -305,8 +420,10 @@ def pinned_items(conn: sqlite3.Connection, sprint: str) -> tuple[list[str], set[
         if item_id and row["action"] in ("reading_add", "reading_remove"):
             latest.pop(item_id, None)
             latest[item_id] = row["action"]
-    return ([i for i, action in latest.items() if action == "reading_add"],
-            {i for i, action in latest.items() if action == "reading_remove"})
+    return (
+        [i for i, action in latest.items() if action == "reading_add"],
+        {i for i, action in latest.items() if action == "reading_remove"},
+    )
 
 
 def pin(conn: sqlite3.Connection, sprint: str, ref: str, *, remove: bool = False) -> str:
@@ -316,8 +433,10 @@ def pin(conn: sqlite3.Connection, sprint: str, ref: str, *, remove: bool = False
 
     item_id = resolve_item(conn, ref)
     with db.transaction(conn):
-        conn.execute("INSERT INTO events (subject, action, value) VALUES (?, ?, ?)",
-                     (f"sprint:{sprint}", "reading_remove" if remove else "reading_add", json.dumps({"item": item_id})))
+        conn.execute(
+            "INSERT INTO events (subject, action, value) VALUES (?, ?, ?)",
+            (f"sprint:{sprint}", "reading_remove" if remove else "reading_add", json.dumps({"item": item_id})),
+        )
     return item_id
 
 
@@ -325,16 +444,21 @@ def render_markdown(reading: ReadingList) -> str:
     """The Reading list section of sprint.md."""
     command = "`sabbatical sprint reading --refresh`"
     if not reading.pile_exists:
-        return ("No pile yet (reading/pile.db does not exist), so nothing to suggest. Read something with "
-                f"`sabbatical read …`, then run {command}.")
+        return (
+            "No pile yet (reading/pile.db does not exist), so nothing to suggest. Read something with "
+            f"`sabbatical read …`, then run {command}."
+        )
     if reading.problem:
         return f"The pile could not be searched: {reading.problem}. Once it is fixed, run {command}."
     if not reading.entries:
         return f"Nothing in the pile matches this question yet. After reading more, run {command}."
     searched = ", ".join(reading.phrases) or ", ".join(_words_of(reading.query))
     left_out = f"; {reading.below_floor} more matched too little of it to list" if reading.below_floor else ""
-    lines = [f"From the pile, best match first (searched for: {searched}{left_out}; {command} redoes it, "
-             "`sabbatical sprint reading add|remove ID` pins or removes an item).", ""]
+    lines = [
+        f"From the pile, best match first (searched for: {searched}{left_out}; {command} redoes it, "
+        "`sabbatical sprint reading add|remove ID` pins or removes an item).",
+        "",
+    ]
     for number, entry in enumerate(reading.entries, 1):
         title = entry.title.replace("[", "(").replace("]", ")").replace("\n", " ")
         linked = f"[{title}]({entry.url})" if entry.url else title

@@ -85,14 +85,25 @@ def parse_date(value: str | date | None, option: str) -> date | None:
         raise UsageError(f"{option} {value!r} is not a date — write it as YYYY-MM-DD, e.g. 2025-03-03") from None
 
 
-def plan_sprint(workspace: Workspace, question: str, *, hypothesis: str = "", start: str | date | None = None,
-                days: int | None = None, end: str | date | None = None, slug: str | None = None,
-                private: bool = False, today: date | None = None) -> SprintPlan:
+def plan_sprint(
+    workspace: Workspace,
+    question: str,
+    *,
+    hypothesis: str = "",
+    start: str | date | None = None,
+    days: int | None = None,
+    end: str | date | None = None,
+    slug: str | None = None,
+    private: bool = False,
+    today: date | None = None,
+) -> SprintPlan:
     """Check the input against the existing sprints and decide number, slug and dates (writes nothing)."""
     question = " ".join(question.split())
     if not question:
-        raise UsageError('the question is empty — say in one sentence what this sprint tries to answer, '
-                         'e.g. sabbatical new-sprint "Does X beat Y on Z?"')
+        raise UsageError(
+            "the question is empty — say in one sentence what this sprint tries to answer, "
+            'e.g. sabbatical new-sprint "Does X beat Y on Z?"'
+        )
     today = today or date.today()
     existing = all_sprints(workspace)
     metas = [(sprint, sprint.meta) for sprint in existing]
@@ -105,11 +116,19 @@ def plan_sprint(workspace: Workspace, question: str, *, hypothesis: str = "", st
         chosen = "sprint"
     for sprint in existing:
         if sprint.slug == chosen:
-            raise SabbaticalError(f"a sprint with the slug {chosen!r} already exists (sprints/{sprint.name}) — "
-                                  "choose another with --slug")
+            raise SabbaticalError(
+                f"a sprint with the slug {chosen!r} already exists (sprints/{sprint.name}) — choose another with --slug"
+            )
     number = max((sprint.number for sprint in existing), default=0) + 1
-    meta = SprintMeta(id=f"{number:02d}", title=short_title(question), question=question,
-                      hypothesis=" ".join(hypothesis.split()), start=start_date, end=end_date, private=private)
+    meta = SprintMeta(
+        id=f"{number:02d}",
+        title=short_title(question),
+        question=question,
+        hypothesis=" ".join(hypothesis.split()),
+        start=start_date,
+        end=end_date,
+        private=private,
+    )
     return SprintPlan(number, chosen, meta, warnings=_overlaps(metas, meta))
 
 
@@ -140,8 +159,10 @@ def _overlaps(metas: list[tuple[Sprint, SprintMeta]], new: SprintMeta) -> list[s
     warnings = []
     for sprint, meta in metas:
         if meta.status == "open" and new.start <= meta.end and meta.start <= new.end:
-            warnings.append(f"the new sprint overlaps open sprint {sprint.id} ({meta.start} → {meta.end}); "
-                            f"close it with `sabbatical sprint close {sprint.id} --answer … --summary …`")
+            warnings.append(
+                f"the new sprint overlaps open sprint {sprint.id} ({meta.start} → {meta.end}); "
+                f"close it with `sabbatical sprint close {sprint.id} --answer … --summary …`"
+            )
     return warnings
 
 
@@ -154,8 +175,6 @@ def create_sprint(workspace: Workspace, question: str, **options) -> NewSprint:
     workspace.sprints_dir.mkdir(parents=True, exist_ok=True)
     with folder_lock(workspace.sprints_dir):
         return _create_sprint(workspace, question, **options)
-
-
 
 
 def _create_sprint(workspace: Workspace, question: str, **options) -> NewSprint:
@@ -171,8 +190,10 @@ def _create_sprint(workspace: Workspace, question: str, **options) -> NewSprint:
         _write_skeleton(building, plan)
         (building / SPRINT_FILE).write_text(render_sprint_md(plan.meta, render_markdown(reading)), encoding="utf-8")
         if final.exists():
-            raise SabbaticalError(f"sprints/{final.name} appeared while the sprint was being built "
-                                  "(another new-sprint at the same time?) — run the command again")
+            raise SabbaticalError(
+                f"sprints/{final.name} appeared while the sprint was being built "
+                "(another new-sprint at the same time?) — run the command again"
+            )
         building.rename(final)
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
@@ -193,8 +214,14 @@ def render_sprint_md(meta: SprintMeta, reading_markdown: str) -> str:
 
     template = Template(_template_text("sprint.md"))
     front = yaml.safe_dump(meta.to_yaml_dict(), sort_keys=False, allow_unicode=True, width=100)
-    text = template.substitute(front_matter=front, id=meta.id, title=meta.title, question=meta.question,
-                               hypothesis=meta.hypothesis or NO_HYPOTHESIS, reading_list=reading_markdown)
+    text = template.substitute(
+        front_matter=front,
+        id=meta.id,
+        title=meta.title,
+        question=meta.question,
+        hypothesis=meta.hypothesis or NO_HYPOTHESIS,
+        reading_list=reading_markdown,
+    )
     parse_document(text, Path(SPRINT_FILE))  # what we write must read back
     return text
 
@@ -202,8 +229,12 @@ def render_sprint_md(meta: SprintMeta, reading_markdown: str) -> str:
 def render_notebook(name: str, meta: SprintMeta) -> str:
     """A template notebook with the sprint's id, question and hypothesis filled into its Markdown cells."""
     notebook = json.loads(_template_text(f"notebooks/{name}"))
-    values = {"{{id}}": meta.id, "{{question}}": meta.question, "{{title}}": meta.title,
-              "{{hypothesis}}": meta.hypothesis or "none yet"}
+    values = {
+        "{{id}}": meta.id,
+        "{{question}}": meta.question,
+        "{{title}}": meta.title,
+        "{{hypothesis}}": meta.hypothesis or "none yet",
+    }
     for cell in notebook["cells"]:
         if cell["cell_type"] == "markdown":
             source = "".join(cell["source"])

@@ -66,17 +66,25 @@ def choose_port(requested: int | None, default: int) -> int:
     raise SabbaticalError(f"no free port between {default} and {default + 49} on {HOST} — pass --port")
 
 
-def lab_launch(workspace: Workspace, sprint: Sprint | None, *, port: int | None = None,
-               open_browser: bool = True) -> ServerLaunch:
+def lab_launch(
+    workspace: Workspace, sprint: Sprint | None, *, port: int | None = None, open_browser: bool = True
+) -> ServerLaunch:
     """JupyterLab in the sprint's folder (or the workspace root), with the workspace's environment."""
     folder = sprint.folder if sprint is not None else workspace.root
     chosen = choose_port(port, LAB_PORT)
     token = secrets.token_urlsafe(24)
     env = kernel_environment(workspace)
     env["JUPYTER_TOKEN"] = token  # in the environment, not argv, so `ps` does not show it
-    command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.ip={HOST}", f"--ServerApp.port={chosen}",
-               "--ServerApp.port_retries=0", f"--ServerApp.root_dir={folder}",
-               f"--ServerApp.open_browser={open_browser}"]
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        f"--ServerApp.ip={HOST}",
+        f"--ServerApp.port={chosen}",
+        "--ServerApp.port_retries=0",
+        f"--ServerApp.root_dir={folder}",
+        f"--ServerApp.open_browser={open_browser}",
+    ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--ServerApp.allow_root=True")  # containers often run as root; Jupyter refuses unless told
     landing = "lab/tree/notebooks" if sprint is not None and sprint.notebooks_dir.is_dir() else "lab"
@@ -90,8 +98,9 @@ def _make_experiment(sprint: Sprint, launch: ServerLaunch) -> str | None:
     try:
         return tracking.ensure_sprint_experiment(sprint)
     except TrackingError as exc:
-        launch.warnings.append(f"sprint {sprint.id}'s MLflow experiment is not made yet ({exc}); "
-                               "the first tracked run tries again")
+        launch.warnings.append(
+            f"sprint {sprint.id}'s MLflow experiment is not made yet ({exc}); the first tracked run tries again"
+        )
         return None
 
 
@@ -99,12 +108,27 @@ def mlflow_launch(workspace: Workspace, sprint: Sprint | None = None, *, port: i
     """`mlflow server --workers 1` on the workspace's local store (a remote store already has its UI), with
     the address of `sprint`'s runs."""
     if tracking.is_remote(workspace):
-        raise SabbaticalError(f"this workspace tracks to {workspace.tracking_uri}, which has its own UI — "
-                              "open that address; `sabbatical mlflow` serves only a local store")
+        raise SabbaticalError(
+            f"this workspace tracks to {workspace.tracking_uri}, which has its own UI — "
+            "open that address; `sabbatical mlflow` serves only a local store"
+        )
     chosen = choose_port(port, MLFLOW_PORT)
-    command = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", workspace.tracking_uri,
-               "--default-artifact-root", workspace.artifact_root, "--host", HOST, "--port", str(chosen),
-               "--workers", "1"]
+    command = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--backend-store-uri",
+        workspace.tracking_uri,
+        "--default-artifact-root",
+        workspace.artifact_root,
+        "--host",
+        HOST,
+        "--port",
+        str(chosen),
+        "--workers",
+        "1",
+    ]
     env = dict(os.environ)
     env.pop("MLFLOW_TRACKING_URI", None)
     # The server's background job runner (GenAI scoring, trace archival) starts a dozen processes that a

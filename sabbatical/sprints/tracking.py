@@ -59,7 +59,7 @@ def experiment_name(number: int | str, question: str) -> str:
     """What the MLflow UI lists: "Sprint 3 · Do induction heads form at the same step…", cut between words."""
     text = " ".join(question.split())
     if len(text) > NAME_QUESTION_MAX:
-        cut = text[:NAME_QUESTION_MAX + 1].rsplit(" ", 1)[0] if " " in text[:NAME_QUESTION_MAX + 1] else ""
+        cut = text[: NAME_QUESTION_MAX + 1].rsplit(" ", 1)[0] if " " in text[: NAME_QUESTION_MAX + 1] else ""
         text = (cut or text[:NAME_QUESTION_MAX]).rstrip(",;:.!?-–— ") + "…"
     return f"Sprint {int(number)} · {text}"
 
@@ -88,15 +88,13 @@ def client(workspace: Workspace) -> MlflowClient:
     return mlflow_client
 
 
-
-
 def local_sqlite_path(workspace: Workspace) -> Path | None:
     uri = workspace.tracking_uri
     if not uri.startswith("sqlite:///"):
         return None
     from urllib.parse import unquote
 
-    return Path(unquote(uri[len("sqlite:///"):]))
+    return Path(unquote(uri[len("sqlite:///") :]))
 
 
 def _quiet_mlflow_logs() -> None:
@@ -126,12 +124,16 @@ def experiment_artifact_location(workspace: Workspace, folder_name: str) -> str 
 
 def experiment_tags(workspace: Workspace, folder_name: str, meta: SprintMeta) -> dict[str, str]:
     tags = {
-        f"{TAG_PREFIX}sprint": meta.id, f"{TAG_PREFIX}folder": folder_name,
-        f"{TAG_PREFIX}question": meta.question[:4000], f"{TAG_PREFIX}start": meta.start.isoformat(),
-        f"{TAG_PREFIX}end": meta.end.isoformat(), f"{TAG_PREFIX}status": meta.status,
+        f"{TAG_PREFIX}sprint": meta.id,
+        f"{TAG_PREFIX}folder": folder_name,
+        f"{TAG_PREFIX}question": meta.question[:4000],
+        f"{TAG_PREFIX}start": meta.start.isoformat(),
+        f"{TAG_PREFIX}end": meta.end.isoformat(),
+        f"{TAG_PREFIX}status": meta.status,
         f"{TAG_PREFIX}private": "true" if meta.private else "false",
         f"{TAG_PREFIX}workspace": str(workspace.root),
-        "mlflow.note.content": _description(meta), EXPERIMENT_KIND_TAG: EXPERIMENT_KIND,
+        "mlflow.note.content": _description(meta),
+        EXPERIMENT_KIND_TAG: EXPERIMENT_KIND,
     }
     if meta.hypothesis:
         tags[f"{TAG_PREFIX}hypothesis"] = meta.hypothesis[:4000]
@@ -169,13 +171,15 @@ def find_sprint_experiment(sprint: Sprint) -> str | None:
     try:
         found = client(sprint.workspace).get_experiment_by_name(sprint_experiment_name(meta))
     except Exception as exc:
-        raise TrackingError(f"could not look up the sprint's experiment on {sprint.workspace.tracking_uri}: "
-                            f"{_one_line(exc)}") from exc
+        raise TrackingError(
+            f"could not look up the sprint's experiment on {sprint.workspace.tracking_uri}: {_one_line(exc)}"
+        ) from exc
     return found.experiment_id if found is not None and _ours(sprint.workspace, found) else None
 
 
-def get_or_create_experiment(workspace: Workspace, mlflow_client: MlflowClient, folder_name: str,
-                             meta: SprintMeta) -> str:
+def get_or_create_experiment(
+    workspace: Workspace, mlflow_client: MlflowClient, folder_name: str, meta: SprintMeta
+) -> str:
     """The sprint's experiment, created with its tags and artifact location unless it exists.
 
     Another process creating it at the same moment is fine (its experiment is used). One of that name
@@ -189,7 +193,8 @@ def get_or_create_experiment(workspace: Workspace, mlflow_client: MlflowClient, 
         if existing is None:
             try:
                 return mlflow_client.create_experiment(
-                    name, artifact_location=experiment_artifact_location(workspace, folder_name), tags=tags)
+                    name, artifact_location=experiment_artifact_location(workspace, folder_name), tags=tags
+                )
             except Exception as exc:
                 if getattr(exc, "error_code", None) != "RESOURCE_ALREADY_EXISTS":
                     raise
@@ -199,8 +204,10 @@ def get_or_create_experiment(workspace: Workspace, mlflow_client: MlflowClient, 
     except TrackingError:
         raise
     except Exception as exc:
-        raise TrackingError(f"could not create the MLflow experiment {name!r} on {workspace.tracking_uri}: "
-                            f"{_one_line(exc)} — check [tracking] uri in sabbatical.toml") from exc
+        raise TrackingError(
+            f"could not create the MLflow experiment {name!r} on {workspace.tracking_uri}: "
+            f"{_one_line(exc)} — check [tracking] uri in sabbatical.toml"
+        ) from exc
     return _reuse(workspace, mlflow_client, existing, tags)
 
 
@@ -210,9 +217,11 @@ def _ours(workspace: Workspace, experiment: Any) -> bool:
 
 def _reuse(workspace: Workspace, mlflow_client: MlflowClient, existing: Any, tags: dict[str, str]) -> str:
     if not _ours(workspace, existing):
-        raise TrackingError(f"an MLflow experiment named {existing.name!r} already exists on "
-                            f"{workspace.tracking_uri} and belongs to another workspace — give this sprint "
-                            "another one in its sprint.md (mlflow_experiment: …)")
+        raise TrackingError(
+            f"an MLflow experiment named {existing.name!r} already exists on "
+            f"{workspace.tracking_uri} and belongs to another workspace — give this sprint "
+            "another one in its sprint.md (mlflow_experiment: …)"
+        )
     if existing.lifecycle_stage == "deleted":
         try:
             mlflow_client.restore_experiment(existing.experiment_id)
@@ -224,8 +233,9 @@ def _reuse(workspace: Workspace, mlflow_client: MlflowClient, existing: Any, tag
     return existing.experiment_id
 
 
-def set_experiment_tags(workspace: Workspace, experiment_id: str, tags: dict[str, str],
-                        mlflow_client: MlflowClient | None = None) -> None:
+def set_experiment_tags(
+    workspace: Workspace, experiment_id: str, tags: dict[str, str], mlflow_client: MlflowClient | None = None
+) -> None:
     try:
         mlflow_client = mlflow_client or client(workspace)
         for key, value in tags.items():
@@ -268,15 +278,25 @@ def _summarise_run(mlflow_client: MlflowClient, run: Any, workspace: Workspace |
     for key in run.data.metrics:
         history = mlflow_client.get_metric_history(run.info.run_id, key)
         if history:
-            metrics[key] = summarise_run_metric(workspace, run.data.tags, key,
-                                                [(point.step, point.value, point.timestamp) for point in history])
+            metrics[key] = summarise_run_metric(
+                workspace, run.data.tags, key, [(point.step, point.value, point.timestamp) for point in history]
+            )
     tags = {key: value for key, value in run.data.tags.items() if not key.startswith("mlflow.")}
-    return RunSummary(id=run.info.run_id, name=run.info.run_name or run.info.run_id[:8], status=run.info.status,
-                      start_time=run.info.start_time, end_time=run.info.end_time, params=dict(run.data.params),
-                      metrics=metrics, tags=tags)
+    return RunSummary(
+        id=run.info.run_id,
+        name=run.info.run_name or run.info.run_id[:8],
+        status=run.info.status,
+        start_time=run.info.start_time,
+        end_time=run.info.end_time,
+        params=dict(run.data.params),
+        metrics=metrics,
+        tags=tags,
+    )
 
 
-def metric_goal(name: str, run_tags: dict[str, str] | None = None, declared: dict[str, str] | None = None) -> str | None:
+def metric_goal(
+    name: str, run_tags: dict[str, str] | None = None, declared: dict[str, str] | None = None
+) -> str | None:
     """The metric's goal as the researcher said it: on the run (`track.metric(…, goal=)`), else in
     `[sprints] metrics`; None when neither says (no guess from the name: "time" may be better larger)."""
     for said in ((run_tags or {}).get(GOAL_TAG_PREFIX + name), (declared or {}).get(name)):
@@ -285,8 +305,9 @@ def metric_goal(name: str, run_tags: dict[str, str] | None = None, declared: dic
     return None
 
 
-def summarise_run_metric(workspace: Workspace | None, run_tags: dict[str, str], name: str,
-                         points: list[tuple[int, float, int]]) -> MetricSummary:
+def summarise_run_metric(
+    workspace: Workspace | None, run_tags: dict[str, str], name: str, points: list[tuple[int, float, int]]
+) -> MetricSummary:
     """A run's metric summarised with the goal its run or the workspace's settings give it."""
     declared = workspace.config.sprints.metrics if workspace is not None else None
     return summarise_metric(name, points, goal=metric_goal(name, run_tags, declared))
@@ -300,8 +321,9 @@ def summarise_metric(name: str, points: list[tuple[int, float, int]], goal: str 
         finite = [point for point in points if point[1] == point[1]] or points  # NaN never wins
         pick = min if goal == "min" else max
         best = pick(finite, key=lambda point: point[1])
-    return MetricSummary(best=best[1], best_step=best[0], last=last[1], last_step=last[0], goal=goal,
-                         points=len(points))
+    return MetricSummary(
+        best=best[1], best_step=best[0], last=last[1], last_step=last[0], goal=goal, points=len(points)
+    )
 
 
 def _one_line(exc: BaseException) -> str:

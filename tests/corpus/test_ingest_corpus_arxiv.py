@@ -31,8 +31,12 @@ def serve_recordings(corpus: Path, http_server) -> str:
         recorded = json.loads(recording.read_text())
         url = urlsplit(recorded["url"])
         body = (corpus / FIXTURES / "atom_xml" / f"{recording.stem}.xml").read_bytes()
-        http_server.route(f"{url.path}?{url.query}", body=body, status=recorded["status_code"],
-                          headers={"Content-Type": "application/atom+xml"})
+        http_server.route(
+            f"{url.path}?{url.query}",
+            body=body,
+            status=recorded["status_code"],
+            headers={"Content-Type": "application/atom+xml"},
+        )
     return http_server.url + "/api/query"
 
 
@@ -88,8 +92,10 @@ def test_a_search_pages_through_the_recorded_pages(corpus, http_server, pile):
 
 def test_every_recorded_answer_as_a_file(corpus, pile):
     report = read_files(Ingester(pile, ReadingConfig()), [corpus / FIXTURES / "atom_xml"])
-    assert report.failures == [f"file {corpus / FIXTURES / 'atom_xml' / 'id_abc_s0_m100_b79c8dcf6bc3.xml'}: "
-                               "this is an arXiv error answer: incorrect id format for abc"]
+    assert report.failures == [
+        f"file {corpus / FIXTURES / 'atom_xml' / 'id_abc_s0_m100_b79c8dcf6bc3.xml'}: "
+        "this is an arXiv error answer: incorrect id format for abc"
+    ]
     assert sum("it has no entries" in w for w in report.warnings) == 2
     assert pile.count("paper") == 105 and pile.count() == 105
 
@@ -97,9 +103,15 @@ def test_every_recorded_answer_as_a_file(corpus, pile):
 def test_oai_pmh_harvest_with_a_rate_limit_ingests_every_record(corpus, http_server, tmp_path, cli, workspace):
     pages = [(corpus / OAI / f"ListRecords_data_{n}.xml").read_bytes() for n in range(3)]
     first = "/oai?" + urlencode({"verb": "ListRecords", "metadataPrefix": "oai_dc", "from": "2023-03-07"})
-    http_server.route(first, Response(503, (corpus / OAI / "arxiv_retry_after.html").read_bytes(),
-                                      {"Retry-After": "1", "Content-Type": "text/html"}),
-                      Response(200, pages[0], {"Content-Type": "text/xml"}))
+    http_server.route(
+        first,
+        Response(
+            503,
+            (corpus / OAI / "arxiv_retry_after.html").read_bytes(),
+            {"Retry-After": "1", "Content-Type": "text/html"},
+        ),
+        Response(200, pages[0], {"Content-Type": "text/xml"}),
+    )
     for token, page in (("6511260|1001", pages[1]), ("6511260|2001", pages[2])):
         http_server.route("/oai?" + urlencode({"verb": "ListRecords", "resumptionToken": token}), body=page)
     configure(workspace, oai_pmh_url=http_server.url + "/oai")
@@ -126,14 +138,22 @@ def test_the_kaggle_snapshot_sample_is_200_papers(corpus, pile):
 
 def test_a_week_of_daily_listings_is_1628_papers(corpus, tmp_path, pile):
     """Each listing row becomes an arXiv identifier in one of its many spellings; the pile must see one paper."""
-    spellings = [lambda i: i, lambda i: f"arXiv:{i}", lambda i: f"https://arxiv.org/abs/{i}",
-                 lambda i: f"http://arxiv.org/pdf/{i}v1", lambda i: f"https://export.arxiv.org/abs/{i}v2"]
+    spellings = [
+        lambda i: i,
+        lambda i: f"arXiv:{i}",
+        lambda i: f"https://arxiv.org/abs/{i}",
+        lambda i: f"http://arxiv.org/pdf/{i}v1",
+        lambda i: f"https://export.arxiv.org/abs/{i}v2",
+    ]
     files = []
     for day in DAYS:
         rows = [json.loads(line) for line in (corpus / "arxiv/daily_listings_cs.CV_cs.CL" / f"{day}.jsonl").open()]
         converted = tmp_path / f"{day}.jsonl"
-        converted.write_text("".join(json.dumps({**row, "id": spellings[n % len(spellings)](row["id"])}) + "\n"
-                                     for n, row in enumerate(rows)))
+        converted.write_text(
+            "".join(
+                json.dumps({**row, "id": spellings[n % len(spellings)](row["id"])}) + "\n" for n, row in enumerate(rows)
+            )
+        )
         files.append(converted)
     report = read_files(Ingester(pile, ReadingConfig()), files)
     assert report.failures == [] and report.new == 1628

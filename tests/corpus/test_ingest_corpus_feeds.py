@@ -17,8 +17,14 @@ TRUNCATED = "netnewswire/jsonfeed/allthis-partial.json"  # deliberately cut shor
 
 def real_feeds(corpus: Path) -> list[Path]:
     root = corpus / "feeds"
-    return sorted(p for p in root.rglob("*") if p.is_file() and "bad" not in p.relative_to(root).parts
-                  and not p.name.endswith(".serde.json") and p.suffix != ".opml")
+    return sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file()
+        and "bad" not in p.relative_to(root).parts
+        and not p.name.endswith(".serde.json")
+        and p.suffix != ".opml"
+    )
 
 
 def distinct_entries(path: Path) -> int:
@@ -31,15 +37,28 @@ def distinct_entries(path: Path) -> int:
     if path.suffix == ".json":
         doc = json.loads(path.read_bytes())
         items = doc["items"] if "items" in doc else doc["rss"]["channel"]["item"]
-        keys = {(str(i.get("id") or i.get("guid") or ""), i.get("url") or i.get("link") or "",
-                 "" if (i.get("id") or i.get("guid") or i.get("url") or i.get("link"))
-                 else str(i.get("title", "")) + str(i.get("content_html") or i.get("description") or ""))
-                for i in items}
+        keys = {
+            (
+                str(i.get("id") or i.get("guid") or ""),
+                i.get("url") or i.get("link") or "",
+                ""
+                if (i.get("id") or i.get("guid") or i.get("url") or i.get("link"))
+                else str(i.get("title", "")) + str(i.get("content_html") or i.get("description") or ""),
+            )
+            for i in items
+        }
         return len(keys)
     parsed = feedparser.parse(path.read_bytes())
-    return len({(e.get("id", ""), e.get("link", ""),
-                 "" if (e.get("id") or e.get("link")) else e.get("title", "") + e.get("summary", ""))
-                for e in parsed.entries})
+    return len(
+        {
+            (
+                e.get("id", ""),
+                e.get("link", ""),
+                "" if (e.get("id") or e.get("link")) else e.get("title", "") + e.get("summary", ""),
+            )
+            for e in parsed.entries
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -70,8 +89,10 @@ def test_every_real_feed_brings_every_distinct_entry(corpus, ingested):
             wrong[str(path.relative_to(corpus))] = (stored, expected)
     assert not wrong, wrong
     total = sum(distinct_entries(p) for p in feeds if not p.match("*/" + TRUNCATED))
-    print(f"\n179 feeds: {total} distinct entries, {pile.count()} items after cross-feed dedup, "
-          f"{len(report.warnings)} warnings")
+    print(
+        f"\n179 feeds: {total} distinct entries, {pile.count()} items after cross-feed dedup, "
+        f"{len(report.warnings)} warnings"
+    )
     assert pile.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 

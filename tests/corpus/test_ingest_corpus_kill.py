@@ -32,8 +32,17 @@ def inputs(corpus) -> list[str]:
 
 
 def command(workspace, corpus, *options: str) -> list[str]:
-    return [sys.executable, "-m", "sabbatical", "--workspace", str(workspace.root), "read", "file", *options,
-            *inputs(corpus)]
+    return [
+        sys.executable,
+        "-m",
+        "sabbatical",
+        "--workspace",
+        str(workspace.root),
+        "read",
+        "file",
+        *options,
+        *inputs(corpus),
+    ]
 
 
 def run_to_the_end(workspace, corpus) -> subprocess.CompletedProcess:
@@ -49,8 +58,11 @@ def state(workspace) -> dict:
         return {
             "items": sorted(conn.execute("SELECT id, kind, content_hash, substr(metadata_from, 1, 5) FROM items")),
             "aliases": sorted(conn.execute("SELECT alias, item_id FROM aliases")),
-            "item_sources": sorted(conn.execute(
-                "SELECT x.item_id, s.kind, s.locator FROM item_sources x JOIN sources s ON s.id = x.source_id")),
+            "item_sources": sorted(
+                conn.execute(
+                    "SELECT x.item_id, s.kind, s.locator FROM item_sources x JOIN sources s ON s.id = x.source_id"
+                )
+            ),
             "versions": sorted(conn.execute("SELECT item_id, version FROM item_versions")),
             "links": sorted(conn.execute("SELECT from_item, to_item FROM links")),
             "fts": conn.execute("SELECT COUNT(*) FROM items_fts").fetchone()[0],
@@ -102,8 +114,9 @@ def test_kill_9_at_random_moments_then_complete(corpus, tmp_path):
             break
         options = ("--force",) if attempt % 2 else ()
         before = wal_stamp(workspace)
-        process = subprocess.Popen(command(workspace, corpus, *options), stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            command(workspace, corpus, *options), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         wait_for_a_write(workspace, process, before)
         moment = chooser.uniform(0.0, max(0.5, full_run * 0.6))  # after its first write: mid-ingest
         time.sleep(moment)

@@ -43,11 +43,15 @@ def test_main_text_f1_on_the_article_extraction_benchmark(corpus):
     folder = corpus / "html/article-extraction-benchmark"
     truth = json.loads((folder / "ground-truth.json").read_text())
     assert len(truth) == 100
-    scores = [token_f1(extracted(folder / "pages" / f"{digest}.html", page["url"]), page["articleBody"])
-              for digest, page in sorted(truth.items())]
+    scores = [
+        token_f1(extracted(folder / "pages" / f"{digest}.html", page["url"]), page["articleBody"])
+        for digest, page in sorted(truth.items())
+    ]
     mean = sum(scores) / len(scores)
-    print(f"\narticle-extraction-benchmark: mean token F1 {mean:.3f} over {len(scores)} pages, "
-          f"{sum(s < 0.5 for s in scores)} pages under 0.5")
+    print(
+        f"\narticle-extraction-benchmark: mean token F1 {mean:.3f} over {len(scores)} pages, "
+        f"{sum(s < 0.5 for s in scores)} pages under 0.5"
+    )
     assert mean >= 0.90
 
 
@@ -62,8 +66,10 @@ def test_snippets_found_and_wrongly_kept_on_the_trafilatura_eval_pages(corpus):
         found += sum(" ".join(s.split()) in text for s in page.get("with", []))
         unwanted += len(page.get("without", []))
         kept += sum(" ".join(s.split()) in text for s in page.get("without", []))
-    print(f"\ntrafilatura eval: found {found}/{wanted} ({found / wanted:.1%}) of the snippets that belong, "
-          f"kept {kept}/{unwanted} ({kept / unwanted:.1%}) of those that do not")
+    print(
+        f"\ntrafilatura eval: found {found}/{wanted} ({found / wanted:.1%}) of the snippets that belong, "
+        f"kept {kept}/{unwanted} ({kept / unwanted:.1%}) of those that do not"
+    )
     assert found / wanted >= 0.90
     assert kept / unwanted <= 0.10
 
@@ -78,8 +84,11 @@ def test_title_author_and_date_where_annotated(corpus):
             entry = extract_page((folder / "pages" / page["file"]).read_bytes(), url=page["url"])
         except SourceError:
             continue
-        for field, got in (("title", entry.title), ("date", (entry.published or "")[:10]),
-                           ("author", "; ".join(entry.authors))):
+        for field, got in (
+            ("title", entry.title),
+            ("date", (entry.published or "")[:10]),
+            ("author", "; ".join(entry.authors)),
+        ):
             if page.get(field):
                 seen[field] += 1
                 right[field] += page[field].strip() in got if field == "author" else got == page[field].strip()

@@ -44,14 +44,17 @@ def test_all_three_pools_and_labels_are_well_represented(rows):
     per_label = Counter(r["label"] for r in rows)
     assert min(per_label.values()) >= 40, per_label
     assert {r["pool"] for r in rows if r["label"] == "insight"} == set(jq.POOLS)
-    assert Counter(r["confidence"] for r in rows)["low"] >= 30   # the lower-confidence figure means something
+    assert Counter(r["confidence"] for r in rows)["low"] >= 30  # the lower-confidence figure means something
 
 
 def test_every_id_exists_in_its_pool_with_an_abstract(rows, papers):
     missing = [(r["pool"], r["id"]) for r in rows if r["id"] not in papers[r["pool"]]]
     assert missing == []
-    pattern = {"daily": r"arxiv:\d{4}\.\d{4,5}", "oai": r"arxiv:(\d{4}\.\d{4,5}|[a-z-]+(\.[A-Z]{2})?/\d{7})",
-               "csv": r"keras:[0-9a-f]{12}"}
+    pattern = {
+        "daily": r"arxiv:\d{4}\.\d{4,5}",
+        "oai": r"arxiv:(\d{4}\.\d{4,5}|[a-z-]+(\.[A-Z]{2})?/\d{7})",
+        "csv": r"keras:[0-9a-f]{12}",
+    }
     assert [r["id"] for r in rows if not re.fullmatch(pattern[r["pool"]], r["id"])] == []
     assert all(papers[r["pool"]][r["id"]].abstract for r in rows)
 
@@ -65,12 +68,17 @@ def test_random_rows_are_the_seeded_draw_of_each_pool(rows, papers):
 
 def test_notes_quote_no_third_party_text(rows, papers):
     """A note is the labeller's own words: no run of eight words from the paper's title or abstract."""
+
     def runs(text: str) -> set[tuple[str, ...]]:
         words = re.findall(r"[a-z0-9]+", text.lower())
-        return {tuple(words[i:i + 8]) for i in range(len(words) - 7)}
+        return {tuple(words[i : i + 8]) for i in range(len(words) - 7)}
 
-    copied = [r["id"] for r in rows if r["note"] and runs(r["note"])
-              & runs(papers[r["pool"]][r["id"]].title + " " + papers[r["pool"]][r["id"]].abstract)]
+    copied = [
+        r["id"]
+        for r in rows
+        if r["note"]
+        and runs(r["note"]) & runs(papers[r["pool"]][r["id"]].title + " " + papers[r["pool"]][r["id"]].abstract)
+    ]
     assert copied == []
 
 

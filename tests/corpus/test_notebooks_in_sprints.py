@@ -24,8 +24,9 @@ def sprint_with_corpus_notebooks(workspace, corpus):
 def test_status_lists_every_notebook(sprint_with_corpus_notebooks, corpus, cli):
     sprint = sprint_with_corpus_notebooks
     status = json.loads(cli("-w", sprint.workspace.root, "sprint", "status", "--json").stdout)
-    expected = sorted(["01-explore.ipynb", "02-experiment.ipynb"] +
-                      [path.name for path in (corpus / "notebooks").glob("*.ipynb")])
+    expected = sorted(
+        ["01-explore.ipynb", "02-experiment.ipynb"] + [path.name for path in (corpus / "notebooks").glob("*.ipynb")]
+    )
     assert status["notebooks"] == expected
 
 

@@ -45,9 +45,13 @@ def test_no_paraphrase_shares_all_its_words_with_an_item_it_should_find(dev_pile
         if query["kind"] != "paraphrase":
             continue
         words = search.content_words(search.query_words(query["query"]))
-        holding = {r[0] for r in conn.execute(
-            "SELECT i.id FROM items_fts JOIN items i ON i.seq = items_fts.rowid WHERE items_fts MATCH ?",
-            (" ".join(f'"{w}"' for w in words),))}
+        holding = {
+            r[0]
+            for r in conn.execute(
+                "SELECT i.id FROM items_fts JOIN items i ON i.seq = items_fts.rowid WHERE items_fts MATCH ?",
+                (" ".join(f'"{w}"' for w in words),),
+            )
+        }
         assert not holding & {item for item, grade in query["relevant"].items() if grade == 2}, query["id"]
 
 

@@ -15,8 +15,13 @@ pytestmark = pytest.mark.slow
 
 def _image_outputs(path) -> int:
     notebook = nbformat.read(str(path), as_version=4)
-    return sum(1 for cell in notebook.cells for output in cell.get("outputs", [])
-               for mime in (output.get("data") or {}) if mime in ("image/png", "image/jpeg", "image/svg+xml"))
+    return sum(
+        1
+        for cell in notebook.cells
+        for output in cell.get("outputs", [])
+        for mime in (output.get("data") or {})
+        if mime in ("image/png", "image/jpeg", "image/svg+xml")
+    )
 
 
 def test_every_corpus_notebook_is_published_with_its_figures(workspace, corpus, cli):

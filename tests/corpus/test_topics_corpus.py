@@ -31,16 +31,26 @@ def _records(corpus) -> list[dict]:
                 continue
             identifier = record.findtext(f"{OAI}header/{OAI}identifier", "").rsplit(":", 1)[-1]
             abstract = " ".join((dc.findtext(f"{DC}description") or "").split())
-            records.append({"id": f"arxiv:{identifier}", "title": " ".join((dc.findtext(f"{DC}title") or "").split()),
-                            "abstract": abstract, "primary": dc.findtext(f"{DC}subject") or ""})
+            records.append(
+                {
+                    "id": f"arxiv:{identifier}",
+                    "title": " ".join((dc.findtext(f"{DC}title") or "").split()),
+                    "abstract": abstract,
+                    "primary": dc.findtext(f"{DC}subject") or "",
+                }
+            )
     return records
 
 
 def _insert(conn, records: list[dict]) -> None:
     with db.transaction(conn):
-        conn.executemany("INSERT INTO items (id, kind, title, abstract, content_hash) VALUES (?, 'paper', ?, ?, ?)",
-                         [(r["id"], r["title"], r["abstract"],
-                           hashlib.sha256((r["title"] + r["abstract"]).encode()).hexdigest()) for r in records])
+        conn.executemany(
+            "INSERT INTO items (id, kind, title, abstract, content_hash) VALUES (?, 'paper', ?, ?, ?)",
+            [
+                (r["id"], r["title"], r["abstract"], hashlib.sha256((r["title"] + r["abstract"]).encode()).hexdigest())
+                for r in records
+            ],
+        )
 
 
 def _labels(conn, ids: list[str]) -> list[int]:
@@ -111,10 +121,15 @@ def test_on_the_whole_corpus_labels_name_subjects_and_topics_are_not_feeds(corpu
     from sabbatical.reading.pile import Pile
     from sabbatical.reading.stopwords import LABEL_STOP_WORDS
 
-    arxiv = [*sorted((corpus / "arxiv/oai_pmh_2023-03-07").glob("ListRecords_data_*.xml")),
-             *sorted((corpus / "arxiv/daily_listings_cs.CV_cs.CL").glob("*.jsonl"))]
-    feeds = sorted(p for p in (corpus / "feeds").rglob("*") if p.is_file() and "bad" not in p.parts
-                   and not p.name.endswith(".serde.json") and p.suffix != ".opml")
+    arxiv = [
+        *sorted((corpus / "arxiv/oai_pmh_2023-03-07").glob("ListRecords_data_*.xml")),
+        *sorted((corpus / "arxiv/daily_listings_cs.CV_cs.CL").glob("*.jsonl")),
+    ]
+    feeds = sorted(
+        p
+        for p in (corpus / "feeds").rglob("*")
+        if p.is_file() and "bad" not in p.parts and not p.name.endswith(".serde.json") and p.suffix != ".opml"
+    )
     conn = db.connect(tmp_path / "pile.db")
     ingester = Ingester(Pile(conn), ReadingConfig())
     read_files(ingester, arxiv)
@@ -132,10 +147,15 @@ def test_on_the_whole_corpus_labels_name_subjects_and_topics_are_not_feeds(corpu
         assert not words & LABEL_STOP_WORDS, (topic.name, words & LABEL_STOP_WORDS)
         assert not any(boilerplate.without_links(w).strip() != w or w.endswith("-") for w in words), topic.name
         sources = Counter(content.source_of.get(i) for i in members[topic.id])
-        framing = set().union(*(content.templates.words.get(s, frozenset()) for s, n in sources.items()
-                                if s in content.framed and n >= 0.25 * topic.size))
+        framing = set().union(
+            *(
+                content.templates.words.get(s, frozenset())
+                for s, n in sources.items()
+                if s in content.framed and n >= 0.25 * topic.size
+            )
+        )
         assert not words & framing, (topic.name, words & framing)
         source, count = sources.most_common(1)[0]
         one_feed += source in feed_sources and count >= 0.8 * topic.size
-    assert one_feed <= 6        # 3 of 63 measured (benchmarks/topics.py); 8 of 66 before clustering on content
+    assert one_feed <= 6  # 3 of 63 measured (benchmarks/topics.py); 8 of 66 before clustering on content
     conn.close()

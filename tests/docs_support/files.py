@@ -114,29 +114,39 @@ def _friends_atom(base_url: str) -> str:
         f"<entry><title>{title}</title><id>{base_url}/friends/{n}</id>"
         f'<link rel="alternate" href="{base_url}/friends/{n}"/><updated>2024-03-0{n + 1}T10:00:00Z</updated>'
         f"<author><name>Sam Okafor</name></author><summary>{title}, in a few paragraphs.</summary></entry>"
-        for n, title in enumerate(FRIEND_POSTS))
-    return (f'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
-            f"<title>Sam's lab notes</title><id>{base_url}/friends</id><updated>2024-03-02T10:00:00Z</updated>"
-            f"{entries}</feed>")
+        for n, title in enumerate(FRIEND_POSTS)
+    )
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        f"<title>Sam's lab notes</title><id>{base_url}/friends</id><updated>2024-03-02T10:00:00Z</updated>"
+        f"{entries}</feed>"
+    )
 
 
 def write_downloads(folder: Path, world: WrittenWorld) -> None:
     """refs.bib, paper.pdf, subs.opml and a slice of arXiv's metadata snapshot."""
     (folder / "refs.bib").write_text(_bibtex(), encoding="utf-8")
-    (folder / "paper.pdf").write_bytes(make_pdf([
-        f"arXiv:{PDF_ARXIV_ID}v1 [cs.LG] 1 Jan 2024",
-        "Warm-Up Is Not Needed When the Optimiser Is Normalised",
-        "Priya Raman, Jonas Weber",
-        "Abstract. Learning-rate warm-up is standard for small transformers.",
-        "We show that it fails to matter once the update is normalised per layer.",
-    ]))
+    (folder / "paper.pdf").write_bytes(
+        make_pdf(
+            [
+                f"arXiv:{PDF_ARXIV_ID}v1 [cs.LG] 1 Jan 2024",
+                "Warm-Up Is Not Needed When the Optimiser Is Normalised",
+                "Priya Raman, Jonas Weber",
+                "Abstract. Learning-rate warm-up is standard for small transformers.",
+                "We show that it fails to matter once the update is normalised per layer.",
+            ]
+        )
+    )
     (folder / "subs.opml").write_text(
         '<?xml version="1.0" encoding="UTF-8"?>\n<opml version="2.0"><head><title>Subscriptions</title></head>'
         f'<body><outline text="Research blogs"><outline type="rss" text="Sam\'s lab notes" '
         f'xmlUrl="{world.friends_url}" htmlUrl="{world.friends_url.rsplit("/", 1)[0]}/friends"/>'
-        "</outline></body></opml>\n", encoding="utf-8")
+        "</outline></body></opml>\n",
+        encoding="utf-8",
+    )
     (folder / "arxiv-metadata-oai-snapshot.json").write_text(
-        "".join(json.dumps(record) + "\n" for record in _snapshot_records()), encoding="utf-8")
+        "".join(json.dumps(record) + "\n" for record in _snapshot_records()), encoding="utf-8"
+    )
 
 
 def _bibtex() -> str:
@@ -162,13 +172,27 @@ def _bibtex() -> str:
 
 
 def _snapshot_records() -> list[dict]:
-    titles = ("Curriculum Order Matters Less Than Data Diversity",
-              "Attention Sinks Appear in Models Without Softmax",
-              "A Survey of Evaluation Leakage in Code Benchmarks")
-    return [{"id": arxiv_id, "submitter": "Rosa Alvarez", "authors": "Rosa Alvarez and Chen Jun",
-             "title": title, "comments": "12 pages, 5 figures", "journal-ref": None, "doi": None,
-             "report-no": None, "categories": "cs.LG cs.CL", "license": None,
-             "abstract": f"  We study {title.lower()}.\nThe answer surprised us.\n",
-             "versions": [{"version": "v1", "created": "Fri, 1 Dec 2023 10:00:00 GMT"}],
-             "update_date": "2023-12-04", "authors_parsed": [["Alvarez", "Rosa", ""], ["Jun", "Chen", ""]]}
-            for arxiv_id, title in zip(SNAPSHOT_IDS, titles)]
+    titles = (
+        "Curriculum Order Matters Less Than Data Diversity",
+        "Attention Sinks Appear in Models Without Softmax",
+        "A Survey of Evaluation Leakage in Code Benchmarks",
+    )
+    return [
+        {
+            "id": arxiv_id,
+            "submitter": "Rosa Alvarez",
+            "authors": "Rosa Alvarez and Chen Jun",
+            "title": title,
+            "comments": "12 pages, 5 figures",
+            "journal-ref": None,
+            "doi": None,
+            "report-no": None,
+            "categories": "cs.LG cs.CL",
+            "license": None,
+            "abstract": f"  We study {title.lower()}.\nThe answer surprised us.\n",
+            "versions": [{"version": "v1", "created": "Fri, 1 Dec 2023 10:00:00 GMT"}],
+            "update_date": "2023-12-04",
+            "authors_parsed": [["Alvarez", "Rosa", ""], ["Jun", "Chen", ""]],
+        }
+        for arxiv_id, title in zip(SNAPSHOT_IDS, titles)
+    ]

@@ -18,17 +18,35 @@ from pathlib import Path
 README_PATH = Path(__file__).resolve().parents[2] / "README.md"
 COMMAND_PREFIXES = ("sabbatical ", "pile ", "sprint ", "site ", "read ", "--")
 # Other programs' command lines in the prose (installers, make, mkdocs, mlflow, …).
-TOOL_PREFIXES = ("pip ", "python ", "python3 ", "mkdocs ", "make ", "mlflow ", "apt-get ", "apt ", "createdb ",
-                 "psql ", "docker ", "uv ", "pipx ", "curl ", "bash ", ".venv/", "ollama ", "vllm ")
+TOOL_PREFIXES = (
+    "pip ",
+    "python ",
+    "python3 ",
+    "mkdocs ",
+    "make ",
+    "mlflow ",
+    "apt-get ",
+    "apt ",
+    "createdb ",
+    "psql ",
+    "docker ",
+    "uv ",
+    "pipx ",
+    "curl ",
+    "bash ",
+    ".venv/",
+    "ollama ",
+    "vllm ",
+)
 _FENCE = re.compile(r"^(?P<indent> *)```(?P<lang>[\w-]*)[ \t]*\n(?P<body>.*?)^(?P=indent)```[ \t]*$", re.M | re.S)
 
 
 @dataclass
 class CodeBlock:
     language: str
-    text: str               # dedented, without the fences
+    text: str  # dedented, without the fences
     section: str
-    line: int               # 1-based line of the opening fence in README.md
+    line: int  # 1-based line of the opening fence in README.md
 
     @property
     def first_line(self) -> str:
@@ -43,11 +61,11 @@ class CodeBlock:
 
 @dataclass
 class Span:
-    text: str               # whitespace collapsed
+    text: str  # whitespace collapsed
     section: str
-    paragraph: int          # index of its paragraph in the README
+    paragraph: int  # index of its paragraph in the README
     line: int
-    context: list[str] = field(default_factory=list)    # command spans earlier in the same paragraph
+    context: list[str] = field(default_factory=list)  # command spans earlier in the same paragraph
 
     @property
     def is_option(self) -> bool:
@@ -89,7 +107,7 @@ def _strip_shell_comment(line: str) -> str:
 def inline_spans(text: str | None = None, prefixes: tuple[str, ...] = COMMAND_PREFIXES) -> list[Span]:
     """Every backticked span outside code blocks that starts with one of `prefixes`, in reading order."""
     text = read_readme() if text is None else text
-    prose = _FENCE.sub(lambda m: "\n" * m.group(0).count("\n"), text)   # keep line numbers
+    prose = _FENCE.sub(lambda m: "\n" * m.group(0).count("\n"), text)  # keep line numbers
     spans: list[Span] = []
     for number, (start_line, paragraph) in enumerate(_paragraphs(prose)):
         section = _section_at(prose, _offset_of_line(prose, start_line))
@@ -106,7 +124,7 @@ def inline_spans(text: str | None = None, prefixes: tuple[str, ...] = COMMAND_PR
 
 
 def _offset_of_line(text: str, line: int) -> int:
-    return sum(len(chunk) + 1 for chunk in text.split("\n")[:line - 1])
+    return sum(len(chunk) + 1 for chunk in text.split("\n")[: line - 1])
 
 
 def _paragraphs(prose: str) -> list[tuple[int, str]]:

@@ -18,19 +18,25 @@ from tests.helpers.httpserver import LoopbackServer, Response
 
 def atom_feed(number: int, entries: int) -> str:
     """An Atom feed `number` with `entries` entries, linked https://blogN.example.org/posts/I."""
-    parts = ['<?xml version="1.0" encoding="utf-8"?>', '<feed xmlns="http://www.w3.org/2005/Atom">',
-             f"<title>Lab notes {number}</title><id>urn:lab-notes:{number}</id>",
-             "<updated>2025-03-01T00:00:00Z</updated>"]
+    parts = [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        '<feed xmlns="http://www.w3.org/2005/Atom">',
+        f"<title>Lab notes {number}</title><id>urn:lab-notes:{number}</id>",
+        "<updated>2025-03-01T00:00:00Z</updated>",
+    ]
     for index in range(entries):
         day = 1 + index % 28
-        summary = (f"Entry {index} of feed {number}. We find that warm-up matters for small transformers; the "
-                   f"loss flattens after step {index * 10}, and the effect {'grows' if index % 2 else 'vanishes'} "
-                   "with depth.")
+        summary = (
+            f"Entry {index} of feed {number}. We find that warm-up matters for small transformers; the "
+            f"loss flattens after step {index * 10}, and the effect {'grows' if index % 2 else 'vanishes'} "
+            "with depth."
+        )
         parts.append(
             f"<entry><title>{escape(f'Note {number}-{index}: warm-up, depth and sparse attention')}</title>"
             f'<link href="https://blog{number}.example.org/posts/{index}"/><id>urn:note:{number}:{index}</id>'
             f"<updated>2025-02-{day:02d}T00:00:00Z</updated><author><name>Author {index % 7}</name></author>"
-            f"<summary>{escape(summary)}</summary></entry>")
+            f"<summary>{escape(summary)}</summary></entry>"
+        )
     parts.append("</feed>")
     return "\n".join(parts)
 

@@ -25,7 +25,7 @@ def count(path: Path, table: str, where: str = "1") -> int:
         with closing(_open(path)) as conn:
             return conn.execute(f"SELECT COUNT(*) FROM {table} WHERE {where}").fetchone()[0]
     except sqlite3.OperationalError as exc:
-        if "no such table" in str(exc):   # the writer has not migrated the new file yet
+        if "no such table" in str(exc):  # the writer has not migrated the new file yet
             return 0
         raise
 
@@ -45,8 +45,11 @@ def ingested_state(path: Path) -> dict[str, Any]:
         return {
             "items": sorted(conn.execute("SELECT id, kind, content_hash, title FROM items")),
             "aliases": sorted(conn.execute("SELECT alias, item_id FROM aliases")),
-            "item_sources": sorted(conn.execute(
-                "SELECT x.item_id, s.kind, s.locator FROM item_sources x JOIN sources s ON s.id = x.source_id")),
+            "item_sources": sorted(
+                conn.execute(
+                    "SELECT x.item_id, s.kind, s.locator FROM item_sources x JOIN sources s ON s.id = x.source_id"
+                )
+            ),
             "fts": conn.execute("SELECT COUNT(*) FROM items_fts").fetchone()[0],
         }
 
@@ -54,5 +57,8 @@ def ingested_state(path: Path) -> dict[str, Any]:
 def summaries_state(path: Path) -> list[tuple]:
     """Summaries by (item, prompt version, model, status) with what they say."""
     with closing(_open(path)) as conn:
-        return sorted(conn.execute("SELECT item_id, prompt_version, model, status, tldr, contribution, insight_score "
-                                   "FROM summaries"))
+        return sorted(
+            conn.execute(
+                "SELECT item_id, prompt_version, model, status, tldr, contribution, insight_score FROM summaries"
+            )
+        )

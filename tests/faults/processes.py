@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 POLL_SECONDS = 0.01
-PATIENCE_SECONDS = 240.0   # how long a condition may take to come true on a slow, shared machine
+PATIENCE_SECONDS = 240.0  # how long a condition may take to come true on a slow, shared machine
 
 
 def cli_command(workspace: Any, *args: str) -> list[str]:
@@ -32,20 +32,31 @@ def cli_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def run_cli(workspace: Any, *args: str, env: dict[str, str] | None = None, timeout: float = 300,
-            preexec_fn: Callable[[], None] | None = None) -> subprocess.CompletedProcess:
+def run_cli(
+    workspace: Any,
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 300,
+    preexec_fn: Callable[[], None] | None = None,
+) -> subprocess.CompletedProcess:
     """Run `sabbatical --workspace WS ARGS…` to the end; stdout and stderr captured as text."""
-    return subprocess.run(cli_command(workspace, *args), capture_output=True, text=True, timeout=timeout,
-                          env=env or cli_env(), preexec_fn=preexec_fn)
+    return subprocess.run(
+        cli_command(workspace, *args),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env or cli_env(),
+        preexec_fn=preexec_fn,
+    )
 
 
 def start_cli(workspace: Any, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
-    return subprocess.Popen(cli_command(workspace, *args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env or cli_env())
+    return subprocess.Popen(
+        cli_command(workspace, *args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env or cli_env()
+    )
 
 
-def kill_when(process: subprocess.Popen, condition: Callable[[], bool],
-              patience: float = PATIENCE_SECONDS) -> bool:
+def kill_when(process: subprocess.Popen, condition: Callable[[], bool], patience: float = PATIENCE_SECONDS) -> bool:
     """SIGKILL `process` as soon as `condition()` holds; False when the process ended first.
 
     The process must not run past `patience` without either happening (that would be a hang).
@@ -88,5 +99,8 @@ def tree_digest(folder: Path) -> dict[str, str]:
     """relative path → sha256 of every file under `folder` (for "left exactly as it was" checks)."""
     import hashlib
 
-    return {str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
-            for path in sorted(folder.rglob("*")) if path.is_file()}
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }

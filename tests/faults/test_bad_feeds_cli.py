@@ -24,7 +24,7 @@ def said_about(stderr: str) -> dict[str, list[str]]:
     for line in stderr.splitlines():
         for prefix in ("  - feed ", "Warning: feed "):
             if line.startswith(prefix):
-                lines.setdefault(line[len(prefix):].split(": ", 1)[0], []).append(line)
+                lines.setdefault(line[len(prefix) :].split(": ", 1)[0], []).append(line)
     return lines
 
 

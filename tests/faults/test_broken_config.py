@@ -75,8 +75,10 @@ def test_every_command_gives_one_clear_line_and_changes_nothing(cli, populated, 
         if command == ("pile", "list") and result.exit_code == 0:
             continue
         assert result.exit_code == ExitCode.ERROR, (command, result.stdout, result.stderr)
-        assert len(said) == 1 and said[0].startswith(f"Error: {workspace.config_path}: ") and words in said[0], \
-            (command, said)
+        assert len(said) == 1 and said[0].startswith(f"Error: {workspace.config_path}: ") and words in said[0], (
+            command,
+            said,
+        )
 
     workspace.config_path.write_bytes(good)
     for command in (("paths",), ("pile", "list"), ("sprint", "list")):

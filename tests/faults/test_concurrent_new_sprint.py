@@ -17,8 +17,16 @@ QUESTIONS = ["Does warm-up help?", "Does warm-up help?", "Can retrieval replace 
 
 
 def test_new_sprints_at_once_take_turns(workspace):
-    processes = [subprocess.Popen(cli_command(workspace, "new-sprint", question), stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True, env=cli_env()) for question in QUESTIONS]
+    processes = [
+        subprocess.Popen(
+            cli_command(workspace, "new-sprint", question),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=cli_env(),
+        )
+        for question in QUESTIONS
+    ]
     results = [(process.wait(timeout=300), *process.communicate()) for process in processes]
 
     failed = [stderr for code, _, stderr in results if code != 0]

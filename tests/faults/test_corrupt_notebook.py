@@ -25,9 +25,11 @@ GOOD = ["01-explore", "02-experiment", "03-results"]
 
 def add_broken_notebooks(sprint) -> dict[str, bytes]:
     good = (sprint.notebooks_dir / "03-results.ipynb").read_bytes()
-    broken = {"97-cut-off.ipynb": good[: len(good) // 2],
-              "98-not-a-notebook.ipynb": json.dumps({"cells": "none", "hello": [1, 2]}).encode(),
-              "99-garbage.ipynb": bytes(range(256)) * 4}
+    broken = {
+        "97-cut-off.ipynb": good[: len(good) // 2],
+        "98-not-a-notebook.ipynb": json.dumps({"cells": "none", "hello": [1, 2]}).encode(),
+        "99-garbage.ipynb": bytes(range(256)) * 4,
+    }
     for name, data in broken.items():
         (sprint.notebooks_dir / name).write_bytes(data)
     return broken

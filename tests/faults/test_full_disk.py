@@ -23,13 +23,14 @@ from tests.faults.processes import assert_clean_failure, error_lines, run_cli
 from tests.helpers.fake_openai import insert_items, sample_documents
 
 FEEDS, ENTRIES = 4, 1500
-HEADROOM = 300_000   # bytes a run may write to any one file before the limit bites
+HEADROOM = 300_000  # bytes a run may write to any one file before the limit bites
 
 
 def file_size_limit(limit: int):
     def apply() -> None:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
     return apply
 
 
@@ -54,8 +55,9 @@ def test_a_file_size_limit_mid_ingest_gives_one_clear_line_and_keeps_the_pile(fe
     assert first.returncode == 0, first.stderr
     before = ingested_state(workspace.pile_path)
 
-    limited = run_cli(workspace, "read", "feed", *urls[1:],
-                      preexec_fn=file_size_limit(largest_pile_file(workspace) + HEADROOM))
+    limited = run_cli(
+        workspace, "read", "feed", *urls[1:], preexec_fn=file_size_limit(largest_pile_file(workspace) + HEADROOM)
+    )
     assert_one_clear_line(limited)
     assert_intact(workspace.pile_path)
     after = ingested_state(workspace.pile_path)
@@ -89,11 +91,14 @@ def test_a_file_size_limit_mid_summarise_gives_one_clear_line_and_keeps_what_was
 @contextlib.contextmanager
 def tiny_tmpfs(folder, size: str):
     folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
-                             capture_output=True, text=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True, text=True
+    )
     if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip() or 'mount failed'}); "
-                    "the file-size limit tests cover a full disk")
+        pytest.skip(
+            f"cannot mount a tmpfs here ({mounted.stderr.strip() or 'mount failed'}); "
+            "the file-size limit tests cover a full disk"
+        )
     try:
         yield folder
     finally:

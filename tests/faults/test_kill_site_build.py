@@ -28,11 +28,13 @@ pytestmark = pytest.mark.slow
 def has_files(folder, name="*", since: float = 0.0):
     """A kill condition: `folder` holds a file called `name` written after `since` (a killed build's
     leftovers do not count), while the build may be emptying the folder."""
+
     def holds() -> bool:
         try:
             return any(path.is_file() and path.stat().st_mtime >= since for path in folder.rglob(name))
         except OSError:
             return False
+
     return holds
 
 
@@ -43,8 +45,11 @@ _CLOCK = re.compile(rb"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?|day \d+ 
 
 def site_contents(site) -> dict[str, bytes]:
     """Every file of a built site, with the clock's marks blanked (compressed files by name only)."""
-    return {str(path.relative_to(site)): b"" if path.suffix == ".gz" else _CLOCK.sub(b"<clock>", path.read_bytes())
-            for path in sorted(site.rglob("*")) if path.is_file()}
+    return {
+        str(path.relative_to(site)): b"" if path.suffix == ".gz" else _CLOCK.sub(b"<clock>", path.read_bytes())
+        for path in sorted(site.rglob("*"))
+        if path.is_file()
+    }
 
 
 def published(workspace) -> dict[str, str]:
@@ -64,7 +69,7 @@ def test_kills_during_site_build_leave_the_published_site_intact_and_a_rerun_com
     assert first.returncode == 0, first.stderr
 
     Sprint(workspace, "01").log("finding", "warm-up of 100 steps halves the time to converge")
-    names = ["*", "search_index.json"]   # the engine's first file, then one it writes near its end
+    names = ["*", "search_index.json"]  # the engine's first file, then one it writes near its end
     landed = 0
     for _attempt in range(8):
         if landed == len(names):
@@ -78,8 +83,13 @@ def test_kills_during_site_build_leave_the_published_site_intact_and_a_rerun_com
         assert_intact(workspace.pile_path)
     assert landed == len(names), "the rebuilds ended before the kills"
 
-    reference = Workspace(shutil.copytree(workspace.root, tmp_path / "uninterrupted",
-                                          ignore=shutil.ignore_patterns("site", ".site-old", ".sabbatical")))
+    reference = Workspace(
+        shutil.copytree(
+            workspace.root,
+            tmp_path / "uninterrupted",
+            ignore=shutil.ignore_patterns("site", ".site-old", ".sabbatical"),
+        )
+    )
     for built in (workspace, reference):
         done = run_cli(built, "site", "build")
         assert done.returncode == 0, done.stderr

@@ -34,9 +34,11 @@ def summarising_workspace(root, server):
 def kill_points(pile):
     """The conditions of the three kills, given the counts before the run."""
     calls, stored = count(pile, "llm_calls"), count(pile, "summaries")
-    return [lambda: count(pile, "llm_calls") >= calls + 3,          # calls logged, no batch stored yet
-            lambda: count(pile, "summaries") > stored,              # the first batch of this run stored
-            lambda: count(pile, "summaries") > stored]
+    return [
+        lambda: count(pile, "llm_calls") >= calls + 3,  # calls logged, no batch stored yet
+        lambda: count(pile, "summaries") > stored,  # the first batch of this run stored
+        lambda: count(pile, "summaries") > stored,
+    ]
 
 
 def test_three_kills_mid_summarise_then_a_rerun_matches_an_uninterrupted_run(tmp_path):

@@ -41,8 +41,7 @@ def pile(workspace):
 @pytest.fixture
 def server(workspace):
     with FakeOpenAI(latency=0.01, hang_seconds=3.0, retry_after=1.0) as fake:
-        configure_llm(workspace.root, base_url=fake.url, model="loopback", max_retries=1, timeout=1.0,
-                      concurrency=3)
+        configure_llm(workspace.root, base_url=fake.url, model="loopback", max_retries=1, timeout=1.0, concurrency=3)
         yield fake
 
 
@@ -52,7 +51,8 @@ def summaries(pile) -> dict[str, tuple[str, str | None]]:
 
 @pytest.mark.parametrize("fault", list(PERSISTENT))
 def test_a_persistent_fault_fails_one_item_with_one_clear_line_and_retry_failed_completes(
-        cli, workspace, pile, server, fault):
+    cli, workspace, pile, server, fault
+):
     words, logged_status = PERSISTENT[fault]
     server.when(TARGET, fault)
     result = cli("--workspace", workspace.root, "pile", "summarise")
@@ -61,17 +61,19 @@ def test_a_persistent_fault_fails_one_item_with_one_clear_line_and_retry_failed_
     assert_clean_failure(result.stderr)
     assert error_lines(result.stderr) == [
         f"Error: 1 of {ITEMS} items could not be summarised; the other {ITEMS - 1} were stored — "
-        "`sabbatical pile summarise --retry-failed` tries the failed ones again"]
+        "`sabbatical pile summarise --retry-failed` tries the failed ones again"
+    ]
     reasons = [line for line in result.stderr.splitlines() if line.startswith("  - ")]
     assert len(reasons) == 1 and reasons[0].startswith(f"  - {TARGET}: ") and words in reasons[0], reasons
-    assert len(reasons[0]) < 1000   # a reason, not a dump of the answer
+    assert len(reasons[0]) < 1000  # a reason, not a dump of the answer
 
     stored = summaries(pile)
     assert {item: status for item, (status, _) in stored.items()} == {
-        f"test:{n:05d}": ("failed" if f"test:{n:05d}" == TARGET else "ok") for n in range(ITEMS)}
+        f"test:{n:05d}": ("failed" if f"test:{n:05d}" == TARGET else "ok") for n in range(ITEMS)
+    }
     assert words in stored[TARGET][1]
     target_calls = [r[0] for r in pile.execute("SELECT status FROM llm_calls WHERE item_id = ?", (TARGET,))]
-    assert len(target_calls) == 2 and set(target_calls) == {logged_status}   # the try and its one retry
+    assert len(target_calls) == 2 and set(target_calls) == {logged_status}  # the try and its one retry
     assert pile.execute("SELECT COUNT(*) FROM llm_calls").fetchone()[0] == len(server.chat_requests)
 
     server.clear_faults()

@@ -59,11 +59,18 @@ def write_logging_notebook(path, keep_going, ledger) -> None:
 
 def start_notebook(workspace, path) -> subprocess.Popen:
     """Execute the notebook on a real kernel, as the sprint tooling does (sabbatical.sprints.notebooks)."""
-    script = ("import sys; from sabbatical.workspace import Workspace; "
-              "from sabbatical.sprints.notebooks import execute_notebook; "
-              "execute_notebook(Workspace(sys.argv[1]), sys.argv[2], timeout=600)")
-    return subprocess.Popen([sys.executable, "-c", script, str(workspace.root), str(path)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=cli_env())
+    script = (
+        "import sys; from sabbatical.workspace import Workspace; "
+        "from sabbatical.sprints.notebooks import execute_notebook; "
+        "execute_notebook(Workspace(sys.argv[1]), sys.argv[2], timeout=600)"
+    )
+    return subprocess.Popen(
+        [sys.executable, "-c", script, str(workspace.root), str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+    )
 
 
 def logged_runs(ledger) -> list[dict]:
@@ -115,8 +122,10 @@ def test_an_ingest_a_tracked_notebook_and_a_site_build_at_once_lose_nothing(feed
 
     page = workspace.site_dir / "sprints" / sprint.name / "index.html"
     assert page.is_file() and sprint.meta.question in page.read_text()
-    print(f"\nthe notebook logged {len(runs)} runs ({runs_during_site_build} by the end of the site build); "
-          f"the pile held {items_after_site_build} items when the site build ended")
+    print(
+        f"\nthe notebook logged {len(runs)} runs ({runs_during_site_build} by the end of the site build); "
+        f"the pile held {items_after_site_build} items when the site build ended"
+    )
 
 
 def check_runs_in_mlflow(workspace, sprint, runs) -> None:

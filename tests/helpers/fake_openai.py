@@ -49,11 +49,24 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-FAULTS = ("ok", "rate_limit", "server_error", "timeout", "invalid_json", "schema_violation", "reject_json_schema",
-          "invented_quotes", "html_200", "trickle", "trickle_headers")
+FAULTS = (
+    "ok",
+    "rate_limit",
+    "server_error",
+    "timeout",
+    "invalid_json",
+    "schema_violation",
+    "reject_json_schema",
+    "invented_quotes",
+    "html_200",
+    "trickle",
+    "trickle_headers",
+)
 USAGES = ("real", "none", "negative", "absurd")
-HTML_PAGE = ("<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1>"
-             "<p>The upstream server did not answer.</p></body></html>")
+HTML_PAGE = (
+    "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1>"
+    "<p>The upstream server did not answer.</p></body></html>"
+)
 _FENCE = re.compile(r"<document\b[^>]*>(.*?)</document>", re.S | re.I)
 _INJECTION = re.compile(r"ignore (?:all )?previous instructions(.*)", re.S | re.I)
 
@@ -62,7 +75,7 @@ _INJECTION = re.compile(r"ignore (?:all )?previous instructions(.*)", re.S | re.
 class RecordedRequest:
     path: str
     body: dict[str, Any]
-    at: float                    # time.monotonic() when it arrived
+    at: float  # time.monotonic() when it arrived
     fault: str = "ok"
 
     @property
@@ -75,13 +88,13 @@ class RecordedRequest:
 class _Rule:
     marker: str
     fault: str
-    times: int | None            # None = every time
+    times: int | None  # None = every time
     used: int = 0
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
-    request_queue_size = 256     # many clients connect at once; a short backlog would stall them
+    request_queue_size = 256  # many clients connect at once; a short backlog would stall them
     allow_reuse_address = True
 
 
@@ -91,12 +104,12 @@ class FakeOpenAI:
 
     latency: float = 0.0
     reject_json_schema: bool = False
-    reject_status: int = 400                    # llama-cpp-python's server rejects with 500
+    reject_status: int = 400  # llama-cpp-python's server rejects with 500
     retry_after: float = 1.0
     hang_seconds: float = 3.0
     trickle_interval: float = 0.2
     usage: str = "real"
-    obey_injections: str = "outside_fence"      # or "anywhere"
+    obey_injections: str = "outside_fence"  # or "anywhere"
     model: str = "loopback-model"
     port: int = 0
     requests: list[RecordedRequest] = field(default_factory=list)
@@ -107,8 +120,7 @@ class FakeOpenAI:
         self._rules: list[_Rule] = []
         self._httpd = _Server(("127.0.0.1", self.port), _handler_for(self))
         # A short poll interval makes stop() quick (it waits for the serving loop to notice).
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
     def url(self) -> str:
@@ -172,13 +184,23 @@ class FakeOpenAI:
         if self.latency:
             time.sleep(self.latency)
         if fault == "rate_limit":
-            return 429, {"Retry-After": f"{self.retry_after:g}"}, _error("Rate limit reached; retry later", "rate_limit")
+            return (
+                429,
+                {"Retry-After": f"{self.retry_after:g}"},
+                _error("Rate limit reached; retry later", "rate_limit"),
+            )
         if fault == "server_error":
             return 500, {}, _error("The server had an error while processing your request", "server_error")
         if fault == "reject_json_schema" and (body.get("response_format") or {}).get("type") == "json_schema":
-            return self.reject_status, {}, _error("response_format type 'json_schema' is not supported by this "
-                                                  "server; use 'json_object'", "invalid_request_error",
-                                                  param="response_format")
+            return (
+                self.reject_status,
+                {},
+                _error(
+                    "response_format type 'json_schema' is not supported by this server; use 'json_object'",
+                    "invalid_request_error",
+                    param="response_format",
+                ),
+            )
         if fault == "timeout":
             time.sleep(self.hang_seconds)
         if fault == "html_200":
@@ -199,9 +221,14 @@ class FakeOpenAI:
     def answer(self, messages: list[dict[str, Any]]) -> str:
         """What this naive model replies: an obeyed injection, or a summary of the fenced document."""
         system = "\n".join(str(m.get("content", "")) for m in messages if m.get("role") == "system")
-        user = next((str(m.get("content", "")) for m in messages
-                     if m.get("role") == "user" and "<document" in str(m.get("content", ""))),
-                    str(messages[-1].get("content", "")) if messages else "")
+        user = next(
+            (
+                str(m.get("content", ""))
+                for m in messages
+                if m.get("role") == "user" and "<document" in str(m.get("content", ""))
+            ),
+            str(messages[-1].get("content", "")) if messages else "",
+        )
         fenced = _FENCE.search(user)
         outside = _FENCE.sub(" ", user) if fenced else user
         searched = user if self.obey_injections == "anywhere" else outside
@@ -218,9 +245,15 @@ class FakeOpenAI:
         title, body = _parse_fenced(html.unescape(document))
         summary = summarise_offline(SourceDocument("loopback", "paper", title, body, "", ""))
         data = summary.model_dump(mode="json")
-        if "rubric" in system.lower():   # a prompt with a scoring rubric pulls scores to its bands
-            band = {"sota_increment": 0.15, "new_method": 0.35, "dataset_benchmark": 0.3, "tool_system": 0.3,
-                    "survey": 0.5, "new_insight": 0.85}.get(data["contribution"], 0.5)
+        if "rubric" in system.lower():  # a prompt with a scoring rubric pulls scores to its bands
+            band = {
+                "sota_increment": 0.15,
+                "new_method": 0.35,
+                "dataset_benchmark": 0.3,
+                "tool_system": 0.3,
+                "survey": 0.5,
+                "new_insight": 0.85,
+            }.get(data["contribution"], 0.5)
             data["insight"]["score"] = round((band * 2 + data["insight"]["score"]) / 3, 2)
             data["insight"]["rationale"] = f"By the rubric band around {band:.2f}, adjusted by the evidence"
         return data
@@ -232,11 +265,17 @@ class FakeOpenAI:
         texts = body.get("input", [])
         texts = [texts] if isinstance(texts, str) else list(texts)
         dimensions = int(body.get("dimensions") or 64)
-        data = [{"object": "embedding", "index": i, "embedding": pseudo_embedding(str(t), dimensions)}
-                for i, t in enumerate(texts)]
+        data = [
+            {"object": "embedding", "index": i, "embedding": pseudo_embedding(str(t), dimensions)}
+            for i, t in enumerate(texts)
+        ]
         tokens = sum(_token_estimate(str(t)) for t in texts)
-        return {"object": "list", "data": data, "model": body.get("model", self.model),
-                "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+        return {
+            "object": "list",
+            "data": data,
+            "model": body.get("model", self.model),
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }
 
 
 def _invent_quotes(content: str) -> str:
@@ -278,11 +317,16 @@ def _completion(model: str, messages: list[dict[str, Any]], content: str, usage:
     elif usage == "absurd":
         prompt_tokens, completion_tokens = 10**15, 10**15
     answer = {
-        "id": "chatcmpl-" + hashlib.sha1(content.encode()).hexdigest()[:12], "object": "chat.completion",
-        "created": int(time.time()), "model": model,
+        "id": "chatcmpl-" + hashlib.sha1(content.encode()).hexdigest()[:12],
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                  "total_tokens": prompt_tokens + completion_tokens},
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
     }
     if usage == "none":
         del answer["usage"]
@@ -345,7 +389,7 @@ def _handler_for(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                     self.end_headers()
                     self.wfile.write(data)
             except (BrokenPipeError, ConnectionResetError):
-                pass   # the client gave up (a timeout fault); nothing to tell it
+                pass  # the client gave up (a timeout fault); nothing to tell it
 
         def _head(self, status: int, headers: dict[str, str], length: int) -> bytes:
             lines = [f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}"]
@@ -354,7 +398,7 @@ def _handler_for(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
 
         def _trickle(self, data: bytes) -> None:
             for index in range(len(data)):
-                self.wfile.write(data[index:index + 1])
+                self.wfile.write(data[index : index + 1])
                 self.wfile.flush()
                 time.sleep(server.trickle_interval)
 
@@ -392,10 +436,18 @@ def sample_documents(count: int, seed: int = 0) -> list[dict[str, Any]]:
         insightful = n % 2 == 0
         pool = _INSIGHT_SENTENCES if insightful else _BENCHMARK_SENTENCES
         sentences = [_NEUTRAL_SENTENCES[n % 4], pool[n % 4], pool[(n + 1) % 4], _NEUTRAL_SENTENCES[(n + 2) % 4]]
-        topic = ("How attention heads copy tokens" if insightful else "A stronger baseline for translation")
-        documents.append({"id": f"test:{n:05d}", "kind": "paper", "title": f"{topic} (study {n})",
-                          "abstract": " ".join(sentences), "content": "", "authors": ["A. Researcher"],
-                          "published": "2025-01-01"})
+        topic = "How attention heads copy tokens" if insightful else "A stronger baseline for translation"
+        documents.append(
+            {
+                "id": f"test:{n:05d}",
+                "kind": "paper",
+                "title": f"{topic} (study {n})",
+                "abstract": " ".join(sentences),
+                "content": "",
+                "authors": ["A. Researcher"],
+                "published": "2025-01-01",
+            }
+        )
     return documents
 
 
@@ -405,14 +457,27 @@ def content_hash(title: str, abstract: str, content: str) -> str:
 
 def insert_items(conn: sqlite3.Connection, documents: Iterable[dict[str, Any]]) -> int:
     """Put sample items straight into a pile (test data only; the ingester owns real ingestion)."""
-    rows = [(d["id"], d.get("kind", "paper"), d.get("title", ""), json.dumps(d.get("authors", [])),
-             d.get("abstract", ""), d.get("content", ""), d.get("published"),
-             content_hash(d.get("title", ""), d.get("abstract", ""), d.get("content", "")),
-             int(d.get("private", 0))) for d in documents]
+    rows = [
+        (
+            d["id"],
+            d.get("kind", "paper"),
+            d.get("title", ""),
+            json.dumps(d.get("authors", [])),
+            d.get("abstract", ""),
+            d.get("content", ""),
+            d.get("published"),
+            content_hash(d.get("title", ""), d.get("abstract", ""), d.get("content", "")),
+            int(d.get("private", 0)),
+        )
+        for d in documents
+    ]
     conn.execute("BEGIN IMMEDIATE")
     try:
-        conn.executemany("INSERT INTO items (id, kind, title, authors, abstract, content, published, content_hash, "
-                         "private) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        conn.executemany(
+            "INSERT INTO items (id, kind, title, authors, abstract, content, published, content_hash, "
+            "private) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
     except BaseException:
         conn.execute("ROLLBACK")
         raise

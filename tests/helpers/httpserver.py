@@ -68,8 +68,15 @@ class LoopbackServer:
         self._httpd.shutdown()
         self._httpd.server_close()
 
-    def route(self, path: str, *responses: Response, body: bytes | str | None = None, status: int = 200,
-              headers: dict[str, str] | None = None, delay: float = 0.0) -> None:
+    def route(
+        self,
+        path: str,
+        *responses: Response,
+        body: bytes | str | None = None,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+        delay: float = 0.0,
+    ) -> None:
         """Script `path`. Several responses are served in turn; the last one repeats."""
         if not responses:
             data = body.encode() if isinstance(body, str) else (body or b"")
@@ -98,8 +105,11 @@ class LoopbackServer:
         data = target.read_bytes()
         etag = '"' + hashlib.sha256(data).hexdigest()[:16] + '"'
         mtime = target.stat().st_mtime
-        headers = {"ETag": etag, "Last-Modified": formatdate(mtime, usegmt=True),
-                   "Content-Type": mimetypes.guess_type(target.name)[0] or "application/octet-stream"}
+        headers = {
+            "ETag": etag,
+            "Last-Modified": formatdate(mtime, usegmt=True),
+            "Content-Type": mimetypes.guess_type(target.name)[0] or "application/octet-stream",
+        }
         if request_headers.get("If-None-Match") == etag or _not_modified_since(request_headers, mtime):
             return Response(304, b"", headers)
         return Response(200, data, headers)

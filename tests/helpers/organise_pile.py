@@ -15,7 +15,7 @@ from sabbatical import db
 
 VOCABULARY = {
     "quantum": "quantum qubit entanglement superposition decoherence photon hamiltonian spin interferometer "
-               "teleportation",
+    "teleportation",
     "vision": "image pixel convolution segmentation detection camera scene depth occlusion lidar",
     "language": "language token translation sentence grammar parser corpus vocabulary dialogue syntax",
     "biology": "protein gene enzyme cell membrane genome mutation receptor metabolism bacteria",
@@ -30,9 +30,18 @@ def item_text(topic: str, rng: random.Random, words: int = 40) -> tuple[str, str
     return title, " ".join(body) + "."
 
 
-def add_items(conn: sqlite3.Connection, topic: str, count: int, *, start: int = 0, seed: int = 0,
-              kind: str = "paper", first_seen: str | None = None, published: str | None = "2024-05-01",
-              private: int = 0) -> list[str]:
+def add_items(
+    conn: sqlite3.Connection,
+    topic: str,
+    count: int,
+    *,
+    start: int = 0,
+    seed: int = 0,
+    kind: str = "paper",
+    first_seen: str | None = None,
+    published: str | None = "2024-05-01",
+    private: int = 0,
+) -> list[str]:
     """Insert `count` items about `topic`; return their ids ('test:topic-N')."""
     rng = random.Random(f"{topic}-{seed}-{start}")
     ids, rows = [], []
@@ -40,26 +49,46 @@ def add_items(conn: sqlite3.Connection, topic: str, count: int, *, start: int = 
         title, abstract = item_text(topic, rng)
         item_id = f"test:{topic}-{n}"
         ids.append(item_id)
-        rows.append((item_id, kind, title, json.dumps(["A. Author"]), abstract, published,
-                     hashlib.sha256((title + abstract).encode()).hexdigest(), private,
-                     first_seen or "2026-01-01T00:00:00Z"))
+        rows.append(
+            (
+                item_id,
+                kind,
+                title,
+                json.dumps(["A. Author"]),
+                abstract,
+                published,
+                hashlib.sha256((title + abstract).encode()).hexdigest(),
+                private,
+                first_seen or "2026-01-01T00:00:00Z",
+            )
+        )
     with db.transaction(conn):
-        conn.executemany("INSERT INTO items (id, kind, title, authors, abstract, published, content_hash, private, "
-                         "first_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        conn.executemany(
+            "INSERT INTO items (id, kind, title, authors, abstract, published, content_hash, private, "
+            "first_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
     return ids
 
 
 def add_item(conn: sqlite3.Connection, item_id: str, title: str, abstract: str, **columns) -> str:
-    values = {"id": item_id, "kind": "paper", "title": title, "abstract": abstract,
-              "content_hash": hashlib.sha256((title + abstract).encode()).hexdigest(), **columns}
+    values = {
+        "id": item_id,
+        "kind": "paper",
+        "title": title,
+        "abstract": abstract,
+        "content_hash": hashlib.sha256((title + abstract).encode()).hexdigest(),
+        **columns,
+    }
     names = ", ".join(values)
     with db.transaction(conn):
         conn.execute(f"INSERT INTO items ({names}) VALUES ({', '.join('?' * len(values))})", list(values.values()))
     return item_id
 
 
-def topic_pile(conn: sqlite3.Connection, per_topic: int = 15, topics: tuple[str, ...] = ("quantum", "vision", "language")
-               ) -> dict[str, list[str]]:
+def topic_pile(
+    conn: sqlite3.Connection, per_topic: int = 15, topics: tuple[str, ...] = ("quantum", "vision", "language")
+) -> dict[str, list[str]]:
     """A pile of `per_topic` items for each topic; returns topic → ids."""
     return {topic: add_items(conn, topic, per_topic) for topic in topics}
 

@@ -14,8 +14,15 @@ from pathlib import Path
 from typing import Any
 
 
-def add_sprint(workspace: Any, question: str, *, hypothesis: str = "", start: date | str | None = None,
-               private: bool = False, slug: str | None = None):
+def add_sprint(
+    workspace: Any,
+    question: str,
+    *,
+    hypothesis: str = "",
+    start: date | str | None = None,
+    private: bool = False,
+    slug: str | None = None,
+):
     from sabbatical.sprints.scaffold import create_sprint
 
     return create_sprint(workspace, question, hypothesis=hypothesis, start=start, private=private, slug=slug).sprint
@@ -45,8 +52,15 @@ def add_artifact(sprint: Any, name: str, data: bytes, caption: str | None = None
     return path
 
 
-def add_run(workspace: Any, sprint: Any, name: str, *, status: str = "FINISHED", params: dict | None = None,
-            metrics: dict[str, list[float]] | None = None) -> str:
+def add_run(
+    workspace: Any,
+    sprint: Any,
+    name: str,
+    *,
+    status: str = "FINISHED",
+    params: dict | None = None,
+    metrics: dict[str, list[float]] | None = None,
+) -> str:
     """A run in the sprint's experiment with metric histories (one value per step) and an end status."""
     from mlflow import MlflowClient
 
@@ -64,20 +78,35 @@ def add_run(workspace: Any, sprint: Any, name: str, *, status: str = "FINISHED",
     return run.info.run_id
 
 
-def write_notebook(path: Path, *, title: str = "A notebook", text_output: str = "hello",
-                   image: bytes | None = None, html_output: str | None = None, private: bool = False) -> Path:
+def write_notebook(
+    path: Path,
+    *,
+    title: str = "A notebook",
+    text_output: str = "hello",
+    image: bytes | None = None,
+    html_output: str | None = None,
+    private: bool = False,
+) -> Path:
     import nbformat
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
     outputs = [new_output("stream", name="stdout", text=text_output + "\n")]
     if image is not None:
-        outputs.append(new_output("display_data", data={"image/png": base64.b64encode(image).decode("ascii"),
-                                                        "text/plain": "<Figure>"}))
+        outputs.append(
+            new_output(
+                "display_data", data={"image/png": base64.b64encode(image).decode("ascii"), "text/plain": "<Figure>"}
+            )
+        )
     if html_output is not None:
-        outputs.append(new_output("execute_result", data={"text/html": html_output, "text/plain": "html"},
-                                  execution_count=1))
-    notebook = new_notebook(cells=[new_markdown_cell(f"# {title}\n\nSome **prose**."),
-                                   new_code_cell("print('hello')", outputs=outputs, execution_count=1)])
+        outputs.append(
+            new_output("execute_result", data={"text/html": html_output, "text/plain": "html"}, execution_count=1)
+        )
+    notebook = new_notebook(
+        cells=[
+            new_markdown_cell(f"# {title}\n\nSome **prose**."),
+            new_code_cell("print('hello')", outputs=outputs, execution_count=1),
+        ]
+    )
     if private:
         notebook.metadata["sabbatical"] = {"private": True}
     path.parent.mkdir(parents=True, exist_ok=True)

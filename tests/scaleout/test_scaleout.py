@@ -51,8 +51,13 @@ def test_the_tour_on_a_postgres_backed_mlflow_server_and_a_remote_endpoint(tmp_p
         configure_llm(workspace.root, base_url=llm.url, model="team-model")
         env = {**os.environ, "OPENAI_API_KEY": "sk-team-test-key-000000", "MPLBACKEND": "Agg"}
 
-        done = subprocess.run([sys.executable, "-m", "sabbatical", "tour", str(workspace.root)],
-                              capture_output=True, text=True, env=env, timeout=900)
+        done = subprocess.run(
+            [sys.executable, "-m", "sabbatical", "tour", str(workspace.root)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=900,
+        )
         assert done.returncode == 0, done.stderr
 
         # Runs went to the server, whose store is PostgreSQL, and nothing fell back to a local store.

@@ -25,20 +25,72 @@ from tests.helpers.site_workspace import add_artifact, add_run, add_sprint, png_
 # Each of these broke, or could break, a page: Markdown links and images inside attributes, code spans,
 # raw HTML, dangerous schemes, attribute-list syntax, mathtext, entities, protocol-relative links, beacons.
 FRAGMENTS = [
-    "[x](x/autofocus/onfocus=alert(1)//)", "![i](z/onerror=alert(2)//)", "`x`y\" onmouseover=alert(3) `",
-    "<script>alert(4)</script>", "<img src=x onerror=alert(5)>", "\"><svg onload=alert(6)>", "javascript:alert(7)",
-    "JaVa\tScRiPt:alert(8)", "data:text/html,<script>alert(9)</script>", "vbscript:msgbox(10)",
-    "<iframe src=//evil.example/f></iframe>", "//evil.example/x", "{: onclick=alert(11) }", "$\\foo$", "$x^2$",
-    ":smile:", "**b** _i_ ~~s~~ ==m==", "&lt;script&gt;alert(12)&lt;/script&gt;", "&#x3C;img src=x onerror=alert(13)&#x3E;",
-    "<a href=javascript:alert(14)>a</a>", "[r]: javascript:alert(15)", "[ref][r]", "| a | b |", "'", "\"", "\\",
-    "<!--", "-->", "<style>*{display:none}</style>", " autofocus onfocus=alert(16) ", "%3Cscript%3E", "<",
-    "<img src=https://tracker.example/p.png>", "![t](https://tracker.example/beacon.png)", "[p](//evil.example/y)",
-    "<https://evil.example/auto>", "<form action=https://evil.example><button>go</button></form>",
-    "!!! note \"x\"", "```html\n<script>alert(17)</script>\n```", "<object data=x></object>", "\u202e", "&",
+    "[x](x/autofocus/onfocus=alert(1)//)",
+    "![i](z/onerror=alert(2)//)",
+    '`x`y" onmouseover=alert(3) `',
+    "<script>alert(4)</script>",
+    "<img src=x onerror=alert(5)>",
+    '"><svg onload=alert(6)>',
+    "javascript:alert(7)",
+    "JaVa\tScRiPt:alert(8)",
+    "data:text/html,<script>alert(9)</script>",
+    "vbscript:msgbox(10)",
+    "<iframe src=//evil.example/f></iframe>",
+    "//evil.example/x",
+    "{: onclick=alert(11) }",
+    "$\\foo$",
+    "$x^2$",
+    ":smile:",
+    "**b** _i_ ~~s~~ ==m==",
+    "&lt;script&gt;alert(12)&lt;/script&gt;",
+    "&#x3C;img src=x onerror=alert(13)&#x3E;",
+    "<a href=javascript:alert(14)>a</a>",
+    "[r]: javascript:alert(15)",
+    "[ref][r]",
+    "| a | b |",
+    "'",
+    '"',
+    "\\",
+    "<!--",
+    "-->",
+    "<style>*{display:none}</style>",
+    " autofocus onfocus=alert(16) ",
+    "%3Cscript%3E",
+    "<",
+    "<img src=https://tracker.example/p.png>",
+    "![t](https://tracker.example/beacon.png)",
+    "[p](//evil.example/y)",
+    "<https://evil.example/auto>",
+    "<form action=https://evil.example><button>go</button></form>",
+    '!!! note "x"',
+    "```html\n<script>alert(17)</script>\n```",
+    "<object data=x></object>",
+    "\u202e",
+    "&",
 ]
-SITE_ATTRIBUTES_ALLOWED = {"href", "src", "alt", "title", "class", "id", "rel", "name", "download", "loading",
-                           "width", "height", "colspan", "rowspan", "align", "scope", "start", "type", "checked",
-                           "disabled", "for"}
+SITE_ATTRIBUTES_ALLOWED = {
+    "href",
+    "src",
+    "alt",
+    "title",
+    "class",
+    "id",
+    "rel",
+    "name",
+    "download",
+    "loading",
+    "width",
+    "height",
+    "colspan",
+    "rowspan",
+    "align",
+    "scope",
+    "start",
+    "type",
+    "checked",
+    "disabled",
+    "for",
+}
 _BAD_SCHEME = re.compile(r"^\s*(javascript|data|vbscript)\s*:", re.IGNORECASE)
 _URL_JUNK = re.compile(r"[\x00-\x20\x7f]")
 # A quoted attribute value holding a live tag: Markdown reinterpreted text inside an attribute it did not write.
@@ -99,9 +151,12 @@ def hostile_feed(values: list[Hostile]) -> str:
 <description>{field(value.abstract)} Plain words about learning rates and warm-up in small models.</description></item>""")
     items.append("""<item><title>Beacon link item</title><link>https://e.example/[x](x/autofocus/onfocus=alert(1)//)</link>
 <guid isPermaLink="false">hostile-url</guid><description>The URL of this item is the attack.</description></item>""")
-    return ("<?xml version=\"1.0\"?>\n<rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><channel>"
-            "<title>Hostile feed</title><link>https://e.example/</link><description>attacks</description>"
-            + "\n".join(items) + "</channel></rss>\n")
+    return (
+        '<?xml version="1.0"?>\n<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel>'
+        "<title>Hostile feed</title><link>https://e.example/</link><description>attacks</description>"
+        + "\n".join(items)
+        + "</channel></rss>\n"
+    )
 
 
 def hostile_workspace(root: Path, values: list[Hostile]) -> Any:
@@ -109,8 +164,11 @@ def hostile_workspace(root: Path, values: list[Hostile]) -> Any:
     from sabbatical.workspace import init_workspace
 
     workspace, _ = init_workspace(root, title="Hostile sabbatical")
-    toml = workspace.config_path.read_text().replace("reading_items = 10", "reading_items = 200")\
-        .replace('reading = "kept"', 'reading = "all"')  # every hostile item is published
+    toml = (
+        workspace.config_path.read_text()
+        .replace("reading_items = 10", "reading_items = 200")
+        .replace('reading = "kept"', 'reading = "all"')
+    )  # every hostile item is published
     workspace.config_path.write_text(toml)
     workspace = type(workspace)(workspace.root)
     _read_pile(workspace, values, root.parent / f"{root.name}-feed.rss")
@@ -150,19 +208,37 @@ def _read_pile(workspace: Any, values: list[Hostile], feed: Path) -> None:
 def _add_hostile_sprint(workspace: Any, number: int, value: Hostile) -> None:
     from sabbatical.sprints.lifecycle import close_sprint
 
-    sprint = add_sprint(workspace, f"Q{number} {_one_line(value.question)}?", hypothesis=_one_line(value.question),
-                        start=date.today() - timedelta(days=20 + number), slug=f"hostile-{number}")
+    sprint = add_sprint(
+        workspace,
+        f"Q{number} {_one_line(value.question)}?",
+        hypothesis=_one_line(value.question),
+        start=date.today() - timedelta(days=20 + number),
+        slug=f"hostile-{number}",
+    )
     document = sprint.document()
     for heading in ("Plan", "Notes"):
-        document.replace_section(heading, value.section + "\n\n[p](//evil.example/z) "
-                                 "<img src=\"https://tracker.example/beacon.png\" alt=\"beacon\">\n")
+        document.replace_section(
+            heading,
+            value.section + '\n\n[p](//evil.example/z) <img src="https://tracker.example/beacon.png" alt="beacon">\n',
+        )
     sprint.save(document)
     for kind in ("failure", "finding", "feedback", "note"):
-        sprint.log(kind, value.journal.strip() or "x", source=_one_line(value.journal), why=value.journal,
-                   evidence=value.journal, run_name=value.run_name)
+        sprint.log(
+            kind,
+            value.journal.strip() or "x",
+            source=_one_line(value.journal),
+            why=value.journal,
+            evidence=value.journal,
+            run_name=value.run_name,
+        )
     metric = metric_name(value.metric)
-    add_run(workspace, sprint, _one_line(value.run_name), params={"p": value.param[:400] or "x"},
-            metrics={metric: [3.0, 2.0, 1.0]})
+    add_run(
+        workspace,
+        sprint,
+        _one_line(value.run_name),
+        params={"p": value.param[:400] or "x"},
+        metrics={metric: [3.0, 2.0, 1.0]},
+    )
     add_run(workspace, sprint, "$\\foo$ " + _one_line(value.run_name), status="FAILED", metrics={metric: [3.0, 9.0]})
     add_artifact(sprint, file_name(value.artifact_name), b"data\n", caption=value.artifact_name)
     add_artifact(sprint, file_name(value.artifact_name)[:-4] + ".png", png_bytes(), caption=value.artifact_name)
@@ -174,15 +250,30 @@ def _hostile_notebook(path: Path, value: Hostile) -> None:
     import nbformat
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-    beacons = ('<img src="https://tracker.example/nb.png" alt="nb beacon"> <img src="//tracker.example/nb2.png"> '
-               '<a href="//evil.example/nb">protocol-relative</a>')
-    outputs = [new_output("stream", name="stdout", text=value.notebook_output + "\n"),
-               new_output("execute_result", execution_count=1,
-                          data={"text/html": value.notebook_output + beacons, "text/markdown": value.notebook_output,
-                                "text/plain": value.notebook_output})]
-    notebook = new_notebook(cells=[new_markdown_cell(f"# Notebook {_one_line(value.notebook_markdown)}\n\n"
-                                                     f"{value.notebook_markdown}\n\n{beacons}"),
-                                   new_code_cell("print('x')", outputs=outputs, execution_count=1)])
+    beacons = (
+        '<img src="https://tracker.example/nb.png" alt="nb beacon"> <img src="//tracker.example/nb2.png"> '
+        '<a href="//evil.example/nb">protocol-relative</a>'
+    )
+    outputs = [
+        new_output("stream", name="stdout", text=value.notebook_output + "\n"),
+        new_output(
+            "execute_result",
+            execution_count=1,
+            data={
+                "text/html": value.notebook_output + beacons,
+                "text/markdown": value.notebook_output,
+                "text/plain": value.notebook_output,
+            },
+        ),
+    ]
+    notebook = new_notebook(
+        cells=[
+            new_markdown_cell(
+                f"# Notebook {_one_line(value.notebook_markdown)}\n\n{value.notebook_markdown}\n\n{beacons}"
+            ),
+            new_code_cell("print('x')", outputs=outputs, execution_count=1),
+        ]
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook, str(path))
 
@@ -223,8 +314,11 @@ class _Page(HTMLParser):
         for name, value in attrs:
             if name.startswith("on"):
                 self.problems.append(f"<{tag} {name}=…> event handler")
-            if name in ("href", "src", "action", "formaction", "data", "srcset", "poster", "xlink:href") and value \
-                    and _BAD_SCHEME.match(_URL_JUNK.sub("", value)):
+            if (
+                name in ("href", "src", "action", "formaction", "data", "srcset", "poster", "xlink:href")
+                and value
+                and _BAD_SCHEME.match(_URL_JUNK.sub("", value))
+            ):
                 self.problems.append(f"<{tag} {name}={value[:60]!r}> dangerous URL")
         if tag in ("iframe", "object", "embed", "frame", "frameset", "base", "meta") and self.depth_in_article:
             self.problems.append(f"<{tag}> inside the content")
@@ -232,8 +326,11 @@ class _Page(HTMLParser):
             self.problems.append("<iframe>")
         if tag == "script":
             self._check_script(values)
-        if self.depth_in_article and not self.in_theme_feedback and not (tag == "form" and "md-feedback" in
-                                                                          (values.get("class") or "")):
+        if (
+            self.depth_in_article
+            and not self.in_theme_feedback
+            and not (tag == "form" and "md-feedback" in (values.get("class") or ""))
+        ):
             self._check_content(tag, attrs, values)
 
     def _check_script(self, values: dict[str, str | None]) -> None:
@@ -250,8 +347,9 @@ class _Page(HTMLParser):
         src = values.get("src") or ""
         if tag == "img" and (src.startswith("//") or re.match(r"^[a-z][a-z0-9+.-]*:", src, re.IGNORECASE)):
             self.problems.append(f"<img src={src[:60]!r}> loads from another host")
-        if tag in ("form", "button", "style", "svg", "textarea", "select") or \
-                (tag == "input" and values.get("type") not in ("checkbox", "radio")):
+        if tag in ("form", "button", "style", "svg", "textarea", "select") or (
+            tag == "input" and values.get("type") not in ("checkbox", "radio")
+        ):
             self.problems.append(f"<{tag}> inside the content")
 
 

@@ -40,8 +40,10 @@ EVIL_SVG = b"""<?xml version="1.0" encoding="utf-8"?>
 </svg>"""
 EVIL_HTML = b"<!doctype html><title>report</title><script>alert('html-script')</script><p>the report</p>"
 EVIL_JS = b"alert('js-file')"
-EVIL_XML = (b'<?xml version="1.0"?><root><html:script xmlns:html="http://www.w3.org/1999/xhtml">'
-            b"alert('xml-script')</html:script></root>")
+EVIL_XML = (
+    b'<?xml version="1.0"?><root><html:script xmlns:html="http://www.w3.org/1999/xhtml">'
+    b"alert('xml-script')</html:script></root>"
+)
 SVG_NS = "{http://www.w3.org/2000/svg}"
 ACTIVE_ATTRIBUTE_PREFIX = "on"
 
@@ -51,8 +53,9 @@ def _notebook_with_svg(path) -> None:
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
     output = new_output("display_data", data={"image/svg+xml": EVIL_SVG.decode(), "text/plain": "<Figure>"})
-    notebook = new_notebook(cells=[new_markdown_cell("# SVG figures"),
-                                   new_code_cell("plot()", outputs=[output], execution_count=1)])
+    notebook = new_notebook(
+        cells=[new_markdown_cell("# SVG figures"), new_code_cell("plot()", outputs=[output], execution_count=1)]
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(notebook, str(path))
 
@@ -111,9 +114,14 @@ def test_html_script_and_xml_artifacts_are_published_only_as_text_downloads(buil
     for name, data in (("report.html", EVIL_HTML), ("tool.js", EVIL_JS), ("data.xml", EVIL_XML)):
         assert not (folder / "artifacts" / name).exists(), name
         assert (folder / "artifacts" / f"{name}.txt").read_bytes() == data  # the researcher's file, as text
-    active = [path for path in workspace.site_dir.rglob("*") if path.is_file()
-              and path.suffix.lower() in (".htm", ".xhtml", ".js", ".mjs", ".xml", ".xsl", ".svgz")
-              and "assets" not in path.relative_to(workspace.site_dir).parts and path.name != "sitemap.xml"]
+    active = [
+        path
+        for path in workspace.site_dir.rglob("*")
+        if path.is_file()
+        and path.suffix.lower() in (".htm", ".xhtml", ".js", ".mjs", ".xml", ".xsl", ".svgz")
+        and "assets" not in path.relative_to(workspace.site_dir).parts
+        and path.name != "sitemap.xml"
+    ]
     assert not active, active
     pages = [path for path in workspace.site_dir.rglob("*.html") if path.name != "404.html"]
     assert all(path.name == "index.html" for path in pages), pages  # no .html but the engine's own pages
@@ -155,8 +163,11 @@ def test_following_every_artifact_link_in_chromium_opens_no_dialog(built):
                 with page.expect_download() as download:
                     page.click(f'a[download="{name}"]')
                 assert download.value.suggested_filename == name
-            svgs = [path.relative_to(workspace.site_dir).as_posix() for path in _published_svgs(workspace.site_dir)
-                    if path != control]
+            svgs = [
+                path.relative_to(workspace.site_dir).as_posix()
+                for path in _published_svgs(workspace.site_dir)
+                if path != control
+            ]
             texts = [f"sprints/{sprint.name}/artifacts/{name}.txt" for name in ("report.html", "tool.js", "data.xml")]
             for path in svgs + texts:  # opened by their URLs, as a link elsewhere would
                 page.goto(url + path)
@@ -176,8 +187,10 @@ def test_an_svg_that_cannot_be_parsed_safely_is_not_published(workspace, cli):
     from sabbatical.errors import ExitCode
 
     sprint = add_sprint(workspace, "Is a bomb published?", slug="bomb")
-    bomb = (b'<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
-            b'<svg xmlns="http://www.w3.org/2000/svg"><text>&b;</text></svg>')
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+        b'<svg xmlns="http://www.w3.org/2000/svg"><text>&b;</text></svg>'
+    )
     add_artifact(sprint, "bomb.svg", bomb)
     add_artifact(sprint, "broken.svg", b"<svg onload=alert(1)>")
     result = cli("--workspace", workspace.root, "site", "build")

@@ -71,8 +71,7 @@ def test_an_endless_body_is_cut_off_by_the_size_limit():
 
 
 def test_retry_after_99999_waits_neither_8_minutes_nor_past_the_deadline(http_server):
-    http_server.route("/busy", Response(503, b"busy", {"Retry-After": "99999"}),
-                      Response(200, b"<rss/>", {}))
+    http_server.route("/busy", Response(503, b"busy", {"Retry-After": "99999"}), Response(200, b"<rss/>", {}))
     started = time.monotonic()
     with pytest.raises(SourceError, match="HTTP 503"):
         Fetcher(timeout=3, retries=3).get(http_server.url + "/busy")
@@ -85,9 +84,11 @@ def test_retry_after_99999_waits_neither_8_minutes_nor_past_the_deadline(http_se
 
 
 def _oai_page(token: str) -> bytes:
-    return (b'<?xml version="1.0"?><OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><ListRecords>'
-            b'<resumptionToken completeListSize="999">' + token.encode() + b"</resumptionToken>"
-            b"</ListRecords></OAI-PMH>")
+    return (
+        b'<?xml version="1.0"?><OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><ListRecords>'
+        b'<resumptionToken completeListSize="999">' + token.encode() + b"</resumptionToken>"
+        b"</ListRecords></OAI-PMH>"
+    )
 
 
 def _at_most(pages: int):

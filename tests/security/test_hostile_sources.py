@@ -40,6 +40,7 @@ def _through(server: LoopbackServer) -> dict[str, str]:
 
 # -- redirects into the private network ----------------------------------------------------------------------
 
+
 def test_a_redirect_from_a_public_host_to_loopback_is_refused(proxy):
     secret = "/admin/secrets.atom"
     proxy.route("/feed.atom", status=302, headers={"Location": f"{proxy.url}{secret}"})
@@ -83,8 +84,15 @@ def test_a_redirect_to_another_scheme_is_refused(http_server):
 def test_read_feed_reports_the_refused_redirect_on_one_line_and_reads_the_rest(workspace, proxy, cli):
     proxy.route("/good.atom", body=sample_path("notes.atom").read_bytes(), headers=ATOM)
     proxy.route("/evil.atom", status=302, headers={"Location": "http://169.254.169.254/latest/meta-data/"})
-    result = cli("--workspace", workspace.root, "read", "feed", "http://public.example/good.atom",
-                 "http://public.example/evil.atom", env=_through(proxy))
+    result = cli(
+        "--workspace",
+        workspace.root,
+        "read",
+        "feed",
+        "http://public.example/good.atom",
+        "http://public.example/evil.atom",
+        env=_through(proxy),
+    )
     assert result.exit_code == ExitCode.PARTIAL, result.stderr
     [line] = [line for line in result.stderr.splitlines() if "evil.atom" in line]
     assert "redirect to a private address" in line
@@ -94,6 +102,7 @@ def test_read_feed_reports_the_refused_redirect_on_one_line_and_reads_the_rest(w
 
 # -- OPML lists naming the private network ---------------------------------------------------------------------
 
+
 def _opml(tmp_path, *urls: str):
     outlines = "".join(f'<outline text="f{i}" type="rss" xmlUrl="{u}"/>' for i, u in enumerate(urls))
     path = tmp_path / "subs.opml"
@@ -102,8 +111,14 @@ def _opml(tmp_path, *urls: str):
 
 
 def test_an_opml_list_naming_private_addresses_is_not_followed(workspace, tmp_path, cli):
-    opml = _opml(tmp_path, "http://127.0.0.1:9/admin.atom", "http://192.168.1.1/feed", "http://[::1]/x",
-                 "http://localhost:8080/feed", "https://blog.example.org/feed.xml")
+    opml = _opml(
+        tmp_path,
+        "http://127.0.0.1:9/admin.atom",
+        "http://192.168.1.1/feed",
+        "http://[::1]/x",
+        "http://localhost:8080/feed",
+        "https://blog.example.org/feed.xml",
+    )
     result = cli("--workspace", workspace.root, "read", "file", opml)
     assert result.exit_code == ExitCode.PARTIAL, result.stderr
     refused = [line for line in result.stderr.splitlines() if "loopback or private address" in line]
@@ -123,8 +138,13 @@ def test_an_opml_list_for_a_local_mirror_is_followed_when_allowed(workspace, tmp
 def test_a_malformed_url_in_an_opml_list_does_not_break_later_updates(workspace, tmp_path, cli, http_server):
     (http_server.root / "notes.atom").write_bytes(sample_path("notes.atom").read_bytes())
     configure(workspace, allow_private_addresses=True)
-    result = cli("--workspace", workspace.root, "read", "file",
-                 _opml(tmp_path, "http://[::1", "http://host:port/x", http_server.url + "/notes.atom"))
+    result = cli(
+        "--workspace",
+        workspace.root,
+        "read",
+        "file",
+        _opml(tmp_path, "http://[::1", "http://host:port/x", http_server.url + "/notes.atom"),
+    )
     assert result.exit_code == ExitCode.PARTIAL and "following 1 feeds" in result.stdout
     for _ in range(2):
         update = cli("--workspace", workspace.root, "read", "update", "--json")
@@ -133,6 +153,7 @@ def test_a_malformed_url_in_an_opml_list_does_not_break_later_updates(workspace,
 
 
 # -- malformed locators, and unfollowing ----------------------------------------------------------------------
+
 
 def test_a_malformed_locator_is_one_failed_source_and_the_good_one_is_read(workspace, tmp_path, cli):
     good = tmp_path / "good.atom"
@@ -174,10 +195,15 @@ def test_a_followed_source_can_be_unfollowed_and_keeps_its_items(workspace, http
 
 # -- local files that are not files ---------------------------------------------------------------------------
 
+
 def _read_feed_in_a_subprocess(workspace, *paths) -> subprocess.CompletedProcess:
     """The CLI in its own process, so a regression that hangs fails on the timeout instead of hanging."""
-    return subprocess.run([sys.executable, "-m", "sabbatical", "--workspace", str(workspace.root), "read", "feed",
-                           *map(str, paths)], capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "sabbatical", "--workspace", str(workspace.root), "read", "feed", *map(str, paths)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_devices_fifos_and_folders_are_refused_without_hanging(workspace, tmp_path):
@@ -210,18 +236,21 @@ def test_a_local_file_over_the_size_limit_is_refused(workspace, tmp_path, cli):
 
 # -- JSON Feeds with wrong types, and feeds cut short ----------------------------------------------------------
 
+
 def test_one_wrong_typed_json_feed_item_loses_only_that_item(workspace, tmp_path, cli):
-    items = [{"id": "1", "url": "https://e.example/1", "title": "Good one", "content_text": "Fine."},
-             "a string where an item belongs",
-             {"id": "2", "url": ["https://e.example/2"], "title": "URL is a list"},
-             {"id": "3", "url": "https://e.example/3", "title": {"nested": True}},
-             {"id": "4", "url": "https://e.example/4", "title": 1234, "content_text": "A number for a title."},
-             {"id": "5", "url": "https://e.example/5", "title": "Tags wrong", "tags": [["x"]]},
-             {"id": "6", "url": "https://e.example/6", "title": "Good too", "authors": "nobody",
-              "date_published": ["2024"]}]
+    items = [
+        {"id": "1", "url": "https://e.example/1", "title": "Good one", "content_text": "Fine."},
+        "a string where an item belongs",
+        {"id": "2", "url": ["https://e.example/2"], "title": "URL is a list"},
+        {"id": "3", "url": "https://e.example/3", "title": {"nested": True}},
+        {"id": "4", "url": "https://e.example/4", "title": 1234, "content_text": "A number for a title."},
+        {"id": "5", "url": "https://e.example/5", "title": "Tags wrong", "tags": [["x"]]},
+        {"id": "6", "url": "https://e.example/6", "title": "Good too", "authors": "nobody", "date_published": ["2024"]},
+    ]
     path = tmp_path / "feed.json"
-    path.write_text(json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": ["not", "text"],
-                                "items": items}))
+    path.write_text(
+        json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": ["not", "text"], "items": items})
+    )
     result = cli("--workspace", workspace.root, "read", "feed", path, "--json")
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
@@ -243,8 +272,11 @@ def _short_body_server(body: bytes, claimed: int):
     def answer(conn):
         with conn:
             conn.recv(65536)
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n"
-                         + f"Content-Length: {claimed}\r\nConnection: close\r\n\r\n".encode() + body)
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n"
+                + f"Content-Length: {claimed}\r\nConnection: close\r\n\r\n".encode()
+                + body
+            )
 
     return raw_socket_server(answer, "/feed.rss")
 
@@ -268,6 +300,7 @@ def test_a_whole_feed_with_sloppy_markup_is_still_read_with_a_warning(workspace,
 
 
 # -- arXiv through the one fetcher ------------------------------------------------------------------------------
+
 
 def test_the_arxiv_api_has_the_same_size_limit(workspace, http_server, cli):
     huge = sample_path("papers.atom").read_bytes().replace(b"</feed>", b"<!--" + b" " * 300_000 + b"--></feed>")

@@ -29,7 +29,10 @@ SHAPES = {
     "assignment": ("DB_PASSWORD=" + "Hunter2" + "Hunter9", "assigned to DB_PASSWORD"),
     "api-key": ('"billing_api_key": "' + "q8w7e6r5" + "t4y3u2i1" + '"', "assigned to billing_api_key"),
     "aws-id": ("AKIA" + "QWERTYUIOP123456", "AWS access key id"),
-    "aws-secret": ("aws_secret_access_key = " + "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYzzzzKEY123", "AWS secret access key"),
+    "aws-secret": (
+        "aws_secret_access_key = " + "wJalrXUtnFEMI/K7MDENG/" + "bPxRfiCYzzzzKEY123",
+        "AWS secret access key",
+    ),
     "private-key": ("-----BEGIN RSA " + "PRIVATE KEY-----", "private key (-----BEGIN RSA PRIVATE KEY-----)"),
     "url-password": ("postgres://" + "alice:pw" + "@db.internal.example/x", "password inside a URL"),
     "github": ("ghp_" + "a1B2" * 9, "GitHub token (ghp_…)"),
@@ -40,8 +43,9 @@ SHAPES = {
 }
 ALL_SHAPES = "\n".join(["notes from the run:"] + [text for text, _ in SHAPES.values()] + [f"env {ENV_VALUE}"])
 # what must never be told (a private key's header line is not secret, and is shown to say which key it is)
-SECRET_PARTS = [text.split("=")[-1].split(":")[-1].strip(' "') for shape, (text, _) in SHAPES.items()
-                if shape != "private-key"] + [ENV_VALUE, "a1B2a1B2a1B2"]
+SECRET_PARTS = [
+    text.split("=")[-1].split(":")[-1].strip(' "') for shape, (text, _) in SHAPES.items() if shape != "private-key"
+] + [ENV_VALUE, "a1B2a1B2a1B2"]
 
 
 def _zip(name: str, text: str) -> bytes:
@@ -102,14 +106,17 @@ def _line_for(error: SecretsInSite, file_part: str) -> str:
     return " ".join(lines)
 
 
-@pytest.mark.parametrize("file_part, place", [
-    ("artifacts/notes.txt", "(line "),
-    ("artifacts/bundle.zip", "(member inner/secrets.txt › line "),
-    ("artifacts/log.gz", "(member (decompressed) › line "),
-    ("artifacts/encoded.txt", "(line 1 › base64 › line "),
-    ("notebooks/leaky/index.md", "(line "),
-    ("leaky.ipynb", "(line "),
-])
+@pytest.mark.parametrize(
+    "file_part, place",
+    [
+        ("artifacts/notes.txt", "(line "),
+        ("artifacts/bundle.zip", "(member inner/secrets.txt › line "),
+        ("artifacts/log.gz", "(member (decompressed) › line "),
+        ("artifacts/encoded.txt", "(line 1 › base64 › line "),
+        ("notebooks/leaky/index.md", "(line "),
+        ("leaky.ipynb", "(line "),
+    ],
+)
 def test_every_shape_and_the_env_value_is_found_in_every_place(refused, file_part, place):
     _, error = refused
     line = _line_for(error, file_part)
@@ -140,8 +147,12 @@ def test_a_secret_in_a_run_param_refuses_the_build_and_the_publish_tag_keeps_the
 
     monkeypatch.setenv(ENV_NAME, ENV_VALUE)
     sprint = add_sprint(workspace, "Which runs are public?", slug="runs")
-    leaky = _run(workspace, sprint, "leaky-run", {"db_url": SHAPES["url-password"][0],
-                                                             "service": ENV_VALUE, "aws": SHAPES["aws-id"][0]})
+    leaky = _run(
+        workspace,
+        sprint,
+        "leaky-run",
+        {"db_url": SHAPES["url-password"][0], "service": ENV_VALUE, "aws": SHAPES["aws-id"][0]},
+    )
     _run(workspace, sprint, "clean-run", {"lr": "0.1"})
     with pytest.raises(SecretsInSite) as caught:
         build_site(workspace)
@@ -174,8 +185,10 @@ def test_an_archive_that_cannot_be_read_is_refused(tmp_path):
 def test_ordinary_prose_and_code_are_not_secrets():
     from sabbatical.site import secrets
 
-    prose = ("The password is stored elsewhere. max_tokens=512; token = tokenizer.eos_token; "
-             'api_key = os.environ["OPENAI_API_KEY"]; see https://medium.com/@user and http://[::1]:8080/x; '
-             "password=${DB_PASSWORD}; postgres://user:****@host; risk-averse-learning-rate-schedules")
+    prose = (
+        "The password is stored elsewhere. max_tokens=512; token = tokenizer.eos_token; "
+        'api_key = os.environ["OPENAI_API_KEY"]; see https://medium.com/@user and http://[::1]:8080/x; '
+        "password=${DB_PASSWORD}; postgres://user:****@host; risk-averse-learning-rate-schedules"
+    )
     assert secrets.scan_bytes(prose.encode(), {}) == []
     assert secrets.scan_bytes(base64.b64encode(prose.encode()), {}) == []

@@ -23,9 +23,15 @@ from sabbatical.reading.summary_schema import SourceDocument, Summary
 from tests.helpers.fake_openai import FakeOpenAI, configure_llm, insert_items, sample_documents
 
 TARGET = "test:00002"
-DOCUMENT = SourceDocument("arxiv:1", "paper", "Why do transformers copy?",
-                          "We find that two attention heads form an induction mechanism early in training. "
-                          "Surprisingly, it fails to form without positional information.", "", "hash")
+DOCUMENT = SourceDocument(
+    "arxiv:1",
+    "paper",
+    "Why do transformers copy?",
+    "We find that two attention heads form an induction mechanism early in training. "
+    "Surprisingly, it fails to form without positional information.",
+    "",
+    "hash",
+)
 
 
 @pytest.fixture
@@ -52,8 +58,14 @@ def ask(client: LLM, document: SourceDocument = DOCUMENT):
 
 
 def producer_for(server, **llm_settings):
-    settings_ = {"base_url": server.url, "model": "loopback", "timeout": 2.0, "concurrency": 4, "max_retries": 1,
-                 **llm_settings}
+    settings_ = {
+        "base_url": server.url,
+        "model": "loopback",
+        "timeout": 2.0,
+        "concurrency": 4,
+        "max_retries": 1,
+        **llm_settings,
+    }
     return choose_producer(LLMConfig(**settings_))
 
 
@@ -67,18 +79,21 @@ def statuses(conn) -> dict[str, str]:
 
 
 # -- the total deadline ---------------------------------------------------------------------------
-@pytest.mark.parametrize("fault", ["trickle", "trickle_headers", "timeout"],
-                         ids=["body one byte at a time", "headers one byte at a time", "silent"])
+@pytest.mark.parametrize(
+    "fault",
+    ["trickle", "trickle_headers", "timeout"],
+    ids=["body one byte at a time", "headers one byte at a time", "silent"],
+)
 def test_a_slow_or_silent_endpoint_is_stopped_at_the_request_deadline(server, conn, fault):
     server.queue(fault)
     started = time.monotonic()
     with pytest.raises(LLMFailure) as failure:
         ask(make_llm(server, conn))
     took = time.monotonic() - started
-    assert failure.value.status == "timeout" and took < 3.0     # 1.5 s deadline; a trickle would take minutes
+    assert failure.value.status == "timeout" and took < 3.0  # 1.5 s deadline; a trickle would take minutes
     (row,) = logged(conn)
     assert row["status"] == "timeout"
-    assert 1400 <= row["latency_ms"] <= 3000                     # the real length of the try is recorded …
+    assert 1400 <= row["latency_ms"] <= 3000  # the real length of the try is recorded …
     assert "no answer within 1.5 s" in row["error"] and f"took {row['latency_ms'] / 1000:.1f} s" in row["error"]
 
 
@@ -96,7 +111,7 @@ def test_a_run_deadline_stops_the_run_and_leaves_the_rest_pending(conn):
     assert time.monotonic() - started < 4.0
     assert report.stopped and "deadline of 1.5 s passed" in report.stopped
     assert report.done >= 1 and report.pending >= 6 and report.done + report.pending + report.failed == 12
-    assert len(statuses(conn)) == report.done + report.failed   # pending items have no row
+    assert len(statuses(conn)) == report.done + report.failed  # pending items have no row
 
 
 def test_retry_after_99999_never_waits_past_the_run_deadline(server, conn):
@@ -105,16 +120,16 @@ def test_retry_after_99999_never_waits_past_the_run_deadline(server, conn):
     server.when(TARGET, "rate_limit")
     started = time.monotonic()
     report = summarise_pile(conn, producer_for(server, max_retries=4), deadline=4.0, backoff_base=0.01)
-    assert time.monotonic() - started < 7.0                      # not 99999 s, not 4 × 60 s
+    assert time.monotonic() - started < 7.0  # not 99999 s, not 4 × 60 s
     assert statuses(conn)[TARGET] == "failed" and report.done == 3
-    (row,) = logged(conn, TARGET)                                 # one try; waiting would pass the deadline
+    (row,) = logged(conn, TARGET)  # one try; waiting would pass the deadline
     assert row["status"] == "http_error" and "HTTP 429" in row["error"]
     error = conn.execute("SELECT error FROM summaries WHERE item_id = ?", (TARGET,)).fetchone()[0]
     assert "the run's deadline comes first" in error
 
 
 def test_retry_after_is_capped(server, conn, monkeypatch):
-    monkeypatch.setattr(llm, "MAX_RETRY_AFTER_SECONDS", 0.5)     # the real cap is 60 s; the rule is the same
+    monkeypatch.setattr(llm, "MAX_RETRY_AFTER_SECONDS", 0.5)  # the real cap is 60 s; the rule is the same
     server.retry_after = 99999
     server.queue("rate_limit")
     started = time.monotonic()
@@ -132,7 +147,7 @@ def test_an_html_page_with_http_200_is_logged_failed_and_retried_later(server, c
     report = summarise_pile(conn, producer, backoff_base=0.01)
     assert (report.done, report.failed, report.pending) == (4, 1, 0)
     rows = logged(conn, TARGET)
-    assert [r["status"] for r in rows] == ["http_error", "http_error"]     # every request is a row
+    assert [r["status"] for r in rows] == ["http_error", "http_error"]  # every request is a row
     assert all("not a JSON object (text/html" in r["error"] and "Bad Gateway" in r["error"] for r in rows)
     assert statuses(conn)[TARGET] == "failed"
 
@@ -161,15 +176,15 @@ def test_an_html_answer_through_the_cli_exits_3_and_retry_failed_finishes(cli, w
 # -- the budget -----------------------------------------------------------------------------------
 def test_an_endpoint_reporting_no_usage_cannot_spend_past_the_budget_with_eight_in_flight(server, conn):
     server.usage = "none"
-    server.latency = 0.2                                          # keep eight requests in flight together
+    server.latency = 0.2  # keep eight requests in flight together
     insert_items(conn, sample_documents(32))
     budget = Budget(tokens=1000)
     report = summarise_pile(conn, producer_for(server, concurrency=8), budget=budget)
     assert report.stopped and "token budget of 1,000 reached" in report.stopped
     assert len(server.chat_requests) <= 2 and report.pending >= 30
-    assert 0 < budget.tokens <= 1000 + 2500                       # at most one request past the limit
-    assert budget.held_tokens == 0                                # nothing is left held after the run
-    assert all(r["tokens_in"] > 0 and r["tokens_out"] > 0 for r in logged(conn))   # counted, though unreported
+    assert 0 < budget.tokens <= 1000 + 2500  # at most one request past the limit
+    assert budget.held_tokens == 0  # nothing is left held after the run
+    assert all(r["tokens_in"] > 0 and r["tokens_out"] > 0 for r in logged(conn))  # counted, though unreported
 
 
 @pytest.mark.parametrize("usage", ["negative", "absurd"])
@@ -178,7 +193,7 @@ def test_unbelievable_usage_is_replaced_by_the_estimate(server, conn, usage):
     budget = Budget(tokens=50_000)
     answer = ask(make_llm(server, conn, budget))
     sent = sum(len(m["content"]) for m in server.chat_requests[0].body["messages"])
-    assert sent / 8 <= answer.tokens_in <= sent                   # about four characters a token
+    assert sent / 8 <= answer.tokens_in <= sent  # about four characters a token
     assert 0 < answer.tokens_out < 5_000
     assert budget.tokens == answer.tokens_in + answer.tokens_out
     (row,) = logged(conn)
@@ -187,27 +202,38 @@ def test_unbelievable_usage_is_replaced_by_the_estimate(server, conn, usage):
 
 def test_a_huge_title_and_author_list_are_capped_before_the_prompt_is_built(server, conn):
     megabyte = 100_000
-    insert_items(conn, [{"id": "huge:1", "title": "Heading " * megabyte,
-                         "abstract": "We find that heads copy tokens. " * 20, "authors": ["Writer " * megabyte] * 50,
-                         "content": "Content " * megabyte}])
+    insert_items(
+        conn,
+        [
+            {
+                "id": "huge:1",
+                "title": "Heading " * megabyte,
+                "abstract": "We find that heads copy tokens. " * 20,
+                "authors": ["Writer " * megabyte] * 50,
+                "content": "Content " * megabyte,
+            }
+        ],
+    )
     report = summarise_pile(conn, producer_for(server))
     assert report.done == 1
     (request,) = server.chat_requests
     sent = sum(len(m["content"]) for m in request.body["messages"])
-    assert sent < 40_000                                          # not the 52 MB the item holds
+    assert sent < 40_000  # not the 52 MB the item holds
     user = request.body["messages"][-1]["content"]
     assert 0 < user.count("Heading ") <= PROMPT_FIELD_CHARS["title"] // len("Heading ") + 1
     assert 0 < user.count("Writer ") <= 12 * (PROMPT_FIELD_CHARS["author"] // len("Writer ") + 1)
 
 
 # -- one item the offline summariser trips on -----------------------------------------------------
-LONG_WORD = "pneumonoultramicroscopicsilicovolcanoconiosis" * 2 + "x"       # 91 characters
+LONG_WORD = "pneumonoultramicroscopicsilicovolcanoconiosis" * 2 + "x"  # 91 characters
 
 
 def test_a_word_over_80_characters_does_not_stop_the_offline_run(cli, workspace):
     documents = sample_documents(4)
-    documents[1]["abstract"] = (f"We find that {LONG_WORD} matters. The {LONG_WORD} effect is large. "
-                                f"{LONG_WORD} {LONG_WORD} appears in every layer.")
+    documents[1]["abstract"] = (
+        f"We find that {LONG_WORD} matters. The {LONG_WORD} effect is large. "
+        f"{LONG_WORD} {LONG_WORD} appears in every layer."
+    )
     documents[1]["title"] = f"On {LONG_WORD}"
     pile = db.connect(workspace.pile_path)
     insert_items(pile, documents)
@@ -219,8 +245,9 @@ def test_a_word_over_80_characters_does_not_stop_the_offline_run(cli, workspace)
     assert again.exit_code == 0 and "4 cached" in again.stdout
     pile = db.connect(workspace.pile_path)
     try:
-        data = json.loads(pile.execute("SELECT data FROM summaries WHERE item_id = ?",
-                                       (documents[1]["id"],)).fetchone()[0])
+        data = json.loads(
+            pile.execute("SELECT data FROM summaries WHERE item_id = ?", (documents[1]["id"],)).fetchone()[0]
+        )
     finally:
         pile.close()
     assert all(len(topic) <= 80 for topic in data["summary"]["topics"])
@@ -228,7 +255,7 @@ def test_a_word_over_80_characters_does_not_stop_the_offline_run(cli, workspace)
 
 _HOSTILE_WORDS = st.one_of(
     st.text(min_size=1, max_size=10),
-    st.text(alphabet="abcdefghij-", min_size=81, max_size=600),    # a hash, a run-on token, a URL
+    st.text(alphabet="abcdefghij-", min_size=81, max_size=600),  # a hash, a run-on token, a URL
     st.sampled_from([".", "?", "!", "e.g.", "We show that", "\n\n", "   ", "…", "$x$", "\\emph{", "A.", "\x00"]),
 )
 _HOSTILE_TEXT = st.lists(_HOSTILE_WORDS, max_size=40).map(" ".join)
@@ -239,12 +266,17 @@ _HOSTILE_TEXT = st.lists(_HOSTILE_WORDS, max_size=40).map(" ".join)
 def test_hostile_text_never_stops_the_offline_run(tmp_path_factory, fields):
     connection = db.connect(tmp_path_factory.mktemp("pile") / "pile.db")
     try:
-        insert_items(connection, [{"id": f"hostile:{n}", "title": title, "abstract": abstract, "content": content}
-                                  for n, (title, abstract, content) in enumerate(fields)])
+        insert_items(
+            connection,
+            [
+                {"id": f"hostile:{n}", "title": title, "abstract": abstract, "content": content}
+                for n, (title, abstract, content) in enumerate(fields)
+            ],
+        )
         report = summarise_pile(connection, OFFLINE)
         assert report.done + report.failed == len(fields) and report.pending == 0
-        assert len(statuses(connection)) == len(fields)          # every item has its row, ok or failed
-        rerun = summarise_pile(connection, OFFLINE)               # a re-run does not stop at the same item
+        assert len(statuses(connection)) == len(fields)  # every item has its row, ok or failed
+        rerun = summarise_pile(connection, OFFLINE)  # a re-run does not stop at the same item
         assert rerun.cached == report.done and rerun.done + rerun.failed == report.failed
     finally:
         connection.close()

@@ -27,17 +27,23 @@ def test_every_command_names_items_through_one_resolver(tmp_path):
     assert not hasattr(pile, "_alias_kind")
     with Pile(db.connect(tmp_path / "pile.db")) as opened:
         opened.add([Entry(ids=["arxiv:2601.01466"], kind="paper", title="A paper", version=2)], None, "arxiv")
-        for ref in ("arxiv:2601.01466", "2601.01466v1", "https://arxiv.org/pdf/2601.01466v2.pdf", "2601.0146",
-                    "1"):
+        for ref in ("arxiv:2601.01466", "2601.01466v1", "https://arxiv.org/pdf/2601.01466v2.pdf", "2601.0146", "1"):
             assert opened.resolve(ref) == pile.resolve_item(opened.conn, ref) == "arxiv:2601.01466", ref
         with pytest.raises(NotFound, match="no item 'nope' in the pile"):
             triage.resolve_item(opened.conn, "nope")
 
 
-@pytest.mark.parametrize(("name", "kind"), [
-    ("arxiv:2310.01405", "arxiv"), ("arxiv:2310.01405v3", "arxiv_version"), ("doi:10.1/x", "doi"),
-    ("https://e.example/a", "url"), ("http://e.example/a", "url"), ("tag:e.example,2024:1", "entry"),
-])
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("arxiv:2310.01405", "arxiv"),
+        ("arxiv:2310.01405v3", "arxiv_version"),
+        ("doi:10.1/x", "doi"),
+        ("https://e.example/a", "url"),
+        ("http://e.example/a", "url"),
+        ("tag:e.example,2024:1", "entry"),
+    ],
+)
 def test_one_id_kind_names_what_the_alias_table_records(name, kind):
     assert identity.id_kind(name) == kind
 
@@ -61,11 +67,17 @@ print(json.dumps(results))
 def _run_read_only(root: Path, commands: list[list[str]]) -> list[tuple[int, str, str]]:
     child = [sys.executable, "-c", _RUN_COMMANDS, json.dumps([["-w", str(root), *c] for c in commands])]
     if os.geteuid() == 0:
-        if shutil.which("unshare") is None or subprocess.run(
-                ["unshare", "-m", "mount", "--bind", "-o", "ro", str(root), str(root)],
-                capture_output=True).returncode != 0:
-            pytest.skip("running as root, and this machine lets root make no read-only bind mount "
-                        "(root ignores chmod), so a read-only workspace cannot be made here")
+        if (
+            shutil.which("unshare") is None
+            or subprocess.run(
+                ["unshare", "-m", "mount", "--bind", "-o", "ro", str(root), str(root)], capture_output=True
+            ).returncode
+            != 0
+        ):
+            pytest.skip(
+                "running as root, and this machine lets root make no read-only bind mount "
+                "(root ignores chmod), so a read-only workspace cannot be made here"
+            )
         child = ["unshare", "-m", "sh", "-c", 'mount --bind -o ro "$0" "$0" && exec "$@"', str(root), *child]
     else:
         for path in sorted(root.rglob("*"), reverse=True) + [root]:
@@ -81,8 +93,16 @@ def _run_read_only(root: Path, commands: list[list[str]]) -> list[tuple[int, str
 
 def _pile_with_items(workspace, count: int = 12, words: int = 40) -> list[str]:
     body = " ".join(f"word{n % 97}" for n in range(words))
-    entries = [Entry(ids=[f"https://blog.example/post-{n}"], kind="post", title=f"Sparse attention, part {n}",
-                     abstract=f"Sparse attention heads {n}. {body}", content=body * 3) for n in range(count)]
+    entries = [
+        Entry(
+            ids=[f"https://blog.example/post-{n}"],
+            kind="post",
+            title=f"Sparse attention, part {n}",
+            abstract=f"Sparse attention heads {n}. {body}",
+            content=body * 3,
+        )
+        for n in range(count)
+    ]
     with Pile(db.connect(workspace.pile_path)) as opened:
         opened.add(entries, opened.ensure_source("feed", "https://blog.example/feed.xml"), "feed")
     return [e.ids[0] for e in entries]
@@ -90,9 +110,17 @@ def _pile_with_items(workspace, count: int = 12, words: int = 40) -> list[str]:
 
 def test_a_read_only_workspace_answers_reads_and_refuses_writes_in_one_line(workspace):
     ids = _pile_with_items(workspace)
-    shown, listed, found, stats, kept, noted = _run_read_only(workspace.root, [
-        ["pile", "show", ids[3]], ["pile", "list", "--json"], ["pile", "search", "sparse", "--json"],
-        ["pile", "stats"], ["pile", "keep", ids[0]], ["pile", "note", ids[0], "later"]])
+    shown, listed, found, stats, kept, noted = _run_read_only(
+        workspace.root,
+        [
+            ["pile", "show", ids[3]],
+            ["pile", "list", "--json"],
+            ["pile", "search", "sparse", "--json"],
+            ["pile", "stats"],
+            ["pile", "keep", ids[0]],
+            ["pile", "note", ids[0], "later"],
+        ],
+    )
     assert shown[0] == 0 and "Sparse attention, part 3" in shown[1], shown
     assert listed[0] == 0 and {row["id"] for row in json.loads(listed[1])} == set(ids), listed
     assert found[0] == 0 and json.loads(found[1])["hits"], found
@@ -120,9 +148,11 @@ def test_a_damaged_pile_is_never_written_again_and_says_how_to_recover(workspace
     _damage(workspace.pile_path)
     before = hashlib.sha256(workspace.pile_path.read_bytes()).hexdigest()
     feed = tmp_path / "more.atom"
-    feed.write_text('<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>F</title>'
-                    '<entry><id>tag:x,1</id><title>New</title><link href="https://n.example/1"/>'
-                    '<updated>2024-01-01T00:00:00Z</updated></entry></feed>')
+    feed.write_text(
+        '<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>F</title>'
+        '<entry><id>tag:x,1</id><title>New</title><link href="https://n.example/1"/>'
+        "<updated>2024-01-01T00:00:00Z</updated></entry></feed>"
+    )
     for args in (["pile", "keep", ids[0]], ["pile", "private", ids[0]], ["read", "file", str(feed)]):
         result = cli("-w", workspace.root, *args)
         lines = result.stderr.strip().splitlines()
@@ -142,8 +172,10 @@ def test_the_recovery_the_message_names_gives_a_sound_pile(workspace):
         pytest.skip("the sqlite3 command-line shell is not installed here, so its .recover cannot be run")
     probe = subprocess.run(["sqlite3", ":memory:", "CREATE TABLE t (a);", ".recover"], capture_output=True, text=True)
     if "CREATE TABLE" not in probe.stdout:
-        pytest.skip("this sqlite3 shell is built without the sqlite_dbpage table, so its .recover "
-                    "recovers nothing even from a sound file (Debian's 3.40 shell is)")
+        pytest.skip(
+            "this sqlite3 shell is built without the sqlite_dbpage table, so its .recover "
+            "recovers nothing even from a sound file (Debian's 3.40 shell is)"
+        )
     _pile_with_items(workspace, count=200, words=300)
     _damage(workspace.pile_path)
     conn = db.connect(workspace.pile_path)
@@ -158,17 +190,28 @@ def test_the_recovery_the_message_names_gives_a_sound_pile(workspace):
 
 # -- private items -----------------------------------------------------------------------------------------
 def _site_text(root: Path) -> str:
-    return "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in sorted(root.rglob("*"))
-                     if p.is_file() and p.suffix in (".html", ".md", ".xml", ".json", ".txt"))
+    return "\n".join(
+        p.read_text(encoding="utf-8", errors="replace")
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.suffix in (".html", ".md", ".xml", ".json", ".txt")
+    )
 
 
 def test_a_private_item_is_never_published_nor_in_the_digest_and_each_change_is_an_event(workspace, cli, tmp_path):
     from sabbatical.site.build import build_site
 
-    secret = Entry(ids=["https://intranet.example/zyxwquibble-plan"], kind="post", title="Zyxwquibble merger plan",
-                   abstract="Zyxwquibble acquisition notes about sparse attention budgets.")
-    shown = Entry(ids=["https://blog.example/openly"], kind="post", title="Plainly public sparse attention",
-                  abstract="A public post about sparse attention budgets.")
+    secret = Entry(
+        ids=["https://intranet.example/zyxwquibble-plan"],
+        kind="post",
+        title="Zyxwquibble merger plan",
+        abstract="Zyxwquibble acquisition notes about sparse attention budgets.",
+    )
+    shown = Entry(
+        ids=["https://blog.example/openly"],
+        kind="post",
+        title="Plainly public sparse attention",
+        abstract="A public post about sparse attention budgets.",
+    )
     with Pile(db.connect(workspace.pile_path)) as opened:
         opened.add([secret, shown], None, "feed")
     w = ("-w", workspace.root)
@@ -188,20 +231,41 @@ def test_a_private_item_is_never_published_nor_in_the_digest_and_each_change_is_
     assert "Plainly public sparse attention" in published
     assert "yxwquibble" not in published.lower() and "intranet.example" not in published
     with Pile(db.connect(workspace.pile_path)) as opened:
-        events = [tuple(r) for r in opened.conn.execute(
-            "SELECT subject, action FROM events WHERE action IN ('private', 'public') ORDER BY id")]
+        events = [
+            tuple(r)
+            for r in opened.conn.execute(
+                "SELECT subject, action FROM events WHERE action IN ('private', 'public') ORDER BY id"
+            )
+        ]
         assert events == [(secret.ids[0], a) for a in ("private", "public", "private")]
         assert opened.get(secret.ids[0]).private and opened.count() == 2  # nothing deleted
 
 
 # -- which source may change an item's text ----------------------------------------------------------------
 def test_a_second_feed_linking_the_same_url_cannot_overwrite_a_kept_item_and_replaced_texts_are_kept(workspace, cli):
-    first = Entry(ids=["https://blog.example/post"], kind="post", title="The original title",
-                  abstract="What the author wrote.", url="https://blog.example/post", updated="2024-01-01T00:00:00Z")
-    hijack = Entry(ids=["https://blog.example/post"], kind="post", title="Click here, hijacked",
-                   abstract="Spam text.", url="https://blog.example/post?utm_source=x", updated="2025-06-01T00:00:00Z")
-    page = Entry(ids=["https://blog.example/post"], kind="page", title="The page's own title",
-                 abstract="The page's own text.", url="https://blog.example/post")
+    first = Entry(
+        ids=["https://blog.example/post"],
+        kind="post",
+        title="The original title",
+        abstract="What the author wrote.",
+        url="https://blog.example/post",
+        updated="2024-01-01T00:00:00Z",
+    )
+    hijack = Entry(
+        ids=["https://blog.example/post"],
+        kind="post",
+        title="Click here, hijacked",
+        abstract="Spam text.",
+        url="https://blog.example/post?utm_source=x",
+        updated="2025-06-01T00:00:00Z",
+    )
+    page = Entry(
+        ids=["https://blog.example/post"],
+        kind="page",
+        title="The page's own title",
+        abstract="The page's own text.",
+        url="https://blog.example/post",
+    )
     with Pile(db.connect(workspace.pile_path)) as opened:
         feed_a, feed_b = (opened.ensure_source("feed", f"https://{n}.example/feed") for n in ("a", "b"))
         opened.add([first], feed_a, f"feed:{feed_a}")

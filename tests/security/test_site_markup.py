@@ -25,16 +25,24 @@ pytestmark = pytest.mark.slow
 
 FEED_URL_ATTACK = "https://e.example/[x](x/autofocus/onfocus=alert(1)//)"
 EXAMPLES = [
-    Hostile(title="[x](x/autofocus/onfocus=alert(1)//) <script>alert(1)</script>",
-            url="[x](x/autofocus/onfocus=alert(1)//)", authors="![i](z/onerror=alert(2)//)",
-            abstract="`x`y\" onmouseover=alert(3) ` <img src=x onerror=alert(5)>",
-            tag="<svg onload=alert(6)>", note="[n](javascript:alert(7))", topic="<img src=x onerror=alert(8)> $x$",
-            question="<b>bold</b> [q](javascript:alert(9))",
-            section="[a](javascript:alert(10)) <iframe src=//evil.example/f></iframe> <img src=x onerror=alert(11)>",
-            journal="{: onclick=alert(12) } ![i](z/onerror=alert(13)//)", run_name="$\\foo$ <i>run</i>",
-            param="[p](javascript:alert(14))", metric="loss.$x$", notebook_markdown="<script>alert(15)</script> [m](data:text/html,x)",
-            notebook_output="<img src=x onerror=alert(16)><script>alert(17)</script>",
-            artifact_name="![i](z onerror=alert(18)) `a`"),
+    Hostile(
+        title="[x](x/autofocus/onfocus=alert(1)//) <script>alert(1)</script>",
+        url="[x](x/autofocus/onfocus=alert(1)//)",
+        authors="![i](z/onerror=alert(2)//)",
+        abstract='`x`y" onmouseover=alert(3) ` <img src=x onerror=alert(5)>',
+        tag="<svg onload=alert(6)>",
+        note="[n](javascript:alert(7))",
+        topic="<img src=x onerror=alert(8)> $x$",
+        question="<b>bold</b> [q](javascript:alert(9))",
+        section="[a](javascript:alert(10)) <iframe src=//evil.example/f></iframe> <img src=x onerror=alert(11)>",
+        journal="{: onclick=alert(12) } ![i](z/onerror=alert(13)//)",
+        run_name="$\\foo$ <i>run</i>",
+        param="[p](javascript:alert(14))",
+        metric="loss.$x$",
+        notebook_markdown="<script>alert(15)</script> [m](data:text/html,x)",
+        notebook_output="<img src=x onerror=alert(16)><script>alert(17)</script>",
+        artifact_name="![i](z onerror=alert(18)) `a`",
+    ),
     Hostile.every_field("`[x](y onfocus=alert(19))` ![i](https://tracker.example/t.png) [p](//evil.example/p)"),
 ]
 
@@ -149,22 +157,24 @@ def test_third_party_images_are_dropped_and_protocol_relative_links_go_to_https(
 
 
 def test_the_final_pass_keeps_the_theme_and_cleans_the_content():
-    page = ('<html><head><script src="assets/javascripts/bundle.js"></script></head><body>'
-            '<article class="md-content__inner md-typeset"><h1 id="t">T</h1><p onclick="x()">a</p>'
-            '<script>alert(1)</script><img src="https://tracker.example/p.png" alt="p">'
-            '<a href="//evil.example/x">e</a><form class="md-feedback"><button>ok</button></form>'
-            "</article><script>var theme=1</script></body></html>")
+    page = (
+        '<html><head><script src="assets/javascripts/bundle.js"></script></head><body>'
+        '<article class="md-content__inner md-typeset"><h1 id="t">T</h1><p onclick="x()">a</p>'
+        '<script>alert(1)</script><img src="https://tracker.example/p.png" alt="p">'
+        '<a href="//evil.example/x">e</a><form class="md-feedback"><button>ok</button></form>'
+        "</article><script>var theme=1</script></body></html>"
+    )
     cleaned = sanitise.clean_page(page)
     assert '<script src="assets/javascripts/bundle.js"></script>' in cleaned
     assert "<script>var theme=1</script>" in cleaned and '<form class="md-feedback"><button>ok</button>' in cleaned
-    content = cleaned.split("md-typeset\">", 1)[1].split("<form", 1)[0]
+    content = cleaned.split('md-typeset">', 1)[1].split("<form", 1)[0]
     assert content == '<h1 id="t">T</h1><p>a</p><img alt="p"><a href="https://evil.example/x">e</a>'
 
 
 def test_markdown_cannot_reinterpret_a_link_we_write():
     import markdown
 
-    for url in (FEED_URL_ATTACK, "https://e.example/![i](z/onerror=alert(2)//)", "https://e.example/`a`b\"c`"):
+    for url in (FEED_URL_ATTACK, "https://e.example/![i](z/onerror=alert(2)//)", 'https://e.example/`a`b"c`'):
         rendered = markdown.markdown("- **" + sanitise.link("T", url) + "**", extensions=["extra", "attr_list"])
         assert rendered.count("<a ") == 1 and "<img" not in rendered and "<code" not in rendered, rendered
 
@@ -176,14 +186,20 @@ def test_the_page_check_finds_markup_in_attributes_and_not_in_text():
     assert page_problems('<td>p=" {: onclick=alert(11) } \'</td><td><img alt="chart"></td>') == []
 
 
-hostile_text = st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=6)), min_size=1, max_size=5).map(" ".join)
+hostile_text = st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=6)), min_size=1, max_size=5).map(
+    " ".join
+)
 hostile_values = st.builds(Hostile, **{name: hostile_text for name in Hostile.__dataclass_fields__})
 
 
 # No shrinking: one build per example is seconds, and a failure's example is printed as found (shrinking it took
 # minutes of CI for a page with an obvious cause).
-@settings(max_examples=5, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=5,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(values=st.lists(hostile_values, min_size=2, max_size=3))
 def test_generated_hostile_text_in_every_field_never_reaches_a_page_as_markup(values, tmp_path_factory):
     base = tmp_path_factory.mktemp("generated")

@@ -35,8 +35,9 @@ def _outside(tmp_path: Path) -> Path:
 
 
 def _contents(folder: Path) -> dict[str, bytes]:
-    return {path.relative_to(folder).as_posix(): path.read_bytes() for path in sorted(folder.rglob("*"))
-            if path.is_file()}
+    return {
+        path.relative_to(folder).as_posix(): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()
+    }
 
 
 def _site(workspace) -> dict[str, bytes]:
@@ -53,9 +54,19 @@ def _replace_with_link(path: Path, target: Path) -> None:
 
 
 # -- nothing outside is deleted ----------------------------------------------------------------------
-@pytest.mark.parametrize("folder", [".sabbatical", ".sabbatical/site-build", ".sabbatical/site-cache",
-                                    ".sabbatical/site-cache/notebooks", ".sabbatical/site-src",
-                                    ".sabbatical/site-src/docs", "site", ".site-old"])
+@pytest.mark.parametrize(
+    "folder",
+    [
+        ".sabbatical",
+        ".sabbatical/site-build",
+        ".sabbatical/site-cache",
+        ".sabbatical/site-cache/notebooks",
+        ".sabbatical/site-src",
+        ".sabbatical/site-src/docs",
+        "site",
+        ".site-old",
+    ],
+)
 def test_a_symlinked_build_folder_stops_the_build_and_nothing_is_touched(workspace, cli, tmp_path, folder):
     sprint = add_sprint(workspace, "Does a symlink survive the build?", slug="links")
     write_notebook(sprint.notebooks_dir / "03-figures.ipynb", image=png_bytes())
@@ -141,16 +152,21 @@ def test_links_out_of_the_sprint_and_special_files_are_left_out_and_named(worksp
     result = cli("--workspace", workspace.root, "site", "build")
 
     assert result.exit_code == ExitCode.PARTIAL, result.stdout + result.stderr
-    for named in (f"sprints/{linked.name}/artifacts/id_ed25519.txt", f"sprints/{linked.name}/artifacts/stolen-folder",
-                  f"sprints/{linked.name}/artifacts/captioned.csv.caption.txt",
-                  f"sprints/{linked.name}/artifacts/pipe.csv", f"sprints/{linked.name}/notebooks/09-elsewhere.ipynb",
-                  f"sprints/{whole.name}/artifacts"):
+    for named in (
+        f"sprints/{linked.name}/artifacts/id_ed25519.txt",
+        f"sprints/{linked.name}/artifacts/stolen-folder",
+        f"sprints/{linked.name}/artifacts/captioned.csv.caption.txt",
+        f"sprints/{linked.name}/artifacts/pipe.csv",
+        f"sprints/{linked.name}/notebooks/09-elsewhere.ipynb",
+        f"sprints/{whole.name}/artifacts",
+    ):
         assert named in result.stderr, (named, result.stderr)
     assert "outside the sprint folder" in result.stderr and "FIFO" in result.stderr
     site = _site(workspace)
     assert not [name for name, data in site.items() if KEY_MARKER.encode() in data or b"PRIVATE KEY" in data]
-    assert not [name for name in site if "id_ed25519" in name or "id_rsa" in name or "elsewhere" in name
-                or "pipe" in name]
+    assert not [
+        name for name in site if "id_ed25519" in name or "id_rsa" in name or "elsewhere" in name or "pipe" in name
+    ]
     folder = workspace.site_dir / "sprints" / linked.name
     assert (folder / "artifacts" / "real.png").read_bytes()[:4] == b"\x89PNG"
     assert (folder / "artifacts" / "table.csv").read_text() == "x,y\n3,4\n"  # a link inside the sprint is fine

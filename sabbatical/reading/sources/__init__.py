@@ -25,10 +25,10 @@ class SourceRead:
     """What reading one source produced."""
 
     entries: Iterable[Entry]
-    metadata_from: str                     # 'arxiv', 'bibtex', 'feed', 'web', 'file' (see pile.RANKS)
+    metadata_from: str  # 'arxiv', 'bibtex', 'feed', 'web', 'file' (see pile.RANKS)
     title: str = ""
     warnings: list[str] = field(default_factory=list)
-    not_modified: bool = False             # conditional GET said 304, or the file is unchanged
+    not_modified: bool = False  # conditional GET said 304, or the file is unchanged
     etag: str | None = None
     last_modified: str | None = None
     last_entry: str | None = None

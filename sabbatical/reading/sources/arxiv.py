@@ -51,8 +51,10 @@ def sort_arguments(args: Sequence[str]) -> ArxivArgs:
         if arxiv:
             ids.append(arxiv)
         elif looks_like_bad_arxiv_id(arg) or ("arxiv.org/" in arg.lower() and " " not in arg):
-            raise SourceError(f"'{arg}' is not a valid arXiv id — use a form like 2310.01405, 2310.01405v2, "
-                              "hep-th/9901001 or https://arxiv.org/abs/2310.01405")
+            raise SourceError(
+                f"'{arg}' is not a valid arXiv id — use a form like 2310.01405, 2310.01405v2, "
+                "hep-th/9901001 or https://arxiv.org/abs/2310.01405"
+            )
         else:
             queries.append(arg)
     return ArxivArgs(ids, queries)
@@ -67,8 +69,14 @@ class _Page:
 class ArxivSource:
     """The arXiv API at `api_url`, page by page, through `fetcher` (or a fetcher of its own)."""
 
-    def __init__(self, api_url: str, timeout: float = 30.0, page_size: int = 100, retries: int = 2,
-                 fetcher: Fetcher | None = None):
+    def __init__(
+        self,
+        api_url: str,
+        timeout: float = 30.0,
+        page_size: int = 100,
+        retries: int = 2,
+        fetcher: Fetcher | None = None,
+    ):
         self.api_url = api_url
         self.page_size = page_size
         self.fetcher = fetcher or Fetcher(timeout, retries=retries)
@@ -82,7 +90,7 @@ class ArxivSource:
         found: dict[str, Entry] = {}
         wanted = list(dict.fromkeys(a.versioned.removeprefix("arxiv:") for a in ids))
         for start in range(0, len(wanted), IDS_PER_REQUEST):
-            chunk = wanted[start:start + IDS_PER_REQUEST]
+            chunk = wanted[start : start + IDS_PER_REQUEST]
             query = {"search_query": "", "id_list": ",".join(chunk)}
             for entry in self._pages(query, SORTS["relevance"], None):  # arXiv answers only the ids asked for
                 found[entry.ids[0].removeprefix("arxiv:")] = entry
@@ -91,15 +99,22 @@ class ArxivSource:
     def _pages(self, query: dict[str, str], sort_by: str, max_results: int | None) -> Iterator[Entry]:
         start = 0
         while max_results is None or start < max_results:
-            params = {**query, "sortBy": sort_by, "sortOrder": "descending", "start": str(start),
-                      "max_results": str(self.page_size)}
+            params = {
+                **query,
+                "sortBy": sort_by,
+                "sortOrder": "descending",
+                "start": str(start),
+                "max_results": str(self.page_size),
+            }
             page = self._page(params)
             if not page.entries and page.total is not None and start < page.total:
                 page = self._page(params)  # arXiv sometimes sends an empty page mid-way; once more
                 if not page.entries:
-                    raise SourceError("arXiv sent an empty page in the middle of the results — run the command "
-                                      "again later; what was read is kept")
-            wanted = page.entries if max_results is None else page.entries[:max_results - start]
+                    raise SourceError(
+                        "arXiv sent an empty page in the middle of the results — run the command "
+                        "again later; what was read is kept"
+                    )
+            wanted = page.entries if max_results is None else page.entries[: max_results - start]
             yield from wanted
             start += len(page.entries)
             if not page.entries or page.total is None or start >= page.total:
@@ -115,12 +130,14 @@ class ArxivSource:
             said = api_error_text(fetched.body)
             if said:
                 raise SourceError(f"arXiv refused the request: {said} (HTTP {fetched.status})")
-            raise SourceError(f"the arXiv API answered HTTP {fetched.status} — check [reading] arxiv_api_url "
-                              "or try later")
+            raise SourceError(
+                f"the arXiv API answered HTTP {fetched.status} — check [reading] arxiv_api_url or try later"
+            )
         root = _parse_xml(fetched.body)
         if root is None or root.tag != f"{ATOM}feed":
-            raise SourceError(f"the arXiv API at {self.api_url} did not answer with an Atom feed — check "
-                              "[reading] arxiv_api_url")
+            raise SourceError(
+                f"the arXiv API at {self.api_url} did not answer with an Atom feed — check [reading] arxiv_api_url"
+            )
         _, entries = parse_atom(fetched.body)
         total = (root.findtext(f"{OPENSEARCH}totalResults") or "").strip()
         return _Page(entries, int(total) if total.isdigit() else None)
@@ -170,19 +187,31 @@ def entry_from_node(node: Any) -> Entry:
     doi = normalise_doi(node.findtext(f"{ARXIV_NS}doi") or "")
     primary_node = node.find(f"{ARXIV_NS}primary_category")
     primary = primary_node.get("term", "") if primary_node is not None else ""
-    extra = {k: v for k, v in {"comment": node.findtext(f"{ARXIV_NS}comment"),
-                               "journal_ref": node.findtext(f"{ARXIV_NS}journal_ref"),
-                               "primary_category": primary,
-                               "doi": doi.removeprefix("doi:") if doi else None}.items() if v}
+    extra = {
+        k: v
+        for k, v in {
+            "comment": node.findtext(f"{ARXIV_NS}comment"),
+            "journal_ref": node.findtext(f"{ARXIV_NS}journal_ref"),
+            "primary_category": primary,
+            "doi": doi.removeprefix("doi:") if doi else None,
+        }.items()
+        if v
+    }
     terms = [c.get("term") for c in node.iter(f"{ATOM}category") if c.get("term")]
-    return Entry(ids=[arxiv_id.canonical, *([doi] if doi else [])], kind="paper",
-                 title=" ".join((node.findtext(f"{ATOM}title") or "").split()),
-                 authors=[a.findtext(f"{ATOM}name") or "" for a in node.iter(f"{ATOM}author")],
-                 abstract=_tidy_abstract(node.findtext(f"{ATOM}summary") or ""), url=arxiv_id.abs_url,
-                 published=iso_datetime(_parse_date(node.findtext(f"{ATOM}published"))),
-                 updated=iso_datetime(_parse_date(node.findtext(f"{ATOM}updated"))),
-                 categories=list(dict.fromkeys([primary, *terms] if primary else terms)), extra=extra,
-                 version=arxiv_id.version, entry_id=arxiv_id.versioned.removeprefix("arxiv:"))
+    return Entry(
+        ids=[arxiv_id.canonical, *([doi] if doi else [])],
+        kind="paper",
+        title=" ".join((node.findtext(f"{ATOM}title") or "").split()),
+        authors=[a.findtext(f"{ATOM}name") or "" for a in node.iter(f"{ATOM}author")],
+        abstract=_tidy_abstract(node.findtext(f"{ATOM}summary") or ""),
+        url=arxiv_id.abs_url,
+        published=iso_datetime(_parse_date(node.findtext(f"{ATOM}published"))),
+        updated=iso_datetime(_parse_date(node.findtext(f"{ATOM}updated"))),
+        categories=list(dict.fromkeys([primary, *terms] if primary else terms)),
+        extra=extra,
+        version=arxiv_id.version,
+        entry_id=arxiv_id.versioned.removeprefix("arxiv:"),
+    )
 
 
 def _parse_xml(data: bytes) -> Any:

@@ -14,14 +14,41 @@ from ..identity import canonical_id, normalise_doi, parse_arxiv_id
 from ..pile import Entry
 from . import SourceError
 
-_ARXIV_IN_TEXT = re.compile(r"arxiv[:\s/]*(\d{4}\.\d{4,5}(?:v\d+)?|[a-z\-]+(?:\.[A-Z]{2})?/\d{7}(?:v\d+)?)",
-                            re.IGNORECASE)
-_IN_COLUMNS = {"title", "author", "abstract", "url", "year", "keywords", "journal", "booktitle", "publisher", "volume",
-               "pages", "note"}
+_ARXIV_IN_TEXT = re.compile(
+    r"arxiv[:\s/]*(\d{4}\.\d{4,5}(?:v\d+)?|[a-z\-]+(?:\.[A-Z]{2})?/\d{7}(?:v\d+)?)", re.IGNORECASE
+)
+_IN_COLUMNS = {
+    "title",
+    "author",
+    "abstract",
+    "url",
+    "year",
+    "keywords",
+    "journal",
+    "booktitle",
+    "publisher",
+    "volume",
+    "pages",
+    "note",
+}
 _COMMAND_ARGUMENT = re.compile(r"\\([A-Za-z]+)\{")
 _ET_AL = {"others", "et al", "et al.", "and others"}
-PAPER_TYPES = {"article", "inproceedings", "conference", "misc", "techreport", "phdthesis", "mastersthesis",
-               "unpublished", "incollection", "book", "inbook", "proceedings", "online", "report"}
+PAPER_TYPES = {
+    "article",
+    "inproceedings",
+    "conference",
+    "misc",
+    "techreport",
+    "phdthesis",
+    "mastersthesis",
+    "unpublished",
+    "incollection",
+    "book",
+    "inbook",
+    "proceedings",
+    "online",
+    "report",
+}
 
 
 def parse_bibtex(text: str) -> tuple[list[Entry], list[str]]:
@@ -29,8 +56,14 @@ def parse_bibtex(text: str) -> tuple[list[Entry], list[str]]:
     import bibtexparser
     from bibtexparser import middlewares
 
-    library = bibtexparser.parse_string(text, append_middleware=[
-        middlewares.LatexDecodingMiddleware(), middlewares.SeparateCoAuthors(), middlewares.SplitNameParts()])
+    library = bibtexparser.parse_string(
+        text,
+        append_middleware=[
+            middlewares.LatexDecodingMiddleware(),
+            middlewares.SeparateCoAuthors(),
+            middlewares.SplitNameParts(),
+        ],
+    )
     warnings = [_failed(block) for block in library.failed_blocks]
     entries = [entry_from_bibtex(e) for e in library.entries]
     if not entries and not warnings and text.strip():
@@ -59,13 +92,19 @@ def entry_from_bibtex(entry: Any) -> Entry:
     if et_al:
         extra["et_al"] = True
     year = str(fields.get("year", "")).strip()
-    return Entry(ids=ids, kind="paper" if (arxiv or doi or entry.entry_type.lower() in PAPER_TYPES) else "document",
-                 title=_plain(fields.get("title", "")), authors=authors,
-                 abstract=_plain(fields.get("abstract", "")),
-                 url=str(fields["url"]).strip() if fields.get("url") else (arxiv.abs_url if arxiv else None),
-                 published=year if re.fullmatch(r"\d{4}", year) else None,
-                 categories=[k.strip() for k in re.split(r"[;,]", _plain(fields.get("keywords", ""))) if k.strip()],
-                 extra=extra, version=arxiv.version if arxiv else None, entry_id=entry.key)
+    return Entry(
+        ids=ids,
+        kind="paper" if (arxiv or doi or entry.entry_type.lower() in PAPER_TYPES) else "document",
+        title=_plain(fields.get("title", "")),
+        authors=authors,
+        abstract=_plain(fields.get("abstract", "")),
+        url=str(fields["url"]).strip() if fields.get("url") else (arxiv.abs_url if arxiv else None),
+        published=year if re.fullmatch(r"\d{4}", year) else None,
+        categories=[k.strip() for k in re.split(r"[;,]", _plain(fields.get("keywords", ""))) if k.strip()],
+        extra=extra,
+        version=arxiv.version if arxiv else None,
+        entry_id=entry.key,
+    )
 
 
 def _arxiv_of(fields: dict[str, Any]):
@@ -95,8 +134,12 @@ def _names(value: Any) -> tuple[list[str], bool]:
     else:
         names = []
         for person in value:
-            parts = getattr(person, "first", []) + getattr(person, "von", []) + getattr(person, "last", []) \
+            parts = (
+                getattr(person, "first", [])
+                + getattr(person, "von", [])
+                + getattr(person, "last", [])
                 + getattr(person, "jr", [])
+            )
             names.append(_plain(" ".join(parts)) if parts else _plain(str(person)))
     kept = [n for n in names if n.lower() not in _ET_AL]
     return kept, len(kept) < len(names)

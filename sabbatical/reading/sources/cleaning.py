@@ -15,15 +15,18 @@ from __future__ import annotations
 import re
 
 INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
-INLINE_TAG = re.compile(r"</?(?:a|abbr|b|bdi|bdo|cite|code|em|i|kbd|mark|q|s|small|span|strong|sub|sup|u|wbr)\b[^>]*>",
-                        re.IGNORECASE)
+INLINE_TAG = re.compile(
+    r"</?(?:a|abbr|b|bdi|bdo|cite|code|em|i|kbd|mark|q|s|small|span|strong|sub|sup|u|wbr)\b[^>]*>", re.IGNORECASE
+)
 _BYLINE = re.compile(
     r"^(?:(?:view|see|read|more) (?:all |more )?(?:posts|articles|stories|entries)(?: written)? by\b"
     r"|(?:posted|written|published|authored) by\b"
     r"|alle (?:beiträge|artikel) (?:von|anzeigen)\b|weitere (?:beiträge|artikel) von\b"
     r"|voir tous les (?:articles|billets) de\b"
     r"|(?:author|autor(?:in)?|auteur)\s*:\s*\S"
-    r"|(?:by|von)\s+(?-i:[A-Z][\w.'’-]*(?:\s+(?:[A-Z][\w.'’-]*|and|und|&))*)\s*$)", re.IGNORECASE)
+    r"|(?:by|von)\s+(?-i:[A-Z][\w.'’-]*(?:\s+(?:[A-Z][\w.'’-]*|and|und|&))*)\s*$)",
+    re.IGNORECASE,
+)
 BYLINE_WORDS = 12
 
 

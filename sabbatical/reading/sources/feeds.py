@@ -31,8 +31,15 @@ from . import SourceError, SourceRead
 from .arxiv import is_arxiv_atom, parse_atom
 from .cleaning import drop_bylines, join_inline
 
-FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json", "application/json",
-              "application/rdf+xml", "text/xml", "application/xml")
+FEED_TYPES = (
+    "application/rss+xml",
+    "application/atom+xml",
+    "application/feed+json",
+    "application/json",
+    "application/rdf+xml",
+    "text/xml",
+    "application/xml",
+)
 
 
 @dataclass
@@ -42,8 +49,8 @@ class RawEntry:
     guid: str = ""
     link: str = ""
     title: str = ""
-    summary: str = ""          # HTML or text
-    content: str = ""          # HTML or text
+    summary: str = ""  # HTML or text
+    content: str = ""  # HTML or text
     published: str | None = None
     updated: str | None = None
     authors: list[str] = field(default_factory=list)
@@ -64,8 +71,10 @@ def parse_feed(data: bytes, locator: str, content_type: str = "") -> SourceRead:
         title, site, raw, warnings = _parse_xml(data, content_type, locator)
     anonymous = sum(1 for r in raw if not r.guid and not _web(r.link))
     if anonymous:
-        warnings.append(f"{anonymous} of {len(raw)} entries have no link or id; they are named by their text, "
-                        "so an edited entry will come back as a new one")
+        warnings.append(
+            f"{anonymous} of {len(raw)} entries have no link or id; they are named by their text, "
+            "so an edited entry will come back as a new one"
+        )
     entries = _to_entries(raw, site or _locator_key(locator))
     return SourceRead(entries=entries, metadata_from="feed", title=title, warnings=warnings)
 
@@ -81,12 +90,16 @@ def _parse_xml(data: bytes, content_type: str, locator: str) -> tuple[str, str, 
         raise SourceError(_not_a_feed(data, parsed, locator))
     warnings = []
     if parsed.bozo and _cut_short(data):
-        raise SourceError("the feed is cut short (it ends before its closing tag) — the transfer broke or the "
-                          "server sent part of it; it is read again next time")
+        raise SourceError(
+            "the feed is cut short (it ends before its closing tag) — the transfer broke or the "
+            "server sent part of it; it is read again next time"
+        )
     if parsed.bozo:
         problem = _one_line(parsed.get("bozo_exception"))
         count = len(parsed.entries)
-        warnings.append(f"the feed is malformed ({problem}); read {count} {'entry' if count == 1 else 'entries'} anyway")
+        warnings.append(
+            f"the feed is malformed ({problem}); read {count} {'entry' if count == 1 else 'entries'} anyway"
+        )
     feed = parsed.feed
     raw = [_raw_from_feedparser(e) for e in parsed.entries]
     return _text(feed.get("title", "")), feed.get("link", ""), raw, warnings
@@ -107,12 +120,18 @@ def _raw_from_feedparser(e: Any) -> RawEntry:
     authors = [a.get("name", "") for a in e.get("authors", []) if a.get("name")]
     if not authors and e.get("author"):
         authors = [e["author"]]
-    return RawEntry(guid=e.get("id", "") or "", link=e.get("link", "") or "", title=_text(e.get("title", "")),
-                    summary=summary if summary != content else "", content=content,
-                    published=_struct_time(e.get("published_parsed")),
-                    # `in` first: feedparser's get("updated_parsed") falls back to the published date, with a warning
-                    updated=_struct_time(e["updated_parsed"]) if "updated_parsed" in e else None,
-                    authors=authors, tags=[t.get("term") for t in e.get("tags", []) if t.get("term")])
+    return RawEntry(
+        guid=e.get("id", "") or "",
+        link=e.get("link", "") or "",
+        title=_text(e.get("title", "")),
+        summary=summary if summary != content else "",
+        content=content,
+        published=_struct_time(e.get("published_parsed")),
+        # `in` first: feedparser's get("updated_parsed") falls back to the published date, with a warning
+        updated=_struct_time(e["updated_parsed"]) if "updated_parsed" in e else None,
+        authors=authors,
+        tags=[t.get("term") for t in e.get("tags", []) if t.get("term")],
+    )
 
 
 def _parse_json(data: bytes) -> tuple[str, str, list[RawEntry], list[str]]:
@@ -120,8 +139,9 @@ def _parse_json(data: bytes) -> tuple[str, str, list[RawEntry], list[str]]:
     try:
         doc = json.loads(data.decode("utf-8", errors="replace"))
     except ValueError as exc:
-        raise SourceError(f"the document looks like JSON but is not valid JSON ({exc}) — "
-                          "it may be cut short; fetch it again") from None
+        raise SourceError(
+            f"the document looks like JSON but is not valid JSON ({exc}) — it may be cut short; fetch it again"
+        ) from None
     if isinstance(doc, dict) and "jsonfeed.org/version" in str(doc.get("version", "")):
         items = doc.get("items") or []
         raw, warnings = _json_entries(items if isinstance(items, list) else [items], _raw_from_json_feed)
@@ -170,21 +190,34 @@ def _raw_from_json_feed(item: dict[str, Any]) -> RawEntry:
     authors = [_str(p.get("name")) for p in people if isinstance(p, dict) and p.get("name")]
     content = _str(item.get("content_html")) or _paragraphs_html(_str(item.get("content_text")))
     tags = item.get("tags") or []
-    return RawEntry(guid=_str(item.get("id")), link=_str(item.get("url")) or _str(item.get("external_url")),
-                    title=_text(_str(item.get("title"))), summary=_str(item.get("summary")), content=content,
-                    published=_iso_text(item.get("date_published")), updated=_iso_text(item.get("date_modified")),
-                    authors=authors, tags=[_str(t) for t in (tags if isinstance(tags, list) else [tags])])
+    return RawEntry(
+        guid=_str(item.get("id")),
+        link=_str(item.get("url")) or _str(item.get("external_url")),
+        title=_text(_str(item.get("title"))),
+        summary=_str(item.get("summary")),
+        content=content,
+        published=_iso_text(item.get("date_published")),
+        updated=_iso_text(item.get("date_modified")),
+        authors=authors,
+        tags=[_str(t) for t in (tags if isinstance(tags, list) else [tags])],
+    )
 
 
 def _raw_from_rss_json(item: dict[str, Any]) -> RawEntry:
     guid = item.get("guid")
     if isinstance(guid, dict):
         guid = guid.get("#value") or guid.get("value") or guid.get("content") or ""
-    return RawEntry(guid=_str(guid), link=_str(item.get("link")), title=_text(_str(item.get("title"))),
-                    content=_str(item.get("description")), published=_rfc822(item.get("pubDate")))
+    return RawEntry(
+        guid=_str(guid),
+        link=_str(item.get("link")),
+        title=_text(_str(item.get("title"))),
+        content=_str(item.get("description")),
+        published=_rfc822(item.get("pubDate")),
+    )
 
 
 # -- identity ----------------------------------------------------------------------------------------------
+
 
 def _to_entries(raw: list[RawEntry], feed_key: str) -> list[Entry]:
     ids = _assign_ids(raw, feed_key)
@@ -286,13 +319,25 @@ def _locator_key(locator: str) -> str:
 def _entry(r: RawEntry, ids: list[str]) -> Entry:
     paper = ids[0].startswith(("arxiv:", "doi:"))
     body = r.content or r.summary
-    mentions = [Mention(link.arxiv.canonical, link.text, link.arxiv.abs_url)
-                for link in find_arxiv_links(r.summary + "\n" + r.content)]
+    mentions = [
+        Mention(link.arxiv.canonical, link.text, link.arxiv.abs_url)
+        for link in find_arxiv_links(r.summary + "\n" + r.content)
+    ]
     link = r.link if _web(r.link) else (r.guid if _web(r.guid) else None)
-    return Entry(ids=ids, kind="paper" if paper else "post", title=r.title, authors=r.authors,
-                 abstract=html_to_text(r.summary) if r.content and r.summary else "",
-                 content=html_to_text(body), url=link, published=r.published or r.updated, updated=r.updated,
-                 categories=r.tags, entry_id=r.guid or r.link or None, mentions=mentions)
+    return Entry(
+        ids=ids,
+        kind="paper" if paper else "post",
+        title=r.title,
+        authors=r.authors,
+        abstract=html_to_text(r.summary) if r.content and r.summary else "",
+        content=html_to_text(body),
+        url=link,
+        published=r.published or r.updated,
+        updated=r.updated,
+        categories=r.tags,
+        entry_id=r.guid or r.link or None,
+        mentions=mentions,
+    )
 
 
 # -- text helpers --------------------------------------------------------------------------------------------

@@ -46,7 +46,7 @@ class Fetched:
     content_type: str
     etag: str | None
     last_modified: str | None
-    location: str = ""                     # where a redirect points
+    location: str = ""  # where a redirect points
 
     @property
     def not_modified(self) -> bool:
@@ -56,9 +56,18 @@ class Fetched:
 class Fetcher:
     """HTTP GET with the workspace's limits ([reading] timeout, max_response_mb)."""
 
-    def __init__(self, timeout: float = 30.0, max_mb: float = 25.0, retries: int = 2, backoff: float = 0.5,
-                 max_retry_after: float = 30.0, *, allow_private: bool = False, host_delay: float = 0.0,
-                 pace_loopback: bool = False):
+    def __init__(
+        self,
+        timeout: float = 30.0,
+        max_mb: float = 25.0,
+        retries: int = 2,
+        backoff: float = 0.5,
+        max_retry_after: float = 30.0,
+        *,
+        allow_private: bool = False,
+        host_delay: float = 0.0,
+        pace_loopback: bool = False,
+    ):
         import requests
 
         self.timeout = timeout
@@ -78,9 +87,16 @@ class Fetcher:
         settings = dict(allow_private=reading.allow_private_addresses, host_delay=reading.host_delay)
         return cls(reading.timeout, reading.max_response_mb, **{**settings, **overrides})
 
-    def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
-            accept: str | None = None, params: dict[str, str] | None = None,
-            keep_error_body: bool = False) -> Fetched:
+    def get(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        accept: str | None = None,
+        params: dict[str, str] | None = None,
+        keep_error_body: bool = False,
+    ) -> Fetched:
         """GET `url`; with validators it is a conditional GET and may come back `not_modified`.
 
         `keep_error_body` returns a 4xx answer (status and body) instead of raising, for APIs whose error
@@ -99,14 +115,15 @@ class Fetcher:
             try:
                 return self._follow(url, headers, params, deadline, keep_error_body)
             except _Retryable as problem:
-                wait = problem.wait if problem.wait is not None else self.backoff * (2 ** attempt)
+                wait = problem.wait if problem.wait is not None else self.backoff * (2**attempt)
                 if attempt >= problem.retries_allowed(self.retries) or time.monotonic() + wait >= deadline:
                     raise SourceError(problem.message + (f" (after {attempt + 1} tries)" if attempt else "")) from None
                 time.sleep(wait)
                 attempt += 1
 
-    def _follow(self, url: str, headers: dict[str, str], params: dict[str, str] | None, deadline: float,
-                keep_error_body: bool) -> Fetched:
+    def _follow(
+        self, url: str, headers: dict[str, str], params: dict[str, str] | None, deadline: float, keep_error_body: bool
+    ) -> Fetched:
         """One try: the request and every redirect hop, each hop checked before it is requested."""
         check_url(url)
         origin_public = self.allow_private or is_public_url(url)
@@ -132,44 +149,65 @@ class Fetcher:
         except SourceError:
             raise SourceError(f"a redirect to a malformed address ({_short(location)}) was refused") from None
         if origin_public and not self.allow_private and not is_public_url(target):
-            raise SourceError(f"a redirect to a private address ({_short(target)}) was refused — set "
-                              "[reading] allow_private_addresses = true to read from a local mirror")
+            raise SourceError(
+                f"a redirect to a private address ({_short(target)}) was refused — set "
+                "[reading] allow_private_addresses = true to read from a local mirror"
+            )
         return target
 
-    def _get_once(self, url: str, headers: dict[str, str], params: dict[str, str] | None,
-                  deadline: float, keep_error_body: bool = False) -> Fetched:
+    def _get_once(
+        self,
+        url: str,
+        headers: dict[str, str],
+        params: dict[str, str] | None,
+        deadline: float,
+        keep_error_body: bool = False,
+    ) -> Fetched:
         with self.pacer.turn(url, deadline, self._late):
             return self._request(url, headers, params, deadline, keep_error_body)
 
-    def _request(self, url: str, headers: dict[str, str], params: dict[str, str] | None,
-                 deadline: float, keep_error_body: bool) -> Fetched:
+    def _request(
+        self, url: str, headers: dict[str, str], params: dict[str, str] | None, deadline: float, keep_error_body: bool
+    ) -> Fetched:
         import requests
 
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise SourceError(self._late())
         try:
-            response = self.session.get(url, headers=headers, params=params, timeout=remaining, stream=True,
-                                        allow_redirects=False)
+            response = self.session.get(
+                url, headers=headers, params=params, timeout=remaining, stream=True, allow_redirects=False
+            )
         except (requests.exceptions.InvalidURL, ValueError) as exc:
             raise SourceError(f"not a valid URL ({exc})") from None
         except requests.exceptions.MissingSchema:
             raise SourceError("not a URL (it needs http:// or https://)") from None
         except requests.exceptions.Timeout:
-            raise _Retryable(f"no answer within {self.timeout:g} s — raise [reading] timeout or try later",
-                             max_retries=1) from None
+            raise _Retryable(
+                f"no answer within {self.timeout:g} s — raise [reading] timeout or try later", max_retries=1
+            ) from None
         except requests.exceptions.ConnectionError as exc:
-            raise _Retryable(f"cannot connect ({_reason(exc)}) — check the address and your network",
-                             max_retries=1) from None
+            raise _Retryable(
+                f"cannot connect ({_reason(exc)}) — check the address and your network", max_retries=1
+            ) from None
         with response:
             if response.status_code in REDIRECT_STATUSES:
-                return Fetched(response.url, response.status_code, b"", "", None, None,
-                               location=response.headers.get("Location", ""))
+                return Fetched(
+                    response.url,
+                    response.status_code,
+                    b"",
+                    "",
+                    None,
+                    None,
+                    location=response.headers.get("Location", ""),
+                )
             return self._read(url, response, deadline, keep_error_body)
 
     def _late(self) -> str:
-        return (f"no complete answer within {self.timeout:g} s (the request's total deadline) — "
-                "raise [reading] timeout or try later")
+        return (
+            f"no complete answer within {self.timeout:g} s (the request's total deadline) — "
+            "raise [reading] timeout or try later"
+        )
 
     def _read(self, url: str, response: Any, deadline: float, keep_error_body: bool = False) -> Fetched:
         import requests
@@ -177,8 +215,10 @@ class Fetcher:
 
         status = response.status_code
         if status in RETRY_STATUSES:
-            raise _Retryable(f"HTTP {status} {response.reason or ''}".rstrip() + " — the server is failing; try later",
-                             wait=self._retry_after(response.headers.get("Retry-After")))
+            raise _Retryable(
+                f"HTTP {status} {response.reason or ''}".rstrip() + " — the server is failing; try later",
+                wait=self._retry_after(response.headers.get("Retry-After")),
+            )
         if status >= 400 and not keep_error_body:
             hint = " — check the address" if status in (404, 410) else ""
             raise SourceError(f"HTTP {status} {response.reason or ''}".rstrip() + hint)
@@ -200,14 +240,21 @@ class Fetcher:
             if time.monotonic() >= deadline:
                 raise SourceError(self._late()) from None
             raise _Retryable(f"the connection broke while reading ({_reason(exc)})", max_retries=1) from None
-        return Fetched(url=response.url, status=status, body=bytes(body),
-                       content_type=response.headers.get("Content-Type", ""),
-                       etag=response.headers.get("ETag"), last_modified=response.headers.get("Last-Modified"))
+        return Fetched(
+            url=response.url,
+            status=status,
+            body=bytes(body),
+            content_type=response.headers.get("Content-Type", ""),
+            etag=response.headers.get("ETag"),
+            last_modified=response.headers.get("Last-Modified"),
+        )
 
     def _too_big(self, size: int | None) -> str:
         shown = f"{size / 1024 / 1024:.1f} MB" if size else f"more than {self.max_mb:g} MB"
-        return (f"the response is {shown}, over the {self.max_mb:g} MB limit — "
-                "raise [reading] max_response_mb if you mean it")
+        return (
+            f"the response is {shown}, over the {self.max_mb:g} MB limit — "
+            "raise [reading] max_response_mb if you mean it"
+        )
 
     def _retry_after(self, value: str | None) -> float | None:
         if not value:
@@ -258,8 +305,7 @@ class _NoTurn:
 
 
 class _Turn:
-    def __init__(self, pacer: HostPacer, key: str, delay: float, lock: threading.Lock, deadline: float,
-                 late: Any):
+    def __init__(self, pacer: HostPacer, key: str, delay: float, lock: threading.Lock, deadline: float, late: Any):
         self.pacer, self.key, self.delay, self.lock, self.deadline, self.late = pacer, key, delay, lock, deadline, late
 
     def __enter__(self) -> None:
@@ -301,8 +347,14 @@ def is_public_url(url: str) -> bool:
 def _is_public_address(address: Any) -> bool:
     mapped = getattr(address, "ipv4_mapped", None)
     address = mapped or address
-    return not (address.is_private or address.is_loopback or address.is_link_local or address.is_reserved
-                or address.is_multicast or address.is_unspecified)
+    return not (
+        address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_reserved
+        or address.is_multicast
+        or address.is_unspecified
+    )
 
 
 def _is_loopback_name(host: str) -> bool:
@@ -342,8 +394,14 @@ class _Retryable(Exception):
 
 def _reason(exc: Exception) -> str:
     text = str(exc)
-    for marker in ("Connection refused", "Name or service not known", "Temporary failure in name resolution",
-                   "No route to host", "timed out", "Connection reset"):
+    for marker in (
+        "Connection refused",
+        "Name or service not known",
+        "Temporary failure in name resolution",
+        "No route to host",
+        "timed out",
+        "Connection reset",
+    ):
         if marker in text:
             return marker
     return type(exc).__name__

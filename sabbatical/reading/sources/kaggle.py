@@ -26,8 +26,12 @@ def looks_like_arxiv_jsonl(first_line: str) -> bool:
         record = json.loads(first_line)
     except ValueError:
         return False
-    return (isinstance(record, dict) and "title" in record and "id" in record
-            and parse_arxiv_id(str(record["id"])) is not None)
+    return (
+        isinstance(record, dict)
+        and "title" in record
+        and "id" in record
+        and parse_arxiv_id(str(record["id"])) is not None
+    )
 
 
 def read_lines(path: Path, warnings: list[str]) -> Iterator[Entry]:
@@ -61,24 +65,37 @@ def entry_from_record(record: Any) -> Entry | None:
         return None
     doi = normalise_doi(str(record.get("doi") or "").split()[0]) if record.get("doi") else None
     versions = record.get("versions") or []
-    extra = {key: " ".join(str(record[field]).split()) for key, field in
-             (("comment", "comments"), ("comment", "comment"), ("journal_ref", "journal-ref"))
-             if record.get(field)}
+    extra = {
+        key: " ".join(str(record[field]).split())
+        for key, field in (("comment", "comments"), ("comment", "comment"), ("journal_ref", "journal-ref"))
+        if record.get(field)
+    }
     if doi:
         extra["doi"] = doi.removeprefix("doi:")
-    return Entry(ids=[arxiv.canonical, *([doi] if doi else [])], kind="paper", title=title,
-                 authors=_authors(record), abstract=_abstract(record.get("abstract") or record.get("summary") or ""),
-                 url=arxiv.abs_url, published=_first_version_date(versions), updated=record.get("update_date"),
-                 categories=_categories(record.get("categories")), extra=extra,
-                 version=len(versions) if isinstance(versions, list) and versions else arxiv.version,
-                 entry_id=arxiv.base)
+    return Entry(
+        ids=[arxiv.canonical, *([doi] if doi else [])],
+        kind="paper",
+        title=title,
+        authors=_authors(record),
+        abstract=_abstract(record.get("abstract") or record.get("summary") or ""),
+        url=arxiv.abs_url,
+        published=_first_version_date(versions),
+        updated=record.get("update_date"),
+        categories=_categories(record.get("categories")),
+        extra=extra,
+        version=len(versions) if isinstance(versions, list) and versions else arxiv.version,
+        entry_id=arxiv.base,
+    )
 
 
 def _authors(record: dict[str, Any]) -> list[str]:
     parsed = record.get("authors_parsed")
     if isinstance(parsed, list) and parsed:
-        names = [" ".join(f"{p[1] if len(p) > 1 else ''} {p[0]} {p[2] if len(p) > 2 else ''}".split())
-                 for p in parsed if isinstance(p, list) and p]
+        names = [
+            " ".join(f"{p[1] if len(p) > 1 else ''} {p[0]} {p[2] if len(p) > 2 else ''}".split())
+            for p in parsed
+            if isinstance(p, list) and p
+        ]
     elif isinstance(record.get("authors"), list):
         names = [" ".join(str(a).split()) for a in record["authors"] if str(a).strip()]
     else:

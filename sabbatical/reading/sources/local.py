@@ -57,4 +57,4 @@ def _check_regular(info: os.stat_result, limit: int | None, max_mb: float) -> No
 
 
 def _too_big(max_mb: float) -> str:
-    return (f"the file is over the {max_mb:g} MB limit — raise [reading] max_response_mb if you mean it")
+    return f"the file is over the {max_mb:g} MB limit — raise [reading] max_response_mb if you mean it"

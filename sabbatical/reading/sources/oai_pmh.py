@@ -23,8 +23,14 @@ OAI = "{http://www.openarchives.org/OAI/2.0/}"
 DC = "{http://purl.org/dc/elements/1.1/}"
 
 
-def harvest(fetcher: Fetcher, endpoint: str, since: str, until: str | None = None, set_spec: str | None = None,
-            on_page: Callable[[int, int | None], None] | None = None) -> Iterator[Entry]:
+def harvest(
+    fetcher: Fetcher,
+    endpoint: str,
+    since: str,
+    until: str | None = None,
+    set_spec: str | None = None,
+    on_page: Callable[[int, int | None], None] | None = None,
+) -> Iterator[Entry]:
     """Every record changed since `since` (YYYY-MM-DD), optionally in one set (`cs`, `math`, `physics:hep-th`)."""
     params = {"verb": "ListRecords", "metadataPrefix": "oai_dc", "from": since}
     if until:
@@ -42,8 +48,10 @@ def harvest(fetcher: Fetcher, endpoint: str, since: str, until: str | None = Non
         if not token:
             return
         if token in seen:
-            raise SourceError(f"the endpoint sent the resumption token '{token[:60]}' a second time, so the "
-                              "list would never end — stopped; what was read is kept (try again later)")
+            raise SourceError(
+                f"the endpoint sent the resumption token '{token[:60]}' a second time, so the "
+                "list would never end — stopped; what was read is kept (try again later)"
+            )
         seen.add(token)
         params = {"verb": "ListRecords", "resumptionToken": token}
 
@@ -92,19 +100,26 @@ def entry_from_record(record: Any) -> Entry | None:
     extra = {"comment": " ".join(comment.split())} if comment else {}
     if dois:
         extra["doi"] = dois[0].removeprefix("doi:")
-    return Entry(ids=[arxiv.canonical, *dois[:1]], kind="paper", title=" ".join(" ".join(values.get("title", [""])).split()),
-                 authors=[_first_last(name) for name in values.get("creator", [])],
-                 abstract="\n\n".join(" ".join(p.split()) for p in abstract.split("\n\n") if p.strip()),
-                 url=arxiv.abs_url, published=dates[0] if dates else None,
-                 updated=dates[-1] if len(dates) > 1 else None, categories=values.get("subject", []),
-                 extra=extra, entry_id=identifier)
+    return Entry(
+        ids=[arxiv.canonical, *dois[:1]],
+        kind="paper",
+        title=" ".join(" ".join(values.get("title", [""])).split()),
+        authors=[_first_last(name) for name in values.get("creator", [])],
+        abstract="\n\n".join(" ".join(p.split()) for p in abstract.split("\n\n") if p.strip()),
+        url=arxiv.abs_url,
+        published=dates[0] if dates else None,
+        updated=dates[-1] if len(dates) > 1 else None,
+        categories=values.get("subject", []),
+        extra=extra,
+        entry_id=identifier,
+    )
 
 
 def _dc_values(dc: Any) -> dict[str, list[str]]:
     values: dict[str, list[str]] = {}
     for node in dc.iter():
         if isinstance(node.tag, str) and node.tag.startswith(DC) and node.text and node.text.strip():
-            values.setdefault(node.tag[len(DC):], []).append(node.text.strip())
+            values.setdefault(node.tag[len(DC) :], []).append(node.text.strip())
     return values
 
 

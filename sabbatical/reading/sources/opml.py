@@ -51,6 +51,8 @@ def refusal(url: str, allow_private: bool) -> str | None:
     except SourceError as exc:
         return exc.message
     if not allow_private and not is_public_url(url):
-        return ("the list points at a loopback or private address; not followed — set "
-                "[reading] allow_private_addresses = true to follow a local mirror")
+        return (
+            "the list points at a loopback or private address; not followed — set "
+            "[reading] allow_private_addresses = true to follow a local mirror"
+        )
     return None

@@ -49,10 +49,18 @@ def read_pdf(data: bytes, url: str | None = None, path: Path | None = None) -> E
     arxiv = parse_arxiv_id(strong) if strong else None
     author = str(info.get("/Author") or "").strip()
     mentions = [Mention(m.arxiv.canonical, m.text, m.arxiv.abs_url) for m in find_arxiv_links(text)]
-    return Entry(ids=ids, kind="paper" if strong else "document", title=_title(info.get("/Title"), first),
-                 authors=[a.strip() for a in re.split(r";| and ", author) if a.strip()], content=text,
-                 url=url or (arxiv.abs_url if arxiv else None), extra={"pages": len(reader.pages)},
-                 version=version, entry_id=url or (str(path) if path else None), mentions=mentions)
+    return Entry(
+        ids=ids,
+        kind="paper" if strong else "document",
+        title=_title(info.get("/Title"), first),
+        authors=[a.strip() for a in re.split(r";| and ", author) if a.strip()],
+        content=text,
+        url=url or (arxiv.abs_url if arxiv else None),
+        extra={"pages": len(reader.pages)},
+        version=version,
+        entry_id=url or (str(path) if path else None),
+        mentions=mentions,
+    )
 
 
 def _paper_id(first_page: str) -> tuple[str | None, int | None]:

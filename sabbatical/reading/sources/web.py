@@ -22,8 +22,13 @@ def extract_page(data: bytes, url: str | None = None, path: Path | None = None) 
     import trafilatura
 
     # trafilatura types its answer as Document | dict; with its defaults it is a Document or None.
-    document: Any = trafilatura.bare_extraction(join_inline(data.decode("utf-8", errors="replace")), url=url, with_metadata=True, include_comments=False,
-                                           include_tables=True)
+    document: Any = trafilatura.bare_extraction(
+        join_inline(data.decode("utf-8", errors="replace")),
+        url=url,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+    )
     text = drop_bylines((document.text or "").strip()) if document is not None else ""
     if not text:
         raise SourceError("no main text found in the page (a page of links, a login wall or a script-only app?)")
@@ -37,8 +42,17 @@ def extract_page(data: bytes, url: str | None = None, path: Path | None = None) 
     mentions = [Mention(link.arxiv.canonical, link.text, link.arxiv.abs_url) for link in find_arxiv_links(markup)]
     authors = [a.strip() for a in (document.author or "").split(";") if a.strip()]
     tags = [t for t in [*(document.categories or []), *(document.tags or [])] if t]
-    return Entry(ids=ids, kind="page", title=" ".join((document.title or "").split()), authors=authors,
-                 abstract=" ".join((document.description or "").split()), content=text,
-                 url=url or declared, published=document.date or None, categories=tags,
-                 extra={"site": document.sitename} if document.sitename else {},
-                 entry_id=url or (str(path) if path else None), mentions=mentions)
+    return Entry(
+        ids=ids,
+        kind="page",
+        title=" ".join((document.title or "").split()),
+        authors=authors,
+        abstract=" ".join((document.description or "").split()),
+        content=text,
+        url=url or declared,
+        published=document.date or None,
+        categories=tags,
+        extra={"site": document.sitename} if document.sitename else {},
+        entry_id=url or (str(path) if path else None),
+        mentions=mentions,
+    )
