@@ -25,7 +25,6 @@ import os
 import random
 import re
 import sys
-import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.append(str(ROOT))
+if str(ROOT / "benchmarks") not in sys.path:
+    sys.path.append(str(ROOT / "benchmarks"))
 DEV_SET = ROOT / "benchmarks" / "data" / "judge-dev.jsonl"
 POOLS = ("daily", "csv", "oai")
 LABELS = ("insight", "sota", "other")
@@ -40,8 +41,6 @@ CONFIDENCES = ("high", "medium", "low")
 # The pools a random row of `oai` is drawn from: the harvest holds all of arXiv, and the pile is an ML
 # reader's, so the draw keeps to computer science, statistics and electrical engineering.
 OAI_SETS = ("cs", "stat", "eess")
-OAI = "{http://www.openarchives.org/OAI/2.0/}"
-DC = "{http://purl.org/dc/elements/1.1/}"
 
 
 @dataclass(frozen=True)
@@ -96,19 +95,15 @@ def csv_papers(corpus: Path) -> list[Paper]:
 
 
 def oai_papers(corpus: Path) -> list[Paper]:
-    """The OAI-PMH harvest: each record's first dc:description is its abstract."""
+    """The OAI-PMH harvest (read by `corpus_pile.oai_records`): each record's first dc:description is its
+    abstract; the group is the top of its set (cs, math, ...)."""
+    from corpus_pile import oai_records
+
     papers: dict[str, Paper] = {}
-    for page in sorted((corpus / "arxiv" / "oai_pmh_2023-03-07").glob("ListRecords_data_*.xml")):
-        for record in ET.parse(page).getroot().iter(f"{OAI}record"):
-            header = record.find(f"{OAI}header")
-            dc = record.find(f"{OAI}metadata/{{http://www.openarchives.org/OAI/2.0/oai_dc/}}dc")
-            if header is None or dc is None:
-                continue
-            pid = _arxiv(header.findtext(f"{OAI}identifier", "").rsplit(":", 1)[-1])
-            descriptions = [d.text or "" for d in dc.findall(f"{DC}description")]
-            papers.setdefault(pid, Paper("oai", pid, _clean(dc.findtext(f"{DC}title") or ""),
-                                         _clean(descriptions[0]) if descriptions else "",
-                                         header.findtext(f"{OAI}setSpec", "").split(":")[0]))
+    for record in oai_records(corpus):
+        pid = _arxiv(record["id"])
+        papers.setdefault(pid, Paper("oai", pid, _clean(record["title"]), _clean(record["abstract"]),
+                                     record["set"].split(":")[0]))
     return list(papers.values())
 
 
