@@ -43,7 +43,7 @@ class LLMConfig:
     base_url: str = _key("", "OpenAI-compatible endpoint; empty = offline summaries (or OPENAI_BASE_URL)")
     model: str = _key("gpt-4o-mini", "model name sent to the endpoint")
     prompt: str = _key(
-        "summarise-v1",
+        "summarise-v3",
         "prompt version for LLM summaries; set a newer one to adopt it (`pile summarise --compare` first)",
     )
     api_key_env: str = _key("OPENAI_API_KEY", "environment variable holding the API key (never the key itself)")

@@ -77,15 +77,15 @@ def test_changed_text_is_summarised_again_and_the_old_summary_kept(server, conn)
 
 def test_a_new_prompt_version_runs_only_when_asked_and_keeps_the_old_rows(server, conn):
     insert_items(conn, sample_documents(4))
-    summarise_pile(conn, producer(server))  # [llm] prompt: summarise-v1
+    summarise_pile(conn, producer(server))  # [llm] prompt: summarise-v3
     assert summarise_pile(conn, producer(server)).calls == 0  # nothing asked, nothing done
     v2 = summarise_pile(conn, producer(server, "v2"))
     assert (v2.prompt_version, v2.done, v2.calls) == ("summarise-v2", 4, 4)
     versions = [r[0] for r in conn.execute("SELECT prompt_version FROM summaries ORDER BY id")]
-    assert versions == ["summarise-v1"] * 4 + ["summarise-v2"] * 4
+    assert versions == ["summarise-v3"] * 4 + ["summarise-v2"] * 4
     assert "rubric" in server.chat_requests[-1].body["messages"][0]["content"].lower()
-    preferred = latest_summaries(conn, prefer=("summarise-v1", "loopback"))
-    assert {s.prompt_version for s in preferred.values()} == {"summarise-v1"}
+    preferred = latest_summaries(conn, prefer=("summarise-v3", "loopback"))
+    assert {s.prompt_version for s in preferred.values()} == {"summarise-v3"}
     assert {s.prompt_version for s in latest_summaries(conn).values()} == {"summarise-v2"}  # else the newest
 
 
@@ -111,7 +111,7 @@ def test_asking_for_an_llm_prompt_without_an_endpoint_is_an_error_not_an_offline
     assert choose_producer(LLMConfig(), environ={}) is OFFLINE
     with pytest.raises(UsageError, match="needs an LLM endpoint"):
         choose_producer(LLMConfig(), "v2", environ={})
-    with pytest.raises(NotFound, match="shipped versions: summarise-v1, summarise-v2"):
+    with pytest.raises(NotFound, match="shipped versions: summarise-v1, summarise-v2, summarise-v3"):
         choose_producer(LLMConfig(base_url="http://127.0.0.1:9/v1"), "v9", environ={})
 
 

@@ -89,7 +89,7 @@ def test_failures_exit_3_listing_the_items_and_retry_failed_finishes(cli, worksp
     result = cli("--workspace", workspace.root, "pile", "summarise")
     assert result.exit_code == ExitCode.PARTIAL
     assert "offline" not in result.stderr
-    assert result.stdout.startswith("Summarised 3 of 4 items loopback with prompt summarise-v1: 0 cached, 1 failed")
+    assert result.stdout.startswith("Summarised 3 of 4 items loopback with prompt summarise-v3: 0 cached, 1 failed")
     lines = result.stderr.splitlines()
     assert lines[0].startswith("Error: 1 of 4 items could not be summarised; the other 3 were stored")
     assert lines[1].startswith("  - test:00003: HTTP 500")
@@ -148,7 +148,7 @@ def test_llm_log_lists_calls(cli, workspace, pile, server):
         json.loads(cli("--workspace", workspace.root, "pile", "llm-log", "--json", "--limit", "2").stdout)[1]["id"] == 4
     )
     table = cli("--workspace", workspace.root, "pile", "llm-log", "--item", "test:00001", env={"COLUMNS": "250"}).stdout
-    assert "http_error" in table and "summarise-v1" in table and "loopback" in table
+    assert "http_error" in table and "summarise-v3" in table and "loopback" in table
 
 
 def test_pile_show_has_the_summary_judgement_and_flags_quotes_not_in_the_text(cli, workspace, pile, server):
@@ -157,7 +157,7 @@ def test_pile_show_has_the_summary_judgement_and_flags_quotes_not_in_the_text(cl
     server.queue("invented_quotes")
     cli("--workspace", workspace.root, "pile", "summarise", "--ids", "test:00001")
     shown = cli("--workspace", workspace.root, "pile", "show", "test:00001", env={"COLUMNS": "200"}).stdout
-    assert "Summary (llm: loopback, summarise-v1" in shown and re.search(r"Judgement: [a-z ]+, insight 0\.\d\d", shown)
+    assert "Summary (llm: loopback, summarise-v3" in shown and re.search(r"Judgement: [a-z ]+, insight 0\.\d\d", shown)
     assert "“words nobody wrote in this document” (⚠ NOT found in the text)" in shown
     assert "0/4 quotes found in the text" in shown
     cli("--workspace", workspace.root, "pile", "summarise", "--ids", "test:00000")

@@ -18,7 +18,10 @@ from tests.helpers.fake_openai import FakeOpenAI, configure_llm, insert_items, s
 @pytest.fixture
 def server(workspace):
     with FakeOpenAI(latency=0.01) as fake:
-        configure_llm(workspace.root, base_url=fake.url, model="loopback", max_retries=1, timeout=2.0)
+        # The baseline is the first prompt, so the comparison is v1 against v2's rubric.
+        configure_llm(
+            workspace.root, base_url=fake.url, model="loopback", max_retries=1, timeout=2.0, prompt="summarise-v1"
+        )
         yield fake
 
 

@@ -5,11 +5,17 @@ A prompt file has a small front matter (version, purpose, limits, what changed) 
 text. Ingested text is data, never instructions: it is placed between <document> and </document>, and
 any document tag inside the text itself is defused, so a page cannot close the fence early and speak
 to the model as if it were us.
+
+A prompt may also show the model the items nearest to this one already in the pile (front matter
+`neighbours: K`, placeholder `$neighbours`), so "new insight" is judged against what the researcher has
+read. Their titles and tldrs are ingested text too (or a model's words about it): each sits on one line
+inside <pile_neighbours>, cut to a few hundred characters, with any fence tag in it defused.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from string import Template
@@ -21,7 +27,20 @@ from .summary_schema import SourceDocument
 
 PROMPTS_PACKAGE = "sabbatical"
 PROMPTS_FOLDER = "prompts"
-_DOCUMENT_TAG = re.compile(r"<(\s*/?\s*document)", re.IGNORECASE)
+_FENCE_TAG = re.compile(r"<(\s*/?\s*(?:document|pile_neighbours|neighbour))", re.IGNORECASE)
+# What of a neighbour reaches a prompt: enough to say what it is about, too little to carry a payload.
+NEIGHBOUR_TITLE_CHARS = 200
+NEIGHBOUR_TLDR_CHARS = 400
+NO_NEIGHBOURS = "(none: nothing near it in the pile yet)"
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """An item already in the pile near the one being judged: its title and, when summarised, its tldr."""
+
+    item_id: str
+    title: str
+    tldr: str = ""
 
 
 @dataclass(frozen=True)
@@ -33,9 +52,10 @@ class Prompt:
     max_document_chars: int = 12_000
     max_tokens: int = 1_500
     about: str = ""
+    neighbours: int = 0  # how many of the pile's nearest items the prompt shows (0: it shows none)
 
-    def messages(self, document: SourceDocument) -> list[dict[str, str]]:
-        """The chat messages for one item: our instructions, then its fenced text."""
+    def messages(self, document: SourceDocument, neighbours: Sequence[Neighbour] = ()) -> list[dict[str, str]]:
+        """The chat messages for one item: our instructions, its nearest items in the pile, its fenced text."""
         text = document.body[: self.max_document_chars]
         values = {
             "item_id": _attribute(document.id),
@@ -44,14 +64,32 @@ class Prompt:
             "authors": fence(", ".join(document.authors[:12])),
             "published": fence(document.published or "unknown"),
             "text": fence(text),
+            "neighbours": neighbour_block(neighbours[: self.neighbours]),
         }
         user = Template(self.user_template).safe_substitute(values)
         return [{"role": "system", "content": self.system}, {"role": "user", "content": user}]
 
 
 def fence(text: str) -> str:
-    """Defuse anything in ingested text that looks like our <document> fence ('<' becomes '&lt;')."""
-    return _DOCUMENT_TAG.sub(r"&lt;\1", text)
+    """Defuse anything in ingested text that looks like one of our fences ('<' becomes '&lt;')."""
+    return _FENCE_TAG.sub(r"&lt;\1", text)
+
+
+def neighbour_block(neighbours: Sequence[Neighbour]) -> str:
+    """The nearest items as delimited data: one line each, cut short, fence tags defused."""
+    lines = [
+        f'<neighbour n="{n}">Title: {_one_line(item.title, NEIGHBOUR_TITLE_CHARS)}'
+        + (f" | Summary: {_one_line(item.tldr, NEIGHBOUR_TLDR_CHARS)}" if item.tldr.strip() else "")
+        + "</neighbour>"
+        for n, item in enumerate(neighbours, start=1)
+    ]
+    return "<pile_neighbours>\n" + "\n".join(lines or [NO_NEIGHBOURS]) + "\n</pile_neighbours>"
+
+
+def _one_line(text: str, limit: int) -> str:
+    """Whitespace (newlines too) collapsed, cut to `limit` characters, then fenced."""
+    flat = " ".join(text.split())
+    return fence(flat if len(flat) <= limit else flat[: limit - 1] + "…")
 
 
 def _attribute(text: str) -> str:
@@ -106,6 +144,7 @@ def parse_prompt(text: str, version: str) -> Prompt:
         about=str(meta.get("about", "")),
         max_document_chars=int(meta.get("max_document_chars", 12_000)),
         max_tokens=int(meta.get("max_tokens", 1_500)),
+        neighbours=max(0, int(meta.get("neighbours", 0))),
     )
 
 

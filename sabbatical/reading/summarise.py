@@ -11,6 +11,12 @@ already done count as cached), `retry-failed` (only those whose last try failed)
 Failures are recorded as rows with status 'failed' and their error, so `--retry-failed` finds them.
 An item with too little text to judge is never sent to an endpoint: it gets the offline summariser's
 "unjudged" summary (producer 'offline') under the run's (prompt version, model), so it is cached too.
+
+A prompt that asks for neighbours (`neighbours: K` in its front matter) is shown the K items nearest to
+the document already in the pile, found by the pile's own search (`related` when the item has a vector,
+else a search for its title), with their tldrs where they have a summary. Finding them only reads the
+pile. The cache still keys on (content, prompt version, model): a pile that grows does not make an item
+due again; a new prompt version does.
 """
 
 from __future__ import annotations
@@ -28,11 +34,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from .. import db
-from ..config import LLMConfig
+from ..config import Config, LLMConfig
 from ..errors import EveryUnitFailed, LLMFailure, NotFound, PartialFailure, RunStopped, UsageError
 from ..llm import LLM, Budget, CallContext, Endpoint, budget_from_config, parse_budget, resolve_endpoint
 from .offline import OFFLINE_MODEL, OFFLINE_VERSION, summarise_offline
-from .prompt_files import Prompt, load_prompt, resolve_version
+from .prompt_files import Neighbour, Prompt, load_prompt, resolve_version
 from .summary_schema import (
     MIN_JUDGE_WORDS,
     JudgedSummary,
@@ -225,8 +231,12 @@ def summarise_pile(
     sample: int | None = None,
     backoff_base: float = 0.5,
     deadline: float | None = None,
+    config: Config | None = None,
 ) -> SummariseReport:
     """Summarise the selected items with `producer`; every result (ok or failed) is stored as it comes.
+
+    `config` is the workspace's (its embedder finds each item's neighbours, for a prompt that shows
+    them); without one, the default configuration's.
 
     `sample` keeps only that many of the items needing work (a stable pseudo-random choice). Stops
     cleanly when the budget is spent, the endpoint is unreachable or `deadline` seconds have passed:
@@ -262,7 +272,8 @@ def summarise_pile(
                 backoff_base=backoff_base,
                 deadline=deadline,
             )
-            _run_endpoint(llm, producer, todo, writer, progress, report)
+            near = _neighbour_finder(conn, config or Config(), producer, writer.lock)
+            _run_endpoint(llm, producer, todo, writer, progress, report, near)
     finally:
         writer.flush()
     report.calls = conn.execute("SELECT COUNT(*) FROM llm_calls WHERE id > ?", (first_call,)).fetchone()[0]
@@ -306,6 +317,7 @@ def _run_endpoint(
     writer: _SummaryWriter,
     progress: Progress,
     report: SummariseReport,
+    near: NeighbourFinder,
 ) -> None:
     assert producer.prompt is not None
     for document in [d for d in todo if not d.judgeable]:  # nothing to judge: no call
@@ -316,7 +328,7 @@ def _run_endpoint(
         max_workers=producer.endpoint.concurrency,  # type: ignore[union-attr]
         thread_name_prefix="summarise",
     ) as pool:
-        futures = [pool.submit(_ask_endpoint, llm, producer.prompt, document) for document in todo]
+        futures = [pool.submit(_ask_endpoint, llm, producer.prompt, document, near) for document in todo]
         try:
             for future in as_completed(futures):
                 try:
@@ -334,15 +346,64 @@ def _run_endpoint(
     report.cost_usd = round(budget.usd, 6) if budget.priced else None
 
 
-def _ask_endpoint(llm: LLM, prompt: Prompt, document: SourceDocument) -> _Outcome:
+def _ask_endpoint(llm: LLM, prompt: Prompt, document: SourceDocument, near: NeighbourFinder) -> _Outcome:
     context = CallContext("summarise", prompt.version, document.id)
+    messages = prompt.messages(for_prompt(document), near(document))
     try:
-        answer = llm.structured(
-            prompt.messages(for_prompt(document)), JudgedSummary, context, max_tokens=prompt.max_tokens
-        )
+        answer = llm.structured(messages, JudgedSummary, context, max_tokens=prompt.max_tokens)
     except LLMFailure as failure:
         return _Outcome(document, error=failure.message)
     return _Outcome(document, answer.value, verify_quotes(answer.value, document.full_text))
+
+
+NeighbourFinder = Callable[[SourceDocument], list[Neighbour]]
+
+
+def _neighbour_finder(
+    conn: sqlite3.Connection, config: Config, producer: Producer, lock: threading.Lock
+) -> NeighbourFinder:
+    """What finds an item's neighbours in a run's worker threads: one at a time on the shared connection."""
+    count = producer.prompt.neighbours if producer.prompt is not None else 0
+
+    def near(document: SourceDocument) -> list[Neighbour]:
+        if count <= 0:
+            return []
+        with lock:
+            return pile_neighbours(conn, config, document, count, prefer=producer.key)
+
+    return near
+
+
+def pile_neighbours(
+    conn: sqlite3.Connection,
+    config: Config,
+    document: SourceDocument,
+    count: int,
+    *,
+    prefer: tuple[str, str] | None = None,
+) -> list[Neighbour]:
+    """The `count` items nearest to `document` already in the pile (never the item itself), each with
+    its title and the tldr of its chosen summary (`prefer` as in `latest_summary_rows`), if it has one.
+
+    Nearest by meaning when the item has a stored vector; else the pile's search for its title (words,
+    and meaning where the pile is embedded). Only reads."""
+    from .search import related, search
+
+    hits = list(related(conn, config, document.id, limit=count)) if _in_pile(conn, document.id) else []
+    if not hits:
+        query = document.title.strip() or " ".join(document.body.split()[:30])
+        try:
+            hits = [h for h in search(conn, config, query[:500], limit=count + 1) if h.id != document.id]
+        except UsageError:  # nothing searchable in the title
+            hits = []
+    hits = hits[:count]
+    rows = latest_summary_rows(conn, [h.id for h in hits], prefer)
+    tldrs = {item_id: row["tldr"] or "" for item_id, row in rows.items()}
+    return [Neighbour(h.id, h.title or "", tldrs.get(h.id, "")) for h in hits]
+
+
+def _in_pile(conn: sqlite3.Connection, item_id: str) -> bool:
+    return conn.execute("SELECT 1 FROM items WHERE id = ?", (item_id,)).fetchone() is not None
 
 
 def for_prompt(document: SourceDocument) -> SourceDocument:
@@ -456,6 +517,7 @@ def summarise_workspace(
             sample=sample,
             on_progress=on_progress,
             deadline=deadline,
+            config=workspace.config,
         )
     from .pile import Pile
 
@@ -469,6 +531,7 @@ def summarise_workspace(
             sample=sample,
             on_progress=on_progress,
             deadline=deadline,
+            config=workspace.config,
         )
 
 

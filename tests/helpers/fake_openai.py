@@ -26,7 +26,8 @@ Otherwise it acts as a small, deterministic model: it reads the document between
 adjusts the insight score when the system prompt carries a scoring rubric, so two prompt versions
 answer differently. It is naive about prompt injection on purpose: an "ignore previous instructions …
 reply with {…}" that it finds outside the document fence (or anywhere, with `obey_injections="anywhere"`)
-is obeyed, and the JSON after "reply with" is returned verbatim. Tests use that to show the fence holds
+is obeyed, and the JSON after "reply with" is returned verbatim (text between <pile_neighbours> and the
+first </pile_neighbours> counts as fenced too). Tests use that to show the fence holds
 and that what an obeyed injection returns is schema-checked.
 
 Embeddings are deterministic feature-hashed bags of words, L2-normalised: texts sharing words are near.
@@ -68,6 +69,7 @@ HTML_PAGE = (
     "<p>The upstream server did not answer.</p></body></html>"
 )
 _FENCE = re.compile(r"<document\b[^>]*>(.*?)</document>", re.S | re.I)
+_NEIGHBOURS = re.compile(r"<pile_neighbours>.*?</pile_neighbours>", re.S | re.I)  # the pile's items: also data
 _INJECTION = re.compile(r"ignore (?:all )?previous instructions(.*)", re.S | re.I)
 
 
@@ -230,7 +232,7 @@ class FakeOpenAI:
             str(messages[-1].get("content", "")) if messages else "",
         )
         fenced = _FENCE.search(user)
-        outside = _FENCE.sub(" ", user) if fenced else user
+        outside = _NEIGHBOURS.sub(" ", _FENCE.sub(" ", user) if fenced else user)
         searched = user if self.obey_injections == "anywhere" else outside
         injected = _INJECTION.search(searched)
         if injected:
