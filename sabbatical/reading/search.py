@@ -22,7 +22,6 @@ and items added since the last organise are found by words until the next one.
 
 from __future__ import annotations
 
-import functools
 import re
 import sqlite3
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from ..config import Config
 from ..errors import UsageError
 from . import embed, topics, triage
+from .blas import one_blas_thread
 
 if TYPE_CHECKING:
     import numpy as np
@@ -305,7 +305,7 @@ def _vector_ranking(
         if allowed is None
         else np.fromiter((index.row_of[i] for i in allowed if i in index.row_of), dtype=np.int64)
     )
-    with _one_blas_thread():
+    with one_blas_thread():
         sims = (index.matrix if rows is None else index.matrix[rows]) @ vector
     if not len(sims):
         return [], {}
@@ -329,20 +329,6 @@ def similarity_floor(sims: np.ndarray) -> float:
     if len(sims) < MIN_POPULATION:
         return MIN_SIMILARITY
     return max(MIN_SIMILARITY, float(sims.mean() + Z_FLOOR * sims.std()))
-
-
-def _one_blas_thread() -> Any:
-    """One BLAS thread for a query's matrix-vector product: it takes ~2 ms on one core, while BLAS's
-    threads waiting for a busy second core made it 5-10× slower (measured on 2 shared cores)."""
-    return _threadpools().limit(limits=1, user_api="blas")
-
-
-@functools.cache
-def _threadpools() -> Any:
-    """The process's BLAS/OpenMP thread pools (the same for every pile), found once."""
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController()
 
 
 def _top(scores: np.ndarray, count: int) -> np.ndarray:

@@ -11,8 +11,9 @@ on two shared cores BLAS's own threads made the first fit of a process ten times
 
 from __future__ import annotations
 
-import functools
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .blas import one_blas_thread
 
 if TYPE_CHECKING:
     import numpy as np
@@ -39,7 +40,7 @@ class Logistic:
 
 def fit(vectors: np.ndarray, labels: np.ndarray, c: float = 1.0) -> Logistic:
     """Minimise C·Σ wᵢ·logloss(xᵢ, yᵢ) + ½‖coef‖² (the intercept is not penalised), wᵢ balancing the classes."""
-    with _one_blas_thread():
+    with one_blas_thread():
         return _fit(vectors, labels, c)
 
 
@@ -80,18 +81,6 @@ def held_out_accuracy(vectors: np.ndarray, labels: np.ndarray, folds: int, seed:
         model = fit(vectors[train], labels[train])
         scores.append(float((model.predict(vectors[test]) == labels[test]).mean()))
     return float(np.mean(scores))
-
-
-def _one_blas_thread() -> Any:
-    return _threadpools().limit(limits=1, user_api="blas")
-
-
-@functools.cache
-def _threadpools() -> Any:
-    """The process's BLAS thread pools, found once (~7 ms)."""
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController()
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
