@@ -248,6 +248,11 @@ def test_bad_input_is_one_line_and_changes_nothing(busy_workspace, cli, args, co
 # -- the reading list -------------------------------------------------------------------------------------
 def add_items(workspace: Workspace, items: list[dict]) -> None:
     conn = db.connect(workspace.pile_path)
+    add_items_to(conn, items)
+    conn.close()
+
+
+def add_items_to(conn, items: list[dict]) -> None:
     with db.transaction(conn):
         for item in items:
             conn.execute(
@@ -272,7 +277,6 @@ def add_items(workspace: Workspace, items: list[dict]) -> None:
         for item in items:
             if item.get("dropped"):
                 conn.execute("INSERT INTO events (subject, action) VALUES (?, 'drop')", (item["id"],))
-    conn.close()
 
 
 PILE = [
@@ -349,3 +353,24 @@ def test_reading_refresh_rewrites_only_its_section(workspace, cli):
     assert "Learning rate warmup for transformers" in after and "No pile yet" not in after
     assert "My own notes, with a `## fake` heading in code:\n```\n## not a section\n```\n" in after
     assert after.split("## Reading list")[0] == edited.split("## Reading list")[0]
+
+
+def test_the_reading_list_is_searched_in_the_pile_it_is_handed(workspace):
+    from sabbatical.sprints.scaffold import create_sprint
+
+    conn = db.connect(":memory:")
+    add_items_to(conn, PILE)
+    made = create_sprint(workspace, "Does warmup help small transformers?", conn=conn)
+    assert sorted(entry.item_id for entry in made.reading.entries) == ["arxiv:2001.00001", "https://blog.example/warmup"]
+    assert not workspace.pile_path.exists()  # the workspace's own pile was neither read nor made
+    assert conn.execute("SELECT COUNT(*) FROM items").fetchone()[0] == len(PILE)  # and the handed one stays open
+
+
+def test_a_damaged_pile_still_starts_the_sprint_and_says_why_the_list_is_empty(workspace, cli):
+    workspace.pile_path.parent.mkdir(parents=True, exist_ok=True)
+    workspace.pile_path.write_bytes(b"not a database at all" * 100)
+    result = cli("-w", workspace.root, "new-sprint", "Does warmup help?")
+    assert result.exit_code == 0, result.stderr
+    assert "Warning: the reading list is empty because the pile" in result.stderr and "damaged" in result.stderr
+    assert (workspace.sprints_dir / "01-does-warmup-help" / "sprint.md").exists()
+    assert workspace.pile_path.read_bytes() == b"not a database at all" * 100

@@ -11,7 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, is_dataclass
 from datetime import date, datetime
@@ -81,6 +81,23 @@ def open_pile(*, writes: bool = False, why: str = "") -> Iterator[OpenPile]:
         yield OpenPile(workspace, opened)
     finally:
         opened.close()
+
+
+@contextmanager
+def open_pile_if_any() -> Iterator[OpenPile | None]:
+    """The pile as `open_pile` opens it for reading, or None when the workspace has no pile yet (none is
+    made) or it cannot be opened (the library then says why where it would have read it)."""
+    from ..errors import StoreError
+
+    if not current_workspace().pile_path.exists():
+        yield None
+        return
+    with ExitStack() as stack:
+        try:
+            opened: OpenPile | None = stack.enter_context(open_pile())
+        except StoreError:
+            opened = None
+        yield opened
 
 
 def _jsonable(value: Any) -> Any:

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from .context import current_workspace, print_json, print_table, warn
+from .context import current_workspace, open_pile_if_any, print_json, print_table, warn
 
 sprint = typer.Typer(help="Two-week sprints: status, journal, reading list, close.", no_args_is_help=True)
 
@@ -69,16 +69,18 @@ def new_sprint(
     """Start a sprint: folder, notebooks tracked in MLflow, reading list, journal."""
     from ..sprints.scaffold import create_sprint
 
-    made = create_sprint(
-        current_workspace(),
-        question,
-        hypothesis=hypothesis,
-        start=start,
-        days=days,
-        end=end,
-        slug=slug,
-        private=private,
-    )
+    with open_pile_if_any() as opened:
+        made = create_sprint(
+            current_workspace(),
+            question,
+            conn=opened.conn if opened else None,
+            hypothesis=hypothesis,
+            start=start,
+            days=days,
+            end=end,
+            slug=slug,
+            private=private,
+        )
     for line in made.warnings:
         warn(line)
     meta, reading = made.meta, made.reading

@@ -27,6 +27,8 @@ from .model import JOURNAL_FILE, SPRINT_FILE, Sprint, SprintMeta, all_sprints, f
 from .reading_list import ReadingList, render_markdown, search_pile
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from ..workspace import Workspace
 
 SLUG_MAX = 48
@@ -166,20 +168,24 @@ def _overlaps(metas: list[tuple[Sprint, SprintMeta]], new: SprintMeta) -> list[s
     return warnings
 
 
-def create_sprint(workspace: Workspace, question: str, **options) -> NewSprint:
+def create_sprint(
+    workspace: Workspace, question: str, *, conn: sqlite3.Connection | None = None, **options
+) -> NewSprint:
     """Scaffold `sprints/NN-slug/`; see `plan_sprint` for the options.
 
+    `conn` is the open pile the reading list is searched in (the CLI hands over the one it opened);
+    without one, the pile is opened for the search if the workspace has one.
     Two at once in one workspace take turns (the second then numbers after the first, or finds its slug
     taken), so neither can pick the other's number.
     """
     workspace.sprints_dir.mkdir(parents=True, exist_ok=True)
     with folder_lock(workspace.sprints_dir):
-        return _create_sprint(workspace, question, **options)
+        return _create_sprint(workspace, question, conn, **options)
 
 
-def _create_sprint(workspace: Workspace, question: str, **options) -> NewSprint:
+def _create_sprint(workspace: Workspace, question: str, conn: sqlite3.Connection | None, **options) -> NewSprint:
     plan = plan_sprint(workspace, question, **options)
-    reading = search_pile(workspace, plan.meta.question, include_private=plan.meta.private)
+    reading = search_pile(workspace, plan.meta.question, include_private=plan.meta.private, conn=conn)
     warnings = list(plan.warnings)
     if reading.problem:
         warnings.append(f"the reading list is empty because {reading.problem}")
