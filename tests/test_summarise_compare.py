@@ -116,3 +116,68 @@ def test_the_cli_shows_old_and_new_side_by_side(cli, workspace, pile, server):
 def test_compare_without_an_endpoint_says_what_to_configure(cli, workspace, pile):
     result = cli("--workspace", workspace.root, "pile", "summarise", "--prompt", "v2", "--compare")
     assert result.exit_code == ExitCode.USAGE and "needs an LLM endpoint" in result.stderr
+
+
+# -- the dev set: the prompts against hand labels ------------------------------------------------
+def write_dev_set(path: Path) -> list[dict]:
+    """Six labelled rows with their text inline, and one whose text is nowhere (pool row, no corpus)."""
+    labels = ["insight", "sota", "insight", "sota", "other", "insight"]
+    rows = [
+        {"id": f"dev-{n}", "label": label, "title": doc["title"], "abstract": doc["abstract"]}
+        for n, (label, doc) in enumerate(zip(labels, sample_documents(6, seed=20)))
+    ]
+    rows.append({"pool": "daily", "id": "arxiv:2606.00001", "label": "sota", "confidence": "high"})
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    return rows[:6]
+
+
+def offline_labels(rows: list[dict]) -> list[str]:
+    from sabbatical.reading.offline import summarise_offline
+    from sabbatical.reading.prompt_dev_set import KIND_TO_LABEL
+    from sabbatical.reading.summary_schema import SourceDocument
+
+    labels = []
+    for r in rows:
+        summary = summarise_offline(SourceDocument("x", "paper", r["title"], r["abstract"], "", "h"))
+        labels.append(KIND_TO_LABEL.get(summary.contribution.value, "other") if summary.insight else "other")
+    return labels
+
+
+def test_the_dev_set_scores_both_prompts_against_its_labels(workspace, pile, server, tmp_path, monkeypatch):
+    from sabbatical.reading.prompt_dev_set import balanced_accuracy
+
+    monkeypatch.delenv("SABBATICAL_CORPUS", raising=False)
+    rows = write_dev_set(tmp_path / "dev.jsonl")
+    server.when("rubric", "schema_violation")  # the new prompt (v2 has a rubric) gets nothing valid back
+    comparison = compare_prompts(
+        Workspace(workspace.root), "v2", sample=2, record=False, dev_set=tmp_path / "dev.jsonl", corpus=tmp_path
+    )
+    dev = comparison.dev_set
+    assert (dev.rows, dev.missing, dev.old_failed, dev.new_failed) == (6, 1, 0, 6)
+    expected = offline_labels(rows)  # the loopback model judges with the offline judge
+    truth = [r["label"] == "insight" for r in rows]
+    assert dev.old_balanced_accuracy == balanced_accuracy(truth, [label == "insight" for label in expected])
+    assert dev.new_balanced_accuracy == 0.5  # every failed row reads as "not insight"
+    assert dev.labels_changed == sum(label != "other" for label in expected) >= 1
+    assert {c["new"] for c in dev.changed} == {"other"}
+    dev_calls = pile.execute("SELECT COUNT(*) FROM llm_calls WHERE purpose = 'compare'").fetchone()[0]
+    assert dev_calls >= 6 + 6 * 2  # old once per row; the new prompt tried each row twice
+    assert pile.execute("SELECT COUNT(*) FROM summaries WHERE item_id LIKE 'dev:%'").fetchone()[0] == 0
+
+
+def test_the_cli_prints_the_dev_set_figures_and_refuses_a_bad_file_before_any_call(
+    cli, workspace, pile, server, tmp_path
+):
+    write_dev_set(tmp_path / "dev.jsonl")
+    base = ("--workspace", workspace.root, "pile", "summarise", "--prompt", "v2", "--sample", "2", "--compare")
+    result = cli(*base, "--dev-set", tmp_path / "dev.jsonl", "--corpus", tmp_path, env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.stderr
+    assert "6 labelled abstracts, 1 without text skipped" in result.stdout
+    assert "balanced accuracy, insight vs not" in result.stdout and "0 of 6" in result.stdout
+    (tmp_path / "bad.jsonl").write_text('{"id": "x", "label": "maybe"}\n', encoding="utf-8")
+    calls = len(server.chat_requests)
+    bad = cli(*base, "--dev-set", tmp_path / "bad.jsonl")
+    assert bad.exit_code == ExitCode.USAGE and "line 1: needs an id and a label" in bad.stderr
+    assert len(server.chat_requests) == calls
+    alone = cli("--workspace", workspace.root, "pile", "summarise", "--dev-set", tmp_path / "dev.jsonl")
+    assert alone.exit_code == ExitCode.USAGE and "--dev-set goes with --compare" in alone.stderr

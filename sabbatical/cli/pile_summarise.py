@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -57,6 +58,18 @@ def summarise(
     compare: Annotated[
         bool, typer.Option("--compare", help="Compare --prompt with the current prompt on --sample items.")
     ] = False,
+    dev_set: Annotated[
+        Path | None,
+        typer.Option(
+            "--dev-set",
+            help="With --compare: also score both prompts on this labelled dev set (JSON lines, e.g. "
+            "benchmarks/data/judge-dev.jsonl).",
+        ),
+    ] = None,
+    corpus: Annotated[
+        Path | None,
+        typer.Option("--corpus", help="Where --dev-set rows without text are read from (default: SABBATICAL_CORPUS)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Summarise and judge items (offline, or through the configured LLM endpoint)."""
@@ -65,8 +78,12 @@ def summarise(
     workspace = current_workspace()
     wanted = [part.strip() for value in ids or [] for part in value.split(",") if part.strip()]
     if compare:
-        _compare(workspace, prompt, sample or 20, as_json)
+        _compare(workspace, prompt, sample or 20, as_json, (dev_set, corpus))
         return
+    if dev_set is not None:
+        from ..errors import UsageError
+
+        raise UsageError("--dev-set goes with --compare (e.g. --compare --prompt v3 --dev-set FILE)")
     selection = _selection(all_, pending, retry_failed, wanted)
     why = "`pile summarise` stores summaries in the pile"
     with open_pile(writes=True, why=why) as opened, progress("Summarising") as report_progress:
@@ -114,7 +131,7 @@ def _render_report(report: Any, as_json: bool) -> None:
         )
 
 
-def _compare(workspace: Any, prompt: str | None, sample: int, as_json: bool) -> None:
+def _compare(workspace: Any, prompt: str | None, sample: int, as_json: bool, dev: tuple[Any, Any]) -> None:
     from ..errors import UsageError
     from ..reading.prompt_compare import compare_prompts
 
@@ -122,7 +139,9 @@ def _compare(workspace: Any, prompt: str | None, sample: int, as_json: bool) -> 
         raise UsageError("--compare needs --prompt VERSION, the version to try (e.g. --prompt v2)")
     why = "`pile summarise --compare` stores both prompts' summaries in the pile"
     with open_pile(writes=True, why=why) as opened, progress("Comparing prompts") as report_progress:
-        comparison = compare_prompts(workspace, prompt, sample, conn=opened.conn, on_progress=report_progress)
+        comparison = compare_prompts(
+            workspace, prompt, sample, conn=opened.conn, on_progress=report_progress, dev_set=dev[0], corpus=dev[1]
+        )
     if as_json:
         print_json(comparison)
         return
@@ -164,11 +183,23 @@ def _compare(workspace: Any, prompt: str | None, sample: int, as_json: bool) -> 
         ["calls made now", str(old.calls_this_run), str(new.calls_this_run)],
     ]
     print_table(["figure", old.prompt_version, new.prompt_version], figures, title="Agreement")
+    if comparison.dev_set is not None:
+        _render_dev_set(comparison.dev_set, old.prompt_version, new.prompt_version)
     typer.echo(
         f'Recorded as MLflow run {comparison.mlflow_run_id} in the "prompts" experiment '
         "(`sabbatical mlflow` to browse). To adopt the new prompt, set [llm] prompt = "
         f'"{new.prompt_version}" in sabbatical.toml.'
     )
+
+
+def _render_dev_set(dev: Any, old: str, new: str) -> None:
+    figures = [
+        ["balanced accuracy, insight vs not", _num(dev.old_balanced_accuracy), _num(dev.new_balanced_accuracy)],
+        ["labels changed (insight/sota/other)", "", f"{dev.labels_changed} of {dev.rows}"],
+        ["failed", str(dev.old_failed), str(dev.new_failed)],
+    ]
+    skipped = f", {dev.missing} without text skipped" if dev.missing else ""
+    print_table(["figure", old, new], figures, title=f"Dev set {dev.path} ({dev.rows} labelled abstracts{skipped})")
 
 
 def _verdict(kind: str | None, score: float | None, status: str | None) -> str:

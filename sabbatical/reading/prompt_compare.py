@@ -7,6 +7,9 @@ exists (score ≥ 0.5 read as "keep"), failure rate, tokens and latency per item
 recorded as an MLflow run in the workspace store's "prompts" experiment (parameters, metrics, the
 side-by-side table and both prompt files as artifacts), so prompt versions are compared like any other
 experiment. Adopting the new version is a config change (`[llm] prompt`), never a side effect.
+
+With a dev set (`dev_set=`, hand-labelled abstracts: `prompt_dev_set`), both prompts also judge its rows,
+and the comparison reports each prompt's balanced accuracy insight-vs-not and how many labels changed.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ import hashlib
 import sqlite3
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..errors import SabbaticalError, UsageError
+from .prompt_dev_set import DevSetFigures, compare_on_dev_set, read_dev_set
 from .prompt_files import load_prompt
 from .summarise import Producer, SummariseReport, choose_producer, summarise_pile
 
@@ -67,6 +72,7 @@ class Comparison:
     rows: list[SideBySide] = field(default_factory=list)
     mlflow_experiment_id: str | None = None
     mlflow_run_id: str | None = None
+    dev_set: DevSetFigures | None = None  # the labelled dev set's figures, when one was given
 
 
 def compare_prompts(
@@ -79,11 +85,15 @@ def compare_prompts(
     environ: dict[str, str] | None = None,
     on_progress: Callable[..., None] | None = None,
     record: bool = True,
+    dev_set: Path | None = None,
+    corpus: Path | None = None,
 ) -> Comparison:
     """Summarise `sample` items with the current and the `new_version` prompt; measure; record in MLflow.
 
-    `conn` is the open pile (the CLI opens it once and hands it over); without one, the workspace's pile
-    is opened for this comparison and closed after it."""
+    `dev_set` (a JSON-lines file of labelled abstracts, text inline or in `corpus`: see
+    `prompt_dev_set`) adds both prompts' balanced accuracy on its labels. `conn` is the open pile (the
+    CLI opens it once and hands it over); without one, the workspace's pile is opened for this
+    comparison and closed after it."""
     if sample < 1:
         raise UsageError("--sample must be at least 1")
     if conn is None:
@@ -99,6 +109,8 @@ def compare_prompts(
                 environ=environ,
                 on_progress=on_progress,
                 record=record,
+                dev_set=dev_set,
+                corpus=corpus,
             )
     config = workspace.config.llm
     old = choose_producer(config, baseline_version, environ)
@@ -108,13 +120,17 @@ def compare_prompts(
             f"{new.prompt_version} is already the current prompt — compare a different version "
             "(`--prompt v2`), or set the baseline with [llm] prompt"
         )
+    dev = read_dev_set(dev_set, corpus) if dev_set is not None else None  # a bad file stops before any call
     ids = sample_items(conn, sample)
     if not ids:
         raise UsageError("the pile is empty — read something first (`sabbatical read …`)")
     reports = [
-        summarise_pile(conn, producer, selection="ids", ids=ids, on_progress=on_progress) for producer in (old, new)
+        summarise_pile(conn, producer, selection="ids", ids=ids, on_progress=on_progress, config=workspace.config)
+        for producer in (old, new)
     ]
     comparison = measure(conn, ids, old, new, reports)
+    if dev is not None:
+        comparison.dev_set = compare_on_dev_set(conn, old, new, dev, config=workspace.config)
     if record:
         comparison.mlflow_experiment_id, comparison.mlflow_run_id = record_comparison(workspace, comparison)
     return comparison
@@ -332,4 +348,9 @@ def _metrics(comparison: Comparison) -> dict[str, float]:
         for name in ("failure_rate", "tokens_per_item", "latency_ms_per_item", "triage_agreement"):
             values[f"{side.label}_{name}"] = getattr(side, name)
         values[f"{side.label}_calls_this_run"] = side.calls_this_run
+    if comparison.dev_set is not None:
+        values["dev_old_balanced_accuracy"] = comparison.dev_set.old_balanced_accuracy
+        values["dev_new_balanced_accuracy"] = comparison.dev_set.new_balanced_accuracy
+        values["dev_labels_changed"] = comparison.dev_set.labels_changed
+        values["dev_rows"] = comparison.dev_set.rows
     return {k: float(v) for k, v in values.items() if v is not None}

@@ -346,14 +346,42 @@ def _run_endpoint(
     report.cost_usd = round(budget.usd, 6) if budget.priced else None
 
 
-def _ask_endpoint(llm: LLM, prompt: Prompt, document: SourceDocument, near: NeighbourFinder) -> _Outcome:
-    context = CallContext("summarise", prompt.version, document.id)
+def _ask_endpoint(
+    llm: LLM, prompt: Prompt, document: SourceDocument, near: NeighbourFinder, purpose: str = "summarise"
+) -> _Outcome:
+    context = CallContext(purpose, prompt.version, document.id)
     messages = prompt.messages(for_prompt(document), near(document))
     try:
         answer = llm.structured(messages, JudgedSummary, context, max_tokens=prompt.max_tokens)
     except LLMFailure as failure:
         return _Outcome(document, error=failure.message)
     return _Outcome(document, answer.value, verify_quotes(answer.value, document.full_text))
+
+
+def judge_documents(
+    conn: sqlite3.Connection,
+    producer: Producer,
+    documents: list[SourceDocument],
+    *,
+    config: Config | None = None,
+    purpose: str = "compare",
+) -> dict[str, Summary | None]:
+    """Summaries of documents that are not pile items (a dev set), by `producer`, stored nowhere.
+
+    Each document's neighbours come from the pile, as for an item; calls are logged under `purpose`.
+    A document that could not be summarised maps to None. Raises RunStopped when the endpoint is gone."""
+    if producer.kind == "offline" or producer.prompt is None:
+        return {d.id: _offline_outcome(d).summary for d in documents}
+    lock = threading.Lock()
+    llm = LLM(producer.endpoint, conn, Budget(), lock=lock)  # type: ignore[arg-type]
+    near = _neighbour_finder(conn, config or Config(), producer, lock)
+    found: dict[str, Summary | None] = {d.id: _offline_outcome(d).summary for d in documents if not d.judgeable}
+    asked = [d for d in documents if d.judgeable]
+    with ThreadPoolExecutor(max_workers=producer.endpoint.concurrency) as pool:  # type: ignore[union-attr]
+        outcomes = pool.map(lambda d: _ask_endpoint(llm, producer.prompt, d, near, purpose), asked)  # type: ignore[arg-type]
+        for outcome in outcomes:
+            found[outcome.document.id] = outcome.summary
+    return found
 
 
 NeighbourFinder = Callable[[SourceDocument], list[Neighbour]]
