@@ -15,9 +15,11 @@ from datetime import date, datetime
 from urllib.parse import quote
 
 from . import active, sanitise
+from . import math as latex
 from .model import ReadingItem, SiteArtifact, SiteData, SiteEntry, SiteReading, SiteRun, SiteSprint
 
 esc = sanitise.text
+prose = latex.text  # text-as-data whose LaTeX spans are drawn as MathML (abstracts, tldrs, journal entries)
 FAILURES_PAGE = "failures.md"
 FINDINGS_PAGE = "findings.md"
 READING_PAGE = "reading/index.md"
@@ -115,38 +117,73 @@ def page_url(site_url: str, page: str) -> str:
 
 
 # -- entries ------------------------------------------------------------------------------------------
-def entry_line(entry: SiteEntry, *, with_sprint_from: str | None = None) -> str:
-    """One journal entry as a list item: its text, its why/evidence, when and from where."""
-    parts = [esc(entry.text)]
+def entry_line(entry: SiteEntry, sprint: SiteSprint | None = None, page: str = "", anchor: str = "") -> str:
+    """One journal entry as a list item: its text, its why/evidence, what it cites, when and from where.
+
+    `page` is the page the line is written on, so the runs and figures it cites link to the sprint page's
+    runs table and published artifacts from there; `anchor` gives the item an id other pages link to.
+    """
+    parts = [prose(entry.text)]
     for key, label in (("why", "why"), ("evidence", "evidence")):
         if entry.details.get(key):
-            parts.append(f"*{label}:* {esc(entry.details[key])}")
-    parts += _provenance(entry.details)
+            parts.append(f"*{label}:* {prose(entry.details[key])}")
+    parts += _provenance(entry.details, sprint, page or entry.sprint_page)
     meta = [when(entry.time)]
     if entry.kind == "feedback" and entry.source and entry.source not in ("cli", "python"):
         meta.insert(0, f"from {entry.source}")
     elif entry.details.get("run_name"):
         meta.append(f"run {entry.details['run_name']}")
     line = " — ".join(parts) + f" <small>({esc(' · '.join(meta))})</small>"
-    if with_sprint_from is not None:
-        line += " " + md_link(f"Sprint {entry.sprint_id}", with_sprint_from, entry.sprint_page)
+    if anchor:
+        line = f'<span id="{sanitise.attribute(anchor)}"></span>' + line
     return f"- {line}"
 
 
-def _provenance(details: dict[str, str]) -> list[str]:
-    """What an entry cites (links to each item's page), the runs and figures it names, and whether it repeats
-    earlier executions or came after the sprint closed."""
+def failure_anchor(number: int) -> str:
+    """The id of a sprint's `number`-th failure (from 1) on its sprint page, where it is shown in full."""
+    return f"sabbatical-failure-{number}"
+
+
+def run_anchor(run_id: str) -> str:
+    """The id of a run's row in its sprint page's runs table."""
+    return "run-" + "".join(char for char in run_id if char.isalnum() or char in "-_")
+
+
+def _provenance(details: dict[str, str], sprint: SiteSprint | None, page: str) -> list[str]:
+    """What an entry cites (links to each item's page), the runs and figures it names (links to their row and
+    file on the sprint page), and whether it repeats earlier executions or came after the sprint closed."""
     parts = []
     if details.get("cites"):
         parts.append("*cites:* " + ", ".join(cited_link(cited) for cited in details["cites"].split(", ")))
-    for key, label in (("evidence_runs", "runs"), ("evidence_figures", "figures")):
-        if details.get(key):
-            parts.append(f"*{label}:* {esc(details[key])}")
+    if details.get("evidence_runs"):
+        runs = [run_link(run_id, sprint, page) for run_id in details["evidence_runs"].split(", ")]
+        parts.append("*runs:* " + ", ".join(runs))
+    if details.get("evidence_figures"):
+        figures = [figure_link(name, sprint, page) for name in details["evidence_figures"].split(", ")]
+        parts.append("*figures:* " + ", ".join(figures))
     if details.get("seen_before", "").isdigit():
         parts.append(esc(f"(also seen in {counted(int(details['seen_before']), 'earlier run')})"))
     if details.get("after_close") == "stale":
         parts.append("*logged after the sprint closed*")
     return parts
+
+
+def run_link(run_id: str, sprint: SiteSprint | None, page: str) -> str:
+    """A cited run as a link to its row in the runs table (by its name); its id as text when it is not shown."""
+    run = next((run for run in sprint.runs if run.id == run_id), None) if sprint else None
+    if run is None or sprint is None:
+        return esc(run_id)
+    target = quote(rel(page, sprint.page)) if page != sprint.page else ""
+    return f"[{esc(run.name or run.id)}]({target}#{run_anchor(run.id)})"
+
+
+def figure_link(name: str, sprint: SiteSprint | None, page: str) -> str:
+    """A cited figure as a link to its published file; its name as text when it is not published."""
+    artifact = next((a for a in sprint.artifacts if a.name == name), None) if sprint else None
+    if artifact is None or sprint is None:
+        return esc(name)
+    folder = posixpath.dirname(sprint.page)
+    return f"[{esc(name)}]({quote(rel(page, posixpath.join(folder, artifact_file(artifact))))})"
 
 
 def cited_link(item_id: str) -> str:
@@ -219,7 +256,7 @@ def reading_item_text(item: ReadingItem) -> str:
         facts.append(f"insight {item.insight_score:.2f}")
     text = f"**{title}** <small>({esc(', '.join(facts))})</small>"
     if item.tldr:
-        text += f": {esc(item.tldr)}"
+        text += f": {prose(item.tldr)}"
     unverified = item.quotes_total - item.quotes_verified
     if unverified > 0:
         text += (
@@ -227,7 +264,7 @@ def reading_item_text(item: ReadingItem) -> str:
             "not found in the item's text: read the source before relying on this summary</small>"
         )
     for note in item.notes:
-        text += f"<br>*My note:* {esc(note)}"
+        text += f"<br>*My note:* {prose(note)}"
     return text
 
 
@@ -248,20 +285,19 @@ def sprint_page(
     lines += _failures_admonition(sprint)
     lines += _facts(sprint, today)
     lines += _answer(sprint, today)
-    lines += _entries_section("Findings", sprint.kind("finding"), "No findings recorded yet.")
+    lines += _entries_section("Findings", sprint, "finding", "No findings recorded yet.")
     lines += _gallery(sprint.artifacts)
     lines += _runs(sprint, charts)
     lines += _notebooks(sprint, notebook_pages)
     for heading in ("Plan", "Notes", "Reading list"):
         body = sprint.sections.get(heading, "").strip()
         if body:
-            lines += [f"## {heading}", "", sanitise.html_block(sanitise.markdown_html(body), "sabbatical-section")]
-    lines += _entries_section("Feedback received", sprint.kind("feedback"), "No feedback yet: be the first.")
+            lines += [f"## {heading}", "", sanitise.html_block(latex.markdown_html(body), "sabbatical-section")]
+    lines += _entries_section("Feedback received", sprint, "feedback", "No feedback yet: be the first.")
     if button:
         lines += [button, ""]
-    notes = sprint.kind("note")
-    if notes:
-        lines += _entries_section("Journal notes", notes, "")
+    if sprint.kind("note"):
+        lines += _entries_section("Journal notes", sprint, "note", "")
     return "\n".join(lines)
 
 
@@ -271,7 +307,10 @@ def _failures_admonition(sprint: SiteSprint) -> list[str]:
         return []
     title = f"What failed ({len(failures)})"
     lines = [f'!!! failure "{title}"', ""]
-    lines += ["    " + entry_line(entry) for entry in failures]
+    lines += [
+        "    " + entry_line(entry, sprint, sprint.page, failure_anchor(number))
+        for number, entry in enumerate(failures, 1)
+    ]
     return lines + [""]
 
 
@@ -308,14 +347,15 @@ def _answer(sprint: SiteSprint, today: date | None) -> list[str]:
             f"Still open ({esc(verdict(sprint, today))}): the answer and the retro come when the sprint closes.",
             "",
         ]
-    return lines + [sanitise.html_block(sanitise.markdown_html(retro), "sabbatical-section")]
+    return lines + [sanitise.html_block(latex.markdown_html(retro), "sabbatical-section")]
 
 
-def _entries_section(heading: str, entries: list[SiteEntry], empty: str) -> list[str]:
+def _entries_section(heading: str, sprint: SiteSprint, kind: str, empty: str) -> list[str]:
     lines = [f"## {heading}", ""]
+    entries = sprint.kind(kind)
     if not entries:
         return lines + [empty, ""] if empty else []
-    return lines + [entry_line(entry) for entry in entries] + [""]
+    return lines + [entry_line(entry, sprint, sprint.page) for entry in entries] + [""]
 
 
 def artifact_file(artifact: SiteArtifact) -> str:
@@ -429,7 +469,8 @@ def _run_row(
     status = f"**{run.status}**" if run.status != "FINISHED" else run.status
     started = datetime.fromtimestamp(run.start_ms / 1000).strftime("%Y-%m-%d %H:%M") if run.start_ms else ""
     duration = f"{run.seconds:.1f} s" if run.seconds is not None else ""
-    cells = [esc(run.name), esc(run.notebook), status, esc(started), esc(duration)]
+    name = f'<span id="{run_anchor(run.id)}"></span>{esc(run.name)}'  # findings link here
+    cells = [name, esc(run.notebook), status, esc(started), esc(duration)]
     cells += [esc(run.params.get(key, "")) for key in params]
     if rest:
         cells.append(esc(", ".join(f"{key}={run.params[key]}" for key in rest if key in run.params)))
@@ -465,14 +506,15 @@ def notebook_page(
     lines.append("")
     if data is not None:
         lines += feedback_lines(data, f"{title} (sprint {sprint.id} · {sprint.question or sprint.title})", page)
-    return "\n".join(lines + [sanitise.html_block(html, "sabbatical-notebook")])
+    return "\n".join(lines + [sanitise.html_block(latex.html_with_math(html), "sabbatical-notebook")])
 
 
 # -- indexes --------------------------------------------------------------------------------------------
 def entries_index(data: SiteData, kind: str, page: str) -> str:
     heading = {"failure": "Failures", "finding": "Findings"}[kind]
     intro = {
-        "failure": "Everything that did not work, sprint by sprint. Failures are results too.",
+        "failure": "Everything that did not work, sprint by sprint. Failures are results too: each links to its "
+        "sprint's page, where it is told in full.",
         "finding": "What each sprint found, sprint by sprint.",
     }[kind]
     lines = [f"# {heading}", "", intro, ""]
@@ -484,10 +526,25 @@ def entries_index(data: SiteData, kind: str, page: str) -> str:
             continue
         any_entries = True
         lines += [f"## {esc(sprint_label(sprint))}", "", md_link("The sprint's page", page, sprint.page), ""]
-        lines += [entry_line(entry) for entry in entries] + [""]
+        if kind == "failure":  # shown in full on the sprint page; here, one line linking there
+            lines += [_failure_link(entry, number, sprint, page) for number, entry in enumerate(entries, 1)] + [""]
+        else:
+            lines += [entry_line(entry, sprint, page) for entry in entries] + [""]
     if not any_entries:
         lines += [f"No {heading.lower()} recorded yet.", ""]
     return "\n".join(lines)
+
+
+FAILURE_LINK_CHARACTERS = 140
+
+
+def _failure_link(entry: SiteEntry, number: int, sprint: SiteSprint, page: str) -> str:
+    """A failure as one line: its text (shortened at a word) linking to where its sprint page shows it in full."""
+    label = sanitise.one_line(entry.text)
+    if len(label) > FAILURE_LINK_CHARACTERS:
+        label = label[:FAILURE_LINK_CHARACTERS].rsplit(" ", 1)[0].rstrip(",;:.") + " …"
+    target = f"{quote(rel(page, sprint.page))}#{failure_anchor(number)}"
+    return f"- [{esc(label)}]({target}) <small>({esc(when(entry.time))})</small>"
 
 
 _PUBLISHED_WORDS = {("starred",): "starred", ("kept", "starred"): "kept", ("inbox", "kept", "starred"): "collected"}

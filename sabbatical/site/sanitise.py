@@ -110,6 +110,70 @@ _ATTRIBUTES = {
     "h5": {"id"},
     "h6": {"id"},
 }
+# MathML Core's presentation elements and attributes (math.py writes them): no href, style, colour,
+# annotation-xml or maction, so math can be drawn but never link, load or run anything.
+_MATH_TAGS = {
+    "math",
+    "menclose",
+    "merror",
+    "mfrac",
+    "mi",
+    "mmultiscripts",
+    "mn",
+    "mo",
+    "mover",
+    "mpadded",
+    "mphantom",
+    "mprescripts",
+    "mroot",
+    "mrow",
+    "ms",
+    "mspace",
+    "msqrt",
+    "mstyle",
+    "msub",
+    "msubsup",
+    "msup",
+    "mtable",
+    "mtd",
+    "mtext",
+    "mtr",
+    "munder",
+    "munderover",
+    "none",
+}
+_MATH_ATTRIBUTE_NAMES = {
+    "accent",
+    "accentunder",
+    "columnalign",
+    "columnlines",
+    "columnspacing",
+    "depth",
+    "display",
+    "displaystyle",
+    "fence",
+    "form",
+    "height",
+    "largeop",
+    "linethickness",
+    "lspace",
+    "mathvariant",
+    "maxsize",
+    "minsize",
+    "movablelimits",
+    "notation",
+    "rowalign",
+    "rowlines",
+    "rowspacing",
+    "rspace",
+    "scriptlevel",
+    "separator",
+    "stretchy",
+    "symmetric",
+    "width",
+}
+MATH_TAGS = frozenset(_MATH_TAGS)
+MATH_ATTRIBUTES = {tag: set(_MATH_ATTRIBUTE_NAMES) for tag in _MATH_TAGS}
 # A task list's boxes (pymdownx.tasklist), in sections only.
 _TASK_TAGS = {"input", "label"}
 _TASK_ATTRIBUTES = {"input": {"type", "checked", "disabled"}}
@@ -120,8 +184,17 @@ _DROP_WITH_CONTENT = {"script", "style", "iframe", "object", "embed", "template"
 
 def text(value: object) -> str:
     """`value` as inline page text: shown literally, one line, inert in Markdown and HTML."""
-    flat = " ".join(_CONTROL.sub("", str(value)).split())
-    return flat.translate(_MARKDOWN_TEXT)
+    return literal(one_line(value))
+
+
+def one_line(value: object) -> str:
+    """`value` on one line: control characters removed, every run of whitespace one space."""
+    return " ".join(_CONTROL.sub("", str(value)).split())
+
+
+def literal(fragment: str) -> str:
+    """A piece of text inert in Markdown and HTML, its whitespace kept (the caller made it one line)."""
+    return fragment.translate(_MARKDOWN_TEXT)
 
 
 def html_text(value: object) -> str:
@@ -261,8 +334,9 @@ def clean_html(
 # -- the final pass over built pages -------------------------------------------------------------------
 # What the site engine makes of our Markdown (headings with permalinks, admonitions, highlighted code,
 # footnotes, tabbed blocks, task lists) on top of the fragment allowlist. No scripts, handlers or styles.
-_PAGE_TAGS = _TAGS | {"input", "label", "sup", "span", "nav"}
+_PAGE_TAGS = _TAGS | {"input", "label", "sup", "span", "nav"} | MATH_TAGS
 _PAGE_ATTRIBUTES = {
+    **MATH_ATTRIBUTES,
     **{tag: set(names) for tag, names in _ATTRIBUTES.items()},
     "*": {"class", "title", "id"},
     "a": {"href", "rel", "name", "download"},
