@@ -10,7 +10,16 @@ import pytest
 from sabbatical import db
 from sabbatical.config import Config
 from sabbatical.reading import triage
-from sabbatical.sprints.reading_list import question_phrases, reading_list, relevance_of, search_pile
+from sabbatical.sprints.reading_list import (
+    combined_relevance,
+    question_acronyms,
+    question_phrases,
+    reading_list,
+    relevance_of,
+    search_pile,
+    split_where_the_pile_does,
+    word_share,
+)
 from tests.helpers.organise_pile import add_item, topic_pile
 
 QUESTION = "Do induction heads form at the same step as the in-context learning bump?"
@@ -59,6 +68,40 @@ def test_the_question_is_searched_as_its_phrases():
     whole, matched = relevance_of("In-context learning bumps and induction heads", question_phrases(QUESTION), weights)
     scattered, _ = relevance_of("learning heads in context, bump, induction", question_phrases(QUESTION), weights)
     assert "in context learning bump" in matched and whole > scattered
+
+
+def test_initials_stand_for_their_words_and_capitals_for_what_they_abbreviate():
+    phrases = question_phrases("Does retrieval-augmented generation reduce hallucinations of LLMs?")
+    assert phrases == ["retrieval-augmented generation reduce hallucinations", "llms"]
+    acronyms = question_acronyms("Does retrieval-augmented generation reduce hallucinations of LLMs?")
+    assert acronyms == {"llm"}
+    weights = dict.fromkeys(["retrieval", "augmented", "generation", "reduce", "hallucination", "llm"], 1.0)
+    abbreviated, matched = relevance_of("RAG cuts hallucinations of large language models", phrases, weights, acronyms)
+    unrelated, _ = relevance_of("A rag doll; language games of large models", phrases, weights, acronyms)
+    assert "retrieval augmented generation" in matched and abbreviated == 0.75 and unrelated < 0.3
+    assert word_share("GNNs over-smooth", ["graph neural networks"], {}) == 1.0
+
+
+def test_a_hyphenated_compound_counts_only_whole():
+    phrases = ["graph neural networks", "over-smoothing"]
+    weights = dict.fromkeys(["graph", "neural", "network", "over", "smoothing"], 1.0)
+    assert word_share("Label smoothing for neural networks over graphs", phrases, weights) == 0.6
+    assert word_share("Oversmoothing in graph neural networks", phrases, weights) == 1.0
+    assert word_share("Over smoothing in GNNs", phrases, weights) == 1.0
+    assert word_share("Federated learning on non-i.i.d. data", ["non-iid data"], {}) == 1.0
+
+
+def test_the_title_counts_and_a_phrase_is_cut_where_the_pile_never_joins_its_words(conn):
+    phrases = question_phrases(QUESTION)
+    subject = "Induction heads and the in-context learning bump"
+    titled, _ = combined_relevance(subject, f"{subject}. A study.", phrases, {})
+    untitled, _ = combined_relevance("A study", f"A study. {subject}.", phrases, {})
+    assert titled > untitled
+    assert split_where_the_pile_does(conn, ["induction heads form", "bump induction heads"]) == [
+        "induction heads form",
+        "bump",
+        "induction heads",
+    ]
 
 
 def test_phrases_beat_a_bag_of_words_and_the_floor_leaves_the_rest_out(conn):

@@ -31,15 +31,18 @@ if TYPE_CHECKING:
     from ..workspace import Workspace
 
 LIMIT = 10
-# Relevance (0–1, see relevance_of) an item must exceed to be listed: an item holding every word of the
-# question, but none of its phrases, scores exactly a half …
+# Relevance (0–1, see combined_relevance) an item must reach to be listed: at least FLOOR, and no more
+# than SPREAD below the most relevant candidate (when a few items are about the question, the ones that
+# only share some of its words are left out rather than filling ten slots) …
 FLOOR = 0.5
-MARKED_FLOOR = 0.25  # … or this much when the researcher starred, kept or tagged it
+SPREAD = 0.25
+MARKED_FLOOR = 0.25  # … or above this, whatever the others, when the researcher starred, kept or tagged it
 QUESTION_HITS = 60  # candidates from searching the whole question …
 PHRASE_HITS = 30  # … and from searching each phrase of it
 BOOST = {"starred": 0.3, "kept": 0.15}
 TAG_BOOST = 0.1
 ABSTRACT_CHARS = 3_000
+MIN_PAIR = 1  # two question words stay in one phrase when at least this many items write them side by side
 DF_CAP = 5_000  # document frequencies are counted up to here (rarer words weigh more)
 # Words of a question that are about asking, not about the subject.
 QUESTION_WORDS = frozenset(
@@ -124,6 +127,8 @@ QUESTION_WORDS = frozenset(
 )
 _TOKEN = re.compile(r"\w+(?:-\w+)*")
 _SPLIT = re.compile(r"[^\w]+")
+_CAPITALS = re.compile(r"\b[0-9]*[A-Z][A-Z0-9]+s?\b")  # "LLM", "GNNs", "3DGS"
+_DOTTED = re.compile(r"\b(?:\w\.){2,}")
 
 
 @dataclass
@@ -155,8 +160,10 @@ def _stem(word: str) -> str:
 
 
 def _normal(text: str) -> str:
-    """Lower case, hyphens and punctuation as spaces, crude singulars: how phrases are compared."""
-    return " " + " ".join(_stem(w) for w in _SPLIT.split(text.lower()) if w) + " "
+    """Lower case, hyphens and punctuation as spaces, dotted initials joined ("i.i.d." → "iid"), crude
+    singulars: how phrases are compared."""
+    text = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), text.lower())
+    return " " + " ".join(_stem(w) for w in _SPLIT.split(text) if w) + " "
 
 
 def question_phrases(question: str) -> list[str]:
@@ -178,6 +185,33 @@ def question_phrases(question: str) -> list[str]:
                     phrases.append(phrase)
                 run = []
     return phrases
+
+
+def split_where_the_pile_does(conn: sqlite3.Connection, phrases: list[str]) -> list[str]:
+    """The phrases cut between two words that no item of the pile writes side by side: "3d gaussian
+    splatting reconstruct dynamic scenes" is "3d gaussian splatting", "reconstruct" and "dynamic
+    scenes" when nothing says "splatting reconstruct" (a run of subject words often holds a verb)."""
+    pieces: list[str] = []
+    for phrase in phrases:
+        tokens = phrase.split()
+        run = tokens[:1]
+        for token in tokens[1:]:
+            if _side_by_side(conn, run[-1], token) < MIN_PAIR:
+                pieces.append(" ".join(run))
+                run = []
+            run.append(token)
+        pieces.append(" ".join(run))
+    return list(dict.fromkeys(p for p in pieces if p))
+
+
+def _side_by_side(conn: sqlite3.Connection, first: str, second: str) -> int:
+    query = '"' + f"{first} {second}".replace("-", " ").replace('"', '""') + '"'
+    try:
+        return conn.execute(
+            "SELECT COUNT(*) FROM (SELECT rowid FROM items_fts WHERE items_fts MATCH ? LIMIT ?)", (query, MIN_PAIR)
+        ).fetchone()[0]
+    except sqlite3.Error:
+        return MIN_PAIR  # a pair FTS cannot search for stays together
 
 
 def significant_words(question: str) -> list[str]:
@@ -238,17 +272,17 @@ def reading_list(
     sprint: str | None = None,
 ) -> ReadingList:
     """The reading list for `question` from an open pile: pinned items first, then the relevant ones."""
-    phrases = question_phrases(question)
+    phrases = split_where_the_pile_does(conn, question_phrases(question))
     result = ReadingList(fts_query(question), phrases=phrases)
     pins, removed = pinned_items(conn, sprint) if sprint else ([], set())
     hidden = _hidden(conn, include_private)
     scored = _scored(conn, config, question, phrases) if phrases else []
     chosen: list[tuple[str, float, float, str, bool]] = [(i, 1.0, 1.0, "pinned", True) for i in pins if i not in hidden]
+    scored = [row for row in scored if row[0] not in hidden and row[0] not in removed and row[0] not in pins]
+    floor = max(FLOOR, max((row[2] for row in scored), default=0.0) - SPREAD)
     for item_id, score, relevance, why in scored:
-        if item_id in hidden or item_id in removed or item_id in pins:
-            continue
         marked = why.startswith(("starred", "kept", "tagged"))
-        if relevance <= (MARKED_FLOOR if marked else FLOOR):
+        if relevance < floor if not marked else relevance <= MARKED_FLOOR:
             result.below_floor += 1
             continue
         chosen.append((item_id, score, relevance, why, False))
@@ -265,16 +299,31 @@ def _scored(
     candidates = _candidates(conn, config, question, phrases)
     texts = _texts(conn, list(candidates))
     weights = _word_weights(conn, phrases)
+    acronyms = question_acronyms(question)
     states = triage.user_states(conn, list(candidates))
     scored = []
     for item_id, order in candidates.items():
-        relevance, matched = relevance_of(texts.get(item_id, ""), phrases, weights)
+        title, text = texts.get(item_id, ("", ""))
+        relevance, matched = combined_relevance(title, text, phrases, weights, acronyms)
         state = states.get(item_id, triage.UserState())
         boost = BOOST.get(state.state, 0.0) + (TAG_BOOST if state.tags else 0.0)
         marks = [m for m in (state.state if state.state in BOOST else "", "tagged" if state.tags else "") if m]
         why = ", ".join([*marks, ("phrases: " + "; ".join(matched)) if matched else "similar in meaning"])
         scored.append((item_id, relevance + boost + 0.01 / (1 + order), relevance, why))
     return sorted(scored, key=lambda row: -row[1])
+
+
+def combined_relevance(
+    title: str, text: str, phrases: list[str], weights: dict[str, float], acronyms: frozenset[str] = frozenset()
+) -> tuple[float, list[str]]:
+    """An item's relevance to the question (0–1): the mean of how much of its phrases the title and
+    abstract hold (`relevance_of`), how much of its words they hold anywhere, and how much of its words
+    the title holds. A paper about the question usually names it in its title; one that mentions the
+    subject in passing does not."""
+    phrased, matched = relevance_of(text, phrases, weights, acronyms)
+    anywhere = word_share(text, phrases, weights, acronyms)
+    titled = word_share(title, phrases, weights, acronyms)
+    return round((phrased + anywhere + titled) / 3, 4), matched
 
 
 def _candidates(conn: sqlite3.Connection, config: Config, question: str, phrases: list[str]) -> dict[str, int]:
@@ -294,42 +343,130 @@ def _candidates(conn: sqlite3.Connection, config: Config, question: str, phrases
     return ranks
 
 
-def relevance_of(text: str, phrases: list[str], weights: dict[str, float]) -> tuple[float, list[str]]:
+def relevance_of(
+    text: str, phrases: list[str], weights: dict[str, float], acronyms: frozenset[str] = frozenset()
+) -> tuple[float, list[str]]:
     """How much of the question's phrases `text` holds (0–1), and the pieces of them it holds as phrases.
 
     Each word of a phrase counts in full where the text has it next to its neighbour in the phrase
     ("in-context learning" of "in-context learning bump"), half where the text has it only apart, and
-    not at all where it is missing; a one-word phrase counts in full when present. Words weigh by how
-    rare they are in the pile (a word no item uses weighs nothing)."""
-    normal = _normal(text)
+    not at all where it is missing; a one-word phrase counts in full when present. A run of phrase words
+    also counts as a phrase where the text writes it as their initials ("RAG" for "retrieval-augmented
+    generation", "GNNs" for "graph neural networks"), and a question word written in capitals ("LLM")
+    is present where the text spells it out. Words weigh by how rare they are in the pile (a word no
+    item uses weighs nothing)."""
+    normal, capitals = _normal(text), _capitals(text)
+    spelled = _initialisms(normal)
     total = found = 0.0
     matched: list[str] = []
     for phrase in phrases:
         words = _normal(phrase).split()
-        covered = _covered(words, normal, matched)
+        covered = _covered(words, normal, matched, capitals)
+        whole = _compounds_held(phrase, normal)
         for position, word in enumerate(words):
             weight = weights.get(word, 1.0)
             total += weight
-            if position in covered or (len(words) == 1 and f" {word} " in normal):
+            present = _holds(normal, spelled, word, acronyms) if whole[position] is None else whole[position]
+            if position in covered or (len(words) == 1 and present):
                 found += weight
-            elif f" {word} " in normal:
+            elif present:
                 found += 0.5 * weight
-        if len(words) == 1 and f" {words[0]} " in normal:
+        if len(words) == 1 and _holds(normal, spelled, words[0], acronyms):
             matched.append(words[0])
     return (round(found / total, 4) if total else 0.0), matched
 
 
-def _covered(words: list[str], normal: str, matched: list[str]) -> set[int]:
-    """Positions of `words` inside runs of two or more of them that `normal` holds, longest runs first."""
+def word_share(
+    text: str, phrases: list[str], weights: dict[str, float], acronyms: frozenset[str] = frozenset()
+) -> float:
+    """The weighted share of the question's words that `text` holds anywhere (initials count, as above)."""
+    normal, capitals = _normal(text), _capitals(text)
+    spelled = _initialisms(normal)
+    total = found = 0.0
+    for phrase in phrases:
+        for word, whole in zip(_normal(phrase).split(), _compounds_held(phrase, normal), strict=True):
+            weight = weights.get(word, 1.0)
+            total += weight
+            present = _holds(normal, spelled, word, acronyms) if whole is None else whole
+            if present or _abbreviated(word, phrases, capitals):
+                found += weight
+    return round(found / total, 4) if total else 0.0
+
+
+def _compounds_held(phrase: str, normal: str) -> list[bool | None]:
+    """For each word of `phrase`: None when it stands alone, else whether `normal` holds the hyphenated
+    compound it is part of ("over-smoothing", "non-IID") whole, spaced, hyphenated or joined
+    ("oversmoothing"): "smoothing" alone is not "over-smoothing"."""
+    held: list[bool | None] = []
+    for token in phrase.split():
+        parts = _normal(token).split()
+        if len(parts) < 2:
+            held += [None] * len(parts)
+        else:
+            held += [f" {' '.join(parts)} " in normal or f" {''.join(parts)} " in normal] * len(parts)
+    return held
+
+
+def _abbreviated(word: str, phrases: list[str], capitals: str) -> bool:
+    """Whether `word` is part of a run of its phrase that `normal` writes as initials."""
+    for phrase in phrases:
+        words = _normal(phrase).split()
+        if word in words and any(words[i] == word for span in _initial_spans(words, capitals) for i in span):
+            return True
+    return False
+
+
+def _covered(words: list[str], normal: str, matched: list[str], capitals: str = " ") -> set[int]:
+    """Positions of `words` inside runs of two or more of them that `normal` holds, longest runs first,
+    written out or as their initials."""
     covered: set[int] = set()
     for size in range(len(words), 1, -1):
         for start in range(len(words) - size + 1):
             span = set(range(start, start + size))
-            if not span <= covered and " " + " ".join(words[start : start + size]) + " " in normal:
+            run = words[start : start + size]
+            if span <= covered:
+                continue
+            if " " + " ".join(run) + " " in normal or f" {_initials(run)} " in capitals:
                 if not span & covered:
-                    matched.append(" ".join(words[start : start + size]))
+                    matched.append(" ".join(run))
                 covered |= span
     return covered
+
+
+def _initial_spans(words: list[str], capitals: str) -> list[range]:
+    return [
+        range(start, start + size)
+        for size in range(len(words), 1, -1)
+        for start in range(len(words) - size + 1)
+        if f" {_initials(words[start : start + size])} " in capitals
+    ]
+
+
+def _capitals(text: str) -> str:
+    """The words a text writes in capitals ("RAG", "GNNs", "3DGS"), as `_normal` writes them: only those
+    can be initials ("a rag doll" is not retrieval-augmented generation)."""
+    return " " + " ".join(_stem(w.lower()) for w in _CAPITALS.findall(text)) + " "
+
+
+def _initials(words: list[str]) -> str:
+    """How a run of words is abbreviated: first letters, a word with a digit whole ("3d gaussian
+    splatting" → "3dgs")."""
+    return "".join(w if any(c.isdigit() for c in w) else w[0] for w in words)
+
+
+def _initialisms(normal: str) -> set[str]:
+    """The initials of every run of two to five words of a text: what an acronym in a question may stand for."""
+    tokens = normal.split()
+    return {_initials(tokens[i : i + n]) for n in range(2, 6) for i in range(len(tokens) - n + 1)}
+
+
+def _holds(normal: str, spelled: set[str], word: str, acronyms: frozenset[str]) -> bool:
+    return f" {word} " in normal or (word in acronyms and word in spelled)
+
+
+def question_acronyms(question: str) -> frozenset[str]:
+    """The words the question writes in capitals ("LLM agents", "non-IID"), singular and lower case."""
+    return frozenset(_stem(w.lower()) for w in _CAPITALS.findall(question))
 
 
 def _word_weights(conn: sqlite3.Connection, phrases: list[str]) -> dict[str, float]:
@@ -350,8 +487,9 @@ def _word_weights(conn: sqlite3.Connection, phrases: list[str]) -> dict[str, flo
     return weights
 
 
-def _texts(conn: sqlite3.Connection, ids: list[str]) -> dict[str, str]:
-    texts: dict[str, str] = {}
+def _texts(conn: sqlite3.Connection, ids: list[str]) -> dict[str, tuple[str, str]]:
+    """Item id → (title, title and abstract, or the start of the content when there is no abstract)."""
+    texts: dict[str, tuple[str, str]] = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         for r in conn.execute(
@@ -359,7 +497,7 @@ def _texts(conn: sqlite3.Connection, ids: list[str]) -> dict[str, str]:
             f"WHERE id IN ({','.join('?' * len(chunk))})",
             chunk,
         ):
-            texts[r["id"]] = f"{r['title']}. {r['abstract'] or r['body'] or ''}"
+            texts[r["id"]] = (r["title"] or "", f"{r['title']}. {r['abstract'] or r['body'] or ''}")
     return texts
 
 
