@@ -74,6 +74,10 @@ class NotFound(SabbaticalError):
     """A thing the user named (an item, a sprint, a topic) does not exist."""
 
 
+class CannotOpen(SabbaticalError):
+    """An item has no web address to open (none, or not http/https), or no browser could be started."""
+
+
 class EmbedderUnavailable(SabbaticalError):
     """The configured embedding backend cannot run here (a missing extra, no endpoint model, unknown name)."""
 

@@ -81,6 +81,20 @@ def show(item_id: str, as_json: Json = False) -> None:
         render_item(item, opened.pile)
 
 
+@pile.command("open")
+def open_(
+    item_id: Annotated[
+        str, typer.Argument(help="The item: its number (12, or '#12' quoted), id, alias, arXiv id or URL.")
+    ],
+) -> None:
+    """Open the item's web address in your browser (the BROWSER environment variable chooses which)."""
+    from ..reading.browse import open_item
+
+    with open_pile() as opened:
+        done = open_item(opened.conn, item_id)
+    typer.echo(f"Opened {done.handle} {done.title} ({done.url})")
+
+
 @pile.command("private")
 def private(ids: Ids) -> None:
     """Mark items private: never published on the site or in the digest (`pile public` undoes it)."""

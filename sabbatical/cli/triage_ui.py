@@ -15,7 +15,6 @@ item. Every string shown comes from feeds, pages or an LLM, so each is put on sc
 from __future__ import annotations
 
 import sqlite3
-import webbrowser
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -31,6 +30,7 @@ from ..config import Config
 from ..errors import SabbaticalError
 from ..reading import rank, triage
 from ..reading import search as searching
+from ..reading.browse import open_item
 from ..reading.pile import item_labels
 from ..reading.summarise import preferred_key
 
@@ -181,11 +181,11 @@ class TriageApp(App[None]):
         rows: list[Row],
         *,
         filters: searching.Filters | None = None,
-        open_url: Callable[[str], Any] = webbrowser.open,
+        open_url: Callable[[str], Any] | None = None,
     ):
         super().__init__()
         self.conn, self.config, self.rows, self.filters = conn, config, rows, filters
-        self.browse = open_url  # webbrowser.open; tests record the URL instead
+        self.browse = open_url  # None: the browser webbrowser finds (BROWSER chooses it), as `pile open` does
         self.changed: list[str] = []  # items changed here, latest last: what `u` takes back
 
     def compose(self) -> ComposeResult:
@@ -291,12 +291,10 @@ class TriageApp(App[None]):
 
     def action_open_url(self) -> None:
         row = self.current
-        url = self.conn.execute("SELECT url FROM items WHERE id = ?", (row.id,)).fetchone()[0] if row else None
-        if not url:
-            self._say("This item has no URL to open.")
-            return
-        self.browse(url)
-        self._say(f"Opened {url}")
+        if row is not None:
+            done = self._call(lambda: open_item(self.conn, row.id, self.browse))  # what `pile open` calls
+            if done is not None:
+                self._say(f"Opened {done.handle} {done.title} ({done.url})")
 
     def action_search(self) -> None:
         self.push_screen(Ask("Search the pile:"), self._search)

@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import Config
 from . import embed, search, topics, triage
-from .summarise import latest_summary_rows, preferred_key
 
 if TYPE_CHECKING:
     import numpy as np
@@ -119,46 +118,61 @@ def rank_items(
     filters: search.Filters | None = None,
 ) -> list[RankedItem]:
     """Items in `state` (None = every state but dropped), ranked, each saying why it is where it is;
-    `filters` narrows them (tag, topic, kind, since, source, sprint)."""
+    `filters` narrows them (tag, topic, kind, since, source, sprint).
+
+    Every candidate is scored (numbers only); the words of "why" and the rest of an item are put
+    together only for the `limit` items returned, which is most of the work on a large pile.
+    """
+    from .summarise import latest_summary_rows, preferred_key  # pydantic and the summariser: only when ranking
+
     now = now or datetime.now(UTC)
-    wanted = _ids_for(conn, state)
+    triage.check_state(state)
+    user = triage.user_states(conn)  # folded once: the candidates, the taste model and the calibration read it
+    decided = {item_id: s.state for item_id, s in user.items() if s.state != "inbox"}
     allowed = search.allowed_ids(conn, filters) if filters is not None else None
-    if allowed is not None:
-        wanted &= allowed
-    context = _context(conn, config, sprints_dir)
+    context = _context(conn, config, sprints_dir, decided)
     summaries = latest_summary_rows(conn, prefer=preferred_key(config.llm))
-    context.calibration = judge_calibration(conn, summaries)
-    names = topics.topic_names(conn)
-    where = "" if include_private else "WHERE private = 0"
-    ranked = []
-    held_back: dict[str, bool] = {}
-    user = triage.user_states(conn)
-    topic_of = topics.topic_of_items(conn)
-    for row in conn.execute(f"SELECT id, title, kind, first_seen, private FROM items {where}"):
-        if row["id"] not in wanted:
-            continue
-        topic_id = topic_of.get(row["id"])
-        item = _rank_one(
-            row,
-            context,
-            summaries.get(row["id"]),
-            user.get(row["id"]),
-            names.get(topic_id, topics.UNSORTED) if topic_id else topics.UNSORTED,
-            now,
+    context.calibration = judge_calibration(conn, summaries, decided)
+    scored = []
+    for row in _candidates(conn, state, decided, allowed, include_private):
+        summary = summaries.get(row["id"])
+        held_back = bool(_held_back(row["id"], context, summary))
+        scored.append((held_back, -_score(row, context, summary, now), row["id"], row))
+    scored.sort(key=lambda entry: entry[:3])
+    chosen = scored[:limit] if limit else scored
+    names, topic_of = topics.topic_names(conn), topics.topic_of_items(conn)
+    return [
+        _rank_one(
+            row, context, summaries.get(row["id"]), user.get(row["id"]), _topic_name(row["id"], topic_of, names), now
         )
-        behind = _held_back(row["id"], context, summaries.get(row["id"]))
-        if behind:
-            item.why += f"; after the judged items on your interests: {behind}"
-        held_back[item.id] = bool(behind)
-        ranked.append(item)
-    ranked.sort(key=lambda r: (held_back[r.id], -r.score, r.id))
-    return ranked[:limit] if limit else ranked
+        for *_, row in chosen
+    ]
 
 
-def _ids_for(conn: sqlite3.Connection, state: str | None) -> set[str]:
-    if state is not None:
-        return triage.ids_in_state(conn, state)
-    return {r["id"] for r in conn.execute("SELECT id FROM items")} - triage.ids_in_state(conn, "dropped")
+def _candidates(
+    conn: sqlite3.Connection, state: str | None, decided: dict[str, str], allowed: set[str] | None, private: bool
+) -> list[sqlite3.Row]:
+    """The items rows in `state` (None: all but dropped) that the filters allow."""
+    where = "" if private else "WHERE private = 0"
+    rows = []
+    for row in conn.execute(f"SELECT id, title, kind, first_seen, private FROM items {where}"):
+        current = decided.get(row["id"], "inbox")
+        if (current != "dropped" if state is None else current == state) and (allowed is None or row["id"] in allowed):
+            rows.append(row)
+    return rows
+
+
+def _topic_name(item_id: str, topic_of: dict[str, Any], names: dict[Any, str]) -> str:
+    topic_id = topic_of.get(item_id)
+    return names.get(topic_id, topics.UNSORTED) if topic_id else topics.UNSORTED
+
+
+def _score(row: sqlite3.Row, context: _Context, summary: sqlite3.Row | None, now: datetime) -> float:
+    """insight × relevance × recency, as the item's RankedItem.score will say (rounded the same way)."""
+    insight = _insight(summary, None, context.calibration)
+    relevance, _ = _relevance(row["id"], context, None)
+    score = (NEUTRAL_INSIGHT if insight is None else insight) * relevance * _recency(row["first_seen"], now, None)
+    return round(score, 5)
 
 
 def _rank_one(
@@ -174,6 +188,9 @@ def _rank_one(
     relevance, taste = _relevance(row["id"], context, reasons)
     recency = _recency(row["first_seen"], now, reasons)
     score = (NEUTRAL_INSIGHT if insight is None else insight) * relevance * recency
+    behind = _held_back(row["id"], context, summary)
+    if behind:
+        reasons.append(f"after the judged items on your interests: {behind}")
     return RankedItem(
         row["id"],
         row["title"],
@@ -203,24 +220,31 @@ def _held_back(item_id: str, context: _Context, summary: sqlite3.Row | None) -> 
     return ""
 
 
-def _insight(summary: sqlite3.Row | None, reasons: list[str], calibration: Any = None) -> float | None:
+# `reasons` below: the list the item's "why" is built from, or None when only the number is wanted.
+def _insight(summary: sqlite3.Row | None, reasons: list[str] | None, calibration: Any = None) -> float | None:
     """The item's insight for ranking; None (ranked as a neutral 0.5) when there is no judgement."""
     if summary and summary["contribution"] == UNJUDGED:
-        reasons.append("unjudged: too little text to judge (neutral insight 0.5)")
+        _say(reasons, "unjudged: too little text to judge (neutral insight 0.5)")
         return None
     if not summary or summary["insight_score"] is None:
-        reasons.append("not summarised yet (neutral insight 0.5)")
+        _say(reasons, "not summarised yet (neutral insight 0.5)")
         return None
     value = min(1.0, max(0.0, float(summary["insight_score"])))
-    kind = (summary["contribution"] or "").replace("_", " ")
-    reason = f"insight {value:.2f}" + (f" ({kind})" if kind else "")
+    raw = value
     if calibration is not None:
-        import numpy as np
-
-        value = float(calibration.predict_proba(np.array([[_logit(value)]]))[0, 1])
-        reason += f", {value:.2f} calibrated on your decisions"
-    reasons.append(reason)
+        # The one-feature model's predict_proba, written out: one numpy call per item cost more than the rest.
+        z = float(calibration.coef[0]) * _logit(value) + calibration.intercept
+        value = 1.0 / (1.0 + math.exp(-min(500.0, max(-500.0, z))))
+    if reasons is not None:
+        kind = (summary["contribution"] or "").replace("_", " ")
+        reason = f"insight {raw:.2f}" + (f" ({kind})" if kind else "")
+        reasons.append(reason + (f", {value:.2f} calibrated on your decisions" if calibration is not None else ""))
     return max(0.05, value)
+
+
+def _say(reasons: list[str] | None, reason: str) -> None:
+    if reasons is not None:
+        reasons.append(reason)
 
 
 def _logit(score: float) -> float:
@@ -228,26 +252,27 @@ def _logit(score: float) -> float:
     return math.log(score / (1 - score))
 
 
-def _relevance(item_id: str, context: _Context, reasons: list[str]) -> tuple[float, float | None]:
+def _relevance(item_id: str, context: _Context, reasons: list[str] | None) -> tuple[float, float | None]:
     row = context.index.row_of.get(item_id) if context.index is not None else None
     relevance = 1.0
     if not context.aims:
-        reasons.append("no interests or open sprint to match (neutral relevance)")
+        _say(reasons, "no interests or open sprint to match (neutral relevance)")
     elif row is None:
-        reasons.append("not embedded yet (neutral relevance)")
+        _say(reasons, "not embedded yet (neutral relevance)")
     else:
-        label, best = context.aims[int(context.best_aim[row])][0], float(context.best_similarity[row])
+        best = float(context.best_similarity[row])
         relevance = 0.25 + 0.75 * min(1.0, max(0.0, best))
-        reasons.append(f"close to {label} ({best:.2f})")
+        if reasons is not None:
+            reasons.append(f"close to {context.aims[int(context.best_aim[row])][0]} ({best:.2f})")
     taste = None
     if context.liked is not None and row is not None:
         taste = float(context.liked[row])
         relevance *= 0.5 + taste
-        reasons.append(f"your taste model: {taste:.0%} like what you keep")
+        _say(reasons, f"your taste model: {taste:.0%} like what you keep" if reasons is not None else "")
     return relevance, taste
 
 
-def _recency(first_seen: str, now: datetime, reasons: list[str]) -> float:
+def _recency(first_seen: str, now: datetime, reasons: list[str] | None) -> float:
     try:
         seen = datetime.fromisoformat(first_seen.replace("Z", "+00:00"))
     except (ValueError, AttributeError):
@@ -255,11 +280,12 @@ def _recency(first_seen: str, now: datetime, reasons: list[str]) -> float:
     if seen.tzinfo is None:
         seen = seen.replace(tzinfo=UTC)
     days = max(0.0, (now - seen).total_seconds() / 86400)
-    reasons.append("added today" if days < 1 else f"added {days:.0f} days ago")
+    if reasons is not None:
+        reasons.append("added today" if days < 1 else f"added {days:.0f} days ago")
     return max(0.1, math.pow(0.5, days / HALF_LIFE_DAYS))
 
 
-def _context(conn: sqlite3.Connection, config: Config, sprints_dir: Path | None) -> _Context:
+def _context(conn: sqlite3.Connection, config: Config, sprints_dir: Path | None, decided: dict[str, str]) -> _Context:
     import numpy as np
 
     from ..sprints.model import open_sprint_question
@@ -276,28 +302,31 @@ def _context(conn: sqlite3.Connection, config: Config, sprints_dir: Path | None)
         embedder = search.pile_embedder(conn, config)
         if embedder is None:
             return context
-        vectors = embedder.embed([text for _, text in aims])
+        # One short text at a time, as search embeds a query: the TF-IDF embedder's batch path imports
+        # scikit-learn (and SciPy, pandas), ~2 s, which alone was four times the inbox's budget.
+        vectors = [embed.embed_query(embedder, text) for _, text in aims]
         context.aims = [(label, vectors[i]) for i, (label, _) in enumerate(aims) if np.any(vectors[i])]
     if context.aims:
         similarity = np.stack([vector for _, vector in context.aims]) @ index.matrix.T
         context.best_aim, context.best_similarity = similarity.argmax(axis=0), similarity.max(axis=0)
-    context.taste = taste_model(conn, index)
+    context.taste = taste_model(conn, index, decided)
     if context.taste is not None:
         context.liked = context.taste.predict_proba(index.matrix)[:, 1]
     return context
 
 
 # -- learning taste -------------------------------------------------------------------------------------------
-def _labelled(conn: sqlite3.Connection, index: embed.VectorIndex) -> tuple[np.ndarray, np.ndarray]:
+def _labelled(index: embed.VectorIndex, decided: dict[str, str]) -> tuple[np.ndarray, np.ndarray]:
+    """The vectors and labels (1 keep/star, 0 drop) of the decided items (`decided`: item id → its state)."""
     import numpy as np
 
-    decided = [(item_id, state) for item_id, state in triage.state_map(conn).items() if item_id in index.row_of]
-    rows = [index.row_of[item_id] for item_id, _ in decided]
-    labels = np.array([1 if state in POSITIVE else 0 for _, state in decided], dtype=int)
+    pairs = [(item_id, state) for item_id, state in decided.items() if item_id in index.row_of]
+    rows = [index.row_of[item_id] for item_id, _ in pairs]
+    labels = np.array([1 if state in POSITIVE else 0 for _, state in pairs], dtype=int)
     return index.matrix[rows], labels
 
 
-def taste_model(conn: sqlite3.Connection, index: embed.VectorIndex) -> Any:
+def taste_model(conn: sqlite3.Connection, index: embed.VectorIndex, decided: dict[str, str] | None = None) -> Any:
     """A logistic regression of keep/star (1) vs drop (0) over the embeddings, once there is enough triage.
 
     Kept with the connection's other derived data, for exactly this index (the same object: it is
@@ -310,7 +339,7 @@ def taste_model(conn: sqlite3.Connection, index: embed.VectorIndex) -> Any:
     cached = cache.get("taste")
     if cached is not None and cached[0] is index and cached[1] == latest_event:
         return cached[2]
-    vectors, labels = _labelled(conn, index)
+    vectors, labels = _labelled(index, triage.state_map(conn) if decided is None else decided)
     model = None
     if _enough(labels):
         model = taste.fit(vectors, labels)  # numpy only: importing scikit-learn alone cost more than the inbox may
@@ -323,7 +352,7 @@ def _enough(labels: np.ndarray) -> bool:
     return len(labels) >= MIN_LABELLED and min(positives, len(labels) - positives) >= MIN_PER_CLASS
 
 
-def taste_report(conn: sqlite3.Connection, config: Config) -> TasteReport:
+def taste_report(conn: sqlite3.Connection, config: Config, decided: dict[str, str] | None = None) -> TasteReport:
     """How many triage decisions there are, and the taste model's held-out (cross-validated) accuracy."""
     from . import taste
 
@@ -339,7 +368,7 @@ def taste_report(conn: sqlite3.Connection, config: Config) -> TasteReport:
             if empty
             else "the pile has no vectors yet (`sabbatical pile organise` embeds it)",
         )
-    vectors, labels = _labelled(conn, index)
+    vectors, labels = _labelled(index, triage.state_map(conn) if decided is None else decided)
     positives = int(labels.sum())
     report = TasteReport(len(labels), positives, len(labels) - positives, _enough(labels))
     if not report.active:
@@ -356,10 +385,10 @@ def taste_report(conn: sqlite3.Connection, config: Config) -> TasteReport:
 
 
 # -- calibrating the judge on your decisions ----------------------------------------------------------
-def _judged_decisions(conn: sqlite3.Connection, summaries: dict[str, sqlite3.Row]) -> tuple[list[float], list[int]]:
+def _judged_decisions(summaries: dict[str, sqlite3.Row], decided: dict[str, str]) -> tuple[list[float], list[int]]:
     """(the judge's score, 1 for keep/star or 0 for drop) of every triaged item with a judged summary."""
     scores, labels = [], []
-    for item_id, state in triage.state_map(conn).items():
+    for item_id, state in decided.items():
         row = summaries.get(item_id)
         if row is not None and row["insight_score"] is not None and row["contribution"] != UNJUDGED:
             scores.append(float(row["insight_score"]))
@@ -378,22 +407,27 @@ def _as_arrays(scores: list[float], labels: list[int]) -> tuple[np.ndarray, np.n
     return np.array([[_logit(s)] for s in scores]).reshape(-1, 1), np.array(labels, dtype=int)
 
 
-def judge_calibration(conn: sqlite3.Connection, summaries: dict[str, sqlite3.Row]) -> Any:
+def judge_calibration(
+    conn: sqlite3.Connection, summaries: dict[str, sqlite3.Row], decided: dict[str, str] | None = None
+) -> Any:
     """P(keep | the judge's score) learnt from your decisions, or None until there are enough
     (the taste model's balanced logistic regression, over one feature: the logit of the score)."""
     from . import taste
 
-    scores, labels = _judged_decisions(conn, summaries)
+    scores, labels = _judged_decisions(summaries, triage.state_map(conn) if decided is None else decided)
     if not _enough_decisions(labels):
         return None
     return taste.fit(*_as_arrays(scores, labels))
 
 
-def judge_agreement(conn: sqlite3.Connection, config: Config) -> JudgeAgreement:
+def judge_agreement(conn: sqlite3.Connection, config: Config, decided: dict[str, str] | None = None) -> JudgeAgreement:
     """How often the judge agrees with your keep/star vs drop: as it is, and calibrated (held out)."""
     from . import taste
+    from .summarise import latest_summary_rows, preferred_key
 
-    scores, labels = _judged_decisions(conn, latest_summary_rows(conn, prefer=preferred_key(config.llm)))
+    decided = triage.state_map(conn) if decided is None else decided
+    summaries = latest_summary_rows(conn, list(decided), prefer=preferred_key(config.llm))  # the decided items' only
+    scores, labels = _judged_decisions(summaries, decided)
     positives = sum(labels)
     report = JudgeAgreement(len(labels), _enough_decisions(labels))
     if labels:
@@ -423,15 +457,16 @@ def pile_stats(conn: sqlite3.Connection, config: Config) -> dict[str, Any]:
     last_run = conn.execute(
         "SELECT at, mode, model, topics, unsorted, seconds FROM organise_runs ORDER BY id DESC LIMIT 1"
     ).fetchone()
+    decided = triage.state_map(conn)  # folded once for the three figures below
     return {
         "items": sum(kinds.values()),
         "kinds": kinds,
-        "states": triage.counts_by_state(conn),
+        "states": triage.counts_by_state(conn, decided),
         "topics": [
             {"id": t.id, "name": t.name, "size": t.size, "new_this_week": t.new_this_week}
             for t in topics.list_topics(conn)
         ],
         "last_organise": dict(last_run) if last_run else None,
-        "taste": asdict(taste_report(conn, config)),
-        "judge": asdict(judge_agreement(conn, config)),
+        "taste": asdict(taste_report(conn, config, decided)),
+        "judge": asdict(judge_agreement(conn, config, decided)),
     }

@@ -253,10 +253,15 @@ def state_map(conn: sqlite3.Connection) -> dict[str, str]:
     return {item_id: s.state for item_id, s in user_states(conn).items() if s.state != "inbox"}
 
 
+def check_state(state: str | None) -> None:
+    """A clear error for a state that is not one (None, "any state", passes)."""
+    if state is not None and state not in STATES:
+        raise UsageError(f"unknown state {state!r}; use one of {', '.join(STATES)}")
+
+
 def ids_in_state(conn: sqlite3.Connection, state: str) -> set[str]:
     """Every item id in a triage state (the inbox is everything without another state)."""
-    if state not in STATES:
-        raise UsageError(f"unknown state {state!r}; use one of {', '.join(STATES)}")
+    check_state(state)
     decided = state_map(conn)
     if state != "inbox":
         return {item_id for item_id, s in decided.items() if s == state}
@@ -269,8 +274,9 @@ def ids_with_tag(conn: sqlite3.Connection, name: str) -> set[str]:
     return {item_id for item_id, s in user_states(conn).items() if wanted in s.tags}
 
 
-def counts_by_state(conn: sqlite3.Connection) -> dict[str, int]:
-    decided = state_map(conn)
+def counts_by_state(conn: sqlite3.Connection, decided: dict[str, str] | None = None) -> dict[str, int]:
+    """Items per triage state (`decided`: the `state_map` when the caller has it already)."""
+    decided = state_map(conn) if decided is None else decided
     total = conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
     counts = {state: 0 for state in STATES}
     for state in decided.values():
