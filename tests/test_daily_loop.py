@@ -139,6 +139,19 @@ def test_every_table_shows_the_handle_every_command_accepts(built, cli):
     assert missing.exit_code == ExitCode.ERROR and "no item #999" in missing.stderr
 
 
+def test_json_rows_and_item_records_carry_the_handle_tables_show(built, cli):
+    w = ("-w", built)
+    inbox = json.loads(cli(*w, "pile", "inbox", "--json").stdout)
+    assert len(inbox) == len(TITLES)
+    assert all(row["handle"] == f"#{_seq(built, row['title'])}" for row in inbox), inbox
+    assert list(inbox[0])[:2] == ["id", "handle"] and {"score", "why", "state"} <= set(inbox[0])
+    listed = json.loads(cli(*w, "pile", "list", "--json").stdout)
+    assert sorted(r["handle"] for r in listed) == sorted(r["handle"] for r in inbox)
+    assert all(r["handle"] == f"#{r['seq']}" for r in listed)
+    ranked = json.loads(cli(*w, "pile", "list", "--state", "inbox", "--json").stdout)
+    assert all(r["handle"] == r["item"]["handle"] for r in ranked) and ranked
+
+
 def test_triage_names_what_it_changed_and_one_command_is_one_undo_step(ws, cli):
     w = ("-w", ws)
     handle = f"#{_seq(ws, TITLES[1])}"

@@ -31,6 +31,7 @@ CORE_KEYS = {
     "first_seen",
     "last_changed",
     "content_hash",
+    "handle",
     "sources",
     "state",
     "state_at",

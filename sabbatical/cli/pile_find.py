@@ -382,15 +382,16 @@ def list_by_state(state: str, *, limit: int | None, as_json: bool, **options: st
         )
         handles = item_handles(opened.conn, [r.id for r in ranked])
         if as_json:
-            print_json(with_item_json(opened.conn, ranked))
+            rows = with_item_json(opened.conn, ranked)
+            print_json([{"id": row["id"], "handle": handles.get(row["id"], ""), **row} for row in rows])
             return
     print_ranked(ranked, as_json, handles)
 
 
 def print_ranked(ranked: list[Any], as_json: bool, handles: dict[str, str]) -> None:
-    """Ranked items as a table (or JSON); `pile list --state` shares it."""
+    """Ranked items as a table (or JSON, each row with its short handle); `pile list --state` shares it."""
     if as_json:
-        print_json(ranked)
+        print_json([{"id": r.id, "handle": handles.get(r.id, ""), **vars(r)} for r in ranked])
         return
     if not ranked:
         typer.echo("Nothing here.")

@@ -7,6 +7,7 @@ removed. README's "JSON output" section documents it, and tests/test_item_json.p
     json_version   1
     id, seq, kind, title, authors, abstract, url, published, updated, categories, private,
     first_seen, last_changed, content_hash
+    handle         "#12": the short handle tables show and commands accept ("#" + seq; added within v1)
     sources        [{kind, locator, title, entry_id, first_seen}]  how it arrived
     state          inbox | kept | starred | dropped;  state_at: when it got there (null in the inbox)
     tags           [str];  notes: [{at, text}]
@@ -28,7 +29,7 @@ from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any
 
-from .pile import Pile
+from .pile import Pile, handle_of
 
 ITEM_JSON_VERSION = 1
 CORE_COLUMNS = (
@@ -107,6 +108,7 @@ def _rows(conn: sqlite3.Connection, ids: list[str]) -> dict[str, dict[str, Any]]
             for name in _LIST_COLUMNS:
                 record[name] = json.loads(record[name] or "[]")
             record["private"] = bool(record["private"])
+            record["handle"] = handle_of(row["seq"])
             found[row["id"]] = record
     return found
 
