@@ -277,7 +277,7 @@ def cross_validated(all_cases: list[Case], k: int, seed: int = 15) -> list[Score
     fold = folds(all_cases, k, seed)
     scored: list[Scored | None] = [None] * len(all_cases)
     for f in range(k):
-        model = module.train([{"title": c.title, "text": c.abstract, "label": c.label}
+        model = module.train([{"title": c.title, "text": c.abstract, "label": c.label, "confidence": c.confidence}
                               for c, n in zip(all_cases, fold) if n != f])
         for i, (case, n) in enumerate(zip(all_cases, fold)):
             if n == f and not _judgeable(case):
