@@ -458,3 +458,27 @@ def test_labels_use_a_phrase_where_the_words_stand_together():
     words, _ = class_keywords([split, other], top=6)
     assert "correction surface" not in words  # a stop word between: no phrase
     assert not any(w.endswith("-") for w in class_keywords([["GPT-4 and GPT-4o beat GPT-3"] * 4, other])[0])
+
+
+def test_a_fresh_fit_seeds_the_same_way_whatever_order_or_extra_items_the_pile_holds(monkeypatch):
+    import hashlib
+
+    from sabbatical.reading import clustering
+
+    rng = np.random.default_rng(3)
+    centres = rng.normal(size=(6, 16))
+    vectors = np.vstack([c + 0.3 * rng.normal(size=(40, 16)) for c in centres]).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = [f"test:{i}" for i in range(len(vectors))]
+    seeds = clustering.agglomerative_seeds(vectors, 6, ids)
+    order = rng.permutation(len(vectors))
+    shuffled = clustering.agglomerative_seeds(vectors[order], 6, [ids[i] for i in order])
+    assert np.allclose(sorted(map(tuple, seeds.round(5))), sorted(map(tuple, shuffled.round(5))), atol=1e-4)
+    assert np.allclose(np.linalg.norm(seeds, axis=1), 1.0, atol=1e-5)
+    # Above the sample size the sample is chosen by id, so items outside it change nothing.
+    monkeypatch.setattr(clustering, "SEED_SAMPLE", 120)
+    sampled = clustering.agglomerative_seeds(vectors, 6, ids)
+    chosen = set(sorted(ids, key=lambda i: hashlib.sha1(i.encode()).digest()[:8])[:120])
+    kept = [k for k, i in enumerate(ids) if i in chosen]
+    alone = clustering.agglomerative_seeds(vectors[kept], 6, [ids[k] for k in kept])
+    assert np.allclose(sorted(map(tuple, sampled.round(5))), sorted(map(tuple, alone.round(5))), atol=1e-4)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 SEED = 0
+SEED_SAMPLE = 2_000  # a fresh fit seeds from a Ward clustering of this many items (quadratic in it)
 MIN_TOPIC_SIZE = 3  # a cluster smaller than this is not a topic: its items stay unsorted
 OUTLIER_QUANTILE = 0.04  # the loosest 4% of a topic's own members mark the edge of its radius
 RADIUS_FLOOR = 0.05  # below this cosine nothing counts as close, whatever the topic
@@ -65,6 +66,32 @@ def seed_centroids(vectors: np.ndarray, count: int, existing: np.ndarray | None 
         chosen.append(vectors[pick])
         closest = np.minimum(closest, 1.0 - vectors @ vectors[pick])
     return np.array(chosen, dtype=np.float32).reshape(count, vectors.shape[1])
+
+
+def agglomerative_seeds(vectors: np.ndarray, count: int, ids: Sequence[str]) -> np.ndarray:
+    """Starting centroids for a fresh fit: the means of a Ward clustering of up to SEED_SAMPLE items.
+
+    k-means++ picks its seeds at random, so two fits on nearly the same items (a tenth added or taken
+    away) start apart and settle into different partitions (adjusted Rand index ≈ 0.33 between them on
+    the OAI-PMH harvest, on the same vectors). Ward's merges depend only on the items, and the sample is
+    chosen by a hash of each item's id, so the same items seed the same way whatever else the pile holds.
+    """
+    import hashlib
+
+    import numpy as np
+    from sklearn.cluster import AgglomerativeClustering
+
+    if len(vectors) > SEED_SAMPLE:
+        digest = [hashlib.sha1(item_id.encode()).digest()[:8] for item_id in ids]
+        sample = vectors[np.sort(np.argsort(np.array(digest, dtype="S8"), kind="stable")[:SEED_SAMPLE])]
+    else:
+        sample = vectors
+    if count >= len(sample):
+        return seed_centroids(vectors, count)
+    labels = AgglomerativeClustering(n_clusters=count, linkage="ward").fit_predict(sample.astype(np.float64))
+    sums = np.zeros((count, vectors.shape[1]), dtype=np.float64)
+    np.add.at(sums, labels, sample)
+    return (sums / np.linalg.norm(sums, axis=1, keepdims=True)).astype(np.float32)
 
 
 def spherical_kmeans(

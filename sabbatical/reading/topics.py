@@ -185,11 +185,12 @@ def _cluster(
     old_members = _members_of(conn, [r["id"] for r in old])
     init, init_old, fixed = _warm_start(index, old, old_members, user)
     extra = max(0, clustering.choose_topic_count(len(vectors)) - len(init))
-    seeds = (
-        clustering.seed_centroids(vectors, extra, existing=init if len(init) else None)
-        if extra
-        else np.zeros((0, vectors.shape[1]), dtype=np.float32)
-    )
+    if not extra:
+        seeds = np.zeros((0, vectors.shape[1]), dtype=np.float32)
+    elif len(init):  # a refit: new topics form far from the old ones
+        seeds = clustering.seed_centroids(vectors, extra, existing=init)
+    else:  # a fresh fit: the same items seed the same way, however the pile was added to
+        seeds = clustering.agglomerative_seeds(vectors, extra, index.ids)
     start = np.vstack([init, seeds]) if len(init) else seeds
     fixed = np.concatenate([fixed, np.zeros(len(seeds), dtype=bool)])
     iterations = clustering.FIT_ITERATIONS if mode == "fit" else clustering.REFIT_ITERATIONS
