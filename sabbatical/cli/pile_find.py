@@ -330,7 +330,12 @@ def triage_screen(
             opened.conn, opened.workspace, topic=topic_, kind=kind, since=since, source=source, tag=tag, sprint=sprint
         )
         rows = triage_ui.ranked_rows(
-            opened.conn, opened.workspace.config, state=state, filters=filters, sprints_dir=opened.workspace.sprints_dir
+            opened.conn,
+            opened.workspace.config,
+            state=state,
+            filters=filters,
+            sprints_dir=opened.workspace.sprints_dir,
+            cache_dir=opened.workspace.cache_dir,
         )
         triage_ui.TriageApp(opened.conn, opened.workspace.config, rows, filters=filters).run()
 
@@ -359,6 +364,7 @@ def inbox(
             opened.workspace.config,
             state="inbox",
             sprints_dir=opened.workspace.sprints_dir,
+            cache_dir=opened.workspace.cache_dir,
             limit=limit,
             filters=filters,
         )
@@ -377,6 +383,7 @@ def list_by_state(state: str, *, limit: int | None, as_json: bool, **options: st
             opened.workspace.config,
             state=state,
             sprints_dir=opened.workspace.sprints_dir,
+            cache_dir=opened.workspace.cache_dir,
             limit=limit,
             filters=filters,
         )

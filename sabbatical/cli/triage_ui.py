@@ -57,10 +57,13 @@ def ranked_rows(
     state: str,
     filters: searching.Filters | None,
     sprints_dir: Any = None,
+    cache_dir: Any = None,
     limit: int = SHOWN,
 ) -> list[Row]:
     """The ranked items in `state` that the filters allow, as rows."""
-    ranked = rank.rank_items(conn, config, state=state, sprints_dir=sprints_dir, limit=limit, filters=filters)
+    ranked = rank.rank_items(
+        conn, config, state=state, sprints_dir=sprints_dir, cache_dir=cache_dir, limit=limit, filters=filters
+    )
     labels = item_labels(conn, [r.id for r in ranked])
     return [
         Row(r.id, labels.get(r.id, ("", ""))[0], r.title, r.state, f"{r.score:.2f}", r.topic, r.why) for r in ranked

@@ -112,13 +112,15 @@ def rank_items(
     *,
     state: str | None = "inbox",
     sprints_dir: Path | None = None,
+    cache_dir: Path | None = None,
     limit: int | None = None,
     include_private: bool = True,
     now: datetime | None = None,
     filters: search.Filters | None = None,
 ) -> list[RankedItem]:
     """Items in `state` (None = every state but dropped), ranked, each saying why it is where it is;
-    `filters` narrows them (tag, topic, kind, since, source, sprint).
+    `filters` narrows them (tag, topic, kind, since, source, sprint). `cache_dir` (the workspace's) keeps
+    the embedded interests and sprint question between runs (`aim_cache`); without it they are embedded each time.
 
     Every candidate is scored (numbers only); the words of "why" and the rest of an item are put
     together only for the `limit` items returned, which is most of the work on a large pile.
@@ -130,7 +132,7 @@ def rank_items(
     user = triage.user_states(conn)  # folded once: the candidates, the taste model and the calibration read it
     decided = {item_id: s.state for item_id, s in user.items() if s.state != "inbox"}
     allowed = search.allowed_ids(conn, filters) if filters is not None else None
-    context = _context(conn, config, sprints_dir, decided)
+    context = _context(conn, config, _aims(config, sprints_dir), decided, cache_dir)
     summaries = latest_summary_rows(conn, prefer=preferred_key(config.llm))
     context.calibration = judge_calibration(conn, summaries, decided)
     scored = []
@@ -285,26 +287,34 @@ def _recency(first_seen: str, now: datetime, reasons: list[str] | None) -> float
     return max(0.1, math.pow(0.5, days / HALF_LIFE_DAYS))
 
 
-def _context(conn: sqlite3.Connection, config: Config, sprints_dir: Path | None, decided: dict[str, str]) -> _Context:
+def _aims(config: Config, sprints_dir: Path | None) -> list[tuple[str, str]]:
+    """(label, text) of what relevance measures against: each interest, and the open sprint's question."""
+    from ..sprints.model import open_sprint_question
+
+    aims = [(f"interest {text!r}", text) for text in config.reading.interests if text.strip()]
+    question = open_sprint_question(sprints_dir) if sprints_dir else None
+    if question:
+        aims.append(("the sprint question", question))
+    return aims
+
+
+def _context(
+    conn: sqlite3.Connection, config: Config, aims: list[tuple[str, str]], decided: dict[str, str], cache: Path | None
+) -> _Context:
     import numpy as np
 
-    from ..sprints.model import open_sprint_question
+    from .aim_cache import aim_vectors
 
     index = search.stored_index(conn, config)
     context = _Context(config, index)
     if index is None:
         return context
-    aims = [(f"interest {text!r}", text) for text in config.reading.interests if text.strip()]
-    question = open_sprint_question(sprints_dir) if sprints_dir else None
-    if question:
-        aims.append(("the sprint question", question))
-    if aims:  # the embedder (~0.1 s to load) only when there is something to embed
-        embedder = search.pile_embedder(conn, config)
-        if embedder is None:
+    if aims:
+        # Embedded one at a time, as search embeds a query (the TF-IDF batch path imports scikit-learn,
+        # ~2 s), and kept in the workspace's cache folder (loading the embedder alone is ~0.2 s).
+        vectors = aim_vectors(conn, config, [text for _, text in aims], cache)
+        if vectors is None:
             return context
-        # One short text at a time, as search embeds a query: the TF-IDF embedder's batch path imports
-        # scikit-learn (and SciPy, pandas), ~2 s, which alone was four times the inbox's budget.
-        vectors = [embed.embed_query(embedder, text) for _, text in aims]
         context.aims = [(label, vectors[i]) for i, (label, _) in enumerate(aims) if np.any(vectors[i])]
     if context.aims:
         similarity = np.stack([vector for _, vector in context.aims]) @ index.matrix.T

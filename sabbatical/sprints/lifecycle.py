@@ -14,7 +14,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from ..errors import PartialFailure, SabbaticalError, TrackingError, UsageError
-from . import tracking
+from . import mlflow_store, tracking
 from .journal import JournalEntry, count_kinds, read_events, record
 from .model import ANSWERS, Sprint, SprintMeta, all_sprints
 from .reading_list import ReadingList, render_markdown, search_pile
@@ -139,10 +139,10 @@ def sprint_status(sprint: Sprint, *, today: date | None = None) -> SprintStatus:
     warnings: list[str] = []
     runs: list[tracking.RunSummary] | None = []
     try:
-        experiment_id = tracking.find_sprint_experiment(sprint)
+        experiment_id = _experiment_id(sprint)
         meta.mlflow_experiment_id = experiment_id
         if experiment_id:
-            runs = tracking.run_summaries(sprint.workspace, experiment_id)
+            runs = _run_summaries(sprint.workspace, experiment_id)
     except TrackingError as exc:
         runs = None
         warnings.append(f"runs are missing: {exc}")
@@ -158,6 +158,24 @@ def sprint_status(sprint: Sprint, *, today: date | None = None) -> SprintStatus:
         warnings=warnings,
         superseded_runs=superseded_runs(sprint),
     )
+
+
+def _experiment_id(sprint: Sprint) -> str | None:
+    """The sprint's experiment, read from the local store when it can be (importing MLflow is seconds)."""
+    meta = sprint.meta
+    if not meta.mlflow_experiment_id and not tracking.local_store_missing(sprint.workspace):
+        answered, found = mlflow_store.experiment_id_by_name(sprint.workspace, tracking.sprint_experiment_name(meta))
+        if answered:
+            return found
+    return tracking.find_sprint_experiment(sprint)
+
+
+def _run_summaries(workspace: Workspace, experiment_id: str) -> list[tracking.RunSummary]:
+    """The runs as MLflow gives them, read from the local store when it can be, else through MLflow."""
+    if tracking.local_store_missing(workspace):
+        return []
+    read = mlflow_store.run_summaries(workspace, experiment_id)
+    return read if read is not None else tracking.run_summaries(workspace, experiment_id)
 
 
 def _files(folder, pattern: str) -> list[str]:

@@ -1,0 +1,102 @@
+"""The vectors of what the ranking aims at (your `[reading] interests`, the open sprint's question), kept in a
+file in the workspace's cache folder (`.sabbatical/aim-vectors.json`), never in the pile: ranking only reads.
+
+Embedding a few short texts is quick, but loading the embedder to do it is not: the TF-IDF space (its
+vocabulary and SVD directions, megabytes in the pile) took ~0.2 s of every `pile inbox` on a 5k-item pile,
+a pretrained model far more, an endpoint a request. A vector is keyed on everything it depends on: the
+embedder's model id, a fingerprint of the fitted state the pile stores for it (a refit, or another pile
+in the same folder, gives other keys), and the text. A cache that cannot be read or written (a read-only
+workspace, a damaged file, a symlink in its place) is not used, and nothing else changes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sqlite3
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..config import Config
+from . import embed
+
+if TYPE_CHECKING:
+    import numpy as np
+
+CACHE_FILE = "aim-vectors.json"
+CACHE_VERSION = 1
+MAX_KEPT = 64  # vectors kept: the few aims of today and of the last several sprints and edits
+
+
+def aim_vectors(
+    conn: sqlite3.Connection, config: Config, texts: list[str], cache_dir: Path | None
+) -> list[np.ndarray] | None:
+    """Each text embedded as the pile's search embeds a query; None when the pile has no embedder yet."""
+    import numpy as np
+
+    model = embed.current_model(conn, config)
+    if model is None:
+        return None
+    fingerprint = _fingerprint(conn, model)
+    keys = [_key(model, fingerprint, text) for text in texts]
+    stored = _read(cache_dir) if cache_dir is not None else {}
+    if all(key in stored for key in keys):
+        return [np.asarray(stored[key], dtype=np.float32) for key in keys]
+    from .search import pile_embedder
+
+    embedder = pile_embedder(conn, config)
+    if embedder is None:
+        return None
+    vectors = [embed.embed_query(embedder, text) for text in texts]
+    if cache_dir is not None:
+        _write(cache_dir, {**stored, **{key: v.tolist() for key, v in zip(keys, vectors)}})
+    return vectors
+
+
+def _fingerprint(conn: sqlite3.Connection, model: str) -> str:
+    """What identifies the fitted state of `model` without loading it (a pretrained model: its id alone)."""
+    row = conn.execute(
+        "SELECT rowid, dim, fitted_on, length(state) AS size, substr(state, 1, 4096) AS head FROM embedders "
+        "WHERE model = ?",
+        (model,),
+    ).fetchone()
+    if row is None:
+        return ""
+    head = hashlib.sha256(bytes(row["head"] or b"")).hexdigest()
+    return f"{row['rowid']}:{row['dim']}:{row['fitted_on']}:{row['size']}:{head}"
+
+
+def _key(model: str, fingerprint: str, text: str) -> str:
+    return hashlib.sha256(json.dumps([model, fingerprint, text]).encode()).hexdigest()
+
+
+def _read(cache_dir: Path) -> dict[str, Any]:
+    path = cache_dir / CACHE_FILE
+    if cache_dir.is_symlink() or path.is_symlink() or not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("version") != CACHE_VERSION or not isinstance(data.get("vectors"), dict):
+        return {}
+    return {k: v for k, v in data["vectors"].items() if isinstance(v, list) and all(isinstance(x, float) for x in v)}
+
+
+def _write(cache_dir: Path, vectors: dict[str, Any]) -> None:
+    """Replace the file in one step (a reader sees the old one or the new one); any failure leaves no cache."""
+    kept = dict(list(vectors.items())[-MAX_KEPT:])
+    temporary = cache_dir / f".{CACHE_FILE}.{os.getpid()}"
+    try:
+        if cache_dir.is_symlink():
+            return
+        cache_dir.mkdir(exist_ok=True)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+        with os.fdopen(os.open(temporary, flags, 0o644), "w", encoding="utf-8") as handle:
+            json.dump({"version": CACHE_VERSION, "vectors": kept}, handle)
+        os.replace(temporary, cache_dir / CACHE_FILE)
+    except OSError:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)  # unlinking a name never follows it
