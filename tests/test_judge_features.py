@@ -14,7 +14,8 @@ BACKGROUND_SOTA = (
     "which explains why larger models are more affected."
 )
 OWN_SOTA = (
-    "Image segmentation remains challenging. We propose a new decoder for vision transformers. "
+    "Image segmentation remains challenging. We propose a new decoder for vision transformers pre-trained "
+    "with self-supervised learning. "
     "Our model sets a new state of the art on ADE20K, improving mIoU by 2.3 points, and outperforms "
     "strong baselines on COCO with fewer parameters."
 )
@@ -54,6 +55,7 @@ def test_the_shipped_judge_keeps_a_background_sota_sentence_from_making_a_findin
 def test_how_much_of_the_vocabulary_is_machine_learnings_is_a_feature():
     assert "topic:0 machine-learning words" in names("Structure-guided query evaluation", NOT_ML)
     assert "topic:4 machine-learning words" in names("A decoder for segmentation", OWN_SOTA)
+    assert "topic:0 machine-learning words" in names("Auctions", "Agents bid with gradient inference in auctions.")
     model = judge.shipped_model()  # learned: the fewer such words, the less insight and the more "other"
     none, many = "topic:0 machine-learning words", "topic:4 machine-learning words"
     assert model.insight[none] < model.insight[many] and model.kind[none] < 0 < model.kind[many]
