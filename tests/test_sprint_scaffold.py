@@ -361,7 +361,10 @@ def test_the_reading_list_is_searched_in_the_pile_it_is_handed(workspace):
     conn = db.connect(":memory:")
     add_items_to(conn, PILE)
     made = create_sprint(workspace, "Does warmup help small transformers?", conn=conn)
-    assert sorted(entry.item_id for entry in made.reading.entries) == ["arxiv:2001.00001", "https://blog.example/warmup"]
+    assert sorted(entry.item_id for entry in made.reading.entries) == [
+        "arxiv:2001.00001",
+        "https://blog.example/warmup",
+    ]
     assert not workspace.pile_path.exists()  # the workspace's own pile was neither read nor made
     assert conn.execute("SELECT COUNT(*) FROM items").fetchone()[0] == len(PILE)  # and the handed one stays open
 
