@@ -5,12 +5,17 @@ operators and punctuation (`"`, `*`, `:`, `NEAR`, `-`, parentheses) are searched
 parsed. Filters (topic, kind, triage state, date, source) narrow both lists before they are fused. Each
 hit says why it matched: the query words it contains, its topic, and its similarity to the query.
 
-The fusion knows how much to trust each side. Meaning counts an item only when its similarity stands
-out for this query and this embedder: at least Z_FLOOR standard deviations above the query's mean
-similarity over the pile (a raw cosine floor means different things for TF-IDF, WordLlama and MiniLM,
-and a one-line teaser that is vaguely like everything never clears it). Its weight depends on the words:
-when many items hold every word of the query, the words have found the subject and meaning reorders
-them; when none or few do (a paraphrase, a question in other words), meaning weighs as much as words.
+The fusion knows how much to trust each side, and by how much each item won. Hybrid fuses scores,
+not ranks: an item's words score is its BM25 (over the query's content words, title weighted highest)
+over the best one's, its meaning score how far its similarity clears the floor over how far the best
+one's does, and the two are summed with the words' weight of the embedder in use (WORDS_WEIGHT, chosen
+by a grid over the dev set's queries, checked by leaving each query kind out). Meaning counts an item
+only when its similarity stands out for this query and this embedder: at least Z_FLOOR standard
+deviations above the query's mean similarity over the pile (a raw cosine floor means different things
+for TF-IDF, WordLlama and MiniLM, and a one-line teaser that is vaguely like everything never clears it).
+The query's vector is then moved toward the vectors of the first fused top few (pseudo-relevance
+feedback, PRF_DEPTH items at PRF_WEIGHT): what the words found teaches meaning what the query is about,
+and the fusion runs again. `--mode words` keeps the words' own ranking (phrase, every word, any word).
 
 The researcher's own words count too: an item whose notes or tags hold query words is found by them
 (a third list in the fusion, as strong as the words of the item itself), and says so.
@@ -47,9 +52,12 @@ MIN_SIMILARITY = 0.1  # below this cosine, "similar in meaning" is noise (an unr
 Z_FLOOR = 2.0  # meaning counts items this many standard deviations above the query's mean similarity
 OWN_WORDS_WEIGHT = 1.0  # the researcher's notes and tags count as much as the item's own text
 MIN_POPULATION = 500  # fewer vectors than this: too few to say what stands out
-WORDS_FOUND = 2  # this many items hold every query word: the words found the subject
-MEANING_WEIGHT = 0.15  # meaning's weight in the fusion then (words weigh 1): it reorders what the words found
-MEANING_WEIGHT_UNSURE = 1.0  # its weight when few or no items hold every word (a paraphrase, a question)
+# The words' share of a hybrid score per embedder (meaning has the rest), from a grid over the dev set
+# (benchmarks/search_quality.py): the weaker an embedder's meaning side, the more the words weigh.
+WORDS_WEIGHT = {"tfidf": 0.6, "wordllama": 0.7, "minilm": 0.5}
+DEFAULT_WORDS_WEIGHT = 0.6  # an embedder nobody measured (an endpoint)
+PRF_DEPTH = 5  # the first fused top this many items move the query's vector toward them...
+PRF_WEIGHT = 1.0  # ...by their mean vector times this (the query's own vector has length 1)
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -149,15 +157,20 @@ def search(
     filters = filters or Filters()
     allowed = allowed_ids(conn, filters)
     depth = FILTERED_CANDIDATES if allowed is not None else CANDIDATES
-    by_words, all_words = _fts_ranking(conn, words, depth, allowed) if mode != "meaning" else ([], 0)
+    by_words, _ = _fts_ranking(conn, words, depth, allowed) if mode != "meaning" else ([], 0)
     own = own_words(conn, content_words(words), allowed) if mode != "meaning" else {}
     index = stored_index(conn, config) if mode != "words" else None
-    by_meaning, similarity = (
-        _vector_ranking(conn, config, index, query, depth, allowed, by_words) if index else ([], {})
-    )
-    weight = MEANING_WEIGHT if all_words >= WORDS_FOUND else MEANING_WEIGHT_UNSURE
+    meaning = _meaning_side(conn, config, index, query, allowed) if index else None
+    similarity = meaning.similarity(by_words, depth) if meaning else {}
     by_own = sorted(own, key=lambda item_id: -len(own[item_id]))
-    fused = _fuse([(by_words, 1.0), (by_meaning, weight), (by_own, OWN_WORDS_WEIGHT)])[:limit]
+    if meaning is not None and by_words:
+        scored = _bm25_scores(conn, content_words(words), depth)
+        bm25 = {item_id: scored.get(item_id, 0.0) for item_id in by_words}  # only what the filters allow
+        weight = WORDS_WEIGHT.get(config.embed.backend, DEFAULT_WORDS_WEIGHT)
+        fused = _hybrid(meaning, bm25, weight, own, len(content_words(words)), depth)[:limit]
+    else:
+        by_meaning = meaning.ranking(depth) if meaning else []
+        fused = _fuse([(by_words, 1.0), (by_meaning, 1.0), (by_own, OWN_WORDS_WEIGHT)])[:limit]
     return Hits(
         _hits(conn, fused, similarity, words, own),
         words_only=index is None,
@@ -231,21 +244,27 @@ def _topped_up(first: list[int], more: list[int]) -> list[int]:
 
 
 def _fts_rowids(conn: sqlite3.Connection, expression: str, depth: int) -> list[int]:
+    return _fts_ranked(conn, expression, depth)[0]
+
+
+def _fts_ranked(conn: sqlite3.Connection, expression: str, depth: int) -> tuple[list[int], list[float]]:
+    """The best `depth` rowids for an FTS5 expression, and their BM25 (higher is better)."""
     matches = conn.execute(
         "SELECT COUNT(*) FROM (SELECT rowid FROM items_fts WHERE items_fts MATCH ? LIMIT ?)",
         (expression, MAX_RANKED + 1),
     ).fetchone()[0]
     if matches == 0:
-        return []
+        return [], []
     if matches > MAX_RANKED:
         expression = f"{{title}} : ({expression})"
     # `rank MATCH` sets the BM25 column weights for this query; ORDER BY rank lets FTS5 sort internally.
     weights = ", ".join(str(w) for w in BM25_WEIGHTS)
     rows = conn.execute(
-        f"SELECT rowid FROM items_fts WHERE items_fts MATCH ? AND rank MATCH 'bm25({weights})' ORDER BY rank LIMIT ?",
+        f"SELECT rowid, -rank FROM items_fts WHERE items_fts MATCH ? AND rank MATCH 'bm25({weights})' "
+        "ORDER BY rank LIMIT ?",
         (expression, depth),
-    )
-    return [r[0] for r in rows]
+    ).fetchall()
+    return [r[0] for r in rows], [float(r[1]) for r in rows]
 
 
 def own_words(conn: sqlite3.Connection, words: list[str], allowed: set[str] | None) -> dict[str, list[str]]:
@@ -283,23 +302,68 @@ def content_words(words: list[str]) -> list[str]:
     return kept or words
 
 
-def _vector_ranking(
-    conn: sqlite3.Connection,
-    config: Config,
-    index: embed.VectorIndex,
-    query: str,
-    depth: int,
-    allowed: set[str] | None,
-    found_by_words: list[str],
-) -> tuple[list[str], dict[str, float]]:
-    """The items whose similarity clears the floor, best first, and the similarity of each of them and of
-    every item the words found (a hit says how near it is in meaning, whichever side found it)."""
+@dataclass
+class _Meaning:
+    """One query's similarity to every vector the filters allow, and what the fusion reads from it."""
+
+    index: embed.VectorIndex
+    rows: np.ndarray | None  # the allowed rows of the index (None: every row)
+    vector: np.ndarray  # the query's own vector
+    sims: np.ndarray  # its cosine to each allowed row
+
+    def item(self, position: int) -> str:
+        return self.index.ids[position if self.rows is None else int(self.rows[position])]
+
+    def ranking(self, depth: int) -> list[str]:
+        """The items whose similarity clears the floor, best first."""
+        floor = similarity_floor(self.sims)
+        return [self.item(p) for p in _top(self.sims, depth) if self.sims[p] >= floor]
+
+    def scores(self, depth: int, sims: np.ndarray | None = None) -> dict[str, float]:
+        """Item → how far its similarity clears the floor, over how far the best one's does (0..1].
+        `sims` are the fed-back similarities; an item is counted only if its own cosine is not noise."""
+        sims = self.sims if sims is None else sims
+        floor = similarity_floor(sims)
+        top = [p for p in _top(sims, depth) if sims[p] > floor and self.sims[p] >= MIN_SIMILARITY]
+        if not top:
+            return {}
+        span = float(sims[top[0]]) - floor
+        return {self.item(p): (float(sims[p]) - floor) / span for p in top}
+
+    def similarity(self, found_by_words: list[str], depth: int) -> dict[str, float]:
+        """The cosine of every item meaning ranks and every item the words found (a hit says how near it
+        is in meaning, whichever side found it)."""
+        near = {self.item(p): float(self.sims[p]) for p in _top(self.sims, depth)}
+        for item_id in found_by_words:
+            row = self.index.row_of.get(item_id)
+            if row is not None and item_id not in near:
+                near[item_id] = float(self.index.matrix[row] @ self.vector)
+        return near
+
+    def fed_back(self, item_ids: list[str]) -> np.ndarray | None:
+        """The similarities to the query's vector moved toward these items' mean vector (None: none of
+        them has a vector)."""
+        import numpy as np
+
+        rows = [self.index.row_of[i] for i in item_ids if i in self.index.row_of]
+        if not rows:
+            return None
+        moved = self.vector + PRF_WEIGHT * self.index.matrix[rows].mean(axis=0)
+        moved /= max(float(np.linalg.norm(moved)), 1e-9)
+        with one_blas_thread():
+            return (self.index.matrix if self.rows is None else self.index.matrix[self.rows]) @ moved
+
+
+def _meaning_side(
+    conn: sqlite3.Connection, config: Config, index: embed.VectorIndex, query: str, allowed: set[str] | None
+) -> _Meaning | None:
+    """The query's similarity to the allowed items; None when the embedder knows none of its words."""
     import numpy as np
 
     embedder = pile_embedder(conn, config)
     vector = embed.embed_query(embedder, query) if embedder is not None else None
     if vector is None or not np.any(vector):
-        return [], {}
+        return None
     rows = (
         None
         if allowed is None
@@ -307,18 +371,64 @@ def _vector_ranking(
     )
     with one_blas_thread():
         sims = (index.matrix if rows is None else index.matrix[rows]) @ vector
-    if not len(sims):
-        return [], {}
-    floor = similarity_floor(sims)
-    ranked = [
-        (index.ids[r if rows is None else rows[r]], float(sims[r])) for r in _top(sims, depth) if sims[r] >= floor
-    ]
-    similarity = dict(ranked)
-    for item_id in found_by_words:
-        row = index.row_of.get(item_id)
-        if row is not None and item_id not in similarity:
-            similarity[item_id] = float(index.matrix[row] @ vector)
-    return [item_id for item_id, _ in ranked], similarity
+    return _Meaning(index, rows, vector, sims) if len(sims) else None
+
+
+def _bm25_scores(conn: sqlite3.Connection, words: list[str], depth: int) -> dict[str, float]:
+    """The BM25 (column-weighted, higher is better) of the `depth` best items holding any of the words.
+
+    One ranked FTS5 query, like the word ranking's (ranked among title matches when the words are
+    everywhere); the scores of the items it already found, asked for by rowid, would cost a full
+    evaluation of the query per item."""
+    ids, scores = _fts_scored(conn, fts_expression(words), depth)
+    return dict(zip(ids, scores, strict=True))
+
+
+def _fts_scored(conn: sqlite3.Connection, expression: str, depth: int) -> tuple[list[str], list[float]]:
+    rowids, scores = _fts_ranked(conn, expression, depth)
+    if not rowids:
+        return [], []
+    ids = dict(
+        conn.execute(f"SELECT seq, id FROM items WHERE seq IN ({','.join('?' * len(rowids))})", rowids).fetchall()
+    )
+    kept = [(ids[r], s) for r, s in zip(rowids, scores, strict=True) if r in ids]
+    return [i for i, _ in kept], [s for _, s in kept]
+
+
+def _hybrid(
+    meaning: _Meaning,
+    bm25: dict[str, float],
+    words_weight: float,
+    own: dict[str, list[str]],
+    content_count: int,
+    depth: int,
+) -> list[tuple[str, float]]:
+    """Score fusion, then once more with the query's vector fed back from the first fused top."""
+    first = _combine(meaning.scores(depth), bm25, words_weight, own, content_count)
+    moved = meaning.fed_back([item_id for item_id, _ in first[:PRF_DEPTH]])
+    if moved is None:
+        return first
+    return _combine(meaning.scores(depth, moved), bm25, words_weight, own, content_count)
+
+
+def _combine(
+    by_meaning: dict[str, float],
+    bm25: dict[str, float],
+    words_weight: float,
+    own: dict[str, list[str]],
+    content_count: int,
+) -> list[tuple[str, float]]:
+    """words_weight × BM25 over the best BM25 + the rest × the meaning score; the researcher's notes and
+    tags add as much as the item's own words would, for the share of the query's words they hold."""
+    best = max(bm25.values(), default=0.0)
+    scores = {item_id: (1 - words_weight) * score for item_id, score in by_meaning.items()}
+    for item_id, score in bm25.items():
+        if best > 0:
+            scores[item_id] = scores.get(item_id, 0.0) + words_weight * score / best
+    for item_id, matched in own.items():
+        share = len(matched) / max(content_count, 1)
+        scores[item_id] = scores.get(item_id, 0.0) + OWN_WORDS_WEIGHT * words_weight * share
+    return sorted(scores.items(), key=lambda kv: -kv[1])
 
 
 def similarity_floor(sims: np.ndarray) -> float:
