@@ -231,3 +231,22 @@ def test_summary_for_display_shows_the_producer_and_verified_quotes(conn):
     assert shown["contribution"] == "new_insight" and 0 <= shown["insight_score"] <= 1
     assert all(c["check"] == "verified" for c in shown["key_claims"])
     assert summary_for_display(conn, "test:nothing") is None
+
+
+def test_pile_show_and_the_json_record_are_one_summary_record(conn):
+    from sabbatical.reading.item_json import item_records
+    from sabbatical.reading.summarise import UNJUDGED_RATIONALE
+
+    teaser = {"id": "test:teaser", "title": "Interpretability", "abstract": "A one-line teaser."}
+    insert_items(conn, [*sample_documents(1), teaser])
+    summarise_pile(conn, OFFLINE)
+    records = {r["id"]: r["summary"] for r in item_records(conn, ["test:00000", "test:teaser"])}
+    for item_id, record in records.items():
+        shown = summary_for_display(conn, item_id)
+        extras = {"contribution", "judged", "rationale"}
+        same = {k: v for k, v in record.items() if k != "rationale"}
+        assert {k: v for k, v in shown.items() if k not in extras} == same
+        assert shown["contribution"] == record["kind"] and shown["judged"] == (record["insight_score"] is not None)
+    assert records["test:teaser"]["rationale"] is None
+    assert summary_for_display(conn, "test:teaser")["rationale"] == UNJUDGED_RATIONALE
+    assert summary_for_display(conn, "test:00000")["rationale"] == records["test:00000"]["rationale"]

@@ -662,32 +662,19 @@ def _stored(row: sqlite3.Row) -> StoredSummary:
 def summary_for_display(
     conn: sqlite3.Connection, item_id: str, prefer: tuple[str, str] | None = None
 ) -> dict[str, Any] | None:
-    """The latest summary and judgement of an item as plain data for `pile show` (and its --json):
-    who produced it, the tldr, claims with their quotes, the judgement, and which quotes did not verify."""
+    """The latest summary and judgement of an item as plain data for `pile show`: the item's JSON
+    `summary` record (`item_json.summary_record`, the one source of both), plus what the text view says
+    besides: `contribution` (the record's `kind`), `judged`, and why an unjudged item has no score."""
+    from .item_json import summary_record
+
     stored = latest_summary(conn, item_id, prefer)
     if stored is None or stored.summary is None:
         return None
-    summary = stored.summary
-    status = {c.field: c.status for c in stored.quote_checks}
-    insight = summary.insight
+    record = summary_record(stored)
+    judged = stored.summary.insight is not None
     return {
-        "producer": stored.producer,
-        "model": stored.model,
-        "prompt_version": stored.prompt_version,
-        "current": stored.current,
-        "created_at": stored.created_at,
-        "tldr": summary.tldr,
-        "contribution": summary.contribution.value,
-        "judged": insight is not None,
-        "insight_score": insight.score if insight else None,
-        "rationale": insight.rationale if insight else UNJUDGED_RATIONALE,
-        "insight_quote": ({"quote": insight.quote, "check": status.get("insight", "unchecked")} if insight else None),
-        "key_claims": [
-            {"claim": c.claim, "quote": c.quote, "check": status.get(f"key_claims[{i}]", "unchecked")}
-            for i, c in enumerate(summary.key_claims)
-        ],
-        "topics": summary.topics,
-        "questions": summary.questions,
-        "quotes_verified": stored.quotes_verified,
-        "quotes_total": stored.quotes_total,
+        **record,
+        "contribution": record["kind"],
+        "judged": judged,
+        "rationale": record["rationale"] if judged else UNJUDGED_RATIONALE,
     }
