@@ -27,40 +27,77 @@ the workspace's base_url, model and timeout. What this module guarantees:
 - No silent fallback: if the configured endpoint fails, the caller gets `LLMFailure`, never an answer
   from somewhere else. The exceptions live in `sabbatical.errors`.
 
-The `openai` package is imported only when the first request is made.
+The `openai` package is imported only when the first request is made. This module owns the endpoint,
+the requests and their retries and deadlines; the budget and token counting (`llm_budget`), the
+structured-output schema and parsing (`llm_structured`), reading the call log (`llm_log`) and the HTTP
+wire details (`llm_wire`) live beside it, and everything public is imported from here.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
-import math
 import os
 import random
-import re
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
-
-from pydantic import BaseModel, ValidationError
 
 from . import llm_wire as wire
 from .config import LLMConfig
 from .errors import (
-    BudgetReached,
     EndpointUnreachable,
     LLMFailure,
     RunDeadlineReached,
     RunStopped,
     SabbaticalError,
     StructuredModeRejected,
-    UsageError,
 )
+from .llm_budget import (
+    CHARS_PER_TOKEN,
+    IMAGE_TOKENS,
+    Budget,
+    BudgetHold,
+    budget_from_config,
+    estimate_message_tokens,
+    estimate_tokens,
+    input_ceiling,
+    parse_budget,
+    trusted_tokens,
+)
+from .llm_log import LoggedCall, recent_calls
+from .llm_structured import Model, StructuredAnswer, parse_answer, strict_json_schema, with_schema_in_prompt
+
+# What callers import from here; the budget, the structured-output parsing and the call log's reader
+# live in llm_budget, llm_structured and llm_log.
+__all__ = [
+    "CHARS_PER_TOKEN",
+    "IMAGE_TOKENS",
+    "LLM",
+    "SETTING_PREFIX",
+    "STRUCTURED_MODES",
+    "Budget",
+    "BudgetHold",
+    "CallContext",
+    "Endpoint",
+    "LoggedCall",
+    "StructuredAnswer",
+    "budget_from_config",
+    "embed_texts",
+    "estimate_message_tokens",
+    "estimate_tokens",
+    "input_hash",
+    "parse_answer",
+    "parse_budget",
+    "recent_calls",
+    "resolve_endpoint",
+    "strict_json_schema",
+    "trusted_tokens",
+]
 
 STRUCTURED_MODES = ("json_schema", "json_object")
 SETTING_PREFIX = "llm.structured_mode:"
@@ -71,10 +108,6 @@ MAX_RETRY_AFTER_SECONDS = 60.0
 CONNECT_SECONDS = 10.0
 # The helper thread that carries a request gets this long past the deadline to stop on its own.
 DEADLINE_GRACE_SECONDS = 0.25
-CHARS_PER_TOKEN = 4
-IMAGE_TOKENS = 1_000  # what an image part of a message is counted as (its base64 text is not)
-
-Model = TypeVar("Model", bound=BaseModel)
 
 
 # -- the endpoint ---------------------------------------------------------------------------------
@@ -119,217 +152,6 @@ def resolve_endpoint(config: LLMConfig, environ: Mapping[str, str] | None = None
         max_retries=max(0, config.max_retries),
         prices=dict(config.prices),
     )
-
-
-# -- the budget -----------------------------------------------------------------------------------
-@dataclass
-class BudgetHold:
-    """Tokens (and dollars) a request in flight holds against the budget until it is settled."""
-
-    tokens: int
-    usd: float
-    open: bool = True
-
-
-class Budget:
-    """Tokens and dollars spent in one run, against optional limits (0 = no limit). Thread-safe.
-
-    A request holds its estimated cost before it is sent (`reserve`) and is settled with what it
-    really cost (`settle`) or let go (`release`). A new request is refused while what is spent plus
-    what is held reaches a limit, so the budget is overrun by at most one request.
-    """
-
-    def __init__(self, tokens: int = 0, usd: float = 0.0):
-        self.limit_tokens = tokens
-        self.limit_usd = usd
-        self.tokens_in = 0
-        self.tokens_out = 0
-        self.usd = 0.0
-        self.priced = False  # whether any request had a price (else `usd` means nothing)
-        self.held_tokens = 0
-        self.held_usd = 0.0
-        self._lock = threading.Lock()
-
-    @property
-    def tokens(self) -> int:
-        return self.tokens_in + self.tokens_out
-
-    def charge(self, tokens_in: int, tokens_out: int, usd: float | None) -> None:
-        with self._lock:
-            self._charge(tokens_in, tokens_out, usd)
-
-    def check(self) -> None:
-        """Raise BudgetReached when a limit is spent or held (requests already in flight still finish)."""
-        with self._lock:
-            self._check()
-
-    def reserve(self, tokens: int, usd: float | None) -> BudgetHold:
-        """Hold a request's estimated cost; raises BudgetReached when no budget is left for it."""
-        with self._lock:
-            self._check()
-            hold = BudgetHold(max(0, tokens), max(0.0, usd or 0.0))
-            self.held_tokens += hold.tokens
-            self.held_usd += hold.usd
-            return hold
-
-    def settle(self, hold: BudgetHold, tokens_in: int, tokens_out: int, usd: float | None) -> None:
-        """Replace what `hold` held with what the request cost."""
-        with self._lock:
-            self._release(hold)
-            self._charge(tokens_in, tokens_out, usd)
-
-    def release(self, hold: BudgetHold) -> None:
-        """The request cost nothing (refused before the model ran): let its hold go."""
-        with self._lock:
-            self._release(hold)
-
-    def _release(self, hold: BudgetHold) -> None:
-        if hold.open:
-            hold.open = False
-            self.held_tokens -= hold.tokens
-            self.held_usd -= hold.usd
-
-    def _charge(self, tokens_in: int, tokens_out: int, usd: float | None) -> None:
-        self.tokens_in += max(0, tokens_in)
-        self.tokens_out += max(0, tokens_out)
-        if usd is not None:
-            self.usd += max(0.0, usd)
-            self.priced = True
-
-    def _check(self) -> None:
-        held = f", {self.held_tokens:,} held by requests in flight" if self.held_tokens else ""
-        if self.limit_tokens and self.tokens + self.held_tokens >= self.limit_tokens:
-            raise BudgetReached(f"token budget of {self.limit_tokens:,} reached ({self.tokens:,} used{held})")
-        if self.limit_usd and self.usd + self.held_usd >= self.limit_usd:
-            raise BudgetReached(f"budget of ${self.limit_usd:.2f} reached (${self.usd:.4f} spent)")
-
-
-def parse_budget(text: str) -> Budget:
-    """'5000' or '5k' tokens, '$0.50' or '0.5usd' dollars."""
-    cleaned = text.strip().lower().replace(",", "").replace("_", "")
-    dollars = re.fullmatch(r"\$\s*([0-9]*\.?[0-9]+)|([0-9]*\.?[0-9]+)\s*(?:usd|\$)", cleaned)
-    if dollars:
-        return Budget(usd=float(dollars.group(1) or dollars.group(2)))
-    tokens = re.fullmatch(r"([0-9]+)(k|m)?", cleaned)
-    if tokens:
-        scale = {"k": 1_000, "m": 1_000_000}.get(tokens.group(2) or "", 1)
-        return Budget(tokens=int(tokens.group(1)) * scale)
-    raise UsageError(f"--budget {text!r} is neither tokens (5000, 20k) nor dollars ($0.50)")
-
-
-def budget_from_config(config: LLMConfig) -> Budget:
-    return Budget(tokens=config.budget_tokens, usd=config.budget_usd)
-
-
-# -- counting tokens ------------------------------------------------------------------------------
-def estimate_tokens(text: str) -> int:
-    """About four characters a token: what a request is counted as when the endpoint does not say."""
-    return math.ceil(len(text) / CHARS_PER_TOKEN)
-
-
-def estimate_message_tokens(messages: list[dict]) -> int:
-    """The estimated input tokens of chat messages (a few tokens of framing each)."""
-    total = 0
-    for message in messages:
-        content = message.get("content")
-        if isinstance(content, list):  # parts: text counts by its length, an image by a flat figure
-            total += sum(
-                estimate_tokens(str(part.get("text", ""))) if part.get("type") == "text" else IMAGE_TOKENS
-                for part in content
-                if isinstance(part, dict)
-            )
-        else:
-            total += estimate_tokens(str(content or ""))
-        total += 4
-    return total
-
-
-def trusted_tokens(reported: Any, estimate: int, ceiling: int) -> int:
-    """The endpoint's token count when it is believable, else our estimate.
-
-    Missing, non-numeric, negative, above `ceiling`, or below a tenth of the estimate (a server
-    reporting 0 for a long prompt) all count as not reported.
-    """
-    if isinstance(reported, bool) or not isinstance(reported, (int, float)) or not math.isfinite(reported):
-        return estimate
-    count = int(reported)
-    if count != reported or count < estimate // 10 or count > ceiling:
-        return estimate
-    return count
-
-
-def _input_ceiling(estimate: int) -> int:
-    return 10 * estimate + 1_000
-
-
-# -- structured output ----------------------------------------------------------------------------
-_UNSUPPORTED_IN_STRICT = ("minLength", "maxLength", "default")
-
-
-@functools.cache
-def strict_json_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """The model's JSON schema in the form strict structured output requires.
-
-    Every object lists all its properties as required and allows no others; keywords strict mode does
-    not accept are left out (pydantic still enforces them when the answer is validated). Cached per
-    model: treat the result as read-only.
-    """
-
-    def tighten(node: Any) -> Any:
-        if isinstance(node, dict):
-            node = {k: tighten(v) for k, v in node.items() if k not in _UNSUPPORTED_IN_STRICT}
-            if node.get("type") == "object" and "properties" in node:
-                node["required"] = list(node["properties"])
-                node["additionalProperties"] = False
-            return node
-        if isinstance(node, list):
-            return [tighten(v) for v in node]
-        return node
-
-    return tighten(model.model_json_schema())
-
-
-def parse_answer(content: str | None, model: type[Model]) -> Model:
-    """Validate a model's reply; raises ValueError with a message fit to send back to the model."""
-    text = (content or "").strip()
-    fenced = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", text, re.S)
-    if fenced:  # small models like to wrap JSON in a Markdown fence even in JSON mode
-        text = fenced.group(1)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"the reply is not valid JSON ({exc.msg} at position {exc.pos})") from None
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'answer'}: {e['msg']}" for e in exc.errors()[:8])
-        raise ValueError(f"the reply does not match the schema: {problems}") from None
-
-
-def _with_schema_in_prompt(messages: list[dict], schema: dict) -> list[dict]:
-    """JSON mode knows nothing of our schema, so the first system message spells it out."""
-    instruction = (
-        "Reply with one JSON object, and nothing else, that validates against this JSON schema:\n"
-        + json.dumps(schema, separators=(",", ":"))
-    )
-    out = [dict(m) for m in messages]
-    for message in out:
-        if message["role"] == "system":
-            message["content"] = f"{message['content']}\n\n{instruction}"
-            return out
-    return [{"role": "system", "content": instruction}, *out]
-
-
-@dataclass
-@dataclass
-class StructuredAnswer(Generic[Model]):
-    value: Model
-    calls: int
-    tokens_in: int
-    tokens_out: int
-    cost_usd: float | None
-    latency_ms: float
-    mode: str
 
 
 @dataclass
@@ -498,7 +320,7 @@ class LLM:
 
         sent = self._request(send, context, estimate)
         vectors, usage = sent.result
-        tokens = trusted_tokens(usage.get("prompt_tokens"), estimate, _input_ceiling(estimate))
+        tokens = trusted_tokens(usage.get("prompt_tokens"), estimate, input_ceiling(estimate))
         self._settle(sent.hold, tokens, 0)
         self._log(context, _Reply(None, tokens, 0, sent.latency_ms, sent.attempt), "ok", None, model=name)
         return vectors
@@ -515,7 +337,7 @@ class LLM:
     ) -> _Reply:
         while True:
             mode = self.structured_mode()
-            messages = conversation if mode == "json_schema" else _with_schema_in_prompt(conversation, schema)
+            messages = conversation if mode == "json_schema" else with_schema_in_prompt(conversation, schema)
             if mode == "json_schema":
                 response_format = {
                     "type": "json_schema",
@@ -551,11 +373,11 @@ class LLM:
             content, usage = sent.result
             reply = _Reply(
                 content,
-                trusted_tokens(usage.get("prompt_tokens"), estimate, _input_ceiling(estimate)),
+                trusted_tokens(usage.get("prompt_tokens"), estimate, input_ceiling(estimate)),
                 trusted_tokens(
                     usage.get("completion_tokens"),
                     estimate_tokens(content or ""),
-                    max(max_tokens, _input_ceiling(estimate_tokens(content or ""))),
+                    max(max_tokens, input_ceiling(estimate_tokens(content or ""))),
                 ),
                 sent.latency_ms,
                 sent.attempt,
@@ -789,46 +611,6 @@ class LLM:
                     reply.attempt,
                 ),
             )
-
-
-# -- reading the call log -------------------------------------------------------------------------
-@dataclass(frozen=True)
-class LoggedCall:
-    id: int
-    at: str
-    purpose: str
-    provider: str
-    model: str
-    prompt_version: str | None
-    item_id: str | None
-    structured_mode: str | None
-    tokens_in: int
-    tokens_out: int
-    latency_ms: float | None
-    cost_usd: float | None
-    status: str
-    error: str | None
-    attempt: int
-
-
-def recent_calls(
-    conn: sqlite3.Connection, limit: int = 50, item_id: str | None = None, status: str | None = None
-) -> list[LoggedCall]:
-    """The newest logged calls first, optionally of one item or with one status."""
-    where, values = [], []
-    if item_id:
-        where.append("item_id = ?")
-        values.append(item_id)
-    if status:
-        where.append("status = ?")
-        values.append(status)
-    clause = f"WHERE {' AND '.join(where)}" if where else ""
-    rows = conn.execute(
-        f"SELECT id, at, purpose, provider, model, prompt_version, item_id, structured_mode, tokens_in, tokens_out, "
-        f"latency_ms, cost_usd, status, error, attempt FROM llm_calls {clause} ORDER BY id DESC LIMIT ?",
-        (*values, max(0, limit)),
-    )
-    return [LoggedCall(**dict(row)) for row in rows]
 
 
 EMBED_BATCH = 128
