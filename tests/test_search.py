@@ -384,3 +384,48 @@ def test_meaning_alone_on_a_pile_with_no_vectors_finds_nothing_and_says_why(conn
     topic_pile(conn, per_topic=3)
     hits = search.search(conn, Config(), "qubit", mode="meaning")
     assert list(hits) == [] and hits.note.startswith("nothing was searched: the pile's 9 item(s) have no vectors")
+
+
+def test_hybrid_fuses_scores_so_an_item_strong_on_both_sides_leads_and_a_clear_winner_stays_ahead():
+    """Score fusion: how much an item won by counts, not only its place. An item first by words and
+    second by meaning beats one first by meaning alone; a words score far above the rest is not
+    overtaken by an item that is merely a little nearer in meaning."""
+    both = search._combine({"a": 0.9, "b": 1.0}, {"a": 10.0, "c": 9.0}, 0.6, {}, 2)
+    assert [item_id for item_id, _ in both][0] == "a"
+    clear = search._combine({"x": 1.0, "y": 0.9}, {"y": 20.0, "x": 2.0}, 0.6, {}, 2)
+    assert [item_id for item_id, _ in clear] == ["y", "x"]
+    meaning_heavy = search._combine({"x": 1.0, "y": 0.9}, {"y": 20.0, "x": 2.0}, 0.05, {}, 2)
+    assert [item_id for item_id, _ in meaning_heavy] == ["x", "y"]
+
+
+def test_your_notes_add_to_a_hybrid_score_as_much_as_the_item_s_own_words_would():
+    scores = dict(search._combine({}, {"a": 4.0}, 0.6, {"b": ["advisor"]}, 1))
+    assert scores["b"] == pytest.approx(scores["a"]) and scores["b"] > 0
+
+
+def test_feedback_moves_the_query_toward_what_the_first_fusion_found():
+    """Pseudo-relevance feedback: the query's vector moves toward the first fused top's mean vector, so
+    an item near those (but not near the query itself) rises; the similarity a hit reports stays the
+    query's own cosine."""
+    import numpy as np
+
+    from sabbatical.reading import embed
+
+    matrix = embed.normalise_rows(np.array([[1, 0, 0], [0.8, 0.6, 0], [0, 1, 0], [0, 0, 1]], dtype=np.float32))
+    ids = ["query-like", "found", "near-found", "unrelated"]
+    index = embed.VectorIndex("test", ids, matrix, {i: n for n, i in enumerate(ids)})
+    vector = np.array([1, 0, 0], dtype=np.float32)
+    meaning = search._Meaning(index, None, vector, matrix @ vector)
+    moved = meaning.fed_back(["found"])
+    assert moved is not None
+    assert moved[2] > meaning.sims[2] and moved[3] == pytest.approx(0)
+    assert meaning.similarity([], 10)["near-found"] == pytest.approx(0)
+    assert meaning.fed_back(["no-vector"]) is None
+
+
+def test_feedback_respects_the_filters(conn, organised):
+    """The fed-back query is matched only against the items the filters allow."""
+    posts = add_items(conn, "quantum", 3, start=300, kind="post")
+    topics.organise(conn, Config())
+    hits = search.search(conn, Config(), "qubit entanglement photon", limit=50, filters=search.Filters(kind="post"))
+    assert hits and {h.id for h in hits} <= set(posts)
