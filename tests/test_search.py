@@ -391,7 +391,7 @@ def test_hybrid_fuses_scores_so_an_item_strong_on_both_sides_leads_and_a_clear_w
     second by meaning beats one first by meaning alone; a words score far above the rest is not
     overtaken by an item that is merely a little nearer in meaning."""
     both = search._combine({"a": 0.9, "b": 1.0}, {"a": 10.0, "c": 9.0}, 0.6, {}, 2)
-    assert [item_id for item_id, _ in both][0] == "a"
+    assert both[0][0] == "a"
     clear = search._combine({"x": 1.0, "y": 0.9}, {"y": 20.0, "x": 2.0}, 0.6, {}, 2)
     assert [item_id for item_id, _ in clear] == ["y", "x"]
     meaning_heavy = search._combine({"x": 1.0, "y": 0.9}, {"y": 20.0, "x": 2.0}, 0.05, {}, 2)
