@@ -31,6 +31,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+MATH_FINDING = "The warm-up length that works grows as $\\alpha \\sqrt{d}$ with width"
 HOSTILE_FEED = """<?xml version="1.0"?>
 <rss version="2.0"><channel><title>Hostile feed</title><link>https://hostile.example/</link>
 <description>entries written to attack the page that shows them</description>
@@ -41,6 +42,9 @@ HOSTILE_FEED = """<?xml version="1.0"?>
 <item><title>Hostile twin [x](javascript:alert(8)) &lt;img src=y onerror=alert(9)&gt;</title>
 <link>https://hostile.example/twin</link><guid isPermaLink="false">hostile-2</guid>
 <description>&lt;svg onload=alert(10)&gt;&lt;/svg&gt; plain words</description></item>
+<item><title>Learning rates that scale with width</title><link>https://math.example/rates</link>
+<guid isPermaLink="false">math-1</guid><description>The best learning rate $\\eta$ scales as $\\eta \\propto 1/\\sqrt{d}$
+for width $d$ in small transformers. A run costs $3 and $4 on spot instances.</description></item>
 </channel></rss>
 """
 
@@ -78,11 +82,18 @@ def tour_site(tmp_path_factory):
         workspace = Workspace(report.workspace)
         assert (workspace.site_dir / "index.html").is_file(), [step.detail for step in report.steps]
         _read_hostile_feed(workspace, base / "hostile.rss")
+        _log_a_finding_with_math(workspace)
         build_site(workspace)
         server = SiteServer(workspace, port=0)
         url = server.start()
         yield workspace, url
         server.stop()
+
+
+def _log_a_finding_with_math(workspace) -> None:
+    from sabbatical.sprints.model import Sprint
+
+    Sprint(workspace, "01").log("finding", MATH_FINDING)
 
 
 def _read_hostile_feed(workspace, feed: Path) -> None:
@@ -100,7 +111,7 @@ def _read_hostile_feed(workspace, feed: Path) -> None:
     workspace = type(workspace)(workspace.root)
     with Pile.open(workspace) as pile:
         report = read_feeds(Ingester(pile, workspace.config.reading), [str(feed)])
-    assert report.new == 2, report
+    assert report.new == 3, report
     summarise.summarise_workspace(workspace)
     conn = db.connect(workspace.pile_path)
     try:
@@ -236,3 +247,73 @@ def test_a_hostile_feed_item_is_published_as_text_and_runs_nothing(tour_site, br
     watched.page.screenshot(path=str(tmp_path / "reading.png"), full_page=True)
     assert not watched.dialogs, watched.dialogs
     assert not watched.errors, watched.errors
+
+
+def _math_shown(watched, raw: str) -> None:
+    maths = watched.page.locator("article math")
+    assert maths.count() >= 1
+    box = maths.first.bounding_box()
+    assert box and box["width"] > 0 and box["height"] > 0, box
+    assert raw not in watched.page.locator("article").inner_text()
+
+
+def test_math_is_drawn_on_the_reading_and_sprint_pages(tour_site, browser, tmp_path):
+    _, url = tour_site
+    watched = Watched(browser)
+    watched.open(url + "reading/")
+    item = watched.page.locator("article li", has_text="Learning rates that scale with width")
+    assert item.locator("math").count() >= 1 and "costs $3 and $4" in item.inner_text()
+    _math_shown(watched, "$\\eta$")
+    watched.open(url + "sprints/01-learning-rates/")
+    finding = watched.page.locator("article li", has_text="The warm-up length that works grows as")
+    assert finding.locator("math").count() == 1
+    _math_shown(watched, "$\\alpha")
+    watched.page.screenshot(path=str(tmp_path / "math.png"), full_page=True)
+    assert not watched.errors, watched.errors
+
+
+_LABEL_BOXES = """() => [...document.querySelectorAll('.sabbatical-timeline-label')].map(label => {
+    const box = label.getBoundingClientRect();
+    return {text: label.innerText, size: parseFloat(getComputedStyle(label).fontSize),
+            top: box.top, bottom: box.bottom, left: box.left, right: box.right};
+})"""
+
+
+@pytest.mark.parametrize("width", [390, 1400])
+def test_the_timeline_labels_are_readable_and_never_overlap(tour_site, browser, tmp_path, width):
+    _, url = tour_site
+    watched = Watched(browser)
+    watched.page.set_viewport_size({"width": width, "height": 900})
+    watched.open(url)
+    chart = watched.page.locator('img[alt^="Timeline of the sprints"]')
+    if width >= 1000:  # wide: the chart, drawn at its own size
+        assert chart.is_visible() and not watched.page.locator(".sabbatical-timeline").is_visible()
+        return
+    assert not chart.is_visible()
+    labels = watched.page.evaluate(_LABEL_BOXES)
+    assert labels and all(label["text"].startswith("Sprint ") for label in labels), labels
+    for label in labels:
+        assert label["size"] >= 11, label
+        assert label["left"] >= 0 and label["right"] <= width, label
+    for upper, lower in zip(labels, labels[1:]):
+        assert upper["bottom"] <= lower["top"], (upper, lower)
+    bars = watched.page.locator(".sabbatical-timeline-bar")
+    assert bars.count() == len(labels)
+    for index in range(bars.count()):
+        box = bars.nth(index).bounding_box()
+        assert box and box["width"] > 0 and box["height"] > 0
+    watched.page.locator(".sabbatical-timeline").screenshot(path=str(tmp_path / f"timeline-{width}.png"))
+    assert not watched.errors, watched.errors
+
+
+def test_the_question_is_never_cut_in_the_h1_on_a_phone(tour_site, browser):
+    from sabbatical.tour import QUESTION
+
+    _, url = tour_site
+    watched = Watched(browser)
+    watched.page.set_viewport_size({"width": 390, "height": 900})
+    watched.open(url + "sprints/01-learning-rates/")
+    h1 = watched.page.locator("article h1").first
+    assert " ".join(QUESTION.split()) in " ".join(h1.inner_text().split())
+    fits = h1.evaluate("h => h.scrollWidth <= h.clientWidth && getComputedStyle(h).textOverflow !== 'ellipsis'")
+    assert fits

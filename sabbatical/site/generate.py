@@ -40,7 +40,27 @@ STYLESHEET_TEXT = """\
 .sabbatical-notebook .output_subarea pre { background: var(--md-code-bg-color); }
 .sabbatical-notebook img { max-width: 100%; height: auto; }
 .sabbatical-feedback { margin: .2rem 0 .8rem; }
+/* The home timeline: the chart image on wide screens; on narrow ones (where its labels would shrink below
+   reading size) rows of text, each label on its own line, over bars placed by percentage classes. */
+.sabbatical-timeline { display: none; }
+.md-typeset .sabbatical-timeline-rows { list-style: none; margin: 0; padding: 0; }
+.md-typeset .sabbatical-timeline-rows li { margin: 0 0 .6rem; }
+.sabbatical-timeline-label { display: block; font-size: .75rem; line-height: 1.3; }
+.sabbatical-timeline-track { display: block; height: .6rem; background: var(--md-default-fg-color--lightest); }
+.sabbatical-timeline-bar, .sabbatical-timeline-done { display: block; height: 100%; }
+.sabbatical-answer-yes { background: #2e7d32; } .sabbatical-answer-partly { background: #f9a825; }
+.sabbatical-answer-no { background: #c62828; } .sabbatical-answer-open { background: rgba(92, 107, 192, .3); }
+.sabbatical-timeline-done { background: #5c6bc0; }
+@media screen and (max-width: 44.9375em) {
+  .sabbatical-timeline { display: block; }
+  .sabbatical-timeline-chart { display: none; }
+}
 """
+STYLESHEET_TEXT += "".join(
+    f".sabbatical-at-{n} {{ margin-left: {n}%; }} .sabbatical-span-{n} {{ width: {n}%; }} "
+    f".sabbatical-done-{n} {{ width: {n}%; }}\n"
+    for n in range(101)
+)
 
 
 @dataclass

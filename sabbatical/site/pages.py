@@ -220,8 +220,10 @@ def home_page(data: SiteData, timeline_alt: str, today: date | None = None) -> s
     if not sprints:
         lines += ["No sprints are published yet.", ""]
     else:
+        chart = f'<img src="{TIMELINE_IMAGE}" alt="{sanitise.attribute(timeline_alt)}">'
         lines += [
-            f"![{esc(timeline_alt)}]({TIMELINE_IMAGE})",
+            sanitise.html_block(chart, "sabbatical-timeline-chart"),
+            timeline_html(sprints, today),
             "",
             "| Sprint | Dates | Question | Status | Verdict |",
             "| --- | --- | --- | --- | --- |",
@@ -234,6 +236,39 @@ def home_page(data: SiteData, timeline_alt: str, today: date | None = None) -> s
         lines.append("")
     lines += _highlights(data)
     return "\n".join(lines)
+
+
+_TIMELINE_CLASSES = {"yes": "yes", "no": "no", "partly": "partly"}
+
+
+def timeline_html(sprints: list[SiteSprint], today: date | None = None) -> str:
+    """The timeline as text and bars, for narrow screens where the chart's labels would be too small to read.
+
+    One row per sprint: its label (id, dates as lived, verdict) on a line of its own, so labels never
+    overlap, and under it a bar placed on the common calendar by classes (`sabbatical-at-N`, `-span-N`,
+    `-done-N`: percentages; pages carry no style attributes). An open sprint's plan is faint, its days so
+    far solid. The stylesheet shows this on narrow screens and the chart image on wide ones.
+    """
+    first = min(sprint.start for sprint in sprints)
+    last = max(sprint.last_day for sprint in sprints)
+    total = max((last - first).days + 1, 1)
+    rows = []
+    for sprint in sorted(sprints, key=lambda s: s.start):
+        days = (sprint.last_day - sprint.start).days + 1
+        at = min(99, round(100 * (sprint.start - first).days / total))
+        span = max(1, min(100 - at, round(100 * days / total)))
+        answer = _TIMELINE_CLASSES.get(sprint.answer or "", "open") if sprint.status == "closed" else "open"
+        done = ""
+        if sprint.status != "closed":
+            gone = min(max(((today or date.today()) - sprint.start).days + 1, 0), days)
+            done = f'<span class="sabbatical-timeline-done sabbatical-done-{round(100 * gone / days)}"></span>'
+        label = f"Sprint {sprint.id} · {dates(sprint)} · {verdict(sprint, today)}"
+        rows.append(
+            f'<li><span class="sabbatical-timeline-label">{sanitise.html_text(label)}</span>'
+            f'<span class="sabbatical-timeline-track"><span class="sabbatical-timeline-bar sabbatical-answer-{answer} '
+            f'sabbatical-at-{at} sabbatical-span-{span}">{done}</span></span></li>'
+        )
+    return sanitise.html_block('<ol class="sabbatical-timeline-rows">' + "".join(rows) + "</ol>", "sabbatical-timeline")
 
 
 def _highlights(data: SiteData) -> list[str]:
