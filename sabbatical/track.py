@@ -148,6 +148,9 @@ def current_run() -> TrackedRun | None:
     return _open_runs[-1] if _open_runs else None
 
 
+EXAMPLE_TAGS = {"sabbatical.example": "true", "sabbatical.publish": "false"}
+
+
 @contextmanager
 def run(
     name: str,
@@ -155,10 +158,15 @@ def run(
     *,
     sprint: Sprint | str | int | None = None,
     tags: dict[str, str] | None = None,
+    example: bool = False,
 ) -> Iterator[TrackedRun]:
-    """Open a run in the sprint's experiment; it ends FINISHED, or FAILED (re-raising) if the block raises."""
+    """Open a run in the sprint's experiment; it ends FINISHED, or FAILED (re-raising) if the block raises.
+
+    `example=True` marks a demonstration run (the template notebooks' toy runs): it is tagged
+    `sabbatical.example` and `sabbatical.publish = false`, so the site leaves it out until the researcher
+    keeps it by setting `sabbatical.publish` to true (in the MLflow UI, or `tags=` here)."""
     the_sprint = _as_sprint(sprint)
-    opened = _start_run(the_sprint, name, params or {}, tags or {})
+    opened = _start_run(the_sprint, name, params or {}, {**(EXAMPLE_TAGS if example else {}), **(tags or {})})
     _open_runs.append(opened)
     try:
         yield opened
