@@ -10,6 +10,10 @@ delete goes through `paths.remove_tree`, so mkdocs only ever cleans a staging fo
 The engine is mkdocs, run in-process through its Python API (imported lazily) on the generated `mkdocs.yml`; `mkdocs build -f .sabbatical/site-src/mkdocs.yml` builds the same
 pages by hand, and any engine that reads that config can replace it.
 
+A rebuild whose engine inputs (the generated sources, their hooks, the engine's packages, our cleaning code)
+are unchanged, and whose `site/` still holds exactly what the last build published, leaves `site/` as it
+is; both secret scans still run, skipping files already found clean (`incremental.py`).
+
 Problems met while gathering (a broken sprint file, a broken notebook, an unreachable tracking store) do
 not stop the build: the rest is published, then `PartialFailure` reports them (exit code 3).
 """
@@ -25,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import PartialFailure, SecretsInSite, SiteBuildError
-from . import paths, sanitise, secrets
+from . import config, incremental, paths, sanitise, secrets
 
 Progress = Callable[..., None]
 
@@ -50,20 +54,19 @@ def build_site(workspace: Any, *, strict: bool = True, on_progress: Progress | N
     started = time.perf_counter()
     paths.check_build_folders(workspace)
     generated = generate_site(workspace, on_progress)
-    _refuse_secrets(secrets.scan_tree(generated.docs_dir), generated.docs_dir, generated.sources)
-    staging = workspace.site_staging_dir
-    paths.fresh_folder(staging, workspace.root)  # mkdocs empties its site_dir: only ever this one
+    memo = incremental.ScanMemo(workspace.site_cache_dir)
+    _refuse_secrets(memo.scan_tree(generated.docs_dir), generated.docs_dir, generated.sources)
+    user = config.load_user_config(generated.config_path)
+    inputs = incremental.engine_inputs_key(generated.source_dir, _hooks_of(user), strict)
     engine_started = time.perf_counter()
-    run_engine(generated.config_path, staging, strict=strict)
-    sanitise.clean_built_pages(staging, comments=generated.data.comments)  # the final allowlist pass
+    if incremental.site_is_current(workspace.site_cache_dir, inputs, workspace.site_dir):
+        _refuse_secrets(memo.scan_tree(workspace.site_dir), workspace.site_dir, _built_sources(generated.sources))
+    else:
+        incremental.forget_site(workspace.site_cache_dir)
+        _build_and_publish(workspace, generated, memo, _theme_name(user), strict)
+        incremental.record_site(workspace.site_cache_dir, inputs, workspace.site_dir)
     engine_seconds = time.perf_counter() - engine_started
-    hits = secrets.scan_tree(staging)
-    if hits:
-        try:
-            _refuse_secrets(hits, staging, _built_sources(generated.sources))
-        finally:
-            paths.remove_tree(staging, workspace.root)
-    publish(staging, workspace.site_dir, workspace.root)
+    memo.save()
     files = [path for path in workspace.site_dir.rglob("*") if path.is_file()]
     report = BuildReport(
         site_dir=workspace.site_dir,
@@ -84,6 +87,32 @@ def build_site(workspace: Any, *, strict: bool = True, on_progress: Progress | N
             report.problems,
         )
     return report
+
+
+def _build_and_publish(workspace: Any, generated: Any, memo: incremental.ScanMemo, theme: str, strict: bool) -> None:
+    """Run the engine into a fresh staging folder, clean and scan what it wrote, then publish it as site/."""
+    staging = workspace.site_staging_dir
+    paths.fresh_folder(staging, workspace.root)  # mkdocs empties its site_dir: only ever this one
+    run_engine(generated.config_path, staging, strict=strict)
+    sanitise.clean_built_pages(staging, comments=generated.data.comments)  # the final allowlist pass
+    memo.use_theme_package(incremental.theme_package_dirs(theme, workspace.root))
+    hits = memo.scan_tree(staging)
+    if hits:
+        try:
+            _refuse_secrets(hits, staging, _built_sources(generated.sources))
+        finally:
+            paths.remove_tree(staging, workspace.root)
+    publish(staging, workspace.site_dir, workspace.root)
+
+
+def _hooks_of(user: dict[str, Any]) -> list[str]:
+    hooks = user.get("hooks") or []
+    return [str(hook) for hook in hooks] if isinstance(hooks, list) else [str(hooks)]
+
+
+def _theme_name(user: dict[str, Any]) -> str:
+    theme = user.get("theme")
+    return str(theme.get("name") or "") if isinstance(theme, dict) else str(theme or "")
 
 
 def _refuse_secrets(hits: list[secrets.SecretHit], root: Path, sources: dict[str, Path]) -> None:

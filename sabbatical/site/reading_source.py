@@ -62,8 +62,10 @@ def _reading(
 ) -> SiteReading:
     from ..reading import rank, topics, triage
 
-    ranked = rank.rank_items(
-        conn, workspace.config, state=None, include_private=False, sprints_dir=workspace.sprints_dir
+    ranked = (
+        rank.rank_items(conn, workspace.config, state=None, include_private=False, sprints_dir=workspace.sprints_dir)
+        if _any_in(conn, states)
+        else []  # nothing to publish: ranking would load the embedder (and sklearn) for no page
     )
     links = item_links(conn)
     quotes = quote_counts(conn, workspace)
@@ -99,6 +101,13 @@ def _reading(
         reading.topics.append(_topic("0", UNSORTED_NAME, unplaced, items_per_topic, []))
     reading.digest_since = (datetime.now(UTC) - timedelta(days=DIGEST_DAYS)).strftime("%Y-%m-%d")
     return reading
+
+
+def _any_in(conn: sqlite3.Connection, states: tuple[str, ...]) -> bool:
+    """Whether some item is in one of the published triage states (every item without events is in the inbox)."""
+    from ..reading import triage
+
+    return "inbox" in states or any(state in states for state in triage.state_map(conn).values())
 
 
 def _topic(topic_id: str, name: str, items: list[ReadingItem], limit: int, keywords: list[str]) -> ReadingTopic:
