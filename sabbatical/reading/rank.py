@@ -43,6 +43,7 @@ HALF_LIFE_DAYS = 30.0
 MIN_LABELLED = 20
 MIN_PER_CLASS = 5
 POSITIVE = ("kept", "starred")
+SUMMARY_COLUMNS = ("item_id", "tldr", "contribution", "insight_score")  # what ranking reads of a summary
 OFF_INTEREST = 0.1  # below this cosine to every interest, an item is off-interest (search's noise floor)
 
 
@@ -133,7 +134,7 @@ def rank_items(
     decided = {item_id: s.state for item_id, s in user.items() if s.state != "inbox"}
     allowed = search.allowed_ids(conn, filters) if filters is not None else None
     context = _context(conn, config, _aims(config, sprints_dir), decided, cache_dir)
-    summaries = latest_summary_rows(conn, prefer=preferred_key(config.llm))
+    summaries = latest_summary_rows(conn, prefer=preferred_key(config.llm), columns=SUMMARY_COLUMNS)
     context.calibration = judge_calibration(conn, summaries, decided)
     scored = []
     for row in _candidates(conn, state, decided, allowed, include_private):
@@ -436,7 +437,8 @@ def judge_agreement(conn: sqlite3.Connection, config: Config, decided: dict[str,
     from .summarise import latest_summary_rows, preferred_key
 
     decided = triage.state_map(conn) if decided is None else decided
-    summaries = latest_summary_rows(conn, list(decided), prefer=preferred_key(config.llm))  # the decided items' only
+    # the decided items' only
+    summaries = latest_summary_rows(conn, list(decided), prefer=preferred_key(config.llm), columns=SUMMARY_COLUMNS)
     scores, labels = _judged_decisions(summaries, decided)
     positives = sum(labels)
     report = JudgeAgreement(len(labels), _enough_decisions(labels))
