@@ -188,12 +188,6 @@ def _extra(extra: Any) -> dict[str, Any]:
     return extra
 
 
-def helpful_widget_shown(user: dict[str, Any]) -> bool:
-    """Whether the built pages carry the "Was this page helpful?" widget (only with a provider to receive it)."""
-    analytics = (user.get("extra") or {}).get("analytics") if isinstance(user.get("extra"), dict) else None
-    return isinstance(analytics, dict) and bool(analytics.get("feedback")) and bool(analytics.get("provider"))
-
-
 def user_docs_dir(user: dict[str, Any], source_root: Path) -> Path:
     return (source_root / str(user.get("docs_dir") or "docs")).resolve()
 

@@ -214,11 +214,6 @@ def _sameness(entry: JournalEntry) -> tuple:
     return entry.kind, " ".join(entry.text.split()), entry.extra.get("notebook")
 
 
-def current_entries(entries: list[JournalEntry]) -> list[JournalEntry]:
-    """The entries that are the sprint's record now (retracted and superseded ones left out)."""
-    return [entry for entry in entries if entry.current]
-
-
 def entry_by_number(path: Path, number: int) -> JournalEntry:
     """Entry N of the journal; NotFound names the range when there is no such entry."""
     entries = read_journal(path)
