@@ -81,13 +81,16 @@ def all_records(corpus: Path) -> list[dict]:
 
 
 def insert_records(conn: sqlite3.Connection, records: list[dict]) -> None:
-    """Write records into a pile as paper items (plain SQL, one transaction)."""
+    """Write records into a pile (plain SQL, one transaction; the FTS triggers index them): paper items
+    unless a record says its `kind`, with its `content` body and `subjects` when it has them."""
     from sabbatical import db
 
     with db.transaction(conn):
         conn.executemany(
-            "INSERT OR IGNORE INTO items (id, kind, title, authors, abstract, url, published, categories, content_hash) "
-            "VALUES (?, 'paper', ?, ?, ?, ?, ?, ?, ?)",
-            [(r["id"], r["title"], json.dumps(r["authors"]), r["abstract"], None, r.get("published"),
-              json.dumps(r["subjects"]), hashlib.sha256((r["title"] + r["abstract"]).encode()).hexdigest())
+            "INSERT OR IGNORE INTO items (id, kind, title, authors, abstract, content, url, published, categories, "
+            "content_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(r["id"], r.get("kind", "paper"), r["title"], json.dumps(r["authors"]), r["abstract"],
+              r.get("content", ""), None, r.get("published"),
+              json.dumps(r.get("subjects", [])),
+              hashlib.sha256((r["title"] + r["abstract"] + r.get("content", "")).encode()).hexdigest())
              for r in records])

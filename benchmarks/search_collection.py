@@ -10,7 +10,6 @@ the first occurrence of an id wins (a paper listed twice, or in a feed and a lis
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 from pathlib import Path
@@ -58,14 +57,5 @@ def collection(corpus: Path) -> list[dict]:
 
 
 def insert(conn: sqlite3.Connection, records: list[dict]) -> None:
-    """Write the collection into a pile with plain SQL (one transaction); the FTS triggers index it."""
-    from sabbatical import db
-
-    with db.transaction(conn):
-        conn.executemany(
-            "INSERT OR IGNORE INTO items (id, kind, title, authors, abstract, content, published, content_hash) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [(r["id"], r["kind"], r["title"], json.dumps(r["authors"]), r["abstract"], r["content"],
-              r.get("published"),
-              hashlib.sha256((r["title"] + r["abstract"] + r["content"]).encode()).hexdigest())
-             for r in records])
+    """Write the collection into a pile: corpus_pile's writer, which keeps each record's kind and body."""
+    corpus_pile.insert_records(conn, records)
