@@ -119,10 +119,30 @@ class Hostile:
     notebook_markdown: str
     notebook_output: str
     artifact_name: str
+    # Written inside math delimiters ($…$, \(…\), $$…$$) in the abstract, journal, sections and notebook.
+    math: str = "\\href{javascript:alert(20)}{x} <script>alert(21)</script> \\unicode{x3C}"
+    # Cited by a finding as it is, never checked: a pile item id, a run id and a figure name.
+    cite: str = "https://e.example/[c](javascript:alert(22))"
+    figure: str = "![f](x/onerror=alert(23)//).png"
 
     @classmethod
     def every_field(cls, value: str) -> Hostile:
         return cls(**{name: value for name in cls.__dataclass_fields__})
+
+
+# MathML Core's presentation elements and the attributes latex2mathml writes that a page may keep (written out
+# here, not imported, so the check does not just repeat the code's own list).
+MATH_ELEMENTS = {
+    "math", "mrow", "mi", "mn", "mo", "ms", "mtext", "mspace", "msup", "msub", "msubsup", "mfrac", "msqrt",
+    "mroot", "mover", "munder", "munderover", "mtable", "mtr", "mtd", "mstyle", "mpadded", "mphantom",
+    "menclose", "merror", "mmultiscripts", "mprescripts", "none",
+}  # fmt: skip
+MATH_ATTRIBUTES_ALLOWED = {
+    "display", "displaystyle", "scriptlevel", "mathvariant", "stretchy", "fence", "form", "separator", "lspace",
+    "rspace", "accent", "accentunder", "movablelimits", "largeop", "symmetric", "minsize", "maxsize",
+    "linethickness", "columnalign", "rowalign", "columnlines", "rowlines", "columnspacing", "rowspacing", "width",
+    "height", "depth", "notation",
+}  # fmt: skip
 
 
 def metric_name(text: str) -> str:
@@ -137,6 +157,11 @@ def file_name(text: str) -> str:
     return (cleaned[:80] or "file") + ".txt"
 
 
+def _in_math(text: str) -> str:
+    """`text` inside each kind of math delimiter, so the converter and its allowlist meet it."""
+    return f"${text}$ \\({text}\\) $${text}$$ \\[{text}\\]"
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split()) or "x"
 
@@ -148,7 +173,8 @@ def hostile_feed(values: list[Hostile]) -> str:
         items.append(f"""<item><title>Item {number} {field(_one_line(value.title))}</title>
 <link>{field("https://e.example/" + _one_line(value.url).replace(" ", ""))}</link>
 <guid isPermaLink="false">hostile-{number}</guid><dc:creator>{field(_one_line(value.authors))}</dc:creator>
-<description>{field(value.abstract)} Plain words about learning rates and warm-up in small models.</description></item>""")
+<description>{field(value.abstract)} Plain words about learning rates and warm-up in small models.
+{field(_in_math(value.math))}</description></item>""")
     items.append("""<item><title>Beacon link item</title><link>https://e.example/[x](x/autofocus/onfocus=alert(1)//)</link>
 <guid isPermaLink="false">hostile-url</guid><description>The URL of this item is the attack.</description></item>""")
     return (
@@ -219,7 +245,10 @@ def _add_hostile_sprint(workspace: Any, number: int, value: Hostile) -> None:
     for heading in ("Plan", "Notes"):
         document.replace_section(
             heading,
-            value.section + '\n\n[p](//evil.example/z) <img src="https://tracker.example/beacon.png" alt="beacon">\n',
+            value.section
+            + '\n\n[p](//evil.example/z) <img src="https://tracker.example/beacon.png" alt="beacon">\n\n'
+            + _in_math(value.math)
+            + "\n",
         )
     sprint.save(document)
     for kind in ("failure", "finding", "feedback", "note"):
@@ -232,7 +261,7 @@ def _add_hostile_sprint(workspace: Any, number: int, value: Hostile) -> None:
             run_name=value.run_name,
         )
     metric = metric_name(value.metric)
-    add_run(
+    run_id = add_run(
         workspace,
         sprint,
         _one_line(value.run_name),
@@ -242,6 +271,14 @@ def _add_hostile_sprint(workspace: Any, number: int, value: Hostile) -> None:
     add_run(workspace, sprint, "$\\foo$ " + _one_line(value.run_name), status="FAILED", metrics={metric: [3.0, 9.0]})
     add_artifact(sprint, file_name(value.artifact_name), b"data\n", caption=value.artifact_name)
     add_artifact(sprint, file_name(value.artifact_name)[:-4] + ".png", png_bytes(), caption=value.artifact_name)
+    sprint.log(
+        "finding",
+        _in_math(value.math) + " " + (value.journal.strip() or "x"),
+        cites=[value.cite or "x", "arxiv:" + value.cite, "doi:" + value.cite],
+        evidence_runs=[run_id, value.cite or "x"],
+        evidence_figures=[file_name(value.artifact_name)[:-4] + ".png", value.figure or "x"],
+        why=_in_math(value.math),
+    )
     _hostile_notebook(sprint.notebooks_dir / "hostile.ipynb", value)
     close_sprint(sprint, "partly", value.section or "x")
 
@@ -269,7 +306,8 @@ def _hostile_notebook(path: Path, value: Hostile) -> None:
     notebook = new_notebook(
         cells=[
             new_markdown_cell(
-                f"# Notebook {_one_line(value.notebook_markdown)}\n\n{value.notebook_markdown}\n\n{beacons}"
+                f"# Notebook {_one_line(value.notebook_markdown)}\n\n{value.notebook_markdown}\n\n{beacons}\n\n"
+                + _in_math(value.math)
             ),
             new_code_cell("print('x')", outputs=outputs, execution_count=1),
         ]
@@ -342,8 +380,13 @@ class _Page(HTMLParser):
 
     def _check_content(self, tag: str, attrs: list[tuple[str, str | None]], values: dict[str, str | None]) -> None:
         for name, _ in attrs:
-            if name not in SITE_ATTRIBUTES_ALLOWED and not name.startswith("data-md-"):
+            math = tag in MATH_ELEMENTS and name in MATH_ATTRIBUTES_ALLOWED
+            if name not in SITE_ATTRIBUTES_ALLOWED and not name.startswith("data-md-") and not math:
                 self.problems.append(f"<{tag} {name}> attribute outside the allowlist")
+        if tag in MATH_ELEMENTS and any(name in ("href", "src", "style", "xlink:href") for name, _ in attrs):
+            self.problems.append(f"<{tag}> math that links, loads or styles")
+        if tag in ("annotation-xml", "annotation", "maction", "semantics", "mglyph"):
+            self.problems.append(f"<{tag}> inside the content")
         src = values.get("src") or ""
         if tag == "img" and (src.startswith("//") or re.match(r"^[a-z][a-z0-9+.-]*:", src, re.IGNORECASE)):
             self.problems.append(f"<img src={src[:60]!r}> loads from another host")

@@ -120,6 +120,17 @@ def test_a_run_named_like_mathtext_is_charted_and_the_page_builds(hostile_site):
         assert "$\\foo$ " in page.read_text()  # the run name, in the runs table, as written
 
 
+def test_hostile_math_and_citations_reach_the_page_as_inert_math_and_text(hostile_site):
+    workspace, _ = hostile_site
+    sprint = _sprint_pages(workspace)[0].read_text()
+    findings = sprint.split('id="findings"', 1)[1].split("<h2", 1)[0]
+    assert "<math" in findings  # \\href{javascript:…}{x} is drawn as its x, the link dropped
+    assert "alert(20)" not in findings.split("<math", 1)[1].split("</math>", 1)[0]
+    # Ids that name nothing published are text: no link to a javascript: URL, no image from a figure name.
+    assert "[c](javascript:alert(22))" in sprint and "![f](x/onerror=alert(23)//).png" in sprint
+    assert page_problems(sprint) == []
+
+
 def test_a_chart_that_cannot_be_drawn_is_a_problem_and_the_page_still_builds(tmp_path, monkeypatch):
     from sabbatical.errors import PartialFailure
     from sabbatical.site import charts
