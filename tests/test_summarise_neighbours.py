@@ -9,8 +9,9 @@ import pytest
 from sabbatical import db
 from sabbatical.config import Config, LLMConfig
 from sabbatical.reading import embed
+from sabbatical.reading.neighbours import pile_neighbours
 from sabbatical.reading.prompt_files import NEIGHBOUR_TITLE_CHARS, Neighbour, load_prompt, neighbour_block
-from sabbatical.reading.summarise import choose_producer, latest_summary, pile_neighbours, summarise_pile
+from sabbatical.reading.summarise import choose_producer, latest_summary, summarise_pile
 from sabbatical.reading.summary_schema import SourceDocument
 from tests.helpers.fake_openai import FakeOpenAI, insert_items, sample_documents
 

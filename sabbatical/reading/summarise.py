@@ -13,10 +13,8 @@ An item with too little text to judge is never sent to an endpoint: it gets the 
 "unjudged" summary (producer 'offline') under the run's (prompt version, model), so it is cached too.
 
 A prompt that asks for neighbours (`neighbours: K` in its front matter) is shown the K items nearest to
-the document already in the pile, found by the pile's own search (`related` when the item has a vector,
-else a search for its title), with their tldrs where they have a summary. Finding them only reads the
-pile. The cache still keys on (content, prompt version, model): a pile that grows does not make an item
-due again; a new prompt version does.
+the document already in the pile (`neighbours`). The cache still keys on (content, prompt version,
+model): a pile that grows does not make an item due again; a new prompt version does.
 """
 
 from __future__ import annotations
@@ -37,8 +35,9 @@ from .. import db
 from ..config import Config, LLMConfig
 from ..errors import EveryUnitFailed, LLMFailure, NotFound, PartialFailure, RunStopped, UsageError
 from ..llm import LLM, Budget, CallContext, Endpoint, budget_from_config, parse_budget, resolve_endpoint
+from .neighbours import NeighbourFinder
 from .offline import OFFLINE_MODEL, OFFLINE_VERSION, summarise_offline
-from .prompt_files import Neighbour, Prompt, load_prompt, resolve_version
+from .prompt_files import Prompt, load_prompt, resolve_version
 from .summary_schema import (
     MIN_JUDGE_WORDS,
     JudgedSummary,
@@ -272,8 +271,11 @@ def summarise_pile(
                 backoff_base=backoff_base,
                 deadline=deadline,
             )
-            near = _neighbour_finder(conn, config or Config(), producer, writer.lock)
-            _run_endpoint(llm, producer, todo, writer, progress, report, near)
+            near = _finder(conn, config, producer, writer.lock)
+            try:
+                _run_endpoint(llm, producer, todo, writer, progress, report, near)
+            finally:
+                near.close()
     finally:
         writer.flush()
     report.calls = conn.execute("SELECT COUNT(*) FROM llm_calls WHERE id > ?", (first_call,)).fetchone()[0]
@@ -374,64 +376,24 @@ def judge_documents(
         return {d.id: _offline_outcome(d).summary for d in documents}
     lock = threading.Lock()
     llm = LLM(producer.endpoint, conn, Budget(), lock=lock)  # type: ignore[arg-type]
-    near = _neighbour_finder(conn, config or Config(), producer, lock)
+    near = _finder(conn, config, producer, lock)
     found: dict[str, Summary | None] = {d.id: _offline_outcome(d).summary for d in documents if not d.judgeable}
     asked = [d for d in documents if d.judgeable]
-    with ThreadPoolExecutor(max_workers=producer.endpoint.concurrency) as pool:  # type: ignore[union-attr]
-        outcomes = pool.map(lambda d: _ask_endpoint(llm, producer.prompt, d, near, purpose), asked)  # type: ignore[arg-type]
-        for outcome in outcomes:
-            found[outcome.document.id] = outcome.summary
+    prompt = producer.prompt
+    try:
+        with ThreadPoolExecutor(max_workers=producer.endpoint.concurrency) as pool:  # type: ignore[union-attr]
+            for outcome in pool.map(lambda d: _ask_endpoint(llm, prompt, d, near, purpose), asked):
+                found[outcome.document.id] = outcome.summary
+    finally:
+        near.close()
     return found
 
 
-NeighbourFinder = Callable[[SourceDocument], list[Neighbour]]
-
-
-def _neighbour_finder(
-    conn: sqlite3.Connection, config: Config, producer: Producer, lock: threading.Lock
+def _finder(
+    conn: sqlite3.Connection, config: Config | None, producer: Producer, lock: threading.Lock
 ) -> NeighbourFinder:
-    """What finds an item's neighbours in a run's worker threads: one at a time on the shared connection."""
     count = producer.prompt.neighbours if producer.prompt is not None else 0
-
-    def near(document: SourceDocument) -> list[Neighbour]:
-        if count <= 0:
-            return []
-        with lock:
-            return pile_neighbours(conn, config, document, count, prefer=producer.key)
-
-    return near
-
-
-def pile_neighbours(
-    conn: sqlite3.Connection,
-    config: Config,
-    document: SourceDocument,
-    count: int,
-    *,
-    prefer: tuple[str, str] | None = None,
-) -> list[Neighbour]:
-    """The `count` items nearest to `document` already in the pile (never the item itself), each with
-    its title and the tldr of its chosen summary (`prefer` as in `latest_summary_rows`), if it has one.
-
-    Nearest by meaning when the item has a stored vector; else the pile's search for its title (words,
-    and meaning where the pile is embedded). Only reads."""
-    from .search import related, search
-
-    hits = list(related(conn, config, document.id, limit=count)) if _in_pile(conn, document.id) else []
-    if not hits:
-        query = document.title.strip() or " ".join(document.body.split()[:30])
-        try:
-            hits = [h for h in search(conn, config, query[:500], limit=count + 1) if h.id != document.id]
-        except UsageError:  # nothing searchable in the title
-            hits = []
-    hits = hits[:count]
-    rows = latest_summary_rows(conn, [h.id for h in hits], prefer)
-    tldrs = {item_id: row["tldr"] or "" for item_id, row in rows.items()}
-    return [Neighbour(h.id, h.title or "", tldrs.get(h.id, "")) for h in hits]
-
-
-def _in_pile(conn: sqlite3.Connection, item_id: str) -> bool:
-    return conn.execute("SELECT 1 FROM items WHERE id = ?", (item_id,)).fetchone() is not None
+    return NeighbourFinder(conn, config or Config(), count, prefer=producer.key, lock=lock)
 
 
 def for_prompt(document: SourceDocument) -> SourceDocument:
