@@ -180,7 +180,7 @@ class ScanMemo:
         known = stored.get("clean") if stored.get("fingerprint") == self.fingerprint else None
         self.known: set[str] = set(known) if isinstance(known, list) else set()
         self.clean: set[str] = set()  # what this build found (or confirmed) clean
-        self.package_files: dict[str, Path] = {}
+        self.package_dirs: list[Path] = []
 
     def scan_tree(self, root: Path) -> list[secrets.SecretHit]:
         """Like `secrets.scan_tree`: every file under `root`, its name and its content."""
@@ -204,20 +204,20 @@ class ScanMemo:
         return hits
 
     def use_theme_package(self, folders: Iterable[Path]) -> None:
-        """Files of the installed theme (outside the workspace), by the path they are published at."""
-        for folder in folders:
-            for path in folder.rglob("*"):
-                if path.is_file() and not path.is_symlink():
-                    self.package_files.setdefault(path.relative_to(folder).as_posix(), path)
+        """Folders of the installed theme (outside the workspace); its files are published at the same paths."""
+        self.package_dirs = list(folders)
 
     def _is_package_file(self, relative: str, data: bytes | None) -> bool:
-        package = self.package_files.get(relative)
-        if package is None or data is None:
+        if data is None:
             return False
-        try:
-            return package.stat().st_size == len(data) and package.read_bytes() == data
-        except OSError:
-            return False
+        for folder in self.package_dirs:  # looked up by path: the theme has thousands of icons
+            package = folder / relative
+            try:
+                if not package.is_symlink() and package.is_file() and package.stat().st_size == len(data):
+                    return package.read_bytes() == data
+            except OSError:
+                continue
+        return False
 
     def save(self) -> None:
         _write_json(self.path, {"fingerprint": self.fingerprint, "clean": sorted(self.clean)})
