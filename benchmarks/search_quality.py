@@ -11,6 +11,7 @@ For each embedder the collection is written into a fresh pile and embedded the w
 what it needs, and search latency (p50/p95 over the queries, hybrid mode) on this ~6k-item pile.
 
     python benchmarks/search_quality.py [--embedders tfidf,wordllama,minilm] [--keep DIR] [--json]
+    python benchmarks/search_quality.py --keep DIR --grid [--embedders tfidf]   # the fusion's weights
 
 `--keep DIR` keeps the embedded piles in DIR and reuses them on the next run (embedding with MiniLM
 takes minutes on two cores). An embedder whose package is not installed is reported as unavailable.
@@ -198,6 +199,50 @@ def figures(result: dict) -> list[dict]:
     return rows
 
 
+# -- the fusion's weights, chosen by a grid and checked by leaving each query kind out ---------------------
+GRID = [(w, depth, feedback) for w in (0.4, 0.5, 0.6, 0.7, 0.8) for depth in (3, 5, 10) for feedback in (0.0, 0.5, 1.0, 2.0)]
+
+
+def hybrid_by_kind(conn, config, dev: list[dict]) -> dict[str, float]:
+    from sabbatical.reading import search
+
+    scores: dict[str, list[float]] = {}
+    for query in dev:
+        ranked = [h.id for h in search.search(conn, config, query["query"], limit=K)]
+        scores.setdefault(query["kind"], []).append(ndcg_at(ranked, query["relevant"]))
+    return {kind: statistics.fmean(values) for kind, values in scores.items()}
+
+
+def grid(path: Path, embedder: str, dev: list[dict]) -> dict:
+    """Hybrid nDCG@10 by kind for every (words weight, feedback depth, feedback weight) of GRID; the best
+    overall, and leave-one-kind-out: the best on two kinds scored on the third."""
+    from sabbatical import db
+    from sabbatical.reading import search
+
+    conn = db.connect(path)
+    config = config_for(embedder)
+    saved = (dict(search.WORDS_WEIGHT), search.PRF_DEPTH, search.PRF_WEIGHT)
+    results = []
+    try:
+        for weight, depth, feedback in GRID:
+            search.WORDS_WEIGHT[embedder] = weight
+            search.PRF_DEPTH, search.PRF_WEIGHT = depth, feedback
+            results.append(((weight, depth, feedback), hybrid_by_kind(conn, config, dev)))
+    finally:
+        search.WORDS_WEIGHT.clear()
+        search.WORDS_WEIGHT.update(saved[0])
+        search.PRF_DEPTH, search.PRF_WEIGHT = saved[1], saved[2]
+        conn.close()
+    overall = max(results, key=lambda r: statistics.fmean(r[1].values()))
+    held_out = {}
+    for kind in KINDS:
+        chosen = max(results, key=lambda r: sum(v for k, v in r[1].items() if k != kind))
+        held_out[kind] = {"chosen": chosen[0], "ndcg": round(chosen[1][kind], 3)}
+    return {"best": {"setting": overall[0], "ndcg": round(statistics.fmean(overall[1].values()), 3)},
+            "held_out": held_out,
+            "held_out_mean": round(statistics.fmean(h["ndcg"] for h in held_out.values()), 3)}
+
+
 def main(argv: list[str]) -> int:
     embedders = ["tfidf", "wordllama", "minilm"]
     keep = None
@@ -206,6 +251,11 @@ def main(argv: list[str]) -> int:
             embedders = argv[i + 1].split(",")
         if arg == "--keep":
             keep = Path(argv[i + 1])
+    if "--grid" in argv:  # needs the piles of an earlier `--keep DIR` run
+        assert keep, "--grid reads the piles kept by --keep DIR"
+        dev = load_dev_set()
+        print(json.dumps({e: grid(keep / f"search-quality-{e}.db", e, dev) for e in embedders}, indent=1))
+        return 0
     result = measure(embedders, keep)
     emit(result, "--json" in argv)
     return 0
