@@ -149,10 +149,19 @@ def list_sprints(as_json: JsonOption = False) -> None:
         warn(line)
     if as_json:
         print_json(result.sprints)
-        return
-    if not result.sprints:
+    elif not result.sprints and not result.problems:
         typer.echo('No sprints yet — start one with `sabbatical new-sprint "QUESTION"`.')
-        return
+    elif result.sprints:
+        _print_sprints(result.sprints)
+    if result.problems:
+        from ..errors import PartialFailure
+
+        raise PartialFailure(
+            f"listed {len(result.sprints)} sprint(s); {len(result.problems)} could not be read", result.problems
+        )
+
+
+def _print_sprints(sprints: list) -> None:
     print_table(
         ["id", "question", "dates", "left", "status", "runs", "failures", "findings"],
         [
@@ -166,7 +175,7 @@ def list_sprints(as_json: JsonOption = False) -> None:
                 s.failures,
                 s.findings,
             ]
-            for s in result.sprints
+            for s in sprints
         ],
     )
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from ..errors import PartialFailure, SabbaticalError, TrackingError, UsageError
+from ..errors import PartialFailure, SabbaticalError, SprintFileError, TrackingError, UsageError
 from . import mlflow_store, tracking
 from .journal import JournalEntry, count_kinds, read_events, record
 from .model import ANSWERS, Sprint, SprintMeta, all_sprints
@@ -50,6 +50,7 @@ class SprintSummary:
 class SprintListing:
     sprints: list[SprintSummary]
     warnings: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # one line per sprint that could not be read
 
 
 @dataclass
@@ -100,12 +101,18 @@ def summarise(sprint: Sprint, meta: SprintMeta, runs: int | None, today: date | 
 
 
 def list_sprints(workspace: Workspace, *, today: date | None = None, with_runs: bool = True) -> SprintListing:
-    """Every sprint with its dates, status and journal counts, and (from its journal) its number of runs."""
-    summaries = [
-        summarise(sprint, meta, journal_run_count(sprint) if with_runs else None, today)
-        for sprint, meta in ((sprint, sprint.meta) for sprint in all_sprints(workspace))
-    ]
-    return SprintListing(summaries)
+    """Every sprint with its dates, status and journal counts, and (from its journal) its number of runs.
+
+    A sprint whose sprint.md cannot be read is left out and named in `problems`; the others are listed."""
+    listing = SprintListing([])
+    for sprint in all_sprints(workspace):
+        try:
+            meta = sprint.meta
+        except SprintFileError as exc:
+            listing.problems.append(str(exc))
+            continue
+        listing.sprints.append(summarise(sprint, meta, journal_run_count(sprint) if with_runs else None, today))
+    return listing
 
 
 def journal_run_count(sprint: Sprint) -> int:
