@@ -295,7 +295,8 @@ GAIN = re.compile(
 
 def claim_features(sentences: list[Sentence]) -> dict[str, list[int]]:
     """What the paper's claim sentences say (a contrast with expectation, a benchmark gain), how many claims
-    it makes, gains and contrasts by sentence role, and how much of its vocabulary is machine learning's."""
+    it makes, gains and contrasts by sentence role, and how much of its vocabulary (all of it, and its own
+    sentences') is machine learning's."""
     found: dict[str, list[int]] = {}
     claims = [n for n, s in enumerate(sentences) if s.role != "title" and CLAIM.search(s.text)]
     for number in claims:
@@ -311,6 +312,9 @@ def claim_features(sentences: list[Sentence]) -> dict[str, list[int]]:
     found[f"claims:{min(len(claims), 3)}"] = []
     ml_words = {word.lower() for s in sentences for word in STRONG_ML_WORDS.findall(s.text)}
     found[f"topic:{min(len(ml_words), MAX_ML_WORDS)} machine-learning words"] = []
+    # The same count over the title and the paper's own sentences: what it does, not what it cites.
+    own_words = {word.lower() for s in sentences if s.role != "background" for word in STRONG_ML_WORDS.findall(s.text)}
+    found[f"topic:{min(len(own_words), MAX_ML_WORDS)} machine-learning words of its own"] = []
     return found
 
 
@@ -462,6 +466,9 @@ def _evidence(
     return None
 
 
+_PHRASED = {"gain": "a benchmark gain", "contrast": "a finding against expectation"}
+
+
 def describe(feature: str) -> str:
     """A feature as a rationale names it: `own:state-of-the-art` → '"state-of-the-art" in its own claims'."""
     kind, _, name = feature.partition(":")
@@ -472,6 +479,8 @@ def describe(feature: str) -> str:
         "lead": "in its contribution statement",
         "end": "in its conclusion",
     }
+    if kind in where and name in _PHRASED:
+        return f"{_PHRASED[name]} {where[kind]}"
     if kind in where:
         return f'"{name}" {where[kind]}'
     if kind == "kind":
