@@ -5,6 +5,11 @@ Each item becomes a bag of named features:
 - **cue phrases by sentence role**: "state-of-the-art" in a background sentence (what others did) is
   `background:state-of-the-art`, in the paper's own claims `own:state-of-the-art`, in the title
   `title:state-of-the-art`; the model learns that only some of these mean a benchmark increment;
+- **claim sentences** ("we show/find", "results reveal"): whether one sets a finding against expectation
+  (`claim:contrast`: "contrary to", "we find that X does not") or states a benchmark gain (`claim:gain`:
+  "new state of the art", "+2.3 points"), and how many there are;
+- **machine-learning vocabulary**: how many distinct words only ML papers use the item has, in all of it
+  and in its own sentences (papers from other fields write findings the same way, and are "other");
 - **kind patterns** for surveys, positions, datasets/benchmarks, tools, tutorials, theory and methods;
 - **n-grams**: words and word pairs of the title and the paper's own sentences that occur in enough
   training abstracts to mean something.
@@ -12,7 +17,8 @@ Each item becomes a bag of named features:
 Two logistic regressions over these features make the judgement: insight vs not gives the insight
 score (shifted so that 0.5 is where it calls an item insight), and for the rest, sota vs other gives
 the kind (refined by the kind patterns: survey, position, dataset, tool). The rationale names the
-features that weighed most for the decision. The weights ship as a small JSON file
+features that weighed most for the decision. Training weighs low-confidence labels less and picks the
+regularisation and the insight threshold by cross-validation inside its own rows. The weights ship as a small JSON file
 (`judge_weights.json`) made by `scripts/train-judge` from `benchmarks/data/judge-dev.jsonl`; judging needs
 no numpy or scikit-learn, training does.
 """
