@@ -32,13 +32,14 @@ from .pile_write import (
     Entry,
     Mention,
     Progress,
+    batches,
     chunks,
     content_hash,
     dump_json,
     lookup_ids,
     may_replace_text,
     rank_of,
-    write_entries,
+    write_batch,
 )
 
 __all__ = [
@@ -260,9 +261,14 @@ class Pile:
         `counts`, when given, is updated batch by batch, so a caller still knows what was stored when the
         entries' iterator fails part-way (every finished batch stays committed).
         """
-        return write_entries(
-            self.conn, entries, source_id, metadata_from, batch_size=batch_size, on_progress=on_progress, counts=counts
-        )
+        counts = counts if counts is not None else AddCounts()
+        seen: set[str] = set()  # items already met in this read of the source
+        for batch in batches(entries, batch_size):
+            with db.transaction(self.conn):
+                counts += write_batch(self.conn, batch, source_id, metadata_from, seen)
+            if on_progress:
+                on_progress(advance=len(batch))
+        return counts
 
     # -- reading ---------------------------------------------------------------------------------------
     def resolve(self, ref: str) -> str:
@@ -315,23 +321,19 @@ class Pile:
                 (item_id,),
             )
         ]
-        item.links_out = [
-            LinkedItem(r["id"], r["kind"], r["title"], r["link"])
-            for r in q(
-                "SELECT i.id, i.kind, i.title, l.kind AS link FROM links l JOIN items i ON i.id = l.to_item "
-                "WHERE l.from_item = ? ORDER BY i.id",
-                (item_id,),
-            )
-        ]
-        item.links_in = [
-            LinkedItem(r["id"], r["kind"], r["title"], r["link"])
-            for r in q(
-                "SELECT i.id, i.kind, i.title, l.kind AS link FROM links l JOIN items i ON i.id = l.from_item "
-                "WHERE l.to_item = ? ORDER BY i.id",
-                (item_id,),
-            )
-        ]
+        item.links_out = self._linked(item_id, outgoing=True)
+        item.links_in = self._linked(item_id, outgoing=False)
         return item
+
+    def _linked(self, item_id: str, *, outgoing: bool) -> list[LinkedItem]:
+        """The items `item_id` links to (`outgoing`), or the items linking to it."""
+        near, far = ("from_item", "to_item") if outgoing else ("to_item", "from_item")
+        rows = self.conn.execute(
+            f"SELECT i.id, i.kind, i.title, l.kind AS link FROM links l JOIN items i ON i.id = l.{far} "
+            f"WHERE l.{near} = ? ORDER BY i.id",
+            (item_id,),
+        )
+        return [LinkedItem(r["id"], r["kind"], r["title"], r["link"]) for r in rows]
 
     def list(
         self,

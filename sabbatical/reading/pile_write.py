@@ -23,7 +23,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import db
 from .identity import id_kind
 
 RANKS = {"link": 0, "feed": 1, "web": 2, "file": 2, "bibtex": 3, "import": 3, "arxiv": 4}
@@ -32,7 +31,7 @@ TEXT_FIELDS = ("title", "abstract", "content", "url")  # what a replaced text ke
 DEFAULT_BATCH = 500
 LOOKUP_CHUNK = 5_000
 
-Progress = Callable[..., None]
+Progress = Callable[..., None]  # on_progress(advance=N), as the CLI's progress bar takes it
 
 
 def dump_json(value: Any) -> str:
@@ -125,25 +124,12 @@ def lookup_ids(conn: sqlite3.Connection, names: Sequence[str]) -> dict[str, str]
     return found
 
 
-def write_entries(
-    conn: sqlite3.Connection,
-    entries: Iterable[Entry],
-    source_id: int | None,
-    metadata_from: str,
-    *,
-    batch_size: int = DEFAULT_BATCH,
-    on_progress: Progress | None = None,
-    counts: AddCounts | None = None,
+def write_batch(
+    conn: sqlite3.Connection, batch: list[Entry], source_id: int | None, metadata_from: str, seen: set[str]
 ) -> AddCounts:
-    """Upsert `entries` from one source, one transaction per batch (see `Pile.add`)."""
-    counts = counts if counts is not None else AddCounts()
-    seen: set[str] = set()
-    for batch in _batches(entries, batch_size):
-        with db.transaction(conn):
-            counts += _BatchWriter(conn, source_id, metadata_from, seen).write(batch)
-        if on_progress:
-            on_progress(advance=len(batch))
-    return counts
+    """Merge one batch of entries into the pile inside the caller's transaction (`Pile.add` makes one per
+    batch); `seen` holds the items already met in this read of the source, and grows."""
+    return _BatchWriter(conn, source_id, metadata_from, seen).write(batch)
 
 
 class _BatchWriter:
@@ -421,7 +407,7 @@ def _hash(row: dict[str, Any]) -> str:
     return content_hash(row["title"], row["abstract"], row["content"])
 
 
-def _batches(entries: Iterable[Entry], size: int) -> Iterator[list[Entry]]:
+def batches(entries: Iterable[Entry], size: int) -> Iterator[list[Entry]]:
     batch: list[Entry] = []
     for entry in entries:
         batch.append(entry)
