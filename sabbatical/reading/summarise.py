@@ -497,9 +497,10 @@ def summarise_workspace(
     is opened for this run and closed after it."""
     producer = choose_producer(workspace.config.llm, prompt_version, environ)
     spend = parse_budget(budget) if budget else budget_from_config(workspace.config.llm)
-    if conn is not None:
+
+    def run(pile_conn: sqlite3.Connection) -> SummariseReport:
         return summarise_pile(
-            conn,
+            pile_conn,
             producer,
             selection=selection,
             ids=ids,
@@ -509,20 +510,13 @@ def summarise_workspace(
             deadline=deadline,
             config=workspace.config,
         )
+
+    if conn is not None:
+        return run(conn)
     from .pile import Pile
 
     with Pile.open(workspace) as pile:
-        return summarise_pile(
-            pile.conn,
-            producer,
-            selection=selection,
-            ids=ids,
-            budget=spend,
-            sample=sample,
-            on_progress=on_progress,
-            deadline=deadline,
-            config=workspace.config,
-        )
+        return run(pile.conn)
 
 
 # -- reading summaries back -----------------------------------------------------------------------
