@@ -174,6 +174,9 @@ def test_the_cli_prints_the_dev_set_figures_and_refuses_a_bad_file_before_any_ca
     assert result.exit_code == 0, result.stderr
     assert "6 labelled abstracts, 1 without text skipped" in result.stdout
     assert "balanced accuracy, insight vs not" in result.stdout and "0 of 6" in result.stdout
+    as_json = json.loads(cli(*base, "--dev-set", tmp_path / "dev.jsonl", "--corpus", tmp_path, "--json").stdout)
+    assert as_json["dev_set"]["rows"] == 6 and as_json["dev_set"]["labels_changed"] == 0
+    assert as_json["dev_set"]["old_balanced_accuracy"] == as_json["dev_set"]["new_balanced_accuracy"]
     (tmp_path / "bad.jsonl").write_text('{"id": "x", "label": "maybe"}\n', encoding="utf-8")
     calls = len(server.chat_requests)
     bad = cli(*base, "--dev-set", tmp_path / "bad.jsonl")
