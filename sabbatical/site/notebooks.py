@@ -15,6 +15,7 @@ A notebook can keep itself off the site with `"sabbatical": {"private": true}` i
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,10 +45,30 @@ class RenderedNotebook:
     private: bool = False
 
 
+def _import_jsonschema_lightly() -> None:
+    """Import jsonschema (nbformat's validator) without its optional IRI format checker.
+
+    jsonschema imports `rfc3987_syntax` when it is installed (JupyterLab's dependencies bring it), which
+    builds a grammar at import: ~1.8 s of CPU, more than the rest of nbformat. Notebook validation never
+    checks IRI formats, so the checker is left out, and only for jsonschema's own first import: the module
+    stays importable for anything that asks for it afterwards.
+    """
+    if "jsonschema" in sys.modules or "rfc3987_syntax" in sys.modules:
+        return
+    sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]  # makes its import an ImportError
+    try:
+        import jsonschema  # noqa: F401
+    except ImportError:
+        pass
+    finally:
+        del sys.modules["rfc3987_syntax"]
+
+
 class NotebookRenderer:
     """One nbconvert exporter, reused for every notebook of a build (building it costs ~0.3 s)."""
 
     def __init__(self) -> None:
+        _import_jsonschema_lightly()
         from nbconvert import HTMLExporter
 
         # Heading anchors would point at ids that cleaning renames; the page has its own table of contents.
@@ -142,6 +163,7 @@ class CachedRenderer:
 
 
 def read_notebook(path: Path, data: bytes | None = None) -> Any:
+    _import_jsonschema_lightly()
     import nbformat
 
     try:
