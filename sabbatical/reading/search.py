@@ -157,15 +157,13 @@ def search(
     filters = filters or Filters()
     allowed = allowed_ids(conn, filters)
     depth = FILTERED_CANDIDATES if allowed is not None else CANDIDATES
-    by_words, _ = _fts_ranking(conn, words, depth, allowed) if mode != "meaning" else ([], 0)
+    by_words, _, bm25 = _fts_scored_ranking(conn, words, depth, allowed) if mode != "meaning" else ([], 0, {})
     own = own_words(conn, content_words(words), allowed) if mode != "meaning" else {}
     index = stored_index(conn, config) if mode != "words" else None
     meaning = _meaning_side(conn, config, index, query, allowed) if index else None
     similarity = meaning.similarity(by_words, depth) if meaning else {}
     by_own = sorted(own, key=lambda item_id: -len(own[item_id]))
     if meaning is not None and by_words:
-        scored = _bm25_scores(conn, content_words(words), depth)
-        bm25 = {item_id: scored.get(item_id, 0.0) for item_id in by_words}  # only what the filters allow
         weight = WORDS_WEIGHT.get(config.embed.backend, DEFAULT_WORDS_WEIGHT)
         fused = _hybrid(meaning, bm25, weight, own, len(content_words(words)), depth)[:limit]
     else:
@@ -215,27 +213,44 @@ def _fts_ranking(
     conn: sqlite3.Connection, words: list[str], depth: int, allowed: set[str] | None
 ) -> tuple[list[str], int]:
     """BM25 ranking: items holding every content word first; topped up by items holding any of them.
-    Also how many items hold every content word (up to `depth`).
+    Also how many items hold every content word (up to `depth`)."""
+    ranked, all_words, _ = _fts_scored_ranking(conn, words, depth, allowed)
+    return ranked, all_words
+
+
+def _fts_scored_ranking(
+    conn: sqlite3.Connection, words: list[str], depth: int, allowed: set[str] | None
+) -> tuple[list[str], int, dict[str, float]]:
+    """The word ranking, how many items hold every content word, and each ranked item's BM25 for the
+    content words (higher is better).
 
     Stop words are left out when other words remain, and the any-word query runs only when the
     all-words one finds few items. Ranking costs FTS5 a lookup per matching item, so a query matching
-    more than MAX_RANKED items is ranked among the items with the words in their title.
+    more than MAX_RANKED items is ranked among the items with the words in their title. FTS5's BM25 sums
+    over the query's terms, so an item holding every word scores the same in the all-words query as in
+    the any-word one: the two queries' scores are one scale. An item only the phrase query reached gets
+    the lowest score found (it holds every word, but fewer times than those ranked).
     """
     content = content_words(words)
-    every_word = _fts_rowids(conn, " ".join(_quoted(w) for w in content), depth)
+    every_word, scores = _fts_ranked(conn, " ".join(_quoted(w) for w in content), depth)
+    bm25 = dict(zip(every_word, scores, strict=True))
     all_words = len(every_word)
     # The words as a phrase first: "sparse autoencoders" together beats the two words pages apart.
     rowids = _fts_rowids(conn, _quoted(" ".join(content)), depth) if 1 < len(content) <= MAX_PHRASE else []
     rowids = _topped_up(rowids, every_word)
     if len(rowids) < ENOUGH_MATCHES and len(content) > 1:
-        rowids = _topped_up(rowids, _fts_rowids(conn, fts_expression(content), depth))
+        any_word, scores = _fts_ranked(conn, fts_expression(content), depth)
+        bm25 = {**dict(zip(any_word, scores, strict=True)), **bm25}
+        rowids = _topped_up(rowids, any_word)
     if not rowids:
-        return [], 0
+        return [], 0, {}
     ids = dict(
         conn.execute(f"SELECT seq, id FROM items WHERE seq IN ({','.join('?' * len(rowids))})", rowids).fetchall()
     )
-    ranked = [ids[r] for r in rowids if r in ids]
-    return (ranked if allowed is None else [i for i in ranked if i in allowed]), all_words
+    lowest = min(bm25.values(), default=0.0)
+    ranked = [ids[r] for r in rowids if r in ids and (allowed is None or ids[r] in allowed)]
+    by_id = {ids[r]: bm25.get(r, lowest) for r in rowids if r in ids}
+    return ranked, all_words, {item_id: by_id[item_id] for item_id in ranked}
 
 
 def _topped_up(first: list[int], more: list[int]) -> list[int]:
@@ -372,27 +387,6 @@ def _meaning_side(
     with one_blas_thread():
         sims = (index.matrix if rows is None else index.matrix[rows]) @ vector
     return _Meaning(index, rows, vector, sims) if len(sims) else None
-
-
-def _bm25_scores(conn: sqlite3.Connection, words: list[str], depth: int) -> dict[str, float]:
-    """The BM25 (column-weighted, higher is better) of the `depth` best items holding any of the words.
-
-    One ranked FTS5 query, like the word ranking's (ranked among title matches when the words are
-    everywhere); the scores of the items it already found, asked for by rowid, would cost a full
-    evaluation of the query per item."""
-    ids, scores = _fts_scored(conn, fts_expression(words), depth)
-    return dict(zip(ids, scores, strict=True))
-
-
-def _fts_scored(conn: sqlite3.Connection, expression: str, depth: int) -> tuple[list[str], list[float]]:
-    rowids, scores = _fts_ranked(conn, expression, depth)
-    if not rowids:
-        return [], []
-    ids = dict(
-        conn.execute(f"SELECT seq, id FROM items WHERE seq IN ({','.join('?' * len(rowids))})", rowids).fetchall()
-    )
-    kept = [(ids[r], s) for r, s in zip(rowids, scores, strict=True) if r in ids]
-    return [i for i, _ in kept], [s for _, s in kept]
 
 
 def _hybrid(
