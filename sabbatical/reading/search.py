@@ -1,4 +1,4 @@
-"""Search: words (SQLite FTS5, BM25) and meaning (vector similarity), fused by weighted reciprocal rank fusion.
+"""Search: words (SQLite FTS5, BM25) and meaning (vector similarity), fused by their scores.
 
 Any text a user types is safe: it is cut into words and each word is quoted before it reaches FTS5, so
 operators and punctuation (`"`, `*`, `:`, `NEAR`, `-`, parentheses) are searched for as text, never
@@ -445,7 +445,8 @@ def _top(scores: np.ndarray, count: int) -> np.ndarray:
 
 
 def _fuse(rankings: list[tuple[list[str], float]]) -> list[tuple[str, float]]:
-    """Weighted reciprocal rank fusion: each list adds weight/(k + rank) for every item it holds."""
+    """Weighted reciprocal rank fusion: each list adds weight/(k + rank) for every item it holds. Used when
+    one side is missing (words only, meaning only, or a query no item's words hold), where only order counts."""
     scores: dict[str, float] = {}
     for ranking, weight in rankings:
         for rank, item_id in enumerate(ranking, start=1):
