@@ -17,8 +17,6 @@ a crude keyword rule. `--cv K` scores a trainable judge by K-fold cross-validati
 from __future__ import annotations
 
 import argparse
-import csv
-import hashlib
 import json
 import math
 import os
@@ -56,60 +54,17 @@ def corpus_dir() -> Path:
     return Path(os.environ.get("SABBATICAL_CORPUS", ROOT.parent / "shared" / "corpus"))
 
 
-def _arxiv(raw: str) -> str:
-    from sabbatical.reading.identity import parse_arxiv_id
-
-    parsed = parse_arxiv_id(raw)
-    if parsed is None:
-        raise ValueError(f"not an arXiv id: {raw!r}")
-    return parsed.canonical
-
-
-def _clean(text: str) -> str:
-    return " ".join((text or "").split())
-
-
-def daily_papers(corpus: Path) -> list[Paper]:
-    """Every paper of the daily listings once (first listing day wins; the Chinese-summary copy is skipped)."""
-    papers: dict[str, Paper] = {}
-    for path in sorted((corpus / "arxiv" / "daily_listings_cs.CV_cs.CL").glob("*.jsonl")):
-        if "Chinese" in path.name:
-            continue
-        for line in path.read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
-            pid = _arxiv(row["id"])
-            papers.setdefault(pid, Paper("daily", pid, _clean(row["title"]), _clean(row.get("summary") or ""),
-                                         path.stem))
-    return list(papers.values())
-
-
-def csv_papers(corpus: Path) -> list[Paper]:
-    """The Kaggle-format CSV, named as the corpus pile names its rows (it carries no arXiv ids)."""
-    papers: dict[str, Paper] = {}
-    path = corpus / "arxiv" / "keras_arxiv_abstracts" / "arxiv_data.1000.csv"
-    with path.open(encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            pid = "keras:" + hashlib.sha1(row["titles"].encode()).hexdigest()[:12]
-            papers.setdefault(pid, Paper("csv", pid, _clean(row["titles"]), _clean(row["summaries"])))
-    return list(papers.values())
-
-
-def oai_papers(corpus: Path) -> list[Paper]:
-    """The OAI-PMH harvest (read by `corpus_pile.oai_records`): each record's first dc:description is its
-    abstract; the group is the top of its set (cs, math, ...)."""
-    from corpus_pile import oai_records
-
-    papers: dict[str, Paper] = {}
-    for record in oai_records(corpus):
-        pid = _arxiv(record["id"])
-        papers.setdefault(pid, Paper("oai", pid, _clean(record["title"]), _clean(record["abstract"]),
-                                     record["set"].split(":")[0]))
-    return list(papers.values())
-
-
 def pool_papers(corpus: Path, pool: str) -> list[Paper]:
-    readers = {"daily": daily_papers, "csv": csv_papers, "oai": oai_papers}
-    return readers[pool](corpus)
+    """Every paper of a pool once (the first listing wins), read by the product's own dev-set reader, the one
+    `pile summarise --compare --dev-set` uses; ids that are not arXiv ids fail the run."""
+    from sabbatical.reading.prompt_dev_set import pool_papers as read_pool
+
+    papers: dict[str, Paper] = {}
+    for paper in read_pool(corpus, pool):
+        if pool != "csv" and not paper.id.startswith("arxiv:"):
+            raise ValueError(f"not an arXiv id: {paper.id!r}")
+        papers.setdefault(paper.id, Paper(pool, paper.id, paper.title, paper.abstract, paper.group))
+    return list(papers.values())
 
 
 def all_papers(corpus: Path) -> dict[tuple[str, str], Paper]:

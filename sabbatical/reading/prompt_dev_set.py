@@ -164,12 +164,28 @@ def balanced_accuracy(truth: list[bool], predicted: list[bool]) -> float | None:
 
 
 # -- the corpus pools ----------------------------------------------------------------------------------
-def _corpus_texts(corpus: Path, pools: set[str]) -> dict[tuple[Any, Any], tuple[str, str]]:
+@dataclass(frozen=True)
+class CorpusPaper:
+    """One paper of a corpus pool: its id as the pile names it, its text, and the group it was listed in
+    (the OAI set such as `cs` or `math`, the listing day, or "" for the CSV)."""
+
+    id: str
+    title: str
+    abstract: str
+    group: str = ""
+
+
+def pool_papers(corpus: Path, pool: str) -> Iterator[CorpusPaper]:
+    """Every paper of one pool (`daily`, `csv` or `oai`) under a corpus folder, in file order."""
     readers = {"daily": _daily, "csv": _csv, "oai": _oai}
+    return readers[pool](corpus / "arxiv")
+
+
+def _corpus_texts(corpus: Path, pools: set[str]) -> dict[tuple[Any, Any], tuple[str, str]]:
     texts: dict[tuple[Any, Any], tuple[str, str]] = {}
     for pool in sorted(pools):
-        for pid, title, abstract in readers[pool](corpus / "arxiv"):
-            texts.setdefault((pool, pid), (title, abstract))
+        for paper in pool_papers(corpus, pool):
+            texts.setdefault((pool, paper.id), (paper.title, paper.abstract))
     return texts
 
 
@@ -184,27 +200,28 @@ def _arxiv(raw: str) -> str:
     return parsed.canonical if parsed is not None else raw
 
 
-def _daily(root: Path) -> Iterator[tuple[str, str, str]]:
+def _daily(root: Path) -> Iterator[CorpusPaper]:
     for path in sorted((root / "daily_listings_cs.CV_cs.CL").glob("*.jsonl")):
         if "Chinese" in path.name:  # a copy of the listings with Chinese summaries
             continue
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 row = json.loads(line)
-                yield _arxiv(row["id"]), _clean(row.get("title")), _clean(row.get("summary"))
+                title, abstract = _clean(row.get("title")), _clean(row.get("summary"))
+                yield CorpusPaper(_arxiv(row["id"]), title, abstract, path.stem)
 
 
-def _csv(root: Path) -> Iterator[tuple[str, str, str]]:
+def _csv(root: Path) -> Iterator[CorpusPaper]:
     path = root / "keras_arxiv_abstracts" / "arxiv_data.1000.csv"
     if not path.is_file():
         return
     with path.open(encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             pid = "keras:" + hashlib.sha1(row["titles"].encode()).hexdigest()[:12]
-            yield pid, _clean(row["titles"]), _clean(row["summaries"])
+            yield CorpusPaper(pid, _clean(row["titles"]), _clean(row["summaries"]))
 
 
-def _oai(root: Path) -> Iterator[tuple[str, str, str]]:
+def _oai(root: Path) -> Iterator[CorpusPaper]:
     for page in sorted((root / "oai_pmh_2023-03-07").glob("ListRecords_data_*.xml")):
         for record in ET.parse(page).getroot().iter(f"{_OAI}record"):
             header = record.find(f"{_OAI}header")
@@ -213,4 +230,6 @@ def _oai(root: Path) -> Iterator[tuple[str, str, str]]:
                 continue
             pid = _arxiv(header.findtext(f"{_OAI}identifier", "").rsplit(":", 1)[-1])
             descriptions = [d.text or "" for d in dc.findall(f"{_DC}description")]
-            yield pid, _clean(dc.findtext(f"{_DC}title")), _clean(descriptions[0]) if descriptions else ""
+            abstract = _clean(descriptions[0]) if descriptions else ""
+            group = header.findtext(f"{_OAI}setSpec", "").split(":")[0]
+            yield CorpusPaper(pid, _clean(dc.findtext(f"{_DC}title")), abstract, group)
