@@ -68,13 +68,17 @@ def test_the_rationale_is_one_sentence_naming_each_deciding_feature_once():
     assert len(decided) == len(set(decided)) >= 1
 
 
-ROWS = [
-    {"title": f"Why does model {n} fail?", "text": BACKGROUND_SOTA + f" Case {n}.", "label": "insight"}
-    for n in range(8)
-] + [
-    {"title": f"Decoder {n}", "text": OWN_SOTA + f" Variant {n}.", "label": "sota", "confidence": "low"}
-    for n in range(8)
-] + [{"title": f"Query plans {n}", "text": NOT_ML + f" Workload {n}.", "label": "other"} for n in range(8)]
+ROWS = (
+    [
+        {"title": f"Why does model {n} fail?", "text": BACKGROUND_SOTA + f" Case {n}.", "label": "insight"}
+        for n in range(8)
+    ]
+    + [
+        {"title": f"Decoder {n}", "text": OWN_SOTA + f" Variant {n}.", "label": "sota", "confidence": "low"}
+        for n in range(8)
+    ]
+    + [{"title": f"Query plans {n}", "text": NOT_ML + f" Workload {n}.", "label": "other"} for n in range(8)]
+)
 
 
 def test_training_chooses_c_and_threshold_from_its_grids_and_is_repeatable():
@@ -88,7 +92,9 @@ def test_training_chooses_c_and_threshold_from_its_grids_and_is_repeatable():
 def test_a_low_confidence_label_teaches_less_than_a_high_one():
     rows = [dict(r, confidence="high") for r in ROWS]
     sure = judge.train(rows, c=0.05, threshold=0.5)
-    unsure = judge.train([dict(r, confidence="low") if r["label"] == "sota" else r for r in rows], c=0.05, threshold=0.5)
+    unsure = judge.train(
+        [dict(r, confidence="low") if r["label"] == "sota" else r for r in rows], c=0.05, threshold=0.5
+    )
     gain = "own:gain"
     assert sure.kind[gain] != unsure.kind[gain]
 

@@ -639,9 +639,7 @@ def _stratified_folds(labels: Any, k: int) -> Any:
     return fold
 
 
-def _fit(
-    matrix: Any, positive: Any, weights: Any, c: float, names: list[str]
-) -> tuple[dict[str, float], float]:
+def _fit(matrix: Any, positive: Any, weights: Any, c: float, names: list[str]) -> tuple[dict[str, float], float]:
     """A balanced, row-weighted L2 logistic regression of `positive`; a side with no rows gives a constant
     head."""
     from sklearn.linear_model import LogisticRegression
