@@ -67,6 +67,13 @@ def test_a_word_search_finds_the_subject_and_says_why(conn, organised):
     assert "words: " in best.why_text and "similarity" in best.why_text and "topic: " in best.why_text
 
 
+def test_a_search_without_explanations_finds_the_same_items_in_the_same_order(conn, organised):
+    explained = search.search(conn, Config(), "qubit entanglement", limit=10)
+    plain = search.search(conn, Config(), "qubit entanglement", limit=10, explain=False)
+    assert [h.id for h in plain] == [h.id for h in explained]
+    assert all(h.matched_terms == [] for h in plain) and explained[0].matched_terms
+
+
 def test_meaning_finds_items_that_share_no_query_word(conn):
     """An item about photons and spin, searched for as 'qubit': no shared word, yet found by similarity
     (a 3-dimensional space, so the SVD has to generalise across co-occurring words)."""

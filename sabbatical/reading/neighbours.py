@@ -42,7 +42,8 @@ def pile_neighbours(
     if not hits:
         query = document.title.strip() or " ".join(document.body.split()[:30])
         try:
-            hits = [h for h in search(conn, config, query[:MAX_QUERY_CHARS], limit=count + 1) if h.id != document.id]
+            found = search(conn, config, query[:MAX_QUERY_CHARS], limit=count + 1, explain=False)
+            hits = [h for h in found if h.id != document.id]
         except UsageError:  # nothing searchable in the title
             hits = []
     hits = hits[:count]

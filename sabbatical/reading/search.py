@@ -143,11 +143,14 @@ def search(
     limit: int = 20,
     filters: Filters | None = None,
     mode: str = "hybrid",
+    explain: bool = True,
 ) -> Hits:
     """The best `limit` items for `query` by words and meaning, each with why it matched.
 
     `mode` is "hybrid" (both, fused), "words" (full text only) or "meaning" (vectors only). Meaning takes
-    part only where `pile organise` stored vectors; the result's note says what it missed.
+    part only where `pile organise` stored vectors; the result's note says what it missed. `explain=False`
+    leaves out which query words each hit holds (one full-text query per word), for callers that only
+    need the items, such as a prompt's neighbours.
     """
     if mode not in MODES:
         raise UsageError(f"--mode {mode!r}: use one of {', '.join(MODES)}")
@@ -170,7 +173,7 @@ def search(
         by_meaning = meaning.ranking(depth) if meaning else []
         fused = _fuse([(by_words, 1.0), (by_meaning, 1.0), (by_own, OWN_WORDS_WEIGHT)])[:limit]
     return Hits(
-        _hits(conn, fused, similarity, words, own),
+        _hits(conn, fused, similarity, words if explain else [], own),
         words_only=index is None,
         note=_coverage_note(conn, index, mode) if mode != "words" else "",
     )
