@@ -14,12 +14,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..config import Config
+from ..files import write_atomically
 from . import embed
 
 if TYPE_CHECKING:
@@ -88,15 +88,8 @@ def _read(cache_dir: Path) -> dict[str, Any]:
 def _write(cache_dir: Path, vectors: dict[str, Any]) -> None:
     """Replace the file in one step (a reader sees the old one or the new one); any failure leaves no cache."""
     kept = dict(list(vectors.items())[-MAX_KEPT:])
-    temporary = cache_dir / f".{CACHE_FILE}.{os.getpid()}"
-    try:
-        if cache_dir.is_symlink():
-            return
+    if cache_dir.is_symlink():
+        return
+    with contextlib.suppress(OSError):
         cache_dir.mkdir(exist_ok=True)
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
-        with os.fdopen(os.open(temporary, flags, 0o644), "w", encoding="utf-8") as handle:
-            json.dump({"version": CACHE_VERSION, "vectors": kept}, handle)
-        os.replace(temporary, cache_dir / CACHE_FILE)
-    except OSError:
-        with contextlib.suppress(OSError):
-            temporary.unlink(missing_ok=True)  # unlinking a name never follows it
+        write_atomically(cache_dir / CACHE_FILE, json.dumps({"version": CACHE_VERSION, "vectors": kept}))

@@ -48,7 +48,7 @@ class BuildCache:
     def load(self, kind: str, key: str) -> tuple[Path, dict[str, Any]] | None:
         """(folder, its meta.json) when the entry exists and is complete."""
         folder = self.entry(kind, key)
-        if not _only_real_files(folder):
+        if folder.parent.is_symlink() or not only_real_files(folder):
             return None
         try:
             return folder, json.loads((folder / "meta.json").read_text(encoding="utf-8"))
@@ -79,9 +79,9 @@ class BuildCache:
                     remove_tree(folder, self.root)
 
 
-def _only_real_files(folder: Path) -> bool:
+def only_real_files(folder: Path) -> bool:
     """Whether `folder` is a real folder holding only real folders and regular files (no symlink, no FIFO)."""
-    if folder.is_symlink() or not folder.is_dir() or folder.parent.is_symlink():
+    if folder.is_symlink() or not folder.is_dir():
         return False
     for parent, folders, files in os.walk(folder):
         for name in folders + files:

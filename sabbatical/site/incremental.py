@@ -26,8 +26,9 @@ from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
+from ..files import write_atomically
 from . import secrets
-from .cache import key_of
+from .cache import key_of, only_real_files
 
 STAMP_FILE = "site-stamp.json"
 SCAN_FILE = "clean-scans.json"
@@ -42,14 +43,10 @@ def file_hash(data: bytes) -> str:
 def tree_hashes(root: Path) -> dict[str, str] | None:
     """Relative path → content hash of every file under `root`; None when anything is not a regular file
     or a real folder (a symlink, a FIFO), so such a tree is never taken as unchanged."""
-    if root.is_symlink() or not root.is_dir():
+    if not only_real_files(root):
         return None
     found: dict[str, str] = {}
-    for parent, folders, files in os.walk(root):
-        for name in folders + files:
-            path = Path(parent) / name
-            if path.is_symlink() or not (path.is_dir() if name in folders else path.is_file()):
-                return None
+    for parent, _, files in os.walk(root):
         for name in files:
             path = Path(parent) / name
             found[path.relative_to(root).as_posix()] = file_hash(path.read_bytes())
@@ -135,11 +132,7 @@ def _read_json(path: Path) -> dict | None:
 def _write_json(path: Path, value: dict) -> None:
     """Write through a temporary file and a rename, so a planted link at `path` is replaced, never followed."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    if temporary.is_symlink():
-        temporary.unlink()
-    temporary.write_text(json.dumps(value), encoding="utf-8")
-    os.replace(temporary, path)
+    write_atomically(path, json.dumps(value))
 
 
 def site_is_current(cache_dir: Path, inputs_key: str | None, site_dir: Path) -> bool:

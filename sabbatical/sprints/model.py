@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import NotFound, SprintFileError, UsageError
+from ..files import write_atomically
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
@@ -192,18 +192,6 @@ def _split_sections(body: str) -> tuple[str, list[tuple[str, str]]]:
         else:
             preamble_lines.append(line)
     return "".join(preamble_lines), [(name, "".join(lines)) for name, lines in sections]
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write a file so that a reader sees the old or the new text, never half of one."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 @contextmanager
