@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import io
 import sys
+from contextlib import ExitStack
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from .context import current_workspace, open_pile_if_any, print_json, print_table, warn
+from .context import current_workspace, open_pile, open_pile_if_any, print_json, print_table, warn
 
 sprint = typer.Typer(help="Two-week sprints: status, journal, reading list, close.", no_args_is_help=True)
 
@@ -529,7 +530,6 @@ def reading(
     as_json: JsonOption = False,
 ) -> None:
     """Show (or --refresh) the sprint's reading list from the pile; `add`/`remove ID` pin or remove items."""
-    from ..reading.pile import Pile
     from ..sprints.lifecycle import refresh_reading
     from ..sprints.reading_list import pin, render_markdown
 
@@ -540,21 +540,19 @@ def reading(
     if action and not words:
         raise typer.BadParameter(f"`sprint reading {action}` needs the id of at least one pile item")
     chosen = _sprint(sprint_id or (words[0] if action is None and words else None))
-    workspace = current_workspace()
-    pile = Pile.open(workspace) if action or workspace.pile_path.exists() else None
-    try:
-        if action and pile is not None:
+    with ExitStack() as stack:
+        opened = None
+        if action or current_workspace().pile_path.exists():
+            opened = stack.enter_context(open_pile(writes=bool(action), why="the sprint's reading-list pins"))
+        if action and opened is not None:
             for ref in words:
-                item_id = pin(pile.conn, chosen.id, ref, remove=action == "remove")
+                item_id = pin(opened.conn, chosen.id, ref, remove=action == "remove")
                 typer.echo(
                     f"{'Removed' if action == 'remove' else 'Pinned'} {item_id} "
                     f"{'from' if action == 'remove' else 'to'} sprint {chosen.id}'s reading list.",
                     err=as_json,
                 )
-        result = refresh_reading(chosen, write=refresh, conn=pile.conn if pile else None)
-    finally:
-        if pile:
-            pile.close()
+        result = refresh_reading(chosen, write=refresh, conn=opened.conn if opened else None)
     if as_json:
         print_json(result)
     elif result.entries:
