@@ -71,6 +71,7 @@ from .llm_budget import (
 )
 from .llm_log import LoggedCall, recent_calls
 from .llm_structured import Model, StructuredAnswer, parse_answer, strict_json_schema, with_schema_in_prompt
+from .reading.summary_rows import endpoint_base_url  # the offline/endpoint rule, read without this module too
 
 # What callers import from here; the budget, the structured-output parsing and the call log's reader
 # live in llm_budget, llm_structured and llm_log.
@@ -138,7 +139,7 @@ class Endpoint:
 def resolve_endpoint(config: LLMConfig, environ: Mapping[str, str] | None = None) -> Endpoint | None:
     """The endpoint `[llm]` and the environment describe, or None when none is configured (offline)."""
     environ = os.environ if environ is None else environ
-    base_url = config.base_url or environ.get("OPENAI_BASE_URL", "")
+    base_url = endpoint_base_url(config, environ)
     if not base_url:
         return None
     # Local servers usually need no key; the client insists on one, so a placeholder stands in.

@@ -16,11 +16,10 @@ from collections import Counter
 
 from . import judge
 from .stopwords import SUMMARY_STOP_WORDS
+from .summary_rows import OFFLINE_MODEL as OFFLINE_MODEL
+from .summary_rows import OFFLINE_VERSION as OFFLINE_VERSION
 from .summary_schema import Claim, ContributionKind, Insight, SourceDocument, Summary, split_sentences
 
-OFFLINE_MODEL = "offline-extractive"
-# v2: the learned judge and "unjudged" for items with too little text (v1 counted cue words).
-OFFLINE_VERSION = "offline-v2"
 MAX_QUOTE_WORDS = 25
 MAX_CLAIMS = 3
 # The schema's limits (summary_schema): a summary is cut to fit them, never left to fail validation.

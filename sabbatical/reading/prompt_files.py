@@ -23,6 +23,7 @@ from string import Template
 import yaml
 
 from ..errors import NotFound
+from .summary_rows import resolve_version as resolve_version  # light: ranking resolves versions too
 from .summary_schema import SourceDocument
 
 PROMPTS_PACKAGE = "sabbatical"
@@ -106,14 +107,6 @@ def available_prompts(purpose: str = "summarise") -> list[str]:
         if entry.name.startswith(purpose + "-") and entry.name.endswith(".md")
     ]
     return sorted(names, key=_version_number)
-
-
-def resolve_version(name: str, purpose: str = "summarise") -> str:
-    """'v2', '2' or 'summarise-v2' → 'summarise-v2'."""
-    name = name.strip()
-    if re.fullmatch(r"v?\d+", name):
-        name = f"{purpose}-v{name.lstrip('v')}"
-    return name
 
 
 def load_prompt(version: str, purpose: str = "summarise") -> Prompt:

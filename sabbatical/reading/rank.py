@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import Config
 from . import embed, search, topics, triage
+from .summary_rows import latest_summary_rows, preferred_key  # not the summariser: its imports cost 0.25–0.45 s
 
 if TYPE_CHECKING:
     import numpy as np
@@ -126,7 +127,6 @@ def rank_items(
     Every candidate is scored (numbers only); the words of "why" and the rest of an item are put
     together only for the `limit` items returned, which is most of the work on a large pile.
     """
-    from .summarise import latest_summary_rows, preferred_key  # pydantic and the summariser: only when ranking
 
     now = now or datetime.now(UTC)
     triage.check_state(state)
@@ -434,7 +434,6 @@ def judge_calibration(
 def judge_agreement(conn: sqlite3.Connection, config: Config, decided: dict[str, str] | None = None) -> JudgeAgreement:
     """How often the judge agrees with your keep/star vs drop: as it is, and calibrated (held out)."""
     from . import taste
-    from .summarise import latest_summary_rows, preferred_key
 
     decided = triage.state_map(conn) if decided is None else decided
     # the decided items' only

@@ -38,6 +38,8 @@ from ..llm import LLM, Budget, CallContext, Endpoint, budget_from_config, parse_
 from .neighbours import NeighbourFinder
 from .offline import OFFLINE_MODEL, OFFLINE_VERSION, summarise_offline
 from .prompt_files import Prompt, load_prompt, resolve_version
+from .summary_rows import latest_summary_rows as latest_summary_rows
+from .summary_rows import preferred_key as preferred_key
 from .summary_schema import (
     MIN_JUDGE_WORDS,
     JudgedSummary,
@@ -326,6 +328,7 @@ def _run_endpoint(
         writer.add(_offline_outcome(document))
         progress(1)
     todo = [d for d in todo if d.judgeable]
+    near.run_ahead(todo)  # the workers take the items in this order
     with ThreadPoolExecutor(
         max_workers=producer.endpoint.concurrency,  # type: ignore[union-attr]
         thread_name_prefix="summarise",
@@ -380,6 +383,7 @@ def judge_documents(
     found: dict[str, Summary | None] = {d.id: _offline_outcome(d).summary for d in documents if not d.judgeable}
     asked = [d for d in documents if d.judgeable]
     prompt = producer.prompt
+    near.run_ahead(asked)
     try:
         with ThreadPoolExecutor(max_workers=producer.endpoint.concurrency) as pool:  # type: ignore[union-attr]
             for outcome in pool.map(lambda d: _ask_endpoint(llm, prompt, d, near, purpose), asked):
@@ -541,42 +545,6 @@ class StoredSummary:
     error: str | None = None
 
 
-def latest_summary_rows(
-    conn: sqlite3.Connection,
-    item_ids: Iterable[str] | None = None,
-    prefer: tuple[str, str] | None = None,
-    *,
-    columns: tuple[str, ...] | None = None,
-) -> dict[str, sqlite3.Row]:
-    """The chosen ok summary row of each item (of the given items, or of all), without parsing it.
-
-    The rule, in order: a summary of the item's current text; then the `prefer`red (prompt version,
-    model) (pass `preferred_key(config)` to follow the configured producer); then the newest.
-    `columns` (names of the summaries table's columns, item_id among them) reads only those: ranking
-    reads four, not every summary's JSON, which was a third of `pile inbox` on a summarised pile.
-    """
-    prefer = prefer or ("", "")
-    wanted = None if item_ids is None else list(item_ids)
-    selected = "s.*" if columns is None else ", ".join(f"s.{name}" for name in columns if name.isidentifier())
-    query = (
-        f"SELECT {selected}, (s.content_hash = i.content_hash) AS current "
-        "FROM summaries s JOIN items i ON i.id = s.item_id "
-        "WHERE s.status = 'ok' ORDER BY s.item_id, current DESC, (s.prompt_version = ? AND s.model = ?) DESC, s.id DESC"
-    )
-    found: dict[str, sqlite3.Row] = {}
-    if wanted is not None and len(wanted) <= 500:
-        marks = ",".join("?" for _ in wanted)
-        query = query.replace("WHERE s.status = 'ok'", f"WHERE s.status = 'ok' AND s.item_id IN ({marks})")
-        rows = conn.execute(query, (*wanted, *prefer))
-    else:
-        rows = conn.execute(query, prefer)
-    allowed = None if wanted is None else set(wanted)
-    for row in rows:
-        if row["item_id"] not in found and (allowed is None or row["item_id"] in allowed):
-            found[row["item_id"]] = row
-    return found
-
-
 def latest_summaries(
     conn: sqlite3.Connection, item_ids: Iterable[str] | None = None, prefer: tuple[str, str] | None = None
 ) -> dict[str, StoredSummary]:
@@ -589,13 +557,6 @@ def latest_summary(
 ) -> StoredSummary | None:
     """The latest ok summary of one item (see `latest_summaries`), or None."""
     return latest_summaries(conn, [item_id], prefer).get(item_id)
-
-
-def preferred_key(config: LLMConfig, environ: dict[str, str] | None = None) -> tuple[str, str]:
-    """(prompt version, model) of the configured producer, for `prefer=` above."""
-    if resolve_endpoint(config, environ) is None:
-        return OFFLINE.key
-    return (resolve_version(config.prompt), config.model)
 
 
 def _stored(row: sqlite3.Row) -> StoredSummary:
