@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import SabbaticalError
 from .model import SiteArtifact, SiteEntry, SiteNotebook, SiteSprint
@@ -32,6 +32,8 @@ MAX_ARTIFACT_BYTES = 20 * 1024 * 1024
 MAX_CAPTION_BYTES = 64 * 1024
 _SKIPPED_NAMES = {".ipynb_checkpoints", "__pycache__", ".DS_Store"}
 _EVIDENCE_KEYS = ("cites", "evidence_runs", "evidence_figures")
+# The front matter a sprint page shows as sprint.md holds it (SiteSprint's fields of the same names).
+_FRONT_MATTER_SHOWN = ("id", "title", "question", "hypothesis", "start", "end", "status", "answer", "closed")
 
 
 def public_sprints(workspace: Workspace, problems: list[str]) -> list[SiteSprint]:
@@ -61,16 +63,8 @@ def site_sprint_of(sprint: Sprint, problems: list[str] | None = None) -> SiteSpr
         return None
     root = sprint_root(sprint, problems)
     site_sprint = SiteSprint(
-        id=meta.id,
         folder=sprint.name,
-        title=meta.title,
-        question=meta.question,
-        hypothesis=meta.hypothesis,
-        start=meta.start,
-        end=meta.end,
-        status=meta.status,
-        answer=meta.answer,
-        closed=meta.closed,
+        **_same_named(meta, _FRONT_MATTER_SHOWN),
         sections={name: body.strip() for name, body in document.sections},
         artifacts=artifacts_of(sprint.artifacts_dir, root, problems) if root else [],
         notebooks=notebooks_of(sprint.notebooks_dir, root, problems) if root else [],
@@ -107,10 +101,7 @@ def public_entries(sprint: Sprint, site_sprint: SiteSprint) -> list[SiteEntry]:
             details["after_close"] = "stale" if entry.stale else "kept"
         entries.append(
             SiteEntry(
-                kind=entry.kind,
-                text=entry.text,
-                time=entry.time,
-                source=entry.source,
+                **_same_named(entry, ("kind", "text", "time", "source")),
                 sprint_id=site_sprint.id,
                 sprint_title=site_sprint.title,
                 sprint_page=site_sprint.page,
@@ -118,6 +109,11 @@ def public_entries(sprint: Sprint, site_sprint: SiteSprint) -> list[SiteEntry]:
             )
         )
     return entries
+
+
+def _same_named(record: object, names: tuple[str, ...]) -> dict[str, Any]:
+    """The record's values of these fields, for a site record whose fields have the same names."""
+    return {name: getattr(record, name) for name in names}
 
 
 def sprint_root(sprint: Sprint, problems: list[str]) -> Path | None:
@@ -137,11 +133,8 @@ def artifacts_of(folder: Path, root: Path, problems: list[str]) -> list[SiteArti
     `root` is the sprint folder: only regular files resolving inside it are listed; everything skipped is
     one line in `problems`, naming the file.
     """
-    label = f"sprints/{folder.parent.name}/{folder.name}"
-    if not os.path.lexists(folder):
-        return []
-    if not is_inside(folder, root) or not folder.is_dir():
-        problems.append(f"{label}: {publish_problem(folder, root) or 'is not a folder'} — it was left out of the site")
+    label = _listable_label(folder, root, problems)
+    if label is None:
         return []
     artifacts = []
     for path, relative in _walk(folder, root, label, problems):
@@ -158,6 +151,18 @@ def artifacts_of(folder: Path, root: Path, problems: list[str]) -> list[SiteArti
             )
         )
     return sorted(artifacts, key=lambda artifact: artifact.name)
+
+
+def _listable_label(folder: Path, root: Path, problems: list[str]) -> str | None:
+    """How problems name a sprint's artifacts or notebooks folder, or None when it is not listed: it does not
+    exist (nothing to say), or it is not a folder inside the sprint (one line in `problems`)."""
+    label = f"sprints/{folder.parent.name}/{folder.name}"
+    if not os.path.lexists(folder):
+        return None
+    if not is_inside(folder, root) or not folder.is_dir():
+        problems.append(f"{label}: {publish_problem(folder, root) or 'is not a folder'} — it was left out of the site")
+        return None
+    return label
 
 
 def _walk(folder: Path, root: Path, label: str, problems: list[str]):
@@ -207,11 +212,8 @@ def default_alt(name: str) -> str:
 
 def notebooks_of(folder: Path, root: Path, problems: list[str]) -> list[SiteNotebook]:
     """The publishable notebooks in a sprint's notebooks folder (regular files inside the sprint folder)."""
-    label = f"sprints/{folder.parent.name}/{folder.name}"
-    if not os.path.lexists(folder):
-        return []
-    if not is_inside(folder, root) or not folder.is_dir():
-        problems.append(f"{label}: {publish_problem(folder, root) or 'is not a folder'} — it was left out of the site")
+    label = _listable_label(folder, root, problems)
+    if label is None:
         return []
     found = []
     for path in sorted(folder.glob("*.ipynb")):
