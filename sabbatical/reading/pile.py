@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
 from .. import db
@@ -155,6 +155,19 @@ class Item:
     links_in: list[LinkedItem] = field(default_factory=list)
 
 
+# An Item's fields without a default are the items table's columns of the same names; these hold JSON text.
+_ITEM_COLUMNS = tuple(f.name for f in fields(Item) if f.default is MISSING and f.default_factory is MISSING)
+_JSON_COLUMNS = ("authors", "categories", "extra")
+
+
+def _item_of(row: sqlite3.Row) -> Item:
+    """An items row as an Item (its aliases, versions, sources and links are filled by `Pile.get`)."""
+    columns = {name: row[name] for name in _ITEM_COLUMNS}
+    columns.update({name: json.loads(columns[name]) for name in _JSON_COLUMNS})
+    columns["private"] = bool(columns["private"])
+    return Item(**columns)
+
+
 @dataclass
 class ItemRow:
     """An item as `Pile.list` shows it."""
@@ -279,25 +292,7 @@ class Pile:
         """Everything about one item: fields, aliases, versions, sources and links."""
         item_id = self.resolve(ref)
         row = self.conn.execute("SELECT * FROM items WHERE id = ?", (item_id,)).fetchone()
-        item = Item(
-            id=row["id"],
-            seq=row["seq"],
-            kind=row["kind"],
-            title=row["title"],
-            authors=json.loads(row["authors"]),
-            abstract=row["abstract"],
-            content=row["content"],
-            url=row["url"],
-            published=row["published"],
-            updated=row["updated"],
-            categories=json.loads(row["categories"]),
-            content_hash=row["content_hash"],
-            private=bool(row["private"]),
-            extra=json.loads(row["extra"]),
-            first_seen=row["first_seen"],
-            last_changed=row["last_changed"],
-            metadata_from=row["metadata_from"],
-        )
+        item = _item_of(row)
         q = self.conn.execute
         item.aliases = [
             (r["alias"], r["kind"])
