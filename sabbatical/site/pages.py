@@ -590,12 +590,17 @@ def published_word(reading: SiteReading) -> str:
     return _PUBLISHED_WORDS.get(reading.states, "collected")
 
 
+def _reading_page_start(data: SiteData, heading: str, page: str) -> list[str]:
+    """A reading page's heading and feedback action; when nothing is published, also the line that says so."""
+    lines = [f"# {heading}", "", *feedback_lines(data, f"{heading} · {data.title}", page)]
+    return lines if data.reading.topics else [*lines, "Nothing from the reading pile is published yet.", ""]
+
+
 def reading_page(data: SiteData) -> str:
     reading = data.reading
-    lines = ["# Reading", ""]
-    lines += feedback_lines(data, f"Reading · {data.title}", READING_PAGE)
+    lines = _reading_page_start(data, "Reading", READING_PAGE)
     if not reading.topics:
-        return "\n".join(lines + ["Nothing from the reading pile is published yet.", ""])
+        return "\n".join(lines)
     word = published_word(reading)
     lines += [
         f"{counted(reading.item_count, 'item')} {word}, in {counted(len(reading.topics), 'topic')}; the "
@@ -618,10 +623,9 @@ def reading_page(data: SiteData) -> str:
 def digest_page(data: SiteData) -> str:
     """The digest of what is published: items that joined the pile lately, then the best of each topic."""
     reading = data.reading
-    lines = ["# Latest digest", ""]
-    lines += feedback_lines(data, f"Latest digest · {data.title}", DIGEST_PAGE)
+    lines = _reading_page_start(data, "Latest digest", DIGEST_PAGE)
     if not reading.topics:
-        return "\n".join(lines + ["Nothing from the reading pile is published yet.", ""])
+        return "\n".join(lines)
     since = reading.digest_since
     new = [(topic, [i for i in topic.all_items if (i.first_seen or "") >= since]) for topic in reading.topics]
     count = sum(len(items) for _, items in new)
