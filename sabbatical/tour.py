@@ -146,7 +146,9 @@ def organise_stage(workspace: Workspace) -> str:
         hits = search.search(conn, workspace.config, query, limit=1)
         found = f"search {query!r} → {hits[0].title!r} ({hits[0].why_text})" if hits else f"search {query!r} → nothing"
         path = workspace.digest_path
-        digest.write_digest(conn, workspace.config, path, since="100y", sprints_dir=workspace.sprints_dir)
+        digest.write_digest(
+            digest.build_digest(conn, workspace.config, since="100y", sprints_dir=workspace.sprints_dir), path
+        )
         placed, unsorted = conn.execute(
             "SELECT COUNT(topic_id), COUNT(*) - COUNT(topic_id) FROM item_topics"
         ).fetchone()

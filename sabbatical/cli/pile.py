@@ -23,6 +23,7 @@ Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 @pile.command("list")
+@pile_find.takes_filters("tag", "topic", "since", "sprint")
 def list_items(
     kind: Annotated[str | None, typer.Option("--kind", help="paper, post, page or document.")] = None,
     source: Annotated[
@@ -34,32 +35,17 @@ def list_items(
         str | None,
         typer.Option("--state", help="inbox, kept, starred or dropped: ranked best first, each with why it is there."),
     ] = None,
-    tag: pile_find.Tag = None,
-    topic_: pile_find.Topic = None,
-    since: pile_find.Since = None,
-    sprint: pile_find.SprintOption = None,
+    filter_options: pile_find.FilterOptions = pile_find.NO_FILTERS,
     as_json: Json = False,
 ) -> None:
     """List items, newest first (with --state: ranked, best first)."""
     from ..reading.search import allowed_ids
 
     if state:
-        pile_find.list_by_state(
-            state,
-            limit=limit or None,
-            as_json=as_json,
-            kind=kind,
-            source=source,
-            tag=tag,
-            topic=topic_,
-            since=since,
-            sprint=sprint,
-        )
+        pile_find.list_by_state(state, limit=limit or None, as_json=as_json, kind=kind, source=source, **filter_options)
         return
     with open_pile() as opened:
-        filters = pile_find.item_filters(
-            opened.conn, opened.workspace, tag=tag, topic=topic_, since=since, sprint=sprint
-        )
+        filters = pile_find.item_filters(opened.conn, opened.workspace, **filter_options)
         rows = opened.pile.list(kind=kind, source=source, limit=limit or None, only=allowed_ids(opened.conn, filters))
         if as_json:
             print_json(item_json(opened.conn, [r.id for r in rows]))
@@ -95,27 +81,8 @@ def open_(
     typer.echo(f"Opened {done.handle} {done.title} ({done.url})")
 
 
-@pile.command("private")
-def private(ids: Ids) -> None:
-    """Mark items private: never published on the site or in the digest (`pile public` undoes it)."""
-    _set_private(ids, True)
-
-
-@pile.command("public")
-def public(ids: Ids) -> None:
-    """Make private items publishable again."""
-    _set_private(ids, False)
-
-
-def _set_private(ids: list[str], private: bool) -> None:
-    from ..reading import triage
-
-    with open_pile(writes=True) as opened, pile_find._show_recorded(lambda r: f"{r.label}: {r.state}"):
-        for record in triage.set_private(opened.conn, ids, private):
-            typer.echo(f"{record.label}: {record.state}")
-
-
 @pile.command("export")
+@pile_find.takes_filters(*pile_find.FILTER_OPTIONS)
 def export(
     format_: Annotated[
         str,
@@ -137,13 +104,7 @@ def export(
             "standard output when not given (markdown: ./pile-notes).",
         ),
     ] = None,
-    tag: pile_find.Tag = None,
-    state: pile_find.State = None,
-    topic_: pile_find.Topic = None,
-    kind: pile_find.Kind = None,
-    since: pile_find.Since = None,
-    source: pile_find.Source = None,
-    sprint: pile_find.SprintOption = None,
+    filter_options: pile_find.FilterOptions = pile_find.NO_FILTERS,
 ) -> None:
     """Export the pile: JSON lines (lossless), BibTeX, CSL-JSON or Markdown notes (one per item)."""
     import sys
@@ -153,17 +114,7 @@ def export(
     from ..reading.summarise import preferred_key
 
     with open_pile() as opened:
-        filters = pile_find.item_filters(
-            opened.conn,
-            opened.workspace,
-            tag=tag,
-            state=state,
-            topic=topic_,
-            kind=kind,
-            since=since,
-            source=source,
-            sprint=sprint,
-        )
+        filters = pile_find.item_filters(opened.conn, opened.workspace, **filter_options)
         allowed = allowed_ids(opened.conn, filters)  # None: every item
         ids = None if allowed is None else sorted(allowed)
         count = exports.write_export(

@@ -6,9 +6,12 @@ event, and `pile unmark ID` puts an item back in the inbox. Nothing is ever dele
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import inspect
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from types import MappingProxyType
 from typing import Annotated, Any
 
 import typer
@@ -43,19 +46,53 @@ SprintOption = Annotated[
     str | None,
     typer.Option("--sprint", help="Only items a sprint names (its reading list and citations): number, slug or words."),
 ]
+FILTER_OPTIONS = {
+    "tag": Tag,
+    "state": State,
+    "topic": Topic,
+    "kind": Kind,
+    "since": Since,
+    "source": Source,
+    "sprint": SprintOption,
+}
+FilterOptions = Mapping[str, str | None]
+NO_FILTERS: FilterOptions = MappingProxyType({})
+
+
+def takes_filters(*names: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Give a command these filter options (of FILTER_OPTIONS), where its `filter_options` parameter stands;
+    the command receives what they say as that one mapping, which `item_filters` takes as keywords."""
+
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        own = inspect.signature(command, eval_str=True)
+        parameters = []
+        for parameter in own.parameters.values():
+            if parameter.name == "filter_options":
+                parameters += [_keyword(name, FILTER_OPTIONS[name], None) for name in names]
+            else:
+                parameters.append(parameter.replace(kind=inspect.Parameter.KEYWORD_ONLY))
+
+        @functools.wraps(command)
+        def with_filters(**values: Any) -> None:
+            command(filter_options={name: values.pop(name) for name in names}, **values)
+
+        with_filters.__signature__ = own.replace(parameters=parameters)  # type: ignore[attr-defined]
+        with_filters.__annotations__ = {p.name: p.annotation for p in parameters}
+        return with_filters
+
+    return decorate
+
+
+def _keyword(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
 
 
 # -- finding ---------------------------------------------------------------------------------------------
 @commands.command("search")
+@takes_filters("topic", "kind", "state", "since", "source", "tag", "sprint")
 def search(
     query: Annotated[str, typer.Argument(help="Words to look for; any text is safe.")],
-    topic_: Annotated[str | None, typer.Option("--topic", help="Topic number or name, or 'unsorted'.")] = None,
-    kind: Annotated[str | None, typer.Option("--kind", help="paper, post, page or document.")] = None,
-    state: Annotated[str | None, typer.Option("--state", help="inbox, kept, starred or dropped.")] = None,
-    since: Annotated[str | None, typer.Option("--since", help="Published since: 7d, 2w, 3m, 1y or a date.")] = None,
-    source: Annotated[str | None, typer.Option("--source", help="Source id, kind, or part of its URL/title.")] = None,
-    tag: Tag = None,
-    sprint: SprintOption = None,
+    filter_options: FilterOptions = NO_FILTERS,
     mode: Annotated[
         str, typer.Option("--mode", help="hybrid (words and meaning, fused), words or meaning.")
     ] = "hybrid",
@@ -69,17 +106,7 @@ def search(
     from ..reading import search as searching
 
     with open_pile() as opened:
-        filters = item_filters(
-            opened.conn,
-            opened.workspace,
-            topic=topic_,
-            kind=kind,
-            state=state,
-            since=since,
-            source=source,
-            tag=tag,
-            sprint=sprint,
-        )
+        filters = item_filters(opened.conn, opened.workspace, **filter_options)
         hits = searching.search(opened.conn, opened.workspace.config, query, limit=limit, filters=filters, mode=mode)
         handles = item_handles(opened.conn, [h.id for h in hits])
         if as_json:
@@ -221,12 +248,42 @@ def topic_merge(into: str, others: Annotated[list[str], typer.Argument(help="Top
 
 
 # -- triage --------------------------------------------------------------------------------------------
-def _triage(ids: list[str], action: str) -> None:
+# The commands that mark items, one event an item, each printing `#12: state` for each:
+# name → (help, the `reading.triage` function that records it, what that function takes after the items).
+MARKING_COMMANDS: dict[str, tuple[str, str, str | bool]] = {
+    "keep": ("Keep items.", "triage", "keep"),
+    "star": ("Star items.", "triage", "star"),
+    "drop": ("Drop items (they stay in the pile, out of the inbox).", "triage", "drop"),
+    "unmark": ("Put items back in the inbox.", "triage", "inbox"),
+    "private": (
+        "Mark items private: never published on the site or in the digest (`pile public` undoes it).",
+        "set_private",
+        True,
+    ),
+    "public": ("Make private items publishable again.", "set_private", False),
+}
+
+
+def _mark(ids: list[str], function: str, argument: str | bool) -> None:
     from ..reading import triage
 
-    with open_pile(writes=True) as opened, _show_recorded(lambda r: f"{r.label}: {r.state}"):
-        for record in triage.triage(opened.conn, ids, action):
-            typer.echo(f"{record.label}: {record.state}")
+    def line(record: Any) -> str:
+        return f"{record.label}: {record.state}"
+
+    with open_pile(writes=True) as opened, _show_recorded(line):
+        for record in getattr(triage, function)(opened.conn, ids, argument):
+            typer.echo(line(record))
+
+
+def _marking_command(function: str, argument: str | bool) -> Any:
+    def command(ids: Ids) -> None:
+        _mark(ids, function, argument)
+
+    return command
+
+
+for _name, (_help, _function, _argument) in MARKING_COMMANDS.items():
+    commands.command(_name, help=_help)(_marking_command(_function, _argument))
 
 
 @contextmanager
@@ -240,30 +297,6 @@ def _show_recorded(line: Any) -> Iterator[None]:
         for record in getattr(exc, "recorded", []):
             typer.echo(line(record))
         raise
-
-
-@commands.command("keep")
-def keep(ids: Ids) -> None:
-    """Keep items."""
-    _triage(ids, "keep")
-
-
-@commands.command("star")
-def star(ids: Ids) -> None:
-    """Star items."""
-    _triage(ids, "star")
-
-
-@commands.command("drop")
-def drop(ids: Ids) -> None:
-    """Drop items (they stay in the pile, out of the inbox)."""
-    _triage(ids, "drop")
-
-
-@commands.command("unmark")
-def unmark(ids: Ids) -> None:
-    """Put items back in the inbox."""
-    _triage(ids, "inbox")
 
 
 @commands.command("undo")
@@ -304,14 +337,10 @@ def tag(
 
 
 @commands.command("triage")
+@takes_filters("tag", "topic", "kind", "since", "source", "sprint")
 def triage_screen(
     state: Annotated[str, typer.Option("--state", help="inbox, kept, starred or dropped.")] = "inbox",
-    tag: Tag = None,
-    topic_: Topic = None,
-    kind: Kind = None,
-    since: Since = None,
-    source: Source = None,
-    sprint: SprintOption = None,
+    filter_options: FilterOptions = NO_FILTERS,
 ) -> None:
     """Triage on one screen: j/k move, K keep, s star, d drop, u undo, n note, t tag, o open, / search,
     enter for the full summary, q quit (each key records what the matching command does)."""
@@ -326,9 +355,7 @@ def triage_screen(
                 "pile triage is a screen and needs a terminal; `pile inbox` (or `pile list --state "
                 "…`) prints the same items, and `pile keep|star|drop ID…` triages them"
             )
-        filters = item_filters(
-            opened.conn, opened.workspace, topic=topic_, kind=kind, since=since, source=source, tag=tag, sprint=sprint
-        )
+        filters = item_filters(opened.conn, opened.workspace, **filter_options)
         rows = triage_ui.ranked_rows(
             opened.conn,
             opened.workspace.config,
@@ -342,23 +369,17 @@ def triage_screen(
 
 # -- ranking, digest, stats -----------------------------------------------------------------------------
 @commands.command("inbox")
+@takes_filters("tag", "topic", "kind", "since", "source", "sprint")
 def inbox(
     limit: Limit = 20,
-    tag: Tag = None,
-    topic_: Topic = None,
-    kind: Kind = None,
-    since: Since = None,
-    source: Source = None,
-    sprint: SprintOption = None,
+    filter_options: FilterOptions = NO_FILTERS,
     as_json: Json = False,
 ) -> None:
     """The inbox, best first: insight × relevance × recency, each with why it is here."""
     from ..reading import rank
 
     with open_pile() as opened:
-        filters = item_filters(
-            opened.conn, opened.workspace, topic=topic_, kind=kind, since=since, source=source, tag=tag, sprint=sprint
-        )
+        filters = item_filters(opened.conn, opened.workspace, **filter_options)
         ranked = rank.rank_items(
             opened.conn,
             opened.workspace.config,
@@ -410,15 +431,11 @@ def print_ranked(ranked: list[Any], as_json: bool, handles: dict[str, str]) -> N
 
 
 @commands.command("digest")
+@takes_filters("tag", "state", "topic", "kind", "source", "sprint")
 def digest(
     since: Annotated[str, typer.Option("--since", help="New since: 7d, 2w, 1m or a date.")] = "7d",
     out: Annotated[Path | None, typer.Option("--out", help="Where to write (default: reading/digest.md).")] = None,
-    tag: Tag = None,
-    state: State = None,
-    topic_: Topic = None,
-    kind: Kind = None,
-    source: Source = None,
-    sprint: SprintOption = None,
+    filter_options: FilterOptions = NO_FILTERS,
 ) -> None:
     """Write a Markdown digest of new and top-ranked items, by topic."""
     from ..errors import UsageError
@@ -428,18 +445,12 @@ def digest(
         writes=out is None, why="`pile digest` writes reading/digest.md (--out FILE writes it elsewhere)"
     ) as opened:
         path = out or opened.workspace.digest_path
-        filters = item_filters(
-            opened.conn, opened.workspace, tag=tag, state=state, topic=topic_, kind=kind, source=source, sprint=sprint
-        )
+        filters = item_filters(opened.conn, opened.workspace, **filter_options)
         try:
-            written = digests.write_digest(
-                opened.conn,
-                opened.workspace.config,
-                path,
-                since=since,
-                sprints_dir=opened.workspace.sprints_dir,
-                filters=filters,
+            built = digests.build_digest(
+                opened.conn, opened.workspace.config, since=since, sprints_dir=opened.workspace.sprints_dir, filters=filters
             )
+            written = digests.write_digest(built, path)
         except OSError as exc:
             raise UsageError(
                 f"cannot write the digest to {path}: {exc.strerror or exc} — give --out a file "

@@ -77,18 +77,8 @@ def build_digest(
     return digest
 
 
-def write_digest(
-    conn: sqlite3.Connection,
-    config: Config,
-    path: Path,
-    *,
-    since: str = "7d",
-    sprints_dir: Path | None = None,
-    now: datetime | None = None,
-    filters: search.Filters | None = None,
-) -> Digest:
-    """Build the digest and write it to `path` (folders created); return it."""
-    digest = build_digest(conn, config, since=since, sprints_dir=sprints_dir, now=now, filters=filters)
+def write_digest(digest: Digest, path: Path) -> Digest:
+    """Write a built digest (`build_digest`) to `path` (folders created); return it, knowing its path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(digest.markdown, encoding="utf-8")
