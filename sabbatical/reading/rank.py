@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -67,31 +68,40 @@ class RankedItem:
     why: str
 
 
-@dataclass
-class TasteReport:
+@dataclass(kw_only=True)
+class _LearntFromDecisions:
+    """How well something learnt from your keep/star vs drop decisions predicts them, cross-validated."""
+
+    labelled: int
+    active: bool  # enough decisions of each kind to learn from
+    held_out_accuracy: float | None = None
+    baseline_accuracy: float | None = None  # always guessing the larger class
+    folds: int = 0
+    needs: str = ""
+
+    def cross_validated(self, positives: int, held_out_accuracy: Callable[[int], float]) -> None:
+        """Fill the held-out figures from `held_out_accuracy(folds)` (at most 5 folds, one positive or negative
+        in each at the least)."""
+        negatives = self.labelled - positives
+        self.folds = min(5, positives, negatives)
+        self.held_out_accuracy = round(held_out_accuracy(self.folds), 3)
+        self.baseline_accuracy = round(max(positives, negatives) / self.labelled, 3)
+
+
+@dataclass(kw_only=True)
+class TasteReport(_LearntFromDecisions):
     """How far the ranking has learned from your triage."""
 
-    labelled: int
     positives: int
     negatives: int
-    active: bool
-    held_out_accuracy: float | None = None
-    baseline_accuracy: float | None = None
-    folds: int = 0
-    needs: str = ""
 
 
-@dataclass
-class JudgeAgreement:
-    """How well the insight judge agrees with your keep/star (insight ≥ 0.5) and drop (< 0.5) decisions."""
+@dataclass(kw_only=True)
+class JudgeAgreement(_LearntFromDecisions):
+    """How well the insight judge agrees with your keep/star (insight ≥ 0.5) and drop (< 0.5) decisions
+    (`active`: calibrating the score on your decisions; `held_out_accuracy`: the calibrated score's)."""
 
-    labelled: int
-    active: bool  # calibrating the score on your decisions
     raw_accuracy: float | None = None  # the judge's own score read at 0.5 (nothing learnt from you)
-    held_out_accuracy: float | None = None  # the calibrated score, cross-validated
-    baseline_accuracy: float | None = None
-    folds: int = 0
-    needs: str = ""
 
 
 @dataclass
@@ -371,27 +381,26 @@ def taste_report(conn: sqlite3.Connection, config: Config, decided: dict[str, st
     if index is None:
         empty = not conn.execute("SELECT 1 FROM items LIMIT 1").fetchone()
         return TasteReport(
-            0,
-            0,
-            0,
-            False,
+            labelled=0,
+            positives=0,
+            negatives=0,
+            active=False,
             needs="the pile is empty"
             if empty
             else "the pile has no vectors yet (`sabbatical pile organise` embeds it)",
         )
     vectors, labels = _labelled(index, triage.state_map(conn) if decided is None else decided)
     positives = int(labels.sum())
-    report = TasteReport(len(labels), positives, len(labels) - positives, _enough(labels))
+    report = TasteReport(
+        labelled=len(labels), positives=positives, negatives=len(labels) - positives, active=_enough(labels)
+    )
     if not report.active:
         report.needs = (
             f"needs ≥ {MIN_LABELLED} keep/star/drop decisions with ≥ {MIN_PER_CLASS} of each "
             f"(have {positives} kept/starred, {len(labels) - positives} dropped)"
         )
         return report
-    folds = min(5, positives, len(labels) - positives)
-    report.held_out_accuracy = round(taste.held_out_accuracy(vectors, labels, folds), 3)
-    report.baseline_accuracy = round(max(positives, len(labels) - positives) / len(labels), 3)
-    report.folds = folds
+    report.cross_validated(positives, lambda folds: taste.held_out_accuracy(vectors, labels, folds))
     return report
 
 
@@ -440,7 +449,7 @@ def judge_agreement(conn: sqlite3.Connection, config: Config, decided: dict[str,
     summaries = latest_summary_rows(conn, list(decided), prefer=preferred_key(config.llm), columns=SUMMARY_COLUMNS)
     scores, labels = _judged_decisions(summaries, decided)
     positives = sum(labels)
-    report = JudgeAgreement(len(labels), _enough_decisions(labels))
+    report = JudgeAgreement(labelled=len(labels), active=_enough_decisions(labels))
     if labels:
         report.raw_accuracy = round(sum((s >= 0.5) == bool(y) for s, y in zip(scores, labels)) / len(labels), 3)
     if not report.active:
@@ -449,10 +458,7 @@ def judge_agreement(conn: sqlite3.Connection, config: Config, decided: dict[str,
             f"of each (have {positives} kept/starred, {len(labels) - positives} dropped)"
         )
         return report
-    folds = min(5, positives, len(labels) - positives)
-    report.held_out_accuracy = round(taste.held_out_accuracy(*_as_arrays(scores, labels), folds), 3)
-    report.baseline_accuracy = round(max(positives, len(labels) - positives) / len(labels), 3)
-    report.folds = folds
+    report.cross_validated(positives, lambda folds: taste.held_out_accuracy(*_as_arrays(scores, labels), folds))
     return report
 
 
