@@ -1,12 +1,14 @@
 """Reading the sprints' MLflow runs for the site: the runs table and the metric charts.
 
-`MlflowClient(tracking_uri=workspace.tracking_uri)` (through `sabbatical.sprints.tracking.client`) is asked
-once for the runs of every published sprint's experiment, then for each metric's full history, which the
-charts need (the sprints library's run summaries keep only best and last). Best values use the sprints
-library's own rule (`summarise_metric`), so the site and `sabbatical sprint status` agree. Every status is
-kept, FAILED and KILLED included. A store that is unreachable is reported once; pages then say so.
-For the workspace's own SQLite store the runs are cached, keyed by the store's file stamps, so a build
-after no new run neither imports MLflow nor opens the store.
+The runs of every published sprint's experiment, each metric's full history included (the charts need it),
+are read as `sprint status` reads them: from the workspace's local SQLite store with the standard library
+(`sabbatical.sprints.mlflow_store`), so a build never imports MLflow for them (seconds of CPU), and through
+`MlflowClient(tracking_uri=workspace.tracking_uri)` for any store that reader cannot read for certain (a
+tracking server, a schema it does not know). Best values use the sprints library's own rule
+(`summarise_run_metric`), so the site and `sabbatical sprint status` agree. Every status is kept, FAILED
+and KILLED included. A store that is unreachable is reported once; pages then say so. For the workspace's
+own SQLite store the runs are also cached, keyed by the store's file stamps, so a build after no new run
+does not open the store.
 
 A run tagged `sabbatical.publish = false` is left off the site: an MLflow param cannot be changed once
 logged, so that tag (not deleting the run) is how a run holding a secret stays private. The tag is per run
@@ -17,12 +19,13 @@ whose name, params or metric names hold a secret refuses the build, naming the r
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .cache import BuildCache, key_of
 from .model import MetricPoint, SiteRun
 
 if TYPE_CHECKING:
+    from ..sprints.mlflow_store import StoredRun
     from ..workspace import Workspace
 
 PUBLISH_TAG = "sabbatical.publish"
@@ -52,12 +55,9 @@ def runs_by_experiment(
         refuse_secret_runs(cached)
         return cached
     try:
-        client = tracking.client(workspace)
-        for run in tracking.all_runs(client, wanted):
-            if kept_off_site(run):
-                continue
-            summarise = _summariser(workspace, run.data.tags)  # each metric's goal as the researcher said it
-            found.setdefault(run.info.experiment_id, []).append(_site_run(client, run, summarise))
+        for run in _stored_runs(workspace, wanted):
+            if not kept_off_site(run.tags):
+                found.setdefault(run.experiment_id, []).append(_site_run(workspace, run))
     except Exception as exc:  # the store is someone else's process or file: report, never crash the build
         problems.append(
             f"MLflow runs could not be read from {workspace.tracking_uri} "
@@ -72,9 +72,20 @@ def runs_by_experiment(
     return found
 
 
-def kept_off_site(run: Any) -> bool:
-    """Whether the researcher tagged this MLflow run `sabbatical.publish = false`."""
-    return str(run.data.tags.get(PUBLISH_TAG, "")).strip().lower() in _OFF
+def _stored_runs(workspace: Workspace, experiment_ids: list[str]) -> list[StoredRun]:
+    """The runs from the local store without MLflow when it can be read for certain, else through MLflow."""
+    from ..sprints import mlflow_store, tracking
+
+    stored = mlflow_store.stored_runs(workspace, experiment_ids)
+    if stored is not None:
+        return stored
+    client = tracking.client(workspace)
+    return [mlflow_store.from_mlflow(client, run) for run in tracking.all_runs(client, experiment_ids)]
+
+
+def kept_off_site(tags: dict[str, str]) -> bool:
+    """Whether the researcher tagged an MLflow run (whose tags these are) `sabbatical.publish = false`."""
+    return str(tags.get(PUBLISH_TAG, "")).strip().lower() in _OFF
 
 
 def refuse_secret_runs(runs: dict[str, list[SiteRun]]) -> None:
@@ -125,32 +136,21 @@ def _run_from(raw: dict) -> SiteRun:
     return SiteRun(**raw, history=history)
 
 
-def _summariser(workspace: Workspace, tags: dict[str, str]) -> Any:
-    from ..sprints import tracking
+def _site_run(workspace: Workspace, run: StoredRun) -> SiteRun:
+    from ..sprints.tracking import summarise_run_metric
 
-    return lambda key, points: tracking.summarise_run_metric(workspace, tags, key, points)
-
-
-def _site_run(client: Any, run: Any, summarise_metric: Any) -> SiteRun:
     site_run = SiteRun(
-        id=run.info.run_id,
-        name=run.info.run_name or run.info.run_id[:8],
-        status=run.info.status,
-        start_ms=run.info.start_time,
-        end_ms=run.info.end_time,
-        params=dict(run.data.params),
+        id=run.id, name=run.name, status=run.status, start_ms=run.start_time, end_ms=run.end_time, params=run.params
     )
-    for key in sorted(run.data.metrics):
-        history = client.get_metric_history(run.info.run_id, key)
-        if not history:
-            continue
-        summary = summarise_metric(key, [(point.step, point.value, point.timestamp) for point in history])
+    for key in sorted(run.history):
+        points = run.history[key]
+        summary = summarise_run_metric(workspace, run.tags, key, points)  # each goal as the researcher said it
         site_run.best[key] = summary.best
         site_run.last[key] = summary.last
-        site_run.history[key] = [MetricPoint(point.step, point.value) for point in history]
+        site_run.history[key] = [MetricPoint(step, value) for step, value, _ in points]
         if summary.goal:
             site_run.goals[key] = summary.goal
-    source = str(run.data.tags.get("mlflow.source.name") or "")
+    source = str(run.tags.get("mlflow.source.name") or "")
     site_run.notebook = source.replace("\\", "/").rsplit("/", 1)[-1]
     return site_run
 

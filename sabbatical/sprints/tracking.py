@@ -274,24 +274,9 @@ def all_runs(mlflow_client: MlflowClient, experiment_ids: list[str]):
 
 
 def _summarise_run(mlflow_client: MlflowClient, run: Any, workspace: Workspace | None = None) -> RunSummary:
-    metrics = {}
-    for key in run.data.metrics:
-        history = mlflow_client.get_metric_history(run.info.run_id, key)
-        if history:
-            metrics[key] = summarise_run_metric(
-                workspace, run.data.tags, key, [(point.step, point.value, point.timestamp) for point in history]
-            )
-    tags = {key: value for key, value in run.data.tags.items() if not key.startswith("mlflow.")}
-    return RunSummary(
-        id=run.info.run_id,
-        name=run.info.run_name or run.info.run_id[:8],
-        status=run.info.status,
-        start_time=run.info.start_time,
-        end_time=run.info.end_time,
-        params=dict(run.data.params),
-        metrics=metrics,
-        tags=tags,
-    )
+    from . import mlflow_store  # reads the local store without MLflow; imports this module
+
+    return mlflow_store.summary_of(workspace, mlflow_store.from_mlflow(mlflow_client, run))
 
 
 def metric_goal(
