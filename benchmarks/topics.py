@@ -12,7 +12,10 @@ category, outlier share, and stability, next to BERTopic on the same texts.
 - **labels on the whole corpus pile**: every arXiv file and feed of the corpus through the real ingester
   (about 8,900 items), organised; the share of topic labels holding a stop word (scikit-learn's English
   list, and the stopwords-iso lists of German, French, Spanish, Dutch, Italian, Portuguese, Slovak and
-  Czech: lists the product does not use, so they check it) or a boilerplate token (a word of the
+  Czech: lists the product does not use, so they check it; a language's list applies to a topic when at
+  least 10% of its items are written in that language, English to every topic, because a word is a stop
+  word in a language: "local" is a Portuguese function word and an English subject; the count with every
+  list against every topic is printed too) or a boilerplate token (a word of the
   learnt template of a source the topic's items come from, a link piece, a hyphen-ended fragment, or
   feed furniture such as "score", "comments", "stars"; a template counts when its feed supplies at least a
   quarter of the topic), with 20 labels printed for a person to judge;
@@ -196,16 +199,42 @@ FEED_FURNITURE = frozenset(["score", "comments", "comment", "points", "submitted
 LINK_PIECE = re.compile(r"^(?:[\w-]+\.)+(?:com|org|net|io|ai|dev|co)$|^https?|^www$")
 
 
-def independent_stop_words() -> tuple[frozenset[str], str]:
-    """Stop words from lists the product does not use, and which lists they are."""
+FOREIGN_LANGUAGES = ("de", "fr", "es", "nl", "it", "pt", "sk", "cs")
+# A language's stop words apply to a topic when at least this share of its items is written in that language
+# (English applies to every topic).
+LANGUAGE_SHARE = 0.1
+
+
+def independent_stop_words() -> tuple[dict[str, frozenset[str]], str]:
+    """Stop words by language, from lists the product does not use, and which lists they are."""
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
     try:
         import stopwordsiso
     except ImportError:
-        return frozenset(ENGLISH_STOP_WORDS), "scikit-learn English only (pip install stopwordsiso for the rest)"
-    foreign = stopwordsiso.stopwords(["de", "fr", "es", "nl", "it", "pt", "sk", "cs"])
-    return frozenset(ENGLISH_STOP_WORDS) | frozenset(foreign), "scikit-learn English + stopwords-iso de/fr/es/nl/it/pt/sk/cs"
+        return {"en": frozenset(ENGLISH_STOP_WORDS)}, "scikit-learn English only (pip install stopwordsiso for the rest)"
+    lists = {"en": frozenset(ENGLISH_STOP_WORDS)}
+    lists.update({language: frozenset(stopwordsiso.stopwords(language)) for language in FOREIGN_LANGUAGES})
+    return lists, "scikit-learn English + stopwords-iso " + "/".join(FOREIGN_LANGUAGES)
+
+
+WORD = re.compile(r"[^\W\d_]+")
+
+
+def language_of(text: str, lists: dict[str, frozenset[str]]) -> str:
+    """The language whose stop words the text uses most (English on a tie or when none is used)."""
+    words = WORD.findall(text.lower())
+    hits = {language: sum(word in stop for word in words) for language, stop in lists.items()}
+    best = max(hits, key=lambda language: (hits[language], language == "en"))
+    return best if hits[best] else "en"
+
+
+def stop_words_of_topic(languages: dict[str, int], lists: dict[str, frozenset[str]]) -> frozenset[str]:
+    """The stop words of the languages a topic's items are written in: a word is a stop word in a language,
+    so "local" (a Portuguese function word) is one in a Portuguese topic and a subject in an English one."""
+    size = max(sum(languages.values()), 1)
+    applying = {"en"} | {language for language, n in languages.items() if n >= LANGUAGE_SHARE * size}
+    return frozenset().union(*(lists[language] for language in applying if language in lists))
 
 
 def corpus_pile_labels(folder: Path) -> dict:
@@ -230,11 +259,14 @@ def corpus_pile_labels(folder: Path) -> dict:
     for item_id, topic_id in topics.topic_of_items(conn).items():
         if topic_id is not None:
             members[topic_id].append(item_id)
-    stop, lists = independent_stop_words()
+    stop_lists, lists = independent_stop_words()
+    every_stop_word = frozenset().union(*stop_lists.values())
+    language = {item_id: language_of(text, stop_lists) for item_id, text in texts.items()}
     listed = [t for t in topics.list_topics(conn) if t.id]
-    bad, one_source, one_feed = [], 0, 0
+    bad, bad_any_list, one_source, one_feed = [], [], 0, 0
     for topic in listed:
         sources = Counter(source_of.get(i) for i in members[topic.id])
+        stop = stop_words_of_topic(Counter(language.get(i, "en") for i in members[topic.id]), stop_lists)
         # A feed's template words count against a label when that feed supplies a good part of the topic
         # (an arXiv listing's common words, "learning" in cs.LG, are its subject, not a frame).
         template = set().union(*(templates.words.get(s, frozenset()) for s, n in sources.items()
@@ -244,6 +276,9 @@ def corpus_pile_labels(folder: Path) -> dict:
                  or w.endswith("-")}
         if found:
             bad.append(f"{topic.name} ({', '.join(sorted(found))})")
+        # The stricter reading: every list's stop words count against every topic, whatever its language.
+        if found or {w for w in words if w in every_stop_word}:
+            bad_any_list.append(f"{topic.name} ({', '.join(sorted(found | (words & every_stop_word)))})")
         by_stream = Counter("arXiv" if kinds.get(s, ("", ""))[0] == "file" else s for s in sources.elements())
         stream, count = by_stream.most_common(1)[0]
         one_source += count >= 0.8 * topic.size
@@ -252,7 +287,9 @@ def corpus_pile_labels(folder: Path) -> dict:
     conn.close()
     by_size = sorted(listed, key=lambda t: -t.size)
     step = max(1, len(by_size) // 20)
+    languages = Counter(language.values())
     return {"items": items, "topics": len(listed), "bad_labels": bad, "stop_word_lists": lists,
+            "bad_labels_any_list": bad_any_list, "item_languages": dict(languages.most_common()),
             "one_source": one_source, "one_feed": one_feed,
             "sample_labels": [f"{t.name} ({t.size})" for t in by_size[::step][:20]]}
 
@@ -361,8 +398,14 @@ def corpus_figures(c: dict) -> list[dict]:
     n = c["topics"]
     rows = [{"name": f"corpus pile ({c['items']} items, {n} topics): labels with a stop word or boilerplate token",
              "value": f"{len(c['bad_labels'])} of {n}", "goal": "0", "met": not c["bad_labels"]},
-            {"name": "  stop-word lists of that check", "value": c["stop_word_lists"]}]
+            {"name": "  stop-word lists of that check (a language's list applies to a topic when ≥ 10% of its items "
+                     "are in that language; English to every topic)", "value": c["stop_word_lists"]},
+            {"name": "  items by language (the language whose stop words an item uses most)",
+             "value": ", ".join(f"{language} {n}" for language, n in c["item_languages"].items())}]
     rows += [{"name": "  flagged", "value": label} for label in c["bad_labels"]]
+    rows += [{"name": "  labels with a word on any of the lists, whatever the topic's language",
+              "value": f"{len(c['bad_labels_any_list'])} of {n}"}]
+    rows += [{"name": "    flagged by any list", "value": label} for label in c["bad_labels_any_list"]]
     rows += [{"name": "corpus pile: topics with ≥ 80% of items from one source (arXiv files as one)",
               "value": f"{c['one_source']} of {n}"},
              {"name": "corpus pile: topics with ≥ 80% of items from one feed", "value": f"{c['one_feed']} of {n}"},
