@@ -448,7 +448,11 @@ def digest(
         filters = item_filters(opened.conn, opened.workspace, **filter_options)
         try:
             built = digests.build_digest(
-                opened.conn, opened.workspace.config, since=since, sprints_dir=opened.workspace.sprints_dir, filters=filters
+                opened.conn,
+                opened.workspace.config,
+                since=since,
+                sprints_dir=opened.workspace.sprints_dir,
+                filters=filters,
             )
             written = digests.write_digest(built, path)
         except OSError as exc:

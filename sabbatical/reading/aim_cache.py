@@ -76,7 +76,9 @@ def _state_head(conn: sqlite3.Connection, rowid: int, size: int) -> bytes:
         with conn.blobopen("embedders", "state", rowid, readonly=True) as blob:
             return blob.read(HEAD_BYTES)
     except sqlite3.Error:  # not a blob (a text value): read it as before
-        found = conn.execute("SELECT substr(state, 1, ?) FROM embedders WHERE rowid = ?", (HEAD_BYTES, rowid)).fetchone()
+        found = conn.execute(
+            "SELECT substr(state, 1, ?) FROM embedders WHERE rowid = ?", (HEAD_BYTES, rowid)
+        ).fetchone()
         value = found[0] if found else b""
         return value.encode() if isinstance(value, str) else bytes(value or b"")
 

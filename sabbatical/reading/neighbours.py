@@ -151,9 +151,7 @@ def _chosen(
 
     rows = _item_rows(conn, {item_id for found in candidates for item_id in found})
     kept = [
-        [item_id for item_id in found if item_id in rows and not _same_work(document, canonical, rows[item_id])][
-            :count
-        ]
+        [item_id for item_id in found if item_id in rows and not _same_work(document, canonical, rows[item_id])][:count]
         for document, found in zip(documents, candidates, strict=True)
     ]
     wanted = list(dict.fromkeys(item_id for ids in kept for item_id in ids))
@@ -257,9 +255,7 @@ class NeighbourFinder:
         if self.count <= 0 or not documents or self._ahead is not None:
             return
         self._slots = {d.id: _Slot() for d in documents}
-        self._ahead = threading.Thread(
-            target=self._look_ahead, args=(list(documents),), name="neighbours", daemon=True
-        )
+        self._ahead = threading.Thread(target=self._look_ahead, args=(list(documents),), name="neighbours", daemon=True)
         self._ahead.start()
 
     def _look_ahead(self, documents: list[SourceDocument]) -> None:
