@@ -25,18 +25,14 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from .. import db
 from ..config import Config
 from ..errors import UsageError
+from .pile_write import chunks
 from .prompt_files import Neighbour
 from .summary_schema import SourceDocument
-
-if TYPE_CHECKING:
-    import numpy as np
-
-    from .embed import VectorIndex
 
 READERS = 2  # read connections for a run's lookups: about the cores a search can keep busy
 MAX_QUERY_CHARS = 500
@@ -71,7 +67,7 @@ def neighbours_of(
 ) -> list[list[Neighbour]]:
     """`pile_neighbours` of each document, in order: those with a stored vector by one matrix product
     per VECTOR_BLOCK of them, the others by a search each; titles and tldrs read once for all."""
-    from .search import stored_index
+    from .search import nearest_rows, stored_index
 
     if count <= 0 or not documents:
         return [[] for _ in documents]
@@ -84,36 +80,11 @@ def neighbours_of(
         block = with_vectors[start : start + VECTOR_BLOCK]
         rows = [index.row_of[canonical[documents[n].id]] for n in block]  # type: ignore[union-attr]
         for n, found in zip(block, nearest_rows(index, rows, depth), strict=True):  # type: ignore[arg-type]
-            candidates[n] = found
+            candidates[n] = [item_id for item_id, _ in found]
     for n, document in enumerate(documents):
         if candidates[n] is None:
             candidates[n] = _by_search(conn, config, document, depth)
     return _chosen(conn, documents, canonical, [c or [] for c in candidates], count, prefer)
-
-
-def nearest_rows(index: VectorIndex, rows: list[int], depth: int) -> list[list[str]]:
-    """For each of these rows of the index, the ids of the `depth` rows nearest to it by cosine (itself
-    left out), best first: one matrix product for all of them."""
-    import numpy as np
-
-    from .blas import one_blas_thread
-
-    with one_blas_thread():
-        sims = index.matrix[rows] @ index.matrix.T
-    sims[np.arange(len(rows)), rows] = -np.inf
-    return [[index.ids[r] for r in _best(line, depth)] for line in sims]
-
-
-def _best(scores: np.ndarray, count: int) -> np.ndarray:
-    import numpy as np
-
-    finite = int(np.isfinite(scores).sum())
-    count = min(count, finite)
-    if count <= 0:
-        return np.empty(0, dtype=np.int64)
-    part = np.argpartition(-scores, count - 1)[:count] if count < len(scores) else np.arange(len(scores))
-    part = part[np.isfinite(scores[part])]
-    return part[np.argsort(-scores[part], kind="stable")]
 
 
 def _by_search(conn: sqlite3.Connection, config: Config, document: SourceDocument, depth: int) -> list[str]:
@@ -129,7 +100,7 @@ def _by_search(conn: sqlite3.Connection, config: Config, document: SourceDocumen
 def canonical_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, str]:
     """Each id that names a pile item (its own id or an alias of it) → that item's id."""
     found: dict[str, str] = {}
-    for chunk in _chunks(list(dict.fromkeys(ids)), IN_LIST):
+    for chunk in chunks(list(dict.fromkeys(ids)), IN_LIST):
         marks = ",".join("?" * len(chunk))
         for alias, item_id in conn.execute(f"SELECT alias, item_id FROM aliases WHERE alias IN ({marks})", chunk):
             found[alias] = item_id
@@ -156,7 +127,7 @@ def _chosen(
     ]
     wanted = list(dict.fromkeys(item_id for ids in kept for item_id in ids))
     summaries: dict[str, sqlite3.Row] = {}
-    for chunk in _chunks(wanted, IN_LIST):
+    for chunk in chunks(wanted, IN_LIST):
         summaries.update(latest_summary_rows(conn, chunk, prefer))
     return [
         [Neighbour(i, rows[i]["title"] or "", (summaries[i]["tldr"] or "") if i in summaries else "") for i in ids]
@@ -166,7 +137,7 @@ def _chosen(
 
 def _item_rows(conn: sqlite3.Connection, ids: Iterable[str]) -> dict[str, sqlite3.Row]:
     found: dict[str, sqlite3.Row] = {}
-    for chunk in _chunks(sorted(ids), IN_LIST):
+    for chunk in chunks(sorted(ids), IN_LIST):
         marks = ",".join("?" * len(chunk))
         for row in conn.execute(f"SELECT id, title, content_hash FROM items WHERE id IN ({marks})", chunk):
             found[row["id"]] = row
@@ -186,10 +157,6 @@ def _same_work(document: SourceDocument, canonical: dict[str, str], row: sqlite3
 def title_key(title: str) -> str:
     """A title as two copies of one work share it: case, spacing and punctuation folded."""
     return " ".join(_WORD.findall(title.casefold()))
-
-
-def _chunks(values: list[str], size: int) -> list[list[str]]:
-    return [values[start : start + size] for start in range(0, len(values), size)]
 
 
 # -- a run's lookups ------------------------------------------------------------------------------

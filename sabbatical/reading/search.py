@@ -181,18 +181,26 @@ def search(
 
 def related(conn: sqlite3.Connection, config: Config, ref: str, *, limit: int = 10) -> Hits:
     """The items nearest to one item in meaning (the item itself left out); none until it is embedded."""
-    import numpy as np
-
     item_id = triage.resolve_item(conn, ref)
     index = stored_index(conn, config)
-    vector = index.vector(item_id) if index else None
-    if index is None or vector is None:
+    if index is None or item_id not in index.row_of:
         return Hits(note=f"{item_id} has no vector yet, so nothing is near it in meaning — {ORGANISE_HINT}")
-    sims = index.matrix @ vector
-    sims[index.row_of[item_id]] = -np.inf
-    top = _top(sims, limit)
-    fused = [(index.ids[r], float(sims[r])) for r in top]
+    (fused,) = nearest_rows(index, [index.row_of[item_id]], limit)
     return Hits(_hits(conn, fused, dict(fused), []))
+
+
+def nearest_rows(index: embed.VectorIndex, rows: list[int], depth: int) -> list[list[tuple[str, float]]]:
+    """For each of these rows of the index, the ids of the `depth` other rows nearest to it by cosine, best
+    first, with their similarity: one matrix product for all of them (`related` asks for one row, a
+    summarise run's neighbours for a block)."""
+    from .blas import one_blas_thread
+
+    with one_blas_thread():
+        sims = index.matrix[rows] @ index.matrix.T
+    return [
+        [(index.ids[p], float(line[p])) for p in _top(line, depth + 1) if p != row][:depth]
+        for row, line in zip(rows, sims, strict=True)
+    ]
 
 
 def _coverage_note(conn: sqlite3.Connection, index: embed.VectorIndex | None, mode: str = "hybrid") -> str:
