@@ -62,7 +62,7 @@ def test_the_calibrated_insight_is_the_calibration_models_own_probability(pile):
     path, _ = pile
     conn = db.connect(path)
     try:
-        from sabbatical.reading.summarise import latest_summary_rows
+        from sabbatical.reading.summary_rows import latest_summary_rows
 
         summaries = latest_summary_rows(conn)
         model = rank.judge_calibration(conn, summaries)

@@ -111,7 +111,7 @@ def export(
 
     from ..reading import export as exports
     from ..reading.search import allowed_ids
-    from ..reading.summarise import preferred_key
+    from ..reading.summary_rows import preferred_key
 
     with open_pile() as opened:
         filters = pile_find.item_filters(opened.conn, opened.workspace, **filter_options)

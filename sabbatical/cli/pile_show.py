@@ -100,7 +100,8 @@ def summary_section(item: Any, opened_pile: Any) -> list[str]:
     """Lines for `pile show`: the latest summary, the judgement and each quote with its check."""
     from rich.markup import escape
 
-    from ..reading.summarise import preferred_key, summary_for_display
+    from ..reading.summarise import summary_for_display
+    from ..reading.summary_rows import preferred_key
 
     shown = summary_for_display(opened_pile.conn, item.id, preferred_key(current_workspace().config.llm))
     if shown is None:
@@ -164,7 +165,7 @@ def with_item_json(conn: Any, rows: list[Any]) -> list[dict[str, Any]]:
 
 def preferred_summary() -> tuple[str, str]:
     """(prompt version, model) of the configured producer, whose summary JSON prefers."""
-    from ..reading.summarise import preferred_key
+    from ..reading.summary_rows import preferred_key
 
     return preferred_key(current_workspace().config.llm)
 

@@ -32,7 +32,7 @@ from ..reading import rank, triage
 from ..reading import search as searching
 from ..reading.browse import open_item
 from ..reading.pile import item_labels
-from ..reading.summarise import preferred_key
+from ..reading.summary_rows import preferred_key
 
 SHOWN = 500  # rows on the screen at once: the best of the inbox, not all 5,000 of it
 

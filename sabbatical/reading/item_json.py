@@ -57,7 +57,7 @@ def item_records(
     """The JSON record of each item, in the order given (unknown ids are left out).
 
     `prefer` is the (prompt version, model) whose summary wins between equally current ones
-    (`summarise.preferred_key(config)`).
+    (`summary_rows.preferred_key(config)`).
     """
     ids = list(dict.fromkeys(item_ids))
     rows = _rows(conn, ids)

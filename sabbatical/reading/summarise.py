@@ -38,8 +38,7 @@ from ..llm import LLM, Budget, CallContext, Endpoint, budget_from_config, parse_
 from .neighbours import NeighbourFinder
 from .offline import OFFLINE_MODEL, OFFLINE_VERSION, summarise_offline
 from .prompt_files import Prompt, load_prompt, resolve_version
-from .summary_rows import latest_summary_rows as latest_summary_rows
-from .summary_rows import preferred_key as preferred_key
+from .summary_rows import latest_summary_rows
 from .summary_schema import (
     MIN_JUDGE_WORDS,
     JudgedSummary,

@@ -123,7 +123,7 @@ def item_links(conn: sqlite3.Connection) -> dict[str, tuple[str | None, str | No
 
 def quote_counts(conn: sqlite3.Connection, workspace: Workspace) -> dict[str, tuple[int, int]]:
     """id → (quotes, verified quotes) of the summary the ranking shows for each item."""
-    from ..reading.summarise import latest_summary_rows, preferred_key
+    from ..reading.summary_rows import latest_summary_rows, preferred_key
 
     rows = latest_summary_rows(conn, prefer=preferred_key(workspace.config.llm))
     return {item_id: (row["quotes_total"], row["quotes_verified"]) for item_id, row in rows.items()}

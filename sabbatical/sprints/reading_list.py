@@ -513,7 +513,7 @@ def _hidden(conn: sqlite3.Connection, include_private: bool) -> set[str]:
 def _entries(
     conn: sqlite3.Connection, config: Config, chosen: list[tuple[str, float, float, str, bool]]
 ) -> list[ReadingEntry]:
-    from ..reading.summarise import latest_summary_rows, preferred_key
+    from ..reading.summary_rows import latest_summary_rows, preferred_key
 
     ids = [c[0] for c in chosen]
     rows = (
