@@ -5,21 +5,17 @@ goals, runs tagged `sabbatical.publish = false` left out. One workspace per modu
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
 from sabbatical.site import runs_source
+from tests.helpers.fresh_process import run_without_mlflow
 from tests.helpers.site_workspace import add_run, add_sprint
 
-PROBE = """
+BUILD = """
 import sys
 from sabbatical.site.build import build_site
 from sabbatical.workspace import find_workspace
 build_site(find_workspace(sys.argv[1]))
-print("MLFLOW-IMPORTED" if "mlflow" in sys.modules else "MLFLOW-NOT-IMPORTED")
 """
 
 
@@ -60,14 +56,6 @@ def test_the_local_store_gives_the_runs_mlflow_gives(workspace, monkeypatch):
 
 
 def test_a_cold_build_never_imports_mlflow(workspace):
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, str(workspace.root)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1", "MPLBACKEND": "Agg"},
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.rstrip().endswith("MLFLOW-NOT-IMPORTED"), done.stdout[-500:]
+    run_without_mlflow(BUILD, str(workspace.root), timeout=300, env={"NO_MKDOCS_2_WARNING": "1", "MPLBACKEND": "Agg"})
     page = next((workspace.site_dir / "sprints").glob("*store/index.html")).read_text()
     assert "base" in page and "broken" in page and "kept-off-run" not in page

@@ -9,10 +9,7 @@ One workspace with tracked runs per module (MLflow is imported once, to make the
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 from dataclasses import asdict
 from pathlib import Path
 
@@ -21,6 +18,7 @@ import pytest
 from sabbatical.sprints import lifecycle, mlflow_store, tracking
 from sabbatical.sprints.model import Sprint
 from sabbatical.workspace import find_workspace
+from tests.helpers.fresh_process import run_without_mlflow
 
 PROBE = """
 import sys
@@ -30,7 +28,6 @@ try:
     app()
 except SystemExit:
     pass
-print("MLFLOW-IMPORTED" if "mlflow" in sys.modules else "MLFLOW-NOT-IMPORTED")
 """
 
 
@@ -84,16 +81,7 @@ def test_the_experiment_is_found_by_name_as_mlflow_finds_it(workspace):
 
 
 def test_sprint_status_never_imports_mlflow_and_says_the_same(workspace):
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, str(workspace.root)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "COLUMNS": "160"},
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.rstrip().endswith("MLFLOW-NOT-IMPORTED"), done.stdout[-500:]
-    status = json.loads(done.stdout.rstrip().rsplit("\n", 1)[0])
+    status = json.loads(run_without_mlflow(PROBE, str(workspace.root), timeout=120, env={"COLUMNS": "160"}))
     assert [r["name"] for r in status["runs"]] == ["run-0", "run-1", "run-2"]
     expected = tracking.run_summaries(workspace, Sprint(workspace, "01").meta.mlflow_experiment_id)
     assert json.dumps(status["runs"], sort_keys=True) == json.dumps(
