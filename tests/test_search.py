@@ -232,6 +232,16 @@ def test_related_items_are_near_in_meaning(conn, organised):
     assert all(h.similarity is not None for h in hits)
 
 
+def test_related_in_a_pile_smaller_than_the_limit_never_lists_the_item_itself(conn):
+    add_item(conn, "test:a", "Warmup for transformers", "Learning rate warmup stabilises transformer training.")
+    add_item(conn, "test:b", "Why warmup works", "A post on warmup schedules for small transformers.")
+    add_item(conn, "test:c", "Protein folding at scale", "Structure prediction for proteins.")
+    topics.organise(conn, Config())
+    hits = search.related(conn, Config(), "test:a", limit=10)
+    assert sorted(h.id for h in hits) == ["test:b", "test:c"]
+    assert all(h.similarity is not None and h.similarity > float("-inf") for h in hits)
+
+
 def test_the_cli_searches_with_json_and_refuses_an_empty_query(workspace, cli):
     conn = db.connect(workspace.pile_path)
     topic_pile(conn, per_topic=10)
