@@ -280,7 +280,7 @@ def _add_hostile_sprint(workspace: Any, number: int, value: Hostile) -> None:
         why=_in_math(value.math),
     )
     _hostile_notebook(sprint.notebooks_dir / "hostile.ipynb", value)
-    close_sprint(sprint, "partly", value.section or "x")
+    close_sprint(sprint, "partly", value.section if value.section.strip() else "x")  # a blank summary is refused
 
 
 def _hostile_notebook(path: Path, value: Hostile) -> None:
