@@ -63,7 +63,7 @@ def other_records(corpus: Path) -> list[dict]:
                         "abstract": " ".join(row["abstract"].split()), "authors": [row.get("authors", "")],
                         "subjects": row["categories"].split(), "published": None})
     with (corpus / "arxiv" / "keras_arxiv_abstracts" / "arxiv_data.1000.csv").open(encoding="utf-8") as handle:
-        for n, row in enumerate(csv.DictReader(handle)):
+        for row in csv.DictReader(handle):
             records.append({"id": "keras:" + hashlib.sha1(row["titles"].encode()).hexdigest()[:12],
                             "title": row["titles"], "abstract": row["summaries"], "authors": [],
                             "subjects": [], "published": None})

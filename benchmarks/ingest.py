@@ -104,6 +104,7 @@ def measure() -> dict:
     corpus = corpus_dir()
     arxiv, feeds = inputs(corpus)
     import feedparser  # noqa: F401 (import costs are not parsing costs: pay them before timing)
+
     import sabbatical.reading.ingest  # noqa: F401
 
     parsed, floor_wall, floor_s = timed(lambda: parse_only(arxiv, feeds))

@@ -16,7 +16,7 @@ import platform
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -102,7 +102,7 @@ def render(results: dict[str, dict], info: dict[str, str], total_s: float) -> st
         sections.append("\n".join(lines))
     head = [
         "# Benchmark results", "",
-        f"Written by `python benchmarks/run_all.py` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC "
+        f"Written by `python benchmarks/run_all.py` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC "
         f"in {total_s:.0f} s. Goals: {met} met, {short} short.", "",
         "| machine | |", "| --- | --- |", *[f"| {k} | {v} |" for k, v in info.items()], "",
     ]

@@ -123,11 +123,11 @@ def organise_records(records: list[dict], folder: Path, name: str):
 
     The two phases are timed apart: the embedder is fitted and the items embedded first, then
     `organise` finds everything embedded and only clusters, labels and saves."""
+    import corpus_pile
+
     from sabbatical import db
     from sabbatical.config import Config
     from sabbatical.reading import embed, topics
-
-    import corpus_pile
 
     conn = db.connect(folder / f"{name}.db")
     corpus_pile.insert_records(conn, records)
@@ -142,7 +142,7 @@ def organise_records(records: list[dict], folder: Path, name: str):
 def _warm_imports() -> None:
     """Import scikit-learn and SciPy before timing: BERTopic's fit is timed after its imports too."""
     import scipy.optimize  # noqa: F401
-    import sklearn.decomposition  # noqa: F401
+    import sklearn.decomposition
     import sklearn.feature_extraction.text  # noqa: F401
 
 
@@ -154,10 +154,10 @@ def labels_of(conn, ids: list[str]) -> list[int]:
 
 
 def stability(records: list[dict], folder: Path, seed: int) -> dict[str, float]:
+    import corpus_pile
     import numpy as np
     from sklearn.metrics import adjusted_rand_score
 
-    import corpus_pile
     from sabbatical.config import Config
     from sabbatical.reading import topics
 
@@ -241,12 +241,12 @@ def corpus_pile_labels(folder: Path) -> dict:
     """The whole corpus through the real ingester, organised: label quality and one-source topics."""
     from collections import Counter, defaultdict
 
+    import ingest as ingest_benchmark
+
     from sabbatical import db
     from sabbatical.config import Config
     from sabbatical.reading import boilerplate, topics
     from sabbatical.reading.pile import Pile
-
-    import ingest as ingest_benchmark
 
     arxiv, feeds = ingest_benchmark.inputs(corpus_dir())
     conn = db.connect(folder / "corpus.db")
@@ -295,10 +295,10 @@ def corpus_pile_labels(folder: Path) -> dict:
 
 
 def measure(with_bertopic: bool = True) -> dict:
+    import corpus_pile
     import numpy as np
     from sklearn.metrics import normalized_mutual_info_score as nmi
 
-    import corpus_pile
     from sabbatical.reading import embed
 
     records = corpus_pile.oai_records(corpus_pile.corpus_dir())
