@@ -36,6 +36,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 DEV_SET = HERE / "data" / "search-dev.jsonl"
+HOLDOUT_SET = HERE / "data" / "search-holdout.jsonl"  # reported beside the dev set, never used to choose
 MODES = ("words", "meaning", "hybrid")
 KINDS = ("paraphrase", "question", "keyword")
 K = 10
@@ -132,6 +133,15 @@ def evaluate(path: Path, embedder: str, dev: list[dict]) -> dict:
     conn = db.connect(path)
     config = config_for(embedder)
     search.search(conn, config, "warm up the index", limit=K)
+    try:
+        return _evaluated(conn, config, dev)
+    finally:
+        conn.close()
+
+
+def _evaluated(conn, config, dev: list[dict]) -> dict:
+    from sabbatical.reading import search
+
     scores: dict[str, dict[str, list[float]]] = {}
     per_query: dict[str, dict[str, float]] = {}
     timings: list[float] = []
@@ -148,7 +158,6 @@ def evaluate(path: Path, embedder: str, dev: list[dict]) -> dict:
                 bucket.setdefault(f"{key}:ndcg", []).append(ndcg)
                 bucket.setdefault(f"{key}:recall", []).append(recall_at(ranked, query["relevant"]))
             per_query.setdefault(query["id"], {})[mode] = round(ndcg, 3)
-    conn.close()
     table = {mode: {key: round(statistics.fmean(values), 3) for key, values in bucket.items()}
              for mode, bucket in scores.items()}
     return {"scores": table, "per_query": per_query,
@@ -160,9 +169,9 @@ def measure(embedders: list[str], keep: Path | None) -> dict:
     import corpus_pile
     import search_collection
 
-    dev = load_dev_set()
+    dev, holdout = load_dev_set(), load_dev_set(HOLDOUT_SET)
     records = search_collection.collection(corpus_pile.corpus_dir())
-    result: dict = {"queries": len(dev), "items": len(records), "embedders": {}}
+    result: dict = {"queries": len(dev), "holdout_queries": len(holdout), "items": len(records), "embedders": {}}
     with tempfile.TemporaryDirectory() as tmp:
         folder = keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
@@ -173,7 +182,8 @@ def measure(embedders: list[str], keep: Path | None) -> dict:
             path = folder / f"search-quality-{embedder}.db"
             built = build_pile(path, embedder, records)
             result["embedders"][embedder] = {**built, "install_mb": installed_mb(embedder),
-                                             **evaluate(path, embedder, dev)}
+                                             **evaluate(path, embedder, dev),
+                                             "holdout": evaluate(path, embedder, holdout)}
     result["figures"] = figures(result)
     return result
 
@@ -184,18 +194,23 @@ def figures(result: dict) -> list[dict]:
         if r.get("unavailable"):
             rows.append({"name": f"{embedder}: not installed", "value": "-"})
             continue
-        for mode in MODES:
-            s = r["scores"][mode]
-            by_kind = " / ".join(f"{s[f'{kind}:ndcg']:.3f}" for kind in KINDS)
-            rows.append({"name": f"{embedder} {mode}: nDCG@10 all (paraphrase / question / keyword)",
-                         "value": f"{s['all:ndcg']:.3f} ({by_kind})"})
-            rows.append({"name": f"{embedder} {mode}: recall@10 all (paraphrase / question / keyword)",
-                         "value": f"{s['all:recall']:.3f} (" + " / ".join(
-                             f"{s[f'{kind}:recall']:.3f}" for kind in KINDS) + ")"})
+        for label, scores in (("dev", r["scores"]), ("held-out", r["holdout"]["scores"])):
+            rows += _mode_rows(f"{embedder} {label}", scores)
         rows.append({"name": f"{embedder}: installed size of what it needs", "value": r["install_mb"], "unit": "MB"})
         rows.append({"name": f"{embedder}: embedding speed", "value": r["items_per_s"], "unit": "items/s"})
         rows.append({"name": f"{embedder}: hybrid search p50 / p95 on {result['items']:,} items",
                      "value": f"{r['search_p50_ms']} / {r['search_p95_ms']}", "unit": "ms"})
+    return rows
+
+
+def _mode_rows(name: str, scores: dict) -> list[dict]:
+    rows = []
+    for mode in MODES:
+        s = scores[mode]
+        for metric in ("ndcg", "recall"):
+            by_kind = " / ".join(f"{s[f'{kind}:{metric}']:.3f}" for kind in KINDS)
+            rows.append({"name": f"{name} {mode}: {metric.replace('ndcg', 'nDCG')}@10 all (paraphrase / question / "
+                         "keyword)", "value": f"{s[f'all:{metric}']:.3f} ({by_kind})"})
     return rows
 
 
