@@ -108,7 +108,7 @@ def summarise_stage(workspace: Workspace) -> str:
     from .reading.offline import OFFLINE_MODEL
     from .reading.summarise import summarise_workspace
 
-    report = summarise_workspace(workspace, selection="pending")
+    report = summarise_workspace(workspace)  # the pending items
     if not report.selected:
         return "no items to summarise yet"
     conn = db.connect(workspace.pile_path)

@@ -11,7 +11,7 @@ import pytest
 
 from sabbatical import db
 from sabbatical.config import LLMConfig
-from sabbatical.reading.summarise import choose_producer, summarise_pile
+from sabbatical.reading.summarise import SummariseRequest, choose_producer, summarise_pile
 from tests.helpers.fake_openai import FakeOpenAI, insert_items, sample_documents
 
 TARGET = "test:00003"
@@ -57,7 +57,7 @@ PASSING = [
 @pytest.mark.parametrize("fault, logged", PASSING, ids=[f for f, _ in PASSING])
 def test_a_passing_fault_is_retried_and_the_item_summarised(server, conn, fault, logged):
     server.when(TARGET, fault, times=1)
-    report = summarise_pile(conn, producer_for(server), backoff_base=0.01)
+    report = summarise_pile(conn, producer_for(server), SummariseRequest(backoff_base=0.01))
     assert (report.done, report.failed, report.pending) == (6, 0, 0)
     assert set(statuses(conn).values()) == {"ok"} and len(statuses(conn)) == 6
     assert calls_for(conn, TARGET) == logged
@@ -77,7 +77,7 @@ PERSISTENT = [
 def test_a_persistent_fault_fails_that_item_only_and_retry_failed_completes_it(server, conn, fault, retries, logged):
     server.when(TARGET, fault)
     producer = producer_for(server, max_retries=retries)
-    report = summarise_pile(conn, producer, backoff_base=0.01)
+    report = summarise_pile(conn, producer, SummariseRequest(backoff_base=0.01))
     assert (report.done, report.failed, report.pending) == (5, 1, 0)
     assert report.failures[0].startswith(f"{TARGET}: ")
     assert statuses(conn) == {**{d["id"]: "ok" for d in sample_documents(6)}, TARGET: "failed"}
@@ -87,7 +87,7 @@ def test_a_persistent_fault_fails_that_item_only_and_retry_failed_completes_it(s
 
     server.clear_faults()
     before = conn.execute("SELECT COUNT(*) FROM llm_calls").fetchone()[0]
-    again = summarise_pile(conn, producer, selection="retry-failed", backoff_base=0.01)
+    again = summarise_pile(conn, producer, SummariseRequest(selection="retry-failed", backoff_base=0.01))
     assert (again.selected, again.done, again.failed, again.calls) == (1, 1, 0, 1)
     assert set(statuses(conn).values()) == {"ok"}
     assert conn.execute("SELECT attempts FROM summaries WHERE item_id = ?", (TARGET,)).fetchone()[0] == 2
@@ -96,14 +96,14 @@ def test_a_persistent_fault_fails_that_item_only_and_retry_failed_completes_it(s
 
 def test_a_server_rejecting_json_schema_serves_the_whole_run_in_json_mode(server, conn):
     server.reject_json_schema = True
-    report = summarise_pile(conn, producer_for(server), backoff_base=0.01)
+    report = summarise_pile(conn, producer_for(server), SummariseRequest(backoff_base=0.01))
     assert (report.done, report.failed) == (6, 0)
     modes = [r.response_format for r in server.chat_requests]
     assert modes.count("json_object") == 6 and modes.count("json_schema") <= 4  # at most one per worker
     more = sample_documents(3, seed=100)
     insert_items(conn, more)
     server.requests.clear()
-    summarise_pile(conn, producer_for(server), backoff_base=0.01)
+    summarise_pile(conn, producer_for(server), SummariseRequest(backoff_base=0.01))
     assert [r.response_format for r in server.chat_requests] == ["json_object"] * 3
 
 
@@ -112,10 +112,10 @@ def test_mixed_faults_in_one_run_lose_nothing(server, conn):
     server.when("test:00001", "server_error")
     server.when("test:00002", "invalid_json", times=1)
     server.when("test:00004", "schema_violation")
-    report = summarise_pile(conn, producer_for(server, max_retries=1), backoff_base=0.01)
+    report = summarise_pile(conn, producer_for(server, max_retries=1), SummariseRequest(backoff_base=0.01))
     assert (report.done, report.failed, report.pending) == (4, 2, 0)
     assert len(statuses(conn)) == 6
     assert {r[0] for r in conn.execute("SELECT DISTINCT status FROM llm_calls")} == {"ok", "http_error", "invalid"}
     server.clear_faults()
-    again = summarise_pile(conn, producer_for(server), selection="retry-failed", backoff_base=0.01)
+    again = summarise_pile(conn, producer_for(server), SummariseRequest(selection="retry-failed", backoff_base=0.01))
     assert (again.done, again.failed) == (2, 0) and set(statuses(conn).values()) == {"ok"}

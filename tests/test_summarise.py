@@ -14,6 +14,7 @@ from sabbatical.llm import Budget
 from sabbatical.reading.prompt_files import fence, load_prompt
 from sabbatical.reading.summarise import (
     OFFLINE,
+    SummariseRequest,
     choose_producer,
     latest_summaries,
     latest_summary,
@@ -52,7 +53,7 @@ def test_a_second_run_makes_no_calls(server, conn):
     first = summarise_pile(conn, producer(server))
     assert (first.done, first.calls) == (8, 8) and count(conn, "llm_calls") == 8
     for selection in ("pending", "all"):
-        again = summarise_pile(conn, producer(server), selection=selection)
+        again = summarise_pile(conn, producer(server), SummariseRequest(selection=selection))
         assert (again.done, again.cached, again.calls) == (0, 8, 0)
     assert count(conn, "llm_calls") == 8 and len(server.chat_requests) == 8
 
@@ -94,16 +95,17 @@ def test_ids_accept_aliases_and_unknown_ids_are_named(server, conn):
     conn.execute(
         "INSERT INTO aliases (alias, item_id, kind) VALUES ('arxiv:9999.0001v2', 'test:00002', 'arxiv_version')"
     )
-    report = summarise_pile(conn, producer(server), selection="ids", ids=["arxiv:9999.0001v2", "test:00002"])
+    both = SummariseRequest(selection="ids", ids=["arxiv:9999.0001v2", "test:00002"])
+    report = summarise_pile(conn, producer(server), both)
     assert (report.selected, report.done) == (1, 1)
     assert [r[0] for r in conn.execute("SELECT item_id FROM summaries")] == ["test:00002"]
     with pytest.raises(NotFound, match="No item 'nope'"):
-        summarise_pile(conn, producer(server), selection="ids", ids=["nope"])
+        summarise_pile(conn, producer(server), SummariseRequest(selection="ids", ids=["nope"]))
 
 
 def test_a_sample_takes_only_that_many_items(conn):
     insert_items(conn, sample_documents(10))
-    report = summarise_pile(conn, OFFLINE, sample=3)
+    report = summarise_pile(conn, OFFLINE, SummariseRequest(sample=3))
     assert report.done == 3 and count(conn, "summaries") == 3
 
 
@@ -118,7 +120,7 @@ def test_asking_for_an_llm_prompt_without_an_endpoint_is_an_error_not_an_offline
 # -- budget and a dead endpoint -------------------------------------------------------------------
 def test_the_budget_stops_cleanly_and_a_later_run_finishes(server, conn):
     insert_items(conn, sample_documents(6))
-    report = summarise_pile(conn, producer(server, concurrency=1), budget=Budget(tokens=1500))
+    report = summarise_pile(conn, producer(server, concurrency=1), SummariseRequest(budget=Budget(tokens=1500)))
     assert report.stopped and "token budget of 1,500 reached" in report.stopped
     assert report.done >= 1 and report.pending >= 1 and report.done + report.pending == 6 and report.failed == 0
     assert count(conn, "summaries") == report.done == count(conn, "llm_calls")  # pending items have no row

@@ -11,7 +11,7 @@ from sabbatical.config import Config, LLMConfig
 from sabbatical.reading import embed
 from sabbatical.reading.neighbours import pile_neighbours
 from sabbatical.reading.prompt_files import NEIGHBOUR_TITLE_CHARS, Neighbour, load_prompt, neighbour_block
-from sabbatical.reading.summarise import choose_producer, latest_summary, summarise_pile
+from sabbatical.reading.summarise import SummariseRequest, choose_producer, latest_summary, summarise_pile
 from sabbatical.reading.summary_schema import SourceDocument
 from tests.helpers.fake_openai import FakeOpenAI, insert_items, sample_documents
 
@@ -57,7 +57,7 @@ def neighbour_lines(message: str) -> list[str]:
 
 
 def test_the_prompt_carries_the_neighbours_titles_not_the_item_itself(server, conn):
-    report = summarise_pile(conn, producer(server), selection="ids", ids=[TARGET])
+    report = summarise_pile(conn, producer(server), SummariseRequest(selection="ids", ids=[TARGET]))
     assert (report.prompt_version, report.done, report.calls) == ("summarise-v3", 1, 1)
     message = user_message(server.chat_requests[0])
     lines = neighbour_lines(message)
@@ -70,7 +70,7 @@ def test_the_prompt_carries_the_neighbours_titles_not_the_item_itself(server, co
 
 
 def test_hostile_neighbour_text_stays_on_its_line_inside_the_fence(server, conn):
-    summarise_pile(conn, producer(server), selection="ids", ids=[TARGET])
+    summarise_pile(conn, producer(server), SummariseRequest(selection="ids", ids=[TARGET]))
     message = user_message(server.chat_requests[0])
     (hostile,) = [line for line in neighbour_lines(message) if "SYSTEM" in line]
     assert message.count("</pile_neighbours>") == 1 and message.count("<pile_neighbours>") == 1
@@ -84,7 +84,8 @@ def test_hostile_neighbour_text_stays_on_its_line_inside_the_fence(server, conn)
 
 
 def test_neighbours_bring_their_tldr_and_items_without_a_summary_their_title(server, conn):
-    summarise_pile(conn, producer(server), selection="ids", ids=["test:00002"])  # study 2 gets a summary
+    # Study 2 gets a summary.
+    summarise_pile(conn, producer(server), SummariseRequest(selection="ids", ids=["test:00002"]))
     tldr = latest_summary(conn, "test:00002").tldr
     document = SourceDocument(TARGET, "paper", "How attention heads copy tokens (study 0)", "", "", "h")
     found = pile_neighbours(conn, Config(), document, 5, prefer=("summarise-v3", "loopback"))
@@ -110,13 +111,13 @@ def test_finding_neighbours_never_writes_and_uses_stored_vectors_when_there_are_
 
 
 def test_older_prompts_show_no_neighbours_and_a_new_version_calls_again_keeping_the_old(server, conn):
-    summarise_pile(conn, producer(server, "v2"), selection="ids", ids=[TARGET])
+    summarise_pile(conn, producer(server, "v2"), SummariseRequest(selection="ids", ids=[TARGET]))
     assert "pile_neighbours" not in user_message(server.chat_requests[0])
-    summarise_pile(conn, producer(server), selection="ids", ids=[TARGET])
+    summarise_pile(conn, producer(server), SummariseRequest(selection="ids", ids=[TARGET]))
     assert "<pile_neighbours>" in user_message(server.chat_requests[1])
     versions = [r[0] for r in conn.execute("SELECT prompt_version FROM summaries WHERE item_id = ?", (TARGET,))]
     assert versions == ["summarise-v2", "summarise-v3"]
-    assert summarise_pile(conn, producer(server), selection="ids", ids=[TARGET]).calls == 0  # cached
+    assert summarise_pile(conn, producer(server), SummariseRequest(selection="ids", ids=[TARGET])).calls == 0  # cached
 
 
 def test_an_empty_neighbourhood_says_so():

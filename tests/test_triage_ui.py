@@ -96,10 +96,10 @@ def test_keys_record_the_same_events_as_the_cli_and_undo_takes_back_the_last(pil
 
 
 def test_hostile_titles_are_text_and_enter_shows_the_whole_summary(pile, workspace):
-    from sabbatical.reading.summarise import summarise_workspace
+    from sabbatical.reading.summarise import SummariseRequest, summarise_workspace
 
     conn, config = pile
-    summarise_workspace(workspace, selection="all")
+    summarise_workspace(workspace, SummariseRequest(selection="all"))
     rows = triage_ui.ranked_rows(conn, config, state="inbox", filters=None)
     app = triage_ui.TriageApp(conn, config, rows, open_url=lambda url: pytest.fail("no browser in tests"))
     hostile_row = next(n for n, r in enumerate(rows) if r.title == HOSTILE)

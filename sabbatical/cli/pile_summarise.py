@@ -73,7 +73,8 @@ def summarise(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Summarise and judge items (offline, or through the configured LLM endpoint)."""
-    from ..reading.summarise import summarise_workspace
+    from ..llm import parse_budget
+    from ..reading.summarise import SummariseRequest, summarise_workspace
 
     workspace = current_workspace()
     wanted = [part.strip() for value in ids or [] for part in value.split(",") if part.strip()]
@@ -85,19 +86,13 @@ def summarise(
 
         raise UsageError("--dev-set goes with --compare (e.g. --compare --prompt v3 --dev-set FILE)")
     selection = _selection(all_, pending, retry_failed, wanted)
+    limit = parse_budget(budget) if budget else None  # None: the workspace's [llm] budget
     why = "`pile summarise` stores summaries in the pile"
     with open_pile(writes=True, why=why) as opened, progress("Summarising") as report_progress:
-        report = summarise_workspace(
-            workspace,
-            conn=opened.conn,
-            selection=selection,
-            ids=wanted,
-            prompt_version=prompt,
-            budget=budget,
-            sample=sample,
-            on_progress=report_progress,
-            deadline=deadline,
+        run = SummariseRequest(
+            selection=selection, ids=wanted, sample=sample, budget=limit, deadline=deadline, on_progress=report_progress
         )
+        report = summarise_workspace(workspace, run, prompt_version=prompt, conn=opened.conn)
     _render_report(report, as_json)
     report.raise_for_failures()
 

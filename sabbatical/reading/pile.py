@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any
 
@@ -374,6 +375,17 @@ class Pile:
     def counts_by_kind(self, *, include_stubs: bool = True) -> dict[str, int]:
         sql = "SELECT kind, COUNT(*) FROM items" + ("" if include_stubs else " WHERE metadata_from != 'link'")
         return {r[0]: r[1] for r in self.conn.execute(sql + " GROUP BY kind")}
+
+
+@contextmanager
+def open_or_given(workspace: Workspace, conn: sqlite3.Connection | None) -> Iterator[sqlite3.Connection]:
+    """`conn` when the caller holds the pile open (the CLI opens it once and hands it over), else the
+    workspace's pile, opened for this block and closed after it."""
+    if conn is not None:
+        yield conn
+        return
+    with Pile.open(workspace) as pile:
+        yield pile.conn
 
 
 def handle_of(seq: int) -> str:

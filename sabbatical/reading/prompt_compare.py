@@ -24,7 +24,7 @@ from typing import Any
 from ..errors import SabbaticalError, UsageError
 from .prompt_dev_set import DevSetFigures, compare_on_dev_set, read_dev_set
 from .prompt_files import load_prompt
-from .summarise import Producer, SummariseReport, choose_producer, summarise_pile
+from .summarise import Producer, SummariseReport, SummariseRequest, choose_producer, summarise_pile
 
 EXPERIMENT = "prompts"
 POSITIVE_TRIAGE = ("keep", "star")
@@ -94,24 +94,10 @@ def compare_prompts(
     `prompt_dev_set`) adds both prompts' balanced accuracy on its labels. `conn` is the open pile (the
     CLI opens it once and hands it over); without one, the workspace's pile is opened for this
     comparison and closed after it."""
+    from .pile import open_or_given
+
     if sample < 1:
         raise UsageError("--sample must be at least 1")
-    if conn is None:
-        from .pile import Pile
-
-        with Pile.open(workspace) as pile:
-            return compare_prompts(
-                workspace,
-                new_version,
-                sample,
-                conn=pile.conn,
-                baseline_version=baseline_version,
-                environ=environ,
-                on_progress=on_progress,
-                record=record,
-                dev_set=dev_set,
-                corpus=corpus,
-            )
     config = workspace.config.llm
     old = choose_producer(config, baseline_version, environ)
     new = choose_producer(config, new_version, environ)
@@ -121,16 +107,15 @@ def compare_prompts(
             "(`--prompt v2`), or set the baseline with [llm] prompt"
         )
     dev = read_dev_set(dev_set, corpus) if dev_set is not None else None  # a bad file stops before any call
-    ids = sample_items(conn, sample)
-    if not ids:
-        raise UsageError("the pile is empty — read something first (`sabbatical read …`)")
-    reports = [
-        summarise_pile(conn, producer, selection="ids", ids=ids, on_progress=on_progress, config=workspace.config)
-        for producer in (old, new)
-    ]
-    comparison = measure(conn, ids, old, new, reports)
-    if dev is not None:
-        comparison.dev_set = compare_on_dev_set(conn, old, new, dev, config=workspace.config)
+    with open_or_given(workspace, conn) as pile_conn:
+        ids = sample_items(pile_conn, sample)
+        if not ids:
+            raise UsageError("the pile is empty — read something first (`sabbatical read …`)")
+        run = SummariseRequest(selection="ids", ids=ids, on_progress=on_progress)
+        reports = [summarise_pile(pile_conn, producer, run, config=workspace.config) for producer in (old, new)]
+        comparison = measure(pile_conn, ids, old, new, reports)
+        if dev is not None:
+            comparison.dev_set = compare_on_dev_set(pile_conn, old, new, dev, config=workspace.config)
     if record:
         comparison.mlflow_experiment_id, comparison.mlflow_run_id = record_comparison(workspace, comparison)
     return comparison

@@ -24,7 +24,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -34,7 +34,7 @@ from pydantic import ValidationError
 from .. import db
 from ..config import Config, LLMConfig
 from ..errors import EveryUnitFailed, LLMFailure, NotFound, PartialFailure, RunStopped, UsageError
-from ..llm import LLM, Budget, CallContext, Endpoint, budget_from_config, parse_budget, resolve_endpoint
+from ..llm import LLM, Budget, CallContext, Endpoint, budget_from_config, resolve_endpoint
 from .neighbours import NeighbourFinder
 from .offline import OFFLINE_MODEL, OFFLINE_VERSION, summarise_offline
 from .prompt_files import Prompt, load_prompt, resolve_version
@@ -108,6 +108,26 @@ def choose_producer(
         return OFFLINE
     version = version or resolve_version(config.prompt)
     return Producer("llm", endpoint.model, version, endpoint, load_prompt(version))
+
+
+# -- the request ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SummariseRequest:
+    """What one run summarises and how far it may go: built once (by the CLI, or a test) and handed
+    down through `summarise_workspace` to `summarise_pile` unchanged.
+
+    `selection` is one of SELECTIONS (`ids` with `ids`); `sample` keeps that many of the items needing
+    work; `budget` is spent by this run alone (give each run its own; None: the workspace's `[llm]
+    budget_tokens`/`budget_usd` through `summarise_workspace`, no limit through `summarise_pile`);
+    `deadline` is seconds for the whole run; `backoff_base` is the first retry's wait."""
+
+    selection: str = "pending"
+    ids: Sequence[str] = ()
+    sample: int | None = None
+    budget: Budget | None = None
+    deadline: float | None = None
+    on_progress: Progress | None = None
+    backoff_base: float = 0.5
 
 
 # -- the report -----------------------------------------------------------------------------------
@@ -223,40 +243,36 @@ def resolve_ids(conn: sqlite3.Connection, ids: Iterable[str]) -> list[str]:
 def summarise_pile(
     conn: sqlite3.Connection,
     producer: Producer,
+    run: SummariseRequest | None = None,
     *,
-    selection: str = "pending",
-    ids: Iterable[str] = (),
-    budget: Budget | None = None,
-    on_progress: Progress | None = None,
-    sample: int | None = None,
-    backoff_base: float = 0.5,
-    deadline: float | None = None,
     config: Config | None = None,
 ) -> SummariseReport:
-    """Summarise the selected items with `producer`; every result (ok or failed) is stored as it comes.
+    """Summarise the items `run` selects (default: the pending ones) with `producer`; every result (ok or
+    failed) is stored as it comes.
 
     `config` is the workspace's (its embedder finds each item's neighbours, for a prompt that shows
     them); without one, the default configuration's.
 
-    `sample` keeps only that many of the items needing work (a stable pseudo-random choice). Stops
-    cleanly when the budget is spent, the endpoint is unreachable or `deadline` seconds have passed:
+    `run.sample` keeps only that many of the items needing work (a stable pseudo-random choice). Stops
+    cleanly when the budget is spent, the endpoint is unreachable or `run.deadline` seconds have passed:
     the items not yet started stay pending (no row), and the report says why. One item that cannot be
     summarised is that item's failure, stored for `--retry-failed`; the others go on.
     """
+    run = run or SummariseRequest()
     started = time.monotonic()
-    todo, cached = select_items(conn, producer, selection, ids)
-    if sample is not None:
-        todo = sorted(todo, key=lambda d: hashlib.sha256(d.id.encode()).hexdigest())[: max(0, sample)]
-        cached = cached[: max(0, sample - len(todo))]
+    todo, cached = select_items(conn, producer, run.selection, run.ids)
+    if run.sample is not None:
+        todo = sorted(todo, key=lambda d: hashlib.sha256(d.id.encode()).hexdigest())[: max(0, run.sample)]
+        cached = cached[: max(0, run.sample - len(todo))]
     report = SummariseReport(
         producer.kind,
         producer.model,
         producer.prompt_version,
-        selection,
+        run.selection,
         selected=len(todo) + len(cached),
         cached=len(cached),
     )
-    progress = on_progress or (lambda *a, **k: None)
+    progress = run.on_progress or (lambda *a, **k: None)
     progress(0, total=len(todo))
     first_call = conn.execute("SELECT COALESCE(MAX(id), 0) FROM llm_calls").fetchone()[0]
     writer = _SummaryWriter(conn, producer, report)
@@ -267,10 +283,10 @@ def summarise_pile(
             llm = LLM(
                 producer.endpoint,  # type: ignore[arg-type]
                 conn,
-                budget or Budget(),
+                run.budget or Budget(),
                 lock=writer.lock,
-                backoff_base=backoff_base,
-                deadline=deadline,
+                backoff_base=run.backoff_base,
+                deadline=run.deadline,
             )
             near = _finder(conn, config, producer, writer.lock)
             try:
@@ -482,44 +498,25 @@ WHERE summaries.status != 'ok'
 
 def summarise_workspace(
     workspace: Any,
+    run: SummariseRequest | None = None,
     *,
-    conn: sqlite3.Connection | None = None,
-    selection: str = "pending",
-    ids: Iterable[str] = (),
     prompt_version: str | None = None,
-    budget: str | None = None,
-    sample: int | None = None,
-    on_progress: Progress | None = None,
+    conn: sqlite3.Connection | None = None,
     environ: dict[str, str] | None = None,
-    deadline: float | None = None,
 ) -> SummariseReport:
-    """`sabbatical pile summarise`: the workspace's producer over its pile. `budget` is '5000' tokens or
-    '$0.50' (default: `[llm] budget_tokens` / `budget_usd`); `deadline` is seconds for the whole run.
+    """`sabbatical pile summarise`: the workspace's producer (its `[llm] prompt`, or `prompt_version`)
+    over its pile, as `run` asks; a run without a budget of its own gets the workspace's.
 
     `conn` is the open pile (the CLI opens it once and hands it over); without one, the workspace's pile
     is opened for this run and closed after it."""
+    from .pile import open_or_given
+
     producer = choose_producer(workspace.config.llm, prompt_version, environ)
-    spend = parse_budget(budget) if budget else budget_from_config(workspace.config.llm)
-
-    def run(pile_conn: sqlite3.Connection) -> SummariseReport:
-        return summarise_pile(
-            pile_conn,
-            producer,
-            selection=selection,
-            ids=ids,
-            budget=spend,
-            sample=sample,
-            on_progress=on_progress,
-            deadline=deadline,
-            config=workspace.config,
-        )
-
-    if conn is not None:
-        return run(conn)
-    from .pile import Pile
-
-    with Pile.open(workspace) as pile:
-        return run(pile.conn)
+    run = run or SummariseRequest()
+    if run.budget is None:
+        run = replace(run, budget=budget_from_config(workspace.config.llm))
+    with open_or_given(workspace, conn) as pile_conn:
+        return summarise_pile(pile_conn, producer, run, config=workspace.config)
 
 
 # -- reading summaries back -----------------------------------------------------------------------

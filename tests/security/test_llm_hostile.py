@@ -19,7 +19,13 @@ from sabbatical.config import LLMConfig
 from sabbatical.errors import ExitCode, LLMFailure
 from sabbatical.llm import LLM, Budget, CallContext, Endpoint
 from sabbatical.reading.prompt_files import load_prompt
-from sabbatical.reading.summarise import OFFLINE, PROMPT_FIELD_CHARS, choose_producer, summarise_pile
+from sabbatical.reading.summarise import (
+    OFFLINE,
+    PROMPT_FIELD_CHARS,
+    SummariseRequest,
+    choose_producer,
+    summarise_pile,
+)
 from sabbatical.reading.summary_schema import SourceDocument, Summary
 from tests.helpers.fake_openai import FakeOpenAI, configure_llm, insert_items, sample_documents
 
@@ -110,7 +116,7 @@ def test_a_run_deadline_stops_the_run_and_leaves_the_rest_pending(conn):
     insert_items(conn, sample_documents(12))
     with FakeOpenAI(latency=0.4) as slow:
         started = time.monotonic()
-        report = summarise_pile(conn, producer_for(slow, concurrency=1), deadline=1.5)
+        report = summarise_pile(conn, producer_for(slow, concurrency=1), SummariseRequest(deadline=1.5))
     assert time.monotonic() - started < 4.0
     assert report.stopped and "deadline of 1.5 s passed" in report.stopped
     assert report.done >= 1 and report.pending >= 6 and report.done + report.pending + report.failed == 12
@@ -122,7 +128,8 @@ def test_retry_after_99999_never_waits_past_the_run_deadline(server, conn):
     insert_items(conn, sample_documents(4))
     server.when(TARGET, "rate_limit")
     started = time.monotonic()
-    report = summarise_pile(conn, producer_for(server, max_retries=4), deadline=4.0, backoff_base=0.01)
+    run = SummariseRequest(deadline=4.0, backoff_base=0.01)
+    report = summarise_pile(conn, producer_for(server, max_retries=4), run)
     assert time.monotonic() - started < 7.0  # not 99999 s, not 4 × 60 s
     assert statuses(conn)[TARGET] == "failed" and report.done == 3
     (row,) = logged(conn, TARGET)  # one try; waiting would pass the deadline
@@ -147,7 +154,7 @@ def test_an_html_page_with_http_200_is_logged_failed_and_retried_later(server, c
     insert_items(conn, sample_documents(5))
     server.when(TARGET, "html_200")
     producer = producer_for(server, max_retries=1)
-    report = summarise_pile(conn, producer, backoff_base=0.01)
+    report = summarise_pile(conn, producer, SummariseRequest(backoff_base=0.01))
     assert (report.done, report.failed, report.pending) == (4, 1, 0)
     rows = logged(conn, TARGET)
     assert [r["status"] for r in rows] == ["http_error", "http_error"]  # every request is a row
@@ -155,7 +162,7 @@ def test_an_html_page_with_http_200_is_logged_failed_and_retried_later(server, c
     assert statuses(conn)[TARGET] == "failed"
 
     server.clear_faults()
-    again = summarise_pile(conn, producer, selection="retry-failed", backoff_base=0.01)
+    again = summarise_pile(conn, producer, SummariseRequest(selection="retry-failed", backoff_base=0.01))
     assert (again.selected, again.done, again.failed) == (1, 1, 0)
     assert set(statuses(conn).values()) == {"ok"}
 
@@ -182,7 +189,7 @@ def test_an_endpoint_reporting_no_usage_cannot_spend_past_the_budget_with_eight_
     server.latency = 0.2  # keep eight requests in flight together
     insert_items(conn, sample_documents(32))
     budget = Budget(tokens=1000)
-    report = summarise_pile(conn, producer_for(server, concurrency=8), budget=budget)
+    report = summarise_pile(conn, producer_for(server, concurrency=8), SummariseRequest(budget=budget))
     assert report.stopped and "token budget of 1,000 reached" in report.stopped
     assert len(server.chat_requests) <= 2 and report.pending >= 30
     assert 0 < budget.tokens <= 1000 + 2500  # at most one request past the limit
