@@ -36,7 +36,7 @@ RUNS = 3
 def build(root: Path) -> int:
     from sabbatical import db
     from sabbatical.reading import topics, triage
-    from sabbatical.reading.summarise import summarise_workspace
+    from sabbatical.reading.summarise import SummariseRequest, summarise_workspace
     from sabbatical.workspace import init_workspace
 
     workspace, _ = init_workspace(root, title="Daily benchmark")
@@ -44,7 +44,8 @@ def build(root: Path) -> int:
     corpus_pile.insert_records(conn, corpus_pile.all_records(corpus_pile.corpus_dir()))
     topics.organise(conn, workspace.config)
     conn.close()
-    summarise_workspace(workspace, selection="all")  # offline: every item has a summary, as on a pile in use
+    # Offline: every item has a summary, as on a pile in use.
+    summarise_workspace(workspace, SummariseRequest(selection="all"))
     conn = db.connect(workspace.pile_path)
     ids = [r[0] for r in conn.execute("SELECT id FROM items ORDER BY id")]
     for n, action in enumerate(("keep", "star", "drop")):
