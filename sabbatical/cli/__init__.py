@@ -3,14 +3,22 @@
 This package is the only place that prints or exits. Each command group (a noun) lives in its own
 module; errors from any of them become `Error: …` on stderr with the documented exit code in one place,
 `SabbaticalGroup.invoke`, which also serves `typer.testing.CliRunner`.
+
+`MOUNTS` says which module brings which names to the root. `main()` mounts only the group named on the
+command line (Typer builds every mounted command's parameters from its type hints on each call, so
+`sabbatical pile inbox` neither imports nor builds `sprint`, `site` or `read`); top-level help, an unknown
+name or shell completion mounts them all, as does `app`, the whole command line for tests and docs.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import sqlite3
 import sys
 import warnings
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,7 +26,6 @@ import typer
 from typer.core import TyperGroup
 
 from ..errors import ExitCode, PartialFailure, SabbaticalError
-from . import pile, read, site, sprint, sprint_feedback, workspace
 from .context import State, set_state
 from .help_words import install as _help_in_words
 
@@ -84,15 +91,42 @@ def _fail(exc: BaseException, code: ExitCode, message: str) -> None:
     typer.echo(f"Error: {message}", err=True)
 
 
-app = typer.Typer(
-    cls=SabbaticalGroup,
-    name="sabbatical",
-    help="A notebook and artifact tracker for a research sabbatical: read into a pile, work in sprints, publish a site.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+@dataclass(frozen=True)
+class Mount:
+    """One sub-app of the root: the module and attribute holding it, the name it is mounted under (None: its
+    commands join the root's), and the names it brings to the command line (pinned by tests/test_cli_mounts.py)."""
+
+    module: str
+    attribute: str
+    name: str | None
+    brings: tuple[str, ...]
+
+    def add_to(self, root: typer.Typer) -> None:
+        sub_app = getattr(importlib.import_module(f"{__name__}.{self.module}"), self.attribute)
+        if self.name == "sprint":
+            _with_feedback(sub_app)
+        if self.name is None:
+            root.add_typer(sub_app)
+        else:
+            root.add_typer(sub_app, name=self.name)
+
+
+MOUNTS = (
+    Mount("workspace", "commands", None, ("init", "paths", "tour")),
+    Mount("read", "read", "read", ("read",)),
+    Mount("pile", "pile", "pile", ("pile",)),
+    Mount("sprint", "commands", None, ("new-sprint", "lab", "mlflow")),
+    Mount("sprint", "sprint", "sprint", ("sprint",)),
+    Mount("site", "site", "site", ("site",)),
 )
+
+
+def _with_feedback(sprint_app: typer.Typer) -> None:
+    """`sprint feedback …` is mounted here, once, so `cli/sprint.py` need not import its module."""
+    from .sprint_feedback import feedback
+
+    if not any(group.typer_instance is feedback for group in sprint_app.registered_groups):
+        sprint_app.add_typer(feedback, name="feedback")
 
 
 def _print_version(wanted: bool) -> None:
@@ -103,7 +137,6 @@ def _print_version(wanted: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def root(
     workspace: Annotated[
         Path | None,
@@ -122,15 +155,57 @@ def root(
     set_state(State(workspace_option=workspace))
 
 
-app.add_typer(workspace.commands)  # init, paths, tour
-app.add_typer(read.read, name="read")
-app.add_typer(pile.pile, name="pile")
-app.add_typer(sprint.commands)  # new-sprint, lab, mlflow
-sprint.sprint.add_typer(sprint_feedback.feedback, name="feedback")
-app.add_typer(sprint.sprint, name="sprint")
-app.add_typer(site.site, name="site")
+def build_app(names: Collection[str] | None = None) -> typer.Typer:
+    """The root with the sub-apps that bring any of `names` mounted (None: all of them), in `MOUNTS` order."""
+    built = typer.Typer(
+        cls=SabbaticalGroup,
+        name="sabbatical",
+        help="A notebook and artifact tracker for a research sabbatical: read into a pile, work in sprints, "
+        "publish a site.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    built.callback()(root)
+    for mount in MOUNTS:
+        if names is None or set(mount.brings) & set(names):
+            mount.add_to(built)
+    return built
+
+
+def invoked_name(args: Sequence[str]) -> str | None:
+    """The root command or group `args` invoke, or None when every sub-app is needed: help asked at the root,
+    no command, or a name no mount brings (Typer then lists or suggests them all)."""
+    args = list(args)
+    while args:
+        word = args.pop(0)
+        if word in ("--workspace", "-w"):
+            args = args[1:]  # its value
+        elif word == "--":
+            return _known(args[0]) if args else None
+        elif not word.startswith("-"):
+            return _known(word)
+        elif word in ("--help", "-h"):
+            return None
+    return None
+
+
+def _known(name: str) -> str | None:
+    return name if any(name in mount.brings for mount in MOUNTS) else None
+
+
+def __getattr__(name: str) -> Any:
+    """`app`: the whole command line, every sub-app mounted, built on first use."""
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    whole = build_app()
+    globals()["app"] = whole
+    return whole
 
 
 def main() -> None:
-    """Console-script entry point."""
-    sys.exit(app(prog_name="sabbatical"))
+    """Console-script entry point: mounts only the sub-app the command line names (all for completion)."""
+    completing = "_SABBATICAL_COMPLETE" in os.environ
+    name = None if completing else invoked_name(sys.argv[1:])
+    sys.exit(build_app(None if name is None else [name])(prog_name="sabbatical"))

@@ -1,0 +1,89 @@
+"""Start-up: the command line mounts only the sub-app it is asked for, and the table of mounts says the truth."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.main import get_command
+
+from sabbatical.cli import MOUNTS, build_app, invoked_name
+
+
+def _top_names(names: list[str] | None) -> set[str]:
+    return set(get_command(build_app(names)).commands)  # type: ignore[attr-defined]
+
+
+def test_the_whole_app_brings_exactly_the_names_of_the_table():
+    assert _top_names(None) == {name for mount in MOUNTS for name in mount.brings}
+
+
+@pytest.mark.parametrize("mount", MOUNTS, ids=lambda m: f"{m.module}.{m.attribute}")
+def test_each_mount_brings_the_names_it_says(mount):
+    assert _top_names([mount.brings[0]]) == set(mount.brings)
+
+
+def test_sprint_feedback_is_mounted_once_however_often_the_app_is_built():
+    for _ in range(3):
+        group = get_command(build_app(["sprint"])).commands["sprint"]  # type: ignore[attr-defined]
+    assert "feedback" in group.commands
+    from sabbatical.cli.sprint import sprint
+
+    assert sum(g.name == "feedback" for g in sprint.registered_groups) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "name"),
+    [
+        (["pile", "inbox"], "pile"),
+        (["-w", "pile", "sprint", "status"], "sprint"),  # "pile" is the workspace folder here
+        (["--workspace", "x", "init"], "init"),
+        (["--workspace=x", "new-sprint", "Q?"], "new-sprint"),
+        (["-wfolder", "site", "build"], "site"),
+        (["--", "read", "update"], "read"),
+        (["--help"], None),
+        (["-h", "pile"], None),
+        (["--version"], None),
+        ([], None),
+        (["-w"], None),
+        (["no-such-command"], None),
+        (["--", "no-such-command"], None),
+    ],
+)
+def test_the_invoked_name_is_read_past_the_root_options(args, name):
+    assert invoked_name(args) == name
+
+
+def _run(args: list[str]) -> tuple[str, list[str]]:
+    code = (
+        "import sys, json\n"
+        f"sys.argv = ['sabbatical', *{args!r}]\n"
+        "from sabbatical.cli import main\n"
+        "try:\n    main()\n"
+        "except SystemExit:\n    pass\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('sabbatical.cli'))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    *printed, modules = out.stdout.strip().splitlines()
+    return "\n".join(printed), json.loads(modules)
+
+
+def test_a_pile_command_imports_no_other_group(tmp_path):
+    _, modules = _run(["-w", str(tmp_path / "nowhere"), "pile", "stats"])
+    assert "sabbatical.cli.pile" in modules
+    assert not {f"sabbatical.cli.{m}" for m in ("read", "site", "sprint", "sprint_feedback", "workspace")} & set(modules)
+
+
+def test_top_level_help_still_lists_every_group_with_its_help_line():
+    printed, _ = _run(["--help"])
+    for name in {name for mount in MOUNTS for name in mount.brings}:
+        assert f" {name} " in printed, name
+    assert "Inspect, search, organise, triage and export the pile." in printed
+    assert "Two-week sprints" in printed
+
+
+def test_an_unknown_command_is_refused_at_the_root_as_before():
+    out = subprocess.run([sys.executable, "-m", "sabbatical", "no-such-command"], capture_output=True, text=True)
+    assert out.returncode == 2 and "No such command 'no-such-command'" in out.stderr
