@@ -469,7 +469,7 @@ def stats(as_json: Json = False) -> None:
     from ..reading import rank
 
     with open_pile() as opened:
-        figures = rank.pile_stats(opened.conn, opened.workspace.config)
+        figures = rank.pile_stats(opened.conn, opened.workspace.config, cache_dir=opened.workspace.cache_dir)
     if as_json:
         print_json(figures)
         return

@@ -373,8 +373,36 @@ def _enough(labels: np.ndarray) -> bool:
     return len(labels) >= MIN_LABELLED and min(positives, len(labels) - positives) >= MIN_PER_CLASS
 
 
-def taste_report(conn: sqlite3.Connection, config: Config, decided: dict[str, str] | None = None) -> TasteReport:
-    """How many triage decisions there are, and the taste model's held-out (cross-validated) accuracy."""
+def taste_report(
+    conn: sqlite3.Connection, config: Config, decided: dict[str, str] | None = None, cache_dir: Path | None = None
+) -> TasteReport:
+    """How many triage decisions there are, and the taste model's held-out (cross-validated) accuracy
+    (kept in `cache_dir` for as long as no decision and no vector changes: `stats_cache`)."""
+    key = _taste_key(conn, config) if cache_dir is not None else None
+    if key is None:
+        return _taste_report(conn, config, decided)
+    from dataclasses import asdict
+
+    from .stats_cache import cached_figure
+
+    return cached_figure(
+        cache_dir, "taste", key, lambda: asdict(_taste_report(conn, config, decided)), lambda kept: TasteReport(**kept)
+    )
+
+
+def _taste_key(conn: sqlite3.Connection, config: Config) -> list[Any] | None:
+    """What the taste report depends on, in three index lookups; None without vectors (nothing to keep)."""
+    model = embed.current_model(conn, config)
+    if model is None:
+        return None
+    newest, count = conn.execute(
+        "SELECT COALESCE(MAX(rowid), 0), COUNT(*) FROM embeddings WHERE model = ?", (model,)
+    ).fetchone()
+    last_event = conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
+    return [model, newest, count, last_event, MIN_LABELLED, MIN_PER_CLASS]
+
+
+def _taste_report(conn: sqlite3.Connection, config: Config, decided: dict[str, str] | None) -> TasteReport:
     from . import taste
 
     index = search.stored_index(conn, config)
@@ -463,9 +491,9 @@ def judge_agreement(conn: sqlite3.Connection, config: Config, decided: dict[str,
 
 
 # -- stats ------------------------------------------------------------------------------------------------
-def pile_stats(conn: sqlite3.Connection, config: Config) -> dict[str, Any]:
-    """Counts by kind, triage state and topic, the last organise run, the taste model's report, and how
-    well the insight judge agrees with your decisions."""
+def pile_stats(conn: sqlite3.Connection, config: Config, cache_dir: Path | None = None) -> dict[str, Any]:
+    """Counts by kind, triage state and topic, the last organise run, the taste model's report (kept in
+    `cache_dir` when given), and how well the insight judge agrees with your decisions."""
     from dataclasses import asdict
 
     kinds = {
@@ -484,6 +512,6 @@ def pile_stats(conn: sqlite3.Connection, config: Config) -> dict[str, Any]:
             for t in topics.list_topics(conn)
         ],
         "last_organise": dict(last_run) if last_run else None,
-        "taste": asdict(taste_report(conn, config, decided)),
+        "taste": asdict(taste_report(conn, config, decided, cache_dir)),
         "judge": asdict(judge_agreement(conn, config, decided)),
     }
