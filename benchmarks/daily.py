@@ -138,5 +138,95 @@ def measure() -> dict:
     return {"figures": figures, "items": items, "load_average": os.getloadavg()}
 
 
+def export_tree(rev: str, into: Path) -> Path:
+    """The package as it was at `rev`, from `git archive`, in a folder that goes first on PYTHONPATH."""
+    into.mkdir(parents=True, exist_ok=True)
+    repo = Path(__file__).resolve().parent.parent
+    archive = subprocess.run(["git", "-C", str(repo), "archive", rev, "sabbatical"], check=True, capture_output=True)
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    return into
+
+
+def cpu_and_wall(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True, env=env)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime, wall
+
+
+def in_turn(root: Path, versions: dict[str, Path | None], rounds: int, runs: int) -> dict:
+    """Each command under each code version, the versions alternating run by run, `rounds` blocks of `runs`
+    timed runs (one untimed run per version first); the median CPU and wall of each block, and the load."""
+    tmp = Path(tempfile.mkdtemp(prefix="daily-in-turn-"))
+    envs = {}
+    for name, tree in versions.items():
+        env = {**os.environ, "COLUMNS": "160", "PYTHONPYCACHEPREFIX": str(tmp / f"pycache-{name}")}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env.pop("MLFLOW_TRACKING_URI", None)
+        env.pop("OPENAI_BASE_URL", None)
+        if tree is not None:
+            env["PYTHONPATH"] = str(tree)
+        envs[name] = env
+    commands = {"pile inbox": ["pile", "inbox"], "pile stats": ["pile", "stats"], "--help": ["--help"]}
+    results: dict = {}
+    for label, args in commands.items():
+        command = [sys.executable, "-m", "sabbatical", "-w", str(root), *args]
+        for env in envs.values():
+            subprocess.run(command, check=True, capture_output=True, env=env)
+        for _ in range(rounds):
+            samples: dict[str, list[tuple[float, float]]] = {name: [] for name in versions}
+            for _ in range(runs):
+                for name, env in envs.items():
+                    samples[name].append(cpu_and_wall(command, env))
+            for name, got in samples.items():
+                results.setdefault(label, {}).setdefault(name, []).append({
+                    "cpu": round(statistics.median(c for c, _ in got), 3),
+                    "wall": round(statistics.median(w for _, w in got), 3),
+                    "load": round(os.getloadavg()[0], 2),
+                })
+    return results
+
+
+def print_in_turn(results: dict) -> None:
+    for label, by_version in results.items():
+        for name, blocks in by_version.items():
+            cpu = " / ".join(f"{b['cpu']:.2f}" for b in blocks)
+            wall = " / ".join(f"{b['wall']:.2f}" for b in blocks)
+            load = " / ".join(f"{b['load']:.1f}" for b in blocks)
+            print(f"{label:12} {name:28} CPU {cpu} s   wall {wall} s   load {load}")
+
+
+def _option(name: str, default: str | None = None) -> str | None:
+    return sys.argv[sys.argv.index(name) + 1] if name in sys.argv else default
+
+
+def main() -> None:
+    """`build DIR`: make the pile and keep it. `--before REV [--after REV] [--pile DIR] [--rounds N] [--runs N]`:
+    both code versions in turn on one pile (the after version defaults to this working tree). Else: the
+    figures for run_all.py, on a pile built in a temporary folder."""
+    if sys.argv[1:2] == ["build"]:
+        print(f"built {build(Path(sys.argv[2]))} items in {sys.argv[2]}")
+        return
+    before = _option("--before")
+    if before is None:
+        emit(measure(), "--json" in sys.argv)
+        return
+    after = _option("--after")
+    trees = Path(tempfile.mkdtemp(prefix="daily-trees-"))
+    versions = {f"before ({before})": export_tree(before, trees / "before"),
+                f"after ({after or 'working tree'})": export_tree(after, trees / "after") if after else None}
+    pile = _option("--pile")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(pile) if pile else Path(tmp) / "ws"
+        if not pile:
+            build(root)
+        print(f"load average at the start: {os.getloadavg()}")
+        results = in_turn(root, versions, int(_option("--rounds", "3") or 3), int(_option("--runs", "5") or 5))
+    print_in_turn(results)
+    print(f"load average at the end: {os.getloadavg()}")
+
+
 if __name__ == "__main__":
-    emit(measure(), "--json" in sys.argv)
+    main()
