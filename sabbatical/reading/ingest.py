@@ -27,6 +27,7 @@ from ..config import ReadingConfig
 from ..errors import EveryUnitFailed, PartialFailure, SabbaticalError
 from .identity import parse_arxiv_id
 from .pile import AddCounts, Pile, Source
+from .pile_write import ItemCounts
 from .source_health import due, record_outcome
 from .sources import SourceError, SourceRead
 
@@ -34,25 +35,19 @@ Progress = Callable[..., None]
 UPDATE_QUERY_RESULTS = 200
 
 
-@dataclass
-class SourceOutcome:
+@dataclass(kw_only=True)
+class SourceOutcome(ItemCounts):
     """What happened to one source."""
 
     source: str
     status: str  # 'ok', 'not_modified', 'followed', 'failed', 'partial'
-    new: int = 0
-    updated: int = 0
-    duplicate: int = 0
     message: str = ""
 
 
 @dataclass
-class IngestReport:
+class IngestReport(ItemCounts):
     """Counts over all sources, one outcome per source, warnings, and the failures as one-liners."""
 
-    new: int = 0
-    updated: int = 0
-    duplicate: int = 0
     failed: int = 0
     linked: int = 0  # minimal items made for papers that posts link to
     backing_off: int = 0  # `read update` left these failing sources alone (see source_health)
@@ -134,7 +129,7 @@ class Ingester:
             if read.not_modified:
                 self.pile.record_fetch(source_id, "not_modified")
                 record_outcome(self.pile.conn, source_id, True)
-                return self._outcome(SourceOutcome(name, "not_modified", message="not modified since last read"))
+                return self.add_outcome(name, "not_modified", message="not modified since last read")
             self.pile.add(
                 read.entries,
                 source_id,
@@ -151,10 +146,10 @@ class Ingester:
                 title=read.title,
             )
             record_outcome(self.pile.conn, source_id, True)
-            if not (counts.new or counts.updated or counts.duplicate) and not read.warnings:
+            if not (counts.stored or counts.duplicate) and not read.warnings:
                 read.warnings.append("it has no entries")
             self.report.warnings += [f"{name}: {w}" for w in read.warnings]
-            return self._outcome(SourceOutcome(name, "ok", counts.new, counts.updated, counts.duplicate), counts)
+            return self.add_outcome(name, "ok", counts)
         except (SourceError, UnicodeError, ValueError, OSError, LookupError) as exc:
             return self._failed(name, source_id, counts, _reason(exc), (kind, locator))
         except sqlite3.Error:
@@ -171,18 +166,19 @@ class Ingester:
             known = self.pile.find_source(*named)
             source_id = known.id if known else None
         if source_id is not None:
-            self.pile.record_fetch(source_id, "partial" if counts.new + counts.updated else "failed", error=why)
+            self.pile.record_fetch(source_id, "partial" if counts.stored else "failed", error=why)
             record_outcome(self.pile.conn, source_id, False)
         self.report.failed += 1
         self.report.failures.append(f"{name}: {why}")
-        status = "partial" if counts.new + counts.updated + counts.duplicate else "failed"
-        return self._outcome(SourceOutcome(name, status, counts.new, counts.updated, counts.duplicate, why), counts)
+        status = "partial" if counts.stored + counts.duplicate else "failed"
+        return self.add_outcome(name, status, counts, message=why)
 
-    def _outcome(self, outcome: SourceOutcome, counts: AddCounts | None = None) -> SourceOutcome:
-        if counts:
-            self.report.new += counts.new
-            self.report.updated += counts.updated
-            self.report.duplicate += counts.duplicate
+    def add_outcome(self, name: str, status: str, counts: AddCounts | None = None, message: str = "") -> SourceOutcome:
+        """One source's outcome, counted into the report."""
+        outcome = SourceOutcome(source=name, status=status, message=message)
+        if counts is not None:
+            outcome += counts
+            self.report += counts
             self.report.linked += counts.stubs
         self.report.sources.append(outcome)
         return outcome
@@ -495,8 +491,8 @@ def _follow_opml(ingester: Ingester, name: str, path: Path) -> None:
             continue
         ingester.pile.ensure_source("feed", subscription.url, title=subscription.title, followed=True)
         followed += 1
-    ingester.report.sources.append(
-        SourceOutcome(name, "followed", message=f"following {followed} feeds — `sabbatical read update` fetches them")
+    ingester.add_outcome(
+        name, "followed", message=f"following {followed} feeds — `sabbatical read update` fetches them"
     )
 
 

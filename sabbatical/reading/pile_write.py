@@ -20,8 +20,8 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import Any, Self
 
 from .identity import id_kind
 
@@ -98,17 +98,32 @@ class Entry:
 
 
 @dataclass
-class AddCounts:
+class ItemCounts:
+    """What became of a stream of entries: new items, updated items, and items met again unchanged. Every
+    ingest record counts these (a batch's AddCounts, a source's outcome, a whole read's report)."""
+
     new: int = 0
     updated: int = 0
     duplicate: int = 0
-    stubs: int = 0
-    links: int = 0
 
-    def __iadd__(self, other: AddCounts) -> AddCounts:
-        for name in ("new", "updated", "duplicate", "stubs", "links"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+    def __iadd__(self, other: ItemCounts) -> Self:
+        """Add `other`'s counts of whatever both records count."""
+        mine = {f.name for f in fields(self)}
+        for name in (f.name for f in fields(other) if f.name in mine):
+            if isinstance(getattr(other, name), int):
+                setattr(self, name, getattr(self, name) + getattr(other, name))
         return self
+
+    @property
+    def stored(self) -> int:
+        """Entries that changed the pile (new or updated items)."""
+        return self.new + self.updated
+
+
+@dataclass
+class AddCounts(ItemCounts):
+    stubs: int = 0  # minimal items made for papers that entries mention
+    links: int = 0
 
 
 def lookup_ids(conn: sqlite3.Connection, names: Sequence[str]) -> dict[str, str]:
