@@ -74,6 +74,18 @@ class NotFound(SabbaticalError):
     """A thing the user named (an item, a sprint, a topic) does not exist."""
 
 
+class PathProblem(SabbaticalError):
+    """An error about one file or folder: `path` and `problem` are kept for callers, `explain` words the message."""
+
+    def __init__(self, path: Path, problem: str):
+        self.path = path
+        self.problem = problem
+        super().__init__(self.explain())
+
+    def explain(self) -> str:
+        return f"{self.path}: {self.problem}"
+
+
 class CannotOpen(SabbaticalError):
     """An item has no web address to open (none, or not http/https), or no browser could be started."""
 
@@ -97,15 +109,14 @@ class ReadOnlyWorkspace(StoreError):
         )
 
 
-class CorruptPile(StoreError):
+class CorruptPile(PathProblem, StoreError):
     """The pile failed SQLite's integrity check: it is opened read-only and never written again."""
 
-    def __init__(self, path: Path, problem: str):
-        self.path = path
-        self.problem = problem
-        super().__init__(
-            f"the pile {path} is damaged ({problem}) and nothing more is written to it — recover what it holds "
-            f'with `sqlite3 {path} ".recover" | sqlite3 {path}.recovered`, then move the damaged file aside '
+    def explain(self) -> str:
+        path = self.path
+        return (
+            f"the pile {path} is damaged ({self.problem}) and nothing more is written to it — recover what it "
+            f'holds with `sqlite3 {path} ".recover" | sqlite3 {path}.recovered`, then move the damaged file aside '
             f"and {path}.recovered into its place"
         )
 
@@ -123,13 +134,11 @@ class PartialFailure(SabbaticalError):
         super().__init__(summary)
 
 
-class SprintFileError(SabbaticalError):
+class SprintFileError(PathProblem):
     """A sprint's sprint.md cannot be read (broken front matter, a missing key)."""
 
-    def __init__(self, path: Path, problem: str):
-        self.path = path
-        self.problem = problem
-        super().__init__(f"{path}: {problem} — fix the YAML between the two `---` lines at the top of the file")
+    def explain(self) -> str:
+        return f"{self.path}: {self.problem} — fix the YAML between the two `---` lines at the top of the file"
 
 
 class TrackingError(SabbaticalError):
@@ -144,14 +153,12 @@ class SiteBuildError(SabbaticalError):
         super().__init__(message)
 
 
-class UnsafeSitePath(SabbaticalError):
+class UnsafeSitePath(PathProblem):
     """A folder the site build writes or deletes is a symlink or lies outside the workspace; nothing was touched."""
 
-    def __init__(self, path: Path, problem: str):
-        self.path = path
-        self.problem = problem
-        super().__init__(
-            f"{path} {problem} — the site build only writes and deletes inside the workspace; "
+    def explain(self) -> str:
+        return (
+            f"{self.path} {self.problem} — the site build only writes and deletes inside the workspace; "
             "remove it (the build recreates it) and build again"
         )
 
