@@ -163,3 +163,13 @@ def test_pile_show_has_the_summary_judgement_and_flags_quotes_not_in_the_text(cl
     cli("--workspace", workspace.root, "pile", "summarise", "--ids", "test:00000")
     verified = cli("--workspace", workspace.root, "pile", "show", "test:00000", env={"COLUMNS": "200"}).stdout
     assert "(✓ in the text)" in verified and "NOT found" not in verified and "4/4 quotes found" in verified
+
+
+def test_sample_and_deadline_reach_the_run(cli, workspace, pile, server):
+    sampled = cli("--workspace", workspace.root, "pile", "summarise", "--sample", "2", "--json")
+    assert sampled.exit_code == 0, sampled.stderr
+    assert (json.loads(sampled.stdout)["selected"], json.loads(sampled.stdout)["done"]) == (2, 2)
+    late = cli("--workspace", workspace.root, "pile", "summarise", "--deadline", "0", "--json")
+    report = json.loads(late.stdout)
+    assert (report["selected"], report["cached"], report["done"], report["pending"]) == (4, 2, 0, 2), report
+    assert "deadline" in report["stopped"]  # the two left stay pending for the next run
