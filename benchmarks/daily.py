@@ -148,9 +148,11 @@ def export_tree(rev: str, into: Path) -> Path:
 
 
 def cpu_and_wall(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """One run's CPU (user + system) and wall seconds; from a neutral folder, since `python -m` puts the
+    current folder first on the path (run from the checkout, it would shadow an exported tree)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    subprocess.run(command, check=True, capture_output=True, env=env)
+    subprocess.run(command, check=True, capture_output=True, env=env, cwd=tempfile.gettempdir())
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime, wall
@@ -174,7 +176,7 @@ def in_turn(root: Path, versions: dict[str, Path | None], rounds: int, runs: int
     for label, args in commands.items():
         command = [sys.executable, "-m", "sabbatical", "-w", str(root), *args]
         for env in envs.values():
-            subprocess.run(command, check=True, capture_output=True, env=env)
+            cpu_and_wall(command, env)  # untimed: bytecode and caches as a user has them
         for _ in range(rounds):
             samples: dict[str, list[tuple[float, float]]] = {name: [] for name in versions}
             for _ in range(runs):

@@ -28,8 +28,10 @@ from typer.core import TyperGroup
 from ..errors import ExitCode, PartialFailure, SabbaticalError
 from .context import State, set_state
 from .help_words import install as _help_in_words
+from .light_params import install as _check_plain_values_without_pydantic
 
 _help_in_words()
+_check_plain_values_without_pydantic()
 # scikit-learn warns when a vocabulary it is handed holds capitals (a pile's embedder state can); it says
 # nothing a researcher can act on, so it never reaches the terminal.
 warnings.filterwarnings("ignore", message="Upper case characters found in vocabulary")
