@@ -152,3 +152,50 @@ def test_the_cli_keeps_the_report_in_the_workspace_cache(workspace, cli):
     assert "held-out accuracy 12% over 20 decisions" in cli(*w, "pile", "stats").stdout
     cli(*w, "pile", "keep", pile["vision"][0])
     assert "held-out accuracy 12%" not in cli(*w, "pile", "stats").stdout
+
+
+def _tastes(conn, cache_dir):
+    return {r.id: (r.taste, r.score) for r in rank.rank_items(conn, Config(), state=None, cache_dir=cache_dir)}
+
+
+def test_the_inbox_keeps_the_fitted_taste_model_and_ranks_the_same_with_it(conn, decided_pile, tmp_path):
+    cache = tmp_path / ".sabbatical"
+    fresh = _tastes(conn, None)
+    assert any(taste is not None for taste, _ in fresh.values())
+    with db.connect(conn.execute("PRAGMA database_list").fetchone()["file"]) as first:  # a run of its own
+        assert _tastes(first, cache) == fresh  # fitted and kept
+    kept = json.loads((cache / stats_cache.CACHE_FILE).read_text())["figures"]["taste-model"]["value"]
+    assert len(kept["coef"]) > 0 and isinstance(kept["intercept"], float)
+    with db.connect(conn.execute("PRAGMA database_list").fetchone()["file"]) as other:  # a later run
+        assert _tastes(other, cache) == fresh  # read back: the same coefficients to the last bit
+
+
+def test_kept_coefficients_are_used_until_a_decision_changes_them(conn, decided_pile, tmp_path):
+    cache = tmp_path / ".sabbatical"
+    path = conn.execute("PRAGMA database_list").fetchone()["file"]
+    _tastes(conn, cache)
+    data = json.loads((cache / stats_cache.CACHE_FILE).read_text())
+    entry = data["figures"]["taste-model"]["value"]
+    entry["coef"], entry["intercept"] = [0.0] * len(entry["coef"]), 9.0  # "you would keep anything"
+    (cache / stats_cache.CACHE_FILE).write_text(json.dumps(data))
+    later = db.connect(path)
+    assert {round(taste, 3) for taste, _ in _tastes(later, cache).values()} == {1.0}
+    triage.triage(later, decided_pile[1]["biology"][:1], "drop")
+    assert {round(taste, 3) for taste, _ in _tastes(later, cache).values()} != {1.0}
+    later.close()
+
+
+def test_damaged_coefficients_are_fitted_again(conn, tmp_path):
+    cache = tmp_path / ".sabbatical"
+    path = conn.execute("PRAGMA database_list").fetchone()["file"]
+    fresh = _tastes(conn, None)
+    with db.connect(path) as first:
+        _tastes(first, cache)
+    for damage in (["x", 1.0], {"a": 1}, None):
+        data = json.loads((cache / stats_cache.CACHE_FILE).read_text())
+        data["figures"]["taste-model"]["value"]["coef"] = damage if damage is not None else [0.5]
+        data["figures"]["taste-model"]["value"]["intercept"] = "not a number" if damage is None else 0.0
+        (cache / stats_cache.CACHE_FILE).write_text(json.dumps(data))
+        later = db.connect(path)
+        assert _tastes(later, cache) == fresh, damage
+        later.close()

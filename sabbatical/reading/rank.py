@@ -330,7 +330,7 @@ def _context(
     if context.aims:
         similarity = np.stack([vector for _, vector in context.aims]) @ index.matrix.T
         context.best_aim, context.best_similarity = similarity.argmax(axis=0), similarity.max(axis=0)
-    context.taste = taste_model(conn, index, decided)
+    context.taste = taste_model(conn, index, decided, cache)
     if context.taste is not None:
         context.liked = context.taste.predict_proba(index.matrix)[:, 1]
     return context
@@ -347,25 +347,64 @@ def _labelled(index: embed.VectorIndex, decided: dict[str, str]) -> tuple[np.nda
     return index.matrix[rows], labels
 
 
-def taste_model(conn: sqlite3.Connection, index: embed.VectorIndex, decided: dict[str, str] | None = None) -> Any:
+def taste_model(
+    conn: sqlite3.Connection,
+    index: embed.VectorIndex,
+    decided: dict[str, str] | None = None,
+    cache_dir: Path | None = None,
+) -> Any:
     """A logistic regression of keep/star (1) vs drop (0) over the embeddings, once there is enough triage.
 
     Kept with the connection's other derived data, for exactly this index (the same object: it is
-    replaced whenever a vector changes) and this latest event (events are only ever appended).
+    replaced whenever a vector changes) and this latest event (events are only ever appended); and in
+    `cache_dir` (its coefficients, under the taste report's key: `stats_cache`), so a later run does not fit it.
     """
-    from . import taste
-
     latest_event = conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
     cache = embed.derived_cache(conn)
     cached = cache.get("taste")
     if cached is not None and cached[0] is index and cached[1] == latest_event:
         return cached[2]
-    vectors, labels = _labelled(index, triage.state_map(conn) if decided is None else decided)
-    model = None
-    if _enough(labels):
-        model = taste.fit(vectors, labels)  # numpy only: importing scikit-learn alone cost more than the inbox may
+    if cache_dir is None:
+        model = _fit_taste(index, decided if decided is not None else triage.state_map(conn))
+    else:
+        from .stats_cache import cached_figure
+
+        model = cached_figure(
+            cache_dir,
+            "taste-model",
+            _taste_key_of(conn, index.model),
+            lambda: _coefficients(_fit_taste(index, decided if decided is not None else triage.state_map(conn))),
+            _from_coefficients,
+        )
     cache["taste"] = (index, latest_event, model)
     return model
+
+
+def _fit_taste(index: embed.VectorIndex, decided: dict[str, str]) -> Any:
+    from . import taste
+
+    vectors, labels = _labelled(index, decided)
+    return taste.fit(vectors, labels) if _enough(labels) else None  # numpy only: no scikit-learn import
+
+
+def _coefficients(model: Any) -> dict[str, Any]:
+    if model is None:
+        return {"coef": None, "intercept": None}
+    return {"coef": [float(x) for x in model.coef], "intercept": float(model.intercept)}
+
+
+def _from_coefficients(kept: dict[str, Any]) -> Any:
+    """The fitted model back from its coefficients (JSON keeps a float exactly); None: not enough triage."""
+    import numpy as np
+
+    from . import taste
+
+    if kept["coef"] is None:
+        return None
+    coef = np.asarray(kept["coef"], dtype=float)
+    if coef.ndim != 1 or not all(isinstance(x, float) for x in kept["coef"]):
+        raise ValueError("not a model's coefficients")
+    return taste.Logistic(coef, float(kept["intercept"]))
 
 
 def _enough(labels: np.ndarray) -> bool:
@@ -393,8 +432,10 @@ def taste_report(
 def _taste_key(conn: sqlite3.Connection, config: Config) -> list[Any] | None:
     """What the taste report depends on, in three index lookups; None without vectors (nothing to keep)."""
     model = embed.current_model(conn, config)
-    if model is None:
-        return None
+    return None if model is None else _taste_key_of(conn, model)
+
+
+def _taste_key_of(conn: sqlite3.Connection, model: str) -> list[Any]:
     newest, count = conn.execute(
         "SELECT COALESCE(MAX(rowid), 0), COUNT(*) FROM embeddings WHERE model = ?", (model,)
     ).fetchone()
