@@ -329,10 +329,11 @@ def _context(
         context.aims = [(label, vectors[i]) for i, (label, _) in enumerate(aims) if np.any(vectors[i])]
     if context.aims:
         similarity = np.stack([vector for _, vector in context.aims]) @ index.matrix.T
-        context.best_aim, context.best_similarity = similarity.argmax(axis=0), similarity.max(axis=0)
+        # As Python lists: each item reads its row, and a numpy scalar a row cost more than the arithmetic.
+        context.best_aim, context.best_similarity = similarity.argmax(axis=0).tolist(), similarity.max(axis=0).tolist()
     context.taste = taste_model(conn, index, decided, cache)
     if context.taste is not None:
-        context.liked = context.taste.predict_proba(index.matrix)[:, 1]
+        context.liked = context.taste.predict_proba(index.matrix)[:, 1].tolist()
     return context
 
 
