@@ -87,3 +87,51 @@ def test_top_level_help_still_lists_every_group_with_its_help_line():
 def test_an_unknown_command_is_refused_at_the_root_as_before():
     out = subprocess.run([sys.executable, "-m", "sabbatical", "no-such-command"], capture_output=True, text=True)
     assert out.returncode == 2 and "No such command 'no-such-command'" in out.stderr
+
+
+def _group_commands() -> list[tuple[str, str]]:
+    whole = get_command(build_app())
+    return [
+        (group, command)
+        for group, sub in whole.commands.items()  # type: ignore[attr-defined]
+        for command in getattr(sub, "commands", {})
+    ]
+
+
+@pytest.mark.parametrize(("group", "command"), _group_commands(), ids=lambda p: str(p))
+def test_a_group_built_for_one_command_has_it_alone_and_the_same(group, command):
+    whole = get_command(build_app()).commands[group].commands[command]  # type: ignore[attr-defined]
+    alone = get_command(build_app([group], command)).commands[group]  # type: ignore[attr-defined]
+    assert list(alone.commands) == [command]
+    built = alone.commands[command]
+    assert [p.opts for p in built.params] == [p.opts for p in whole.params]
+    assert built.help == whole.help and type(built) is type(whole)
+    assert set(getattr(built, "commands", {})) == set(getattr(whole, "commands", {}))
+
+
+@pytest.mark.parametrize(
+    ("args", "command"),
+    [
+        (["pile", "inbox", "-n", "3"], "inbox"),
+        (["-w", "x", "pile", "topic", "rename", "1", "a"], "topic"),
+        (["sprint", "feedback", "import"], "feedback"),
+        (["pile", "--help"], None),
+        (["pile"], None),
+        (["init", "folder"], None),  # a root command: no group to narrow
+        (["--help", "pile", "inbox"], None),
+    ],
+)
+def test_the_invoked_command_of_a_group_is_read_after_its_name(args, command):
+    from sabbatical.cli import invoked_command
+
+    assert invoked_command(args) == command
+
+
+def test_a_name_the_group_does_not_have_builds_the_whole_group():
+    alone = get_command(build_app(["pile"], "no-such-command")).commands["pile"]  # type: ignore[attr-defined]
+    assert {"inbox", "stats", "topic", "summarise"} <= set(alone.commands)
+
+
+def test_a_pile_command_runs_with_its_group_built_for_it(tmp_path):
+    printed, _ = _run(["-w", str(tmp_path / "nowhere"), "pile", "inbox", "--help"])
+    assert "--limit" in printed and "insight × relevance × recency" in printed

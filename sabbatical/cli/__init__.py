@@ -12,6 +12,7 @@ name or shell completion mounts them all, as does `app`, the whole command line 
 
 from __future__ import annotations
 
+import copy
 import importlib
 import os
 import sqlite3
@@ -103,14 +104,15 @@ class Mount:
     name: str | None
     brings: tuple[str, ...]
 
-    def add_to(self, root: typer.Typer) -> None:
+    def add_to(self, root: typer.Typer, only: str | None = None) -> None:
+        """Mount it on `root`; a named group with `only` (a command of it), with that command alone."""
         sub_app = getattr(importlib.import_module(f"{__name__}.{self.module}"), self.attribute)
         if self.name == "sprint":
             _with_feedback(sub_app)
         if self.name is None:
             root.add_typer(sub_app)
         else:
-            root.add_typer(sub_app, name=self.name)
+            root.add_typer((only and _only(sub_app, only)) or sub_app, name=self.name)
 
 
 MOUNTS = (
@@ -121,6 +123,35 @@ MOUNTS = (
     Mount("sprint", "sprint", "sprint", ("sprint",)),
     Mount("site", "site", "site", ("site",)),
 )
+
+
+def _only(group: typer.Typer, name: str) -> typer.Typer | None:
+    """A copy of `group` with the command or sub-group `name` alone (looked for in the groups mounted without a
+    name too), or None when it has none of that name (Typer then lists or suggests them all)."""
+    from typer.main import get_command_name
+
+    kept = [
+        c for c in group.registered_commands if (c.name or get_command_name(getattr(c.callback, "__name__", ""))) == name
+    ]
+    groups = []
+    for info in group.registered_groups:
+        if info.name == name:
+            groups.append(info)
+        elif not isinstance(info.name, str) and info.typer_instance is not None:  # its commands join the group's
+            inner = _only(info.typer_instance, name)
+            if inner is not None:
+                groups.append(_with(info, inner))
+    if not kept and not groups:
+        return None
+    pruned = copy.copy(group)
+    pruned.registered_commands, pruned.registered_groups = kept, groups
+    return pruned
+
+
+def _with(info: Any, typer_instance: typer.Typer) -> Any:
+    changed = copy.copy(info)
+    changed.typer_instance = typer_instance
+    return changed
 
 
 def _with_feedback(sprint_app: typer.Typer) -> None:
@@ -157,8 +188,9 @@ def root(
     set_state(State(workspace_option=workspace))
 
 
-def build_app(names: Collection[str] | None = None) -> typer.Typer:
-    """The root with the sub-apps that bring any of `names` mounted (None: all of them), in `MOUNTS` order."""
+def build_app(names: Collection[str] | None = None, only: str | None = None) -> typer.Typer:
+    """The root with the sub-apps that bring any of `names` mounted (None: all of them), in `MOUNTS` order;
+    `only`: of a group, the one command invoked (Typer builds every mounted command's parameters)."""
     built = typer.Typer(
         cls=SabbaticalGroup,
         name="sabbatical",
@@ -172,29 +204,45 @@ def build_app(names: Collection[str] | None = None) -> typer.Typer:
     built.callback()(root)
     for mount in MOUNTS:
         if names is None or set(mount.brings) & set(names):
-            mount.add_to(built)
+            mount.add_to(built, only)
     return built
 
 
 def invoked_name(args: Sequence[str]) -> str | None:
     """The root command or group `args` invoke, or None when every sub-app is needed: help asked at the root,
     no command, or a name no mount brings (Typer then lists or suggests them all)."""
-    args = list(args)
-    while args:
-        word = args.pop(0)
+    at = _invoked_at(args)
+    return None if at is None else args[at]
+
+
+def invoked_command(args: Sequence[str]) -> str | None:
+    """The command `args` invoke in the group they name (`pile inbox` → inbox), or None (no group, an option
+    first: `pile --help`)."""
+    at = _invoked_at(args)
+    if at is None or at + 1 >= len(args) or args[at + 1].startswith("-"):
+        return None
+    return args[at + 1] if any(args[at] == mount.name for mount in MOUNTS) else None
+
+
+def _invoked_at(args: Sequence[str]) -> int | None:
+    at = 0
+    while at < len(args):
+        word = args[at]
         if word in ("--workspace", "-w"):
-            args = args[1:]  # its value
-        elif word == "--":
-            return _known(args[0]) if args else None
-        elif not word.startswith("-"):
-            return _known(word)
-        elif word in ("--help", "-h"):
+            at += 2  # its value
+            continue
+        if word == "--":
+            return at + 1 if at + 1 < len(args) and _known(args[at + 1]) else None
+        if not word.startswith("-"):
+            return at if _known(word) else None
+        if word in ("--help", "-h"):
             return None
+        at += 1
     return None
 
 
-def _known(name: str) -> str | None:
-    return name if any(name in mount.brings for mount in MOUNTS) else None
+def _known(name: str) -> bool:
+    return any(name in mount.brings for mount in MOUNTS)
 
 
 def __getattr__(name: str) -> Any:
@@ -208,6 +256,7 @@ def __getattr__(name: str) -> Any:
 
 def main() -> None:
     """Console-script entry point: mounts only the sub-app the command line names (all for completion)."""
-    completing = "_SABBATICAL_COMPLETE" in os.environ
-    name = None if completing else invoked_name(sys.argv[1:])
-    sys.exit(build_app(None if name is None else [name])(prog_name="sabbatical"))
+    if "_SABBATICAL_COMPLETE" in os.environ:
+        sys.exit(build_app()(prog_name="sabbatical"))
+    name, command = invoked_name(sys.argv[1:]), invoked_command(sys.argv[1:])
+    sys.exit(build_app(None if name is None else [name], command)(prog_name="sabbatical"))
