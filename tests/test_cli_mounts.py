@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -135,3 +136,24 @@ def test_a_name_the_group_does_not_have_builds_the_whole_group():
 def test_a_pile_command_runs_with_its_group_built_for_it(tmp_path):
     printed, _ = _run(["-w", str(tmp_path / "nowhere"), "pile", "inbox", "--help"])
     assert "--limit" in printed and "insight × relevance × recency" in printed
+
+
+def _blas_threads_after(args: list[str], env: dict[str, str]) -> str:
+    code = (
+        "import os, sys\n"
+        f"sys.argv = ['sabbatical', *{args!r}]\n"
+        "from sabbatical.cli import main\n"
+        "try:\n    main()\n"
+        "except SystemExit:\n    pass\n"
+        "print(os.environ.get('OPENBLAS_NUM_THREADS', 'unset'))\n"
+    )
+    environ = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**environ, **env})
+    return out.stdout.strip().splitlines()[-1]
+
+
+def test_the_daily_pile_commands_ask_for_one_blas_thread_and_a_users_setting_wins(tmp_path):
+    w = ["-w", str(tmp_path / "nowhere")]
+    assert _blas_threads_after([*w, "pile", "inbox"], {}) == "1"
+    assert _blas_threads_after([*w, "pile", "stats"], {"OPENBLAS_NUM_THREADS": "4"}) == "4"
+    assert _blas_threads_after([*w, "pile", "organise"], {}) == "unset"  # a fit over the whole pile: BLAS's choice
