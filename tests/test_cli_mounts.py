@@ -74,7 +74,9 @@ def _run(args: list[str]) -> tuple[str, list[str]]:
 def test_a_pile_command_imports_no_other_group(tmp_path):
     _, modules = _run(["-w", str(tmp_path / "nowhere"), "pile", "stats"])
     assert "sabbatical.cli.pile" in modules
-    assert not {f"sabbatical.cli.{m}" for m in ("read", "site", "sprint", "sprint_feedback", "workspace")} & set(modules)
+    assert not {f"sabbatical.cli.{m}" for m in ("read", "site", "sprint", "sprint_feedback", "workspace")} & set(
+        modules
+    )
 
 
 def test_top_level_help_still_lists_every_group_with_its_help_line():

@@ -49,8 +49,11 @@ def test_a_match_across_a_sentence_end_is_not_given_to_either_sentence(monkeypat
 def test_upper_case_and_non_ascii_text_find_the_same_features(monkeypatch):
     cases = [
         ("WHY DO MODELS FAIL?", "WE FIND THAT STATE-OF-THE-ART MODELS DO NOT GENERALISE. THE MECHANISM IS A CIRCUIT."),
-        ("Über Aufmerksamkeit", "We show that the attention mechanism in LLMs is not İnterpretable. Surprisingly, it"
-         " fails; our ſtudy explains why (K = 3). We propose a new method that outperforms baselines by 4.1 points."),
+        (
+            "Über Aufmerksamkeit",
+            "We show that the attention mechanism in LLMs is not İnterpretable. Surprisingly, it"
+            " fails; our ſtudy explains why (K = 3). We propose a new method that outperforms baselines by 4.1 points.",
+        ),
         ("", "Prior work has been widely used.\nWe   introduce\ta benchmark for graphs."),
     ]
     for title, body in cases:

@@ -131,7 +131,9 @@ def _only(group: typer.Typer, name: str) -> typer.Typer | None:
     from typer.main import get_command_name
 
     kept = [
-        c for c in group.registered_commands if (c.name or get_command_name(getattr(c.callback, "__name__", ""))) == name
+        c
+        for c in group.registered_commands
+        if (c.name or get_command_name(getattr(c.callback, "__name__", ""))) == name
     ]
     groups = []
     for info in group.registered_groups:

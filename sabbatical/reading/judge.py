@@ -241,7 +241,11 @@ class Joined:
 
     def _finditer(self, pattern: re.Pattern[str]) -> Iterator[re.Match[str]]:
         cased = _case_sensitive(pattern) if self.folded is not None else None
-        return cased.finditer(self.folded) if cased is not None and self.folded is not None else pattern.finditer(self.text)
+        return (
+            cased.finditer(self.folded)
+            if cased is not None and self.folded is not None
+            else pattern.finditer(self.text)
+        )
 
     def hits_each(self, pattern: re.Pattern[str]) -> set[int]:
         return {number for number, text in enumerate(self.texts) if pattern.search(text)}
