@@ -107,10 +107,10 @@ class JudgeAgreement(_LearntFromDecisions):
 @dataclass
 class _Context:
     config: Config
-    index: embed.VectorIndex | None
+    row_of: dict[str, int] | None  # item id → its row in the lists below; None: the pile has no vectors
     aims: list[tuple[str, Any]] = field(default_factory=list)  # (label, vector)
     taste: Any = None
-    # Per row of the index, computed once for the whole pile: the closest aim, its similarity, P(keep).
+    # Per row (an item with a vector), computed once for the whole pile: the closest aim, its similarity, P(keep).
     best_aim: Any = None
     best_similarity: Any = None
     liked: Any = None
@@ -227,7 +227,7 @@ def _held_back(item_id: str, context: _Context, summary: sqlite3.Row | None) -> 
     """Why an item ranks after every judged, on-interest one ('' when it does not)."""
     if not summary or summary["insight_score"] is None or summary["contribution"] == "unjudged":
         return "not judged yet"
-    row = context.index.row_of.get(item_id) if context.index is not None else None
+    row = context.row_of.get(item_id) if context.row_of is not None else None
     if context.aims and row is not None and float(context.best_similarity[row]) < OFF_INTEREST:
         return "far from your interests and the sprint question"
     return ""
@@ -266,7 +266,7 @@ def _logit(score: float) -> float:
 
 
 def _relevance(item_id: str, context: _Context, reasons: list[str] | None) -> tuple[float, float | None]:
-    row = context.index.row_of.get(item_id) if context.index is not None else None
+    row = context.row_of.get(item_id) if context.row_of is not None else None
     relevance = 1.0
     if not context.aims:
         _say(reasons, "no interests or open sprint to match (neutral relevance)")
@@ -315,12 +315,13 @@ def _context(
     import numpy as np
 
     from .aim_cache import aim_vectors
-    from .blas import one_blas_thread
 
-    index = search.stored_index(conn, config)
-    context = _Context(config, index)
-    if index is None:
-        return context
+    model = embed.current_model(conn, config)
+    newest, count = _vector_signature(conn, model) if model is not None else (0, 0)
+    if model is None or not count:
+        return _Context(config, None)
+    load_index = _index_loader(conn, model)
+    context = _Context(config, {})
     if aims:
         # Embedded one at a time, as search embeds a query (the TF-IDF batch path imports scikit-learn,
         # ~2 s), and kept in the workspace's cache folder (loading the embedder alone is ~0.2 s).
@@ -328,18 +329,116 @@ def _context(
         if vectors is None:
             return context
         context.aims = [(label, vectors[i]) for i, (label, _) in enumerate(aims) if np.any(vectors[i])]
-    context.taste = taste_model(conn, index, decided, cache)
+    context.taste = _taste(conn, model, load_index, decided, cache)
+    if context.aims or context.taste is not None:
+        figures = _item_figures(context, [model, newest, count], load_index, cache)
+        context.row_of = {item_id: row for row, item_id in enumerate(figures["ids"])}
+        context.best_aim, context.best_similarity = figures["best_aim"], figures["best_similarity"]
+        context.liked = figures["liked"]
+    return context
+
+
+def _index_loader(conn: sqlite3.Connection, model: str) -> Callable[[], embed.VectorIndex]:
+    """`model`'s stored vectors, loaded on the first call only (5k × 256 floats: ~0.1 s of CPU a run)."""
+    loaded: list[embed.VectorIndex] = []
+
+    def load() -> embed.VectorIndex:
+        if not loaded:
+            loaded.append(embed.vector_index(conn, model))
+        return loaded[0]
+
+    return load
+
+
+def _item_figures(
+    context: _Context, vectors_key: list[Any], load_index: Callable[[], embed.VectorIndex], cache: Path | None
+) -> dict[str, Any]:
+    """Each vector's item id, closest aim, its similarity and P(keep), kept in the cache folder under what they
+    depend on (the vectors' model, newest rowid and count; the aims' vectors and the taste model's coefficients,
+    hashed), so a later run neither loads the vectors nor multiplies them; the same floats as computed."""
+    key = [
+        *vectors_key,
+        _digest([vector.tolist() for _, vector in context.aims]),
+        _digest(_coefficients(context.taste)),
+    ]
+    if cache is None:
+        return _computed_figures(context, load_index())
+    from .stats_cache import RANKING_FILE, cached_figure
+
+    return cached_figure(
+        cache,
+        "items",
+        key,
+        lambda: _computed_figures(context, load_index()),
+        lambda kept: _checked_figures(kept, len(context.aims), context.taste is not None),
+        file=RANKING_FILE,
+    )
+
+
+def _computed_figures(context: _Context, index: embed.VectorIndex) -> dict[str, Any]:
+    import numpy as np
+
+    from .blas import one_blas_thread
+
+    figures: dict[str, Any] = {"ids": index.ids, "best_aim": None, "best_similarity": None, "liked": None}
+    if not len(index):  # counted a moment ago: another writer dropped them since (every item: not embedded)
+        return {
+            **figures,
+            "best_aim": [] if context.aims else None,
+            "best_similarity": [] if context.aims else None,
+            "liked": [] if context.taste is not None else None,
+        }
     # Two products over every vector, on one BLAS thread: BLAS's own threads, once woken, kept spinning on
     # the second core for the rest of the run (~0.4 s of CPU and ~0.2 s of wall of each `pile inbox`).
     with one_blas_thread():
         if context.aims:
             similarity = np.stack([vector for _, vector in context.aims]) @ index.matrix.T
             # As Python lists: each item reads its row, and a numpy scalar a row cost more than the arithmetic.
-            context.best_aim = similarity.argmax(axis=0).tolist()
-            context.best_similarity = similarity.max(axis=0).tolist()
+            figures["best_aim"] = similarity.argmax(axis=0).tolist()
+            figures["best_similarity"] = similarity.max(axis=0).tolist()
         if context.taste is not None:
-            context.liked = context.taste.predict_proba(index.matrix)[:, 1].tolist()
-    return context
+            figures["liked"] = context.taste.predict_proba(index.matrix)[:, 1].tolist()
+    return figures
+
+
+def _checked_figures(kept: dict[str, Any], aims: int, taste: bool) -> dict[str, Any]:
+    """Kept figures as they were computed, or ValueError (a damaged file: computed again)."""
+    ids = kept["ids"]
+    if not isinstance(ids, list) or not set(map(type, ids)) <= {str}:
+        raise ValueError("not a list of item ids")
+    best_aim = kept["best_aim"]
+    _check_column(best_aim, len(ids), aims > 0, int)
+    if best_aim and not 0 <= min(best_aim) <= max(best_aim) < aims:
+        raise ValueError("an aim that is not there")
+    _check_column(kept["best_similarity"], len(ids), aims > 0, float)
+    _check_column(kept["liked"], len(ids), taste, float)
+    return kept
+
+
+def _check_column(values: Any, rows: int, wanted: bool, kind: type) -> None:
+    """A column is there when wanted, one plain value of `kind` a row (types are compared exactly: C speed)."""
+    if not wanted:
+        if values is not None:
+            raise ValueError("a figure that was not asked for")
+        return
+    if not isinstance(values, list) or len(values) != rows or not set(map(type, values)) <= {kind}:
+        raise ValueError("a damaged column of figures")
+
+
+def _digest(value: Any) -> str:
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(value).encode()).hexdigest()
+
+
+def _vector_signature(conn: sqlite3.Connection, model: str) -> tuple[int, int]:
+    """The newest rowid and the count of `model`'s vectors: together they move with any vector (vectors are only
+    added, replaced with a new rowid, or dropped with their model)."""
+    newest, count = conn.execute(
+        "SELECT COALESCE(MAX(rowid), 0), COUNT(*) FROM embeddings WHERE model = ?", (model,)
+    ).fetchone()
+    return newest, count
 
 
 # -- learning taste -------------------------------------------------------------------------------------------
@@ -361,29 +460,38 @@ def taste_model(
 ) -> Any:
     """A logistic regression of keep/star (1) vs drop (0) over the embeddings, once there is enough triage.
 
-    Kept with the connection's other derived data, for exactly this index (the same object: it is
-    replaced whenever a vector changes) and this latest event (events are only ever appended); and in
-    `cache_dir` (its coefficients, under the taste report's key: `stats_cache`), so a later run does not fit it.
+    Kept with the connection's other derived data, under the taste report's key (the vectors' model, newest
+    rowid and count, and the latest event: events are only ever appended); and in `cache_dir` (its
+    coefficients, under the same key: `stats_cache`), so a later run does not fit it.
     """
-    latest_event = conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
+    return _taste(conn, index.model, lambda: index, decided, cache_dir)
+
+
+def _taste(
+    conn: sqlite3.Connection,
+    model: str,
+    load_index: Callable[[], embed.VectorIndex],
+    decided: dict[str, str] | None,
+    cache_dir: Path | None,
+) -> Any:
+    """`taste_model`, with the vectors loaded only when the model has to be fitted."""
+    key = _taste_key_of(conn, model)
     cache = embed.derived_cache(conn)
     cached = cache.get("taste")
-    if cached is not None and cached[0] is index and cached[1] == latest_event:
-        return cached[2]
+    if cached is not None and cached[0] == key:
+        return cached[1]
+
+    def fit() -> Any:
+        return _fit_taste(load_index(), decided if decided is not None else triage.state_map(conn))
+
     if cache_dir is None:
-        model = _fit_taste(index, decided if decided is not None else triage.state_map(conn))
+        fitted = fit()
     else:
         from .stats_cache import cached_figure
 
-        model = cached_figure(
-            cache_dir,
-            "taste-model",
-            _taste_key_of(conn, index.model),
-            lambda: _coefficients(_fit_taste(index, decided if decided is not None else triage.state_map(conn))),
-            _from_coefficients,
-        )
-    cache["taste"] = (index, latest_event, model)
-    return model
+        fitted = cached_figure(cache_dir, "taste-model", key, lambda: _coefficients(fit()), _from_coefficients)
+    cache["taste"] = (key, fitted)
+    return fitted
 
 
 def _fit_taste(index: embed.VectorIndex, decided: dict[str, str]) -> Any:
@@ -442,9 +550,7 @@ def _taste_key(conn: sqlite3.Connection, config: Config) -> list[Any] | None:
 
 
 def _taste_key_of(conn: sqlite3.Connection, model: str) -> list[Any]:
-    newest, count = conn.execute(
-        "SELECT COALESCE(MAX(rowid), 0), COUNT(*) FROM embeddings WHERE model = ?", (model,)
-    ).fetchone()
+    newest, count = _vector_signature(conn, model)
     last_event = conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
     return [model, newest, count, last_event, MIN_LABELLED, MIN_PER_CLASS]
 

@@ -8,7 +8,8 @@ from the pile in a few index lookups): events are only ever appended, so the new
 new decision; vectors are only added, replaced (a new rowid) or dropped with their model, so the model, its
 newest rowid and the vector count move with any vector. A missing, damaged or stale entry is computed again;
 a cache that cannot be read or written (a read-only workspace, a symlink in its place) is not used, and
-the figure is the same.
+the figure is the same. Ranking keeps its per-item figures the same way in a file of their own
+(`file=RANKING_FILE`), so `pile stats` never parses them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any, TypeVar
 from ..files import write_atomically
 
 CACHE_FILE = "stats-figures.json"
+RANKING_FILE = "ranking-figures.json"  # every item's closeness to the aims and taste: large, read by ranking only
 CACHE_VERSION = 1
 
 T = TypeVar("T")
@@ -33,25 +35,26 @@ def cached_figure(
     key: list[Any],
     compute: Callable[[], dict[str, Any]],
     load: Callable[[dict[str, Any]], T],
+    *,
+    file: str = CACHE_FILE,
 ) -> T:
     """`load(value)` of the value kept for `name` under `key`, else of `compute()` (kept for next time).
 
     `key` must be plain JSON (strings, numbers, lists); a kept value that `load` refuses (TypeError,
     ValueError, KeyError: a damaged file) is computed again."""
-    stored = _read(cache_dir) if cache_dir is not None else {}
+    stored = _read(cache_dir / file) if cache_dir is not None else {}
     entry = stored.get(name)
     if isinstance(entry, dict) and entry.get("key") == key and isinstance(entry.get("value"), dict):
         with contextlib.suppress(TypeError, ValueError, KeyError):
             return load(entry["value"])
     value = compute()
     if cache_dir is not None:
-        _write(cache_dir, {**stored, name: {"key": key, "value": value}})
+        _write(cache_dir, file, {**stored, name: {"key": key, "value": value}})
     return load(value)
 
 
-def _read(cache_dir: Path) -> dict[str, Any]:
-    path = cache_dir / CACHE_FILE
-    if cache_dir.is_symlink() or path.is_symlink() or not path.is_file():
+def _read(path: Path) -> dict[str, Any]:
+    if path.parent.is_symlink() or path.is_symlink() or not path.is_file():
         return {}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -62,12 +65,12 @@ def _read(cache_dir: Path) -> dict[str, Any]:
     return data["figures"]
 
 
-def _write(cache_dir: Path, figures: dict[str, Any]) -> None:
+def _write(cache_dir: Path, file: str, figures: dict[str, Any]) -> None:
     """Replace the file in one step (a reader sees the old one or the new one); any failure leaves it as it was."""
     if cache_dir.is_symlink():
         return
     with contextlib.suppress(OSError, TypeError, ValueError):
         cache_dir.mkdir(exist_ok=True)
-        if (cache_dir / CACHE_FILE).is_symlink():
+        if (cache_dir / file).is_symlink():
             return
-        write_atomically(cache_dir / CACHE_FILE, json.dumps({"version": CACHE_VERSION, "figures": figures}))
+        write_atomically(cache_dir / file, json.dumps({"version": CACHE_VERSION, "figures": figures}))
