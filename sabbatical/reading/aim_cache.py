@@ -7,6 +7,11 @@ a pretrained model far more, an endpoint a request. A vector is keyed on everyth
 embedder's model id, a fingerprint of the fitted state the pile stores for it (a refit, or another pile
 in the same folder, gives other keys), and the text. A cache that cannot be read or written (a read-only
 workspace, a damaged file, a symlink in its place) is not used, and nothing else changes.
+
+The open sprint's question itself is kept too (`sprint_question`): finding it parses the front matter of
+the sprints' sprint.md files with YAML, whose import alone was ~0.03 s of every `pile inbox`; it is kept
+under a hash of every sprint folder's name and sprint.md bytes, so any edit, new or removed sprint finds it
+again.
 """
 
 from __future__ import annotations
@@ -54,6 +59,44 @@ def aim_vectors(
     if cache_dir is not None:
         _write(cache_dir, {**stored, **{key: v.tolist() for key, v in zip(keys, vectors)}})
     return vectors
+
+
+def sprint_question(sprints_dir: Path, cache_dir: Path | None) -> str | None:
+    """`open_sprint_question(sprints_dir)`, kept in `cache_dir` under what it reads (`stats_cache`)."""
+    from ..sprints.model import open_sprint_question
+
+    if cache_dir is None:
+        return open_sprint_question(sprints_dir)
+    from .stats_cache import cached_figure
+
+    return cached_figure(
+        cache_dir,
+        "sprint-question",
+        [_sprint_files_digest(sprints_dir)],
+        lambda: {"question": open_sprint_question(sprints_dir)},
+        _kept_question,
+    )
+
+
+def _sprint_files_digest(sprints_dir: Path) -> str:
+    """A hash of each folder's name and its sprint.md's bytes: every input of `open_sprint_question` (a folder
+    it passes over only adds to the key)."""
+    from ..sprints.model import SPRINT_FILE
+
+    digest = hashlib.sha256()
+    folders = sorted(path for path in sprints_dir.iterdir() if path.is_dir()) if sprints_dir.is_dir() else []
+    for folder in folders:
+        with contextlib.suppress(OSError):  # unreadable: the question is looked for without it as well
+            content = hashlib.sha256((folder / SPRINT_FILE).read_bytes()).hexdigest()
+            digest.update(json.dumps([folder.name, content]).encode())
+    return digest.hexdigest()
+
+
+def _kept_question(kept: dict[str, Any]) -> str | None:
+    question = kept["question"]
+    if question is not None and not isinstance(question, str):
+        raise ValueError("not a question")
+    return question
 
 
 def _fingerprint(conn: sqlite3.Connection, model: str) -> str:

@@ -143,7 +143,7 @@ def rank_items(
     user = triage.user_states(conn)  # folded once: the candidates, the taste model and the calibration read it
     decided = {item_id: s.state for item_id, s in user.items() if s.state != "inbox"}
     allowed = search.allowed_ids(conn, filters) if filters is not None else None
-    context = _context(conn, config, _aims(config, sprints_dir), decided, cache_dir)
+    context = _context(conn, config, _aims(config, sprints_dir, cache_dir), decided, cache_dir)
     summaries = latest_summary_rows(conn, prefer=preferred_key(config.llm), columns=SUMMARY_COLUMNS)
     context.calibration = judge_calibration(conn, summaries, decided)
     scored = []
@@ -298,12 +298,12 @@ def _recency(first_seen: str, now: datetime, reasons: list[str] | None) -> float
     return max(0.1, math.pow(0.5, days / HALF_LIFE_DAYS))
 
 
-def _aims(config: Config, sprints_dir: Path | None) -> list[tuple[str, str]]:
+def _aims(config: Config, sprints_dir: Path | None, cache_dir: Path | None = None) -> list[tuple[str, str]]:
     """(label, text) of what relevance measures against: each interest, and the open sprint's question."""
-    from ..sprints.model import open_sprint_question
+    from .aim_cache import sprint_question
 
     aims = [(f"interest {text!r}", text) for text in config.reading.interests if text.strip()]
-    question = open_sprint_question(sprints_dir) if sprints_dir else None
+    question = sprint_question(sprints_dir, cache_dir) if sprints_dir else None
     if question:
         aims.append(("the sprint question", question))
     return aims
