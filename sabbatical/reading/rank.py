@@ -145,7 +145,7 @@ def rank_items(
     allowed = search.allowed_ids(conn, filters) if filters is not None else None
     context = _context(conn, config, _aims(config, sprints_dir, cache_dir), decided, cache_dir)
     summaries = latest_summary_rows(conn, prefer=preferred_key(config.llm), columns=SUMMARY_COLUMNS)
-    context.calibration = judge_calibration(conn, summaries, decided)
+    context.calibration = judge_calibration(conn, summaries, decided, cache_dir)
     scored = []
     for row in _candidates(conn, state, decided, allowed, include_private):
         summary = summaries.get(row["id"])
@@ -312,8 +312,7 @@ def _aims(config: Config, sprints_dir: Path | None, cache_dir: Path | None = Non
 def _context(
     conn: sqlite3.Connection, config: Config, aims: list[tuple[str, str]], decided: dict[str, str], cache: Path | None
 ) -> _Context:
-    import numpy as np
-
+    """What scoring reads; with every figure kept in `cache`, read without the vectors and without numpy."""
     from .aim_cache import aim_vectors
 
     model = embed.current_model(conn, config)
@@ -328,7 +327,7 @@ def _context(
         vectors = aim_vectors(conn, config, [text for _, text in aims], cache)
         if vectors is None:
             return context
-        context.aims = [(label, vectors[i]) for i, (label, _) in enumerate(aims) if np.any(vectors[i])]
+        context.aims = [(label, vectors[i]) for i, (label, _) in enumerate(aims) if any(vectors[i])]
     context.taste = _taste(conn, model, load_index, decided, cache)
     if context.aims or context.taste is not None:
         figures = _item_figures(context, [model, newest, count], load_index, cache)
@@ -358,7 +357,7 @@ def _item_figures(
     hashed), so a later run neither loads the vectors nor multiplies them; the same floats as computed."""
     key = [
         *vectors_key,
-        _digest([vector.tolist() for _, vector in context.aims]),
+        _digest([vector for _, vector in context.aims]),
         _digest(_coefficients(context.taste)),
     ]
     if cache is None:
@@ -392,7 +391,7 @@ def _computed_figures(context: _Context, index: embed.VectorIndex) -> dict[str, 
     # the second core for the rest of the run (~0.4 s of CPU and ~0.2 s of wall of each `pile inbox`).
     with one_blas_thread():
         if context.aims:
-            similarity = np.stack([vector for _, vector in context.aims]) @ index.matrix.T
+            similarity = np.asarray([vector for _, vector in context.aims], dtype=np.float32) @ index.matrix.T
             # As Python lists: each item reads its row, and a numpy scalar a row cost more than the arithmetic.
             figures["best_aim"] = similarity.argmax(axis=0).tolist()
             figures["best_similarity"] = similarity.max(axis=0).tolist()
@@ -508,15 +507,14 @@ def _coefficients(model: Any) -> dict[str, Any]:
 
 
 def _from_coefficients(kept: dict[str, Any]) -> Any:
-    """The fitted model back from its coefficients (JSON keeps a float exactly); None: not enough triage."""
-    import numpy as np
-
+    """The fitted model back from its coefficients (JSON keeps a float exactly), without numpy; None: not enough
+    triage."""
     from . import taste
 
-    if kept["coef"] is None:
+    coef = kept["coef"]
+    if coef is None:
         return None
-    coef = np.asarray(kept["coef"], dtype=float)
-    if coef.ndim != 1 or not all(isinstance(x, float) for x in kept["coef"]):
+    if not isinstance(coef, list) or not set(map(type, coef)) <= {float}:
         raise ValueError("not a model's coefficients")
     return taste.Logistic(coef, float(kept["intercept"]))
 
@@ -609,22 +607,37 @@ def _as_arrays(scores: list[float], labels: list[int]) -> tuple[np.ndarray, np.n
 
 
 def judge_calibration(
-    conn: sqlite3.Connection, summaries: dict[str, sqlite3.Row], decided: dict[str, str] | None = None
+    conn: sqlite3.Connection,
+    summaries: dict[str, sqlite3.Row],
+    decided: dict[str, str] | None = None,
+    cache_dir: Path | None = None,
 ) -> Any:
     """P(keep | the judge's score) learnt from your decisions, or None until there are enough
-    (the taste model's balanced logistic regression, over one feature: the logit of the score)."""
+    (the taste model's balanced logistic regression, over one feature: the logit of the score); kept in
+    `cache_dir` under a hash of those scores and decisions, so a later run needs no fit (and no numpy)."""
     from . import taste
 
     scores, labels = _judged_decisions(summaries, triage.state_map(conn) if decided is None else decided)
     if not _enough_decisions(labels):
         return None
-    return taste.fit(*_as_arrays(scores, labels))
+    if cache_dir is None:
+        return taste.fit(*_as_arrays(scores, labels))
+    from .stats_cache import cached_figure
+
+    return cached_figure(
+        cache_dir,
+        "judge-calibration",
+        [_digest([scores, labels])],
+        lambda: _coefficients(taste.fit(*_as_arrays(scores, labels))),
+        _from_coefficients,
+    )
 
 
-def judge_agreement(conn: sqlite3.Connection, config: Config, decided: dict[str, str] | None = None) -> JudgeAgreement:
-    """How often the judge agrees with your keep/star vs drop: as it is, and calibrated (held out)."""
-    from . import taste
-
+def judge_agreement(
+    conn: sqlite3.Connection, config: Config, decided: dict[str, str] | None = None, cache_dir: Path | None = None
+) -> JudgeAgreement:
+    """How often the judge agrees with your keep/star vs drop: as it is, and calibrated (held out; kept in
+    `cache_dir` under a hash of the scores, decisions and folds, so a later `pile stats` refits nothing)."""
     decided = triage.state_map(conn) if decided is None else decided
     # the decided items' only
     summaries = latest_summary_rows(conn, list(decided), prefer=preferred_key(config.llm), columns=SUMMARY_COLUMNS)
@@ -639,8 +652,33 @@ def judge_agreement(conn: sqlite3.Connection, config: Config, decided: dict[str,
             f"of each (have {positives} kept/starred, {len(labels) - positives} dropped)"
         )
         return report
-    report.cross_validated(positives, lambda folds: taste.held_out_accuracy(*_as_arrays(scores, labels), folds))
+    report.cross_validated(positives, lambda folds: _held_out(scores, labels, folds, cache_dir))
     return report
+
+
+def _held_out(scores: list[float], labels: list[int], folds: int, cache_dir: Path | None) -> float:
+    from . import taste
+
+    def compute() -> float:
+        return taste.held_out_accuracy(*_as_arrays(scores, labels), folds)
+
+    if cache_dir is None:
+        return compute()
+    from .stats_cache import cached_figure
+
+    return cached_figure(
+        cache_dir,
+        "judge-held-out",
+        [_digest([scores, labels, folds])],
+        lambda: {"accuracy": compute()},
+        _kept_accuracy,
+    )
+
+
+def _kept_accuracy(kept: dict[str, Any]) -> float:
+    if type(kept["accuracy"]) is not float:
+        raise ValueError("not an accuracy")
+    return kept["accuracy"]
 
 
 # -- stats ------------------------------------------------------------------------------------------------
@@ -666,5 +704,5 @@ def pile_stats(conn: sqlite3.Connection, config: Config, cache_dir: Path | None 
         ],
         "last_organise": dict(last_run) if last_run else None,
         "taste": asdict(taste_report(conn, config, decided, cache_dir)),
-        "judge": asdict(judge_agreement(conn, config, decided)),
+        "judge": asdict(judge_agreement(conn, config, decided, cache_dir)),
     }

@@ -24,15 +24,16 @@ TOLERANCE = 1e-8
 
 
 class Logistic:
-    """A fitted model: `predict_proba(X)[:, 1]` is the chance of a keep/star, as in scikit-learn."""
+    """A fitted model: `predict_proba(X)[:, 1]` is the chance of a keep/star, as in scikit-learn. `coef` may be
+    a list of floats (coefficients read back from a file, without importing numpy)."""
 
-    def __init__(self, coef: np.ndarray, intercept: float):
+    def __init__(self, coef: np.ndarray | list[float], intercept: float):
         self.coef, self.intercept = coef, intercept
 
     def predict_proba(self, vectors: np.ndarray) -> np.ndarray:
         import numpy as np
 
-        liked = _sigmoid(vectors @ self.coef + self.intercept)
+        liked = _sigmoid(vectors @ np.asarray(self.coef, dtype=float) + self.intercept)
         return np.column_stack([1 - liked, liked])
 
     def predict(self, vectors: np.ndarray) -> np.ndarray:
