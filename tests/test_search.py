@@ -358,7 +358,7 @@ def test_meaning_weighs_less_once_the_words_have_found_the_subject(conn):
     holding = topic_pile(conn, per_topic=15)["quantum"]
     add_item(conn, "test:no-shared-word", "Photon spin decoherence", "hamiltonian superposition photon spin")
     topics.organise(conn, config)
-    assert "test:no-shared-word" in {h.id for h in search.search(conn, config, "qubit", limit=15, mode="meaning")}
+    assert "test:no-shared-word" in {h.id for h in search.search(conn, config, "qubit", limit=20, mode="meaning")}
     hits = search.search(conn, config, "qubit", limit=len(holding))
     assert {h.id for h in hits} == set(holding) and all(h.matched_terms == ["qubit"] for h in hits)
 

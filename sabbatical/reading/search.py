@@ -17,6 +17,14 @@ The query's vector is then moved toward the vectors of the first fused top few (
 feedback, PRF_DEPTH items at PRF_WEIGHT): what the words found teaches meaning what the query is about,
 and the fusion runs again. `--mode words` keeps the words' own ranking (phrase, every word, any word).
 
+With the default TF-IDF vectors, meaning has a companion: WordLlama's static word vectors, which `pile
+organise` stores beside TF-IDF's. A pile's TF-IDF space knows only the words its items share, so a
+paraphrase ("imitate a larger model" for distillation) is far from everything in it; word vectors trained
+on far more text place it near its subject. An item's similarity is then COMPANION_WEIGHT × WordLlama's
+cosine + the rest × TF-IDF's (its floor blended the same way), and the words weigh COMPANION_WORDS_WEIGHT.
+Items without a companion vector yet count the query's mean companion cosine, which neither lifts nor
+sinks them, and the answer's note says so.
+
 The researcher's own words count too: an item whose notes or tags hold query words is found by them
 (a third list in the fusion, as strong as the words of the item itself), and says so.
 
@@ -58,6 +66,11 @@ WORDS_WEIGHT = {"tfidf": 0.6, "wordllama": 0.7, "minilm": 0.5}
 DEFAULT_WORDS_WEIGHT = 0.6  # an embedder nobody measured (an endpoint)
 PRF_DEPTH = 5  # the first fused top this many items move the query's vector toward them...
 PRF_WEIGHT = 1.0  # ...by their mean vector times this (the query's own vector has length 1)
+# With TF-IDF, an item's similarity is a blend: this share from WordLlama's cosine (the search companion,
+# trained on far more text than any pile), the rest from TF-IDF's; and the words weigh this much then.
+COMPANION_WEIGHT = 0.7
+COMPANION_WORDS_WEIGHT = 0.5
+COMPANION_MIN_SIMILARITY = 0.25  # WordLlama's noise: ~ the 97th percentile of a query's cosine to the dev items
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -163,19 +176,23 @@ def search(
     by_words, _, bm25 = _fts_scored_ranking(conn, words, depth, allowed) if mode != "meaning" else ([], 0, {})
     own = own_words(conn, content_words(words), allowed) if mode != "meaning" else {}
     index = stored_index(conn, config) if mode != "words" else None
-    meaning = _meaning_side(conn, config, index, query, allowed) if index else None
+    second = companion_index(conn, config) if index else None
+    meaning = _meaning_side(conn, config, index, query, allowed, second) if index else None
     similarity = meaning.similarity(by_words, depth) if meaning else {}
     by_own = sorted(own, key=lambda item_id: -len(own[item_id]))
     if meaning is not None and by_words:
         weight = WORDS_WEIGHT.get(config.embed.backend, DEFAULT_WORDS_WEIGHT)
+        weight = COMPANION_WORDS_WEIGHT if meaning.companion is not None else weight
         fused = _hybrid(meaning, bm25, weight, own, len(content_words(words)), depth)[:limit]
     else:
         by_meaning = meaning.ranking(depth) if meaning else []
         fused = _fuse([(by_words, 1.0), (by_meaning, 1.0), (by_own, OWN_WORDS_WEIGHT)])[:limit]
+    notes = [_coverage_note(conn, index, mode) if mode != "words" else ""]
+    notes += [_companion_note(conn, config, second)] if meaning else []
     return Hits(
         _hits(conn, fused, similarity, words if explain else [], own),
         words_only=index is None,
-        note=_coverage_note(conn, index, mode) if mode != "words" else "",
+        note="; ".join(note for note in notes if note),
     )
 
 
@@ -329,28 +346,65 @@ def content_words(words: list[str]) -> list[str]:
 
 
 @dataclass
+class _Companion:
+    """The second meaning side: the companion's vectors in the order of the index's rows, and the query's."""
+
+    matrix: np.ndarray  # row i: the companion's vector of the index's row i (zeros where it has none)
+    known: np.ndarray  # row i has a companion vector
+    vector: np.ndarray
+
+    def sims(self, rows: np.ndarray | None, vector: np.ndarray | None = None) -> np.ndarray:
+        """The cosine to each allowed row; a row without a vector gets the query's mean cosine, which
+        neither lifts nor sinks it."""
+        with one_blas_thread():
+            sims = (self.matrix if rows is None else self.matrix[rows]) @ (self.vector if vector is None else vector)
+        known = self.known if rows is None else self.known[rows]
+        if not known.all():
+            sims[~known] = float(sims[known].mean()) if known.any() else 0.0
+        return sims
+
+    def fed_back(self, rows: list[int]) -> np.ndarray:
+        import numpy as np
+
+        held = [r for r in rows if self.known[r]]
+        moved = self.vector + PRF_WEIGHT * self.matrix[held].mean(axis=0) if held else self.vector.copy()
+        return moved / max(float(np.linalg.norm(moved)), 1e-9)
+
+
+@dataclass
 class _Meaning:
-    """One query's similarity to every vector the filters allow, and what the fusion reads from it."""
+    """One query's similarity to every vector the filters allow, and what the fusion reads from it.
+
+    With a companion, each similarity is (1 - COMPANION_WEIGHT) × TF-IDF's cosine + COMPANION_WEIGHT ×
+    the companion's: the cosine of the two vectors joined, without a joined matrix in memory."""
 
     index: embed.VectorIndex
     rows: np.ndarray | None  # the allowed rows of the index (None: every row)
     vector: np.ndarray  # the query's own vector
-    sims: np.ndarray  # its cosine to each allowed row
+    sims: np.ndarray  # its similarity to each allowed row
+    companion: _Companion | None = None
+
+    @property
+    def min_similarity(self) -> float:
+        """Below this similarity an item is noise: each side's noise, blended as the similarity is."""
+        if self.companion is None:
+            return MIN_SIMILARITY
+        return (1 - COMPANION_WEIGHT) * MIN_SIMILARITY + COMPANION_WEIGHT * COMPANION_MIN_SIMILARITY
 
     def item(self, position: int) -> str:
         return self.index.ids[position if self.rows is None else int(self.rows[position])]
 
     def ranking(self, depth: int) -> list[str]:
         """The items whose similarity clears the floor, best first."""
-        floor = similarity_floor(self.sims)
+        floor = similarity_floor(self.sims, self.min_similarity)
         return [self.item(p) for p in _top(self.sims, depth) if self.sims[p] >= floor]
 
     def scores(self, depth: int, sims: np.ndarray | None = None) -> dict[str, float]:
         """Item → how far its similarity clears the floor, over how far the best one's does (0..1].
         `sims` are the fed-back similarities; an item is counted only if its own cosine is not noise."""
         sims = self.sims if sims is None else sims
-        floor = similarity_floor(sims)
-        top = [p for p in _top(sims, depth) if sims[p] > floor and self.sims[p] >= MIN_SIMILARITY]
+        floor = similarity_floor(sims, self.min_similarity)
+        top = [p for p in _top(sims, depth) if sims[p] > floor and self.sims[p] >= self.min_similarity]
         if not top:
             return {}
         span = float(sims[top[0]]) - floor
@@ -363,8 +417,16 @@ class _Meaning:
         for item_id in found_by_words:
             row = self.index.row_of.get(item_id)
             if row is not None and item_id not in near:
-                near[item_id] = float(self.index.matrix[row] @ self.vector)
+                near[item_id] = self._similarity_of(row)
         return near
+
+    def _similarity_of(self, row: int) -> float:
+        own = float(self.index.matrix[row] @ self.vector)
+        if self.companion is None:
+            return own
+        known = self.companion.known[row]
+        other = float(self.companion.matrix[row] @ self.companion.vector) if known else float(self.sims.mean())
+        return _blend(own, other)
 
     def fed_back(self, item_ids: list[str]) -> np.ndarray | None:
         """The similarities to the query's vector moved toward these items' mean vector (None: none of
@@ -377,18 +439,34 @@ class _Meaning:
         moved = self.vector + PRF_WEIGHT * self.index.matrix[rows].mean(axis=0)
         moved /= max(float(np.linalg.norm(moved)), 1e-9)
         with one_blas_thread():
-            return (self.index.matrix if self.rows is None else self.index.matrix[self.rows]) @ moved
+            sims = (self.index.matrix if self.rows is None else self.index.matrix[self.rows]) @ moved
+        if self.companion is None:
+            return sims
+        return _blend(sims, self.companion.sims(self.rows, self.companion.fed_back(rows)))
+
+
+def _blend(own: Any, other: Any) -> Any:
+    """TF-IDF's similarity and the companion's, in their shares."""
+    return (1 - COMPANION_WEIGHT) * own + COMPANION_WEIGHT * other
 
 
 def _meaning_side(
-    conn: sqlite3.Connection, config: Config, index: embed.VectorIndex, query: str, allowed: set[str] | None
+    conn: sqlite3.Connection,
+    config: Config,
+    index: embed.VectorIndex,
+    query: str,
+    allowed: set[str] | None,
+    second: embed.VectorIndex | None = None,
 ) -> _Meaning | None:
-    """The query's similarity to the allowed items; None when the embedder knows none of its words."""
+    """The query's similarity to the allowed items (blended with the companion's when the pile has its
+    vectors); None when no embedder knows any of its words. A query whose words the pile's TF-IDF space
+    never saw is still near items in the companion's: that is what a paraphrase needs."""
     import numpy as np
 
     embedder = pile_embedder(conn, config)
     vector = embed.embed_query(embedder, query) if embedder is not None else None
-    if vector is None or not np.any(vector):
+    companion = _companion(conn, config, index, second, query) if second is not None else None
+    if vector is None or (not np.any(vector) and companion is None):
         return None
     rows = (
         None
@@ -397,7 +475,40 @@ def _meaning_side(
     )
     with one_blas_thread():
         sims = (index.matrix if rows is None else index.matrix[rows]) @ vector
-    return _Meaning(index, rows, vector, sims) if len(sims) else None
+    if companion is not None:
+        sims = _blend(sims, companion.sims(rows))
+    return _Meaning(index, rows, vector, sims, companion) if len(sims) else None
+
+
+def _companion(
+    conn: sqlite3.Connection, config: Config, index: embed.VectorIndex, second: embed.VectorIndex, query: str
+) -> _Companion | None:
+    """The companion's side of a query (None: not installed, or it knows none of the query's words)."""
+    import numpy as np
+
+    embedder = embed.search_companion(config)
+    vector = embedder.embed([query])[0] if embedder is not None else None
+    if vector is None or not np.any(vector):
+        return None
+    matrix, known = _aligned(conn, index, second)
+    return _Companion(matrix, known, vector)
+
+
+def _aligned(conn: sqlite3.Connection, index: embed.VectorIndex, second: embed.VectorIndex) -> tuple[Any, Any]:
+    """The companion's vectors in the index's row order (zeros, and not known, where it has none), made
+    once per pair of loaded matrices."""
+    import numpy as np
+
+    cache = embed.derived_cache(conn)
+    cached = cache.get("companion-aligned")
+    if cached is not None and cached[0] is index and cached[1] is second:
+        return cached[2], cached[3]
+    positions = np.fromiter((second.row_of.get(i, -1) for i in index.ids), dtype=np.int64, count=len(index))
+    known = positions >= 0
+    matrix = np.zeros((len(index), second.matrix.shape[1]), dtype=np.float32)
+    matrix[known] = second.matrix[positions[known]]
+    cache["companion-aligned"] = (index, second, matrix, known)
+    return matrix, known
 
 
 def _hybrid(
@@ -436,14 +547,14 @@ def _combine(
     return sorted(scores.items(), key=lambda kv: -kv[1])
 
 
-def similarity_floor(sims: np.ndarray) -> float:
+def similarity_floor(sims: np.ndarray, least: float = MIN_SIMILARITY) -> float:
     """The similarity an item needs for meaning to count it: Z_FLOOR standard deviations above this
     query's mean similarity over the pile, so the floor suits whichever embedder made the vectors. A
     small pile has no population to stand out from (its items may all be on three subjects): there the
     floor is MIN_SIMILARITY."""
     if len(sims) < MIN_POPULATION:
-        return MIN_SIMILARITY
-    return max(MIN_SIMILARITY, float(sims.mean() + Z_FLOOR * sims.std()))
+        return least
+    return max(least, float(sims.mean() + Z_FLOOR * sims.std()))
 
 
 def _top(scores: np.ndarray, count: int) -> np.ndarray:
@@ -486,6 +597,28 @@ def stored_index(conn: sqlite3.Connection, config: Config) -> embed.VectorIndex 
         return None
     index = embed.vector_index(conn, model)
     return index if len(index) else None
+
+
+def companion_index(conn: sqlite3.Connection, config: Config) -> embed.VectorIndex | None:
+    """The search companion's stored vectors (None: this backend has none, or the pile has none yet)."""
+    model = embed.companion_model(config)
+    if model is None:
+        return None
+    index = embed.vector_index(conn, model)
+    return index if len(index) else None
+
+
+def _companion_note(conn: sqlite3.Connection, config: Config, second: embed.VectorIndex | None) -> str:
+    """What the companion's vectors did not cover ('' when all, or when it is not installed)."""
+    if embed.companion_model(config) is None or not embed.companion_installed():
+        return ""
+    items = conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+    missing = items - (len(second) if second else 0)
+    if missing <= 0:
+        return ""
+    if second is None:
+        return f"meaning read TF-IDF alone: the pile has no WordLlama vectors yet — {ORGANISE_HINT}"
+    return f"{missing} item(s) have no WordLlama vectors yet, so meaning read TF-IDF alone for them — {ORGANISE_HINT}"
 
 
 # -- filters -----------------------------------------------------------------------------------------

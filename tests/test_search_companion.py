@@ -1,0 +1,95 @@
+"""Search's second meaning side: with the default TF-IDF vectors, `pile organise` also embeds every item with
+WordLlama's packaged weights, and hybrid search blends the two similarities. Topics never read those
+vectors; a read never embeds them; a pile without them answers by TF-IDF alone and says so."""
+
+from __future__ import annotations
+
+import pytest
+
+from sabbatical import db
+from sabbatical.config import Config, EmbedConfig
+from sabbatical.reading import embed, search, topics
+from tests.helpers.organise_pile import add_item, topic_pile
+
+pytest.importorskip("wordllama")  # a default dependency; a broken install says so here, not as failures below
+
+
+def companion_vectors(conn) -> int:
+    return conn.execute("SELECT COUNT(*) FROM embeddings WHERE model = ?", (embed.COMPANION_MODEL,)).fetchone()[0]
+
+
+@pytest.fixture(scope="module")
+def organised(tmp_path_factory):
+    """One organised pile of three subjects (quantum, vision, language), shared by the tests that only read."""
+    conn = db.connect(tmp_path_factory.mktemp("companion") / "pile.db")
+    ids = topic_pile(conn, per_topic=12)
+    topics.organise(conn, Config())
+    yield conn, ids
+    conn.close()
+
+
+def test_organise_embeds_the_companion_and_topics_keep_tfidf(organised):
+    conn, ids = organised
+    items = sum(len(group) for group in ids.values())
+    assert companion_vectors(conn) == items
+    models = {r[0] for r in conn.execute("SELECT DISTINCT model FROM topics")}
+    assert models and all(model.startswith("tfidf-svd/") for model in models)
+
+
+def test_a_query_tfidf_never_saw_is_found_by_the_companion(organised):
+    """'photograph' and 'picture' are in no item of the pile, so TF-IDF cannot place the query; WordLlama
+    knows they are near images and cameras."""
+    conn, ids = organised
+    hits = search.search(conn, Config(), "photograph picture", limit=5, mode="meaning")
+    assert hits and {h.id for h in hits} <= set(ids["vision"])
+    assert hits.note == ""
+
+
+def test_without_the_companion_the_same_query_finds_nothing_by_meaning(organised, monkeypatch):
+    conn, _ = organised
+    monkeypatch.setattr(search, "companion_index", lambda conn, config: None)
+    assert list(search.search(conn, Config(), "photograph picture", limit=5, mode="meaning")) == []
+
+
+def test_a_keyword_query_still_ranks_the_items_holding_the_word_first(organised):
+    conn, ids = organised
+    hits = search.search(conn, Config(), "qubit", limit=len(ids["quantum"]))
+    holding = {r[0] for r in conn.execute("SELECT id FROM items WHERE title LIKE '%qubit%' OR abstract LIKE '%qubit%'")}
+    assert [h.id for h in hits][: len(holding)] and {h.id for h in hits[: len(holding)]} == holding
+
+
+def test_a_pile_not_yet_embedded_by_the_companion_answers_without_it_and_says_so(tmp_path):
+    conn = db.connect(tmp_path / "pile.db")
+    ids = topic_pile(conn, per_topic=12)
+    topics.organise(conn, Config())
+    with db.transaction(conn):
+        conn.execute("DELETE FROM embeddings WHERE model = ?", (embed.COMPANION_MODEL,))
+    hits = search.search(conn, Config(), "qubit entanglement", limit=5)
+    assert hits and {h.id for h in hits} <= set(ids["quantum"])
+    assert "no WordLlama vectors yet" in hits.note and "pile organise" in hits.note
+    assert companion_vectors(conn) == 0  # a read never embeds
+    topics.organise(conn, Config())
+    assert companion_vectors(conn) == 36
+    assert search.search(conn, Config(), "qubit entanglement", limit=5).note == ""
+
+
+def test_an_item_added_since_organise_is_named_in_the_note_and_found_by_words(tmp_path):
+    conn = db.connect(tmp_path / "pile.db")
+    topic_pile(conn, per_topic=12)
+    topics.organise(conn, Config())
+    add_item(conn, "test:new", "Zebrafish telomere study", "zebrafish telomere length")
+    hits = search.search(conn, Config(), "zebrafish", limit=5)
+    assert [h.id for h in hits] == ["test:new"]
+    assert "1 item(s) have no WordLlama vectors yet" in hits.note
+    assert companion_vectors(conn) == 36
+
+
+def test_other_backends_have_no_companion(tmp_path):
+    conn = db.connect(tmp_path / "pile.db")
+    topic_pile(conn, per_topic=4)
+    config = Config(embed=EmbedConfig(backend="wordllama"))
+    topics.organise(conn, config)
+    assert embed.companion_model(config) is None
+    # The wordllama backend's own vectors are the same model, stored once, not twice.
+    assert companion_vectors(conn) == 12
+    assert search.search(conn, config, "qubit", limit=3).note == ""
