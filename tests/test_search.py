@@ -435,7 +435,7 @@ def test_feedback_moves_the_query_toward_what_the_first_fusion_found():
     meaning = search._Meaning(index, None, vector, matrix @ vector)
     moved = meaning.fed_back(["found"])
     assert moved is not None
-    assert moved[2] > meaning.sims[2] and moved[3] == pytest.approx(0)
+    assert moved.sims[2] > meaning.sims[2] and moved.sims[3] == pytest.approx(0)
     assert meaning.similarity([], 10)["near-found"] == pytest.approx(0)
     assert meaning.fed_back(["no-vector"]) is None
 

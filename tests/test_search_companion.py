@@ -93,3 +93,26 @@ def test_other_backends_have_no_companion(tmp_path):
     # The wordllama backend's own vectors are the same model, stored once, not twice.
     assert companion_vectors(conn) == 12
     assert search.search(conn, config, "qubit", limit=3).note == ""
+
+
+def test_in_a_large_pile_feedback_matches_the_first_pass_best_only_and_finds_the_same_top(monkeypatch):
+    """Above PRF_EXACT_BELOW vectors the fed-back query is matched against the first pass's best PRF_POOL
+    items with a floor estimated on a sample: the same top items as the pass over every vector."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    centres = embed.normalise_rows(rng.normal(size=(40, 32)))
+    matrix = embed.normalise_rows(centres[rng.integers(0, 40, 12_000)] + 0.6 * rng.normal(size=(12_000, 32)))
+    ids = [f"item-{n}" for n in range(len(matrix))]
+    index = embed.VectorIndex("test", ids, matrix, {item_id: n for n, item_id in enumerate(ids)})
+    vector = embed.normalise_rows(centres[:1] + 0.3 * rng.normal(size=(1, 32)))[0]
+    meaning = search._Meaning(index, None, vector, matrix @ vector)
+    seeds = [ids[p] for p in search._top(meaning.sims, 5)]
+    pooled = meaning.fed_back(seeds)
+    monkeypatch.setattr(search, "PRF_EXACT_BELOW", 10**9)
+    exact = meaning.fed_back(seeds)
+    assert pooled is not None and exact is not None
+    assert pooled.floor is not None and exact.floor is None
+    assert np.isneginf(pooled.sims).sum() == len(ids) - search.PRF_POOL
+    assert pooled.floor == pytest.approx(search.similarity_floor(exact.sims), abs=0.02)
+    assert list(meaning.scores(10, pooled)) == list(meaning.scores(10, exact))

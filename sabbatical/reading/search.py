@@ -66,6 +66,12 @@ WORDS_WEIGHT = {"tfidf": 0.6, "wordllama": 0.7, "minilm": 0.5}
 DEFAULT_WORDS_WEIGHT = 0.6  # an embedder nobody measured (an endpoint)
 PRF_DEPTH = 5  # the first fused top this many items move the query's vector toward them...
 PRF_WEIGHT = 1.0  # ...by their mean vector times this (the query's own vector has length 1)
+# In a pile of PRF_EXACT_BELOW vectors or more, the fed-back query is matched against the first pass's best
+# PRF_POOL items only, and its floor estimated on PRF_SAMPLE rows spread evenly over the pile: a pass over
+# every vector is most of a search's time at 50k, and the fed-back top comes from near the first one.
+PRF_EXACT_BELOW = 10_000
+PRF_POOL = 2_000
+PRF_SAMPLE = 4_000
 # With TF-IDF, an item's similarity is a blend: this share from WordLlama's cosine (the search companion,
 # trained on far more text than any pile), the rest from TF-IDF's; and the words weigh this much then.
 COMPANION_WEIGHT = 0.7
@@ -399,11 +405,11 @@ class _Meaning:
         floor = similarity_floor(self.sims, self.min_similarity)
         return [self.item(p) for p in _top(self.sims, depth) if self.sims[p] >= floor]
 
-    def scores(self, depth: int, sims: np.ndarray | None = None) -> dict[str, float]:
+    def scores(self, depth: int, moved: _Moved | None = None) -> dict[str, float]:
         """Item → how far its similarity clears the floor, over how far the best one's does (0..1].
-        `sims` are the fed-back similarities; an item is counted only if its own cosine is not noise."""
-        sims = self.sims if sims is None else sims
-        floor = similarity_floor(sims, self.min_similarity)
+        `moved` holds the fed-back similarities; an item is counted only if its own cosine is not noise."""
+        sims = self.sims if moved is None else moved.sims
+        floor = similarity_floor(sims, self.min_similarity) if moved is None or moved.floor is None else moved.floor
         top = [p for p in _top(sims, depth) if sims[p] > floor and self.sims[p] >= self.min_similarity]
         if not top:
             return {}
@@ -428,9 +434,10 @@ class _Meaning:
         other = float(self.companion.matrix[row] @ self.companion.vector) if known else float(self.sims.mean())
         return _blend(own, other)
 
-    def fed_back(self, item_ids: list[str]) -> np.ndarray | None:
+    def fed_back(self, item_ids: list[str]) -> _Moved | None:
         """The similarities to the query's vector moved toward these items' mean vector (None: none of
-        them has a vector)."""
+        them has a vector). In a large pile only the first pass's best PRF_POOL items are matched (the
+        others stand at -inf) and the floor comes from a sample of rows."""
         import numpy as np
 
         rows = [self.index.row_of[i] for i in item_ids if i in self.index.row_of]
@@ -438,11 +445,34 @@ class _Meaning:
             return None
         moved = self.vector + PRF_WEIGHT * self.index.matrix[rows].mean(axis=0)
         moved /= max(float(np.linalg.norm(moved)), 1e-9)
+        other = self.companion.fed_back(rows) if self.companion is not None else None
+        count = len(self.sims)
+        if count < PRF_EXACT_BELOW:
+            return _Moved(self._sims_at(None, moved, other), None)
+        sample = np.arange(0, count, max(1, count // PRF_SAMPLE))
+        floor = similarity_floor(self._sims_at(sample, moved, other), self.min_similarity)
+        pool = _top(self.sims, PRF_POOL)
+        sims = np.full(count, -np.inf, dtype=np.float32)
+        sims[pool] = self._sims_at(pool, moved, other)
+        return _Moved(sims, floor)
+
+    def _sims_at(self, positions: np.ndarray | None, moved: np.ndarray, other: np.ndarray | None) -> np.ndarray:
+        """The similarities of these allowed positions (None: all of them) to the moved vectors."""
+        rows = self.rows if positions is None else positions if self.rows is None else self.rows[positions]
         with one_blas_thread():
-            sims = (self.index.matrix if self.rows is None else self.index.matrix[self.rows]) @ moved
-        if self.companion is None:
+            sims = (self.index.matrix if rows is None else self.index.matrix[rows]) @ moved
+        if self.companion is None or other is None:
             return sims
-        return _blend(sims, self.companion.sims(self.rows, self.companion.fed_back(rows)))
+        return _blend(sims, self.companion.sims(rows, other))
+
+
+@dataclass
+class _Moved:
+    """The fed-back query's similarities, and their floor when it was estimated on a sample (None: compute
+    it from `sims`, which then hold every allowed item)."""
+
+    sims: np.ndarray
+    floor: float | None
 
 
 def _blend(own: Any, other: Any) -> Any:
