@@ -1,0 +1,44 @@
+"""The judge's experiment bench (benchmarks/judge_experiments.py) measures the judge that ships.
+
+With the shipped grids (one class weight, no block scaling) its nested cross-validation must judge every row
+as `judge_quality.py --cv` does through `judge.train` and `judge.judge`: same kind, same score to the judge's
+rounding. Otherwise a figure it prints for a variant would be compared against a different baseline. Run on
+a stratified slice of the dev set so it stays fast.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks import judge_experiments as bench
+from benchmarks import judge_quality as jq
+from sabbatical.reading import judge
+
+
+@pytest.fixture(scope="module")
+def slice_of_cases(corpus) -> list[jq.Case]:
+    every = jq.cases(jq.load_dev_set(), corpus)
+    return [c for label in jq.LABELS for c in [c for c in every if c.label == label][:30]]
+
+
+def test_the_bench_judges_each_row_as_the_shipped_training_does(slice_of_cases):
+    product = jq.cross_validated(slice_of_cases, 5, seed=15)
+    present = [set(judge.features(c.title, c.abstract)[1]) for c in slice_of_cases]
+    grid = bench.Grid(weight=(1.0,), scale=(1.0,))
+    scored, chosen = bench.nested(slice_of_cases, present, 15, grid)
+    assert len(chosen) == 5 and all(c in judge.C_GRID and t in judge.THRESHOLD_GRID for c, _, _, t in chosen)
+    assert [s.label for s in scored] == [s.label for s in product]
+    for ours, theirs in zip(scored, product):
+        if theirs.score is None:
+            assert ours.score is None
+        else:
+            assert ours.score == pytest.approx(theirs.score, abs=0.006), ours.case.id
+
+
+def test_a_variant_adds_features_and_drops_none(slice_of_cases):
+    case = next(c for c in slice_of_cases if "we propose" in c.abstract.lower())
+    sentences, found = judge.features(case.title, case.abstract)
+    extra = bench.VARIANTS["both"](sentences, found)
+    assert extra and not extra & set(found)
+    assert any(name.startswith("shape:") for name in extra)
+    assert bench.VARIANTS["base"](sentences, found) == set()
