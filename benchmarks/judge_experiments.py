@@ -13,12 +13,18 @@ insight-vs-not per seed, its mean and spread, ROC-AUC, medium+low, "other" recal
 
 `--fraction F` trains each outer fold on a seeded share F of its training rows (the scored folds stay the same).
 The judge as shipped is the variant `base` with the grids `--c-grid`, `--weight-grid 1`, `--scale-grid 1`.
+Variants: `base` (the judge's features), `method` ("we propose" + a gain against a finding: seven shape flags),
+`claimgrams` (word 1-2-grams of the claim sentences as a block of their own), `claimgrams-only` (those instead
+of the judge's n-grams), `both` (method + claimgrams), `result` (an algorithm of one's own with a guarantee, a
+title that applies ML). `--average-c` averages the heads of the C grid instead of choosing one;
+`--min-documents` and `--max-words` change the n-gram vocabulary. The figures are in benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import re
 import statistics
 import sys
 from collections.abc import Callable
@@ -89,7 +95,37 @@ def both(sentences: list[judge.Sentence], found: dict[str, list[int]]) -> set[st
     return claim_ngrams(sentences, found) | method_shape(sentences, found)
 
 
+PROPOSES = re.compile(r"\bwe (?:propose|develop|design|present|introduce|give|provide)\b|\bnovel\b", re.I)
+ALGORITHM = re.compile(r"\b(?:algorithms?|estimators?|methods?|procedures?|schemes?|policies|policy)\b", re.I)
+GUARANTEE = re.compile(
+    r"\b(?:regret|convergence|converges|sample complexity|communication complexity|rates?|guarantees?|"
+    r"bounds?|provabl[ey]|optimal(?:ity)?|consisten(?:t|cy))\b",
+    re.I,
+)
+APPLIES = re.compile(
+    r"\b(?:using|with|via|based on|by) (?:a |an )?(?:deep|neural|machine learning|cnns?|llms?|large language|"
+    r"reinforcement learning|transformers?)\b|\bapplication of\b|\bfor (?:the )?(?:detection|diagnosis|"
+    r"classification|prediction|monitoring) of\b",
+    re.I,
+)
+
+
+def result_kind(sentences: list[judge.Sentence], found: dict[str, list[int]]) -> set[str]:
+    """What kind of result it is: a method of one's own with a guarantee (an algorithm with a bound is a
+    method paper), or ML applied to a domain (the title says "using deep learning for the detection of")."""
+    own = " ".join(s.text for s in sentences if s.role == "own")
+    title = sentences[0].text if sentences and sentences[0].role == "title" else ""
+    flags = {
+        "shape:own algorithm with a guarantee": bool(
+            PROPOSES.search(own) and ALGORITHM.search(own) and GUARANTEE.search(own)
+        ),
+        "shape:title applies ML": bool(APPLIES.search(title)),
+    }
+    return {name for name, on in flags.items() if on}
+
+
 VARIANTS: dict[str, Extra] = {
+    "result": result_kind,
     "base": no_extra,
     "claimgrams": claim_ngrams,
     "claimgrams-only": claim_ngrams,
@@ -281,7 +317,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weight-grid", type=float, nargs="+", default=[0.5, 1.0, 2.0])
     parser.add_argument("--scale-grid", type=float, nargs="+", default=[0.5, 1.0, 2.0])
     parser.add_argument("--average-c", action="store_true", help="average the heads of the C grid")
+    parser.add_argument("--min-documents", type=int, default=judge.MIN_WORD_DOCUMENTS, help="rows an n-gram needs")
+    parser.add_argument("--max-words", type=int, default=judge.MAX_WORDS, help="n-grams kept at most")
     args = parser.parse_args(argv)
+    judge.MIN_WORD_DOCUMENTS, judge.MAX_WORDS = args.min_documents, args.max_words
     grid = Grid(tuple(args.c_grid), tuple(args.weight_grid), tuple(args.scale_grid), average=args.average_c)
     cases = judge_quality.cases(judge_quality.load_dev_set(), judge_quality.corpus_dir())
     for variant in args.variants:
