@@ -116,3 +116,23 @@ def test_in_a_large_pile_feedback_matches_the_first_pass_best_only_and_finds_the
     assert np.isneginf(pooled.sims).sum() == len(ids) - search.PRF_POOL
     assert pooled.floor == pytest.approx(search.similarity_floor(exact.sims), abs=0.02)
     assert list(meaning.scores(10, pooled)) == list(meaning.scores(10, exact))
+
+
+def test_organise_counts_the_companion_on_the_same_progress_bar(tmp_path):
+    """The bar goes on from the TF-IDF items to the companion's: its total grows by what the companion
+    embeds, and every advance lands within it."""
+    conn = db.connect(tmp_path / "pile.db")
+    topic_pile(conn, per_topic=4)
+    bar = {"done": 0, "total": 0, "descriptions": []}
+
+    def report(advance=1, total=None, description=None):
+        bar["done"] += advance
+        if total is not None:
+            bar["total"] = total
+        if description is not None:
+            bar["descriptions"].append(description)
+        assert bar["done"] <= bar["total"]
+
+    topics.organise(conn, Config(), on_progress=report)
+    assert bar["total"] == bar["done"] == 24
+    assert bar["descriptions"] == ["embedding", "embedding for search"]

@@ -389,10 +389,23 @@ def search_companion(config: Config) -> WordLlamaEmbedder | None:
         return None
 
 
-def embed_companion(conn: sqlite3.Connection, config: Config, on_progress: Progress | None = None) -> int:
-    """Embed with the search companion every item it has no current vector for; how many (0: no companion)."""
+def embed_companion(
+    conn: sqlite3.Connection, config: Config, on_progress: Progress | None = None, *, already: int = 0
+) -> int:
+    """Embed with the search companion every item it has no current vector for; how many (0: no companion).
+    `already`: the items the same progress bar counted before, so it goes on from there."""
     companion = search_companion(config)
-    return embed_items(conn, companion, on_progress) if companion is not None else 0
+    if companion is None:
+        return 0
+    if on_progress is None:
+        return embed_items(conn, companion)
+    report = on_progress
+
+    def continued(advance: int = 1, total: int | None = None, description: str | None = None) -> None:
+        shifted = None if total is None else total + already
+        report(advance=advance, total=shifted, description=None if description is None else "embedding for search")
+
+    return embed_items(conn, companion, continued)
 
 
 def fit_tfidf(conn: sqlite3.Connection, config: Config) -> TfidfSvdEmbedder | None:

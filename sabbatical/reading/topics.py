@@ -99,7 +99,7 @@ def organise(
     if embedder is None:
         return OrganiseReport("empty", "", reason="the pile is empty — `sabbatical read …` brings items in")
     embedded = embed.embed_items(conn, embedder, on_progress)
-    embed.embed_companion(conn, config, on_progress)  # search's second meaning side; topics never read it
+    embed.embed_companion(conn, config, on_progress, already=embedded)  # search's second side; topics never read it
     stored = embed.vector_index(conn, embedder.model)
     active = _active_topic_rows(conn)
     if not active or refit or reason or any(row["model"] != embedder.model for row in active):
