@@ -226,7 +226,49 @@ def in_turn(root: Path, versions: dict[str, Path | None], rounds: int, runs: int
                     }
                 )
     results["triage first screen"] = screens_in_turn(root, envs, rounds)
+    results["inbox after a decision"] = inbox_after_decisions(root, envs, rounds * runs)
     return results
+
+
+def inbox_after_decisions(root: Path, envs: dict[str, dict[str, str]], decisions: int) -> dict:
+    """The first `pile inbox` after a `pile keep` or `pile drop` (whatever was kept from the decisions is stale
+    then), each version in turn, on a copy of the pile (the pile given is never written); one block."""
+    import shutil
+
+    copy = Path(tempfile.mkdtemp(prefix="daily-decisions-")) / "ws"
+    shutil.copytree(root, copy)
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in envs}
+    base = [sys.executable, "-m", "sabbatical", "-w", str(copy)]
+    for n in range(decisions):
+        for name, env in envs.items():
+            listed = subprocess.run(
+                [*base, "pile", "inbox", "--json", "-n", "40"],
+                check=True,
+                capture_output=True,
+                text=True,
+                env=env,
+                cwd=tempfile.gettempdir(),
+            ).stdout
+            item = json.loads(listed)[-1 - n % 40]["id"]
+            subprocess.run(
+                [*base, "pile", "drop" if n % 2 else "keep", item],
+                check=True,
+                capture_output=True,
+                env=env,
+                cwd=tempfile.gettempdir(),
+            )
+            samples[name].append(cpu_and_wall([*base, "pile", "inbox"], env))
+    shutil.rmtree(copy.parent, ignore_errors=True)
+    return {
+        name: [
+            {
+                "cpu": round(statistics.median(c for c, _ in got), 3),
+                "wall": round(statistics.median(w for _, w in got), 3),
+                "load": round(os.getloadavg()[0], 2),
+            }
+        ]
+        for name, got in samples.items()
+    }
 
 
 def screens_in_turn(root: Path, envs: dict[str, dict[str, str]], rounds: int) -> dict:
