@@ -136,3 +136,24 @@ def test_organise_counts_the_companion_on_the_same_progress_bar(tmp_path):
     topics.organise(conn, Config(), on_progress=report)
     assert bar["total"] == bar["done"] == 24
     assert bar["descriptions"] == ["embedding", "embedding for search"]
+
+
+def test_a_companion_that_lacks_some_items_is_matched_to_the_index_by_item(tmp_path):
+    """With every item embedded the companion's rows are the index's own; with some missing they are
+    matched by item id: the same items found either way, none of them one without a companion vector."""
+    conn = db.connect(tmp_path / "pile.db")
+    ids = topic_pile(conn, per_topic=12)
+    topics.organise(conn, Config())
+    before = [h.id for h in search.search(conn, Config(), "photograph picture", limit=6, mode="meaning")]
+    dropped = ids["quantum"][::2]
+    with db.transaction(conn):
+        conn.executemany(
+            "DELETE FROM embeddings WHERE model = ? AND item_id = ?", [(embed.COMPANION_MODEL, i) for i in dropped]
+        )
+    conn.close()  # a fresh connection: the product never drops one item's vector, so no cache watches for it
+    conn = db.connect(tmp_path / "pile.db")
+    second, index = search.companion_index(conn, Config()), search.stored_index(conn, Config())
+    assert second is not None and index is not None and second.ids != index.ids
+    hits = search.search(conn, Config(), "photograph picture", limit=6, mode="meaning")
+    assert [h.id for h in hits] == before and set(before) <= set(ids["vision"])
+    assert f"{len(dropped)} item(s) have no WordLlama vectors yet" in hits.note

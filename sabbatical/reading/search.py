@@ -193,8 +193,9 @@ def search(
     else:
         by_meaning = meaning.ranking(depth) if meaning else []
         fused = _fuse([(by_words, 1.0), (by_meaning, 1.0), (by_own, OWN_WORDS_WEIGHT)])[:limit]
-    notes = [_coverage_note(conn, index, mode) if mode != "words" else ""]
-    notes += [_companion_note(conn, config, second)] if meaning else []
+    items = conn.execute("SELECT COUNT(*) FROM items").fetchone()[0] if mode != "words" else 0
+    notes = [_coverage_note(items, index, mode) if mode != "words" else ""]
+    notes += [_companion_note(items, config, second)] if meaning else []
     return Hits(
         _hits(conn, fused, similarity, words if explain else [], own),
         words_only=index is None,
@@ -226,9 +227,9 @@ def nearest_rows(index: embed.VectorIndex, rows: list[int], depth: int) -> list[
     ]
 
 
-def _coverage_note(conn: sqlite3.Connection, index: embed.VectorIndex | None, mode: str = "hybrid") -> str:
-    """What a search could not cover by meaning, in one line ('' when it covered everything)."""
-    items = conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+def _coverage_note(items: int, index: embed.VectorIndex | None, mode: str = "hybrid") -> str:
+    """What a search of a pile of `items` could not cover by meaning, in one line ('' when it covered
+    everything)."""
     if not items:
         return ""
     by = "were not searched (--mode meaning)" if mode == "meaning" else "were searched by words only"
@@ -526,17 +527,21 @@ def _companion(
 
 def _aligned(conn: sqlite3.Connection, index: embed.VectorIndex, second: embed.VectorIndex) -> tuple[Any, Any]:
     """The companion's vectors in the index's row order (zeros, and not known, where it has none), made
-    once per pair of loaded matrices."""
+    once per pair of loaded matrices; the companion's own matrix when its rows already are in that order (a
+    copy of it was half of a 50k-item search's memory)."""
     import numpy as np
 
     cache = embed.derived_cache(conn)
     cached = cache.get("companion-aligned")
     if cached is not None and cached[0] is index and cached[1] is second:
         return cached[2], cached[3]
-    positions = np.fromiter((second.row_of.get(i, -1) for i in index.ids), dtype=np.int64, count=len(index))
-    known = positions >= 0
-    matrix = np.zeros((len(index), second.matrix.shape[1]), dtype=np.float32)
-    matrix[known] = second.matrix[positions[known]]
+    if second.ids == index.ids:  # both stored for the same items in the same order (the usual case): no copy
+        matrix, known = second.matrix, np.ones(len(index), dtype=bool)
+    else:
+        positions = np.fromiter((second.row_of.get(i, -1) for i in index.ids), dtype=np.int64, count=len(index))
+        known = positions >= 0
+        matrix = np.zeros((len(index), second.matrix.shape[1]), dtype=np.float32)
+        matrix[known] = second.matrix[positions[known]]
     cache["companion-aligned"] = (index, second, matrix, known)
     return matrix, known
 
@@ -638,11 +643,11 @@ def companion_index(conn: sqlite3.Connection, config: Config) -> embed.VectorInd
     return index if len(index) else None
 
 
-def _companion_note(conn: sqlite3.Connection, config: Config, second: embed.VectorIndex | None) -> str:
-    """What the companion's vectors did not cover ('' when all, or when it is not installed)."""
+def _companion_note(items: int, config: Config, second: embed.VectorIndex | None) -> str:
+    """What the companion's vectors did not cover of a pile of `items` ('' when all, or when it is not
+    installed)."""
     if embed.companion_model(config) is None or not embed.companion_installed():
         return ""
-    items = conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
     missing = items - (len(second) if second else 0)
     if missing <= 0:
         return ""
