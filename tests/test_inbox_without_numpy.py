@@ -13,9 +13,9 @@ import sys
 import pytest
 
 from sabbatical import db
-from sabbatical.reading import rank, stats_cache, topics, triage
+from sabbatical.reading import rank, stats_cache, topics
 from sabbatical.workspace import find_workspace, init_workspace
-from tests.helpers.organise_pile import topic_pile
+from tests.helpers.organise_pile import judge_and_decide, topic_pile
 
 SPRINT = """---
 id: '01'
@@ -38,15 +38,7 @@ def built(tmp_path_factory):
     conn = db.connect(workspace.pile_path)
     items = topic_pile(conn, per_topic=12, topics=("quantum", "vision", "biology"))
     topics.organise(conn, workspace.config)
-    for n, item_id in enumerate(items["quantum"] + items["vision"] + items["biology"]):
-        conn.execute(
-            "INSERT INTO summaries (item_id, content_hash, prompt_version, model, producer, status, tldr, "
-            "contribution, insight_score) VALUES (?, 'h', 'v1', 'm', 'offline', 'ok', 'A finding.', ?, ?)",
-            (item_id, "new_insight" if n % 3 else "sota_gain", round(0.2 + 0.6 * ((n * 7) % 10) / 10, 2)),
-        )
-    conn.commit()
-    triage.triage(conn, items["quantum"][:8] + items["biology"][:4], "keep")
-    triage.triage(conn, items["vision"][:10], "drop")
+    judge_and_decide(conn, items)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
     (workspace.sprints_dir / "01-quantum").mkdir(parents=True)

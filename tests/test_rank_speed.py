@@ -14,8 +14,8 @@ import pytest
 
 from sabbatical import db
 from sabbatical.config import Config, ReadingConfig
-from sabbatical.reading import aim_cache, embed, rank, taste, topics, triage
-from tests.helpers.organise_pile import add_items, topic_pile
+from sabbatical.reading import aim_cache, embed, rank, taste, topics
+from tests.helpers.organise_pile import add_items, judge_and_decide, topic_pile
 
 NOW = datetime(2026, 1, 2, tzinfo=UTC)
 CONFIG = Config(reading=ReadingConfig(interests=["qubit entanglement", "protein folding"]))
@@ -27,15 +27,7 @@ def pile(tmp_path):
     conn = db.connect(path)
     items = topic_pile(conn, per_topic=12, topics=("quantum", "vision", "biology", "language"))
     topics.organise(conn, Config())
-    for n, item_id in enumerate(items["quantum"] + items["vision"] + items["biology"]):
-        conn.execute(
-            "INSERT INTO summaries (item_id, content_hash, prompt_version, model, producer, status, tldr, "
-            "contribution, insight_score) VALUES (?, 'h', 'v1', 'm', 'offline', 'ok', 'A finding.', ?, ?)",
-            (item_id, "new_insight" if n % 3 else "sota_gain", round(0.2 + 0.6 * ((n * 7) % 10) / 10, 2)),
-        )
-    conn.commit()
-    triage.triage(conn, items["quantum"][:8] + items["biology"][:4], "keep")
-    triage.triage(conn, items["vision"][:10], "drop")
+    judge_and_decide(conn, items)
     conn.close()
     return path, items
 

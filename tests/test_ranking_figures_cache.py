@@ -11,8 +11,8 @@ import pytest
 
 from sabbatical import db
 from sabbatical.config import Config, ReadingConfig
-from sabbatical.reading import embed, rank, stats_cache, topics, triage
-from tests.helpers.organise_pile import topic_pile
+from sabbatical.reading import embed, rank, stats_cache, triage
+from tests.helpers.organise_pile import build_decided_pile
 
 CONFIG = Config(reading=ReadingConfig(interests=["qubit entanglement"]))
 
@@ -20,16 +20,8 @@ CONFIG = Config(reading=ReadingConfig(interests=["qubit entanglement"]))
 @pytest.fixture(scope="module")
 def decided_pile(tmp_path_factory):
     """A pile with vectors, an interest and 24 decisions (an active taste model), copied fresh for each test."""
-    folder = tmp_path_factory.mktemp("ranking-pile")
-    conn = db.connect(folder / "pile.db")
-    pile = topic_pile(conn, per_topic=20, topics=("quantum", "vision", "biology"))
-    topics.organise(conn, CONFIG)
-    triage.triage(conn, pile["quantum"][:12], "keep")
-    triage.triage(conn, pile["vision"][:12], "drop")
-    conn.commit()
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    conn.close()
-    return folder / "pile.db", pile
+    path = tmp_path_factory.mktemp("ranking-pile") / "pile.db"
+    return path, build_decided_pile(path, CONFIG)
 
 
 @pytest.fixture

@@ -12,22 +12,14 @@ import pytest
 from sabbatical import db
 from sabbatical.config import Config
 from sabbatical.reading import rank, stats_cache, topics, triage
-from tests.helpers.organise_pile import topic_pile
+from tests.helpers.organise_pile import build_decided_pile, topic_pile
 
 
 @pytest.fixture(scope="module")
 def decided_pile(tmp_path_factory):
     """A pile with vectors and 24 decisions (an active taste model), copied fresh for each test."""
-    folder = tmp_path_factory.mktemp("stats-pile")
-    conn = db.connect(folder / "pile.db")
-    pile = topic_pile(conn, per_topic=20, topics=("quantum", "vision", "biology"))
-    topics.organise(conn, Config())
-    triage.triage(conn, pile["quantum"][:12], "keep")
-    triage.triage(conn, pile["vision"][:12], "drop")
-    conn.commit()
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    conn.close()
-    return folder / "pile.db", pile
+    path = tmp_path_factory.mktemp("stats-pile") / "pile.db"
+    return path, build_decided_pile(path, Config())
 
 
 @pytest.fixture

@@ -10,8 +10,13 @@ import hashlib
 import json
 import random
 import sqlite3
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sabbatical import db
+
+if TYPE_CHECKING:
+    from sabbatical.config import Config
 
 VOCABULARY = {
     "quantum": "quantum qubit entanglement superposition decoherence photon hamiltonian spin interferometer "
@@ -95,3 +100,35 @@ def topic_pile(
 
 def event_count(conn: sqlite3.Connection) -> int:
     return conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+
+
+def build_decided_pile(path: Path, config: Config) -> dict[str, list[str]]:
+    """An organised pile of quantum, vision and biology (20 each) at `path` with 24 decisions (12 quantum
+    kept, 12 vision dropped: an active taste model), closed and checkpointed so a copy of the file is whole."""
+    from sabbatical.reading import topics, triage
+
+    conn = db.connect(path)
+    ids = topic_pile(conn, per_topic=20, topics=("quantum", "vision", "biology"))
+    topics.organise(conn, config)
+    triage.triage(conn, ids["quantum"][:12], "keep")
+    triage.triage(conn, ids["vision"][:12], "drop")
+    conn.commit()
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    return ids
+
+
+def judge_and_decide(conn: sqlite3.Connection, ids: dict[str, list[str]]) -> None:
+    """Give every quantum, vision and biology item a judged offline summary (scores spread over 0.2–0.8, a
+    third of them SOTA gains), then keep 8 quantum and 4 biology items and drop 10 vision ones."""
+    from sabbatical.reading import triage
+
+    for n, item_id in enumerate(ids["quantum"] + ids["vision"] + ids["biology"]):
+        conn.execute(
+            "INSERT INTO summaries (item_id, content_hash, prompt_version, model, producer, status, tldr, "
+            "contribution, insight_score) VALUES (?, 'h', 'v1', 'm', 'offline', 'ok', 'A finding.', ?, ?)",
+            (item_id, "new_insight" if n % 3 else "sota_gain", round(0.2 + 0.6 * ((n * 7) % 10) / 10, 2)),
+        )
+    conn.commit()
+    triage.triage(conn, ids["quantum"][:8] + ids["biology"][:4], "keep")
+    triage.triage(conn, ids["vision"][:10], "drop")
