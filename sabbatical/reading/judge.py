@@ -231,12 +231,17 @@ class Joined:
 
     def hits(self, pattern: re.Pattern[str]) -> set[int]:
         """The numbers of the sentences `pattern` occurs in."""
-        found: set[int] = set()
+        located = self._located(pattern)
+        return {number for number, _ in located} if located is not None else self.hits_each(pattern)
+
+    def _located(self, pattern: re.Pattern[str]) -> list[tuple[int, str]] | None:
+        """Every match as (sentence number, matched text), in order; None when one runs across a sentence end."""
+        found = []
         for match in self._finditer(pattern):
             number = bisect_right(self.starts, match.start()) - 1
             if match.end() > self.starts[number] + len(self.texts[number]):
-                return self.hits_each(pattern)
-            found.add(number)
+                return None
+            found.append((number, match.group()))
         return found
 
     def _finditer(self, pattern: re.Pattern[str]) -> Iterator[re.Match[str]]:
@@ -252,13 +257,8 @@ class Joined:
 
     def words(self, pattern: re.Pattern[str]) -> list[tuple[int, str]]:
         """Every match of `pattern` (no groups) as (sentence number, matched text), in order."""
-        found = []
-        for match in self._finditer(pattern):
-            number = bisect_right(self.starts, match.start()) - 1
-            if match.end() > self.starts[number] + len(self.texts[number]):
-                return self.words_each(pattern)
-            found.append((number, match.group()))
-        return found
+        located = self._located(pattern)
+        return located if located is not None else self.words_each(pattern)
 
     def words_each(self, pattern: re.Pattern[str]) -> list[tuple[int, str]]:
         return [(number, word) for number, text in enumerate(self.texts) for word in pattern.findall(text)]
