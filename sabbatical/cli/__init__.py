@@ -259,11 +259,28 @@ def __getattr__(name: str) -> Any:
 def main() -> None:
     """Console-script entry point: mounts only the sub-app the command line names (all for completion)."""
     if "_SABBATICAL_COMPLETE" in os.environ:
-        sys.exit(build_app()(prog_name="sabbatical"))
+        sys.exit(complete())
     name, command = invoked_name(sys.argv[1:]), invoked_command(sys.argv[1:])
     if (name, command) in ONE_BLAS_THREAD:
         one_blas_thread_for_this_process()
     sys.exit(build_app(None if name is None else [name], command)(prog_name="sabbatical"))
+
+
+def complete() -> int:
+    """Shell completion: `_SABBATICAL_COMPLETE=source_bash sabbatical` prints the script to source (also zsh,
+    fish, powershell), which then asks `complete_bash` and so on for the words. Click's own spelling
+    (`bash_source`) is taken too. The root is built without Typer's completion options, so their shells are
+    registered here."""
+    from typer.completion import completion_init
+
+    completion_init()
+    first, _, second = os.environ["_SABBATICAL_COMPLETE"].partition("_")
+    if first in SHELLS and second in ("source", "complete"):
+        os.environ["_SABBATICAL_COMPLETE"] = f"{second}_{first}"
+    return build_app()(prog_name="sabbatical")
+
+
+SHELLS = ("bash", "zsh", "fish", "powershell", "pwsh")
 
 
 # Commands that read the pile and do a few small matrix products: BLAS's own threads (OpenBLAS starts one a
