@@ -527,6 +527,14 @@ def reading(
         str | None, typer.Option("--sprint", help="The sprint to pin to or show (default: active).", show_default=False)
     ] = None,
     refresh: Annotated[bool, typer.Option("--refresh", help="Also rewrite the Reading list in sprint.md.")] = False,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Ask the [llm] endpoint whether each of the best candidates helps answer the question; list "
+            "the ones it says do (its verdicts are kept, so a second check asks nothing again).",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Show (or --refresh) the sprint's reading list from the pile; `add`/`remove ID` pin or remove items."""
@@ -540,10 +548,18 @@ def reading(
     if action and not words:
         raise typer.BadParameter(f"`sprint reading {action}` needs the id of at least one pile item")
     chosen = _sprint(sprint_id or (words[0] if action is None and words else None))
+    if check:
+        from ..errors import UsageError
+        from ..llm import resolve_endpoint
+        from ..sprints.reading_check import NO_ENDPOINT
+
+        if resolve_endpoint(current_workspace().config.llm) is None:
+            raise UsageError(NO_ENDPOINT)
     with ExitStack() as stack:
         opened = None
-        if action or current_workspace().pile_path.exists():
-            opened = stack.enter_context(open_pile(writes=bool(action), why="the sprint's reading-list pins"))
+        if action or check or current_workspace().pile_path.exists():
+            why = "the reading check's calls to the LLM" if check and not action else "the sprint's reading-list pins"
+            opened = stack.enter_context(open_pile(writes=bool(action) or check, why=why))
         if action and opened is not None:
             for ref in words:
                 item_id = pin(opened.conn, chosen.id, ref, remove=action == "remove")
@@ -552,7 +568,9 @@ def reading(
                     f"{'from' if action == 'remove' else 'to'} sprint {chosen.id}'s reading list.",
                     err=as_json,
                 )
-        result = refresh_reading(chosen, write=refresh, conn=opened.conn if opened else None)
+        result = refresh_reading(chosen, write=refresh, conn=opened.conn if opened else None, check=check)
+    if check:
+        typer.echo(f"The model judged {result.checked} candidate(s) and left out {result.left_by_check}.", err=True)
     if as_json:
         print_json(result)
     elif result.entries:
@@ -564,3 +582,10 @@ def reading(
         typer.echo(render_markdown(result))
     if refresh:
         typer.echo(f"Wrote the reading list into sprints/{chosen.name}/sprint.md.", err=as_json)
+    if result.check_problems:
+        from ..errors import PartialFailure
+
+        raise PartialFailure(
+            f"the reading list was made; {len(result.check_problems)} problem(s) with its check",
+            result.check_problems,
+        )

@@ -415,12 +415,19 @@ def _retro_line(entry: JournalEntry) -> str:
     return text
 
 
-def refresh_reading(sprint: Sprint, *, write: bool, conn: sqlite3.Connection | None = None) -> ReadingList:
+def refresh_reading(
+    sprint: Sprint, *, write: bool, conn: sqlite3.Connection | None = None, check: bool = False
+) -> ReadingList:
     """Search the pile (`conn`, else opened here) with the sprint's question, its pins first; with `write`,
-    replace the Reading list in sprint.md."""
+    replace the Reading list in sprint.md; with `check`, the configured LLM judges the best candidates."""
     document = sprint.document()
     reading = search_pile(
-        sprint.workspace, document.meta.question, include_private=document.meta.private, conn=conn, sprint=sprint.id
+        sprint.workspace,
+        document.meta.question,
+        include_private=document.meta.private,
+        conn=conn,
+        sprint=sprint.id,
+        check=check,
     )
     if write:
         document.replace_section("Reading list", render_markdown(reading))

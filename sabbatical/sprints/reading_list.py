@@ -27,8 +27,13 @@ from ..errors import StoreError
 from ..reading.stopwords import STOP_WORDS
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..config import Config
     from ..workspace import Workspace
+    from .reading_check import Candidate, Checked
+
+    Checker = Callable[[list[Candidate]], Checked]
 
 LIMIT = 10
 # Relevance (0–1, see combined_relevance) an item must reach to be listed: at least FLOOR, and no more
@@ -153,6 +158,9 @@ class ReadingList:
     problem: str | None = None
     phrases: list[str] = field(default_factory=list)
     below_floor: int = 0  # candidates that matched some words but too little of the question
+    checked: int = 0  # candidates the LLM judged (`sprint reading --check`)
+    left_by_check: int = 0  # … and said do not help
+    check_problems: list[str] = field(default_factory=list)
 
 
 def _stem(word: str) -> str:
@@ -235,10 +243,12 @@ def search_pile(
     include_private: bool = False,
     conn: sqlite3.Connection | None = None,
     sprint: str | None = None,
+    check: bool = False,
 ) -> ReadingList:
     """The pile's best matches for `question`, with `sprint`'s pins. Never creates a pile that is not there.
 
-    `conn` is the open pile to search (the CLI hands it over); without one the pile is opened here."""
+    `conn` is the open pile to search (the CLI hands it over); without one the pile is opened here. `check`
+    asks the configured LLM about the best candidates (`reading_check`; `UsageError` without an endpoint)."""
     query = fts_query(question)
     if conn is None and not workspace.pile_path.exists():
         return ReadingList(query, pile_exists=False)
@@ -251,9 +261,22 @@ def search_pile(
         conn = conn or db.connect(workspace.pile_path)
     except StoreError as exc:
         return ReadingList(query, problem=str(exc))
+    pile = conn
+
+    def checker(candidates: list[Candidate]) -> Checked:
+        from . import reading_check
+
+        return reading_check.check(pile, workspace.config, workspace.cache_dir, question, candidates)
+
     try:
         return reading_list(
-            conn, workspace.config, question, limit=limit, include_private=include_private, sprint=sprint
+            conn,
+            workspace.config,
+            question,
+            limit=limit,
+            include_private=include_private,
+            sprint=sprint,
+            checker=checker if check else None,
         )
     except sqlite3.Error as exc:
         return ReadingList(query, problem=f"could not search the pile: {exc}")
@@ -270,8 +293,13 @@ def reading_list(
     limit: int = LIMIT,
     include_private: bool = False,
     sprint: str | None = None,
+    checker: Checker | None = None,
 ) -> ReadingList:
-    """The reading list for `question` from an open pile: pinned items first, then the relevant ones."""
+    """The reading list for `question` from an open pile: pinned items first, then the relevant ones.
+
+    With `checker` (the LLM's verdicts, `reading_check`), the best candidates by the words' score are
+    judged by it whatever the floor: those it says help are listed, those it says do not are left out,
+    and any it could not judge keep the words' decision."""
     phrases = split_where_the_pile_does(conn, question_phrases(question))
     result = ReadingList(fts_query(question), phrases=phrases)
     pins, removed = pinned_items(conn, sprint) if sprint else ([], set())
@@ -279,8 +307,16 @@ def reading_list(
     scored = _scored(conn, config, question, phrases) if phrases else []
     chosen: list[tuple[str, float, float, str, bool]] = [(i, 1.0, 1.0, "pinned", True) for i in pins if i not in hidden]
     scored = [row for row in scored if row[0] not in hidden and row[0] not in removed and row[0] not in pins]
+    verdicts = _checked(conn, checker, scored, result) if checker is not None else {}
     floor = max(FLOOR, max((row[2] for row in scored), default=0.0) - SPREAD)
     for item_id, score, relevance, why in scored:
+        if item_id in verdicts:
+            helps, reason = verdicts[item_id]
+            if not helps:
+                result.left_by_check += 1
+                continue
+            chosen.append((item_id, score, relevance, f"the model: {reason} ({why})", False))
+            continue
         marked = why.startswith(("starred", "kept", "tagged"))
         if relevance < floor if not marked else relevance <= MARKED_FLOOR:
             result.below_floor += 1
@@ -288,6 +324,23 @@ def reading_list(
         chosen.append((item_id, score, relevance, why, False))
     result.entries = _entries(conn, config, chosen[: max(limit, len(pins))])
     return result
+
+
+def _checked(
+    conn: sqlite3.Connection,
+    checker: Checker,
+    scored: list[tuple[str, float, float, str]],
+    result: ReadingList,
+) -> dict[str, tuple[bool, str]]:
+    """The checker's verdicts on the best candidates that hold any of the question's words."""
+    from .reading_check import ASKED, Candidate
+
+    asked = [row[0] for row in scored if row[2] > 0][:ASKED]
+    texts = _texts(conn, asked)
+    checked = checker([Candidate(i, *texts.get(i, ("", ""))) for i in asked])
+    result.checked = len(checked.verdicts)
+    result.check_problems = checked.problems
+    return checked.verdicts
 
 
 def _scored(
