@@ -446,3 +446,42 @@ def test_feedback_respects_the_filters(conn, organised):
     topics.organise(conn, Config())
     hits = search.search(conn, Config(), "qubit entanglement photon", limit=50, filters=search.Filters(kind="post"))
     assert hits and {h.id for h in hits} <= set(posts)
+
+
+def _rows_holding(conn, word):
+    return {r[0] for r in conn.execute("SELECT rowid FROM items_fts WHERE items_fts MATCH ?", (f'"{word}"',))}
+
+
+@pytest.mark.parametrize("query", ["we qubit photon", "qubit telescope study", "image lidar"])
+def test_each_hit_names_the_query_words_it_holds_however_it_was_found(conn, organised, query):
+    """Hits the all-words or phrase query found are known to hold every content word, so only their
+    other words are looked up; every hit still names exactly the query words FTS5 finds in it."""
+    hits = search.search(conn, Config(), query, limit=30)
+    words = search.query_words(query)
+    holding = {w: _rows_holding(conn, w) for w in words}
+    seqs = dict(conn.execute("SELECT id, seq FROM items").fetchall())
+    assert hits
+    for hit in hits:
+        assert hit.matched_terms == [w for w in words if seqs[hit.id] in holding[w]], hit.id
+    assert {len(h.matched_terms) for h in hits} - {len(words)}, "some hits hold only some of the words"
+
+
+@pytest.mark.parametrize("max_ranked", [search.MAX_RANKED, 1])
+def test_items_holding_the_words_as_a_phrase_come_first(conn, max_ranked, monkeypatch):
+    """The phrase query's matches are a part of the all-words query's: when those are few it is not
+    counted again, and when they are many it is counted (and ranked) on its own; phrase matches lead."""
+    monkeypatch.setattr(search, "MAX_RANKED", max_ranked)
+    apart = add_item(conn, "test:apart", "Photon sources and the qubit", "qubit and then a photon, " * 5)
+    together = add_item(conn, "test:together", "A note", "a qubit photon pair")
+    add_item(conn, "test:neither", "Lidar scenes", "depth from a camera")
+    ranked, _ = search._fts_ranking(conn, ["qubit", "photon"], 100, None)
+    assert ranked == [together, apart]
+
+
+def test_a_search_leaves_the_connection_a_page_cache_for_the_next_one(conn, organised):
+    conn.execute("PRAGMA cache_size = -1000")
+    search.search(conn, Config(), "qubit")
+    assert conn.execute("PRAGMA cache_size").fetchone()[0] == -search.SEARCH_CACHE_KIB
+    conn.execute(f"PRAGMA cache_size = -{4 * search.SEARCH_CACHE_KIB}")
+    search.search(conn, Config(), "qubit")
+    assert conn.execute("PRAGMA cache_size").fetchone()[0] == -4 * search.SEARCH_CACHE_KIB

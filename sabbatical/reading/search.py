@@ -77,6 +77,10 @@ PRF_SAMPLE = 4_000
 COMPANION_WEIGHT = 0.7
 COMPANION_WORDS_WEIGHT = 0.5
 COMPANION_MIN_SIMILARITY = 0.25  # WordLlama's noise: ~ the 97th percentile of a query's cosine to the dev items
+# SQLite's page cache for a searching connection, in KiB: the full-text index's pages a query reads (its
+# words' lists, every item's column sizes for BM25) stay in memory for the next query, instead of being
+# read again from the file through SQLite's default 2 MB cache (at 50k items the index is ~38 MB).
+SEARCH_CACHE_KIB = 32_768
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -168,8 +172,8 @@ def search(
 
     `mode` is "hybrid" (both, fused), "words" (full text only) or "meaning" (vectors only). Meaning takes
     part only where `pile organise` stored vectors; the result's note says what it missed. `explain=False`
-    leaves out which query words each hit holds (one full-text query per word), for callers that only
-    need the items, such as a prompt's neighbours.
+    leaves out which query words each hit holds (a full-text lookup per word for the hits the all-words
+    query did not find), for callers that only need the items, such as a prompt's neighbours.
     """
     if mode not in MODES:
         raise UsageError(f"--mode {mode!r}: use one of {', '.join(MODES)}")
@@ -179,10 +183,12 @@ def search(
     filters = filters or Filters()
     allowed = allowed_ids(conn, filters)
     depth = FILTERED_CANDIDATES if allowed is not None else CANDIDATES
-    by_words, _, bm25 = _fts_scored_ranking(conn, words, depth, allowed) if mode != "meaning" else ([], 0, {})
+    found = _fts_scored_ranking(conn, words, depth, allowed) if mode != "meaning" else _Words()
+    by_words, bm25 = found.ranked, found.bm25
     own = own_words(conn, content_words(words), allowed) if mode != "meaning" else {}
     index = stored_index(conn, config) if mode != "words" else None
     second = companion_index(conn, config) if index else None
+    _roomy_page_cache(conn)  # once the vectors are loaded: their pages, read once, need not stay cached
     meaning = _meaning_side(conn, config, index, query, allowed, second) if index else None
     similarity = meaning.similarity(by_words, depth) if meaning else {}
     by_own = sorted(own, key=lambda item_id: -len(own[item_id]))
@@ -197,10 +203,18 @@ def search(
     notes = [_coverage_note(items, index, mode) if mode != "words" else ""]
     notes += [_companion_note(items, config, second)] if meaning else []
     return Hits(
-        _hits(conn, fused, similarity, words if explain else [], own),
+        _hits(conn, fused, similarity, words if explain else [], own, found.holding_all),
         words_only=index is None,
         note="; ".join(note for note in notes if note),
     )
+
+
+def _roomy_page_cache(conn: sqlite3.Connection) -> None:
+    """Let the connection cache at least SEARCH_CACHE_KIB of pages (a larger cache is left as it is)."""
+    size = conn.execute("PRAGMA cache_size").fetchone()[0]  # negative: KiB; positive: pages
+    kib = -size if size < 0 else size * conn.execute("PRAGMA page_size").fetchone()[0] // 1024
+    if kib < SEARCH_CACHE_KIB:
+        conn.execute(f"PRAGMA cache_size = -{SEARCH_CACHE_KIB}")
 
 
 def related(conn: sqlite3.Connection, config: Config, ref: str, *, limit: int = 10) -> Hits:
@@ -244,48 +258,66 @@ def _coverage_note(items: int, index: embed.VectorIndex | None, mode: str = "hyb
 
 
 # -- the two rankings --------------------------------------------------------------------------------
+@dataclass
+class _Words:
+    """What the words side found: the ranking, how many items hold every content word (up to the depth),
+    each ranked item's BM25 for the content words (higher is better), and the rowids known to hold every
+    content word (the all-words and phrase queries' matches), whose words a hit need not look up again."""
+
+    ranked: list[str] = field(default_factory=list)
+    all_words: int = 0
+    bm25: dict[str, float] = field(default_factory=dict)
+    holding_all: set[int] = field(default_factory=set)
+
+
 def _fts_ranking(
     conn: sqlite3.Connection, words: list[str], depth: int, allowed: set[str] | None
 ) -> tuple[list[str], int]:
     """BM25 ranking: items holding every content word first; topped up by items holding any of them.
     Also how many items hold every content word (up to `depth`)."""
-    ranked, all_words, _ = _fts_scored_ranking(conn, words, depth, allowed)
-    return ranked, all_words
+    found = _fts_scored_ranking(conn, words, depth, allowed)
+    return found.ranked, found.all_words
 
 
-def _fts_scored_ranking(
-    conn: sqlite3.Connection, words: list[str], depth: int, allowed: set[str] | None
-) -> tuple[list[str], int, dict[str, float]]:
-    """The word ranking, how many items hold every content word, and each ranked item's BM25 for the
-    content words (higher is better).
+def _fts_scored_ranking(conn: sqlite3.Connection, words: list[str], depth: int, allowed: set[str] | None) -> _Words:
+    """The word ranking, how many items hold every content word, and each ranked item's BM25.
 
     Stop words are left out when other words remain, and the any-word query runs only when the
     all-words one finds few items. Ranking costs FTS5 a lookup per matching item, so a query matching
     more than MAX_RANKED items is ranked among the items with the words in their title. FTS5's BM25 sums
     over the query's terms, so an item holding every word scores the same in the all-words query as in
     the any-word one: the two queries' scores are one scale. An item only the phrase query reached gets
-    the lowest score found (it holds every word, but fewer times than those ranked).
+    the lowest score found (it holds every word, but fewer times than those ranked). The phrase's items
+    all hold every word, so they are no more than the all-words query's: counted only when those are many.
     """
     content = content_words(words)
-    every_word, scores = _fts_ranked(conn, " ".join(_quoted(w) for w in content), depth)
+    every_word_expression = " ".join(_quoted(w) for w in content)
+    matches = _match_count(conn, every_word_expression)
+    every_word, scores = _fts_ranked(conn, every_word_expression, depth, matches)
     bm25 = dict(zip(every_word, scores, strict=True))
     all_words = len(every_word)
     # The words as a phrase first: "sparse autoencoders" together beats the two words pages apart.
-    rowids = _fts_rowids(conn, _quoted(" ".join(content)), depth) if 1 < len(content) <= MAX_PHRASE else []
+    phrase = _quoted(" ".join(content))
+    rowids = (
+        _fts_ranked(conn, phrase, depth, matches if matches <= MAX_RANKED else None)[0]
+        if 1 < len(content) <= MAX_PHRASE
+        else []
+    )
+    holding_all = {*rowids, *every_word}
     rowids = _topped_up(rowids, every_word)
     if len(rowids) < ENOUGH_MATCHES and len(content) > 1:
         any_word, scores = _fts_ranked(conn, fts_expression(content), depth)
         bm25 = {**dict(zip(any_word, scores, strict=True)), **bm25}
         rowids = _topped_up(rowids, any_word)
     if not rowids:
-        return [], 0, {}
+        return _Words()
     ids = dict(
         conn.execute(f"SELECT seq, id FROM items WHERE seq IN ({','.join('?' * len(rowids))})", rowids).fetchall()
     )
     lowest = min(bm25.values(), default=0.0)
     ranked = [ids[r] for r in rowids if r in ids and (allowed is None or ids[r] in allowed)]
     by_id = {ids[r]: bm25.get(r, lowest) for r in rowids if r in ids}
-    return ranked, all_words, {item_id: by_id[item_id] for item_id in ranked}
+    return _Words(ranked, all_words, {item_id: by_id[item_id] for item_id in ranked}, holding_all)
 
 
 def _topped_up(first: list[int], more: list[int]) -> list[int]:
@@ -293,16 +325,20 @@ def _topped_up(first: list[int], more: list[int]) -> list[int]:
     return first + [r for r in more if r not in seen]
 
 
-def _fts_rowids(conn: sqlite3.Connection, expression: str, depth: int) -> list[int]:
-    return _fts_ranked(conn, expression, depth)[0]
-
-
-def _fts_ranked(conn: sqlite3.Connection, expression: str, depth: int) -> tuple[list[int], list[float]]:
-    """The best `depth` rowids for an FTS5 expression, and their BM25 (higher is better)."""
-    matches = conn.execute(
+def _match_count(conn: sqlite3.Connection, expression: str) -> int:
+    """How many items an FTS5 expression matches, counted up to MAX_RANKED + 1."""
+    return conn.execute(
         "SELECT COUNT(*) FROM (SELECT rowid FROM items_fts WHERE items_fts MATCH ? LIMIT ?)",
         (expression, MAX_RANKED + 1),
     ).fetchone()[0]
+
+
+def _fts_ranked(
+    conn: sqlite3.Connection, expression: str, depth: int, at_most: int | None = None
+) -> tuple[list[int], list[float]]:
+    """The best `depth` rowids for an FTS5 expression, and their BM25 (higher is better). `at_most`: how
+    many items the caller knows it matches at most (None: count them here)."""
+    matches = _match_count(conn, expression) if at_most is None else at_most
     if matches == 0:
         return [], []
     if matches > MAX_RANKED:
@@ -360,7 +396,7 @@ class _Companion:
     known: np.ndarray  # row i has a companion vector
     vector: np.ndarray
 
-    def sims(self, rows: np.ndarray | None, vector: np.ndarray | None = None) -> np.ndarray:
+    def sims(self, rows: np.ndarray | slice | None, vector: np.ndarray | None = None) -> np.ndarray:
         """The cosine to each allowed row; a row without a vector gets the query's mean cosine, which
         neither lifts nor sinks it."""
         with one_blas_thread():
@@ -450,14 +486,14 @@ class _Meaning:
         count = len(self.sims)
         if count < PRF_EXACT_BELOW:
             return _Moved(self._sims_at(None, moved, other), None)
-        sample = np.arange(0, count, max(1, count // PRF_SAMPLE))
+        sample = slice(0, count, max(1, count // PRF_SAMPLE))  # a view of every n-th row: no copy
         floor = similarity_floor(self._sims_at(sample, moved, other), self.min_similarity)
         pool = _top(self.sims, PRF_POOL)
         sims = np.full(count, -np.inf, dtype=np.float32)
         sims[pool] = self._sims_at(pool, moved, other)
         return _Moved(sims, floor)
 
-    def _sims_at(self, positions: np.ndarray | None, moved: np.ndarray, other: np.ndarray | None) -> np.ndarray:
+    def _sims_at(self, positions: np.ndarray | slice | None, moved: np.ndarray, other: np.ndarray | None) -> np.ndarray:
         """The similarities of these allowed positions (None: all of them) to the moved vectors."""
         rows = self.rows if positions is None else positions if self.rows is None else self.rows[positions]
         with one_blas_thread():
@@ -710,6 +746,7 @@ def _hits(
     similarity: dict[str, float],
     words: list[str],
     own: dict[str, list[str]] | None = None,
+    holding_all: set[int] | None = None,
 ) -> list[Hit]:
     if not fused:
         return []
@@ -725,7 +762,7 @@ def _hits(
     }
     names = topics.topic_names(conn)
     states = triage.user_states(conn, ids)
-    matched = _matched_words(conn, [rows[i]["seq"] for i in ids if i in rows], words)
+    matched = _matched_words(conn, [rows[i]["seq"] for i in ids if i in rows], words, holding_all or set())
     hits = []
     for item_id, score in fused:
         row = rows.get(item_id)
@@ -761,16 +798,26 @@ def _hits(
     return hits
 
 
-def _matched_words(conn: sqlite3.Connection, seqs: list[int], words: list[str]) -> dict[int, list[str]]:
-    """Which query words each hit contains (as FTS5 sees them: stemmed, accent-folded)."""
-    found: dict[int, list[str]] = {}
-    if not seqs:
-        return found
-    marks = ",".join("?" * len(seqs))
+def _matched_words(
+    conn: sqlite3.Connection, seqs: list[int], words: list[str], holding_all: set[int]
+) -> dict[int, list[str]]:
+    """Which query words each hit contains (as FTS5 sees them: stemmed, accent-folded). The rowids in
+    `holding_all` hold every content word (the words side's all-words or phrase query found them), so only
+    their other words are looked up: each lookup costs FTS5 a query per hit."""
+    content = set(content_words(words))
+    holding: dict[str, set[int]] = {}
     for word in words[:12]:
-        for row in conn.execute(
-            f"SELECT rowid FROM items_fts WHERE items_fts MATCH ? AND rowid IN ({marks})",
-            (fts_expression([word]), *seqs),
-        ):
-            found.setdefault(row["rowid"], []).append(word)
-    return found
+        known = holding_all if word in content else set()
+        unknown = [seq for seq in seqs if seq not in known]
+        holding[word] = {seq for seq in seqs if seq in known}
+        if unknown:
+            marks = ",".join("?" * len(unknown))
+            holding[word] |= {
+                row["rowid"]
+                for row in conn.execute(
+                    f"SELECT rowid FROM items_fts WHERE items_fts MATCH ? AND rowid IN ({marks})",
+                    (fts_expression([word]), *unknown),
+                )
+            }
+    found = {seq: [word for word, rowids in holding.items() if seq in rowids] for seq in seqs}
+    return {seq: matched for seq, matched in found.items() if matched}
