@@ -1,13 +1,17 @@
-"""The store: pragmas, migrations from blank to exactly the expected schema, upgrades that keep rows."""
+"""The store: pragmas, migrations from blank to exactly the expected schema, upgrades that keep rows, and the
+integrity check on open (skipped only for files exactly as a passing check left them)."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import sqlite3
+from pathlib import Path
 
 import pytest
 
 from sabbatical import db
-from sabbatical.errors import StoreError
+from sabbatical.errors import CorruptPile, StoreError
 
 
 def test_connect_sets_wal_busy_timeout_and_foreign_keys(tmp_path):
@@ -152,3 +156,100 @@ def test_split_statements_keeps_triggers_whole():
     """
     statements = list(db.split_statements(script))
     assert len(statements) == 2 and statements[1].endswith("END;")
+
+
+# -- the integrity check on open, and the record of one that passed ---------------------------------------
+def _filled(path: Path, rows: int = 400) -> None:
+    conn = db.connect(path)
+    with db.transaction(conn):
+        conn.executemany("INSERT INTO settings (key, value) VALUES (?, ?)", [(f"k{n}", "v" * 300) for n in range(rows)])
+    conn.close()  # the last connection: the WAL goes into the file
+
+
+def _damage(path: Path) -> None:
+    """Overwrite 16 KiB in the middle of the file (the same size: only the bytes change)."""
+    with path.open("r+b") as handle:
+        handle.seek(path.stat().st_size // 2)
+        handle.write(b"\xa5" * 16384)
+
+
+@pytest.fixture
+def checks(monkeypatch):
+    """The integrity checks run (the problems they found), with files just written counted as settled."""
+    monkeypatch.setattr(db, "SETTLED_NS", 0)
+    found: list[str | None] = []
+    real = db.integrity_problem
+
+    def counted(conn):
+        found.append(real(conn))
+        return found[-1]
+
+    monkeypatch.setattr(db, "integrity_problem", counted)
+    return found
+
+
+def _record(path: Path) -> Path:
+    return Path(f"{path}{db.CHECKED_SUFFIX}")
+
+
+def test_an_unchanged_pile_is_checked_once_and_again_after_any_write(tmp_path, checks):
+    path = tmp_path / "pile.db"
+    _filled(path)
+    for _ in range(3):
+        db.connect(path).close()
+    assert checks == [None] and _record(path).is_file()
+    conn = db.connect(path)
+    conn.execute("INSERT INTO settings (key, value) VALUES ('later', '1')")
+    conn.close()
+    db.connect(path).close()
+    db.connect(path).close()
+    assert checks == [None, None]
+
+
+@pytest.mark.parametrize("times_put_back", [False, True], ids=["as damaged", "modification time put back"])
+def test_a_pile_damaged_after_a_passing_check_is_still_caught(tmp_path, checks, times_put_back):
+    path = tmp_path / "pile.db"
+    _filled(path, rows=2000)  # large enough that the damage lands in a table's pages, not the schema's
+    db.connect(path).close()
+    assert checks == [None] and _record(path).is_file()
+    before = path.stat()
+    _damage(path)
+    if times_put_back:  # same size, same modification time: the change time still moves
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    for _ in range(2):  # a failed check is not written down: the second open checks (and refuses) again
+        conn = db.connect(path)
+        assert isinstance(conn.refusal(), CorruptPile)
+        conn.close()
+    assert len(checks) == 3 and checks[1] and checks[2]
+
+
+def test_a_pile_changed_moments_ago_is_checked_on_every_open(tmp_path, monkeypatch):
+    found = []
+    real = db.integrity_problem
+    monkeypatch.setattr(db, "integrity_problem", lambda conn: found.append(real(conn)))
+    path = tmp_path / "pile.db"
+    _filled(path)
+    db.connect(path).close()
+    db.connect(path).close()
+    assert found == [None, None] and not _record(path).exists()
+
+
+@pytest.mark.parametrize("doubt", ["not json", "a symlink", "a copy of the pile"])
+def test_a_record_in_any_doubt_is_not_trusted(tmp_path, checks, doubt):
+    path = tmp_path / "pile.db"
+    _filled(path)
+    db.connect(path).close()
+    if doubt == "not json":
+        _record(path).write_text("{ damaged")
+    elif doubt == "a symlink":
+        (tmp_path / "elsewhere").write_text(_record(path).read_text())
+        _record(path).unlink()
+        _record(path).symlink_to(tmp_path / "elsewhere")
+    else:  # copied with its times and its record: another file all the same
+        copy = tmp_path / "copy" / "pile.db"
+        copy.parent.mkdir()
+        shutil.copy2(path, copy)
+        shutil.copy2(_record(path), _record(copy))
+        path = copy
+    db.connect(path).close()
+    assert len(checks) == 2
