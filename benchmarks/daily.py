@@ -189,10 +189,17 @@ def cpu_and_wall(command: list[str], env: dict[str, str]) -> tuple[float, float]
 
 def in_turn(root: Path, versions: dict[str, Path | None], rounds: int, runs: int) -> dict:
     """Each command under each code version, the versions alternating run by run, `rounds` blocks of `runs`
-    timed runs (one untimed run per version first); the median CPU and wall of each block, and the load."""
+    timed runs (one untimed run per version first); the median CPU and wall of each block, and the load.
+
+    Each version runs on its own copy of the workspace (the pile given is never written): what one version
+    keeps in the cache folder is never read, nor overwritten, by the other, whose files may differ."""
+    import shutil
+
     tmp = Path(tempfile.mkdtemp(prefix="daily-in-turn-"))
-    envs = {}
-    for name, tree in versions.items():
+    envs, roots = {}, {}
+    for n, (name, tree) in enumerate(versions.items()):
+        roots[name] = tmp / f"ws-{n}"
+        shutil.copytree(root, roots[name], symlinks=True)
         env = {**os.environ, "COLUMNS": "160", "PYTHONPYCACHEPREFIX": str(tmp / f"pycache-{name}")}
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env.pop("MLFLOW_TRACKING_URI", None)
@@ -208,15 +215,18 @@ def in_turn(root: Path, versions: dict[str, Path | None], rounds: int, runs: int
         "--help": ["--help"],
     }
     results: dict = {}
+    # A fresh copy is checked on every open until its times are 2 s old (sabbatical writes down a passing
+    # integrity check only for files that settled): let them, as a pile in daily use has.
+    time.sleep(3)
     for label, args in commands.items():
-        command = [sys.executable, "-m", "sabbatical", "-w", str(root), *args]
-        for env in envs.values():
-            cpu_and_wall(command, env)  # untimed: bytecode and caches as a user has them
+        command = {name: [sys.executable, "-m", "sabbatical", "-w", str(roots[name]), *args] for name in versions}
+        for name, env in envs.items():
+            cpu_and_wall(command[name], env)  # untimed: bytecode and caches as a user has them
         for _ in range(rounds):
             samples: dict[str, list[tuple[float, float]]] = {name: [] for name in versions}
             for _ in range(runs):
                 for name, env in envs.items():
-                    samples[name].append(cpu_and_wall(command, env))
+                    samples[name].append(cpu_and_wall(command[name], env))
             for name, got in samples.items():
                 results.setdefault(label, {}).setdefault(name, []).append(
                     {
@@ -225,22 +235,26 @@ def in_turn(root: Path, versions: dict[str, Path | None], rounds: int, runs: int
                         "load": round(os.getloadavg()[0], 2),
                     }
                 )
-    results["triage first screen"] = screens_in_turn(root, envs, rounds)
-    results["inbox after a decision"] = inbox_after_decisions(root, envs, rounds * runs)
+    results["triage first screen"] = screens_in_turn(roots, envs, rounds)
+    results["inbox after a decision"] = inbox_after_decisions(roots, envs, rounds * runs)
+    shutil.rmtree(tmp, ignore_errors=True)
     return results
 
 
-def inbox_after_decisions(root: Path, envs: dict[str, dict[str, str]], decisions: int) -> dict:
+def inbox_after_decisions(roots: dict[str, Path], envs: dict[str, dict[str, str]], decisions: int) -> dict:
     """The first `pile inbox` after a `pile keep` or `pile drop` (whatever was kept from the decisions is stale
-    then), each version in turn, on a copy of the pile (the pile given is never written); one block."""
+    then), each version in turn, each on a copy of its own workspace (which is never written); one block."""
     import shutil
 
-    copy = Path(tempfile.mkdtemp(prefix="daily-decisions-")) / "ws"
-    shutil.copytree(root, copy)
+    copies = Path(tempfile.mkdtemp(prefix="daily-decisions-"))
     samples: dict[str, list[tuple[float, float]]] = {name: [] for name in envs}
-    base = [sys.executable, "-m", "sabbatical", "-w", str(copy)]
+    bases = {}
+    for name, root in roots.items():
+        shutil.copytree(root, copies / root.name, symlinks=True)
+        bases[name] = [sys.executable, "-m", "sabbatical", "-w", str(copies / root.name)]
     for n in range(decisions):
         for name, env in envs.items():
+            base = bases[name]
             listed = subprocess.run(
                 [*base, "pile", "inbox", "--json", "-n", "40"],
                 check=True,
@@ -258,7 +272,7 @@ def inbox_after_decisions(root: Path, envs: dict[str, dict[str, str]], decisions
                 cwd=tempfile.gettempdir(),
             )
             samples[name].append(cpu_and_wall([*base, "pile", "inbox"], env))
-    shutil.rmtree(copy.parent, ignore_errors=True)
+    shutil.rmtree(copies, ignore_errors=True)
     return {
         name: [
             {
@@ -271,12 +285,13 @@ def inbox_after_decisions(root: Path, envs: dict[str, dict[str, str]], decisions
     }
 
 
-def screens_in_turn(root: Path, envs: dict[str, dict[str, str]], rounds: int) -> dict:
-    """The triage first screen under each version, `rounds` interpreters each (median of RUNS inside each)."""
-    command = [sys.executable, str(Path(__file__).resolve()), "screen", str(root)]
+def screens_in_turn(roots: dict[str, Path], envs: dict[str, dict[str, str]], rounds: int) -> dict:
+    """The triage first screen under each version (on its own workspace), `rounds` interpreters each (median
+    of RUNS inside each)."""
     results: dict = {}
     for _ in range(rounds):
         for name, env in envs.items():
+            command = [sys.executable, str(Path(__file__).resolve()), "screen", str(roots[name])]
             done = subprocess.run(
                 command, check=True, capture_output=True, text=True, env=env, cwd=tempfile.gettempdir()
             )

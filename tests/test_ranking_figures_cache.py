@@ -1,7 +1,8 @@
 """Ranking keeps every item's closeness to the aims and its P(keep) in the workspace's cache folder
-(`.sabbatical/ranking-figures.json`): a later run ranks with the kept figures without loading the vectors,
-to the last bit; a new decision, a changed vector or a changed interest makes them stale; a damaged or
-symlinked file is computed again (never followed); the pile is never written."""
+(`.sabbatical/ranking-figures.json` and `ranking-taste.json`): a later run ranks with the kept figures
+without loading the vectors, to the last bit; a new decision makes P(keep) stale and only it (the closeness
+is read back), a changed vector makes both stale, a changed interest the closeness; a damaged or symlinked
+file is computed again (never followed); the pile is never written."""
 
 from __future__ import annotations
 
@@ -43,16 +44,21 @@ def _ranked(path, cache_dir, config=CONFIG):
         conn.close()
 
 
-def _file(cache_dir):
-    return cache_dir / stats_cache.RANKING_FILE
+def _file(cache_dir, column="ids"):
+    """The file a kept column is in: P(keep) apart from the rest."""
+    return cache_dir / (stats_cache.TASTE_FILE if column == "liked" else stats_cache.RANKING_FILE)
+
+
+def _entry(column):
+    return "liked" if column == "liked" else "closeness"
 
 
 def _doctor(cache_dir, column, value):
     """Set every row of a kept column (not its key): a ranking read back from the file shows it."""
-    data = json.loads(_file(cache_dir).read_text())
-    figures = data["figures"]["items"]["value"]
+    data = json.loads(_file(cache_dir, column).read_text())
+    figures = data["figures"][_entry(column)]["value"]
     figures[column] = [value] * len(figures[column])
-    _file(cache_dir).write_text(json.dumps(data))
+    _file(cache_dir, column).write_text(json.dumps(data))
 
 
 def _vectors_loaded(path, cache_dir) -> bool:
@@ -94,6 +100,22 @@ def test_a_new_decision_makes_the_kept_figures_stale(path, decided_pile, tmp_pat
     assert {taste for *_, taste, _ in _ranked(path, cache)} != {0.5}
 
 
+def test_a_new_decision_recomputes_p_keep_only(path, decided_pile, tmp_path):
+    cache = tmp_path / ".sabbatical"
+    _ranked(path, cache)
+    _doctor(cache, "best_similarity", 0.99)  # read back after the decision: the aims did not change
+    conn = db.connect(path)
+    triage.triage(conn, decided_pile[1]["biology"][:3], "drop")
+    conn.close()
+    closeness = _file(cache).read_bytes()
+    ranked = _ranked(path, cache)
+    close = [why for *_, why in ranked if "close to" in why]
+    assert close and all("(0.99)" in why for why in close)  # the kept closeness, read back
+    assert _file(cache).read_bytes() == closeness  # not rewritten
+    fresh = {item: (taste, why.split("; your taste")[-1]) for item, _, _, taste, why in _ranked(path, None)}
+    assert {item: (taste, why.split("; your taste")[-1]) for item, _, _, taste, why in ranked} == fresh
+
+
 def test_a_changed_vector_makes_the_kept_figures_stale(path, decided_pile, tmp_path):
     cache = tmp_path / ".sabbatical"
     _ranked(path, cache)
@@ -133,9 +155,9 @@ def test_damaged_figures_are_computed_again(path, tmp_path, column, damage):
     cache = tmp_path / ".sabbatical"
     fresh = _ranked(path, None)
     _ranked(path, cache)
-    data = json.loads(_file(cache).read_text())
-    data["figures"]["items"]["value"][column] = damage
-    _file(cache).write_text(json.dumps(data))
+    data = json.loads(_file(cache, column).read_text())
+    data["figures"][_entry(column)]["value"][column] = damage
+    _file(cache, column).write_text(json.dumps(data))
     assert _ranked(path, cache) == fresh
 
 
@@ -144,17 +166,18 @@ def test_a_file_that_is_not_json_is_computed_again(path, tmp_path):
     cache.mkdir()
     _file(cache).write_bytes(b"\x00\xff not json")
     assert _ranked(path, cache) == _ranked(path, None)
-    assert json.loads(_file(cache).read_text())["figures"]["items"]["value"]["ids"]
+    assert json.loads(_file(cache).read_text())["figures"]["closeness"]["value"]["ids"]
 
 
-def test_a_symlinked_figures_file_is_neither_followed_nor_replaced(path, tmp_path):
+@pytest.mark.parametrize("column", ["ids", "liked"], ids=["closeness", "P(keep)"])
+def test_a_symlinked_figures_file_is_neither_followed_nor_replaced(path, tmp_path, column):
     cache = tmp_path / ".sabbatical"
     cache.mkdir()
     outside = tmp_path / "outside.json"
     outside.write_text("keep me")
-    _file(cache).symlink_to(outside)
+    _file(cache, column).symlink_to(outside)
     assert _ranked(path, cache) == _ranked(path, None)
-    assert outside.read_text() == "keep me" and _file(cache).is_symlink()
+    assert outside.read_text() == "keep me" and _file(cache, column).is_symlink()
 
 
 def test_ranking_with_kept_figures_never_writes_the_pile(path, tmp_path):
@@ -170,8 +193,9 @@ def test_ranking_with_kept_figures_never_writes_the_pile(path, tmp_path):
 def test_stats_never_read_the_ranking_figures(path, tmp_path):
     cache = tmp_path / ".sabbatical"
     _ranked(path, cache)
-    _file(cache).write_text("{ damaged")
+    for column in ("ids", "liked"):
+        _file(cache, column).write_text("{ damaged")
     conn = db.connect(path)
     rank.pile_stats(conn, CONFIG, cache_dir=cache)
     conn.close()
-    assert _file(cache).read_text() == "{ damaged"
+    assert _file(cache).read_text() == _file(cache, "liked").read_text() == "{ damaged"

@@ -146,11 +146,11 @@ def rank_items(
     context = _context(conn, config, _aims(config, sprints_dir, cache_dir), decided, cache_dir)
     summaries = latest_summary_rows(conn, prefer=preferred_key(config.llm), columns=SUMMARY_COLUMNS)
     context.calibration = judge_calibration(conn, summaries, decided, cache_dir)
-    scored = []
+    scored, score = [], _scorer(context, now)
     for row in _candidates(conn, state, decided, allowed, include_private):
         summary = summaries.get(row["id"])
         held_back = bool(_held_back(row["id"], context, summary))
-        scored.append((held_back, -_score(row, context, summary, now), row["id"], row))
+        scored.append((held_back, -score(row, summary), row["id"], row))
     scored.sort(key=lambda entry: entry[:3])
     chosen = scored[:limit] if limit else scored
     names, topic_of = topics.topic_names(conn), topics.topic_of_items(conn)
@@ -180,12 +180,26 @@ def _topic_name(item_id: str, topic_of: dict[str, Any], names: dict[Any, str]) -
     return names.get(topic_id, topics.UNSORTED) if topic_id else topics.UNSORTED
 
 
-def _score(row: sqlite3.Row, context: _Context, summary: sqlite3.Row | None, now: datetime) -> float:
-    """insight × relevance × recency, as the item's RankedItem.score will say (rounded the same way)."""
-    insight = _insight(summary, None, context.calibration)
-    relevance, _ = _relevance(row["id"], context, None)
-    score = (NEUTRAL_INSIGHT if insight is None else insight) * relevance * _recency(row["first_seen"], now, None)
-    return round(score, 5)
+def _scorer(context: _Context, now: datetime) -> Callable[[sqlite3.Row, sqlite3.Row | None], float]:
+    """score(item row, its summary row): insight × relevance × recency, as the item's RankedItem.score will say
+    (rounded the same way). An item's insight depends on its judge's score and kind alone, and its recency on
+    the moment it entered the pile, which few items differ in (~100 scores and one moment per batch read on
+    the corpus pile): each is worked out once per ranking, not once per item, to the same floats."""
+    insights: dict[tuple[Any, Any] | None, float | None] = {}
+    recencies: dict[str, float] = {}
+
+    def score(row: sqlite3.Row, summary: sqlite3.Row | None) -> float:
+        judged = None if summary is None else (summary["contribution"], summary["insight_score"])
+        if judged not in insights:
+            insights[judged] = _insight(summary, None, context.calibration)
+        insight = insights[judged]
+        first_seen = row["first_seen"]
+        if first_seen not in recencies:
+            recencies[first_seen] = _recency(first_seen, now, None)
+        relevance, _ = _relevance(row["id"], context, None)
+        return round((NEUTRAL_INSIGHT if insight is None else insight) * relevance * recencies[first_seen], 5)
+
+    return score
 
 
 def _rank_one(
@@ -353,55 +367,79 @@ def _item_figures(
     context: _Context, vectors_key: list[Any], load_index: Callable[[], embed.VectorIndex], cache: Path | None
 ) -> dict[str, Any]:
     """Each vector's item id, closest aim, its similarity and P(keep), kept in the cache folder under what they
-    depend on (the vectors' model, newest rowid and count; the aims' vectors and the taste model's coefficients,
-    hashed), so a later run neither loads the vectors nor multiplies them; the same floats as computed."""
-    key = [
-        *vectors_key,
-        _digest([vector for _, vector in context.aims]),
-        _digest(_coefficients(context.taste)),
-    ]
+    depend on, so a later run neither loads the vectors nor multiplies them; the same floats as computed.
+
+    The closeness to the aims (under the vectors' model, newest rowid and count, and a hash of the aims'
+    vectors) and P(keep) (under the same vectors and a hash of the taste model's coefficients) are kept
+    apart, in two files: a decision changes the taste model only, so the run after it computes P(keep)
+    alone and rewrites only its file, not the aims' columns."""
+    from .stats_cache import RANKING_FILE, TASTE_FILE, cached_figure
+
+    def closeness() -> dict[str, Any]:
+        return _closeness(context, load_index())
+
+    def liked() -> dict[str, Any]:
+        return _liked(context.taste, load_index())
+
     if cache is None:
-        return _computed_figures(context, load_index())
-    from .stats_cache import RANKING_FILE, cached_figure
-
-    return cached_figure(
+        figures = closeness()
+        return {**figures, "liked": liked()["liked"] if context.taste is not None else None}
+    figures = cached_figure(
         cache,
-        "items",
-        key,
-        lambda: _computed_figures(context, load_index()),
-        lambda kept: _checked_figures(kept, len(context.aims), context.taste is not None),
+        "closeness",
+        [*vectors_key, _digest([vector for _, vector in context.aims])],
+        closeness,
+        lambda kept: _checked_closeness(kept, len(context.aims)),
         file=RANKING_FILE,
+        alone=True,
     )
+    if context.taste is None:
+        return {**figures, "liked": None}
+    kept = cached_figure(
+        cache,
+        "liked",
+        [*vectors_key, _digest(_coefficients(context.taste))],
+        liked,
+        lambda kept: _checked_liked(kept, len(figures["ids"])),
+        file=TASTE_FILE,
+        alone=True,
+    )
+    return {**figures, "liked": kept["liked"]}
 
 
-def _computed_figures(context: _Context, index: embed.VectorIndex) -> dict[str, Any]:
+def _closeness(context: _Context, index: embed.VectorIndex) -> dict[str, Any]:
+    """Each vector's item id, and (with aims) its closest aim and the similarity to it."""
+    figures: dict[str, Any] = {"ids": index.ids, "best_aim": None, "best_similarity": None}
+    if not context.aims:
+        return figures
     import numpy as np
 
     from .blas import one_blas_thread
 
-    figures: dict[str, Any] = {"ids": index.ids, "best_aim": None, "best_similarity": None, "liked": None}
     if not len(index):  # counted a moment ago: another writer dropped them since (every item: not embedded)
-        return {
-            **figures,
-            "best_aim": [] if context.aims else None,
-            "best_similarity": [] if context.aims else None,
-            "liked": [] if context.taste is not None else None,
-        }
-    # Two products over every vector, on one BLAS thread: BLAS's own threads, once woken, kept spinning on
-    # the second core for the rest of the run (~0.4 s of CPU and ~0.2 s of wall of each `pile inbox`).
+        return {**figures, "best_aim": [], "best_similarity": []}
+    # On one BLAS thread: BLAS's own threads, once woken, kept spinning on the second core for the rest of the
+    # run (~0.4 s of CPU and ~0.2 s of wall of each `pile inbox`).
     with one_blas_thread():
-        if context.aims:
-            similarity = np.asarray([vector for _, vector in context.aims], dtype=np.float32) @ index.matrix.T
-            # As Python lists: each item reads its row, and a numpy scalar a row cost more than the arithmetic.
-            figures["best_aim"] = similarity.argmax(axis=0).tolist()
-            figures["best_similarity"] = similarity.max(axis=0).tolist()
-        if context.taste is not None:
-            figures["liked"] = context.taste.predict_proba(index.matrix)[:, 1].tolist()
+        similarity = np.asarray([vector for _, vector in context.aims], dtype=np.float32) @ index.matrix.T
+        # As Python lists: each item reads its row, and a numpy scalar a row cost more than the arithmetic.
+        figures["best_aim"] = similarity.argmax(axis=0).tolist()
+        figures["best_similarity"] = similarity.max(axis=0).tolist()
     return figures
 
 
-def _checked_figures(kept: dict[str, Any], aims: int, taste: bool) -> dict[str, Any]:
-    """Kept figures as they were computed, or ValueError (a damaged file: computed again)."""
+def _liked(taste: Any, index: embed.VectorIndex) -> dict[str, Any]:
+    """P(keep) of each vector, in the order of `index.ids`."""
+    from .blas import one_blas_thread
+
+    if not len(index):
+        return {"liked": []}
+    with one_blas_thread():
+        return {"liked": taste.predict_proba(index.matrix)[:, 1].tolist()}
+
+
+def _checked_closeness(kept: dict[str, Any], aims: int) -> dict[str, Any]:
+    """Kept closeness as it was computed, or ValueError (a damaged file: computed again)."""
     ids = kept["ids"]
     if not isinstance(ids, list) or not set(map(type, ids)) <= {str}:
         raise ValueError("not a list of item ids")
@@ -410,7 +448,12 @@ def _checked_figures(kept: dict[str, Any], aims: int, taste: bool) -> dict[str, 
     if best_aim and not 0 <= min(best_aim) <= max(best_aim) < aims:
         raise ValueError("an aim that is not there")
     _check_column(kept["best_similarity"], len(ids), aims > 0, float)
-    _check_column(kept["liked"], len(ids), taste, float)
+    return {"ids": ids, "best_aim": best_aim, "best_similarity": kept["best_similarity"]}
+
+
+def _checked_liked(kept: dict[str, Any], rows: int) -> dict[str, Any]:
+    """Kept P(keep) as it was computed, one a vector, or ValueError (a damaged file: computed again)."""
+    _check_column(kept["liked"], rows, True, float)
     return kept
 
 

@@ -8,8 +8,8 @@ from the pile in a few index lookups): events are only ever appended, so the new
 new decision; vectors are only added, replaced (a new rowid) or dropped with their model, so the model, its
 newest rowid and the vector count move with any vector. A missing, damaged or stale entry is computed again;
 a cache that cannot be read or written (a read-only workspace, a symlink in its place) is not used, and
-the figure is the same. Ranking keeps its per-item figures the same way in a file of their own
-(`file=RANKING_FILE`), so `pile stats` never parses them.
+the figure is the same. Ranking keeps its per-item figures the same way in files of their own
+(`file=RANKING_FILE`, `file=TASTE_FILE`), so `pile stats` never parses them.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from typing import Any, TypeVar
 from ..files import write_atomically
 
 CACHE_FILE = "stats-figures.json"
-RANKING_FILE = "ranking-figures.json"  # every item's closeness to the aims and taste: large, read by ranking only
+RANKING_FILE = "ranking-figures.json"  # every item's closeness to the aims: large, read by ranking only
+TASTE_FILE = "ranking-taste.json"  # every item's P(keep): rewritten after each decision, apart from the above
 CACHE_VERSION = 1
 
 T = TypeVar("T")
@@ -37,11 +38,13 @@ def cached_figure(
     load: Callable[[dict[str, Any]], T],
     *,
     file: str = CACHE_FILE,
+    alone: bool = False,
 ) -> T:
     """`load(value)` of the value kept for `name` under `key`, else of `compute()` (kept for next time).
 
     `key` must be plain JSON (strings, numbers, lists); a kept value that `load` refuses (TypeError,
-    ValueError, KeyError: a damaged file) is computed again."""
+    ValueError, KeyError: a damaged file) is computed again. `alone`: the file keeps this figure only (a
+    large one, rewritten as it changes: whatever else an older version kept there goes)."""
     stored = _read(cache_dir / file) if cache_dir is not None else {}
     entry = stored.get(name)
     if isinstance(entry, dict) and entry.get("key") == key and isinstance(entry.get("value"), dict):
@@ -49,7 +52,7 @@ def cached_figure(
             return load(entry["value"])
     value = compute()
     if cache_dir is not None:
-        _write(cache_dir, file, {**stored, name: {"key": key, "value": value}})
+        _write(cache_dir, file, {**({} if alone else stored), name: {"key": key, "value": value}})
     return load(value)
 
 
