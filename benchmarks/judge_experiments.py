@@ -3,18 +3,24 @@
 Each variant adds features to the judge's own (`sabbatical.reading.judge.features`) and is scored by nested
 cross-validation over the dev set: outer stratified folds (`judge_quality.folds`, three seeds by default); inside
 each training split a 4-fold grid search picks the regularisation C, the insight class weight, the scale of the
-n-gram block (scaling a block's columns by s is an L2 penalty 1/s² on its weights: the block's own regularisation)
-and the insight threshold, so the scored fold never picks anything. Prints, per variant, balanced accuracy
+n-gram block and of a dense block (scaling a block's columns by s is an L2 penalty 1/s² on its weights: the
+block's own regularisation) and the insight threshold, so the scored fold never picks anything. Prints, per variant, balanced accuracy
 insight-vs-not per seed, its mean and spread, ROC-AUC, medium+low, "other" recall and the seed's confusion.
 
     .venv/bin/python benchmarks/judge_experiments.py                      # every variant, seeds 15 16 17
     .venv/bin/python benchmarks/judge_experiments.py base method --seeds 15
     .venv/bin/python benchmarks/judge_experiments.py base --fraction 0.5  # a point of the learning curve
+    .venv/bin/python benchmarks/judge_experiments.py base dense --weight-grid 1 --scale-grid 1  # before/after
 
 `--fraction F` trains each outer fold on a seeded share F of its training rows (the scored folds stay the same).
-The judge as shipped is the variant `base` with the grids `--c-grid`, `--weight-grid 1`, `--scale-grid 1`.
-Variants: `base` (the judge's features), `method` ("we propose" + a gain against a finding: seven shape flags),
-`claimgrams` (word 1-2-grams of the claim sentences as a block of their own), `claimgrams-only` (those instead
+The judge as shipped is the variant `dense` with the grids `--c-grid`, `--weight-grid 1`, `--scale-grid 1` and
+`--dense-grid` (the judge's `WORDING_SCALE_GRID`); before its wording block it was `base` with the same grids.
+Dense variants add WordLlama's packaged vector of some of the item's text as a block of 256 columns,
+standardised on the training rows and scaled by a `--dense-grid` value (its own L2 penalty; 0 leaves it out):
+`dense` (the title and the paper's own sentences, the judge's `wording_text`), `dense-title`, `dense-own` (own
+sentences without the title), `dense-all` (every sentence), `dense-split` (title and own sentences as two
+blocks). Feature variants: `base` (the judge's named features), `method` ("we propose" + a gain against a
+finding: seven shape flags), `claimgrams` (word 1-2-grams of the claim sentences as a block of their own), `claimgrams-only` (those instead
 of the judge's n-grams), `both` (method + claimgrams), `result` (an algorithm of one's own with a guarantee, a
 title that applies ML). `--average-c` averages the heads of the C grid instead of choosing one;
 `--min-documents` and `--max-words` change the n-gram vocabulary. The figures are in benchmarks/RESULTS.md.
@@ -124,7 +130,40 @@ def result_kind(sentences: list[judge.Sentence], found: dict[str, list[int]]) ->
     return {name for name, on in flags.items() if on}
 
 
+# -- variants: a dense block, WordLlama's vector of some of the item's text -----------------------------------
+def _title(sentences: list[judge.Sentence]) -> str:
+    return sentences[0].text if sentences and sentences[0].role == "title" else ""
+
+
+def _own(sentences: list[judge.Sentence]) -> str:
+    return " ".join(s.text for s in sentences if s.role == "own")
+
+
+DenseTexts = Callable[[list[judge.Sentence]], list[str]]
+# Each text of the list is embedded on its own; their vectors sit side by side (256 columns each).
+DENSE: dict[str, DenseTexts] = {
+    "dense": lambda s: [judge.wording_text(s)],  # the judge's wording block: title + own sentences
+    "dense-title": lambda s: [_title(s)],
+    "dense-own": lambda s: [_own(s)],
+    "dense-all": lambda s: [" ".join(x.text for x in s)],
+    "dense-split": lambda s: [_title(s), _own(s)],
+}
+
+
+def dense_vectors(cases, base, variant: str):
+    """The variant's dense block for every case: WordLlama's packaged vectors (L2-normalised means of the
+    token vectors), one per text of the variant, side by side; None for a variant without one."""
+    import numpy as np
+
+    if variant not in DENSE:
+        return None
+    texts = [DENSE[variant](sentences) for sentences, _ in base]
+    blocks = [judge.wording_vectors([t[k] for t in texts]) for k in range(len(texts[0]))]
+    return np.hstack(blocks).astype(np.float64)
+
+
 VARIANTS: dict[str, Extra] = {
+    **{name: no_extra for name in DENSE},
     "result": result_kind,
     "base": no_extra,
     "claimgrams": claim_ngrams,
@@ -145,6 +184,7 @@ class Grid:
     weight: tuple[float, ...] = (0.5, 1.0, 2.0)  # the insight class's weight, times "balanced"
     scale: tuple[float, ...] = (0.5, 1.0, 2.0)  # the n-gram blocks' column scale
     threshold: tuple[float, ...] = judge.THRESHOLD_GRID
+    dense: tuple[float, ...] = (1.0,)  # the dense block's column scale (after standardising its columns)
     average: bool = False  # average the heads of every C (one linear model) instead of choosing one C
 
 
@@ -182,6 +222,20 @@ def matrix(train_rows: list[set[str]], rows: list[set[str]], scale: float):
     return csr_matrix((np.array(data), np.array(indices), np.array(pointers)), shape=(len(rows), len(names)))
 
 
+def with_dense(x, dense, train_index, scale: float):
+    """`x` with the dense block beside it, each column standardised by the training rows' mean and spread
+    (a linear model folds both into its weights and bias) and scaled by `scale`, the block's own L2 penalty
+    1/scale²; `x` alone when there is no dense block or its scale is 0 (the block left out)."""
+    import numpy as np
+    from scipy.sparse import csr_matrix, hstack
+
+    if dense is None or scale == 0:
+        return x
+    mean, spread = dense[train_index].mean(axis=0), dense[train_index].std(axis=0)
+    block = (dense - mean) / np.where(spread > 0, spread, 1.0) * scale
+    return hstack([x, csr_matrix(block)], format="csr")
+
+
 def fit(x, positive, weights, c: float, class_weight: float):
     """The judge's balanced, row-weighted L2 logistic regression, the positive class weighed `class_weight`
     times more than balanced (scikit-learn's "balanced" counts each class by its rows' weights)."""
@@ -204,33 +258,40 @@ def logits(x, positive, weights, c, class_weight: float, x_test):
     return np.mean([fit(x, positive, weights, one, class_weight).decision_function(x_test) for one in cs], axis=0)
 
 
-def choose(present: list[set[str]], labels, weights, grid: Grid) -> tuple[float, float, float, float]:
-    """(C, class weight, block scale, threshold) with the best inner-CV balanced accuracy on these rows."""
+def choose(present: list[set[str]], labels, weights, grid: Grid, dense=None) -> tuple:
+    """(C, class weight, block scale, threshold, dense scale) with the best inner-CV balanced accuracy on
+    these rows (`dense`: their dense block, or None)."""
     import numpy as np
 
     fold = judge._stratified_folds(labels, judge.INNER_FOLDS)
     truth = labels == 0
-    best = (-1.0, (grid.c[0], grid.weight[0], grid.scale[0], grid.threshold[0]))
+    dense_grid = grid.dense if dense is not None else (1.0,)
+    best = (-1.0, (grid.c[0], grid.weight[0], grid.scale[0], grid.threshold[0], dense_grid[0]))
     splits = []
     for f in range(judge.INNER_FOLDS):
         tr, te = np.where(fold != f)[0], np.where(fold == f)[0]
-        splits.append((tr, te, {s: matrix([present[i] for i in tr], present, s) for s in grid.scale}))
+        xs = {s: matrix([present[i] for i in tr], present, s) for s in grid.scale}
+        xs = {(s, d): with_dense(xs[s], dense, tr, d) for s in grid.scale for d in dense_grid}
+        splits.append((tr, te, xs))
     for c in (grid.c,) if grid.average else grid.c:
         for w in grid.weight:
             for s in grid.scale:
-                scores = np.zeros(len(labels))
-                for tr, te, xs in splits:
-                    scores[te] = 1 / (1 + np.exp(-logits(xs[s][tr], truth[tr], weights[tr], c, w, xs[s][te])))
-                for cut in grid.threshold:
-                    predicted = scores >= cut
-                    accuracy = (predicted[truth].mean() + (~predicted[~truth]).mean()) / 2
-                    if accuracy > best[0] + 1e-9:
-                        best = (float(accuracy), (c, w, s, cut))
+                for d in dense_grid:
+                    scores = np.zeros(len(labels))
+                    for tr, te, xs in splits:
+                        x = xs[s, d]
+                        scores[te] = 1 / (1 + np.exp(-logits(x[tr], truth[tr], weights[tr], c, w, x[te])))
+                    for cut in grid.threshold:
+                        predicted = scores >= cut
+                        accuracy = (predicted[truth].mean() + (~predicted[~truth]).mean()) / 2
+                        if accuracy > best[0] + 1e-9:
+                            best = (float(accuracy), (c, w, s, cut, d))
     return best[1]
 
 
-def nested(cases, present, seed: int, grid: Grid, fraction: float = 1.0):
-    """Each case judged by a model whose every choice was made on the other folds."""
+def nested(cases, present, seed: int, grid: Grid, fraction: float = 1.0, dense=None):
+    """Each case judged by a model whose every choice was made on the other folds (`dense`: the cases'
+    dense block, or None)."""
     import numpy as np
 
     labels = np.array([judge.CLASSES.index(c.label) for c in cases])
@@ -252,16 +313,18 @@ def nested(cases, present, seed: int, grid: Grid, fraction: float = 1.0):
             )
         te = np.where(outer == f)[0]
         sub = [present[i] for i in tr]
-        c, w, s, cut = choose(sub, labels[tr], weights[tr], grid)
-        chosen.append((c, w, s, cut))
-        x = matrix(sub, present, s)
+        c, w, s, cut, d = choose(sub, labels[tr], weights[tr], grid, None if dense is None else dense[tr])
+        chosen.append((c, w, s, cut, d))
+        named = matrix(sub, present, s)
+        x = with_dense(named, dense, tr, d)
         rest = tr[labels[tr] != 0]
-        kind = fit(x[rest], labels[rest] == 1, weights[rest], judge.KIND_C, 1.0)
+        # The kind head (sota vs other) keeps the named features alone, as the judge's does.
+        kind = fit(named[rest], labels[rest] == 1, weights[rest], judge.KIND_C, 1.0)
         # The judge's score: P(insight) shifted so that the fold's threshold sits at 0.5 (scores are pooled
         # over folds for the ROC-AUC, as judge_quality.py pools them).
         logit = logits(x[tr], labels[tr] == 0, weights[tr], c, w, x[te]) - math.log(cut / (1 - cut))
         p = 1 / (1 + np.exp(-logit))
-        sota = kind.decision_function(x[te]) > 0
+        sota = kind.decision_function(named[te]) > 0
         for i, prob, is_sota in zip(te, p, sota):
             case = cases[i]
             if not judge_quality._judgeable(case):
@@ -278,9 +341,10 @@ def run(cases, variant: str, seeds: list[int], grid: Grid, fraction: float) -> N
     if variant in DROPPED:
         present = [{n for n in found if not n.startswith(DROPPED[variant])} for found in present]
     SCALED_BLOCK[0] = SCALED.get(variant, "word:")
+    dense = dense_vectors(cases, base, variant)
     rows = []
     for seed in seeds:
-        scored, chosen = nested(cases, present, seed, grid, fraction)
+        scored, chosen = nested(cases, present, seed, grid, fraction, dense)
         result = judge_quality.figures(scored)
         low = judge_quality.figures([s for s in scored if s.case.confidence != "high"])
         pools = [
@@ -316,12 +380,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--c-grid", type=float, nargs="+", default=list(judge.C_GRID))
     parser.add_argument("--weight-grid", type=float, nargs="+", default=[0.5, 1.0, 2.0])
     parser.add_argument("--scale-grid", type=float, nargs="+", default=[0.5, 1.0, 2.0])
+    parser.add_argument("--dense-grid", type=float, nargs="+", default=list(judge.WORDING_SCALE_GRID))
     parser.add_argument("--average-c", action="store_true", help="average the heads of the C grid")
     parser.add_argument("--min-documents", type=int, default=judge.MIN_WORD_DOCUMENTS, help="rows an n-gram needs")
     parser.add_argument("--max-words", type=int, default=judge.MAX_WORDS, help="n-grams kept at most")
     args = parser.parse_args(argv)
     judge.MIN_WORD_DOCUMENTS, judge.MAX_WORDS = args.min_documents, args.max_words
-    grid = Grid(tuple(args.c_grid), tuple(args.weight_grid), tuple(args.scale_grid), average=args.average_c)
+    grid = Grid(
+        tuple(args.c_grid),
+        tuple(args.weight_grid),
+        tuple(args.scale_grid),
+        dense=tuple(args.dense_grid),
+        average=args.average_c,
+    )
     cases = judge_quality.cases(judge_quality.load_dev_set(), judge_quality.corpus_dir())
     for variant in args.variants:
         run(cases, variant, args.seeds, grid, args.fraction)

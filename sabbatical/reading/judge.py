@@ -12,15 +12,20 @@ Each item becomes a bag of named features:
   and in its own sentences (papers from other fields write findings the same way, and are "other");
 - **kind patterns** for surveys, positions, datasets/benchmarks, tools, tutorials, theory and methods;
 - **n-grams**: words and word pairs of the title and the paper's own sentences that occur in enough
-  training abstracts to mean something.
+  training abstracts to mean something;
+- **the wording**: WordLlama's packaged vector of the title and the paper's own sentences (the mean of
+  its token vectors), a dense block of 256 columns with a regularisation of its own, in the insight head
+  only. It sees what the named features miss: how a paper outside ML, or a method paper, is worded overall.
 
 Two logistic regressions over these features make the judgement: insight vs not gives the insight
 score (shifted so that 0.5 is where it calls an item insight), and for the rest, sota vs other gives
 the kind (refined by the kind patterns: survey, position, dataset, tool). The rationale names the
-features that weighed most for the decision. Training weighs low-confidence labels less and picks the
-regularisation and the insight threshold by cross-validation inside its own rows. The weights ship as a small JSON file
-(`judge_weights.json`) made by `scripts/train-judge` from `benchmarks/data/judge-dev.jsonl`; judging needs
-no numpy or scikit-learn, training does.
+named features that weighed most for the decision, and says so when the wording tipped it (the decision
+would have gone the other way without it). Training weighs low-confidence labels less and picks the
+regularisation, the wording block's scale and the insight threshold by cross-validation inside its own
+rows. The weights ship as a small JSON file (`judge_weights.json`) made by `scripts/train-judge` from
+`benchmarks/data/judge-dev.jsonl`; judging needs no scikit-learn (training does), and the wording needs the
+wordllama package (a default dependency): without it the wording counts as an average abstract's.
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ from .summary_schema import ContributionKind, split_sentences
 
 CLASSES = ("insight", "sota", "other")
 WEIGHTS_FILE = "judge_weights.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the wording block
 
 # -- cue phrases: (name, pattern); the name is what a rationale shows ------------------------------------
 CUES: list[tuple[str, str]] = [
@@ -427,6 +432,24 @@ def ngrams(sentences: list[Sentence]) -> dict[str, list[int]]:
     return found
 
 
+def wording_text(sentences: list[Sentence]) -> str:
+    """The text the wording block embeds: the title and the paper's own sentences (what it says it does)."""
+    return " ".join(s.text for s in sentences if s.role != "background")
+
+
+def wording_vectors(texts: list[str]) -> Any:
+    """WordLlama's packaged, L2-normalised vectors of `texts` (one row each; loaded once per process), or
+    None when wordllama is not installed."""
+    from ..errors import EmbedderUnavailable
+    from . import embed
+
+    try:
+        embedder = embed._wordllama(embed.WORDLLAMA_CONFIG, embed.WORDLLAMA_DIM)
+    except EmbedderUnavailable:
+        return None
+    return embedder.embed([text or " " for text in texts])
+
+
 def length_features(body: str) -> dict[str, list[int]]:
     words = len(body.split())
     bucket = "short" if words < 80 else "medium" if words < 200 else "long"
@@ -452,6 +475,27 @@ class Judgement:
     rationale: str  # one sentence naming what decided
     evidence: int | None  # the body sentence that weighed most for the decision, if any
     decisive: list[tuple[str, float]] = field(default_factory=list)
+    wording: float = 0.0  # how far the wording pushed towards the decision on insight (a logit)
+    wording_tipped: bool = False  # insight or not would have gone the other way without the wording
+
+
+@dataclass
+class Wording:
+    """The insight head's wording block: it adds `insight · (vector - mean)`, so an abstract worded like the
+    training rows' average adds nothing (the standardisation and the block's scale are folded in). The kind
+    head (sota vs other) has none: the block's scale is chosen for insight-vs-not, and in the kind head it
+    overruled plain benchmark papers whose words are not in the ML vocabulary."""
+
+    mean: list[float]
+    insight: list[float]
+
+    def push(self, vector: Any) -> float:
+        """The logit the wording adds to the insight head for one text's vector; 0 without a vector."""
+        if vector is None:
+            return 0.0
+        import numpy as np
+
+        return float((np.asarray(vector, dtype=np.float64) - np.asarray(self.mean)) @ np.asarray(self.insight))
 
 
 @dataclass
@@ -465,44 +509,65 @@ class JudgeModel:
     kind_bias: float
     threshold: float = 0.5  # P(insight) at which the item counts as insight; the score maps it to 0.5
     about: dict[str, Any] = field(default_factory=dict)
+    wording: Wording | None = None  # None: a model without the wording block
 
-    def insight_score(self, present: Iterable[str]) -> float:
-        logit = self.insight_bias + sum(self.insight.get(name, 0.0) for name in present)
-        shift = math.log(self.threshold / (1 - self.threshold))
-        return 1 / (1 + math.exp(-(logit - shift)))
+    def insight_logit(self, present: Iterable[str], wording: float = 0.0) -> float:
+        """The insight head's logit, shifted so that 0 is the threshold (`wording`: the wording's push)."""
+        logit = self.insight_bias + sum(self.insight.get(name, 0.0) for name in present) + wording
+        return logit - math.log(self.threshold / (1 - self.threshold))
+
+    def insight_score(self, present: Iterable[str], wording: float = 0.0) -> float:
+        return 1 / (1 + math.exp(-self.insight_logit(present, wording)))
+
+    def wording_push(self, sentences: list[Sentence]) -> float:
+        """What the wording adds to the insight head's logit (0 without the block)."""
+        if self.wording is None:
+            return 0.0
+        vectors = wording_vectors([wording_text(sentences)])
+        return self.wording.push(None if vectors is None else vectors[0])
 
     def judge(self, title: str, body: str) -> Judgement:
         """The kind, the insight score and a rationale for one item's title and text."""
         sentences, found = features(title, body)
-        score = self.insight_score(found)
-        if score >= 0.5:
+        on_insight = self.wording_push(sentences)
+        logit = self.insight_logit(found, on_insight)
+        if logit >= 0:
             kind, decisive = ContributionKind.NEW_INSIGHT, _pushes(self.insight, found, 1)
+            wording, tipped = on_insight, logit - on_insight < 0
         else:
             sota = self.kind_bias + sum(self.kind.get(name, 0.0) for name in found) > 0
             kind = _kind("sota" if sota else "other", found)
             decisive = _pushes(self.insight, found, -1)[:2] + _pushes(self.kind, found, 1 if sota else -1)
             decisive = sorted(decisive, key=lambda p: -p[1])
+            wording, tipped = -on_insight, logit - on_insight >= 0
         evidence = _evidence(sentences, found, decisive)
-        score = round(score, 2)
-        return Judgement(kind, score, rationale(kind, score, decisive), evidence, decisive)
+        score = round(1 / (1 + math.exp(-logit)), 2)
+        text = rationale(kind, score, decisive, wording_tipped=tipped)
+        return Judgement(kind, score, text, evidence, decisive, round(wording, 4), tipped)
 
     def to_json(self) -> dict[str, Any]:
         def rounded(weights: dict[str, float]) -> dict[str, float]:
             return {name: round(w, 4) for name, w in sorted(weights.items()) if abs(w) >= 0.0005}
 
-        return {
+        data: dict[str, Any] = {
             "format": FORMAT_VERSION,
             "about": self.about,
             "threshold": round(self.threshold, 4),
             "insight": {"bias": round(self.insight_bias, 4), "weights": rounded(self.insight)},
             "kind": {"bias": round(self.kind_bias, 4), "weights": rounded(self.kind)},
         }
+        if self.wording is not None:
+            data["wording"] = {
+                "mean": [round(v, 6) for v in self.wording.mean],
+                "insight": [round(w, 5) for w in self.wording.insight],
+            }
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> JudgeModel:
-        if data.get("format") != FORMAT_VERSION:
+        if data.get("format") not in (1, FORMAT_VERSION):  # format 1 is format 2 without the wording
             raise ValueError("judge weights of an unknown format — run scripts/train-judge to remake them")
-        insight, kind = data["insight"], data["kind"]
+        insight, kind, wording = data["insight"], data["kind"], data.get("wording")
         return cls(
             {k: float(v) for k, v in insight["weights"].items()},
             float(insight["bias"]),
@@ -510,6 +575,7 @@ class JudgeModel:
             float(kind["bias"]),
             float(data.get("threshold", 0.5)),
             dict(data.get("about", {})),
+            None if wording is None else Wording(*([float(v) for v in wording[k]] for k in ("mean", "insight"))),
         )
 
 
@@ -585,8 +651,11 @@ def describe(feature: str) -> str:
     return f"{name} text"
 
 
-def rationale(kind: ContributionKind, score: float, decisive: list[tuple[str, float]]) -> str:
-    """One sentence: the verdict, then what weighed for it and what against."""
+def rationale(
+    kind: ContributionKind, score: float, decisive: list[tuple[str, float]], *, wording_tipped: bool = False
+) -> str:
+    """One sentence: the verdict, then what weighed for it and what against, and whether the text's overall
+    wording tipped it."""
     verdict = kind.value.replace("_", " ")
     towards = list(dict.fromkeys(describe(name) for name, push in decisive if push > 0))[:3]
     against = list(dict.fromkeys(describe(name) for name, push in decisive if push < 0))[:2]
@@ -594,6 +663,8 @@ def rationale(kind: ContributionKind, score: float, decisive: list[tuple[str, fl
     text += f"; decided by {', '.join(towards)}" if towards else "; no strong feature, so the prior decided"
     if against:
         text += f"; against it {', '.join(against)}"
+    if wording_tipped:
+        text += "; the text's overall wording tipped it"
     return _one_sentence(text)
 
 
@@ -625,9 +696,12 @@ MIN_WORD_DOCUMENTS = 2
 DEFAULT_C = 0.02
 DEFAULT_THRESHOLD = 0.4
 MAX_WORDS = 4000
-# The regularisation and the insight threshold are chosen by cross-validation inside the training rows
-# (never on rows a benchmark then scores): these grids are what is tried.
+# The regularisation, the wording block's scale and the insight threshold are chosen by cross-validation
+# inside the training rows (never on rows a benchmark then scores): these grids are what is tried. The
+# wording's columns are standardised, then scaled: a scale s is an L2 penalty 1/s² on that block alone, and
+# 0 leaves the block out.
 C_GRID = (0.01, 0.02, 0.03, 0.05)
+WORDING_SCALE_GRID = (0.0, 0.05, 0.1, 0.2, 0.3)
 THRESHOLD_GRID = (0.3, 0.35, 0.4, 0.45, 0.5)
 INNER_FOLDS = 4
 KIND_C = 0.1
@@ -635,37 +709,85 @@ KIND_C = 0.1
 CONFIDENCE_WEIGHT = {"high": 1.0, "medium": 0.8, "low": 0.5}
 
 
+@dataclass(frozen=True)
+class Choice:
+    """What training picks by cross-validation on its own rows."""
+
+    c: float
+    threshold: float
+    wording_scale: float
+
+
 def train(
     rows: Iterable[Mapping[str, Any]],
     *,
     c: float | None = None,
     threshold: float | None = None,
+    wording_scale: float | None = None,
     about: dict[str, Any] | None = None,
 ) -> JudgeModel:
     """Fit the judge on labelled rows: each has "title", "text" (the abstract), "label" (insight, sota or
     other) and optionally "confidence" (high, medium, low; weighs the row). Word features are kept when at
-    least `MIN_WORD_DOCUMENTS` rows have them. `c` and `threshold` default to the best of their grids by
-    cross-validation on these rows."""
+    least `MIN_WORD_DOCUMENTS` rows have them. `c`, `threshold` and `wording_scale` default to the best of
+    their grids by cross-validation on these rows; without wordllama there is no wording block."""
     import numpy as np
 
     rows = list(rows)
-    present = [set(features(str(r.get("title", "")), str(r.get("text", "")))[1]) for r in rows]
+    items = [features(str(r.get("title", "")), str(r.get("text", ""))) for r in rows]
+    present = [set(found) for _, found in items]
+    vectors = wording_vectors([wording_text(sentences) for sentences, _ in items])
     labels = np.array([CLASSES.index(str(r["label"])) for r in rows])
     weights = np.array([CONFIDENCE_WEIGHT.get(str(r.get("confidence", "high")), 1.0) for r in rows])
-    if c is None or threshold is None:
-        c, threshold = _choose_c_and_threshold(present, labels, weights, c, threshold)
+    choice = _choose(present, vectors, labels, weights, Choice(c, threshold, wording_scale))  # type: ignore[arg-type]
     matrix, names = _matrix(present, present)
-    insight, insight_bias = _fit(matrix, labels == 0, weights, c, names)
+    block = _WordingBlock.of(vectors, np.arange(len(rows)), choice.wording_scale)
+    x = block.beside(matrix)
+    insight, insight_bias, insight_wording = _fit(x, labels == 0, weights, choice.c, names)
     rest = labels != 0
-    kind, kind_bias = _fit(matrix[rest], labels[rest] == 1, weights[rest], KIND_C, names)
+    kind, kind_bias, _ = _fit(matrix[rest], labels[rest] == 1, weights[rest], KIND_C, names)
     info = {
         "rows": len(rows),
-        "c": c,
+        "c": choice.c,
+        "wording_scale": choice.wording_scale,
         "features": len(names),
         "labels": {label: int((labels == i).sum()) for i, label in enumerate(CLASSES)},
         **(about or {}),
     }
-    return JudgeModel(insight, insight_bias, kind, kind_bias, threshold, info)
+    wording = block.wording(insight_wording)
+    return JudgeModel(insight, insight_bias, kind, kind_bias, choice.threshold, info, wording)
+
+
+@dataclass
+class _WordingBlock:
+    """The wording's columns for training: standardised by the training rows' mean and spread, scaled."""
+
+    vectors: Any  # rows × 256, or None (no block)
+    mean: Any = None
+    spread: Any = None
+    scale: float = 0.0
+
+    @classmethod
+    def of(cls, vectors: Any, train_rows: Any, scale: float) -> _WordingBlock:
+        import numpy as np
+
+        if vectors is None or scale == 0:
+            return cls(None)
+        spread = vectors[train_rows].std(axis=0)
+        return cls(vectors, vectors[train_rows].mean(axis=0), np.where(spread > 0, spread, 1.0), scale)
+
+    def beside(self, matrix: Any) -> Any:
+        import numpy as np
+
+        if self.vectors is None:
+            return matrix
+        return np.hstack([matrix, (self.vectors - self.mean) / self.spread * self.scale])
+
+    def wording(self, insight: Any) -> Wording | None:
+        """The fitted block as the model keeps it: weights on the raw vector, centred on the mean."""
+        if self.vectors is None:
+            return None
+        raw = self.scale / self.spread
+        return Wording([float(v) for v in self.mean], [float(w) for w in insight * raw])
 
 
 def _matrix(vocabulary_rows: list[set[str]], rows: list[set[str]]) -> tuple[Any, list[str]]:
@@ -680,33 +802,41 @@ def _matrix(vocabulary_rows: list[set[str]], rows: list[set[str]]) -> tuple[Any,
     return matrix, names
 
 
-def _choose_c_and_threshold(
-    present: list[set[str]], labels: Any, weights: Any, c: float | None, threshold: float | None
-) -> tuple[float, float]:
-    """The (C, threshold) of the grids with the best balanced accuracy insight-vs-not, by stratified
-    cross-validation on the training rows (seeded, so training twice gives the same weights)."""
+def _choose(present: list[set[str]], vectors: Any, labels: Any, weights: Any, fixed: Choice) -> Choice:
+    """The (C, threshold, wording scale) of the grids with the best balanced accuracy insight-vs-not, by
+    stratified cross-validation on the training rows (seeded, so training twice gives the same weights);
+    what `fixed` names is not searched."""
     import numpy as np
 
+    c_grid = (fixed.c,) if fixed.c is not None else C_GRID
+    scale_grid = (fixed.wording_scale,) if fixed.wording_scale is not None else WORDING_SCALE_GRID
+    cuts = (fixed.threshold,) if fixed.threshold is not None else THRESHOLD_GRID
+    if vectors is None:
+        scale_grid = (0.0,)
+    if len(c_grid) == len(scale_grid) == len(cuts) == 1:
+        return Choice(c_grid[0], cuts[0], scale_grid[0])
     fold = _stratified_folds(labels, INNER_FOLDS)
     truth = labels == 0
-    best: tuple[float, float, float] = (-1.0, DEFAULT_C, DEFAULT_THRESHOLD)
-    for candidate in (c,) if c is not None else C_GRID:
-        scores = np.zeros(len(labels))
-        for f in range(INNER_FOLDS):
-            train_rows, test_rows = np.where(fold != f)[0], np.where(fold == f)[0]
-            matrix, names = _matrix([present[i] for i in train_rows], present)
-            head, bias = _fit(matrix[train_rows], truth[train_rows], weights[train_rows], candidate, names)
-            scores[test_rows] = [_probability(head, bias, present[i]) for i in test_rows]
-        for cut in (threshold,) if threshold is not None else THRESHOLD_GRID:
-            predicted = scores >= cut
-            accuracy = (predicted[truth].mean() + (~predicted[~truth]).mean()) / 2
-            if accuracy > best[0] + 1e-9:
-                best = (float(accuracy), candidate, cut)
-    return best[1], best[2]
-
-
-def _probability(head: Mapping[str, float], bias: float, found: Iterable[str]) -> float:
-    return 1 / (1 + math.exp(-(bias + sum(head.get(name, 0.0) for name in found))))
+    splits = []
+    for f in range(INNER_FOLDS):
+        train_rows, test_rows = np.where(fold != f)[0], np.where(fold == f)[0]
+        matrix, _ = _matrix([present[i] for i in train_rows], present)
+        blocks = {s: _WordingBlock.of(vectors, train_rows, s).beside(matrix) for s in scale_grid}
+        splits.append((train_rows, test_rows, blocks))
+    best: tuple[float, Choice] = (-1.0, Choice(DEFAULT_C, DEFAULT_THRESHOLD, scale_grid[0]))
+    for candidate in c_grid:
+        for scale in scale_grid:
+            scores = np.zeros(len(labels))
+            for train_rows, test_rows, blocks in splits:
+                x = blocks[scale]
+                model = _logistic(x[train_rows], truth[train_rows], weights[train_rows], candidate)
+                scores[test_rows] = 1 / (1 + np.exp(-model.decision_function(x[test_rows])))
+            for cut in cuts:
+                predicted = scores >= cut
+                accuracy = (predicted[truth].mean() + (~predicted[~truth]).mean()) / 2
+                if accuracy > best[0] + 1e-9:
+                    best = (float(accuracy), Choice(candidate, cut, scale))
+    return best[1]
 
 
 def _stratified_folds(labels: Any, k: int) -> Any:
@@ -720,16 +850,24 @@ def _stratified_folds(labels: Any, k: int) -> Any:
     return fold
 
 
-def _fit(matrix: Any, positive: Any, weights: Any, c: float, names: list[str]) -> tuple[dict[str, float], float]:
-    """A balanced, row-weighted L2 logistic regression of `positive`; a side with no rows gives a constant
-    head."""
+def _logistic(matrix: Any, positive: Any, weights: Any, c: float) -> Any:
+    """A balanced, row-weighted L2 logistic regression of `positive`."""
     from sklearn.linear_model import LogisticRegression
 
-    if positive.all() or not positive.any():
-        return {}, 10.0 if positive.all() else -10.0
     model = LogisticRegression(C=c, class_weight="balanced", max_iter=5000)
-    fitted = model.fit(matrix, positive.astype(int), sample_weight=weights)
-    return {name: float(w) for name, w in zip(names, fitted.coef_[0])}, float(fitted.intercept_[0])
+    return model.fit(matrix, positive.astype(int), sample_weight=weights)
+
+
+def _fit(matrix: Any, positive: Any, weights: Any, c: float, names: list[str]) -> tuple[dict[str, float], float, Any]:
+    """The named features' weights, the bias and the weights of the columns after them (the wording); a side
+    with no rows gives a constant head."""
+    import numpy as np
+
+    if positive.all() or not positive.any():
+        return {}, 10.0 if positive.all() else -10.0, np.zeros(matrix.shape[1] - len(names))
+    model = _logistic(matrix, positive, weights, c)
+    coef = model.coef_[0]
+    return {name: float(w) for name, w in zip(names, coef)}, float(model.intercept_[0]), coef[len(names) :]
 
 
 def _vocabulary(present: list[set[str]]) -> list[str]:

@@ -1,9 +1,10 @@
 """The judge's experiment bench (benchmarks/judge_experiments.py) measures the judge that ships.
 
-With the shipped grids (one class weight, no block scaling) its nested cross-validation must judge every row
-as `judge_quality.py --cv` does through `judge.train` and `judge.judge`: same kind, same score to the judge's
-rounding. Otherwise a figure it prints for a variant would be compared against a different baseline. Run on
-a stratified slice of the dev set so it stays fast.
+With the shipped grids (one class weight, no n-gram block scaling, the judge's own grid of wording scales) its
+nested cross-validation of the `dense` variant must judge every row as `judge_quality.py --cv` does through
+`judge.train` and `judge.judge`: same kind, same score to the judge's rounding. Otherwise a figure it prints for
+a variant would be compared against a different baseline. Run on a stratified slice of the dev set so it stays
+fast.
 """
 
 from __future__ import annotations
@@ -23,10 +24,15 @@ def slice_of_cases(corpus) -> list[jq.Case]:
 
 def test_the_bench_judges_each_row_as_the_shipped_training_does(slice_of_cases):
     product = jq.cross_validated(slice_of_cases, 5, seed=15)
-    present = [set(judge.features(c.title, c.abstract)[1]) for c in slice_of_cases]
-    grid = bench.Grid(weight=(1.0,), scale=(1.0,))
-    scored, chosen = bench.nested(slice_of_cases, present, 15, grid)
-    assert len(chosen) == 5 and all(c in judge.C_GRID and t in judge.THRESHOLD_GRID for c, _, _, t in chosen)
+    base = [judge.features(c.title, c.abstract) for c in slice_of_cases]
+    present = [set(found) for _, found in base]
+    dense = bench.dense_vectors(slice_of_cases, base, "dense")
+    grid = bench.Grid(weight=(1.0,), scale=(1.0,), dense=judge.WORDING_SCALE_GRID)
+    scored, chosen = bench.nested(slice_of_cases, present, 15, grid, dense=dense)
+    assert len(chosen) == 5
+    assert all(
+        c in judge.C_GRID and t in judge.THRESHOLD_GRID and d in judge.WORDING_SCALE_GRID for c, _, _, t, d in chosen
+    )
     assert [s.label for s in scored] == [s.label for s in product]
     for ours, theirs in zip(scored, product):
         if theirs.score is None:
@@ -41,4 +47,13 @@ def test_a_variant_adds_features_and_drops_none(slice_of_cases):
     extra = bench.VARIANTS["both"](sentences, found)
     assert extra and not extra & set(found)
     assert any(name.startswith("shape:") for name in extra)
-    assert bench.VARIANTS["base"](sentences, found) == set()
+    assert bench.VARIANTS["base"](sentences, found) == set() == bench.VARIANTS["dense"](sentences, found)
+
+
+def test_the_dense_variant_is_the_judges_wording_block(slice_of_cases):
+    base = [judge.features(c.title, c.abstract) for c in slice_of_cases[:5]]
+    dense = bench.dense_vectors(slice_of_cases[:5], base, "dense")
+    alone = [judge.wording_vectors([judge.wording_text(sentences)])[0] for sentences, _ in base]
+    assert dense.shape == (5, 256) and abs(dense - alone).max() < 1e-6
+    assert bench.dense_vectors(slice_of_cases[:5], base, "base") is None
+    assert bench.dense_vectors(slice_of_cases[:5], base, "dense-split").shape == (5, 512)
