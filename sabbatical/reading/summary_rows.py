@@ -19,8 +19,9 @@ if TYPE_CHECKING:
     from ..config import LLMConfig
 
 OFFLINE_MODEL = "offline-extractive"
-# v2: the learned judge and "unjudged" for items with too little text (v1 counted cue words).
-OFFLINE_VERSION = "offline-v2"
+# v2: the learned judge and "unjudged" for items with too little text (v1 counted cue words); v3: the judge
+# also weighs the text's overall wording (WordLlama's vector of its own sentences).
+OFFLINE_VERSION = "offline-v3"
 OFFLINE_KEY = (OFFLINE_VERSION, OFFLINE_MODEL)  # (prompt version, model) of the offline summariser
 LARGEST_IN_LIST = 500  # more ids than this are filtered in Python, not with one `IN (...)` of bound values
 
