@@ -45,6 +45,7 @@ for extra in (ROOT, ROOT / "benchmarks"):
 import judge_quality  # noqa: E402
 
 from sabbatical.reading import judge  # noqa: E402
+from sabbatical.reading import judge_training  # noqa: E402
 
 Extra = Callable[[list[judge.Sentence], dict[str, list[int]]], set[str]]
 
@@ -180,10 +181,10 @@ DROPPED = {"claimgrams-only": "word:"}
 # -- nested cross-validation -----------------------------------------------------------------------------------
 @dataclass
 class Grid:
-    c: tuple[float, ...] = judge.C_GRID
+    c: tuple[float, ...] = judge_training.C_GRID
     weight: tuple[float, ...] = (0.5, 1.0, 2.0)  # the insight class's weight, times "balanced"
     scale: tuple[float, ...] = (0.5, 1.0, 2.0)  # the n-gram blocks' column scale
-    threshold: tuple[float, ...] = judge.THRESHOLD_GRID
+    threshold: tuple[float, ...] = judge_training.THRESHOLD_GRID
     dense: tuple[float, ...] = (1.0,)  # the dense block's column scale (after standardising its columns)
     average: bool = False  # average the heads of every C (one linear model) instead of choosing one C
 
@@ -203,7 +204,7 @@ def vocabulary(present: list[set[str]]) -> list[str]:
     names = [n for n in counts if not n.startswith(("word:", "claimword:"))]
     for prefix in ("word:", "claimword:"):
         common = sorted((n for n in counts if n.startswith(prefix)), key=lambda n: (-counts[n], n))
-        names += [n for n in common if counts[n] >= judge.MIN_WORD_DOCUMENTS][: judge.MAX_WORDS]
+        names += [n for n in common if counts[n] >= judge_training.MIN_WORD_DOCUMENTS][: judge_training.MAX_WORDS]
     return sorted(names)
 
 
@@ -263,12 +264,12 @@ def choose(present: list[set[str]], labels, weights, grid: Grid, dense=None) -> 
     these rows (`dense`: their dense block, or None)."""
     import numpy as np
 
-    fold = judge._stratified_folds(labels, judge.INNER_FOLDS)
+    fold = judge_training._stratified_folds(labels, judge_training.INNER_FOLDS)
     truth = labels == 0
     dense_grid = grid.dense if dense is not None else (1.0,)
     best = (-1.0, (grid.c[0], grid.weight[0], grid.scale[0], grid.threshold[0], dense_grid[0]))
     splits = []
-    for f in range(judge.INNER_FOLDS):
+    for f in range(judge_training.INNER_FOLDS):
         tr, te = np.where(fold != f)[0], np.where(fold == f)[0]
         xs = {s: matrix([present[i] for i in tr], present, s) for s in grid.scale}
         xs = {(s, d): with_dense(xs[s], dense, tr, d) for s in grid.scale for d in dense_grid}
@@ -295,7 +296,7 @@ def nested(cases, present, seed: int, grid: Grid, fraction: float = 1.0, dense=N
     import numpy as np
 
     labels = np.array([judge.CLASSES.index(c.label) for c in cases])
-    weights = np.array([judge.CONFIDENCE_WEIGHT[c.confidence] for c in cases])
+    weights = np.array([judge_training.CONFIDENCE_WEIGHT[c.confidence] for c in cases])
     outer = np.array(judge_quality.folds(cases, 5, seed))
     scored: list = [None] * len(cases)
     chosen = []
@@ -319,7 +320,7 @@ def nested(cases, present, seed: int, grid: Grid, fraction: float = 1.0, dense=N
         x = with_dense(named, dense, tr, d)
         rest = tr[labels[tr] != 0]
         # The kind head (sota vs other) keeps the named features alone, as the judge's does.
-        kind = fit(named[rest], labels[rest] == 1, weights[rest], judge.KIND_C, 1.0)
+        kind = fit(named[rest], labels[rest] == 1, weights[rest], judge_training.KIND_C, 1.0)
         # The judge's score: P(insight) shifted so that the fold's threshold sits at 0.5 (scores are pooled
         # over folds for the ROC-AUC, as judge_quality.py pools them).
         logit = logits(x[tr], labels[tr] == 0, weights[tr], c, w, x[te]) - math.log(cut / (1 - cut))
@@ -377,15 +378,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("variants", nargs="*", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[15, 16, 17])
     parser.add_argument("--fraction", type=float, default=1.0)
-    parser.add_argument("--c-grid", type=float, nargs="+", default=list(judge.C_GRID))
+    parser.add_argument("--c-grid", type=float, nargs="+", default=list(judge_training.C_GRID))
     parser.add_argument("--weight-grid", type=float, nargs="+", default=[0.5, 1.0, 2.0])
     parser.add_argument("--scale-grid", type=float, nargs="+", default=[0.5, 1.0, 2.0])
-    parser.add_argument("--dense-grid", type=float, nargs="+", default=list(judge.WORDING_SCALE_GRID))
+    parser.add_argument("--dense-grid", type=float, nargs="+", default=list(judge_training.WORDING_SCALE_GRID))
     parser.add_argument("--average-c", action="store_true", help="average the heads of the C grid")
-    parser.add_argument("--min-documents", type=int, default=judge.MIN_WORD_DOCUMENTS, help="rows an n-gram needs")
-    parser.add_argument("--max-words", type=int, default=judge.MAX_WORDS, help="n-grams kept at most")
+    parser.add_argument("--min-documents", type=int, default=judge_training.MIN_WORD_DOCUMENTS, help="rows an n-gram needs")
+    parser.add_argument("--max-words", type=int, default=judge_training.MAX_WORDS, help="n-grams kept at most")
     args = parser.parse_args(argv)
-    judge.MIN_WORD_DOCUMENTS, judge.MAX_WORDS = args.min_documents, args.max_words
+    judge_training.MIN_WORD_DOCUMENTS, judge_training.MAX_WORDS = args.min_documents, args.max_words
     grid = Grid(
         tuple(args.c_grid),
         tuple(args.weight_grid),

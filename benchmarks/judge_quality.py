@@ -208,12 +208,15 @@ def folds(all_cases: list[Case], k: int, seed: int = 15) -> list[int]:
 
 
 def learned_judge_module():
-    """The trainable judge (`sabbatical.reading.judge` with `train(rows)` and `judge(title, body, model)`)."""
+    """The trainable judge: `train(rows)` (`sabbatical.reading.judge_training`) and `judge(title, body, model)`
+    (`sabbatical.reading.judge`), or None in a checkout without them."""
+    from types import SimpleNamespace
+
     try:
-        from sabbatical.reading import judge as module
+        from sabbatical.reading import judge, judge_training
     except ImportError:
         return None
-    return module if hasattr(module, "train") and hasattr(module, "judge") else None
+    return SimpleNamespace(train=judge_training.train, judge=judge.judge)
 
 
 def _judgeable(case: Case) -> bool:
@@ -228,7 +231,7 @@ def cross_validated(all_cases: list[Case], k: int, seed: int = 15) -> list[Score
     """Each case judged by a model trained on the other folds only."""
     module = learned_judge_module()
     if module is None:
-        raise SystemExit("no trainable judge (sabbatical.reading.judge.train) in this checkout; run without --cv")
+        raise SystemExit("no trainable judge (sabbatical.reading.judge_training.train) in this checkout; run without --cv")
     fold = folds(all_cases, k, seed)
     scored: list[Scored | None] = [None] * len(all_cases)
     for f in range(k):

@@ -4,7 +4,7 @@ item that is not about machine learning says so."""
 
 from __future__ import annotations
 
-from sabbatical.reading import judge, offline, stopwords
+from sabbatical.reading import judge, judge_training, offline, stopwords
 from sabbatical.reading.summary_schema import ContributionKind
 
 BACKGROUND_SOTA = (
@@ -82,8 +82,8 @@ ROWS = (
 
 
 def test_training_chooses_c_and_threshold_from_its_grids_and_is_repeatable():
-    first, second = judge.train(ROWS), judge.train(list(reversed(ROWS)))
-    assert first.about["c"] in judge.C_GRID and first.threshold in judge.THRESHOLD_GRID
+    first, second = judge_training.train(ROWS), judge_training.train(list(reversed(ROWS)))
+    assert first.about["c"] in judge_training.C_GRID and first.threshold in judge_training.THRESHOLD_GRID
     assert first.to_json() == second.to_json()
     assert first.judge("Why does it fail?", BACKGROUND_SOTA).kind is ContributionKind.NEW_INSIGHT
     assert first.judge("Decoder", OWN_SOTA).kind is not ContributionKind.NEW_INSIGHT
@@ -91,8 +91,8 @@ def test_training_chooses_c_and_threshold_from_its_grids_and_is_repeatable():
 
 def test_a_low_confidence_label_teaches_less_than_a_high_one():
     rows = [dict(r, confidence="high") for r in ROWS]
-    sure = judge.train(rows, c=0.05, threshold=0.5)
-    unsure = judge.train(
+    sure = judge_training.train(rows, c=0.05, threshold=0.5)
+    unsure = judge_training.train(
         [dict(r, confidence="low") if r["label"] == "sota" else r for r in rows], c=0.05, threshold=0.5
     )
     gain = "own:gain"

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from sabbatical.reading import embed, judge
+from sabbatical.reading import embed, judge, judge_training
 from sabbatical.reading.summary_schema import ContributionKind
 
 from .test_judge_features import BACKGROUND_SOTA, OWN_SOTA, ROWS
@@ -32,7 +32,7 @@ def test_the_wording_text_is_the_title_and_the_papers_own_sentences():
 
 def test_the_shipped_judge_has_a_wording_block_in_its_insight_head():
     model = judge.shipped_model()
-    assert model.wording is not None and model.about["wording_scale"] in judge.WORDING_SCALE_GRID[1:]
+    assert model.wording is not None and model.about["wording_scale"] in judge_training.WORDING_SCALE_GRID[1:]
     assert {len(model.wording.mean), len(model.wording.insight)} == {embed.WORDLLAMA_DIM}
     assert model.wording.push(model.wording.mean) == 0.0  # the average wording adds nothing
     sentences, _ = judge.features(TITLE, BACKGROUND_SOTA)
@@ -64,9 +64,9 @@ def test_the_rationale_says_when_the_wording_tipped_the_decision():
 
 
 def test_training_picks_the_wording_scale_and_the_weights_round_trip():
-    model = judge.train(ROWS)
-    assert model.about["wording_scale"] in judge.WORDING_SCALE_GRID
-    fixed = judge.train(ROWS, c=0.05, threshold=0.5, wording_scale=0.2)
+    model = judge_training.train(ROWS)
+    assert model.about["wording_scale"] in judge_training.WORDING_SCALE_GRID
+    fixed = judge_training.train(ROWS, c=0.05, threshold=0.5, wording_scale=0.2)
     assert fixed.wording is not None and fixed.about["wording_scale"] == 0.2
     again = judge.JudgeModel.from_json(json.loads(json.dumps(fixed.to_json())))
     for title, body in ((TITLE, BACKGROUND_SOTA), ("A decoder", OWN_SOTA)):
@@ -74,7 +74,7 @@ def test_training_picks_the_wording_scale_and_the_weights_round_trip():
         # (the file leaves out weights under 0.0005, which a rationale may name as "against it")
         assert (first.kind, first.score, first.wording_tipped) == (second.kind, second.score, second.wording_tipped)
         assert first.wording == pytest.approx(second.wording, abs=1e-3)
-    assert judge.train(ROWS, c=0.05, threshold=0.5, wording_scale=0.0).wording is None
+    assert judge_training.train(ROWS, c=0.05, threshold=0.5, wording_scale=0.0).wording is None
 
 
 def test_without_wordllama_the_judge_judges_as_if_the_wording_were_average(monkeypatch):
@@ -83,7 +83,7 @@ def test_without_wordllama_the_judge_judges_as_if_the_wording_were_average(monke
     verdict = judge.shipped_model().judge(TITLE, BACKGROUND_SOTA)
     assert verdict.wording == 0.0 and not verdict.wording_tipped and verdict.rationale
     assert verdict.score != with_vectors.score
-    assert judge.train(ROWS, c=0.05, threshold=0.5).wording is None
+    assert judge_training.train(ROWS, c=0.05, threshold=0.5).wording is None
 
 
 def test_weights_without_a_wording_block_still_load():

@@ -2,7 +2,7 @@
 
 With the shipped grids (one class weight, no n-gram block scaling, the judge's own grid of wording scales) its
 nested cross-validation of the `dense` variant must judge every row as `judge_quality.py --cv` does through
-`judge.train` and `judge.judge`: same kind, same score to the judge's rounding. Otherwise a figure it prints for
+`judge_training.train` and `judge.judge`: same kind, same score to the judge's rounding. Otherwise a figure it prints for
 a variant would be compared against a different baseline. Run on a stratified slice of the dev set so it stays
 fast.
 """
@@ -13,7 +13,7 @@ import pytest
 
 from benchmarks import judge_experiments as bench
 from benchmarks import judge_quality as jq
-from sabbatical.reading import judge
+from sabbatical.reading import judge, judge_training
 
 
 @pytest.fixture(scope="module")
@@ -27,11 +27,12 @@ def test_the_bench_judges_each_row_as_the_shipped_training_does(slice_of_cases):
     base = [judge.features(c.title, c.abstract) for c in slice_of_cases]
     present = [set(found) for _, found in base]
     dense = bench.dense_vectors(slice_of_cases, base, "dense")
-    grid = bench.Grid(weight=(1.0,), scale=(1.0,), dense=judge.WORDING_SCALE_GRID)
+    grid = bench.Grid(weight=(1.0,), scale=(1.0,), dense=judge_training.WORDING_SCALE_GRID)
     scored, chosen = bench.nested(slice_of_cases, present, 15, grid, dense=dense)
     assert len(chosen) == 5
     assert all(
-        c in judge.C_GRID and t in judge.THRESHOLD_GRID and d in judge.WORDING_SCALE_GRID for c, _, _, t, d in chosen
+        c in judge_training.C_GRID and t in judge_training.THRESHOLD_GRID and d in judge_training.WORDING_SCALE_GRID
+        for c, _, _, t, d in chosen
     )
     assert [s.label for s in scored] == [s.label for s in product]
     for ours, theirs in zip(scored, product):
