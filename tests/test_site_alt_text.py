@@ -79,3 +79,20 @@ def test_a_failing_model_is_reported_and_the_image_keeps_its_file_name(workspace
     assert result.exit_code == ExitCode.PARTIAL
     assert "loss-curve.png: the alt-text model failed" in result.stderr
     assert 'alt="loss curve (image)"' in _sprint_page(workspace, sprint)
+
+
+def test_a_symlinked_alt_text_file_is_neither_read_nor_written_through(workspace, cli, tmp_path):
+    sprint = add_sprint(workspace, "Can a link steer our alt text?", slug="link")
+    add_artifact(sprint, "loss-curve.png", png_bytes())
+    outside = tmp_path / "outside.json"
+    outside.write_text(json.dumps({"planted": "text from outside the workspace"}))
+    cache = workspace.alt_text_cache_path
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.symlink_to(outside)
+    with VisionModel() as server:
+        _use_model(workspace, server)
+        result = cli("--workspace", workspace.root, "site", "build")
+        assert result.exit_code == 0, result.stderr
+        assert len(server.chat_requests) == 1
+    assert json.loads(outside.read_text()) == {"planted": "text from outside the workspace"}
+    assert not cache.is_symlink() and len(json.loads(cache.read_text())) == 1

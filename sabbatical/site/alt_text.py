@@ -138,6 +138,9 @@ def _messages(artifact: SiteArtifact) -> list[dict]:
 
 
 def _load_cache(path: Path) -> dict[str, str]:
+    """The kept alt texts; a symlink in the file's place is not read (it could point outside the workspace)."""
+    if path.is_symlink():
+        return {}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -146,5 +149,8 @@ def _load_cache(path: Path) -> dict[str, str]:
 
 
 def _save_cache(path: Path, cache: dict[str, str]) -> None:
+    """Replace the file in one step; a symlink in its place is replaced, never written through."""
+    from ..files import write_atomically
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(cache, indent=1, sort_keys=True), encoding="utf-8")
+    write_atomically(path, json.dumps(cache, indent=1, sort_keys=True))
