@@ -41,8 +41,9 @@ QUESTION_TEMPLATES = {
 STOPWORDS = SUMMARY_STOP_WORDS
 
 
-def summarise_offline(document: SourceDocument) -> Summary:
-    """An extractive summary and the learned judge's verdict on one item (deterministic, no network)."""
+def summarise_offline(document: SourceDocument, model: judge.JudgeModel | None = None) -> Summary:
+    """An extractive summary and the learned judge's verdict on one item (deterministic, no network);
+    `model`: the judge's weights (default: the shipped ones)."""
     sentences = (
         split_sentences(document.body)
         or split_sentences(document.title)
@@ -55,7 +56,7 @@ def summarise_offline(document: SourceDocument) -> Summary:
     ]
     kind, insight = ContributionKind.UNJUDGED, None
     if document.judgeable:
-        verdict = judge.judge(document.title, document.body)
+        verdict = judge.judge(document.title, document.body, model)
         evidence = sentences[verdict.evidence] if verdict.evidence is not None else sentences[ranked[0]]
         kind = verdict.kind
         insight = Insight(score=verdict.score, rationale=verdict.rationale, quote=quote_from(evidence))

@@ -112,6 +112,10 @@ class FakeOpenAI:
     trickle_interval: float = 0.2
     usage: str = "real"
     obey_injections: str = "outside_fence"  # or "anywhere"
+    # False: answers judge with the named features only. The standalone server (benchmarks) stands in for a
+    # remote model on the same two cores as the client it measures: WordLlama's load and its tokenizer's
+    # threads would be the server's CPU competing with the client's, which a remote model's never is.
+    wording: bool = True
     model: str = "loopback-model"
     port: int = 0
     requests: list[RecordedRequest] = field(default_factory=list)
@@ -240,12 +244,22 @@ class FakeOpenAI:
             return demand.group(1) if demand else injected.group(1).strip()
         return json.dumps(self._summary(fenced.group(1) if fenced else user, system))
 
+    def _judge_model(self) -> Any:
+        """The judge the answers use: the shipped one, or without its wording block (`wording=False`)."""
+        if self.wording:
+            return None
+        from dataclasses import replace
+
+        from sabbatical.reading import judge
+
+        return replace(judge.shipped_model(), wording=None)
+
     def _summary(self, document: str, system: str) -> dict[str, Any]:
         from sabbatical.reading.offline import summarise_offline
         from sabbatical.reading.summary_schema import SourceDocument
 
         title, body = _parse_fenced(html.unescape(document))
-        summary = summarise_offline(SourceDocument("loopback", "paper", title, body, "", ""))
+        summary = summarise_offline(SourceDocument("loopback", "paper", title, body, "", ""), self._judge_model())
         data = summary.model_dump(mode="json")
         if "rubric" in system.lower():  # a prompt with a scoring rubric pulls scores to its bands
             band = {
@@ -520,7 +534,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
     parser.add_argument("--reject-json-schema", action="store_true")
     args = parser.parse_args(argv)
-    server = FakeOpenAI(latency=args.latency, reject_json_schema=args.reject_json_schema, port=args.port).start()
+    server = FakeOpenAI(
+        latency=args.latency, reject_json_schema=args.reject_json_schema, port=args.port, wording=False
+    ).start()
     print(server.url, flush=True)
     try:
         while True:
