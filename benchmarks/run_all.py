@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -80,14 +81,20 @@ def figures_of(result: dict) -> list[dict]:
     return [{"name": key, "value": value} for key, value in result.items() if not key.startswith("_")]
 
 
-def render(results: dict[str, dict], info: dict[str, str], total_s: float) -> str:
+def heading(name: str) -> str:
+    return f"## {TITLES.get(name, name)} — `benchmarks/{name}.py`"
+
+
+def render(results: dict[str, dict], info: dict[str, str], total_s: float, notes: dict[str, str] | None = None) -> str:
+    """The generated part of RESULTS.md; `notes`: hand-written text to keep after each benchmark's table."""
+    notes = notes or {}
     met = short = 0
     sections = []
     for name, result in results.items():
-        lines = [f"## {TITLES.get(name, name)} — `benchmarks/{name}.py`", ""]
+        lines = [heading(name), ""]
         if "error" in result:
             lines += [f"Not measured: {result['error']}", ""]
-            sections.append("\n".join(lines))
+            sections.append("\n".join(lines + ([notes[name]] if notes.get(name) else [])))
             continue
         lines += ["| figure | value | goal | |", "| --- | --- | --- | --- |"]
         for figure in figures_of(result):
@@ -99,7 +106,7 @@ def render(results: dict[str, dict], info: dict[str, str], total_s: float) -> st
             unit = f" {figure['unit']}" if figure.get("unit") else ""
             lines.append(f"| {figure['name']} | {value}{unit} | {figure.get('goal', '')} | {verdict} |")
         lines += ["", f"({result.get('_seconds', '?')} s)", ""]
-        sections.append("\n".join(lines))
+        sections.append("\n".join(lines + ([notes[name]] if notes.get(name) else [])))
     head = [
         "# Benchmark results", "",
         f"Written by `python benchmarks/run_all.py` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC "
@@ -107,6 +114,31 @@ def render(results: dict[str, dict], info: dict[str, str], total_s: float) -> st
         "| machine | |", "| --- | --- |", *[f"| {k} | {v} |" for k, v in info.items()], "",
     ]
     return "\n".join(head + sections)
+
+
+def section_notes(path: Path) -> dict[str, str]:
+    """The hand-written text inside each generated section of RESULTS.md, by benchmark: what follows its
+    table's "(N s)" line (or its "Not measured" line), up to the next generated heading or the marker. A
+    section edited by hand throughout (no such line) is kept whole, as earlier figures. A rerun rewrites the
+    tables and keeps these, so no hand-written word is lost."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    text = text[: text.index(NOTES_MARKER)] if NOTES_MARKER in text else text
+    starts = sorted((text.index(heading(name)), name) for name in TITLES if heading(name) in text)
+    notes = {}
+    for (start, name), (end, _) in zip(starts, [*starts[1:], (len(text), "")], strict=True):
+        lines = text[start:end].split("\n")
+        ends = [i for i, line in enumerate(lines) if _ENDS_TABLE.match(line)]
+        if ends:
+            kept = "\n".join(lines[ends[0] + 1 :]).strip("\n")
+        else:
+            body = "\n".join(lines[1:]).strip("\n")
+            kept = f"Earlier figures and notes, as written before this run:\n\n{body}" if body else ""
+        if kept:
+            notes[name] = kept + "\n"
+    return notes
+
+
+_ENDS_TABLE = re.compile(r"^(\([0-9.?]+ s\)|Not measured: .*)$")
 
 
 def kept_notes(path: Path) -> str:
@@ -123,11 +155,11 @@ def main(names: list[str]) -> int:
     for name in chosen:
         print(f"running {name}…", file=sys.stderr, flush=True)
         results[name] = run_one(name)
-    text = render(results, info, time.perf_counter() - start)
+    results_path = HERE / "RESULTS.md"
     if names:
-        print(text)
+        print(render(results, info, time.perf_counter() - start))
     else:
-        results_path = HERE / "RESULTS.md"
+        text = render(results, info, time.perf_counter() - start, section_notes(results_path))
         results_path.write_text(text + "\n" + kept_notes(results_path), encoding="utf-8")
         print(text)
     return 0
