@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sabbatical import db
 from sabbatical.config import Config, EmbedConfig
 from sabbatical.errors import ExitCode, UsageError
-from sabbatical.reading import search, topics, triage
+from sabbatical.reading import search, search_words, topics, triage
 from tests.helpers.organise_pile import add_item, add_items, topic_pile
 
 NASTY_QUERIES = [
@@ -288,7 +288,7 @@ def test_the_cli_searches_with_json_and_refuses_an_empty_query(workspace, cli):
 def test_a_word_matching_very_many_items_is_ranked_among_title_matches(conn, organised, monkeypatch):
     """Past MAX_RANKED matches the BM25 ranking is limited to title matches (bounded work), and still
     returns items that hold the word."""
-    monkeypatch.setattr(search, "MAX_RANKED", 5)
+    monkeypatch.setattr(search_words, "MAX_RANKED", 5)
     add_item(conn, "test:titled", "Qubit qubit qubit", "a short note")
     ranked, _ = search._fts_ranking(conn, ["qubit"], 100, None)
     assert ranked and ranked[0] == "test:titled"
@@ -470,7 +470,7 @@ def test_each_hit_names_the_query_words_it_holds_however_it_was_found(conn, orga
 def test_items_holding_the_words_as_a_phrase_come_first(conn, max_ranked, monkeypatch):
     """The phrase query's matches are a part of the all-words query's: when those are few it is not
     counted again, and when they are many it is counted (and ranked) on its own; phrase matches lead."""
-    monkeypatch.setattr(search, "MAX_RANKED", max_ranked)
+    monkeypatch.setattr(search_words, "MAX_RANKED", max_ranked)
     apart = add_item(conn, "test:apart", "Photon sources and the qubit", "qubit and then a photon, " * 5)
     together = add_item(conn, "test:together", "A note", "a qubit photon pair")
     add_item(conn, "test:neither", "Lidar scenes", "depth from a camera")
