@@ -12,19 +12,12 @@ from sabbatical import db
 from sabbatical.sprints import reading_check
 from tests.helpers.fake_openai import FakeOpenAI, configure_llm
 from tests.helpers.organise_pile import add_item
+from tests.test_reading_list import ON_TOPIC, QUESTION
 
 pytestmark = pytest.mark.slow
 
-QUESTION = "Do induction heads form at the same step as the in-context learning bump?"
 ITEMS = {
-    "test:heads": (
-        "Induction heads and the in-context learning bump",
-        "Induction heads form in a phase change that coincides with the in-context learning bump.",
-    ),
-    "test:icl": (
-        "When does in-context learning emerge?",
-        "We track in-context learning during training and find induction heads appear at one step.",
-    ),
+    **ON_TOPIC,
     "test:bag": (
         "Heads of state form a learning council",
         "Context: the same step, in a bump year. Attention circuits that copy tokens are what we measure.",

@@ -15,12 +15,11 @@ the figure is the same. Ranking keeps its per-item figures the same way in files
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..files import write_atomically
+from ..files import read_kept, write_kept
 
 CACHE_FILE = "stats-figures.json"
 RANKING_FILE = "ranking-figures.json"  # every item's closeness to the aims: large, read by ranking only
@@ -57,23 +56,8 @@ def cached_figure(
 
 
 def _read(path: Path) -> dict[str, Any]:
-    if path.parent.is_symlink() or path.is_symlink() or not path.is_file():
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict) or data.get("version") != CACHE_VERSION or not isinstance(data.get("figures"), dict):
-        return {}
-    return data["figures"]
+    return read_kept(path, CACHE_VERSION, "figures")
 
 
 def _write(cache_dir: Path, file: str, figures: dict[str, Any]) -> None:
-    """Replace the file in one step (a reader sees the old one or the new one); any failure leaves it as it was."""
-    if cache_dir.is_symlink():
-        return
-    with contextlib.suppress(OSError, TypeError, ValueError):
-        cache_dir.mkdir(exist_ok=True)
-        if (cache_dir / file).is_symlink():
-            return
-        write_atomically(cache_dir / file, json.dumps({"version": CACHE_VERSION, "figures": figures}))
+    write_kept(cache_dir, file, CACHE_VERSION, "figures", figures)

@@ -14,9 +14,7 @@ place the words gave it and the check says how many; nothing else is lost.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from ..files import write_atomically
+from ..files import read_kept, write_kept
 
 PROMPT_VERSION = "reading-check-v1"
 ASKED = 20  # the best candidates by the words' score that the model is asked about, at most
@@ -80,7 +78,7 @@ def check(
     endpoint = resolve_endpoint(config.llm)
     if endpoint is None:
         raise UsageError(NO_ENDPOINT)
-    stored = _read(cache_dir / CACHE_FILE)
+    stored = read_kept(cache_dir / CACHE_FILE, CACHE_VERSION, "verdicts")
     result = Checked()
     llm: LLM | None = None
     unjudged, last = 0, ""
@@ -114,7 +112,7 @@ def check(
             "they keep the words' place"
         )
     if result.asked:
-        _write(cache_dir, stored)
+        write_kept(cache_dir, CACHE_FILE, CACHE_VERSION, "verdicts", stored)
     return result
 
 
@@ -134,27 +132,3 @@ def _messages(question: str, candidate: Candidate) -> list[dict]:
 def _key(model: str, question: str, candidate: Candidate) -> str:
     digest = hashlib.sha256("\n".join([question, candidate.title, candidate.text]).encode()).hexdigest()
     return f"{model}|{PROMPT_VERSION}|{digest}"
-
-
-def _read(path: Path) -> dict[str, Any]:
-    if path.parent.is_symlink() or path.is_symlink() or not path.is_file():
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict) or data.get("version") != CACHE_VERSION or not isinstance(data.get("verdicts"), dict):
-        return {}
-    return data["verdicts"]
-
-
-def _write(cache_dir: Path, verdicts: dict[str, Any]) -> None:
-    """Replace the file in one step; a symlinked folder or file is left alone (the verdicts are then asked
-    again next time), and a failure to write loses only the keeping."""
-    if cache_dir.is_symlink():
-        return
-    with contextlib.suppress(OSError):
-        cache_dir.mkdir(exist_ok=True)
-        if (cache_dir / CACHE_FILE).is_symlink():
-            return
-        write_atomically(cache_dir / CACHE_FILE, json.dumps({"version": CACHE_VERSION, "verdicts": verdicts}))
