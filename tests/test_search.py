@@ -290,7 +290,7 @@ def test_a_word_matching_very_many_items_is_ranked_among_title_matches(conn, org
     returns items that hold the word."""
     monkeypatch.setattr(search_words, "MAX_RANKED", 5)
     add_item(conn, "test:titled", "Qubit qubit qubit", "a short note")
-    ranked, _ = search._fts_ranking(conn, ["qubit"], 100, None)
+    ranked, _ = search_words._fts_ranking(conn, ["qubit"], 100, None)
     assert ranked and ranked[0] == "test:titled"
     titles = dict(conn.execute("SELECT id, title FROM items").fetchall())
     assert all("qubit" in titles[i].lower() for i in ranked)
@@ -466,7 +466,7 @@ def test_each_hit_names_the_query_words_it_holds_however_it_was_found(conn, orga
     assert {len(h.matched_terms) for h in hits} - {len(words)}, "some hits hold only some of the words"
 
 
-@pytest.mark.parametrize("max_ranked", [search.MAX_RANKED, 1])
+@pytest.mark.parametrize("max_ranked", [search_words.MAX_RANKED, 1])
 def test_items_holding_the_words_as_a_phrase_come_first(conn, max_ranked, monkeypatch):
     """The phrase query's matches are a part of the all-words query's: when those are few it is not
     counted again, and when they are many it is counted (and ranked) on its own; phrase matches lead."""
@@ -474,7 +474,7 @@ def test_items_holding_the_words_as_a_phrase_come_first(conn, max_ranked, monkey
     apart = add_item(conn, "test:apart", "Photon sources and the qubit", "qubit and then a photon, " * 5)
     together = add_item(conn, "test:together", "A note", "a qubit photon pair")
     add_item(conn, "test:neither", "Lidar scenes", "depth from a camera")
-    ranked, _ = search._fts_ranking(conn, ["qubit", "photon"], 100, None)
+    ranked, _ = search_words._fts_ranking(conn, ["qubit", "photon"], 100, None)
     assert ranked == [together, apart]
 
 

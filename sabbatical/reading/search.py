@@ -46,35 +46,7 @@ from ..config import Config
 from ..errors import UsageError
 from . import embed, topics, triage
 from .blas import one_blas_thread
-from .search_words import (
-    ENOUGH_MATCHES as ENOUGH_MATCHES,
-)
-from .search_words import (
-    MAX_PHRASE as MAX_PHRASE,
-)
-from .search_words import (
-    MAX_RANKED as MAX_RANKED,
-)
-from .search_words import (
-    _fts_ranking as _fts_ranking,
-)
-from .search_words import (
-    _fts_scored_ranking,
-    _matched_words,
-    _Words,
-)
-from .search_words import (
-    content_words as content_words,
-)
-from .search_words import (
-    fts_expression as fts_expression,
-)
-from .search_words import (
-    own_words as own_words,
-)
-from .search_words import (
-    query_words as query_words,
-)
+from .search_words import _fts_scored_ranking, _matched_words, _Words, content_words, own_words, query_words
 
 if TYPE_CHECKING:
     import numpy as np
