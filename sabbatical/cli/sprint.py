@@ -549,12 +549,9 @@ def reading(
         raise typer.BadParameter(f"`sprint reading {action}` needs the id of at least one pile item")
     chosen = _sprint(sprint_id or (words[0] if action is None and words else None))
     if check:
-        from ..errors import UsageError
-        from ..llm import resolve_endpoint
-        from ..sprints.reading_check import NO_ENDPOINT
+        from ..sprints.reading_check import required_endpoint
 
-        if resolve_endpoint(current_workspace().config.llm) is None:
-            raise UsageError(NO_ENDPOINT)
+        required_endpoint(current_workspace().config)
     with ExitStack() as stack:
         opened = None
         if action or check or current_workspace().pile_path.exists():

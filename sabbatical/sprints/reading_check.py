@@ -18,11 +18,15 @@ import hashlib
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
 from ..files import read_kept, write_kept
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from ..llm import Endpoint
 
 PROMPT_VERSION = "reading-check-v1"
 ASKED = 20  # the best candidates by the words' score that the model is asked about, at most
@@ -58,26 +62,23 @@ class Candidate:
 
 @dataclass
 class Checked:
-    """What the model said: item id → (helps, why); how many were asked now and how many came from the file."""
+    """What the model said: item id → (helps, why), and how many of them it was asked now (the rest were kept)."""
 
     verdicts: dict[str, tuple[bool, str]] = field(default_factory=dict)
     asked: int = 0
-    kept: int = 0
     problems: list[str] = field(default_factory=list)
 
 
 def check(
-    conn: sqlite3.Connection, config: Any, cache_dir: Path, question: str, candidates: list[Candidate]
+    conn: sqlite3.Connection, config: Config, cache_dir: Path, question: str, candidates: list[Candidate]
 ) -> Checked:
     """Verdicts for `candidates` (at most `ASKED` of them, in the order given) on `question`.
 
     Raises `UsageError` when no `[llm]` endpoint is set; a failing model is reported in `problems`."""
-    from ..errors import LLMFailure, RunStopped, UsageError
-    from ..llm import LLM, CallContext, budget_from_config, resolve_endpoint
+    from ..errors import LLMFailure, RunStopped
+    from ..llm import LLM, CallContext, budget_from_config
 
-    endpoint = resolve_endpoint(config.llm)
-    if endpoint is None:
-        raise UsageError(NO_ENDPOINT)
+    endpoint = required_endpoint(config)
     stored = read_kept(cache_dir / CACHE_FILE, CACHE_VERSION, "verdicts")
     result = Checked()
     llm: LLM | None = None
@@ -87,7 +88,6 @@ def check(
         if isinstance(stored.get(key), list) and len(stored[key]) == 2:
             relevant, why = stored[key]
             result.verdicts[candidate.item_id] = (bool(relevant), str(why))
-            result.kept += 1
             continue
         llm = llm or LLM(endpoint, conn, budget_from_config(config.llm))
         context = CallContext("reading_check", PROMPT_VERSION, candidate.item_id, input_hash=key)
@@ -114,6 +114,17 @@ def check(
     if result.asked:
         write_kept(cache_dir, CACHE_FILE, CACHE_VERSION, "verdicts", stored)
     return result
+
+
+def required_endpoint(config: Config) -> Endpoint:
+    """The configured `[llm]` endpoint, or `UsageError` saying how to set one (before anything is opened)."""
+    from ..errors import UsageError
+    from ..llm import resolve_endpoint
+
+    endpoint = resolve_endpoint(config.llm)
+    if endpoint is None:
+        raise UsageError(NO_ENDPOINT)
+    return endpoint
 
 
 def _messages(question: str, candidate: Candidate) -> list[dict]:
