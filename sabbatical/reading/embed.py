@@ -381,8 +381,12 @@ def search_companion(config: Config) -> WordLlamaEmbedder | None:
     finds alone (benchmarks/search_quality.py). Topics keep clustering on TF-IDF alone. None for any
     other backend, or when wordllama is not installed: search then uses TF-IDF alone.
     """
-    if companion_model(config) is None:
-        return None
+    return packaged_wordllama() if companion_model(config) is not None else None
+
+
+def packaged_wordllama() -> WordLlamaEmbedder | None:
+    """WordLlama on the weights its package ships (loaded once per process), or None when wordllama is not
+    installed: search's companion and the judge's wording both use it."""
     try:
         return _wordllama(WORDLLAMA_CONFIG, WORDLLAMA_DIM)
     except EmbedderUnavailable:

@@ -440,14 +440,10 @@ def wording_text(sentences: list[Sentence]) -> str:
 def wording_vectors(texts: list[str]) -> Any:
     """WordLlama's packaged, L2-normalised vectors of `texts` (one row each; loaded once per process), or
     None when wordllama is not installed."""
-    from ..errors import EmbedderUnavailable
-    from . import embed
+    from .embed import packaged_wordllama
 
-    try:
-        embedder = embed._wordllama(embed.WORDLLAMA_CONFIG, embed.WORDLLAMA_DIM)
-    except EmbedderUnavailable:
-        return None
-    return embedder.embed([text or " " for text in texts])
+    embedder = packaged_wordllama()
+    return None if embedder is None else embedder.embed([text or " " for text in texts])
 
 
 def length_features(body: str) -> dict[str, list[int]]:
