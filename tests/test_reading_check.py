@@ -142,3 +142,13 @@ def test_a_symlinked_verdict_file_is_neither_read_nor_written_through(sprint_wor
         checked, out = _listed(cli, sprint_workspace, "--check")
         assert out.exit_code == 0 and checked == ["test:heads", "test:bag"]
     assert json.loads(outside.read_text()) == {"version": 1, "verdicts": {}}
+
+
+def test_a_check_without_a_pile_makes_none_and_asks_nothing(workspace, cli):
+    assert cli("-w", workspace.root, "new-sprint", QUESTION).exit_code == 0
+    with Reader() as server:
+        configure_llm(workspace.root, base_url=server.url)
+        out = cli("-w", workspace.root, "sprint", "reading", "--check")
+        assert out.exit_code == 0, out.stderr
+        assert "No pile yet" in out.stdout and not server.chat_requests
+    assert not workspace.pile_path.exists()

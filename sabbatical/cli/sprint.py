@@ -554,7 +554,7 @@ def reading(
         required_endpoint(current_workspace().config)
     with ExitStack() as stack:
         opened = None
-        if action or check or current_workspace().pile_path.exists():
+        if action or current_workspace().pile_path.exists():  # a check of no pile asks nothing and makes none
             why = "the reading check's calls to the LLM" if check and not action else "the sprint's reading-list pins"
             opened = stack.enter_context(open_pile(writes=bool(action) or check, why=why))
         if action and opened is not None:
@@ -566,7 +566,7 @@ def reading(
                     err=as_json,
                 )
         result = refresh_reading(chosen, write=refresh, conn=opened.conn if opened else None, check=check)
-    if check:
+    if check and result.pile_exists:
         typer.echo(f"The model judged {result.checked} candidate(s) and left out {result.left_by_check}.", err=True)
     if as_json:
         print_json(result)
